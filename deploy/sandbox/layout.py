@@ -1,0 +1,108 @@
+"""Where the sandbox keeps its state, and the fixed loopback ports it uses.
+
+Everything lives under ``.sandbox/`` in the project.  Host accounts get their
+homes in ``.sandbox/hosts/<alias>`` so that each "host" has files of its own.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import stat
+from dataclasses import dataclass
+from pathlib import Path
+
+HOST_ALIASES = ("web1", "web2")
+ACCOUNT_PREFIX = "mcsbx-"
+GROUP = "mcsbx"
+SSH_PORT = 18022
+# SeaweedFS opens many ports; pin them all to one block so a fresh machine
+# (and CI) always finds them free.  Its gRPC ports are these + 10000.
+WEED_PORTS = {"master.port": 18933, "volume.port": 18980, "filer.port": 18988,
+              "s3.port": 18333, "admin.port": 18646, "s3.port.iceberg": 18181}
+SITE_PYTHON_PACKAGES = ("Django>=5.2,<6", "django-storages[s3]>=1.14.4,<2",
+                        "gunicorn>=23,<28", "boto3>=1.36,<2")
+
+
+@dataclass(frozen=True)
+class Layout:
+    project_root: Path
+
+    @property
+    def root(self) -> Path:
+        return self.project_root / ".sandbox"
+
+    @property
+    def ssh_dir(self) -> Path:
+        return self.root / "ssh"
+
+    @property
+    def ssh_config(self) -> Path:
+        return self.root / "ssh_config"
+
+    @property
+    def client_key(self) -> Path:
+        return self.ssh_dir / "id_ed25519"
+
+    @property
+    def sshd_pidfile(self) -> Path:
+        return self.root / "sshd.pid"
+
+    @property
+    def weed_dir(self) -> Path:
+        return self.root / "seaweedfs"
+
+    @property
+    def weed_pidfile(self) -> Path:
+        return self.root / "seaweedfs.pid"
+
+    @property
+    def logs(self) -> Path:
+        return self.root / "logs"
+
+    @property
+    def site_venv(self) -> Path:
+        return self.root / "site-venv"
+
+    @property
+    def shared(self) -> Path:
+        return self.root / "shared"
+
+    @property
+    def shared_media(self) -> Path:
+        return self.shared / "media"
+
+    @property
+    def database(self) -> Path:
+        return self.shared / "db" / "site.sqlite3"
+
+    @property
+    def hosts_dir(self) -> Path:
+        return self.root / "hosts"
+
+    @property
+    def state_file(self) -> Path:
+        return self.root / "sandbox.json"
+
+    def home(self, alias: str) -> Path:
+        return self.hosts_dir / alias
+
+    @staticmethod
+    def account(alias: str) -> str:
+        return ACCOUNT_PREFIX + alias
+
+    def write_state(self, state: dict) -> None:
+        self.state_file.write_text(json.dumps(state, indent=2) + "\n")
+
+    def read_state(self) -> dict | None:
+        if not self.state_file.is_file():
+            return None
+        return json.loads(self.state_file.read_text())
+
+
+def traversable_by_others(path: Path) -> bool:
+    """True if other users can reach ``path`` (every parent has o+x)."""
+    for parent in [path, *path.parents]:
+        if parent.exists() and not os.stat(parent).st_mode & stat.S_IXOTH:
+            return False
+    return True

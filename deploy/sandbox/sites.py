@@ -1,0 +1,146 @@
+"""The Django site on each sandbox host: its venv, its files, its gunicorn."""
+
+from __future__ import annotations
+
+import json
+import os
+import pwd
+import secrets
+import shutil
+import subprocess
+import urllib.request
+from pathlib import Path
+from urllib.parse import urlparse
+
+from ..config import HostSettings, Settings
+from ..errors import SandboxError
+from .accounts import as_user, owned_tree
+from .layout import GROUP, SITE_PYTHON_PACKAGES, Layout
+from .processes import ensure_port_free, port_open, read_pid, run, stop_pid, wait_for
+
+TEMPLATE = Path(__file__).parent / "site"
+# The site runs as the host's user: it needs a Python every user can execute
+# (a pyenv Python under /root is not), so the system's.
+SYSTEM_PYTHON = "/usr/bin/python3"
+
+
+def ensure_site_venv(layout: Layout) -> None:
+    """One venv with Django, django-storages, gunicorn, shared read-only by the hosts."""
+    gunicorn = layout.site_venv / "bin" / "gunicorn"
+    if gunicorn.exists():
+        return
+    if subprocess.run([SYSTEM_PYTHON, "-c", "import ensurepip, venv"], capture_output=True).returncode:
+        run(["apt-get", "install", "-y", "-qq", "python3-venv"],
+            env={**os.environ, "DEBIAN_FRONTEND": "noninteractive"})
+    run([SYSTEM_PYTHON, "-m", "venv", str(layout.site_venv)])
+    run([str(layout.site_venv / "bin" / "pip"), "install", "-q", *SITE_PYTHON_PACKAGES], timeout=900)
+
+
+def ensure_shared_dirs(layout: Layout) -> None:
+    """Media and database both hosts use: group-writable, setgid so the group sticks."""
+    for path in (layout.shared, layout.shared_media, layout.database.parent):
+        path.mkdir(parents=True, exist_ok=True)
+        shutil.chown(path, "root", GROUP)
+        path.chmod(0o2775)
+    if layout.database.exists():
+        layout.database.chmod(0o664)  # both hosts' sites write it
+
+
+def install_site(layout: Layout, settings: Settings, host: HostSettings,
+                 account: pwd.struct_passwd) -> bool:
+    """Copy the site into the host's home once; a running site's files are left alone."""
+    home = Path(account.pw_dir)
+    _link(home / "site-venv", layout.site_venv)
+    (home / "webapps").mkdir(exist_ok=True)
+    _link(home / "webapps" / "media", layout.shared_media)
+    for name in ("run", "logs", "webapps"):
+        (home / name).mkdir(exist_ok=True)
+    site = home / "site"
+    installed = not site.exists()
+    if installed:
+        shutil.copytree(TEMPLATE, site, ignore=shutil.ignore_patterns("__pycache__"))
+    env_file = site / "site.env"
+    env_file.write_text(_site_env(layout, settings, host, env_file))
+    env_file.chmod(0o600)
+    owned_tree(home, account)
+    return installed
+
+
+def restore_pristine_settings(account: pwd.struct_passwd) -> None:
+    """Put the template's local_settings.py back (USE_S3 = False)."""
+    target = Path(account.pw_dir) / "site" / "mediasite" / "local_settings.py"
+    shutil.copyfile(TEMPLATE / "mediasite" / "local_settings.py", target)
+    os.chown(target, account.pw_uid, account.pw_gid)
+    target.chmod(0o644)
+
+
+def _link(link: Path, target: Path) -> None:
+    if link.is_symlink() and os.readlink(link) == str(target):
+        return
+    if link.is_symlink():
+        link.unlink()
+    link.symlink_to(target)
+
+
+def _site_env(layout: Layout, settings: Settings, host: HostSettings, env_file: Path) -> str:
+    previous = dict(line.split("=", 1) for line in env_file.read_text().splitlines()
+                    if "=" in line and not line.startswith("#")) if env_file.exists() else {}
+    values = {
+        "DJANGO_SECRET_KEY": previous.get("DJANGO_SECRET_KEY") or secrets.token_urlsafe(40),
+        "SITE_HOST_NAME": host.alias,
+        "SITE_PORT": str(site_port(host)),
+        "MEDIA_ROOT": str(layout.shared_media),
+        "DATABASE_PATH": str(layout.database),
+        "AWS_ACCESS_KEY_ID": settings.access_key_id,
+        "AWS_SECRET_ACCESS_KEY": settings.secret_access_key.reveal(),
+        "AWS_STORAGE_BUCKET_NAME": settings.bucket,
+        "AWS_S3_ENDPOINT_URL": settings.endpoint_url or "",
+        "AWS_S3_REGION_NAME": settings.region,
+        "AWS_LOCATION": settings.media_prefix,
+        "AWS_REQUEST_CHECKSUM_CALCULATION": settings.checksum_mode,
+        "AWS_RESPONSE_CHECKSUM_VALIDATION": settings.checksum_mode,
+        "CACHE_CONTROL": settings.cache_control or "",
+    }
+    header = "# The sandbox site's environment (written by `invoke sandbox.up`; mode 600).\n"
+    return header + "".join(f"{key}={value}\n" for key, value in values.items())
+
+
+def site_port(host: HostSettings) -> int:
+    return urlparse(host.site_url).port or 80
+
+
+def manage(account: pwd.struct_passwd, arguments: str, timeout: float = 600) -> str:
+    return as_user(account, f"~/site-venv/bin/python ~/site/manage.py {arguments}", timeout).stdout
+
+
+def gunicorn_pid(account: pwd.struct_passwd) -> int | None:
+    return read_pid(Path(account.pw_dir) / "run" / "gunicorn.pid")
+
+
+def start_site(layout: Layout, host: HostSettings, account: pwd.struct_passwd) -> str:
+    """Start the host's gunicorn unless it runs; returns 'started' or 'running'."""
+    port = site_port(host)
+    if gunicorn_pid(account) and port_open(port):
+        return "running"
+    ensure_port_free(port, f"the site of sandbox host {host.alias}")
+    as_user(account, "cd ~/site && ~/site-venv/bin/gunicorn -c gunicorn.conf.py mediasite.wsgi:application")
+    log = Path(account.pw_dir) / "logs" / "gunicorn-error.log"
+    wait_for(f"the site on {host.alias}", lambda: health(host) is not None, 30, log)
+    return "started"
+
+
+def stop_site(account: pwd.struct_passwd) -> None:
+    stop_pid(gunicorn_pid(account), timeout=25)
+
+
+def health(host: HostSettings) -> dict | None:
+    """The site's /healthz answer, or None when it does not answer 200."""
+    try:
+        with urllib.request.urlopen(host.health_url, timeout=3) as response:
+            return json.loads(response.read()) if response.status == 200 else None
+    except (OSError, ValueError):
+        return None
+
+
+def seed_media(account: pwd.struct_passwd, count: int) -> str:
+    return manage(account, f"seed_media --count {int(count)} --seed 7", timeout=900).strip()
