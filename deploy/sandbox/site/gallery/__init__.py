@@ -1,0 +1,1 @@
+"""Stores uploaded files through Django's default storage and lists them."""

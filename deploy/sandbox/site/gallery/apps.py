@@ -1,0 +1,7 @@
+"""App config for the gallery app."""
+from django.apps import AppConfig
+
+
+class GalleryConfig(AppConfig):
+    default_auto_field = "django.db.models.BigAutoField"
+    name = "gallery"

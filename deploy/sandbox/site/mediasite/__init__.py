@@ -1,0 +1,1 @@
+"""Sandbox Django project whose media the cutover tool moves from disk to S3."""

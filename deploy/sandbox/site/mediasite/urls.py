@@ -1,0 +1,16 @@
+"""URL routes: JSON endpoints of the gallery app, plus /media/ from disk."""
+from django.conf import settings
+from django.urls import re_path
+from django.views.static import serve
+
+from gallery import views
+
+# A trailing slash is optional so clients need no redirect (a redirected POST
+# would lose its body). /media/ is mounted whatever USE_S3 and DEBUG say:
+# disk URLs must keep working while, and after, media moves to S3.
+urlpatterns = [
+    re_path(r"^healthz/?$", views.healthz),
+    re_path(r"^upload/?$", views.upload),
+    re_path(r"^files/?$", views.list_files),
+    re_path(r"^media/(?P<path>.*)$", serve, {"document_root": settings.MEDIA_ROOT}),
+]

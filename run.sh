@@ -1,0 +1,54 @@
+#!/usr/bin/env bash
+# The project's two entry points for a newcomer (see README.md):
+#   ./run.sh demo   set everything up, bring the sandbox up, run the cutover on it
+#   ./run.sh test   set everything up and run the whole test suite
+set -euo pipefail
+cd "$(dirname "$0")"
+
+need_root_for() {
+    if [ "$(id -u)" != 0 ]; then
+        echo "error: $1 needs root (it installs Debian packages and creates the sandbox's host accounts)" >&2
+        exit 1
+    fi
+}
+
+setup() {
+    if ! python3 -c 'import sys; sys.exit(sys.version_info < (3, 11))' 2>/dev/null; then
+        echo "error: python3 3.11 or newer is needed (found: $(python3 --version 2>&1))" >&2
+        exit 1
+    fi
+    # The sandbox's sites run as unprivileged accounts on Debian's own Python.
+    if ! /usr/bin/python3 -c 'import ensurepip, venv' 2>/dev/null || [ ! -x /usr/sbin/sshd ]; then
+        need_root_for "installing python3-venv and openssh-server"
+        apt-get update -qq
+        DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends python3-venv openssh-server >/dev/null
+    fi
+    if [ ! -x .venv/bin/python ]; then
+        python3 -m venv .venv
+    fi
+    # Reinstall only when the project's dependencies changed.
+    local stamp=.venv/.media-cutover-installed
+    if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ]; then
+        .venv/bin/pip install -q -e '.[test]'
+        touch "$stamp"
+    fi
+}
+
+case "${1:-}" in
+    demo)
+        need_root_for "the sandbox"
+        setup
+        .venv/bin/invoke sandbox.up
+        .venv/bin/invoke cutover --env=sandbox
+        ;;
+    test)
+        need_root_for "the integration tests' sandbox"
+        setup
+        shift
+        .venv/bin/pytest "$@"
+        ;;
+    *)
+        echo "usage: ./run.sh demo | ./run.sh test [pytest args]" >&2
+        exit 2
+        ;;
+esac

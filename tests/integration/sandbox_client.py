@@ -1,0 +1,86 @@
+"""How the integration tests reach the sandbox: only through what sandbox.json records."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import uuid
+import urllib.error
+import urllib.request
+from dataclasses import dataclass
+from pathlib import Path
+
+
+def invoke(project_root: Path, *args: str, check: bool = True, timeout: float = 900) -> subprocess.CompletedProcess:
+    """Run `invoke ARGS` as an operator would, from the project root."""
+    result = subprocess.run([sys.executable, "-m", "invoke", *args], cwd=project_root,
+                            capture_output=True, text=True, timeout=timeout)
+    if check and result.returncode != 0:
+        raise AssertionError(f"invoke {' '.join(args)} exited {result.returncode}:\n"
+                             f"{result.stdout[-3000:]}\n{result.stderr[-3000:]}")
+    return result
+
+
+def http_get(url: str, timeout: float = 10) -> tuple[int, bytes, dict]:
+    try:
+        with urllib.request.urlopen(url, timeout=timeout) as response:
+            return response.status, response.read(), dict(response.headers)
+    except urllib.error.HTTPError as error:
+        return error.code, error.read(), dict(error.headers)
+
+
+def http_json(url: str) -> dict:
+    status, body, _ = http_get(url)
+    assert status == 200, f"GET {url} answered {status}: {body[:300]!r}"
+    return json.loads(body)
+
+
+def upload(site_url: str, filename: str, content: bytes, content_type: str = "image/jpeg") -> dict:
+    """POST a multipart upload to the site's /upload/."""
+    boundary = uuid.uuid4().hex
+    body = (f"--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"{filename}\"\r\n"
+            f"Content-Type: {content_type}\r\n\r\n").encode() + content + f"\r\n--{boundary}--\r\n".encode()
+    request = urllib.request.Request(f"{site_url}/upload/", data=body, method="POST",
+                                     headers={"Content-Type": f"multipart/form-data; boundary={boundary}"})
+    with urllib.request.urlopen(request, timeout=30) as response:
+        assert response.status == 201
+        return json.loads(response.read())
+
+
+@dataclass
+class Sandbox:
+    project_root: Path
+    state: dict
+
+    @classmethod
+    def load(cls, project_root: Path) -> "Sandbox":
+        return cls(project_root, json.loads((project_root / ".sandbox" / "sandbox.json").read_text()))
+
+    @property
+    def ssh_config(self) -> str:
+        return self.state["ssh_config"]
+
+    def host(self, alias: str) -> dict:
+        return self.state["hosts"][alias]
+
+    @property
+    def aliases(self) -> list[str]:
+        return list(self.state["hosts"])
+
+    def ssh(self, alias: str, command: str, check: bool = True) -> subprocess.CompletedProcess:
+        result = subprocess.run(["ssh", "-F", self.ssh_config, alias, command],
+                                capture_output=True, text=True, timeout=60)
+        if check and result.returncode != 0:
+            raise AssertionError(f"ssh {alias} {command!r}: {result.returncode} {result.stderr}")
+        return result
+
+    def settings_bytes(self, alias: str) -> bytes:
+        return Path(self.host(alias)["settings_path"]).read_bytes()
+
+    def media_root(self) -> Path:
+        return Path(self.host(self.state["media_host"])["media_root"])
+
+    def settings(self):
+        from deploy.config import load_settings
+        return load_settings("sandbox", self.project_root)
