@@ -1,0 +1,136 @@
+"""List every regular file under a media root, byte-sorted (stdlib only).
+
+Run on the media host as ``python3 media_manifest.py [--order bytes|path] MEDIA_ROOT``.  Stdout gets
+one line per file, ``<size>\\t<relative/path>\\n`` in UTF-8, sorted by the
+path's UTF-8 bytes: the order S3 ListObjectsV2 returns keys in, so the cutover
+can merge-join the two listings without holding either in memory.
+
+Symlinks are followed (listed under the link's own path); a directory that is
+already on the current path (a loop) is not.  Anything that cannot be listed
+is reported on stderr and skipped: ``symlink loop: P``, ``dangling symlink: P``,
+``not valid UTF-8: P``, ``newline in name: P``, ``not a regular file: P``,
+``cannot read: P (reason)``; then a final ``problems: N``.  Exit 0 even with
+problems; exit 2 when MEDIA_ROOT is missing or not a directory.
+"""
+
+import errno
+import os
+import stat
+import sys
+
+EXIT_USAGE = 2
+CONTROL_ESCAPES = {code: "\\x%02x" % code for code in range(32)}  # keep each problem on one line
+
+
+class Walker:
+    """Walks one media root, writing manifest lines and counting problems."""
+
+    def __init__(self, out, err, order="bytes"):
+        self.out = out
+        self.err = err
+        self.problems = 0
+        # "bytes": the order of AWS S3 listings.  "path": name by name, a
+        # directory's files right after its name (stores that list per directory,
+        # such as SeaweedFS): a directory sorts by its plain name.
+        self.dir_suffix = b"/" if order == "bytes" else b""
+
+    def problem(self, what, rel):
+        self.problems += 1
+        shown = rel.decode("utf-8", "backslashreplace").translate(CONTROL_ESCAPES)
+        self.err.write("%s: %s\n" % (what, shown))
+
+    def walk(self, directory, rel, ancestors):
+        """Emit the files below ``directory`` (bytes) in global byte order.
+
+        Each child sorts by its name, plus "/" for a directory: every key below
+        directory ``d`` starts with ``d/``, and no sibling name contains "/",
+        so sorting children this way sorts the full keys.
+        """
+        for key, name, st in self.children(directory, rel):
+            path = os.path.join(directory, name)
+            child_rel = rel + name
+            if stat.S_ISREG(st.st_mode):
+                self.out.write(b"%d\t%s\n" % (st.st_size, child_rel))
+            elif stat.S_ISDIR(st.st_mode):
+                if (st.st_dev, st.st_ino) in ancestors:
+                    self.problem("symlink loop", child_rel)
+                else:
+                    self.walk(path, child_rel + b"/", ancestors | {(st.st_dev, st.st_ino)})
+            else:
+                self.problem("not a regular file", child_rel)
+
+    def children(self, directory, rel):
+        """This directory's listable entries as (sort key, name, followed stat), sorted."""
+        try:
+            entries = list(os.scandir(directory))
+        except OSError as exc:
+            self.problem("cannot read", (rel.rstrip(b"/") or b".") + b" (%s)" % os.fsencode(exc.strerror or str(exc)))
+            return []
+        found = []
+        for entry in entries:
+            name, child_rel = entry.name, rel + entry.name
+            if not is_utf8(name):
+                self.problem("not valid UTF-8", child_rel)
+                continue
+            if b"\n" in name:
+                self.problem("newline in name", child_rel)
+                continue
+            st = self.followed_stat(entry.path, child_rel)
+            if st is not None:
+                found.append((name + self.dir_suffix if stat.S_ISDIR(st.st_mode) else name, name, st))
+        found.sort()
+        return found
+
+    def followed_stat(self, path, rel):
+        try:
+            return os.stat(path)
+        except FileNotFoundError:
+            if os.path.islink(path):
+                self.problem("dangling symlink", rel)
+            else:  # removed while we were listing
+                self.problem("cannot read", rel + b" (vanished)")
+        except OSError as exc:
+            if exc.errno == errno.ELOOP:
+                self.problem("symlink loop", rel)
+            else:
+                self.problem("cannot read", rel + b" (%s)" % os.fsencode(exc.strerror or str(exc)))
+        return None
+
+
+def is_utf8(name):
+    try:
+        name.decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    return True
+
+
+def main(argv, out=None, err=None):
+    """Write the manifest of ``argv[0]``; return the exit code."""
+    out = out if out is not None else sys.stdout.buffer
+    err = err if err is not None else sys.stderr
+    order = "bytes"
+    if argv[:1] == ["--order"] and len(argv) >= 2 and argv[1] in ("bytes", "path"):
+        order, argv = argv[1], argv[2:]
+    if len(argv) != 1:
+        err.write("usage: media_manifest.py [--order bytes|path] MEDIA_ROOT\n")
+        return EXIT_USAGE
+    root = os.fsencode(os.path.expanduser(argv[0]))
+    try:
+        root_stat = os.stat(root)
+    except OSError as exc:
+        err.write("media root %s: %s\n" % (argv[0], exc.strerror or exc))
+        return EXIT_USAGE
+    if not stat.S_ISDIR(root_stat.st_mode):
+        err.write("media root %s: not a directory\n" % argv[0])
+        return EXIT_USAGE
+    walker = Walker(out, err, order)
+    walker.walk(root, b"", frozenset([(root_stat.st_dev, root_stat.st_ino)]))
+    out.flush()
+    if walker.problems:
+        err.write("problems: %d\n" % walker.problems)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

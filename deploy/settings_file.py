@@ -1,0 +1,232 @@
+"""Find and flip the ``USE_S3`` literal in a Django ``local_settings.py``.
+
+Pure text in, text out: the caller reads the file (decode the bytes yourself,
+e.g. ``data.decode("utf-8")``, so CRLF line endings survive) and writes it.
+The edit replaces only the ``True``/``False`` token; every other character is
+kept.  Anything that would make the flip ambiguous is refused with a
+:class:`SettingsFileError` naming the file and the lines involved.
+"""
+
+from __future__ import annotations
+
+import ast
+import difflib
+import re
+from dataclasses import dataclass
+
+from deploy.errors import SettingsFileError
+
+NAME = "USE_S3"
+_BOM = "\ufeff"
+# The tokenizer's line breaks; str.splitlines() would also split on \f, \x85,
+# \u2028 ... and so disagree with the line numbers ast reports.
+_LINE_BREAK = re.compile(r"\r\n|\r|\n")
+_LINE_WITH_END = re.compile(r".*?(?:\r\n|\r|\n)|.+\Z", re.S)
+_STAMP = re.compile(r"[0-9A-Za-z._-]+")
+
+_BLOCK_NAMES = {
+    ast.If: "`if` block", ast.Try: "`try` block", ast.For: "`for` loop",
+    ast.AsyncFor: "`for` loop", ast.While: "`while` loop", ast.With: "`with` block",
+    ast.AsyncWith: "`with` block", ast.Match: "`match` block",
+    ast.FunctionDef: "function", ast.AsyncFunctionDef: "function", ast.ClassDef: "class",
+}
+if hasattr(ast, "TryStar"):
+    _BLOCK_NAMES[ast.TryStar] = "`try` block"
+
+
+@dataclass(frozen=True)
+class UseS3Assignment:
+    """The single top-level ``USE_S3 = <literal>``; ``source[start:end]`` is the literal."""
+
+    value: bool
+    line: int
+    start: int
+    end: int
+
+
+def find_use_s3(source: str, path: str) -> UseS3Assignment:
+    """Locate the one top-level ``USE_S3 = True|False`` or raise SettingsFileError."""
+    bom = 1 if source.startswith(_BOM) else 0
+    body = source[bom:]
+    tree = _parse(body, path)
+    candidates = [stmt for stmt in tree.body if _is_plain_assignment(stmt)]
+    others = _other_bindings(tree, {_target(stmt) for stmt in candidates})
+    if others:
+        where = "; ".join(f"line {line} ({what})" for line, what in others)
+        raise SettingsFileError(
+            f"{path}: USE_S3 is rebound in a way the cutover cannot flip safely: {where}; "
+            f"keep exactly one plain top-level `USE_S3 = True|False` and remove the others")
+    if not candidates:
+        raise SettingsFileError(
+            f"{path}: expected exactly one top-level `USE_S3 = True|False` assignment, found none; "
+            f"add `USE_S3 = False` near the top")
+    if len(candidates) > 1:
+        lines = ", ".join(str(stmt.lineno) for stmt in candidates)
+        raise SettingsFileError(
+            f"{path}: expected exactly one top-level `USE_S3 = True|False` assignment, "
+            f"found {len(candidates)} at lines {lines}; keep one and delete the rest")
+    stmt = candidates[0]
+    _refuse_later_star_import(tree, stmt.lineno, path)
+    literal = stmt.value
+    if not (isinstance(literal, ast.Constant) and type(literal.value) is bool):
+        shown = _shorten(ast.get_source_segment(body, literal) or "?")
+        what = "set to" if isinstance(literal, ast.Constant) else "computed"
+        raise SettingsFileError(
+            f"{path}: USE_S3 is {what} `{shown}` at line {stmt.lineno}; "
+            f"make it a plain True/False literal so the cutover can flip it")
+    starts = _line_starts(body)
+    start = bom + _char_offset(body, starts, literal.lineno, literal.col_offset)
+    end = bom + _char_offset(body, starts, literal.end_lineno, literal.end_col_offset)
+    if source[start:end] != repr(literal.value):  # a bug in the offset mapping, never edit blind
+        raise SettingsFileError(f"{path}: could not locate the USE_S3 literal at line {stmt.lineno}")
+    return UseS3Assignment(literal.value, stmt.lineno, start, end)
+
+
+def set_use_s3(source: str, path: str, value: bool) -> str:
+    """Return ``source`` with only the USE_S3 literal changed to ``value``."""
+    found = find_use_s3(source, path)
+    if found.value is value:
+        return source
+    return source[:found.start] + repr(bool(value)) + source[found.end:]
+
+
+def settings_diff(old: str, new: str, path: str) -> str:
+    """Unified diff of ``old`` -> ``new`` with ``a/``/``b/`` headers (for --dry-run)."""
+    name = path.lstrip("/")
+    lines = difflib.unified_diff(
+        _LINE_WITH_END.findall(old), _LINE_WITH_END.findall(new),
+        fromfile=f"a/{name}", tofile=f"b/{name}")
+    out = []
+    for line in lines:
+        if line.endswith(("\n", "\r")):
+            out.append(line)
+        else:
+            out.append(line + "\n\\ No newline at end of file\n")
+    return "".join(out)
+
+
+def backup_name(path: str, stamp: str) -> str:
+    """The backup's path beside ``path``, e.g. ``x.py.media-cutover-<stamp>.bak``."""
+    if not _STAMP.fullmatch(stamp):
+        raise ValueError(f"backup stamp must be letters, digits, '.', '_' or '-': {stamp!r}")
+    return f"{path}.media-cutover-{stamp}.bak"
+
+
+def _parse(body: str, path: str) -> ast.Module:
+    try:
+        return ast.parse(body, filename=path)
+    except SyntaxError as exc:
+        raise SettingsFileError(
+            f"{path}: cannot parse it (line {exc.lineno}: {exc.msg}); "
+            f"fix the file before the cutover") from exc
+    except ValueError as exc:  # null bytes, lone surrogates
+        raise SettingsFileError(f"{path}: cannot parse it ({exc}); fix the file before the cutover") from exc
+
+
+def _is_plain_assignment(stmt: ast.stmt) -> bool:
+    if isinstance(stmt, ast.Assign):
+        return len(stmt.targets) == 1 and _is_our_name(stmt.targets[0])
+    if isinstance(stmt, ast.AnnAssign):
+        return stmt.value is not None and _is_our_name(stmt.target)
+    return False
+
+
+def _target(stmt: ast.Assign | ast.AnnAssign) -> ast.expr:
+    return stmt.targets[0] if isinstance(stmt, ast.Assign) else stmt.target
+
+
+def _is_our_name(node: ast.AST) -> bool:
+    return isinstance(node, ast.Name) and node.id == NAME
+
+
+def _other_bindings(tree: ast.Module, allowed: set[ast.AST]) -> list[tuple[int, str]]:
+    """Every binding of USE_S3 anywhere except the allowed Name nodes, in line order."""
+    parents = {child: node for node in ast.walk(tree) for child in ast.iter_child_nodes(node)}
+    found = []
+    for stmt in tree.body:
+        context = _block_context(stmt)
+        for node in ast.walk(stmt):
+            what = None if node in allowed else _binding_kind(node, parents)
+            if what:
+                found.append((node.lineno, what + (context if node is not stmt else "")))
+    return sorted(found)
+
+
+def _binding_kind(node: ast.AST, parents: dict[ast.AST, ast.AST]) -> str | None:
+    if isinstance(node, ast.Name) and node.id == NAME:
+        return _name_binding_kind(node, parents)
+    if isinstance(node, (ast.Import, ast.ImportFrom)):
+        if any((a.asname or a.name.split(".")[0]) == NAME for a in node.names):
+            return "import"
+    if isinstance(node, (ast.Global, ast.Nonlocal)) and NAME in node.names:
+        return "`global USE_S3`"
+    if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)) and node.name == NAME:
+        return "def/class named USE_S3"
+    if isinstance(node, ast.ExceptHandler) and node.name == NAME:
+        return "`except ... as USE_S3`"
+    if isinstance(node, (ast.MatchAs, ast.MatchStar)) and node.name == NAME:
+        return "`match` capture"
+    if isinstance(node, ast.MatchMapping) and node.rest == NAME:
+        return "`match` capture"
+    return None
+
+
+def _name_binding_kind(node: ast.Name, parents: dict[ast.AST, ast.AST]) -> str | None:
+    if isinstance(node.ctx, ast.Del):
+        return "`del`"
+    if not isinstance(node.ctx, ast.Store):
+        return None  # a read such as `if USE_S3:` is fine
+    unpacked = False
+    parent = parents[node]
+    while isinstance(parent, (ast.Tuple, ast.List, ast.Starred)):
+        unpacked, node, parent = True, parent, parents[parent]
+    if isinstance(parent, ast.AnnAssign):
+        return "annotated assignment" if parent.value is not None else None
+    if isinstance(parent, ast.Assign):
+        if unpacked:
+            return "tuple unpacking"
+        return "chained assignment" if len(parent.targets) > 1 else "assignment"
+    if isinstance(parent, ast.AugAssign):
+        return "augmented assignment"
+    if isinstance(parent, (ast.For, ast.AsyncFor, ast.comprehension)):
+        return "`for` target"
+    if isinstance(parent, ast.withitem):
+        return "`with ... as`"
+    if isinstance(parent, ast.NamedExpr):
+        return "walrus `:=`"
+    return "assignment"
+
+
+def _block_context(stmt: ast.stmt) -> str:
+    for kind, label in _BLOCK_NAMES.items():
+        if isinstance(stmt, kind):
+            named = f" `{stmt.name}`" if hasattr(stmt, "name") else ""
+            return f" inside the {label}{named} starting at line {stmt.lineno}"
+    return ""
+
+
+def _refuse_later_star_import(tree: ast.Module, line: int, path: str) -> None:
+    for node in ast.walk(tree):
+        if isinstance(node, ast.ImportFrom) and any(a.name == "*" for a in node.names):
+            if node.lineno > line:
+                module = "." * node.level + (node.module or "")
+                raise SettingsFileError(
+                    f"{path}: `from {module} import *` at line {node.lineno} comes after "
+                    f"USE_S3 at line {line} and may rebind it; move the USE_S3 assignment below it")
+
+
+def _line_starts(text: str) -> list[int]:
+    return [0] + [m.end() for m in _LINE_BREAK.finditer(text)]
+
+
+def _char_offset(text: str, starts: list[int], lineno: int, byte_col: int) -> int:
+    """Map ast's (1-based line, UTF-8 byte column) to an index into ``text``."""
+    line_start = starts[lineno - 1]
+    line_end = starts[lineno] if lineno < len(starts) else len(text)
+    line_bytes = text[line_start:line_end].encode("utf-8")
+    return line_start + len(line_bytes[:byte_col].decode("utf-8"))
+
+
+def _shorten(text: str, limit: int = 60) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[:limit - 3] + "..."

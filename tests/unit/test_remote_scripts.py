@@ -1,0 +1,432 @@
+"""Unit tests for the scripts the cutover runs on remote hosts.
+
+They run as real subprocesses against trees under tmp_path, the way the hosts
+run them, plus a few in-process tests for failures that are hard to provoke.
+"""
+
+import ast
+import hashlib
+import io
+import json
+import os
+import random
+import shutil
+import stat
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+import pytest
+
+import deploy.remote
+from deploy.remote import media_manifest, write_settings
+
+REMOTE = Path(deploy.remote.__file__).parent
+MANIFEST = REMOTE / "media_manifest.py"
+WRITER = REMOTE / "write_settings.py"
+
+OLD = "# -*- coding: utf-8 -*-\r\nSITE = 'Grüße'\r\nUSE_S3 = False  # é\r\n".encode("utf-8")
+NEW = OLD.replace(b"USE_S3 = False", b"USE_S3 = True")
+
+
+def run(script, *args, stdin=b"", python=sys.executable, **kwargs):
+    return subprocess.run([python, str(script), *map(str, args)], input=stdin,
+                          capture_output=True, timeout=60, **kwargs)
+
+
+def sha(data):
+    return hashlib.sha256(data).hexdigest()
+
+
+# --- both scripts ----------------------------------------------------------
+
+@pytest.mark.parametrize("script", [MANIFEST, WRITER])
+def test_scripts_are_python39_stdlib_only(script):
+    tree = ast.parse(script.read_text(), feature_version=(3, 9))
+    imported = {alias.name.split(".")[0] for node in ast.walk(tree)
+                if isinstance(node, (ast.Import, ast.ImportFrom)) for alias in node.names}
+    assert imported <= set(sys.stdlib_module_names)
+
+
+# --- media_manifest --------------------------------------------------------
+
+def manifest(root, **kwargs):
+    result = run(MANIFEST, root, **kwargs)
+    return result.returncode, result.stdout.split(b"\n"), result.stderr.decode().splitlines()
+
+
+def make_file(path, size=0):
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(b"x" * size)
+
+
+def test_manifest_is_in_utf8_byte_order_not_walk_order(tmp_path):
+    for name in ["a/x", "a b", "a-b", "a0", "ab", "a/ b", "a/-", "a.b/c"]:
+        make_file(tmp_path / name, 1)
+    code, lines, err = manifest(tmp_path)
+    assert (code, err) == (0, [])
+    assert lines == [b"1\ta b", b"1\ta-b", b"1\ta.b/c", b"1\ta/ b", b"1\ta/-", b"1\ta/x",
+                     b"1\ta0", b"1\tab", b""]
+
+
+def test_manifest_path_order_lists_a_directory_right_after_its_name(tmp_path):
+    # The order of stores that list directory by directory (SeaweedFS).
+    for name in ["a/x", "a b", "a-b", "a0", "ab", "a/ b", "a/-", "a.b/c"]:
+        make_file(tmp_path / name, 1)
+    result = run(MANIFEST, "--order", "path", tmp_path)
+    assert result.returncode == 0
+    assert result.stdout.split(b"\n") == [b"1\ta/ b", b"1\ta/-", b"1\ta/x", b"1\ta b", b"1\ta-b",
+                                          b"1\ta.b/c", b"1\ta0", b"1\tab", b""]
+
+
+def test_manifest_order_matches_byte_sort_on_a_random_tree(tmp_path):
+    rng = random.Random(1234)
+    alphabet = [" ", "-", ".", "0", "a", "b", "é", "~", "_", "A"]
+    for _ in range(300):
+        parts = ["".join(rng.choice(alphabet) for _ in range(rng.randint(1, 3)))
+                 for _ in range(rng.randint(1, 3))]
+        path = tmp_path.joinpath(*parts)
+        if any(p in (".", "..") for p in parts) or any(q.is_file() for q in path.parents):
+            continue
+        if not path.exists():
+            make_file(path, rng.randint(0, 3))
+    code, lines, err = manifest(tmp_path)
+    paths = [line.split(b"\t", 1)[1] for line in lines if line]
+    expected = sorted(p.relative_to(tmp_path).as_posix().encode()
+                      for p in tmp_path.rglob("*") if p.is_file())
+    assert (code, err) == (0, [])
+    assert paths == expected
+    assert len(paths) > 100
+
+
+def test_manifest_sizes_hidden_zero_byte_spaces_and_non_ascii(tmp_path):
+    make_file(tmp_path / ".hidden", 3)
+    make_file(tmp_path / "empty.txt", 0)
+    make_file(tmp_path / "photos" / "Grüße aus Köln.jpg", 12)
+    make_file(tmp_path / "photos" / "with  two spaces .png", 5)
+    make_file(tmp_path / "uploads" / ".thumbs" / "t.jpg", 7)
+    code, lines, err = manifest(tmp_path)
+    assert (code, err) == (0, [])
+    assert lines == [b"3\t.hidden", b"0\tempty.txt", "12\tphotos/Grüße aus Köln.jpg".encode(),
+                     b"5\tphotos/with  two spaces .png", b"7\tuploads/.thumbs/t.jpg", b""]
+
+
+def test_manifest_follows_symlinked_files_and_directories(tmp_path):
+    make_file(tmp_path / "real" / "big.bin", 1000)
+    (tmp_path / "link.bin").symlink_to("real/big.bin")
+    (tmp_path / "alias").symlink_to("real", target_is_directory=True)
+    code, lines, err = manifest(tmp_path)
+    assert (code, err) == (0, [])
+    assert lines == [b"1000\talias/big.bin", b"1000\tlink.bin", b"1000\treal/big.bin", b""]
+
+
+def test_manifest_reports_loops_and_dangling_links_and_goes_on(tmp_path):
+    make_file(tmp_path / "photos" / "a.jpg", 2)
+    (tmp_path / "photos" / "loop").symlink_to("..", target_is_directory=True)
+    (tmp_path / "self").symlink_to("self")
+    (tmp_path / "gone.jpg").symlink_to("nowhere.jpg")
+    make_file(tmp_path / "z.jpg", 1)
+    code, lines, err = manifest(tmp_path)
+    assert code == 0
+    assert lines == [b"2\tphotos/a.jpg", b"1\tz.jpg", b""]
+    assert sorted(err[:-1]) == ["dangling symlink: gone.jpg", "symlink loop: photos/loop",
+                                "symlink loop: self"]
+    assert err[-1] == "problems: 3"
+
+
+def test_manifest_follows_a_link_to_a_sibling_directory_that_is_not_a_loop(tmp_path):
+    make_file(tmp_path / "a" / "f", 1)
+    (tmp_path / "b").mkdir()
+    (tmp_path / "b" / "to_a").symlink_to("../a", target_is_directory=True)
+    code, lines, err = manifest(tmp_path)
+    assert (code, err) == (0, [])
+    assert lines == [b"1\ta/f", b"1\tb/to_a/f", b""]
+
+
+def test_manifest_skips_names_it_cannot_represent(tmp_path):
+    make_file(tmp_path / "ok.jpg", 1)
+    bad = os.path.join(os.fsencode(tmp_path), b"bad\xff.jpg")
+    with open(bad, "wb") as f:
+        f.write(b"zz")
+    make_file(tmp_path / "two\nlines.jpg", 1)
+    os.mkfifo(tmp_path / "pipe")
+    code, lines, err = manifest(tmp_path)
+    assert code == 0
+    assert lines == [b"1\tok.jpg", b""]
+    assert sorted(err[:-1]) == ["newline in name: two\\x0alines.jpg", "not a regular file: pipe",
+                                "not valid UTF-8: bad\\xff.jpg"]
+    assert err[-1] == "problems: 3"
+
+
+@pytest.mark.parametrize("kind", ["missing", "file"])
+def test_manifest_refuses_a_root_that_is_not_a_directory(tmp_path, kind):
+    root = tmp_path / "media"
+    if kind == "file":
+        root.write_bytes(b"")
+    code, lines, err = manifest(root)
+    assert code == 2
+    assert lines == [b""]
+    assert str(root) in err[0]
+
+
+def test_manifest_usage_error():
+    result = run(MANIFEST)
+    assert result.returncode == 2
+    assert b"usage" in result.stderr
+
+
+def test_manifest_empty_root(tmp_path):
+    assert manifest(tmp_path) == (0, [b""], [])
+
+
+def test_manifest_reports_an_unreadable_directory(tmp_path, monkeypatch):
+    make_file(tmp_path / "a.jpg", 1)
+    make_file(tmp_path / "locked" / "b.jpg", 1)
+    make_file(tmp_path / "z.jpg", 1)
+    real_scandir = os.scandir
+
+    def scandir(path):
+        if os.fsencode(path).endswith(b"locked"):
+            raise PermissionError(13, "Permission denied")
+        return real_scandir(path)
+
+    monkeypatch.setattr(media_manifest.os, "scandir", scandir)
+    out, err = io.BytesIO(), io.StringIO()
+    assert media_manifest.main([str(tmp_path)], out=out, err=err) == 0
+    assert out.getvalue() == b"1\ta.jpg\n1\tz.jpg\n"
+    assert err.getvalue() == "cannot read: locked (Permission denied)\nproblems: 1\n"
+
+
+# --- write_settings --------------------------------------------------------
+
+@pytest.fixture
+def settings(tmp_path):
+    path = tmp_path / "local_settings.py"
+    path.write_bytes(OLD)
+    path.chmod(0o640)
+    return path
+
+
+def write(settings, new=NEW, expected=None, backup=None, **kwargs):
+    backup = settings.with_name("local_settings.py.bak") if backup is None else backup
+    return run(WRITER, settings, expected or sha(OLD), backup, stdin=new, **kwargs)
+
+
+def leftovers(directory):
+    return [p.name for p in directory.iterdir() if ".media-cutover.tmp." in p.name]
+
+
+def test_write_replaces_content_keeps_mode_and_backs_up(settings):
+    inode_before = settings.stat().st_ino
+    result = write(settings)
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout) == {
+        "changed": True, "path": str(settings), "backup": str(settings.with_name("local_settings.py.bak")),
+        "sha256_before": sha(OLD), "sha256_after": sha(NEW)}
+    assert settings.read_bytes() == NEW
+    assert stat.S_IMODE(settings.stat().st_mode) == 0o640
+    assert settings.stat().st_ino != inode_before  # replaced by rename, not rewritten in place
+    backup = settings.with_name("local_settings.py.bak")
+    assert backup.read_bytes() == OLD
+    assert stat.S_IMODE(backup.stat().st_mode) == 0o640
+    assert leftovers(settings.parent) == []
+    assert len(result.stdout.splitlines()) == 1
+
+
+def test_write_same_content_changes_nothing(settings):
+    before = settings.stat()
+    result = write(settings, new=OLD)
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout)["changed"] is False
+    assert settings.stat().st_ino == before.st_ino
+    assert settings.stat().st_mtime_ns == before.st_mtime_ns
+    assert not settings.with_name("local_settings.py.bak").exists()
+
+
+def test_write_without_backup(settings):
+    result = write(settings, backup="-")
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout)["backup"] is None
+    assert settings.read_bytes() == NEW
+    assert sorted(p.name for p in settings.parent.iterdir()) == ["local_settings.py"]
+
+
+def test_write_refuses_when_the_file_changed_since_it_was_read(settings):
+    result = write(settings, expected=sha(b"what we read earlier"))
+    assert result.returncode == 3
+    assert b"settings file changed since it was read; re-run" in result.stderr
+    assert settings.read_bytes() == OLD
+    assert sorted(p.name for p in settings.parent.iterdir()) == ["local_settings.py"]
+
+
+def test_write_refuses_content_that_does_not_compile(settings):
+    result = write(settings, new=b"USE_S3 = (True\n")
+    assert result.returncode == 4
+    assert b"does not compile" in result.stderr
+    assert settings.read_bytes() == OLD
+    assert sorted(p.name for p in settings.parent.iterdir()) == ["local_settings.py"]
+
+
+def test_write_never_overwrites_an_existing_backup(settings):
+    backup = settings.with_name("local_settings.py.bak")
+    backup.write_bytes(b"an older backup")
+    result = write(settings)
+    assert result.returncode == 5
+    assert b"backup already exists" in result.stderr
+    assert backup.read_bytes() == b"an older backup"
+    assert settings.read_bytes() == OLD
+    assert leftovers(settings.parent) == []
+
+
+def test_write_through_a_symlink_replaces_the_target_and_keeps_the_link(tmp_path, settings):
+    link = tmp_path / "site" / "local_settings.py"
+    link.parent.mkdir()
+    link.symlink_to(settings)
+    result = write(link, backup=tmp_path / "site" / "backup")
+    assert result.returncode == 0, result.stderr
+    assert link.is_symlink()
+    assert settings.read_bytes() == NEW
+    assert json.loads(result.stdout)["path"] == str(settings)
+
+
+def test_restore_puts_the_backup_back_and_keeps_it(settings):
+    backup = settings.with_name("local_settings.py.bak")
+    assert write(settings).returncode == 0
+    result = run(WRITER, "--restore", backup, settings)
+    assert result.returncode == 0, result.stderr
+    report = json.loads(result.stdout)
+    assert report["changed"] is True
+    assert (report["sha256_before"], report["sha256_after"]) == (sha(NEW), sha(OLD))
+    assert settings.read_bytes() == OLD
+    assert backup.read_bytes() == OLD
+    assert stat.S_IMODE(settings.stat().st_mode) == 0o640
+    assert leftovers(settings.parent) == []
+    again = run(WRITER, "--restore", backup, settings)
+    assert again.returncode == 0 and json.loads(again.stdout)["changed"] is False
+
+
+def test_restore_recreates_a_deleted_settings_file(settings):
+    backup = settings.with_name("local_settings.py.bak")
+    assert write(settings).returncode == 0
+    settings.unlink()
+    result = run(WRITER, "--restore", backup, settings)
+    assert result.returncode == 0, result.stderr
+    assert settings.read_bytes() == OLD
+    assert stat.S_IMODE(settings.stat().st_mode) == 0o640
+
+
+def test_restore_without_a_backup_fails_and_changes_nothing(settings):
+    result = run(WRITER, "--restore", settings.with_name("nope.bak"), settings)
+    assert result.returncode == 1
+    assert b"cannot read backup" in result.stderr
+    assert settings.read_bytes() == OLD
+
+
+@pytest.mark.parametrize("args", [[], ["only-one"], ["a", "b"], ["--restore", "x"], ["-x", "a", "b"],
+                                  ["local_settings.py", "not-a-sha256", "-"]])
+def test_write_usage_errors(args):
+    result = run(WRITER, *args)
+    assert result.returncode == 2
+    assert b"usage" in result.stderr
+
+
+def test_missing_settings_file_is_an_io_error(tmp_path):
+    result = run(WRITER, tmp_path / "nope.py", sha(OLD), "-", stdin=NEW)
+    assert result.returncode == 1
+    assert b"cannot read settings file" in result.stderr
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="needs root to chown")
+def test_write_keeps_owner_and_group_when_root(settings):
+    os.chown(settings, 1234, 5678)
+    assert write(settings).returncode == 0
+    st = settings.stat()
+    assert (st.st_uid, st.st_gid) == (1234, 5678)
+    backup = settings.with_name("local_settings.py.bak").stat()
+    assert (backup.st_uid, backup.st_gid) == (1234, 5678)
+
+
+def python_for_nobody():
+    for candidate in (sys.executable, shutil.which("python3", path="/usr/bin:/bin")):
+        try:
+            probe = subprocess.run([candidate, "-c", "pass"], user=65534, group=65534,
+                                   capture_output=True, cwd="/")
+        except (OSError, TypeError):  # not executable by that user, or no candidate
+            continue
+        if probe.returncode == 0:
+            return candidate
+    return None
+
+
+@pytest.fixture
+def nobody_dir():
+    if os.geteuid() != 0:
+        pytest.skip("needs root to switch to an unprivileged user")
+    python = python_for_nobody()
+    if python is None:
+        pytest.skip("no Python the unprivileged user can run")
+    directory = Path(tempfile.mkdtemp(prefix="media-cutover-test-"))
+    os.chmod(directory, 0o755)
+    os.chown(directory, 65534, 65534)
+    shutil.copy(WRITER, directory / "write_settings.py")
+    try:
+        yield directory, python
+    finally:
+        shutil.rmtree(directory)
+
+
+def test_write_as_the_owner_without_chown_rights_succeeds(nobody_dir):
+    directory, python = nobody_dir
+    settings = directory / "local_settings.py"
+    settings.write_bytes(OLD)
+    os.chown(settings, 65534, 65534)
+    result = run(directory / "write_settings.py", settings, sha(OLD), directory / "bak",
+                 stdin=NEW, python=python, user=65534, group=65534, cwd="/")
+    assert result.returncode == 0, result.stderr
+    assert settings.read_bytes() == NEW
+    assert (settings.stat().st_uid, settings.stat().st_gid) == (65534, 65534)
+
+
+@pytest.mark.parametrize("backup", ["bak", "-"])
+def test_write_refuses_when_the_group_cannot_be_kept(nobody_dir, backup):
+    directory, python = nobody_dir
+    settings = directory / "local_settings.py"
+    settings.write_bytes(OLD)
+    os.chown(settings, 65534, 5678)  # a group the running user is not in
+    backup = backup if backup == "-" else directory / backup
+    result = run(directory / "write_settings.py", settings, sha(OLD), backup,
+                 stdin=NEW, python=python, user=65534, group=65534, extra_groups=[], cwd="/")
+    assert result.returncode == 6, result.stderr
+    assert b"cannot keep owner 65534:5678" in result.stderr
+    assert settings.read_bytes() == OLD
+    assert sorted(p.name for p in directory.iterdir()) == ["local_settings.py", "write_settings.py"]
+
+
+# In-process: failures after the temp file exists must remove it.
+
+def test_failed_rename_removes_the_temp_file(settings, monkeypatch, capsys):
+    def broken_replace(src, dst):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(write_settings.os, "replace", broken_replace)
+    code = write_settings.main([str(settings), sha(OLD), "-"], NEW)
+    assert code == 1
+    assert "No space left on device" in capsys.readouterr().err
+    assert settings.read_bytes() == OLD
+    assert leftovers(settings.parent) == []
+
+
+def test_concurrent_edit_during_write_is_caught_before_the_swap(settings, monkeypatch, capsys):
+    real_write_synced = write_settings.write_synced
+
+    def write_then_someone_edits(fd, data, st):
+        real_write_synced(fd, data, st)
+        settings.write_bytes(b"EDITED = True\n")
+
+    monkeypatch.setattr(write_settings, "write_synced", write_then_someone_edits)
+    code = write_settings.main([str(settings), sha(OLD), "-"], NEW)
+    assert code == 3
+    assert "changed since it was read" in capsys.readouterr().err
+    assert settings.read_bytes() == b"EDITED = True\n"
+    assert leftovers(settings.parent) == []
