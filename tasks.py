@@ -6,7 +6,10 @@ Thin on purpose: parse arguments, load the environment's settings, call deploy/.
 from invoke import Collection, task
 
 from deploy import sandbox as sandbox_lib
-from deploy.cli import PROJECT_ROOT, load, operator_errors, render_config, say, table
+from deploy import status as status_lib
+from deploy.cli import PROJECT_ROOT, load, operator_errors, render_config, say, step_table, table
+from deploy.context import Options
+from deploy.cutover import run_cutover
 
 
 @task(help={"env": "environment: reads config/<env>.env (+ .secrets.env, + environment variables)"})
@@ -14,6 +17,32 @@ def config(c, env=None):
     """Print an environment's effective configuration, secrets masked."""
     with operator_errors():
         say(render_config(load(env)))
+
+
+@task(help={
+    "env": "environment: reads config/<env>.env",
+    "dry_run": "show every diff and remote command, change nothing",
+    "checksum": "also compare MD5s with plain-MD5 ETags (slower)",
+    "break_lock": "remove a lock left by a dead run (its details are shown first)",
+})
+def cutover(c, env=None, dry_run=False, checksum=False, break_lock=False):
+    """Move media to S3 and switch every host to it; all or nothing."""
+    with operator_errors():
+        settings = load(env)
+        runner = run_cutover(settings, Options(dry_run=dry_run, checksum=checksum, break_lock=break_lock), say)
+        say(step_table(runner.outcomes))
+        say(f"cutover of {settings.env} " + ("previewed: nothing changed" if dry_run
+                                                 else "done: every host serves media from S3"))
+
+
+@task(help={"env": "environment: reads config/<env>.env"})
+def status(c, env=None):
+    """Show per host whether USE_S3 is on, the last run and the lock."""
+    with operator_errors():
+        settings = load(env)
+        say(table(("HOST", "STATE"), status_lib.host_rows(settings)))
+        say(f"last run: {status_lib.last_run_line(settings)}")
+        say(f"lock:     {status_lib.lock_line(settings)}")
 
 
 @task(name="up", help={"media_files": "how many media files to generate on the media host (first time)"})
@@ -49,4 +78,4 @@ def sandbox_reset(c):
 
 
 sandbox = Collection("sandbox", sandbox_up, sandbox_down, sandbox_status, sandbox_reset)
-ns = Collection(config, sandbox)
+ns = Collection(config, cutover, status, sandbox)

@@ -40,6 +40,11 @@ def table(headers: Sequence[str], rows: Sequence[Sequence[object]]) -> str:
     return "\n".join(lines)
 
 
+def step_table(outcomes) -> str:
+    """The short table printed at the end of a run."""
+    return table(("STEP", "RESULT", "SECONDS"), [(o.name, o.result, f"{o.seconds:.1f}") for o in outcomes])
+
+
 def render_config(settings: Settings) -> str:
     rows = [(key, value, source) for key, (value, source) in settings.effective.items()]
     defaults = [(key, "(default)", "") for key in KNOWN_KEYS if key not in settings.effective]

@@ -37,3 +37,7 @@ class LockError(CutoverError):
 
 class SandboxError(CutoverError):
     """The local sandbox could not be brought up, reached or taken down."""
+
+
+class HealthError(CutoverError):
+    """A site did not come back healthy in the expected storage mode."""

@@ -6,7 +6,10 @@ them as ``"$HOME"/rest`` with the rest quoted; SFTP gets them home-relative.
 
 from __future__ import annotations
 
+import hashlib
 import shlex
+from pathlib import Path
+from typing import Iterator
 
 import paramiko
 from fabric import Config, Connection
@@ -78,3 +81,64 @@ def describe_hosts(settings: Settings) -> list[tuple[str, str, str, str]]:
             use_s3 = find_use_s3(source, f"{host.alias}:{host.settings_path}").value
             rows.append((host.alias, user, host.settings_path, str(use_s3)))
     return rows
+
+
+def run_with_input(connection: Connection, command: str, data: bytes, what: str,
+                   timeout: float = 120) -> str:
+    """Run ``command`` with ``data`` as its exact standard input (bytes, not text)."""
+    try:
+        connection.open()
+        stdin, stdout, stderr = connection.client.exec_command(command, timeout=timeout)
+        stdin.write(data)
+        stdin.channel.shutdown_write()
+        output, errors = stdout.read(), stderr.read()
+        status = stdout.channel.recv_exit_status()
+    except (OSError, paramiko.SSHException) as error:
+        raise RemoteError(f"{connection.original_host}: {what} failed: {error}") from None
+    if status != 0:
+        detail = errors.decode("utf-8", "replace").strip().splitlines()[-3:]
+        raise RemoteError(f"{connection.original_host}: {what} failed (exit {status}): " + " | ".join(detail))
+    return output.decode("utf-8", "replace")
+
+
+class LineStream:
+    """A remote command's stdout, line by line as it arrives: never all of it in memory.
+
+    After iteration, ``stderr`` holds what the command reported there.
+    """
+
+    def __init__(self, connection: Connection, command: str, what: str):
+        self.connection, self.command, self.what, self.stderr = connection, command, what, ""
+
+    def __iter__(self) -> Iterator[bytes]:
+        host = self.connection.original_host
+        try:
+            self.connection.open()
+            stdin, stdout, stderr = self.connection.client.exec_command(self.command)
+            stdin.close()
+            stdout._set_mode("rb")  # bytes: names are compared as UTF-8 bytes
+            yield from stdout
+            self.stderr = stderr.read().decode("utf-8", "replace")
+            status = stdout.channel.recv_exit_status()
+        except (OSError, paramiko.SSHException) as error:
+            raise RemoteError(f"{host}: {self.what} failed: {error}") from None
+        if status != 0:
+            raise RemoteError(f"{host}: {self.what} failed (exit {status}): "
+                              + " | ".join(self.stderr.strip().splitlines()[-3:]))
+
+
+def put_script(connection: Connection, settings_tools_dir: str, name: str) -> str:
+    """Upload one of deploy/remote/*.py (content-addressed, so once); returns its remote path."""
+    source = (Path(__file__).parent / "remote" / name).read_bytes()
+    directory = f"{settings_tools_dir.rstrip('/')}/lib"
+    remote = f"{directory}/{Path(name).stem}-{hashlib.sha256(source).hexdigest()[:10]}.py"
+    run(connection, f"mkdir -p {shell_path(directory)} && chmod 700 {shell_path(settings_tools_dir)}",
+        "preparing the helper-script directory")
+    sftp = connection.sftp()
+    try:
+        sftp.stat(sftp_path(remote))
+    except FileNotFoundError:
+        with sftp.open(sftp_path(remote) + ".part", "wb") as remote_file:
+            remote_file.write(source)
+        sftp.posix_rename(sftp_path(remote) + ".part", sftp_path(remote))
+    return remote

@@ -1,0 +1,58 @@
+"""What one run carries from step to step: settings, options, connections, facts."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Callable
+
+from fabric import Connection
+
+from .config import Settings
+from .hosts import connect
+from .journal import Journal
+
+
+@dataclass(frozen=True)
+class Options:
+    dry_run: bool = False
+    checksum: bool = False
+    break_lock: bool = False
+    sample_limit: int = 10
+
+
+@dataclass
+class HostFacts:
+    """What preflight read from a host, and what the run did to it."""
+
+    original: bytes = b""          # the settings file as preflight read it
+    original_use_s3: bool = False
+    backup_path: str | None = None  # set once the flip wrote a backup
+    flipped: bool = False
+    reloaded: bool = False
+
+
+@dataclass
+class Run:
+    settings: Settings
+    options: Options
+    journal: Journal
+    say: Callable[[str], None]
+    run_id: str
+    hosts: dict[str, HostFacts] = field(default_factory=dict)
+    manifest_problems: list[str] = field(default_factory=list)
+    counts: dict[str, object] = field(default_factory=dict)
+    _connections: dict[str, Connection] = field(default_factory=dict)
+
+    def connection(self, alias: str) -> Connection:
+        if alias not in self._connections:
+            self._connections[alias] = connect(self.settings, alias)
+        return self._connections[alias]
+
+    @property
+    def media_connection(self) -> Connection:
+        return self.connection(self.settings.media_host)
+
+    def close(self) -> None:
+        for connection in self._connections.values():
+            connection.close()
+        self._connections.clear()

