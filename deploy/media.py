@@ -9,17 +9,35 @@ from .hosts import LineStream, put_script, shell_path
 from .verify import UnsortedListing, VerifyReport, compare, parse_manifest_lines, plain_md5_etag
 
 
-def manifest_stream(run: Run, order: str) -> LineStream:
-    """``size\\tpath`` lines of every file under MEDIA_ROOT, in ``order``, as they come."""
+def manifest_stream(run: Run, order: str, before: int | None = None) -> LineStream:
+    """``size\\tpath`` lines of every file under MEDIA_ROOT, in ``order``, as they come.
+
+    With ``before`` (the host's epoch seconds), files changed since are left out.
+    """
     settings = run.settings
     script = put_script(run.media_connection, settings.tools_dir, "media_manifest.py")
-    command = (f"{shell_path(settings.remote_python)} {shell_path(script)} --order {order} "
+    since = f" --before {int(before)}" if before is not None else ""
+    command = (f"{shell_path(settings.remote_python)} {shell_path(script)} --order {order}{since} "
                f"{shell_path(settings.media_root)}")
     return LineStream(run.media_connection, command, f"listing {settings.media_root}")
 
 
 def manifest_problems(stream: LineStream) -> list[str]:
-    return [line for line in stream.stderr.splitlines() if line and not line.startswith("problems:")]
+    return [line for line in stream.stderr.splitlines()
+            if line and not line.startswith(("problems:", "newer:"))]
+
+
+def newer_count(stream: LineStream) -> int:
+    for line in stream.stderr.splitlines():
+        if line.startswith("newer: "):
+            return int(line.split()[1])
+    return 0
+
+
+def host_clock(run: Run) -> int:
+    """The media host's epoch seconds: file times there are compared with its own clock."""
+    from .hosts import run as remote_run
+    return int(remote_run(run.media_connection, "date +%s", "reading the media host's clock").strip())
 
 
 def scan(run: Run) -> tuple[int, int, list[str]]:
@@ -31,28 +49,32 @@ def scan(run: Run) -> tuple[int, int, list[str]]:
     return files, total, manifest_problems(stream)
 
 
-def verify(run: Run) -> VerifyReport:
-    """Compare tree and bucket; the listing order is the store's (AWS: bytes; some others: path)."""
+def verify(run: Run, before: int | None = None) -> tuple[VerifyReport, int]:
+    """Compare tree and bucket; returns the report and how many files were newer than ``before``.
+
+    The listing order is the store's (AWS: bytes; SeaweedFS: path by path).
+    """
     order = run.counts.get("listing order", "bytes")
     try:
-        report = _compare(run, order)
+        report, newer = _compare(run, order, before)
     except UnsortedListing as error:
         if error.side != "bucket listing" or order != "bytes":
             raise
         # This store lists directory by directory (SeaweedFS does): compare in that order.
         run.counts["listing order"] = order = "path"
-        report = _compare(run, order)
+        report, newer = _compare(run, order, before)
     if not report.ok:
         raise VerifyError("the bucket does not hold every media file intact:\n    "
                           + "\n    ".join(report.summary_lines()))
-    return report
+    return report, newer
 
 
-def _compare(run: Run, order: str) -> VerifyReport:
-    stream = manifest_stream(run, order)
+def _compare(run: Run, order: str, before: int | None) -> tuple[VerifyReport, int]:
+    stream = manifest_stream(run, order, before)
     check_md5 = _md5_checker(run) if run.options.checksum else None
-    return compare(parse_manifest_lines(stream, run.settings.media_prefix), listing(run.settings),
-                   sample_limit=run.options.sample_limit, check_md5=check_md5, order=order)
+    report = compare(parse_manifest_lines(stream, run.settings.media_prefix), listing(run.settings),
+                     sample_limit=run.options.sample_limit, check_md5=check_md5, order=order)
+    return report, newer_count(stream)
 
 
 def _md5_checker(run: Run):

@@ -110,10 +110,8 @@ def upload_media(connection: Connection, settings: Settings, *,
     started = time.monotonic()
     with _secret_file(connection, config_path, credentials_file(settings)):
         try:
-            exit_code = _stream(connection, launch, output, lambda line: say(scrub(line, settings)))
-        except KeyboardInterrupt:
-            _stop(connection, pid_path)
-            raise
+            exit_code = _stream(connection, launch, output, lambda line: say(scrub(line, settings)),
+                                on_interrupt=lambda: _stop(connection, pid_path))
         finally:
             _remove(connection, pid_path)
     result.elapsed = time.monotonic() - started
@@ -158,8 +156,15 @@ def _answers(connection: Connection, spec: ToolSpec, probe: str) -> bool:
     return result.ok and answers_pinned_version(spec, result.stdout + result.stderr)
 
 
-def _stream(connection: Connection, command: str, output: ToolOutput, say: Callable[[str], None]) -> int:
-    """Run the tool, feeding both streams to ``output`` line by line; return its exit code."""
+def _stream(connection: Connection, command: str, output: ToolOutput, say: Callable[[str], None],
+            on_interrupt: Callable[[], None]) -> int:
+    """Run the tool, feeding both streams to ``output`` line by line; return its exit code.
+
+    Asynchronous on purpose: a synchronous run without a pty swallows Ctrl-C until
+    the remote command ends (Invoke joins its reader threads first).  Here a
+    Ctrl-C calls ``on_interrupt`` (which stops the tool), waits for the tool's
+    end, and is raised again.
+    """
     lock = threading.Lock()   # Invoke reads stdout and stderr in two threads
 
     def handler(stream: str) -> Callable[[str], None]:
@@ -172,8 +177,16 @@ def _stream(connection: Connection, command: str, output: ToolOutput, say: Calla
 
     out, err = LineWriter(handler("stdout")), LineWriter(handler("stderr"))
     try:
-        result = connection.run(command, hide=False, echo=False, warn=True, pty=False, in_stream=False,
-                                out_stream=out, err_stream=err)
+        promise = connection.run(command, asynchronous=True, hide=False, echo=False, warn=True, pty=False,
+                                 in_stream=False, out_stream=out, err_stream=err)
+        try:
+            while not promise.runner.process_is_finished:
+                time.sleep(0.1)
+        except KeyboardInterrupt:
+            on_interrupt()
+            promise.join()
+            raise
+        result = promise.join()
     except (OSError, paramiko.SSHException) as error:
         raise RemoteError(f"{connection.original_host}: the upload lost its connection: {error}") from None
     finally:

@@ -290,7 +290,18 @@ class RcloneOutput(ToolOutput):
         return exit_code != 0
 
 
-class S5cmdOutput(ToolOutput):
+class _Counting(ToolOutput):
+    """A tool that reports every copied object: no report means nothing copied."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.files, self.bytes = 0, 0
+
+    def final_line(self) -> str | None:
+        return self._progress()
+
+
+class S5cmdOutput(_Counting):
     """s5cmd --json: one line per copied object; errors as JSON or ``ERROR ...`` lines."""
 
     def feed(self, line: str, stream: str) -> str | None:
@@ -308,15 +319,12 @@ class S5cmdOutput(ToolOutput):
             return self._count(int((entry.get("object") or {}).get("size") or 0))
         return None
 
-    def final_line(self) -> str | None:
-        return self._progress()
-
 
 _S3CMD_UPLOAD = re.compile(r"^upload: '.*' -> '.*' \((\d+) bytes in ")
 _S3CMD_DONE = re.compile(r"^Done\. Uploaded (\d+) bytes in ([0-9.]+) seconds")
 
 
-class S3cmdOutput(ToolOutput):
+class S3cmdOutput(_Counting):
     """s3cmd --no-progress --stats: ``upload: 'a' -> 's3://b' (N bytes in ...)`` per object."""
 
     def feed(self, line: str, stream: str) -> str | None:
@@ -324,16 +332,12 @@ class S3cmdOutput(ToolOutput):
         if upload:
             return self._count(int(upload.group(1)))
         if _S3CMD_DONE.match(line):
-            self.files, self.bytes = self.files or 0, self.bytes or 0
             return None
         if line.startswith("ERROR"):
             return self._problem(f"s3cmd: {line}")
         if line.startswith(("WARNING", "Stats:", "INFO")):
             return f"s3cmd: {line}"
         return None
-
-    def final_line(self) -> str | None:
-        return self._progress()
 
 
 def tool_output(tool: str, totals: tuple[int, int] | None = None, **kwargs) -> ToolOutput:

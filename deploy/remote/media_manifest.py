@@ -1,6 +1,7 @@
 """List every regular file under a media root, byte-sorted (stdlib only).
 
-Run on the media host as ``python3 media_manifest.py [--order bytes|path] MEDIA_ROOT``.  Stdout gets
+Run on the media host as
+``python3 media_manifest.py [--order bytes|path] [--before EPOCH] MEDIA_ROOT``.  Stdout gets
 one line per file, ``<size>\\t<relative/path>\\n`` in UTF-8, sorted by the
 path's UTF-8 bytes: the order S3 ListObjectsV2 returns keys in, so the cutover
 can merge-join the two listings without holding either in memory.
@@ -25,10 +26,14 @@ CONTROL_ESCAPES = {code: "\\x%02x" % code for code in range(32)}  # keep each pr
 class Walker:
     """Walks one media root, writing manifest lines and counting problems."""
 
-    def __init__(self, out, err, order="bytes"):
+    def __init__(self, out, err, order="bytes", before=None):
         self.out = out
         self.err = err
         self.problems = 0
+        # Files changed at or after ``before`` (epoch seconds, the host's clock) are
+        # left out and counted: they arrived after a sync started.
+        self.before = before
+        self.newer = 0
         # "bytes": the order of AWS S3 listings.  "path": name by name, a
         # directory's files right after its name (stores that list per directory,
         # such as SeaweedFS): a directory sorts by its plain name.
@@ -50,6 +55,9 @@ class Walker:
             path = os.path.join(directory, name)
             child_rel = rel + name
             if stat.S_ISREG(st.st_mode):
+                if self.before is not None and max(st.st_mtime, st.st_ctime) >= self.before:
+                    self.newer += 1
+                    continue
                 self.out.write(b"%d\t%s\n" % (st.st_size, child_rel))
             elif stat.S_ISDIR(st.st_mode):
                 if (st.st_dev, st.st_ino) in ancestors:
@@ -109,11 +117,17 @@ def main(argv, out=None, err=None):
     """Write the manifest of ``argv[0]``; return the exit code."""
     out = out if out is not None else sys.stdout.buffer
     err = err if err is not None else sys.stderr
-    order = "bytes"
-    if argv[:1] == ["--order"] and len(argv) >= 2 and argv[1] in ("bytes", "path"):
-        order, argv = argv[1], argv[2:]
+    order, before = "bytes", None
+    while len(argv) >= 2 and argv[0] in ("--order", "--before"):
+        if argv[0] == "--order" and argv[1] in ("bytes", "path"):
+            order = argv[1]
+        elif argv[0] == "--before" and argv[1].isdigit():
+            before = int(argv[1])
+        else:
+            break
+        argv = argv[2:]
     if len(argv) != 1:
-        err.write("usage: media_manifest.py [--order bytes|path] MEDIA_ROOT\n")
+        err.write("usage: media_manifest.py [--order bytes|path] [--before EPOCH] MEDIA_ROOT\n")
         return EXIT_USAGE
     root = os.fsencode(os.path.expanduser(argv[0]))
     try:
@@ -124,9 +138,11 @@ def main(argv, out=None, err=None):
     if not stat.S_ISDIR(root_stat.st_mode):
         err.write("media root %s: not a directory\n" % argv[0])
         return EXIT_USAGE
-    walker = Walker(out, err, order)
+    walker = Walker(out, err, order, before)
     walker.walk(root, b"", frozenset([(root_stat.st_dev, root_stat.st_ino)]))
     out.flush()
+    if walker.newer:
+        err.write("newer: %d\n" % walker.newer)
     if walker.problems:
         err.write("problems: %d\n" % walker.problems)
     return 0

@@ -132,6 +132,7 @@ def reset(project_root: Path, say: Callable[[str], None] = print) -> None:
     settings = load_settings("sandbox", project_root)
     for host in settings.hosts:
         account = pwd.getpwnam(layout.account(host.alias))
+        accounts.as_user(account, f"rm -rf ~/.media-cutover/locks/{settings.env}.lock")
         sites.restore_pristine_settings(account)
         sites.stop_site(account)
         sites.start_site(layout, host, account)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 import uuid
@@ -12,10 +13,12 @@ from dataclasses import dataclass
 from pathlib import Path
 
 
-def invoke(project_root: Path, *args: str, check: bool = True, timeout: float = 900) -> subprocess.CompletedProcess:
-    """Run `invoke ARGS` as an operator would, from the project root."""
+def invoke(project_root: Path, *args: str, check: bool = True, timeout: float = 900,
+           env: dict | None = None) -> subprocess.CompletedProcess:
+    """Run `invoke ARGS` as an operator would, from the project root; ``env`` adds variables."""
     result = subprocess.run([sys.executable, "-m", "invoke", *args], cwd=project_root,
-                            capture_output=True, text=True, timeout=timeout)
+                            capture_output=True, text=True, timeout=timeout,
+                            env={**os.environ, **(env or {})})
     if check and result.returncode != 0:
         raise AssertionError(f"invoke {' '.join(args)} exited {result.returncode}:\n"
                              f"{result.stdout[-3000:]}\n{result.stderr[-3000:]}")

@@ -430,3 +430,15 @@ def test_concurrent_edit_during_write_is_caught_before_the_swap(settings, monkey
     assert "changed since it was read" in capsys.readouterr().err
     assert settings.read_bytes() == b"EDITED = True\n"
     assert leftovers(settings.parent) == []
+
+
+def test_manifest_before_leaves_out_files_changed_since_and_counts_them(tmp_path):
+    make_file(tmp_path / "old.jpg", 3)
+    make_file(tmp_path / "new.jpg", 4)
+    os.utime(tmp_path / "old.jpg", (1_000_000_000, 1_000_000_000))
+    cutoff = int(os.stat(tmp_path / "new.jpg").st_ctime)
+    # old.jpg's ctime is recent too (utime changes it), so only mtime+ctime older than the cutoff count
+    result = run(MANIFEST, "--before", str(cutoff + 1), tmp_path)
+    assert result.stdout.split(b"\n") == [b"4\tnew.jpg", b"3\told.jpg", b""]
+    result = run(MANIFEST, "--before", str(cutoff - 10), tmp_path)
+    assert result.stdout == b"" and "newer: 2" in result.stderr.decode()

@@ -1,0 +1,251 @@
+"""`invoke cutover --env=sandbox` end to end, on the real sandbox.
+
+Each test starts from a reset sandbox: both sites on disk, the bucket prefix empty.
+"""
+
+import json
+import os
+import mimetypes
+import subprocess
+import sys
+import threading
+import time
+import uuid
+from pathlib import Path
+
+import pytest
+
+from deploy.s3 import s3_client
+
+from .sandbox_client import http_get, http_json, invoke, upload
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture
+def fresh(sandbox, project_root):
+    """A reset sandbox, and a snapshot of each host's settings file before the test."""
+    invoke(project_root, "sandbox.reset")
+    sandbox.before = {alias: sandbox.settings_bytes(alias) for alias in sandbox.aliases}
+    yield sandbox
+    invoke(project_root, "sandbox.reset")
+
+
+def bucket_objects(sandbox) -> dict[str, dict]:
+    settings = sandbox.settings()
+    client = s3_client(settings)
+    objects = {}
+    for page in client.get_paginator("list_objects_v2").paginate(Bucket=settings.bucket,
+                                                                 Prefix=settings.media_prefix + "/"):
+        for item in page.get("Contents", []):
+            objects[item["Key"]] = item
+    return objects
+
+
+def media_files(sandbox) -> dict[str, int]:
+    """relative path -> size of every file (symlinks followed) in the media tree."""
+    root = sandbox.media_root()
+    return {str(path.relative_to(root)): path.stat().st_size for path in root.rglob("*") if path.is_file()}
+
+
+def cutover(project_root, *args, env=None, check=True):
+    return invoke(project_root, "cutover", "--env=sandbox", *args, env=env, check=check)
+
+
+def assert_unchanged(sandbox):
+    for alias in sandbox.aliases:
+        assert sandbox.settings_bytes(alias) == sandbox.before[alias], f"{alias} settings changed"
+        assert http_json(sandbox.host(alias)["health_url"])["storage"] == "disk"
+
+
+def assert_one_clear_error(result, *needles):
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert "Traceback" not in result.stderr
+    for needle in needles:
+        assert needle in result.stderr, result.stderr
+
+
+def test_happy_path_then_a_second_run_changes_nothing(fresh, project_root):
+    result = cutover(project_root)
+    assert "done: every host serves media from S3" in result.stdout
+
+    # every media file is in the bucket with its size and a Content-Type from its name
+    objects = bucket_objects(fresh)
+    files = media_files(fresh)
+    assert {f"media/{name}" for name in files} <= set(objects)
+    client = s3_client(fresh.settings())
+    for name, size in list(files.items())[::40]:
+        head = client.head_object(Bucket=fresh.settings().bucket, Key=f"media/{name}")
+        assert head["ContentLength"] == size
+        assert head["ContentType"].split(";")[0] == (mimetypes.guess_type(name)[0] or "application/octet-stream")
+        assert head["CacheControl"] == "max-age=86400, public"
+
+    # each host's settings differ only in the USE_S3 line, with a backup beside them
+    for alias in fresh.aliases:
+        before = fresh.before[alias].decode().splitlines(keepends=True)
+        after = fresh.settings_bytes(alias).decode().splitlines(keepends=True)
+        changed = [(old, new) for old, new in zip(before, after) if old != new]
+        assert changed == [("USE_S3 = False\n", "USE_S3 = True\n")] and len(before) == len(after)
+        backups = list(Path(fresh.host(alias)["settings_path"]).parent.glob("local_settings.py.media-cutover-*.bak"))
+        assert fresh.before[alias] in [backup.read_bytes() for backup in backups]
+
+    # the sites render bucket URLs that fetch without credentials, and new uploads land in the bucket
+    settings = fresh.settings()
+    for alias in fresh.aliases:
+        assert http_json(fresh.host(alias)["health_url"])["storage"] == "s3"
+        listed = http_json(fresh.host(alias)["site_url"] + "/files/?limit=5")["files"]
+        for entry in listed:
+            assert entry["url"].startswith(f"{settings.bucket_url}/media/")
+            status, body, _ = http_get(entry["url"])
+            assert status == 200 and len(body) == files[entry["name"]]
+    stored = upload(fresh.host("web2")["site_url"], "after cutover.jpg", b"\xff\xd8\xff\xe0after")
+    assert f"media/{stored['name']}" in bucket_objects(fresh)
+
+    # the journal records the run
+    journal = sorted((project_root / "runs").glob("*-sandbox-cutover.jsonl"))[-1]
+    events = [json.loads(line) for line in journal.read_text().splitlines()]
+    assert events[-1]["event"] == "end" and events[-1]["result"] == "ok"
+    assert {"preflight: hosts and settings files", "flip USE_S3 = True", "reload the sites"} <= \
+        {event.get("step") for event in events}
+
+    # a second cutover is a no-op: nothing flipped, reloaded or uploaded
+    settings_after_first = {alias: fresh.settings_bytes(alias) for alias in fresh.aliases}
+    again = cutover(project_root).stdout
+    assert "web1: USE_S3 is already True, left alone" in again
+    assert "no host changed: none reloaded" in again
+    assert "0 uploaded" in again
+    assert {alias: fresh.settings_bytes(alias) for alias in fresh.aliases} == settings_after_first
+
+
+def test_a_reload_that_fails_on_web2_puts_both_hosts_back(fresh, project_root):
+    result = cutover(project_root, env={"RELOAD_COMMAND__WEB2": "echo reload broke >&2; exit 3"}, check=False)
+    assert_one_clear_error(result, "step 'reload the sites' failed", "web2", "reload broke",
+                           "every host is back as it was")
+    assert_unchanged(fresh)
+    assert "lock:     free" in invoke(project_root, "status", "--env=sandbox").stdout
+
+
+def test_a_failing_health_check_puts_both_hosts_back(fresh, project_root):
+    settings = fresh.settings()
+    client = s3_client(settings)
+    client.delete_bucket_policy(Bucket=settings.bucket)  # media now answer 403 to anonymous GETs
+    try:
+        # PUBLIC_MEDIA=false lets preflight pass; the health check still needs media to fetch.
+        result = cutover(project_root, env={"PUBLIC_MEDIA": "false"}, check=False)
+    finally:
+        invoke(project_root, "sandbox.reset")
+    assert_one_clear_error(result, "step 'health check on S3' failed", "403", "every host is back as it was")
+    assert_unchanged(fresh)
+
+
+@pytest.mark.parametrize("edit, expected", [
+    (lambda text: text.replace("USE_S3 = False\n", ""), "expected exactly one top-level"),
+    (lambda text: text.replace("USE_S3 = False\n", "USE_S3 = False\nUSE_S3 = False\n"), "lines 9, 10"),
+    (lambda text: text.replace("USE_S3 = False\n", 'USE_S3 = os.environ.get("USE_S3") == "1"\n'), "computed"),
+], ids=["none", "two", "computed"])
+def test_a_settings_file_that_cannot_be_flipped_is_refused_in_preflight(fresh, project_root, edit, expected):
+    path = Path(fresh.host("web2")["settings_path"])
+    path.write_text(edit(path.read_text()))
+    fresh.before["web2"] = path.read_bytes()
+    result = cutover(project_root, check=False)
+    assert_one_clear_error(result, "preflight", "web2:~/site/mediasite/local_settings.py", expected,
+                           "nothing had been changed")
+    assert_unchanged(fresh)
+    assert bucket_objects(fresh) == {}
+
+
+def test_a_wrong_secret_is_refused_in_preflight(fresh, project_root):
+    result = cutover(project_root, env={"AWS_SECRET_ACCESS_KEY": "wrong-secret"}, check=False)
+    assert_one_clear_error(result, "preflight: bucket and credentials", "SignatureDoesNotMatch",
+                           "AWS_SECRET_ACCESS_KEY")
+    assert "wrong-secret" not in result.stdout + result.stderr
+    assert_unchanged(fresh)
+
+
+def test_dry_run_changes_nothing_on_hosts_or_in_the_bucket(fresh, project_root):
+    tools = Path(fresh.host("web1")["home"]) / ".media-cutover"
+    before_tools = sorted(str(path) for path in tools.rglob("*")) if tools.exists() else []
+    result = cutover(project_root, "--dry-run")
+    assert "-USE_S3 = False" in result.stdout and "+USE_S3 = True" in result.stdout
+    assert 'kill -HUP "$(cat ~/run/gunicorn.pid)"' in result.stdout
+    assert "rclone copy" in result.stdout and "previewed: nothing changed" in result.stdout
+    assert_unchanged(fresh)
+    assert bucket_objects(fresh) == {}
+    after_tools = sorted(str(path) for path in tools.rglob("*")) if tools.exists() else []
+    assert after_tools == before_tools
+
+
+def test_a_sync_killed_half_way_completes_on_the_next_run_without_uploading_twice(fresh, project_root):
+    env = {"SYNC_CONCURRENCY": "1"}  # slow enough to stop half way
+    process = subprocess.Popen([sys.executable, "-m", "invoke", "cutover", "--env=sandbox"], cwd=project_root,
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                               env={**os.environ, **env})
+    total = len(media_files(fresh))
+    deadline = time.monotonic() + 120
+    while len(bucket_objects(fresh)) < total // 4 and time.monotonic() < deadline:
+        time.sleep(0.2)
+    # The sync dies on the host (the [r] keeps pkill from matching its own command line).
+    fresh.ssh("web1", "pkill -KILL -u \"$(id -u)\" -f '[r]clone copy .*webapps/media/ dest:'")
+    stdout, stderr = process.communicate(timeout=120)
+    assert process.returncode == 1 and "step 'upload media' failed" in stderr, stdout + stderr
+    assert_unchanged(fresh)
+    partial = len(bucket_objects(fresh))
+    assert 0 < partial < total
+
+    second = cutover(project_root).stdout
+    assert f"{total - partial} uploaded" in second.split("==> verify the bucket")[0]
+    assert len(bucket_objects(fresh)) == total
+
+
+def test_uploads_during_the_cutover_all_reach_the_bucket(fresh, project_root):
+    """A steady uploader through both sites while the cutover runs: every stored file ends in the bucket."""
+    stored, errors, stop = [], [], threading.Event()
+
+    def uploader():
+        number = 0
+        while not stop.is_set():
+            alias = ("web1", "web2")[number % 2]
+            try:
+                stored.append(upload(fresh.host(alias)["site_url"], f"live {number}.jpg",
+                                     b"\xff\xd8\xff\xe0" + uuid.uuid4().bytes * 50))
+            except OSError as error:
+                errors.append(f"{alias}: {error}")
+            number += 1
+            time.sleep(0.05)
+
+    thread = threading.Thread(target=uploader)
+    thread.start()
+    try:
+        cutover(project_root)
+    finally:
+        stop.set()
+        thread.join()
+    assert errors == []
+    objects = bucket_objects(fresh)
+    on_disk_during_run = [entry["name"] for entry in stored]
+    assert len(stored) > 20
+    missing = [name for name in on_disk_during_run if f"media/{name}" not in objects]
+    assert missing == []
+
+
+def test_no_secret_in_ps_on_the_host_during_the_cutover(fresh, project_root):
+    secret = fresh.settings().secret_access_key.reveal()
+    seen, stop = [], threading.Event()
+
+    def watch():
+        while not stop.is_set():
+            listing = subprocess.run(["ps", "-eo", "user,args"], capture_output=True, text=True).stdout
+            seen.append(listing)
+            time.sleep(0.02)
+
+    thread = threading.Thread(target=watch)
+    thread.start()
+    try:
+        cutover(project_root, env={"SYNC_CONCURRENCY": "2"})
+    finally:
+        stop.set()
+        thread.join()
+    assert any("rclone" in listing for listing in seen), "the sampler never saw the sync running"
+    assert not any(secret in listing for listing in seen)
+    leftovers = list((Path(fresh.host("web1")["home"]) / ".media-cutover" / "run").glob("*"))
+    assert leftovers == []
