@@ -15,7 +15,7 @@ from __future__ import annotations
 import os
 from typing import Callable
 
-from . import health, media, settings_remote, sync
+from . import health, media, references, settings_remote, sync
 from .config import Settings
 from .context import Options, Run
 from .errors import CutoverError, RemoteError
@@ -98,6 +98,15 @@ def _verify(run: Run, before: int | None) -> str:
     if newer:
         lines.append(f"{newer} files arrived on disk since the upload started: the catch-up takes them")
     return "\n".join(lines)
+
+
+def check_database_references(run: Run) -> str:
+    report = references.check_references(run)
+    if report is None:
+        return "no MANAGE_PY configured for the media host: skipped"
+    run.journal.record("counts", step="references", references=report.references,
+                       missing_on_disk=report.missing_on_disk, missing_everywhere=len(report.missing_everywhere))
+    return report.summary()
 
 
 def preview_verify(run: Run) -> str:
@@ -198,6 +207,7 @@ CUTOVER = [
     Step("install the sync tool", install_sync_tool, preview=preview_install),
     Step("upload media", upload_media, preview=preview_upload),
     Step("verify the bucket", verify_snapshot, preview=preview_verify),
+    Step("check the database's file references", check_database_references),
     Step("flip USE_S3 = True", flip_settings, undo=restore_settings, preview=preview_flip),
     Step("check the new settings", check_new_settings, preview=preview_check),
     Step("reload the sites", reload_sites, undo=restore_and_reload_sites, preview=preview_reload),

@@ -6,10 +6,10 @@ from .bucket import listing
 from .context import Run
 from .errors import VerifyError
 from .hosts import LineStream, put_script, shell_path
-from .verify import UnsortedListing, VerifyReport, compare, parse_manifest_lines, plain_md5_etag
+from .verify import Entry, UnsortedListing, VerifyReport, compare, parse_manifest_lines, plain_md5_etag
 
 
-def manifest_stream(run: Run, order: str, before: int | None = None) -> LineStream:
+def manifest_stream(run: Run, order: str, before: int | None = None, md5: bool = False) -> LineStream:
     """``size\\tpath`` lines of every file under MEDIA_ROOT, in ``order``, as they come.
 
     With ``before`` (the host's epoch seconds), files changed since are left out.
@@ -17,7 +17,8 @@ def manifest_stream(run: Run, order: str, before: int | None = None) -> LineStre
     settings = run.settings
     script = put_script(run.media_connection, settings.tools_dir, "media_manifest.py")
     since = f" --before {int(before)}" if before is not None else ""
-    command = (f"{shell_path(settings.remote_python)} {shell_path(script)} --order {order}{since} "
+    command = (f"{shell_path(settings.remote_python)} {shell_path(script)}{' --md5' if md5 else ''} "
+               f"--order {order}{since} "
                f"{shell_path(settings.media_root)}")
     return LineStream(run.media_connection, command, f"listing {settings.media_root}")
 
@@ -70,26 +71,16 @@ def verify(run: Run, before: int | None = None) -> tuple[VerifyReport, int]:
 
 
 def _compare(run: Run, order: str, before: int | None) -> tuple[VerifyReport, int]:
-    stream = manifest_stream(run, order, before)
-    check_md5 = _md5_checker(run) if run.options.checksum else None
-    report = compare(parse_manifest_lines(stream, run.settings.media_prefix), listing(run.settings),
-                     sample_limit=run.options.sample_limit, check_md5=check_md5, order=order)
+    checksum = run.options.checksum
+    stream = manifest_stream(run, order, before, md5=checksum)
+    report = compare(parse_manifest_lines(stream, run.settings.media_prefix, with_md5=checksum),
+                     listing(run.settings), sample_limit=run.options.sample_limit,
+                     check_md5=same_md5 if checksum else None, order=order)
     return report, newer_count(stream)
 
 
-def _md5_checker(run: Run):
-    """MD5 of a file on the media host vs a plain-MD5 ETag; None where the ETag is not one."""
-    from .hosts import run as remote_run
+def same_md5(local: Entry, remote: Entry) -> bool | None:
+    """The file's MD5 (from the manifest) against a plain-MD5 ETag; None when the ETag is not one."""
+    etag = plain_md5_etag(remote.etag)
+    return None if etag is None or local.etag is None else local.etag == etag
 
-    media_root = run.settings.media_root.rstrip("/")
-    prefix_length = len(run.settings.media_prefix) + 1
-
-    def check(local, remote) -> bool | None:
-        etag = plain_md5_etag(remote.etag)
-        if etag is None:
-            return None
-        path = f"{media_root}/{local.key[prefix_length:]}"
-        digest = remote_run(run.media_connection, f"md5sum -- {shell_path(path)}", f"md5 of {path}").split()[0]
-        return digest == etag
-
-    return check

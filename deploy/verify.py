@@ -137,8 +137,10 @@ def compare(local: Iterable[Entry], remote: Iterable[Entry], *, sample_limit: in
     return report
 
 
-def parse_manifest_lines(lines: Iterable[bytes | str], prefix: str) -> Iterator[Entry]:
+def parse_manifest_lines(lines: Iterable[bytes | str], prefix: str, with_md5: bool = False) -> Iterator[Entry]:
     """Turn ``media_manifest.py`` output (``size\\tpath`` lines) into Entries keyed ``prefix/path``.
+
+    With ``with_md5`` the lines are ``size\\tmd5\\tpath`` and the MD5 goes in ``Entry.etag``.
 
     Split the output on "\\n" only (iterate a binary stream or use
     ``.split("\\n")``): ``str.splitlines`` also splits on characters that are
@@ -151,9 +153,14 @@ def parse_manifest_lines(lines: Iterable[bytes | str], prefix: str) -> Iterator[
         if not line:
             continue
         size, tab, path = line.partition("\t")
+        md5 = None
+        if with_md5:
+            md5, _, path = path.partition("\t")
+            if not _PLAIN_MD5.fullmatch(md5):
+                path = ""
         if not tab or not path or not _SIZE.fullmatch(size):
             raise VerifyError(f"media manifest line {number}: expected '<size>\\t<path>', got {line[:80]!r}")
-        yield Entry(object_key(prefix, path), int(size))
+        yield Entry(object_key(prefix, path), int(size), md5)
 
 
 def object_key(prefix: str, relpath: str) -> str:

@@ -1,7 +1,8 @@
 """List every regular file under a media root, byte-sorted (stdlib only).
 
 Run on the media host as
-``python3 media_manifest.py [--order bytes|path] [--before EPOCH] MEDIA_ROOT``.  Stdout gets
+``python3 media_manifest.py [--md5] [--order bytes|path] [--before EPOCH] MEDIA_ROOT``
+(``--md5``: lines are ``<size>\\t<md5>\\t<path>``).  Stdout gets
 one line per file, ``<size>\\t<relative/path>\\n`` in UTF-8, sorted by the
 path's UTF-8 bytes: the order S3 ListObjectsV2 returns keys in, so the cutover
 can merge-join the two listings without holding either in memory.
@@ -15,6 +16,7 @@ problems; exit 2 when MEDIA_ROOT is missing or not a directory.
 """
 
 import errno
+import hashlib
 import os
 import stat
 import sys
@@ -26,7 +28,8 @@ CONTROL_ESCAPES = {code: "\\x%02x" % code for code in range(32)}  # keep each pr
 class Walker:
     """Walks one media root, writing manifest lines and counting problems."""
 
-    def __init__(self, out, err, order="bytes", before=None):
+    def __init__(self, out, err, order="bytes", before=None, md5=False):
+        self.md5 = md5  # also hash each file: "<size>\t<md5>\t<path>" lines
         self.out = out
         self.err = err
         self.problems = 0
@@ -58,7 +61,13 @@ class Walker:
                 if self.before is not None and max(st.st_mtime, st.st_ctime) >= self.before:
                     self.newer += 1
                     continue
-                self.out.write(b"%d\t%s\n" % (st.st_size, child_rel))
+                if self.md5:
+                    digest = self.digest(path, child_rel)
+                    if digest is None:
+                        continue
+                    self.out.write(b"%d\t%s\t%s\n" % (st.st_size, digest, child_rel))
+                else:
+                    self.out.write(b"%d\t%s\n" % (st.st_size, child_rel))
             elif stat.S_ISDIR(st.st_mode):
                 if (st.st_dev, st.st_ino) in ancestors:
                     self.problem("symlink loop", child_rel)
@@ -66,6 +75,17 @@ class Walker:
                     self.walk(path, child_rel + b"/", ancestors | {(st.st_dev, st.st_ino)})
             else:
                 self.problem("not a regular file", child_rel)
+
+    def digest(self, path, rel):
+        md5 = hashlib.md5()
+        try:
+            with open(path, "rb") as media_file:
+                for block in iter(lambda: media_file.read(1 << 20), b""):
+                    md5.update(block)
+        except OSError as exc:
+            self.problem("cannot read", rel + b" (%s)" % os.fsencode(exc.strerror or str(exc)))
+            return None
+        return md5.hexdigest().encode()
 
     def children(self, directory, rel):
         """This directory's listable entries as (sort key, name, followed stat), sorted."""
@@ -117,7 +137,9 @@ def main(argv, out=None, err=None):
     """Write the manifest of ``argv[0]``; return the exit code."""
     out = out if out is not None else sys.stdout.buffer
     err = err if err is not None else sys.stderr
-    order, before = "bytes", None
+    order, before, md5 = "bytes", None, False
+    if argv[:1] == ["--md5"]:
+        md5, argv = True, argv[1:]
     while len(argv) >= 2 and argv[0] in ("--order", "--before"):
         if argv[0] == "--order" and argv[1] in ("bytes", "path"):
             order = argv[1]
@@ -127,7 +149,7 @@ def main(argv, out=None, err=None):
             break
         argv = argv[2:]
     if len(argv) != 1:
-        err.write("usage: media_manifest.py [--order bytes|path] [--before EPOCH] MEDIA_ROOT\n")
+        err.write("usage: media_manifest.py [--md5] [--order bytes|path] [--before EPOCH] MEDIA_ROOT\n")
         return EXIT_USAGE
     root = os.fsencode(os.path.expanduser(argv[0]))
     try:
@@ -138,7 +160,7 @@ def main(argv, out=None, err=None):
     if not stat.S_ISDIR(root_stat.st_mode):
         err.write("media root %s: not a directory\n" % argv[0])
         return EXIT_USAGE
-    walker = Walker(out, err, order, before)
+    walker = Walker(out, err, order, before, md5)
     walker.walk(root, b"", frozenset([(root_stat.st_dev, root_stat.st_ino)]))
     out.flush()
     if walker.newer:

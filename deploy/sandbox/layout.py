@@ -81,6 +81,11 @@ class Layout:
         return self.root / "hosts"
 
     @property
+    def admin_env(self) -> Path:
+        """The S3 store's admin keys (mode 600): what `invoke provision` is given as admin."""
+        return self.root / "s3-admin.env"
+
+    @property
     def state_file(self) -> Path:
         return self.root / "sandbox.json"
 

@@ -28,7 +28,10 @@ def weed_binary() -> str:
 
 
 def start(layout: Layout, settings: Settings) -> str:
-    """Start SeaweedFS unless ours already runs; returns 'started' or 'running'."""
+    """Start SeaweedFS unless ours already runs; returns 'started' or 'running'.
+
+    ``settings`` carries the admin keys (see sandbox.admin_settings).
+    """
     s3_port = WEED_PORTS["s3.port"]
     if read_pid(layout.weed_pidfile) and port_open(s3_port):
         return "running"

@@ -249,3 +249,47 @@ def test_no_secret_in_ps_on_the_host_during_the_cutover(fresh, project_root):
     assert not any(secret in listing for listing in seen)
     leftovers = list((Path(fresh.host("web1")["home"]) / ".media-cutover" / "run").glob("*"))
     assert leftovers == []
+
+
+def test_database_references_missing_on_disk_are_reported_not_blamed(fresh, project_root):
+    def missing_on_disk(output: str) -> int:
+        section = output.split("==> check the database's file references")[1].split("==>")[0]
+        if "every one on disk" in section:
+            return 0
+        assert "not caused by the cutover" in section
+        return int(section.split(" were already missing on disk")[0].split("; ")[-1])
+
+    before = missing_on_disk(cutover(project_root, "--dry-run").stdout)  # the check only reads
+    name = f"user_media/gone/{uuid.uuid4().hex}.jpg"
+    fresh.ssh("web1", "cd ~/site && ~/site-venv/bin/python manage.py shell -c "
+              f"\"from gallery.models import StoredFile; StoredFile.objects.create(file='{name}', host='test')\"")
+    result = cutover(project_root)
+    assert missing_on_disk(result.stdout) == before + 1
+    assert "done: every host serves media from S3" in result.stdout
+
+
+def test_a_held_lock_is_reported_with_its_details_and_only_broken_on_request(fresh, project_root):
+    details = '{"run_id": "20260101T000000Z-dead00", "kind": "cutover", "owner": "alice@laptop", "pid": 4242}'
+    fresh.ssh("web1", f"mkdir -p ~/.media-cutover/locks/sandbox.lock && echo '{details}' "
+              "> ~/.media-cutover/locks/sandbox.lock/details.json")
+    refused = cutover(project_root, check=False)
+    assert_one_clear_error(refused, "locked by cutover 20260101T000000Z-dead00 by alice@laptop", "pid 4242",
+                           "--break-lock")
+    assert_unchanged(fresh)
+    assert "HELD by cutover 20260101T000000Z-dead00" in invoke(project_root, "status", "--env=sandbox").stdout
+    cutover(project_root, "--break-lock")
+    assert fresh.ssh("web1", "test -e ~/.media-cutover/locks/sandbox.lock", check=False).returncode == 1
+
+
+def test_a_symlink_loop_in_the_media_tree_is_reported_not_followed(fresh, project_root):
+    loop = fresh.media_root() / "user_media" / "looping"
+    loop.mkdir(exist_ok=True)
+    (loop / "again").unlink(missing_ok=True)
+    (loop / "again").symlink_to("..")
+    try:
+        result = cutover(project_root)
+    finally:
+        (loop / "again").unlink()
+        loop.rmdir()
+    assert "symlink loop: user_media/looping/again" in result.stdout
+    assert not any("looping/again/" in key for key in bucket_objects(fresh))

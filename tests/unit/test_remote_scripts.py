@@ -442,3 +442,9 @@ def test_manifest_before_leaves_out_files_changed_since_and_counts_them(tmp_path
     assert result.stdout.split(b"\n") == [b"4\tnew.jpg", b"3\told.jpg", b""]
     result = run(MANIFEST, "--before", str(cutoff - 10), tmp_path)
     assert result.stdout == b"" and "newer: 2" in result.stderr.decode()
+
+
+def test_manifest_md5_lines(tmp_path):
+    make_file(tmp_path / "a b.jpg", 5)
+    result = run(MANIFEST, "--md5", tmp_path)
+    assert result.stdout == b"5\t" + hashlib.md5(b"xxxxx").hexdigest().encode() + b"\ta b.jpg\n"

@@ -280,3 +280,19 @@ def test_path_order_merges_a_directory_by_directory_listing():
     with pytest.raises(UnsortedListing) as error:
         compare(iter(local), iter(remote), order="bytes")
     assert error.value.side == "local manifest"
+
+
+def test_manifest_lines_with_md5_carry_the_digest():
+    digest = "0" * 31 + "a"
+    entries = list(parse_manifest_lines([f"3\t{digest}\ta b/c.jpg\n".encode()], "media", with_md5=True))
+    assert entries == [Entry("media/a b/c.jpg", 3, digest)]
+    with pytest.raises(VerifyError, match="line 1"):
+        list(parse_manifest_lines(["3\tnot-a-digest\tx.jpg\n"], "media", with_md5=True))
+
+
+def test_same_md5_compares_only_plain_etags():
+    from deploy.media import same_md5
+    digest = "d41d8cd98f00b204e9800998ecf8427e"
+    assert same_md5(Entry("k", 0, digest), Entry("k", 0, f'"{digest}"')) is True
+    assert same_md5(Entry("k", 0, digest), Entry("k", 0, '"' + "1" * 32 + '"')) is False
+    assert same_md5(Entry("k", 0, digest), Entry("k", 0, '"' + "1" * 32 + '-3"')) is None
