@@ -62,9 +62,8 @@ def upload_media(run: Run) -> str:
     files, size, problems = media.scan(run)
     for problem in problems:
         run.say(f"    ! {run.settings.media_host}: {problem} (not uploaded)")
-    loops = [problem.split(": ", 1)[1] for problem in problems if problem.startswith("symlink loop: ")]
     result = sync.upload_media(run.media_connection, run.settings, manifest_totals=(files, size),
-                               on_progress=lambda line: run.say(f"    {line}"), exclude=loops)
+                               on_progress=lambda line: run.say(f"    {line}"), exclude=media.unreadable(problems))
     run.counts["media files"], run.counts["media bytes"] = files, size
     run.journal.record("counts", step="upload", files=files, bytes=size, problems=len(problems),
                        transferred=result.files_transferred, transferred_bytes=result.bytes_transferred,

@@ -28,6 +28,12 @@ def manifest_problems(stream: LineStream) -> list[str]:
             if line and not line.startswith(("problems:", "newer:"))]
 
 
+def unreadable(problems: list[str]) -> list[str]:
+    """Paths the sync tool must leave out: symlink loops and dangling links (the manifest skips them)."""
+    kinds = ("symlink loop: ", "dangling symlink: ")
+    return [problem.split(": ", 1)[1] for problem in problems if problem.startswith(kinds)]
+
+
 def newer_count(stream: LineStream) -> int:
     for line in stream.stderr.splitlines():
         if line.startswith("newer: "):

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import posixpath
 
+from . import media
 from .bucket import check_readable, probe
 from .context import HostFacts, Run
 from .errors import CutoverError, PreflightError
@@ -15,6 +16,7 @@ from .hosts import run as remote_run
 from .hosts import shell_path
 from .lock import describe, lock_path, read_lock
 from .settings_remote import read_settings
+from .sync_tools import upload_command
 
 # Room for a backup of the settings file and its temp copy, with margin.
 MIN_FREE_KB = 1024
@@ -48,12 +50,15 @@ def check_media_host(run: Run) -> str:
                              "fix MEDIA_ROOT in the environment's config")
     holder = read_lock(connection, settings)
     if holder is not None and run.options.break_lock:
-        return (f"{settings.media_host}: {settings.media_root} present; the lock held by {describe(holder)} "
-                "will be broken (--break-lock)")
-    if holder is not None:
+        run.say(f"    the lock held by {describe(holder)} will be broken (--break-lock)")
+    elif holder is not None:
         raise PreflightError(f"{settings.media_host}: environment {settings.env!r} is locked by {describe(holder)} "
                              f"at {lock_path(settings)}; if that run is dead, re-run with --break-lock")
-    return f"{settings.media_host}: {settings.media_root} present, lock free"
+    files, size, problems = media.scan(run)
+    upload_command(settings, "-", media.unreadable(problems))  # refuses a tool that cannot leave them out
+    return (f"{settings.media_host}: {settings.media_root} holds {files} files ({size / 1e6:.1f} MB)"
+            + (f", {len(problems)} unreadable (left out)" if problems else "")
+            + ("; lock free" if holder is None else ""))
 
 
 def check_bucket(run: Run) -> str:

@@ -234,7 +234,7 @@ def test_no_secret_in_ps_on_the_host_during_the_cutover(fresh, project_root):
 
     def watch():
         while not stop.is_set():
-            listing = subprocess.run(["ps", "-eo", "user,args"], capture_output=True, text=True).stdout
+            listing = subprocess.run(["ps", "-ww", "-eo", "user,args"], capture_output=True, text=True).stdout
             seen.append(listing)
             time.sleep(0.02)
 
@@ -281,15 +281,18 @@ def test_a_held_lock_is_reported_with_its_details_and_only_broken_on_request(fre
     assert fresh.ssh("web1", "test -e ~/.media-cutover/locks/sandbox.lock", check=False).returncode == 1
 
 
-def test_a_symlink_loop_in_the_media_tree_is_reported_not_followed(fresh, project_root):
+def test_symlink_loops_and_dangling_links_are_reported_not_followed(fresh, project_root):
     loop = fresh.media_root() / "user_media" / "looping"
     loop.mkdir(exist_ok=True)
-    (loop / "again").unlink(missing_ok=True)
-    (loop / "again").symlink_to("..")
+    for name, target in (("again", ".."), ("nowhere.jpg", "missing.jpg")):
+        (loop / name).unlink(missing_ok=True)
+        (loop / name).symlink_to(target)
     try:
         result = cutover(project_root)
     finally:
-        (loop / "again").unlink()
+        for name in ("again", "nowhere.jpg"):
+            (loop / name).unlink()
         loop.rmdir()
     assert "symlink loop: user_media/looping/again" in result.stdout
+    assert "dangling symlink: user_media/looping/nowhere.jpg" in result.stdout
     assert not any("looping/again/" in key for key in bucket_objects(fresh))
