@@ -5,8 +5,10 @@ Thin on purpose: each task loads the environment and calls deploy/.
 
 from fabric import task
 
-from deploy.cli import load, operator_errors, say, table
+from deploy.cli import load, load_for_rollback, operator_errors, say, step_table, table
+from deploy.context import Options
 from deploy.hosts import describe_hosts
+from deploy.rollback import run_rollback
 
 
 @task(help={"env": "environment: reads config/<env>.env"})
@@ -15,3 +17,17 @@ def hosts(c, env=None):
     with operator_errors():
         settings = load(env)
         say(table(("HOST", "USER", "SETTINGS FILE", "USE_S3"), describe_hosts(settings)))
+
+
+@task(help={
+    "env": "environment (default: the last run's); with -H only those hosts of it",
+    "dry_run": "show every diff and remote command, change nothing",
+    "break_lock": "remove a lock left by a dead run (its details are shown first)",
+})
+def rollback(c, env=None, dry_run=False, break_lock=False):
+    """Back to disk-served media, downloading every file uploaded to the bucket meanwhile."""
+    only = [c.original_host] if getattr(c, "original_host", None) else None  # fab -H web1,web2: one host a call
+    with operator_errors():
+        settings = load_for_rollback(env, only)
+        runner = run_rollback(settings, Options(dry_run=dry_run, break_lock=break_lock), say)
+        say(step_table(runner.outcomes))

@@ -5,11 +5,16 @@ Thin on purpose: parse arguments, load the environment's settings, call deploy/.
 
 from invoke import Collection, task
 
+from deploy import credentials
+from deploy import provision as provision_lib
 from deploy import sandbox as sandbox_lib
+from deploy import snippet as snippet_lib
 from deploy import status as status_lib
-from deploy.cli import PROJECT_ROOT, load, operator_errors, render_config, say, step_table, table
+from deploy.cli import (PROJECT_ROOT, load, load_for_rollback, operator_errors, render_config, say, step_table,
+                        table)
 from deploy.context import Options
 from deploy.cutover import run_cutover
+from deploy.rollback import run_rollback
 
 
 @task(help={"env": "environment: reads config/<env>.env (+ .secrets.env, + environment variables)"})
@@ -35,6 +40,21 @@ def cutover(c, env=None, dry_run=False, checksum=False, break_lock=False):
                                                  else "done: every host serves media from S3"))
 
 
+@task(help={
+    "env": "environment (default: the last run's)",
+    "dry_run": "show every diff and remote command, change nothing",
+    "break_lock": "remove a lock left by a dead run (its details are shown first)",
+})
+def rollback(c, env=None, dry_run=False, break_lock=False):
+    """Back to disk-served media on every host, downloading every file uploaded to the bucket meanwhile."""
+    with operator_errors():
+        settings = load_for_rollback(env)
+        runner = run_rollback(settings, Options(dry_run=dry_run, break_lock=break_lock), say)
+        say(step_table(runner.outcomes))
+        say(f"rollback of {settings.env} " + ("previewed: nothing changed" if dry_run
+                                                  else "done: every host serves media from disk"))
+
+
 @task(help={"env": "environment: reads config/<env>.env"})
 def status(c, env=None):
     """Show per host whether USE_S3 is on, the last run and the lock."""
@@ -43,6 +63,55 @@ def status(c, env=None):
         say(table(("HOST", "STATE"), status_lib.host_rows(settings)))
         say(f"last run: {status_lib.last_run_line(settings)}")
         say(f"lock:     {status_lib.lock_line(settings)}")
+
+
+ADMIN_ENV_HELP = ("dotenv file with the admin's AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, for this command "
+                  "only (default: MEDIA_CUTOVER_ADMIN_ACCESS_KEY_ID/_SECRET_ACCESS_KEY from the environment; "
+                  "for env sandbox, .sandbox/s3-admin.env)")
+
+
+@task(help={
+    "env": "environment: reads config/<env>.env",
+    "admin_env": ADMIN_ENV_HELP,
+    "dry_run": "show what would be created or changed, change nothing",
+    "replace_drifted": "replace a bucket or IAM policy that differs from ours (the diff is shown first)",
+    "check": "afterwards, check what the new key can and cannot do (--no-check skips it)",
+})
+def provision(c, env=None, admin_env=None, dry_run=False, replace_drifted=False, check=True):
+    """Create or adopt the bucket, its public-read policy and a least-privilege IAM user and key."""
+    with operator_errors():
+        settings = credentials.load_for_provision(env, PROJECT_ROOT)
+        admin = credentials.admin_settings(settings, admin_env)
+        options = provision_lib.ProvisionOptions(dry_run=dry_run, replace_drifted=replace_drifted, check=check)
+        provision_lib.run_provision(settings, admin, options, say)
+        if not dry_run:
+            say(f"provision of {settings.env} done: next, `invoke settings-snippet --env={settings.env}`")
+
+
+@task(name="settings-snippet", help={
+    "env": "environment: reads config/<env>.env",
+    "part": "both (default), settings (the local_settings.py block) or tag (the template-tag module)",
+    "custom_domain": "serve media from this host name (a CDN) instead of the bucket's own",
+})
+def settings_snippet(c, env=None, part="both", custom_domain=None):
+    """Print the S3 block for the site's local_settings.py and an e-mail template tag."""
+    with operator_errors():
+        settings = credentials.load_for_provision(env, PROJECT_ROOT)
+        say(snippet_lib.render(settings, custom_domain, part).rstrip("\n"))
+
+
+@task(name="teardown-provision", help={
+    "env": "environment: reads config/<env>.env; refused when PRODUCTION=true",
+    "admin_env": ADMIN_ENV_HELP,
+    "dry_run": "show what would be removed, remove nothing",
+})
+def teardown_provision(c, env=None, admin_env=None, dry_run=False):
+    """Remove what provision created (sandboxes and rehearsals only; refuses production)."""
+    with operator_errors():
+        settings = credentials.load_for_provision(env, PROJECT_ROOT)
+        admin = credentials.admin_settings(settings, admin_env)
+        for line in provision_lib.run_teardown(settings, admin, dry_run=dry_run):
+            say(line)
 
 
 @task(name="up", help={"media_files": "how many media files to generate on the media host (first time)"})
@@ -78,4 +147,4 @@ def sandbox_reset(c):
 
 
 sandbox = Collection("sandbox", sandbox_up, sandbox_down, sandbox_status, sandbox_reset)
-ns = Collection(config, cutover, status, sandbox)
+ns = Collection(config, cutover, rollback, status, provision, settings_snippet, teardown_provision, sandbox)

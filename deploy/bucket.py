@@ -52,7 +52,9 @@ def probe(settings: Settings, key: str, check_public: bool) -> None:
     """Put, get (signed and, if media are public, anonymous) and delete one small object."""
     client = s3_client(settings)
     body = b"media-cutover preflight probe\n"
-    steps = [("head bucket", lambda: client.head_bucket(Bucket=settings.bucket)),
+    # A listing limited to the prefix: a least-privilege key may not HEAD the bucket.
+    steps = [("listing", lambda: client.list_objects_v2(Bucket=settings.bucket,
+                                                        Prefix=settings.media_prefix + "/", MaxKeys=1)),
              (f"put {key}", lambda: client.put_object(Bucket=settings.bucket, Key=key, Body=body,
                                                       ContentType="text/plain")),
              (f"get {key}", lambda: client.get_object(Bucket=settings.bucket, Key=key)["Body"].read())]
@@ -82,7 +84,6 @@ def check_readable(settings: Settings) -> None:
     """The read-only part of the probe, for dry runs."""
     client = s3_client(settings)
     try:
-        client.head_bucket(Bucket=settings.bucket)
         client.list_objects_v2(Bucket=settings.bucket, Prefix=settings.media_prefix + "/", MaxKeys=1)
     except (botocore.exceptions.BotoCoreError, botocore.exceptions.ClientError) as error:
         raise explain(error, settings, "listing") from None

@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import sys
 from contextlib import contextmanager
+from dataclasses import replace
 from pathlib import Path
 from typing import Iterator, Sequence
 
 from invoke.exceptions import Exit
 
 from .config import KNOWN_KEYS, Settings, load_settings
-from .errors import CutoverError
+from .errors import ConfigError, CutoverError
+from .journal import last_run
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
@@ -26,9 +28,25 @@ def operator_errors() -> Iterator[None]:
 
 def load(env: str | None) -> Settings:
     if not env:
-        from .errors import ConfigError
         raise ConfigError("no environment given: pass --env=NAME (a config/NAME.env file)")
     return load_settings(env, PROJECT_ROOT)
+
+
+def load_for_rollback(env: str | None, only_hosts: list[str] | None = None) -> Settings:
+    """The environment given, else the last run's; optionally only some of its hosts (fab -H)."""
+    if not env:
+        events = last_run(PROJECT_ROOT / "runs")
+        if not events:
+            raise ConfigError("no environment given and no run recorded under runs/: pass --env=NAME")
+        env = events[0]["env"]
+    settings = load(env)
+    if only_hosts:
+        unknown = [alias for alias in only_hosts if alias not in settings.host_aliases]
+        if unknown:
+            raise ConfigError(f"host {unknown[0]!r} is not in HOSTS of config/{env}.env "
+                              f"({', '.join(settings.host_aliases)})")
+        settings = replace(settings, hosts=tuple(h for h in settings.hosts if h.alias in only_hosts))
+    return settings
 
 
 def table(headers: Sequence[str], rows: Sequence[Sequence[object]]) -> str:

@@ -27,7 +27,7 @@ class HostFacts:
     original: bytes = b""          # the settings file as preflight read it
     original_use_s3: bool = False
     backup_path: str | None = None  # set once the flip wrote a backup
-    flipped: bool = False
+    settings_written: bool = False  # this run replaced the settings file (undo restores it)
     reloaded: bool = False
 
 

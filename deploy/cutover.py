@@ -1,8 +1,8 @@
 """The cutover, in order: every step with its undo beside it.
 
     preflight (changes nothing) -> lock -> install sync tool -> upload media ->
-    verify -> flip USE_S3 -> manage.py check -> reload -> health on S3 ->
-    catch-up upload -> verify again
+    verify -> database references -> flip USE_S3 -> manage.py check -> reload ->
+    health on S3 -> catch up until the bucket holds every file on disk
 
 If a step fails on any host (or Ctrl-C), the runner undoes the steps done so
 far in reverse: settings files are put back byte-identical from their backups,
@@ -13,17 +13,23 @@ sync tool are never undone: they delete nothing and change nothing the site uses
 from __future__ import annotations
 
 import os
+import time
 from typing import Callable
 
 from . import health, media, references, settings_remote, sync
 from .config import Settings
 from .context import Options, Run
-from .errors import CutoverError, RemoteError
+from .errors import CutoverError, RemoteError, VerifyError
 from .hosts import run as remote_run
 from .journal import Journal, new_run_id, operator
 from .lock import lock_path, release_lock, take_lock
 from .preflight import check_bucket, check_hosts, check_media_host
+from .site_checks import check_site_packages
 from .runner import Runner, Step
+
+# Rounds of catch-up after the switch: a request still finishing on an old worker
+# during the reload may write one more file to disk.
+CATCH_UP_ROUNDS = 3
 
 
 # --- lock ------------------------------------------------------------------
@@ -57,13 +63,14 @@ def preview_install(run: Run) -> str:
     return "\n".join(result.commands) or f"{result.tool} {result.version} already installed"
 
 
-def upload_media(run: Run) -> str:
+def upload_media(run: Run, overwrite: bool = True) -> str:
     run.counts.setdefault("upload started", media.host_clock(run))
     files, size, problems = media.scan(run)
     for problem in problems:
         run.say(f"    ! {run.settings.media_host}: {problem} (not uploaded)")
     result = sync.upload_media(run.media_connection, run.settings, manifest_totals=(files, size),
-                               on_progress=lambda line: run.say(f"    {line}"), exclude=media.unreadable(problems))
+                               on_progress=lambda line: run.say(f"    {line}"), exclude=media.unreadable(problems),
+                               overwrite=overwrite)
     run.counts["media files"], run.counts["media bytes"] = files, size
     run.journal.record("counts", step="upload", files=files, bytes=size, problems=len(problems),
                        transferred=result.files_transferred, transferred_bytes=result.bytes_transferred,
@@ -74,6 +81,26 @@ def upload_media(run: Run) -> str:
             f"({result.tool} {result.version}, {result.elapsed:.1f} s)")
 
 
+def catch_up(run: Run) -> str:
+    """Upload what reached the disk during the switch, until the bucket holds every file on disk.
+
+    The site writes to the bucket now, so nothing already there is overwritten, and
+    a request still finishing on an old worker gets another round.
+    """
+    for round_number in range(1, CATCH_UP_ROUNDS + 1):
+        uploaded = upload_media(run, overwrite=False)
+        report, _ = media.compare_tree(run)
+        if report.ok or round_number == CATCH_UP_ROUNDS:
+            break
+        time.sleep(1)
+    if not report.ok:
+        raise VerifyError("after the catch-up the bucket still lacks files from disk:\n    "
+                          + "\n    ".join(report.summary_lines()))
+    run.journal.record("counts", step="final verify", local=report.local_count, remote=report.remote_count,
+                       matched=report.matched, extra=report.extra.count)
+    return "\n".join([uploaded, *report.summary_lines()])
+
+
 def preview_upload(run: Run) -> str:
     return "\n".join(sync.upload_media(run.media_connection, run.settings, dry_run=True).commands)
 
@@ -81,11 +108,6 @@ def preview_upload(run: Run) -> str:
 def verify_snapshot(run: Run) -> str:
     """Every file that existed when the upload started is in the bucket (the site still writes to disk)."""
     return _verify(run, before=run.counts["upload started"])
-
-
-def verify_everything(run: Run) -> str:
-    """Every file on disk is in the bucket: the site writes to S3 now, nothing new lands on disk."""
-    return _verify(run, before=None)
 
 
 def _verify(run: Run, before: int | None) -> str:
@@ -142,7 +164,7 @@ def preview_check(run: Run) -> str:
 
 def reload_sites(run: Run) -> str:
     """Reload the hosts this run flipped; a host found already on S3 keeps running as it is."""
-    flipped = [host for host in run.settings.hosts if run.hosts[host.alias].flipped]
+    flipped = [host for host in run.settings.hosts if run.hosts[host.alias].settings_written]
     for host in flipped:
         run.hosts[host.alias].reloaded = True  # set first: a reload that fails may still have happened
         remote_run(run.connection(host.alias), host.reload_command, f"reload command `{host.reload_command}`",
@@ -151,31 +173,45 @@ def reload_sites(run: Run) -> str:
 
 
 def restore_and_reload_sites(run: Run) -> str:
-    """Undo of the reload: old settings back, reload, and each site healthy on disk."""
+    """Undo of a reload: the settings as the run found them, reload, each site healthy as it was.
+
+    If a site served from S3 meanwhile, uploads it took are in the bucket only: they
+    are downloaded to disk (missing files only), so going back loses none of them.
+    """
     lines, failures = [], []
+    served_from_s3 = any(facts.reloaded and not facts.original_use_s3 for facts in run.hosts.values())
     for host in run.settings.hosts:
         try:
             lines.append(settings_remote.restore(run, host.alias) or f"{host.alias}: settings unchanged")
             if run.hosts[host.alias].reloaded:
-                lines.append(_reload_back_to_disk(run, host))
+                lines.append(_reload_back(run, host))
                 run.hosts[host.alias].reloaded = False
         except CutoverError as error:
             failures.append(str(error))
+    if served_from_s3 and not failures:
+        try:
+            result = sync.download_media(run.media_connection, run.settings, overwrite=False,
+                                         displaced_dir=f"{run.settings.tools_dir}/displaced/{run.run_id}",
+                                         exclude=run.counts.get("unreadable", ()))
+            lines.append(f"{result.files_transferred or 0} files uploaded to S3 meanwhile downloaded to disk")
+        except CutoverError as error:
+            failures.append(f"downloading uploads the site took while on S3: {error}")
     if failures:
         raise RemoteError("; ".join(failures))
     return "\n".join(lines)
 
 
-def _reload_back_to_disk(run: Run, host) -> str:
+def _reload_back(run: Run, host) -> str:
+    storage = "s3" if run.hosts[host.alias].original_use_s3 else "disk"
     try:
         remote_run(run.connection(host.alias), host.reload_command, "reload command",
                    timeout=run.settings.reload_timeout)
     except RemoteError as error:
         # The reload that failed may never have taken effect: what counts is what the site serves.
-        health.wait_for_storage(host, "disk", timeout=10)
-        return f"{host.alias}: reload command failed again ({error}), but the site is healthy on disk"
-    seconds = health.wait_for_storage(host, "disk", run.settings.reload_timeout)
-    return f"{host.alias}: reloaded, healthy on disk after {seconds:.1f} s"
+        health.wait_for_storage(host, storage, timeout=10)
+        return f"{host.alias}: reload command failed again ({error}), but the site is healthy on {storage}"
+    seconds = health.wait_for_storage(host, storage, run.settings.reload_timeout)
+    return f"{host.alias}: reloaded, healthy on {storage} after {seconds:.1f} s"
 
 
 def preview_reload(run: Run) -> str:
@@ -198,6 +234,7 @@ PREFLIGHT = [
     Step("preflight: hosts and settings files", check_hosts),
     Step("preflight: media host and lock", check_media_host),
     Step("preflight: bucket and credentials", check_bucket),
+    Step("preflight: the sites can use S3", check_site_packages),
 ]
 
 CUTOVER = [
@@ -211,8 +248,7 @@ CUTOVER = [
     Step("check the new settings", check_new_settings, preview=preview_check),
     Step("reload the sites", reload_sites, undo=restore_and_reload_sites, preview=preview_reload),
     Step("health check on S3", health_check_on_s3, preview=lambda run: "would check every site on S3"),
-    Step("catch-up upload", upload_media, preview=preview_upload),
-    Step("verify the bucket again", verify_everything, preview=preview_verify),
+    Step("catch up until the bucket holds every file", catch_up, preview=preview_upload),
 ]
 
 

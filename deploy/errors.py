@@ -41,3 +41,7 @@ class SandboxError(CutoverError):
 
 class HealthError(CutoverError):
     """A site did not come back healthy in the expected storage mode."""
+
+
+class ProvisionError(CutoverError):
+    """Creating or checking the bucket, its policy or the IAM user failed or was refused."""

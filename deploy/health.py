@@ -88,6 +88,19 @@ def check_media_served_from_bucket(settings: Settings, host: HostSettings, limit
     return min(len(urls), limit)
 
 
+def check_media_served_by_site(settings: Settings, host: HostSettings, limit: int) -> int:
+    """After a rollback: the media URLs the site renders are its own again, and they fetch."""
+    urls = media_urls(settings, host)
+    in_bucket = [url for url in urls if url.startswith(settings.bucket_url + "/")]
+    if in_bucket:
+        raise HealthError(f"{host.alias}: the site still renders media URLs in the bucket, e.g. {in_bucket[0]}")
+    for url in _spread(urls, limit):
+        status, _, _ = anonymous_get(url)
+        if status != 200:
+            raise HealthError(f"{host.alias}: media URL {url} answered HTTP {status or 'nothing'}")
+    return min(len(urls), limit)
+
+
 def _json_urls(data) -> list[str]:
     found = []
     if isinstance(data, dict):

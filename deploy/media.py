@@ -56,20 +56,25 @@ def scan(run: Run) -> tuple[int, int, list[str]]:
     return files, total, manifest_problems(stream)
 
 
-def verify(run: Run, before: int | None = None) -> tuple[VerifyReport, int]:
-    """Compare tree and bucket; returns the report and how many files were newer than ``before``.
+def compare_tree(run: Run, before: int | None = None) -> tuple[VerifyReport, int]:
+    """Tree against bucket; returns the report and how many files were newer than ``before``.
 
     The listing order is the store's (AWS: bytes; SeaweedFS: path by path).
     """
     order = run.counts.get("listing order", "bytes")
     try:
-        report, newer = _compare(run, order, before)
+        return _compare(run, order, before)
     except UnsortedListing as error:
         if error.side != "bucket listing" or order != "bytes":
             raise
         # This store lists directory by directory (SeaweedFS does): compare in that order.
-        run.counts["listing order"] = order = "path"
-        report, newer = _compare(run, order, before)
+        run.counts["listing order"] = "path"
+        return _compare(run, "path", before)
+
+
+def verify(run: Run, before: int | None = None) -> tuple[VerifyReport, int]:
+    """Every file on disk (older than ``before``) is in the bucket, same size; else VerifyError."""
+    report, newer = compare_tree(run, before)
     if not report.ok:
         raise VerifyError("the bucket does not hold every media file intact:\n    "
                           + "\n    ".join(report.summary_lines()))

@@ -112,6 +112,22 @@ def backup_name(path: str, stamp: str) -> str:
     return f"{path}.media-cutover-{stamp}.bak"
 
 
+def disk_settings(current: str, path: str, backups: list[tuple[str, str]]) -> tuple[str, str]:
+    """What a rollback writes: (new source, how it was chosen).
+
+    The cutover's backup when one is exactly the current file with USE_S3 = False
+    (byte-identical to before the cutover); otherwise the minimal edit, which keeps
+    whatever was changed in the file since.  ``backups`` are (name, source), any order.
+    """
+    target = set_use_s3(current, path, False)
+    for name, source in sorted(backups, reverse=True):  # names carry a sortable UTC stamp
+        if source == target:
+            return target, f"restored from its backup {name}"
+    if target == current:
+        return current, "already USE_S3 = False"
+    return target, "set USE_S3 = False (no backup matches the current file)"
+
+
 def _parse(body: str, path: str) -> ast.Module:
     try:
         return ast.parse(body, filename=path)

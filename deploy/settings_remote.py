@@ -12,8 +12,9 @@ import posixpath
 
 from .context import Run
 from .errors import RemoteError, SettingsFileError
-from .hosts import put_script, read_file, run, run_with_input, shell_path
-from .settings_file import UseS3Assignment, backup_name, find_use_s3, set_use_s3, settings_diff
+from .hosts import put_script, read_file, run, run_with_input, sftp_path, shell_path
+from .settings_file import (UseS3Assignment, backup_name, disk_settings, find_use_s3, set_use_s3,
+                            settings_diff)
 
 
 def read_settings(run_: Run, alias: str) -> tuple[bytes, UseS3Assignment]:
@@ -47,28 +48,72 @@ def write_command(run_: Run, alias: str, script: str, current: bytes) -> str:
 
 def flip(run_: Run, alias: str, use_s3: bool = True) -> str:
     """Set USE_S3 on one host; returns what was done."""
-    facts, host = run_.hosts[alias], run_.settings.host(alias)
+    host = run_.settings.host(alias)
     current, new = planned_change(run_, alias, use_s3)
     if new == current:
         return f"{alias}: USE_S3 is already {use_s3}, left alone"
+    backup = write(run_, alias, current, new)
+    return f"{alias}: USE_S3 = {use_s3} in {host.settings_path} (backup {posixpath.basename(backup)})"
+
+
+def to_disk(run_: Run, alias: str) -> str:
+    """Rollback: the cutover's backup if it is the file as it was, else the minimal USE_S3 = False edit."""
+    host = run_.settings.host(alias)
+    current = read_file(run_.connection(alias), host.settings_path)
+    if current != run_.hosts[alias].original:
+        raise SettingsFileError(f"{alias}: {host.settings_path} changed since preflight read it; re-run")
+    source = _decode(current, alias, host.settings_path)
+    new, how = disk_settings(source, f"{alias}:{host.settings_path}", list_backups(run_, alias))
+    if new == source:
+        return f"{alias}: already on disk (USE_S3 = False), left alone"
+    write(run_, alias, current, new.encode("utf-8"))
+    return f"{alias}: {how}"
+
+
+def preview_to_disk(run_: Run, alias: str) -> str:
+    host = run_.settings.host(alias)
+    current = run_.hosts[alias].original
+    source = _decode(current, alias, host.settings_path)
+    new, how = disk_settings(source, f"{alias}:{host.settings_path}", list_backups(run_, alias))
+    if new == source:
+        return f"{alias}: already on disk (USE_S3 = False), left alone"
+    return f"{alias}: would be {how}\n" + settings_diff(source, new, f"{alias}:{host.settings_path}")
+
+
+def list_backups(run_: Run, alias: str) -> list[tuple[str, str]]:
+    """(name, source) of the cutover backups beside the host's settings file."""
+    host = run_.settings.host(alias)
+    directory, name = posixpath.split(sftp_path(host.settings_path))
+    sftp = run_.connection(alias).sftp()
+    found = []
+    for entry in sftp.listdir(directory or "."):
+        if entry.startswith(name + ".media-cutover-") and entry.endswith(".bak"):
+            data = read_file(run_.connection(alias), posixpath.join(posixpath.dirname(host.settings_path), entry))
+            found.append((entry, data.decode("utf-8", "replace")))
+    return found
+
+
+def write(run_: Run, alias: str, current: bytes, new: bytes) -> str:
+    """Atomically replace the host's settings file (expected to hold ``current``); returns the backup path."""
+    facts, host = run_.hosts[alias], run_.settings.host(alias)
     connection = run_.connection(alias)
     script = put_script(connection, run_.settings.tools_dir, "write_settings.py")
     # From here on the file may change: the undo must look, even if the write fails.
     facts.backup_path = backup_name(host.settings_path, run_.run_id)
-    facts.flipped = True
+    facts.settings_written = True
     result = json.loads(run_with_input(connection, write_command(run_, alias, script, current), new,
                                        f"writing {host.settings_path}"))
-    return f"{alias}: USE_S3 = {use_s3} in {host.settings_path} (backup {posixpath.basename(result['backup'])})"
+    return result.get("backup") or facts.backup_path
 
 
 def restore(run_: Run, alias: str) -> str | None:
     """Put the preflight bytes back if this run changed them; idempotent."""
     facts, host = run_.hosts[alias], run_.settings.host(alias)
-    if not facts.flipped:
+    if not facts.settings_written:
         return None
     connection = run_.connection(alias)
     if read_file(connection, host.settings_path) == facts.original:
-        facts.flipped = False
+        facts.settings_written = False
         return f"{alias}: settings already as before"
     script = put_script(connection, run_.settings.tools_dir, "write_settings.py")
     run(connection, f"{shell_path(run_.settings.remote_python)} {shell_path(script)} --restore "
@@ -76,7 +121,7 @@ def restore(run_: Run, alias: str) -> str | None:
     if read_file(connection, host.settings_path) != facts.original:
         raise RemoteError(f"{alias}: {host.settings_path} differs from before the run after the restore; "
                           f"its backup is {facts.backup_path}")
-    facts.flipped = False
+    facts.settings_written = False
     return f"{alias}: settings restored byte-identical from {posixpath.basename(facts.backup_path)}"
 
 

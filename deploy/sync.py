@@ -1,8 +1,11 @@
-"""Install the sync tool on the media host and upload MEDIA_ROOT to the bucket with it.
+"""Install the sync tool on the media host; upload MEDIA_ROOT to the bucket with it, and back.
 
 The upload runs on the media host (the files are there), never deletes, skips
-objects already uploaded with the same size, and streams the tool's progress
-to ``on_progress`` line by line.
+objects already uploaded with the same size (with ``overwrite=False``: every
+object already there), and streams the tool's progress to ``on_progress``
+line by line.  The download (rollback) runs there too, never deletes either,
+moves a file it replaces into a displaced directory outside the media tree,
+and runs the tool under the umask MEDIA_ROOT's own mode calls for.
 
 The credentials reach the tool only through a file: written over SFTP into
 ``{TOOLS_DIR}/run/`` (mode 700), chmod 600 before a byte is written, removed
@@ -12,6 +15,7 @@ never through ``env=`` (Fabric sends that inline: visible in ``ps``).
 
 from __future__ import annotations
 
+import json
 import secrets
 import threading
 import time
@@ -23,11 +27,12 @@ import paramiko
 from fabric import Connection
 
 from .config import Settings
-from .errors import RemoteError
+from .errors import PreflightError, RemoteError
 from .hosts import run, sftp_path, shell_path
-from .sync_tools import (ToolOutput, ToolSpec, answers_pinned_version, credentials_file, destination_url,
-                         install_command, prepare_run_dir_command, probe_command, run_dir, scrub,
-                         tool_output, tool_spec, upload_command, venv_dir)
+from .sync_tools import (ToolOutput, ToolSpec, answers_pinned_version, check_download_umask, credentials_file,
+                         destination_url, download_command, inspect_command, install_command,
+                         prepare_run_dir_command, probe_command, run_dir, scrub, tool_output, tool_spec,
+                         umask_for, upload_command, venv_dir)
 
 INSTALL_TIMEOUT = 900
 
@@ -45,16 +50,19 @@ class InstallResult:
 
 @dataclass
 class SyncResult:
-    """One upload: the counters are None when the tool did not report them."""
+    """One upload or download: the counters are None when the tool did not report them."""
 
     tool: str
     version: str
-    destination: str
+    destination: str                      # the bucket URL, or MEDIA_ROOT for a download
     commands: list[str]
     files_transferred: int | None = None
     bytes_transferred: int | None = None
     elapsed: float | None = None          # seconds, measured here around the tool's run
     dry_run: bool = False
+    source: str | None = None             # a download's bucket URL
+    files_displaced: int | None = None    # a download's replaced files, moved into displaced_dir
+    umask: str | None = None              # a download's umask, from MEDIA_ROOT's mode (e.g. "002")
 
 
 def install_sync_tool(connection: Connection, settings: Settings, dry_run: bool = False) -> InstallResult:
@@ -80,46 +88,85 @@ def install_sync_tool(connection: Connection, settings: Settings, dry_run: bool 
 def upload_media(connection: Connection, settings: Settings, *,
                  manifest_totals: tuple[int, int] | None = None,
                  on_progress: Callable[[str], None] | None = None,
-                 dry_run: bool = False, exclude: Iterable[str] = ()) -> SyncResult:
+                 dry_run: bool = False, exclude: Iterable[str] = (), overwrite: bool = True) -> SyncResult:
     """Copy MEDIA_ROOT to ``s3://BUCKET/PREFIX/`` with the configured tool, from the media host.
 
     ``manifest_totals`` is (files, bytes) of the media manifest, shown next to the
     progress of tools that only count.  ``exclude`` holds paths relative to
     MEDIA_ROOT to leave out: the manifest's symlink loops (and its dangling
-    symlinks, which rclone counts as errors).  Raises RemoteError naming the
-    host when the tool fails, PreflightError when the tool cannot (s5cmd with
-    excludes), ValueError for a malformed exclude.
+    symlinks, which rclone counts as errors).  With ``overwrite`` (the default)
+    an object whose size differs is replaced; without, an object already in the
+    bucket never is (the catch-up pass: the site may have written it).  Raises
+    RemoteError naming the host when the tool fails, PreflightError when the
+    tool cannot (s5cmd with excludes), ValueError for a malformed exclude.
     """
     spec = tool_spec(settings.sync_tool)
-    token = secrets.token_hex(8)
-    config_path = f"{run_dir(settings)}/{spec.name}-{token}.conf"
-    pid_path = f"{run_dir(settings)}/{spec.name}-{token}.pid"
-    command = upload_command(settings, config_path, exclude)
+    config_path, pid_path = _run_files(settings, spec)
+    command = upload_command(settings, config_path, exclude, overwrite=overwrite)
     prepare = prepare_run_dir_command(settings)
-    # exec: the tool takes the shell's pid, so a Ctrl-C here can stop it there.
-    launch = f"echo $$ > {shell_path(pid_path)} && exec {command}"
-    commands = [prepare,
-                f"# sftp: create {config_path} (exclusive), chmod 600, then write the {spec.name} credentials",
-                launch,
-                f"# sftp: remove {config_path} and {pid_path}"]
+    launch = _launch(pid_path, command)
+    commands = [prepare, _create_note(config_path, spec), launch, _remove_note(config_path, pid_path)]
     result = SyncResult(spec.name, spec.version, destination_url(settings), commands, dry_run=dry_run)
     if dry_run:
         return result
 
     output = tool_output(spec.name, manifest_totals)
-    say = on_progress or (lambda line: None)
     run(connection, prepare, f"preparing {run_dir(settings)}")
-    started = time.monotonic()
-    with _secret_file(connection, config_path, credentials_file(settings)):
-        try:
-            exit_code = _stream(connection, launch, output, lambda line: say(scrub(line, settings)),
-                                on_interrupt=lambda: _stop(connection, pid_path))
-        finally:
-            _remove(connection, pid_path)
-    result.elapsed = time.monotonic() - started
+    exit_code, result.elapsed = _run_tool(connection, settings, config_path, pid_path, launch, output,
+                                          on_progress, "upload")
     result.files_transferred, result.bytes_transferred = output.files, output.bytes
     if output.failed(exit_code):
-        _raise_failure(connection, settings, spec, exit_code, output)
+        _raise_failure(connection, settings, spec, exit_code, output, f"upload to {destination_url(settings)}")
+    return result
+
+
+def download_media(connection: Connection, settings: Settings, *, overwrite: bool, displaced_dir: str,
+                   on_progress: Callable[[str], None] | None = None, dry_run: bool = False,
+                   exclude: Iterable[str] = ()) -> SyncResult:
+    """Copy ``s3://BUCKET/PREFIX/`` into MEDIA_ROOT with the configured tool, on the media host (rollback).
+
+    Copies every object missing on disk; with ``overwrite`` also every object
+    whose size differs, after moving the file on disk into ``displaced_dir``
+    under its relative path (it must be outside the media tree and empty).
+    Never deletes, in the bucket or on disk.  The tool runs under the umask
+    MEDIA_ROOT's own mode calls for (2775 -> 002), so new files and directories
+    get the site's permissions (and a setgid MEDIA_ROOT's group).  ``exclude``
+    as for upload_media: paths on disk not to touch.  Pass the manifest's
+    dangling symlinks: rclone counts one as an error (exit 6) and still
+    downloads a same-named object over it.
+
+    Raises PreflightError before any change when the tool cannot (s3cmd;
+    s5cmd with overwrite, excludes or a umask other than 022), when MEDIA_ROOT
+    is missing, or when ``displaced_dir`` is inside the media tree or already
+    holds files; RemoteError naming the host when the tool fails.
+    """
+    spec = tool_spec(settings.sync_tool)
+    config_path, pid_path = _run_files(settings, spec)
+    command = download_command(settings, config_path, overwrite=overwrite, displaced_dir=displaced_dir,
+                               exclude=exclude)
+    inspect, prepare = inspect_command(settings, displaced_dir), prepare_run_dir_command(settings)
+    commands = [inspect, "# umask: 0777 minus MEDIA_ROOT's permission bits, others never writable (2775 -> 002)",
+                prepare, _create_note(config_path, spec), _launch(pid_path, command, "UMASK"),
+                _remove_note(config_path, pid_path)]
+    result = SyncResult(spec.name, spec.version, settings.media_root, commands, dry_run=dry_run,
+                        source=destination_url(settings))
+    if dry_run:
+        return result
+
+    umask = _download_umask(connection, settings, inspect, overwrite, displaced_dir)
+    check_download_umask(spec.name, umask)
+    result.umask = f"{umask:03o}"
+    launch = _launch(pid_path, command, result.umask)
+    result.commands = [inspect, prepare, commands[3], launch, commands[5]]
+    output = tool_output(spec.name, verb="downloaded")
+    run(connection, prepare, f"preparing {run_dir(settings)}")
+    exit_code, result.elapsed = _run_tool(connection, settings, config_path, pid_path, launch, output,
+                                          on_progress, "download")
+    result.files_transferred, result.bytes_transferred = output.files, output.bytes
+    result.files_displaced = output.displaced if overwrite else 0
+    if output.failed(exit_code):
+        _raise_failure(connection, settings, spec, exit_code, output,
+                       f"download from {destination_url(settings)} to {settings.media_root}")
     return result
 
 
@@ -149,6 +196,66 @@ class LineWriter:
             self._handle(line.rstrip("\r"))
 
 
+def _run_files(settings: Settings, spec: ToolSpec) -> tuple[str, str]:
+    """This run's credentials file and pid file, in the private run directory."""
+    token = secrets.token_hex(8)
+    return (f"{run_dir(settings)}/{spec.name}-{token}.conf", f"{run_dir(settings)}/{spec.name}-{token}.pid")
+
+
+def _launch(pid_path: str, command: str, umask: str | None = None) -> str:
+    """exec: the tool takes the shell's pid, so a Ctrl-C here can stop it there."""
+    umask_step = f"umask {umask} && " if umask else ""
+    return f"echo $$ > {shell_path(pid_path)} && {umask_step}exec {command}"
+
+
+def _create_note(config_path: str, spec: ToolSpec) -> str:
+    return f"# sftp: create {config_path} (exclusive), chmod 600, then write the {spec.name} credentials"
+
+
+def _remove_note(config_path: str, pid_path: str) -> str:
+    return f"# sftp: remove {config_path} and {pid_path}"
+
+
+def _run_tool(connection: Connection, settings: Settings, config_path: str, pid_path: str, launch: str,
+              output: ToolOutput, on_progress: Callable[[str], None] | None, what: str) -> tuple[int, float]:
+    """Run the tool while its credentials file exists; return its exit code and the seconds it took."""
+    say = on_progress or (lambda line: None)
+    started = time.monotonic()
+    with _secret_file(connection, config_path, credentials_file(settings)):
+        try:
+            exit_code = _stream(connection, launch, output, lambda line: say(scrub(line, settings)),
+                                on_interrupt=lambda: _stop(connection, pid_path), what=what)
+        finally:
+            _remove(connection, pid_path)
+    return exit_code, time.monotonic() - started
+
+
+def _download_umask(connection: Connection, settings: Settings, inspect: str, overwrite: bool,
+                    displaced_dir: str) -> int:
+    """MEDIA_ROOT's umask; with overwrite, also check the displaced directory is outside and empty."""
+    host = connection.original_host
+    stdout = run(connection, inspect, f"inspecting {settings.media_root}")
+    try:
+        info = json.loads(stdout.strip().splitlines()[-1])
+    except (ValueError, IndexError):
+        raise RemoteError(f"{host}: inspecting {settings.media_root} printed {stdout[-200:]!r}, "
+                          "not the expected JSON") from None
+    if info.get("root_mode") is None:
+        raise PreflightError(f"{host}: MEDIA_ROOT {settings.media_root} is not a directory; create it "
+                             "with the site's owner and mode before downloading into it")
+    if overwrite:
+        root, displaced = info["root"].rstrip("/") + "/", info["displaced"].rstrip("/") + "/"
+        if displaced.startswith(root) or root.startswith(displaced):
+            raise PreflightError(
+                f"{host}: the displaced directory {displaced_dir} ({displaced}) overlaps MEDIA_ROOT "
+                f"({root}); choose one outside the media tree, such as ~/.media-cutover/displaced/<run id>/")
+        if info["displaced_used"]:
+            raise PreflightError(
+                f"{host}: the displaced directory {displaced_dir} already holds something; a file "
+                "displaced twice would replace the first one there. Choose a new, empty directory")
+    return umask_for(info["root_mode"])
+
+
 def _answers(connection: Connection, spec: ToolSpec, probe: str) -> bool:
     """Does the tool run and report the pinned version?  Raises only when the host is unreachable."""
     try:
@@ -159,7 +266,7 @@ def _answers(connection: Connection, spec: ToolSpec, probe: str) -> bool:
 
 
 def _stream(connection: Connection, command: str, output: ToolOutput, say: Callable[[str], None],
-            on_interrupt: Callable[[], None]) -> int:
+            on_interrupt: Callable[[], None], what: str = "upload") -> int:
     """Run the tool, feeding both streams to ``output`` line by line; return its exit code.
 
     Asynchronous on purpose: a synchronous run without a pty swallows Ctrl-C until
@@ -190,7 +297,7 @@ def _stream(connection: Connection, command: str, output: ToolOutput, say: Calla
             raise
         result = promise.join()
     except (OSError, paramiko.SSHException) as error:
-        raise RemoteError(f"{connection.original_host}: the upload lost its connection: {error}") from None
+        raise RemoteError(f"{connection.original_host}: the {what} lost its connection: {error}") from None
     finally:
         out.close()
         err.close()
@@ -201,14 +308,13 @@ def _stream(connection: Connection, command: str, output: ToolOutput, say: Calla
 
 
 def _raise_failure(connection: Connection, settings: Settings, spec: ToolSpec, exit_code: int,
-                   output: ToolOutput) -> None:
+                   output: ToolOutput, what: str) -> None:
     detail = [line if len(line) <= 300 else line[:297] + "..." for line in list(output.problems)[-3:]]
     if exit_code == 127:
         detail.append(f"{spec.name} {spec.version} is not installed in {venv_dir(settings, spec)}: "
                       "run install_sync_tool first")
     counted = f", {output.errors:,} errors" if output.errors else ""
-    message = (f"{connection.original_host}: {spec.name} upload to {destination_url(settings)} failed "
-               f"(exit {exit_code}{counted})")
+    message = f"{connection.original_host}: {spec.name} {what} failed (exit {exit_code}{counted})"
     if detail:
         message += ": " + " | ".join(detail)
     raise RemoteError(scrub(message, settings))

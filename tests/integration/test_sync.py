@@ -1,7 +1,8 @@
-"""The sync tools for real: installed on web1 as its SSH user, uploading to SeaweedFS.
+"""The sync tools for real: installed on web1 as its SSH user, uploading to SeaweedFS and back.
 
 Each tool gets its own tree on web1 (``~/helper-tmp-<tool>/``), its own tools
 dir there and its own throwaway prefix in the bucket; all are deleted at the end.
+The download tests work the same way in ``~/helper-dl-<hex>/`` and ``test-download-<hex>/``.
 """
 
 from __future__ import annotations
@@ -20,10 +21,10 @@ from pathlib import Path
 import pytest
 
 from deploy.config import Secret, Settings
-from deploy.errors import RemoteError
+from deploy.errors import PreflightError, RemoteError
 from deploy.hosts import connect
 from deploy.s3 import s3_client
-from deploy.sync import InstallResult, install_sync_tool, upload_media
+from deploy.sync import InstallResult, download_media, install_sync_tool, upload_media
 
 TOOLS = ["rclone", "s5cmd", "s3cmd"]
 MANY_FILES = 1500
@@ -96,7 +97,7 @@ def case(request, sandbox) -> Case:
 
 
 def _delete_prefix(client, bucket: str, root: str) -> None:
-    assert root.startswith("test-sync-")
+    assert root.startswith(("test-sync-", "test-download-"))
     folders = set()
     for page in client.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=root + "/"):
         keys = [item["Key"] for item in page.get("Contents", [])]
@@ -252,3 +253,219 @@ def test_ctrl_c_stops_the_tool_on_the_host_and_removes_the_file(case):
 
 def _process_list() -> str:
     return subprocess.run(["ps", "-ww", "-eo", "args"], capture_output=True, text=True).stdout
+
+
+def test_upload_without_overwrite_never_replaces_an_object_the_site_wrote(case):
+    settings = case.with_prefix("no-overwrite")
+    newer = b"written by the site after the switch"           # another size than the file on disk
+    case.client.put_object(Bucket=settings.bucket, Key=f"{settings.media_prefix}/a/photo one.jpg", Body=newer)
+    with connect(settings, "web1") as connection:
+        result = upload_media(connection, settings, exclude=case.exclude, overwrite=False)
+    assert case.objects(settings.media_prefix) == {**TREE, "a/photo one.jpg": len(newer)}
+    body = case.client.get_object(Bucket=settings.bucket, Key=f"{settings.media_prefix}/a/photo one.jpg")["Body"]
+    assert body.read() == newer
+    assert result.files_transferred == len(TREE) - 1
+    assert case.run_dir_files() == []
+
+
+# --- the download (rollback) -----------------------------------------------------------------
+
+JPEG = b"\xff\xd8\xff\xe0" + bytes(range(256)) * 7 + b"\x00" * 4      # 2004 bytes
+OBJECTS = {
+    "a/photo one.jpg": JPEG,
+    "a/empty.txt": b"",
+    "a/linked.jpg": b"L" * 30,                       # on disk: a symlink to a 30-byte file
+    "a/dangling.jpg": b"dangling",                   # on disk: a dangling symlink, excluded
+    "b/c/d/deep.txt": b"deep\n",
+    "same size.txt": b"SSSSSSS",                     # on disk: other bytes, same size
+    "differs.txt": b"the bucket's version",          # on disk: "old"
+    "ñandú dir/sub/fïle ünï.png": b"\x89PNG\r\n\x1a\n\x00\x00",
+    "ñandú dir/sub/old ünï.txt": b"the bucket's nested version",   # on disk: "old one"
+}
+MISSING = ["a/photo one.jpg", "a/empty.txt", "b/c/d/deep.txt", "ñandú dir/sub/fïle ünï.png"]
+DIFFERING = {"differs.txt": b"old", "ñandú dir/sub/old ünï.txt": b"old one"}
+# The site's tree: MEDIA_ROOT is a symlink to a setgid dir (as in the sandbox); subdirs made under it.
+MAKE_SITE_TREE = """set -e
+D="$HOME/{name}"
+mkdir -p "$D/outside"
+mkdir "$D/site-media" && chmod {mode} "$D/site-media" && ln -s site-media "$D/media"
+umask {umask}
+mkdir -p "$D/site-media/a" "$D/site-media/b" "$D/site-media/ñandú dir/sub"
+printf sssssss > "$D/site-media/same size.txt"
+printf old > "$D/site-media/differs.txt"
+printf 'old one' > "$D/site-media/ñandú dir/sub/old ünï.txt"
+printf '%030d' 7 > "$D/outside/target.jpg"
+ln -s ../../outside/target.jpg "$D/site-media/a/linked.jpg"
+ln -s ../../outside/nothing.jpg "$D/site-media/a/dangling.jpg"
+ln -s .. "$D/site-media/b/loop"
+"""
+
+
+@dataclass
+class Downloads:
+    """rclone and s5cmd installed in ~/helper-dl-<hex>/tools; one bucket prefix for all trees."""
+
+    settings: Settings             # tools_dir and the prefix root set; media_root per tree
+    name: str                      # helper-dl-<hex>: the dir in web1's home and the prefix's suffix
+    local: Path                    # ~/helper-dl-<hex> as seen from this machine
+    client: object = field(repr=False)
+    trees: int = 0
+
+    @property
+    def prefix_root(self) -> str:
+        return self.name.replace("helper-dl-", "test-download-")
+
+    def tree(self, sandbox, tool: str, mode: str = "2775", umask: str = "002") -> "SiteTree":
+        """A fresh site tree on web1 and a fresh prefix holding OBJECTS."""
+        self.trees += 1
+        name = f"{self.name}/t{self.trees}"
+        sandbox.ssh("web1", MAKE_SITE_TREE.format(name=name, mode=mode, umask=umask))
+        settings = dataclasses.replace(self.settings, sync_tool=tool, media_root=f"~/{name}/media",
+                                       media_prefix=f"{self.prefix_root}/t{self.trees}")
+        for key, body in OBJECTS.items():
+            self.client.put_object(Bucket=settings.bucket, Key=f"{settings.media_prefix}/{key}", Body=body)
+        return SiteTree(settings, self.local / f"t{self.trees}", f"~/{name}", self)
+
+
+@dataclass
+class SiteTree:
+    settings: Settings
+    local: Path                    # the tree's dir as seen from this machine
+    remote: str                    # the same as ~/...
+    downloads: Downloads
+
+    @property
+    def media(self) -> Path:
+        return self.local / "site-media"
+
+    def bucket(self) -> dict[str, tuple[int, str]]:
+        client, prefix = self.downloads.client, self.settings.media_prefix + "/"
+        return {item["Key"][len(prefix):]: (item["Size"], item["ETag"])
+                for page in client.get_paginator("list_objects_v2").paginate(Bucket=self.settings.bucket,
+                                                                            Prefix=prefix)
+                for item in page.get("Contents", [])}
+
+    def run_dir_files(self) -> list[str]:
+        return _listdir(self.downloads.local / "tools" / "run")
+
+    def download(self, **kwargs):
+        with connect(self.settings, "web1") as connection:
+            return download_media(connection, self.settings, **kwargs)
+
+
+@pytest.fixture(scope="module")
+def downloads(sandbox) -> Downloads:
+    base = sandbox.settings()
+    name = f"helper-dl-{uuid.uuid4().hex[:8]}"
+    settings = dataclasses.replace(base, tools_dir=f"~/{name}/tools", sync_concurrency=8)
+    state = Downloads(settings, name, Path(sandbox.host("web1")["home"]) / name, s3_client(base))
+    try:
+        with connect(settings, "web1") as connection:
+            for tool in ("rclone", "s5cmd"):
+                install_sync_tool(connection, dataclasses.replace(settings, sync_tool=tool))
+        yield state
+    finally:
+        _delete_prefix(state.client, base.bucket, state.prefix_root)
+        sandbox.ssh("web1", f'rm -rf "$HOME/{name}"', check=False)
+
+
+def _mode(path: Path) -> int:
+    return path.lstat().st_mode & 0o7777
+
+
+def test_rclone_download_fetches_missing_files_then_replaces_differing_ones_keeping_the_old(downloads, sandbox):
+    tree = downloads.tree(sandbox, "rclone")
+    before = tree.bucket()
+    displaced = f"{tree.remote}/displaced/run-1"
+    lines = []
+
+    first = tree.download(overwrite=False, displaced_dir=displaced, exclude=["a/dangling.jpg"],
+                          on_progress=lines.append)
+    assert (first.files_transferred, first.files_displaced, first.umask) == (len(MISSING), 0, "002")
+    for path in MISSING:
+        assert (tree.media / path).read_bytes() == OBJECTS[path]
+    for path, old in DIFFERING.items():                    # only missing files arrive
+        assert (tree.media / path).read_bytes() == old
+    assert (tree.media / "same size.txt").read_bytes() == b"sssssss"
+    assert (tree.media / "a/linked.jpg").is_symlink() and (tree.local / "outside/target.jpg").read_bytes() == \
+        b"0" * 29 + b"7"
+    assert (tree.media / "a/dangling.jpg").is_symlink() and not (tree.local / "outside/nothing.jpg").exists()
+    assert not (tree.local / "displaced").exists()
+    assert lines and not any(tree.settings.secret_access_key.reveal() in line for line in lines)
+
+    # the site's modes: root 2775 -> files 664, new dirs 2775, all in the root's group
+    root = tree.media.stat()
+    assert root.st_mode & 0o7777 == 0o2775
+    for path in MISSING:
+        assert _mode(tree.media / path) == 0o664
+        assert (tree.media / path).stat().st_gid == root.st_gid
+    for directory in ["b/c", "b/c/d"]:
+        assert _mode(tree.media / directory) == 0o2775
+        assert (tree.media / directory).stat().st_gid == root.st_gid
+
+    second = tree.download(overwrite=True, displaced_dir=displaced, exclude=["a/dangling.jpg"])
+    assert (second.files_transferred, second.files_displaced) == (len(DIFFERING), len(DIFFERING))
+    for path, old in DIFFERING.items():
+        assert (tree.media / path).read_bytes() == OBJECTS[path]
+        assert _mode(tree.media / path) == 0o664
+        assert (tree.local / "displaced/run-1" / path).read_bytes() == old
+    assert sorted(str(p.relative_to(tree.local / "displaced/run-1"))
+                  for p in (tree.local / "displaced/run-1").rglob("*") if p.is_file()) == sorted(DIFFERING)
+    assert (tree.media / "same size.txt").read_bytes() == b"sssssss"     # size-only: same size stays
+    assert (tree.media / "a/linked.jpg").is_symlink() and (tree.media / "a/dangling.jpg").is_symlink()
+
+    again = tree.download(overwrite=True, displaced_dir=f"{tree.remote}/displaced/run-2",
+                          exclude=["a/dangling.jpg"])
+    assert (again.files_transferred, again.bytes_transferred, again.files_displaced) == (0, 0, 0)
+    assert not (tree.local / "displaced/run-2").exists()
+    assert tree.download(overwrite=False, displaced_dir=displaced, exclude=["a/dangling.jpg"]).files_transferred == 0
+
+    assert tree.bucket() == before                          # nothing deleted or changed in the bucket
+    assert tree.run_dir_files() == []                       # the credentials file is gone
+    assert not [p for p in tree.media.rglob("*.partial")]
+
+
+def test_rclone_download_refuses_a_displaced_dir_inside_the_tree_or_already_used(downloads, sandbox):
+    tree = downloads.tree(sandbox, "rclone")
+    for inside in [f"{tree.remote}/media/old", f"{tree.remote}/site-media/.displaced", tree.remote]:
+        with pytest.raises(PreflightError, match=r"^web1: the displaced directory .* overlaps MEDIA_ROOT"):
+            tree.download(overwrite=True, displaced_dir=inside, exclude=["a/dangling.jpg"])
+    sandbox.ssh("web1", f'mkdir -p "$HOME/{tree.remote[2:]}/used" && touch "$HOME/{tree.remote[2:]}/used/x"')
+    with pytest.raises(PreflightError, match="already holds something"):
+        tree.download(overwrite=True, displaced_dir=f"{tree.remote}/used", exclude=["a/dangling.jpg"])
+    assert (tree.media / "differs.txt").read_bytes() == b"old"
+    assert not (tree.media / "a/photo one.jpg").exists()
+    assert tree.run_dir_files() == []
+
+
+def test_rclone_download_without_the_dangling_symlink_excluded_fails_naming_the_host(downloads, sandbox):
+    tree = downloads.tree(sandbox, "rclone")
+    with pytest.raises(RemoteError, match=r"^web1: rclone download from s3://.* failed \(exit 6\).*dangling"):
+        tree.download(overwrite=False, displaced_dir=f"{tree.remote}/displaced")
+    # ... after downloading the same-named object over the link: why callers pass the manifest's links
+    assert (tree.media / "a/dangling.jpg").read_bytes() == OBJECTS["a/dangling.jpg"]
+    assert (tree.media / "differs.txt").read_bytes() == b"old"
+    assert tree.run_dir_files() == []
+
+
+def test_s5cmd_downloads_missing_files_into_a_755_tree_and_refuses_a_group_writable_one(downloads, sandbox):
+    tree = downloads.tree(sandbox, "s5cmd", mode="755", umask="022")
+    sandbox.ssh("web1", f'rm "$HOME/{tree.remote[2:]}/site-media/a/dangling.jpg"')   # s5cmd takes no excludes
+    result = tree.download(overwrite=False, displaced_dir=f"{tree.remote}/displaced")
+    assert (result.files_transferred, result.umask) == (len(MISSING) + 1, "022")    # + a/dangling.jpg
+    for path in MISSING:
+        assert (tree.media / path).read_bytes() == OBJECTS[path] and _mode(tree.media / path) == 0o644
+    assert _mode(tree.media / "b/c/d") == 0o755
+    for path, old in DIFFERING.items():
+        assert (tree.media / path).read_bytes() == old
+    assert (tree.media / "a/linked.jpg").is_symlink()
+    assert tree.download(overwrite=False, displaced_dir=f"{tree.remote}/displaced").files_transferred == 0
+
+    shared = downloads.tree(sandbox, "s5cmd")
+    with pytest.raises(PreflightError, match=r"s5cmd cannot give .*umask 002"):
+        shared.download(overwrite=False, displaced_dir=f"{shared.remote}/displaced")
+    with pytest.raises(PreflightError, match="s5cmd cannot replace files"):
+        shared.download(overwrite=True, displaced_dir=f"{shared.remote}/displaced")
+    assert not (shared.media / "a/photo one.jpg").exists()
+    assert sorted(tree.bucket()) == sorted(OBJECTS)
+    assert tree.run_dir_files() == []

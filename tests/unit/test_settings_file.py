@@ -283,3 +283,19 @@ def test_backup_name_sits_beside_the_file():
 def test_backup_name_rejects_stamps_that_are_not_a_plain_token(stamp):
     with pytest.raises(ValueError):
         backup_name("/srv/local_settings.py", stamp)
+
+
+def test_disk_settings_prefers_a_matching_backup_and_otherwise_edits_minimally():
+    from deploy.settings_file import disk_settings
+    before = "A = 1\nUSE_S3 = False\n"
+    after = "A = 1\nUSE_S3 = True\n"
+    edited_since = "A = 2\nUSE_S3 = True\n"
+    backups = [("x.media-cutover-20260101T000000Z-aaaaaa.bak", "A = 0\nUSE_S3 = False\n"),
+               ("x.media-cutover-20260102T000000Z-bbbbbb.bak", before)]
+    assert disk_settings(after, "x", backups) == (before, "restored from its backup "
+                                                  "x.media-cutover-20260102T000000Z-bbbbbb.bak")
+    new, how = disk_settings(edited_since, "x", backups)
+    assert new == "A = 2\nUSE_S3 = False\n" and how.startswith("set USE_S3 = False")
+    assert disk_settings(before, "x", backups) == (before, "restored from its backup "
+                                                   "x.media-cutover-20260102T000000Z-bbbbbb.bak")
+    assert disk_settings(before, "x", []) == (before, "already USE_S3 = False")

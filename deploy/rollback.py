@@ -1,0 +1,187 @@
+"""The rollback, in order: back to disk-served media on every host, with no upload lost.
+
+    preflight (changes nothing) -> lock -> install sync tool -> download what the
+    bucket has and the disk lacks -> settings back (the cutover's backup, or the
+    minimal USE_S3 = False edit) -> manage.py check -> reload -> health on disk ->
+    download again (uploads that reached the bucket meanwhile) -> every object on disk
+
+Nothing is deleted, on disk or in the bucket; a disk file the first download
+replaces is moved aside under TOOLS_DIR/displaced/<run id>/.  A host that cannot
+be reached is left alone and named at the end: run the rollback again once it is
+back.  If a step fails, the settings written so far are put back and reloaded.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import replace
+from typing import Callable
+
+from . import health, media, settings_remote, sync
+from .config import Settings
+from .context import HostFacts, Options, Run
+from .cutover import (check_new_settings, install_sync_tool, preview_check, preview_install, preview_lock,
+                      preview_reload, release_environment_lock, reload_sites, restore_and_reload_sites,
+                      take_environment_lock)
+from .errors import CutoverError, PreflightError, VerifyError
+from .hosts import run as remote_run
+from .journal import Journal, new_run_id
+from .preflight import check_media_host
+from .bucket import check_readable
+from .runner import Runner, Step
+
+# Rounds of download-and-check after the reload: a request that was in flight on
+# an old worker during the reload may still put a file into the bucket.
+FINAL_ROUNDS = 3
+
+
+# --- preflight ---------------------------------------------------------------------
+
+def check_hosts_reachable(run: Run) -> str:
+    """Every reachable host's settings are read; unreachable ones are set aside and named at the end."""
+    reachable, unreachable = [], []
+    for host in run.settings.hosts:
+        try:
+            remote_run(run.connection(host.alias), "true", "SSH login")
+            data, assignment = settings_remote.read_settings(run, host.alias)
+        except CutoverError as error:
+            if host.alias == run.settings.media_host:
+                raise PreflightError(f"the media host cannot be reached, nothing was changed: {error}") from None
+            unreachable.append((host.alias, str(error)))
+            continue
+        run.hosts[host.alias] = HostFacts(original=data, original_use_s3=assignment.value)
+        reachable.append(host)
+    run.counts["unreachable"] = unreachable
+    run.settings = replace(run.settings, hosts=tuple(reachable))
+    states = ", ".join(f"{alias} USE_S3={facts.original_use_s3}" for alias, facts in run.hosts.items())
+    away = "; UNREACHABLE, left alone: " + ", ".join(alias for alias, _ in unreachable) if unreachable else ""
+    return f"{len(reachable)} hosts reachable ({states}){away}"
+
+
+def check_bucket_readable(run: Run) -> str:
+    check_readable(run.settings)
+    return f"bucket {run.settings.bucket} readable"
+
+
+# --- download -----------------------------------------------------------------------
+
+def download_replacing(run: Run) -> str:
+    """First pass: what the bucket has and the disk lacks, or has with another size (old file moved aside)."""
+    return _download(run, overwrite=True)
+
+
+def preview_download(run: Run) -> str:
+    result = sync.download_media(run.media_connection, run.settings, overwrite=True,
+                                 displaced_dir=_displaced_dir(run), dry_run=True,
+                                 exclude=run.counts.get("unreadable", ()))
+    return "\n".join(result.commands)
+
+
+def download_until_complete(run: Run) -> str:
+    """After the reload: only missing files (disk wins now), until every object is on disk."""
+    for round_number in range(1, FINAL_ROUNDS + 1):
+        downloaded = _download(run, overwrite=False)
+        report, _ = media.compare_tree(run)
+        if not report.extra.count:
+            run.journal.record("counts", step="reverse verify", on_disk=report.local_count,
+                               in_bucket=report.remote_count, not_on_disk=0)
+            return (f"{downloaded}\nevery one of {report.remote_count} objects under "
+                    f"{run.settings.media_prefix}/ is on disk ({report.local_count} files there)")
+        time.sleep(1)
+    raise VerifyError(f"{report.extra.count} objects in the bucket are still not on disk after "
+                      f"{FINAL_ROUNDS} rounds, e.g. {', '.join(report.extra.samples[:3])}")
+
+
+def _download(run: Run, overwrite: bool) -> str:
+    result = sync.download_media(run.media_connection, run.settings, overwrite=overwrite,
+                                 displaced_dir=_displaced_dir(run), exclude=run.counts.get("unreadable", ()),
+                                 on_progress=lambda line: run.say(f"    {line}"))
+    run.journal.record("counts", step="download", overwrite=overwrite, transferred=result.files_transferred,
+                       transferred_bytes=result.bytes_transferred, seconds=result.elapsed)
+    count = result.files_transferred
+    return f"{'no' if count == 0 else count if count is not None else 'the missing'} files downloaded " \
+           f"({result.tool}, {result.elapsed or 0:.1f} s)"
+
+
+def _displaced_dir(run: Run) -> str:
+    return f"{run.settings.tools_dir.rstrip('/')}/displaced/{run.run_id}"
+
+
+# --- settings, reload, health ---------------------------------------------------------
+
+def settings_to_disk(run: Run) -> str:
+    return "\n".join(settings_remote.to_disk(run, alias) for alias in run.settings.host_aliases)
+
+
+def restore_s3_settings(run: Run) -> str:
+    """Undo: the settings as this rollback found them."""
+    return "\n".join(filter(None, (settings_remote.restore(run, alias) for alias in run.settings.host_aliases)))
+
+
+def preview_to_disk(run: Run) -> str:
+    return "\n".join(settings_remote.preview_to_disk(run, alias) for alias in run.settings.host_aliases)
+
+
+def health_check_on_disk(run: Run) -> str:
+    lines = []
+    for host in run.settings.hosts:
+        seconds = health.wait_for_storage(host, "disk", run.settings.reload_timeout)
+        checked = health.check_media_served_by_site(run.settings, host, run.options.sample_limit)
+        run.journal.record("host", step="health", host=host.alias, seconds_to_healthy=round(seconds, 3))
+        lines.append(f"{host.alias}: on disk after {seconds:.1f} s, {checked} media URLs served by the site")
+    return "\n".join(lines)
+
+
+def report_unreachable(run: Run) -> str:
+    unreachable = run.counts.get("unreachable") or []
+    if unreachable:
+        raise PreflightError("not rolled back, could not be reached: "
+                             + "; ".join(f"{alias} ({error})" for alias, error in unreachable)
+                             + "; run the rollback again once they are back")
+    return "every host rolled back"
+
+
+# --- the sequence -------------------------------------------------------------------
+
+PREFLIGHT = [
+    Step("preflight: hosts and settings files", check_hosts_reachable),
+    Step("preflight: media host and lock", check_media_host),
+    Step("preflight: bucket", check_bucket_readable),
+]
+
+ROLLBACK = [
+    Step("take the environment lock", take_environment_lock, undo=release_environment_lock, preview=preview_lock),
+    Step("install the sync tool", install_sync_tool, preview=preview_install),
+    Step("download media missing on disk", download_replacing, preview=preview_download),
+    Step("settings back to disk", settings_to_disk, undo=restore_s3_settings, preview=preview_to_disk),
+    Step("check the new settings", check_new_settings, preview=preview_check),
+    Step("reload the sites", reload_sites, undo=restore_and_reload_sites, preview=preview_reload),
+    Step("health check on disk", health_check_on_disk, preview=lambda run: "would check every site on disk"),
+    Step("download what arrived meanwhile", download_until_complete,
+         preview=lambda run: "would download only missing files, then check every object is on disk"),
+]
+
+
+def run_rollback(settings: Settings, options: Options, say: Callable[[str], None]) -> Runner:
+    """Roll every reachable host back to disk; raises (after undoing) on failure or unreachable hosts."""
+    run_id = new_run_id()
+    journal = Journal(settings.project_root / "runs", run_id, settings.env, "rollback", options.dry_run)
+    run = Run(settings, options, journal, say, run_id)
+    runner = Runner(journal, say)
+    say(f"rollback of {settings.env} ({', '.join(settings.host_aliases)}), run {run_id}"
+        + (" -- DRY RUN, nothing will change" if options.dry_run else ""))
+    try:
+        runner.execute(PREFLIGHT + ROLLBACK, run, dry_run=options.dry_run)
+        if not options.dry_run:
+            release_environment_lock(run)
+        report_unreachable(run)
+        journal.record("end", result="ok")
+    except CutoverError as error:
+        journal.record("end", result=f"failed: {error}".splitlines()[0])
+        raise
+    except BaseException as error:
+        journal.record("end", result=f"crashed: {type(error).__name__}")
+        raise
+    finally:
+        run.close()
+    return runner
