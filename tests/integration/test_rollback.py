@@ -1,0 +1,128 @@
+"""`fab rollback` / `invoke rollback` end to end, on the real sandbox."""
+
+import os
+import subprocess
+import sys
+import threading
+import time
+import uuid
+from pathlib import Path
+
+import pytest
+
+from .sandbox_client import http_get, http_json, invoke, upload
+from .test_cutover import bucket_objects
+
+pytestmark = pytest.mark.slow
+FAB = str(Path(sys.executable).parent / "fab")
+
+
+@pytest.fixture
+def cut_over(sandbox, project_root):
+    """A sandbox after a cutover, with each host's settings from before it remembered."""
+    invoke(project_root, "sandbox.reset")
+    sandbox.before = {alias: sandbox.settings_bytes(alias) for alias in sandbox.aliases}
+    invoke(project_root, "cutover", "--env=sandbox")
+    yield sandbox
+    invoke(project_root, "sandbox.reset")
+
+
+def fab(project_root, *args, check=True):
+    result = subprocess.run([FAB, *args], cwd=project_root, capture_output=True, text=True, timeout=600)
+    if check and result.returncode != 0:
+        raise AssertionError(f"fab {' '.join(args)} exited {result.returncode}:\n{result.stdout}\n{result.stderr}")
+    return result
+
+
+def assert_served_from_disk(sandbox, stored: list[dict]):
+    media_root = sandbox.media_root()
+    listed = {entry["name"]: entry["url"] for entry in
+              http_json(sandbox.host("web1")["site_url"] + "/files/")["files"]}
+    for entry in stored:
+        assert (media_root / entry["name"]).is_file(), f"{entry['name']} is not on disk"
+        url = listed[entry["name"]]
+        assert url.startswith("/media/")
+        for alias in sandbox.aliases:
+            status, body, _ = http_get(sandbox.host(alias)["site_url"] + url)
+            assert status == 200 and len(body) == entry["size"], f"{alias} does not serve {url}"
+
+
+def test_rollback_brings_back_the_old_settings_and_every_upload(cut_over, project_root):
+    stored = [upload(cut_over.host(alias)["site_url"], f"während S3 {number}.jpg",
+                     b"\xff\xd8\xff\xe0" + uuid.uuid4().bytes * (number + 1))
+              for number, alias in enumerate(["web1", "web2"] * 3)]
+    objects_before = set(bucket_objects(cut_over))
+    assert all(f"media/{entry['name']}" in objects_before for entry in stored)
+    assert not any((cut_over.media_root() / entry["name"]).exists() for entry in stored)
+
+    result = fab(project_root, "rollback", "--env=sandbox")
+    assert "restored from its backup" in result.stdout
+
+    for alias in cut_over.aliases:
+        assert cut_over.settings_bytes(alias) == cut_over.before[alias]
+        assert http_json(cut_over.host(alias)["health_url"])["storage"] == "disk"
+    assert_served_from_disk(cut_over, stored)
+    assert set(bucket_objects(cut_over)) >= objects_before  # the bucket still holds everything
+
+
+def test_uploads_during_the_rollback_are_all_served_afterwards(cut_over, project_root):
+    stored, errors, stop = [], [], threading.Event()
+
+    def uploader():
+        number = 0
+        while not stop.is_set():
+            alias = ("web1", "web2")[number % 2]
+            try:
+                stored.append(upload(cut_over.host(alias)["site_url"], f"rollback live {number}.jpg",
+                                     b"\xff\xd8\xff\xe0" + uuid.uuid4().bytes * 40))
+            except OSError as error:
+                errors.append(f"{alias}: {error}")
+            number += 1
+            time.sleep(0.05)
+
+    thread = threading.Thread(target=uploader)
+    thread.start()
+    try:
+        invoke(project_root, "rollback", "--env=sandbox")
+    finally:
+        stop.set()
+        thread.join()
+    assert errors == [] and len(stored) > 20
+    assert_served_from_disk(cut_over, stored)
+
+
+def test_a_second_rollback_changes_nothing(cut_over, project_root):
+    invoke(project_root, "rollback", "--env=sandbox")
+    settings = {alias: cut_over.settings_bytes(alias) for alias in cut_over.aliases}
+    again = invoke(project_root, "rollback", "--env=sandbox").stdout
+    assert "web1: already on disk (USE_S3 = False), left alone" in again
+    assert "no host changed: none reloaded" in again
+    assert "no files downloaded" in again
+    assert {alias: cut_over.settings_bytes(alias) for alias in cut_over.aliases} == settings
+
+
+def test_rollback_with_a_host_unreachable_then_again_once_it_is_back(cut_over, project_root):
+    keys = Path(cut_over.host("web2")["home"]) / ".ssh" / "authorized_keys"
+    hidden = keys.with_name("authorized_keys.hidden")
+    keys.rename(hidden)  # web2 refuses our key: unreachable
+    try:
+        result = invoke(project_root, "rollback", "--env=sandbox", check=False)
+    finally:
+        hidden.rename(keys)
+    assert result.returncode == 1 and "Traceback" not in result.stderr
+    assert "could not be reached: web2" in result.stderr and "run the rollback again" in result.stderr
+    assert cut_over.settings_bytes("web1") == cut_over.before["web1"]
+    assert cut_over.settings_bytes("web2") != cut_over.before["web2"]  # left alone, still on S3
+    assert http_json(cut_over.host("web2")["health_url"])["storage"] == "s3"
+
+    invoke(project_root, "rollback", "--env=sandbox")
+    for alias in cut_over.aliases:
+        assert cut_over.settings_bytes(alias) == cut_over.before[alias]
+
+
+def test_rollback_dry_run_changes_nothing(cut_over, project_root):
+    settings = {alias: cut_over.settings_bytes(alias) for alias in cut_over.aliases}
+    result = invoke(project_root, "rollback", "--env=sandbox", "--dry-run")
+    assert "-USE_S3 = True" in result.stdout and "+USE_S3 = False" in result.stdout
+    assert {alias: cut_over.settings_bytes(alias) for alias in cut_over.aliases} == settings
+    assert all(http_json(cut_over.host(alias)["health_url"])["storage"] == "s3" for alias in cut_over.aliases)
