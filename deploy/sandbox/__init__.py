@@ -6,16 +6,18 @@
 from __future__ import annotations
 
 import os
+import pwd
 import secrets
+from dataclasses import replace
 from pathlib import Path
 from typing import Callable
 
-from dataclasses import replace
-
-from ..config import Secret, Settings, load_settings
+from ..config import HostSettings, Secret, Settings, load_settings
 from ..errors import SandboxError
+from ..s3 import s3_client
 from . import accounts, s3store, sites, sshd
 from .layout import HOST_ALIASES, SSH_PORT, WEED_PORTS, Layout, traversable_by_others
+from .processes import port_open, read_pid
 
 SECRETS_FILE = "config/sandbox.secrets.env"
 
@@ -139,17 +141,13 @@ def reset(project_root: Path, say: Callable[[str], None] = print) -> None:
 
     For tests and rehearsals of the sandbox only; the media on disk stay.
     """
-    import pwd
-    from ..s3 import s3_client
-
     layout = Layout(project_root)
     settings = load_settings("sandbox", project_root)
     for host in settings.hosts:
         account = pwd.getpwnam(layout.account(host.alias))
         accounts.as_user(account, f"rm -rf ~/.media-cutover/locks/{settings.env}.lock")
         sites.restore_pristine_settings(account)
-        sites.stop_site(account)
-        sites.start_site(layout, host, account)
+        sites.reload_site(layout, host, account)
     admin = admin_settings(layout, settings)
     client = s3_client(admin)
     paginator = client.get_paginator("list_objects_v2")
@@ -163,9 +161,6 @@ def reset(project_root: Path, say: Callable[[str], None] = print) -> None:
 
 def status(project_root: Path) -> list[tuple[str, str]]:
     """(component, state) rows."""
-    from .processes import port_open, read_pid
-    import pwd
-
     layout = Layout(project_root)
     rows = [("sshd", "running" if read_pid(layout.sshd_pidfile) and port_open(SSH_PORT) else "stopped"),
             ("seaweedfs", "running" if read_pid(layout.weed_pidfile) and port_open(WEED_PORTS["s3.port"])
@@ -182,8 +177,7 @@ def status(project_root: Path) -> list[tuple[str, str]]:
     return rows
 
 
-def _host_for(state_host: dict):
-    from ..config import HostSettings
+def _host_for(state_host: dict) -> HostSettings:
     return HostSettings(alias=state_host["ssh_alias"], settings_path="", reload_command="",
                         site_url=state_host["site_url"], health_url=state_host["health_url"],
                         manage_py=None, site_python=None)

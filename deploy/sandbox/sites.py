@@ -6,6 +6,7 @@ import json
 import os
 import pwd
 import secrets
+import signal
 import shutil
 import subprocess
 import urllib.request
@@ -14,6 +15,7 @@ from urllib.parse import urlparse
 
 from ..config import HostSettings, Settings
 from ..errors import SandboxError
+from ..health import wait_for_storage
 from .accounts import as_user, owned_tree
 from .layout import GROUP, SITE_PYTHON_PACKAGES, Layout
 from .processes import ensure_port_free, port_open, read_pid, run, stop_pid, wait_for
@@ -127,6 +129,16 @@ def start_site(layout: Layout, host: HostSettings, account: pwd.struct_passwd) -
     log = Path(account.pw_dir) / "logs" / "gunicorn-error.log"
     wait_for(f"the site on {host.alias}", lambda: health(host) is not None, 30, log)
     return "started"
+
+
+def reload_site(layout: Layout, host: HostSettings, account: pwd.struct_passwd) -> None:
+    """Graceful HUP when the site runs (quick), else a start; returns once it serves from disk."""
+    pid = gunicorn_pid(account)
+    if pid is None:
+        start_site(layout, host, account)
+        return
+    os.kill(pid, signal.SIGHUP)
+    wait_for_storage(host, "disk", timeout=30)
 
 
 def stop_site(account: pwd.struct_passwd) -> None:
