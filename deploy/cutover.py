@@ -138,7 +138,19 @@ def preview_verify(run: Run) -> str:
 # --- settings -------------------------------------------------------------------
 
 def flip_settings(run: Run) -> str:
-    return "\n".join(settings_remote.flip(run, alias, use_s3=True) for alias in run.settings.host_aliases)
+    return "\n".join(_per_host(run, "flip", settings_remote.flip, alias) for alias in run.settings.host_aliases)
+
+
+def _per_host(run: Run, step: str, action, alias: str) -> str:
+    """Run ``action(run, alias)``, journaling the host's start, end and result."""
+    begin = time.time()
+    try:
+        summary = action(run, alias) or ""
+    except CutoverError as error:
+        run.journal.record("host", step=step, host=alias, start=begin, result="failed", summary=str(error))
+        raise
+    run.journal.record("host", step=step, host=alias, start=begin, result="ok", summary=summary)
+    return summary
 
 
 def restore_settings(run: Run) -> str:
@@ -167,9 +179,15 @@ def reload_sites(run: Run) -> str:
     flipped = [host for host in run.settings.hosts if run.hosts[host.alias].settings_written]
     for host in flipped:
         run.hosts[host.alias].reloaded = True  # set first: a reload that fails may still have happened
-        remote_run(run.connection(host.alias), host.reload_command, f"reload command `{host.reload_command}`",
-                   timeout=run.settings.reload_timeout)
+        _per_host(run, "reload", _reload_host, host.alias)
     return f"reloaded {', '.join(host.alias for host in flipped)}" if flipped else "no host changed: none reloaded"
+
+
+def _reload_host(run: Run, alias: str) -> str:
+    host = run.settings.host(alias)
+    remote_run(run.connection(alias), host.reload_command, f"reload command `{host.reload_command}`",
+               timeout=run.settings.reload_timeout)
+    return f"{alias}: reloaded"
 
 
 def restore_and_reload_sites(run: Run) -> str:

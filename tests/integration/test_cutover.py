@@ -5,6 +5,7 @@ Each test starts from a reset sandbox: both sites on disk, the bucket prefix emp
 
 import json
 import os
+import signal
 import mimetypes
 import subprocess
 import sys
@@ -296,3 +297,20 @@ def test_symlink_loops_and_dangling_links_are_reported_not_followed(fresh, proje
     assert "symlink loop: user_media/looping/again" in result.stdout
     assert "dangling symlink: user_media/looping/nowhere.jpg" in result.stdout
     assert not any("looping/again/" in key for key in bucket_objects(fresh))
+
+
+def test_ctrl_c_during_the_upload_leaves_everything_as_it_was(fresh, project_root):
+    process = subprocess.Popen([sys.executable, "-m", "invoke", "cutover", "--env=sandbox"], cwd=project_root,
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                               env={**os.environ, "SYNC_CONCURRENCY": "1"})
+    deadline = time.monotonic() + 120
+    while len(bucket_objects(fresh)) < 10 and time.monotonic() < deadline:
+        time.sleep(0.2)
+    process.send_signal(signal.SIGINT)  # what Ctrl-C in the operator's terminal sends
+    stdout, stderr = process.communicate(timeout=120)
+    assert process.returncode == 1 and "interrupted (Ctrl-C)" in stderr, stdout + stderr
+    assert "Traceback" not in stderr
+    assert_unchanged(fresh)
+    assert "lock:     free" in invoke(project_root, "status", "--env=sandbox").stdout
+    assert fresh.ssh("web1", "pgrep -u \"$(id -u)\" -f '[r]clone copy'", check=False).returncode == 1
+    assert list((Path(fresh.host("web1")["home"]) / ".media-cutover" / "run").glob("*.conf")) == []
