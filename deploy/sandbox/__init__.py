@@ -49,10 +49,10 @@ def admin_settings(layout: Layout, settings: Settings) -> Settings:
 def _preconditions(layout: Layout) -> None:
     if os.geteuid() != 0:
         raise SandboxError("the sandbox creates Unix accounts and runs sshd: run `invoke sandbox.up` as root")
-    if not traversable_by_others(layout.project_root):
-        raise SandboxError(f"{layout.project_root} is not reachable by other users (a parent lacks o+x); "
-                           "the sandbox's host accounts need to reach .sandbox/: clone the project elsewhere, "
-                           "e.g. under /srv or /work")
+    layout.ensure_root()
+    if not traversable_by_others(layout.root):
+        raise SandboxError(f"{layout.root} is not reachable by other users (a parent lacks o+x), and the "
+                           "sandbox's host accounts must reach it: clone the project elsewhere, e.g. under /srv")
 
 
 def up(project_root: Path, media_files: int, say: Callable[[str], None] = print) -> Settings:

@@ -6,6 +6,7 @@ homes in ``.sandbox/hosts/<alias>`` so that each "host" has files of its own.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import stat
@@ -30,7 +31,23 @@ class Layout:
 
     @property
     def root(self) -> Path:
-        return self.project_root / ".sandbox"
+        # Resolved: .sandbox may link to a place the host accounts can reach (ensure_root).
+        return (self.project_root / ".sandbox").resolve()
+
+    def ensure_root(self) -> None:
+        """Make .sandbox/, or, when other users cannot reach the project (a clone in a
+        mode-700 directory), a directory under /var/tmp that .sandbox links to."""
+        link = self.project_root / ".sandbox"
+        if link.exists():
+            return
+        if traversable_by_others(self.project_root):
+            link.mkdir()
+            return
+        digest = hashlib.sha256(str(self.project_root).encode()).hexdigest()[:12]
+        outside = Path("/var/tmp/media-cutover-sandbox") / digest
+        outside.mkdir(parents=True, exist_ok=True)
+        outside.parent.chmod(0o755)
+        link.symlink_to(outside)
 
     @property
     def ssh_dir(self) -> Path:
