@@ -17,11 +17,12 @@ setup() {
         echo "error: python3 3.11 or newer is needed (found: $(python3 --version 2>&1))" >&2
         exit 1
     fi
-    # The sandbox's sites run as unprivileged accounts on Debian's own Python.
-    if ! /usr/bin/python3 -c 'import ensurepip, venv' 2>/dev/null || [ ! -x /usr/sbin/sshd ]; then
-        need_root_for "installing python3-venv and openssh-server"
+    # Our venv, and the sandbox sites' (they run as unprivileged accounts on Debian's
+    # own Python), need the venv module; `invoke sandbox.up` installs openssh-server.
+    if ! python3 -c 'import ensurepip, venv' 2>/dev/null || ! /usr/bin/python3 -c 'import ensurepip, venv' 2>/dev/null; then
+        need_root_for "installing python3-venv"
         apt-get update -qq
-        DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends python3-venv openssh-server >/dev/null
+        DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends python3-venv >/dev/null
     fi
     if [ ! -x .venv/bin/python ]; then
         python3 -m venv .venv
