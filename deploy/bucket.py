@@ -9,7 +9,7 @@ from urllib.parse import quote
 
 import botocore.exceptions
 
-from .config import Settings
+from .config_types import Settings
 from .errors import PreflightError
 from .s3 import s3_client
 from .verify import Entry

@@ -7,7 +7,7 @@ from typing import Callable
 
 from fabric import Connection
 
-from .config import Settings
+from .config_types import Settings
 from .hosts import connect
 from .journal import Journal
 

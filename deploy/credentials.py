@@ -16,7 +16,8 @@ from typing import Mapping
 
 from dotenv import dotenv_values
 
-from .config import Secret, Settings, load_settings
+from .config import load_settings
+from .config_types import Secret, Settings
 from .errors import ConfigError
 
 ADMIN_KEY_VAR = "MEDIA_CUTOVER_ADMIN_ACCESS_KEY_ID"

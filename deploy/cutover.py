@@ -17,7 +17,7 @@ import time
 from typing import Callable
 
 from . import health, media, references, settings_remote, sync
-from .config import Settings
+from .config_types import Settings
 from .context import Options, Run
 from .errors import CutoverError, RemoteError, VerifyError
 from .hosts import run as remote_run

@@ -16,7 +16,7 @@ from .hosts import run as remote_run
 from .hosts import shell_path
 from .lock import describe, lock_path, read_lock
 from .settings_remote import read_settings
-from .sync_tools import upload_command
+from .sync_commands import upload_command
 
 # Room for a backup of the settings file and its temp copy, with margin.
 MIN_FREE_KB = 1024

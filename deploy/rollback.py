@@ -18,7 +18,7 @@ from dataclasses import replace
 from typing import Callable
 
 from . import health, media, settings_remote, sync
-from .config import Settings
+from .config_types import Settings
 from .context import HostFacts, Options, Run
 from .cutover import (check_new_settings, install_sync_tool, preview_check, preview_install, preview_lock,
                       preview_reload, release_environment_lock, reload_sites, restore_and_reload_sites,

@@ -5,7 +5,7 @@ from __future__ import annotations
 import boto3
 from botocore.config import Config
 
-from .config import Settings
+from .config_types import Settings
 
 
 def s3_client(settings: Settings, anonymous: bool = False):

@@ -16,23 +16,23 @@ never through ``env=`` (Fabric sends that inline: visible in ``ps``).
 from __future__ import annotations
 
 import json
-import secrets
 import threading
 import time
-from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Callable, Iterable, Iterator
+from typing import Callable, Iterable
 
 import paramiko
 from fabric import Connection
 
-from .config import Settings
+from .config_types import Settings
 from .errors import PreflightError, RemoteError
-from .hosts import run, sftp_path, shell_path
-from .sync_tools import (ToolOutput, ToolSpec, answers_pinned_version, check_download_umask, credentials_file,
-                         destination_url, download_command, inspect_command, install_command,
-                         prepare_run_dir_command, probe_command, run_dir, scrub, tool_output, tool_spec,
-                         umask_for, upload_command, venv_dir)
+from .hosts import run
+from .sync_commands import (check_download_umask, destination_url, download_command, inspect_command, umask_for,
+                            upload_command)
+from .sync_files import create_note, launch_command, remove_file, remove_note, run_files, secret_file, stop_tool
+from .sync_output import ToolOutput, tool_output
+from .sync_tools import (ToolSpec, answers_pinned_version, credentials_file, install_command,
+                         prepare_run_dir_command, probe_command, run_dir, scrub, tool_spec, venv_dir)
 
 INSTALL_TIMEOUT = 900
 
@@ -101,11 +101,11 @@ def upload_media(connection: Connection, settings: Settings, *,
     tool cannot (s5cmd with excludes), ValueError for a malformed exclude.
     """
     spec = tool_spec(settings.sync_tool)
-    config_path, pid_path = _run_files(settings, spec)
+    config_path, pid_path = run_files(settings, spec)
     command = upload_command(settings, config_path, exclude, overwrite=overwrite)
     prepare = prepare_run_dir_command(settings)
-    launch = _launch(pid_path, command)
-    commands = [prepare, _create_note(config_path, spec), launch, _remove_note(config_path, pid_path)]
+    launch = launch_command(pid_path, command)
+    commands = [prepare, create_note(config_path, spec), launch, remove_note(config_path, pid_path)]
     result = SyncResult(spec.name, spec.version, destination_url(settings), commands, dry_run=dry_run)
     if dry_run:
         return result
@@ -141,13 +141,13 @@ def download_media(connection: Connection, settings: Settings, *, overwrite: boo
     holds files; RemoteError naming the host when the tool fails.
     """
     spec = tool_spec(settings.sync_tool)
-    config_path, pid_path = _run_files(settings, spec)
+    config_path, pid_path = run_files(settings, spec)
     command = download_command(settings, config_path, overwrite=overwrite, displaced_dir=displaced_dir,
                                exclude=exclude)
     inspect, prepare = inspect_command(settings, displaced_dir), prepare_run_dir_command(settings)
     commands = [inspect, "# umask: 0777 minus MEDIA_ROOT's permission bits, others never writable (2775 -> 002)",
-                prepare, _create_note(config_path, spec), _launch(pid_path, command, "UMASK"),
-                _remove_note(config_path, pid_path)]
+                prepare, create_note(config_path, spec), launch_command(pid_path, command, "UMASK"),
+                remove_note(config_path, pid_path)]
     result = SyncResult(spec.name, spec.version, settings.media_root, commands, dry_run=dry_run,
                         source=destination_url(settings))
     if dry_run:
@@ -156,7 +156,7 @@ def download_media(connection: Connection, settings: Settings, *, overwrite: boo
     umask = _download_umask(connection, settings, inspect, overwrite, displaced_dir)
     check_download_umask(spec.name, umask)
     result.umask = f"{umask:03o}"
-    launch = _launch(pid_path, command, result.umask)
+    launch = launch_command(pid_path, command, result.umask)
     result.commands = [inspect, prepare, commands[3], launch, commands[5]]
     output = tool_output(spec.name, verb="downloaded")
     run(connection, prepare, f"preparing {run_dir(settings)}")
@@ -196,37 +196,17 @@ class LineWriter:
             self._handle(line.rstrip("\r"))
 
 
-def _run_files(settings: Settings, spec: ToolSpec) -> tuple[str, str]:
-    """This run's credentials file and pid file, in the private run directory."""
-    token = secrets.token_hex(8)
-    return (f"{run_dir(settings)}/{spec.name}-{token}.conf", f"{run_dir(settings)}/{spec.name}-{token}.pid")
-
-
-def _launch(pid_path: str, command: str, umask: str | None = None) -> str:
-    """exec: the tool takes the shell's pid, so a Ctrl-C here can stop it there."""
-    umask_step = f"umask {umask} && " if umask else ""
-    return f"echo $$ > {shell_path(pid_path)} && {umask_step}exec {command}"
-
-
-def _create_note(config_path: str, spec: ToolSpec) -> str:
-    return f"# sftp: create {config_path} (exclusive), chmod 600, then write the {spec.name} credentials"
-
-
-def _remove_note(config_path: str, pid_path: str) -> str:
-    return f"# sftp: remove {config_path} and {pid_path}"
-
-
 def _run_tool(connection: Connection, settings: Settings, config_path: str, pid_path: str, launch: str,
               output: ToolOutput, on_progress: Callable[[str], None] | None, what: str) -> tuple[int, float]:
     """Run the tool while its credentials file exists; return its exit code and the seconds it took."""
     say = on_progress or (lambda line: None)
     started = time.monotonic()
-    with _secret_file(connection, config_path, credentials_file(settings)):
+    with secret_file(connection, config_path, credentials_file(settings)):
         try:
             exit_code = _stream(connection, launch, output, lambda line: say(scrub(line, settings)),
-                                on_interrupt=lambda: _stop(connection, pid_path), what=what)
+                                on_interrupt=lambda: stop_tool(connection, pid_path), what=what)
         finally:
-            _remove(connection, pid_path)
+            remove_file(connection, pid_path)
     return exit_code, time.monotonic() - started
 
 
@@ -318,54 +298,3 @@ def _raise_failure(connection: Connection, settings: Settings, spec: ToolSpec, e
     if detail:
         message += ": " + " | ".join(detail)
     raise RemoteError(scrub(message, settings))
-
-
-@contextmanager
-def _secret_file(connection: Connection, path: str, content: str) -> Iterator[None]:
-    """A remote file holding ``content``, mode 600 before it holds anything, removed on the way out."""
-    host = connection.original_host
-    try:
-        handle = connection.sftp().open(sftp_path(path), "wx")   # exclusive: never reuse a file
-    except (OSError, paramiko.SSHException) as error:
-        raise RemoteError(f"{host}: cannot create {path}: {error}") from None
-    try:
-        try:
-            handle.chmod(0o600)
-            handle.write(content.encode("utf-8"))
-        except (OSError, paramiko.SSHException) as error:
-            raise RemoteError(f"{host}: cannot write {path}: {error}") from None
-        finally:
-            handle.close()
-        yield
-    finally:
-        _remove(connection, path, required=True)
-
-
-def _remove(connection: Connection, path: str, required: bool = False) -> None:
-    """Remove a file of ours; for the credentials file, a failure to do so is an error."""
-    try:
-        connection.sftp().remove(sftp_path(path))
-        return
-    except FileNotFoundError:
-        return
-    except (OSError, paramiko.SSHException):
-        pass
-    try:   # the SFTP channel may have gone with an interrupted run; try a plain command
-        result = connection.run(f"rm -f {shell_path(path)}", hide=True, warn=True, in_stream=False, timeout=30)
-        if result.ok:
-            return
-    except (OSError, paramiko.SSHException):
-        pass
-    if required:
-        raise RemoteError(f"{connection.original_host}: could not remove {path}, which holds the S3 "
-                          "credentials; remove it by hand")
-
-
-def _stop(connection: Connection, pid_path: str) -> None:
-    """Best effort, after a Ctrl-C here: stop the tool there (its pid was written by its shell)."""
-    path = shell_path(pid_path)
-    try:
-        connection.run(f'pid=$(cat {path} 2>/dev/null) && [ -n "$pid" ] && kill -TERM "$pid"',
-                       hide=True, warn=True, in_stream=False, timeout=30)
-    except (OSError, paramiko.SSHException):
-        pass

@@ -12,7 +12,8 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Callable
 
-from ..config import HostSettings, Secret, Settings, load_settings
+from ..config import load_settings
+from ..config_types import HostSettings, Secret, Settings
 from ..errors import SandboxError
 from ..s3 import s3_client
 from . import accounts, s3store, sites, sshd

@@ -13,7 +13,7 @@ import urllib.request
 from pathlib import Path
 from urllib.parse import urlparse
 
-from ..config import HostSettings, Settings
+from ..config_types import HostSettings, Settings
 from ..errors import SandboxError
 from ..health import wait_for_storage
 from .accounts import as_user, owned_tree

@@ -22,11 +22,13 @@ import botocore.exceptions
 import pytest
 from invoke import MockContext
 
-from deploy import credentials, iam, provision, snippet, store_admin
+from deploy import credentials, iam, provision_plan, snippet, store_admin
 from deploy.bucket import anonymous_get, object_url
 from deploy.errors import ProvisionError
-from deploy.provision import IN_PLACE, UNSUPPORTED, ProvisionOptions, run_provision, run_teardown
+from deploy.provision import ProvisionOptions, run_provision
 from deploy.provision_check import PNG
+from deploy.provision_plan import IN_PLACE, UNSUPPORTED
+from deploy.provision_teardown import run_teardown
 from deploy.s3 import s3_client
 from deploy.sandbox.sites import TEMPLATE
 from deploy.settings_file import set_use_s3
@@ -35,7 +37,7 @@ pytestmark = pytest.mark.slow
 
 ENV = "provtest"
 BUCKET = "media-cutover-provision-test"
-NAMES = provision.names_for(ENV)
+NAMES = provision_plan.names_for(ENV)
 
 
 @dataclass

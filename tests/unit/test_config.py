@@ -5,7 +5,8 @@ from pathlib import Path
 import pytest
 
 from deploy.cli import render_config
-from deploy.config import Secret, host_key, load_settings
+from deploy.config import host_key, load_settings
+from deploy.config_types import Secret
 from deploy.errors import ConfigError
 
 GOOD = """\

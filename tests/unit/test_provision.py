@@ -5,11 +5,12 @@ from pathlib import Path
 
 import pytest
 
-from deploy import policies, provision
-from deploy.config import Secret, load_settings
+from deploy import policies, provision_plan, provision_record, provision_teardown
+from deploy.config import load_settings
+from deploy.config_types import Secret
 from deploy.errors import ProvisionError
-from deploy.provision import (BLOCKED, CHANGE, CREATE, DRIFTED, IN_PLACE, REPLACE, UNSUPPORTED, Observed,
-                              desired_for, plan, render_plan)
+from deploy.provision_plan import (BLOCKED, CHANGE, CREATE, DRIFTED, IN_PLACE, REPLACE, UNSUPPORTED, Observed,
+                                   desired_for, plan, render_plan)
 from deploy.store_admin import UNSUPPORTED as STORE_UNSUPPORTED
 
 CONFIG = """\
@@ -50,8 +51,8 @@ def states(steps) -> dict[str, str]:
 
 
 def test_names_are_derived_from_the_environment(desired):
-    assert desired.names == provision.Names(user="media-cutover-demo", group="media-cutover-demo",
-                                            policy="media-cutover-media-writer")
+    assert desired.names == provision_plan.Names(user="media-cutover-demo", group="media-cutover-demo",
+                                                 policy="media-cutover-media-writer")
 
 
 def test_from_nothing_every_step_acts_in_order(desired):
@@ -165,11 +166,11 @@ def test_a_new_bucket_plans_everything_for_it(desired):
 def test_teardown_refuses_production_before_touching_anything(settings):
     admin = replace(settings, access_key_id="AKIAADMIN", secret_access_key=Secret("admin-secret"))
     with pytest.raises(ProvisionError, match="production") as error:
-        provision.run_teardown(replace(settings, production=True), admin)
+        provision_teardown.run_teardown(replace(settings, production=True), admin)
     assert "admin-secret" not in str(error.value)
 
 
 def test_record_round_trips(settings):
-    provision.write_record(settings, {"created": {"bucket": True}, "keys": ["AKIA1"]})
-    assert provision.read_record(settings) == {"created": {"bucket": True}, "keys": ["AKIA1"]}
-    assert provision.record_path(settings).name == "provision-demo.json"
+    provision_record.write_record(settings, {"created": {"bucket": True}, "keys": ["AKIA1"]})
+    assert provision_record.read_record(settings) == {"created": {"bucket": True}, "keys": ["AKIA1"]}
+    assert provision_record.record_path(settings).name == "provision-demo.json"

@@ -1,0 +1,182 @@
+"""Reading the sync tools' output, line by line: counters, progress lines, errors.
+
+Pure: ``deploy.sync`` feeds every line a tool prints to a :class:`ToolOutput`
+(:func:`tool_output` picks the tool's parser) and shows the operator what it
+returns.  rclone reports running totals in its stats lines; s5cmd and s3cmd
+report each copied object, so their parsers count.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import time
+from collections import deque
+from typing import Callable
+
+SHOWN_ERRORS = 20
+
+
+class ToolOutput:
+    """Counts what a tool reports, line by line; says what the operator should see.
+
+    ``feed(line, stream)`` returns a line for the operator or None.  Counters stay
+    None when the tool did not report them.
+    """
+
+    def __init__(self, totals: tuple[int, int] | None = None,
+                 clock: Callable[[], float] = time.monotonic, every: float = 1.0, verb: str = "uploaded"):
+        self.totals, self.clock, self.every, self.verb = totals, clock, every, verb
+        self.files: int | None = None
+        self.bytes: int | None = None
+        self.displaced: int | None = None     # files moved aside before being replaced (rclone)
+        self.errors = 0
+        self.problems: deque[str] = deque(maxlen=5)    # the last error lines, for the exception
+        self._shown_at = float("-inf")
+
+    def feed(self, line: str, stream: str) -> str | None:
+        raise NotImplementedError
+
+    def failed(self, exit_code: int) -> bool:
+        return exit_code != 0 or self.errors > 0
+
+    def final_line(self) -> str | None:
+        """A last progress line at the end (tools that only count get one)."""
+        return None
+
+    def _problem(self, line: str) -> str | None:
+        """Count an error; show the first few (a wrong key fails every file alike)."""
+        self.errors += 1
+        self.problems.append(line)
+        if self.errors <= SHOWN_ERRORS:
+            return line
+        if self.errors == SHOWN_ERRORS + 1:
+            return "(more errors: counted, not shown; the last ones come with the failure)"
+        return None
+
+    def _count(self, size: int) -> str | None:
+        self.files = (self.files or 0) + 1
+        self.bytes = (self.bytes or 0) + size
+        if self.clock() - self._shown_at >= self.every:
+            return self._progress()
+        return None
+
+    def _progress(self) -> str:
+        self._shown_at = self.clock()
+        line = f"{self.files or 0:,} files {self.verb} ({human_size(self.bytes or 0)})"
+        if self.totals:
+            line += f"; the tree holds {self.totals[0]:,} files ({human_size(self.totals[1])})"
+        return line
+
+
+class RcloneOutput(ToolOutput):
+    """rclone with --use-json-log: every stats line carries the counters."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.elapsed: float | None = None
+
+    def feed(self, line: str, stream: str) -> str | None:
+        try:
+            entry = json.loads(line)
+        except ValueError:
+            entry = None
+        if not isinstance(entry, dict):
+            return line or None
+        stats = entry.get("stats")
+        if isinstance(stats, dict):
+            self.files, self.bytes = stats.get("transfers"), stats.get("bytes")
+            self.displaced = stats.get("renames")      # --backup-dir moves; nothing else renames
+            self.elapsed = stats.get("elapsedTime")
+            return _rclone_stats_line(stats)
+        message = str(entry.get("msg", "")).strip()
+        if entry.get("object"):
+            message = f"{entry['object']}: {message}"
+        level = str(entry.get("level", "info"))
+        if level in ("error", "critical", "fatal"):
+            # rclone retries whole passes: an error line is not yet a failure; the exit code says.
+            self.problems.append(message)
+        return f"rclone {level}: {message}"
+
+    def failed(self, exit_code: int) -> bool:
+        return exit_code != 0
+
+
+class _Counting(ToolOutput):
+    """A tool that reports every copied object: no report means nothing copied."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.files, self.bytes = 0, 0
+
+    def final_line(self) -> str | None:
+        return self._progress()
+
+
+class S5cmdOutput(_Counting):
+    """s5cmd --json: one line per copied object; errors as JSON or ``ERROR ...`` lines."""
+
+    def feed(self, line: str, stream: str) -> str | None:
+        try:
+            entry = json.loads(line)
+        except ValueError:
+            entry = None
+        if not isinstance(entry, dict):
+            if line.startswith("ERROR"):
+                return self._problem(f"s5cmd: {line}")
+            return line or None
+        if entry.get("error"):
+            return self._problem(f"s5cmd error: {entry['error']}")
+        if entry.get("operation") == "cp" and entry.get("success") is True:
+            return self._count(int((entry.get("object") or {}).get("size") or 0))
+        return None
+
+
+_S3CMD_UPLOAD = re.compile(r"^upload: '.*' -> '.*' \((\d+) bytes in ")
+_S3CMD_DONE = re.compile(r"^Done\. Uploaded (\d+) bytes in ([0-9.]+) seconds")
+
+
+class S3cmdOutput(_Counting):
+    """s3cmd --no-progress --stats: ``upload: 'a' -> 's3://b' (N bytes in ...)`` per object."""
+
+    def feed(self, line: str, stream: str) -> str | None:
+        upload = _S3CMD_UPLOAD.match(line)
+        if upload:
+            return self._count(int(upload.group(1)))
+        if _S3CMD_DONE.match(line):
+            return None
+        if line.startswith("ERROR"):
+            return self._problem(f"s3cmd: {line}")
+        if line.startswith(("WARNING", "Stats:", "INFO")):
+            return f"s3cmd: {line}"
+        return None
+
+
+def tool_output(tool: str, totals: tuple[int, int] | None = None, **kwargs) -> ToolOutput:
+    return {"rclone": RcloneOutput, "s5cmd": S5cmdOutput, "s3cmd": S3cmdOutput}[tool](totals, **kwargs)
+
+
+def human_size(size: float) -> str:
+    for unit in ("B", "KiB", "MiB", "GiB", "TiB"):
+        if abs(size) < 1024 or unit == "TiB":
+            return f"{size:.0f} {unit}" if unit == "B" else f"{size:.1f} {unit}"
+        size /= 1024
+    raise AssertionError("unreachable")
+
+
+def _rclone_stats_line(stats: dict) -> str:
+    total_files, total_bytes = stats.get("totalTransfers") or 0, stats.get("totalBytes") or 0
+    done = stats.get("bytes") or 0
+    line = (f"rclone: {stats.get('transfers', 0):,}/{total_files:,} files, "
+            f"{human_size(done)}/{human_size(total_bytes)}")
+    if total_bytes:
+        line += f" ({100 * done / total_bytes:.0f}%)"
+    line += f", {human_size(stats.get('speed') or 0)}/s"
+    if stats.get("eta") is not None:
+        line += f", ETA {stats['eta']}s"
+    line += f", {stats.get('checks', 0):,} checked"
+    if stats.get("renames"):
+        line += f", {stats['renames']:,} displaced"
+    if stats.get("errors"):
+        line += f", {stats['errors']} errors"
+    return line
