@@ -132,7 +132,7 @@ def manage_check(run_: Run, alias: str) -> str | None:
         return None
     directory = posixpath.dirname(host.manage_py) or "."
     run(run_.connection(alias), f"cd {shell_path(directory)} && {shell_path(host.site_python)} "
-        f"{shell_path(host.manage_py)} check", f"`manage.py check` of the new settings", timeout=120)
+        f"{shell_path(host.manage_py)} check", "`manage.py check` of the new settings", timeout=120)
     return f"{alias}: manage.py check passed"
 
 

@@ -14,7 +14,6 @@ from pathlib import Path
 from urllib.parse import urlparse
 
 from ..config_types import HostSettings, Settings
-from ..errors import SandboxError
 from ..health import wait_for_storage
 from .accounts import as_user, owned_tree
 from .layout import GROUP, SITE_PYTHON_PACKAGES, Layout

@@ -1,6 +1,5 @@
 """`fab rollback` / `invoke rollback` end to end, on the real sandbox."""
 
-import os
 import subprocess
 import sys
 import threading

@@ -1,6 +1,5 @@
 """The sandbox's parts really work: SSH hosts, S3 store, Django sites."""
 
-import json
 import subprocess
 import uuid
 from pathlib import Path

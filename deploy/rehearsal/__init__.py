@@ -1,0 +1,231 @@
+"""The staging rehearsal: preflight, cutover and rollback under live traffic, measured and reported.
+
+    traffic starts (page reads, media fetches, uploads on every host) -> cutover ->
+    hold on S3 -> rollback (skipped with --keep, or when the cutover failed and was
+    undone) -> traffic stops -> every answered upload checked through every host ->
+    report under runs/rehearsal-<run id>/ (report.json, report.md, timeline.png)
+
+The cutover and the rollback run in-process, exactly as `invoke cutover` and
+`invoke rollback` run them; their journals give the steps' times.  Exit codes:
+PASSED (0) every check passed, including "the injected failure happened and was
+undone" with --fail-reload-on; ERROR (1) nothing ran (refused or misconfigured,
+through deploy.cli.operator_errors); FAILED (2) it ran and a check failed: an
+upload was lost, a request failed, a step failed unexpectedly.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from dataclasses import asdict, dataclass
+from enum import IntEnum
+from pathlib import Path
+from typing import Callable, Mapping
+
+from ..config import Settings, host_key, load_settings
+from ..context import Options
+from ..cutover import CUTOVER, flip_settings, health_check_on_s3, reload_sites, run_cutover
+from ..errors import ConfigError, CutoverError
+from ..journal import new_run_id, read_run
+from ..rollback import ROLLBACK, health_check_on_disk, run_rollback, settings_to_disk
+from .report import PhaseNames, build_report, phase_from_journal, render_markdown
+from .traffic import Site, Traffic, check_uploads, http, records_as_dicts
+
+# What --fail-reload-on puts in the host's RELOAD_COMMAND__<HOST> override.
+INJECTED_RELOAD_FAILURE = "echo 'rehearsal: injected reload failure' >&2; exit 3"
+
+
+class RehearsalExit(IntEnum):
+    PASSED = 0
+    ERROR = 1
+    FAILED = 2
+
+
+@dataclass(frozen=True)
+class RehearsalOptions:
+    keep: bool = False                 # stay on S3 at the end
+    force_production: bool = False
+    fail_reload_on: str | None = None  # host alias whose reload command fails
+    upload_rate: float = 5.0           # uploads per second over all hosts
+    readers_per_host: int = 2
+    hold: float = 3.0                  # seconds of traffic before, between and after the phases
+    max_seconds: float = 900.0         # the traffic stops by itself after this
+    checksum: bool = False
+
+
+@dataclass(frozen=True)
+class Outcome:
+    report: dict
+    directory: Path
+    summary: str
+    exit_code: RehearsalExit
+
+
+def _step_name(steps, function) -> str:
+    return next(step.name for step in steps if step.apply is function)
+
+
+CUTOVER_NAMES = PhaseNames("cutover", _step_name(CUTOVER, flip_settings), _step_name(CUTOVER, health_check_on_s3), "s3")
+ROLLBACK_NAMES = PhaseNames("rollback", _step_name(ROLLBACK, settings_to_disk),
+                            _step_name(ROLLBACK, health_check_on_disk), "disk")
+RELOAD_STEP = _step_name(CUTOVER, reload_sites)
+
+
+def load_rehearsal_settings(env: str | None, project_root: Path, options: RehearsalOptions,
+                            environ: Mapping[str, str] | None = None) -> Settings:
+    """The environment's settings, refused if PRODUCTION=true, with the injected fault if asked for."""
+    if not env:
+        raise ConfigError("no environment given: pass --env=NAME (a config/NAME.env file)")
+    environ = dict(os.environ if environ is None else environ)
+    settings = load_settings(env, project_root, environ)
+    if settings.production and not options.force_production:
+        where = settings.effective.get("PRODUCTION", ("", f"config/{env}.env"))[1]
+        raise ConfigError(f"environment {env} has PRODUCTION=true ({where}): a rehearsal cuts it over "
+                          "and back under test traffic and uploads test files; refused "
+                          "(rehearse on staging, or pass --force-production if you really mean it)")
+    if options.fail_reload_on:
+        settings.host(options.fail_reload_on)  # an unknown alias is a ConfigError naming the hosts
+        environ[host_key("RELOAD_COMMAND", options.fail_reload_on)] = INJECTED_RELOAD_FAILURE
+        settings = load_settings(env, project_root, environ)
+    return settings
+
+
+def run_rehearsal(settings: Settings, options: RehearsalOptions, say: Callable[[str], None]) -> Outcome:
+    run_id = new_run_id()
+    directory = settings.project_root / "runs" / f"rehearsal-{run_id}"
+    directory.mkdir(parents=True)
+    sites = [Site(host.alias, host.site_url, host.health_url) for host in settings.hosts]
+    traffic = Traffic(sites, settings.bucket_url, options.upload_rate, options.readers_per_host,
+                      options.max_seconds, tag=f"rehearsal {run_id}")
+    say(f"rehearsal {run_id} of {settings.env} ({', '.join(settings.host_aliases)}): traffic on every site, "
+        f"{options.upload_rate:g} uploads/s" + (f", reload failing on {options.fail_reload_on}"
+                                                 if options.fail_reload_on else ""))
+    traffic.baseline()
+    origin = time.time()
+    traffic.start()
+    phases = []
+    try:
+        time.sleep(options.hold)
+        phases.append(_run_phase(CUTOVER_NAMES, run_cutover, settings, options, say, origin))
+        if phases[0]["result"] == "ok" and not options.keep:
+            time.sleep(options.hold)
+            phases.append(_run_phase(ROLLBACK_NAMES, run_rollback, settings, options, say, origin))
+        time.sleep(options.hold)
+    finally:
+        traffic.stop()
+    ended = time.time()
+    say("==> checking every answered upload through every host")
+    uploads = check_uploads(sites, traffic.uploads, settings.bucket_url)
+    attempts = [record for record in traffic.records if record.kind == "upload"]
+    uploads.update(made=len(attempts), answered=len(traffic.uploads))
+    meta = {"run_id": run_id, "env": settings.env, "hosts": list(settings.host_aliases), "started": origin,
+            "seconds": round(ended - origin, 3), "options": asdict(options),
+            "fault": f"the reload command fails on {options.fail_reload_on}" if options.fail_reload_on else None}
+    checks = _checks(settings, options, phases, traffic, uploads, ended - origin)
+    report = build_report(meta, phases, traffic.records, uploads,
+                          {"known": len(traffic.known) - len(traffic.uploads), "missing_before":
+                           len(traffic.missing_before)}, checks, origin)
+    passed = report["passed"]
+    meta["summary"] = _verdict(options, phases, report)
+    meta["exit_code"] = int(RehearsalExit.PASSED if passed else RehearsalExit.FAILED)
+    _write(directory, report, traffic, origin)
+    summary = _summary(report, directory, settings.project_root)
+    return Outcome(report, directory, summary, RehearsalExit(meta["exit_code"]))
+
+
+def _run_phase(names: PhaseNames, function, settings: Settings, options: RehearsalOptions, say, origin) -> dict:
+    begin = time.time()
+    try:
+        function(settings, Options(checksum=options.checksum), say)
+    except CutoverError as error:
+        say(f"{names.phase} failed: {error}")
+    return phase_from_journal(names, _journal_events(settings, names.phase, begin), origin)
+
+
+def _journal_events(settings: Settings, kind: str, since: float) -> list[dict]:
+    """This process's newest journal of ``kind`` started after ``since`` (others may run on the env too)."""
+    for path in sorted((settings.project_root / "runs").glob(f"*-{settings.env}-{kind}.jsonl"), reverse=True):
+        events = read_run(path)
+        if events and events[0].get("pid") == os.getpid() and events[0]["time"] >= since - 1:
+            return events
+    return []
+
+
+def _checks(settings, options, phases, traffic, uploads, seconds) -> list[dict]:
+    cutover = phases[0]
+    if options.fail_reload_on:
+        ok = (cutover["failed_step"] == RELOAD_STEP and bool(cutover["undone"]) and not cutover["undo_failed"])
+        checks = [{"name": "cutover fails at the injected fault and is undone", "ok": ok,
+                   "detail": f"failed at '{cutover['failed_step']}', undone: {', '.join(cutover['undone']) or '-'}"
+                   + (f", UNDO FAILED: {', '.join(cutover['undo_failed'])}" if cutover["undo_failed"] else "")}]
+    else:
+        checks = [{"name": "cutover", "ok": cutover["result"] == "ok", "detail": cutover["result"]}]
+    if len(phases) > 1:
+        checks.append({"name": "rollback", "ok": phases[1]["result"] == "ok", "detail": phases[1]["result"]})
+    expected = "s3" if cutover["result"] == "ok" and len(phases) == 1 else "disk"
+    seen = {}
+    for site in traffic.sites:
+        status, body, error = http(site.health_url)
+        seen[site.alias] = json.loads(body).get("storage") if status == 200 else f"HTTP {status or error}"
+    checks.append({"name": f"every host ends on {expected}", "ok": all(value == expected for value in seen.values()),
+                   "detail": ", ".join(f"{alias} {value}" for alias, value in seen.items())})
+    checks.append({"name": "no upload lost", "ok": uploads["lost"] == 0 and (uploads["checked"] > 0 or
+                                                                            options.upload_rate <= 0),
+                   "detail": f"{uploads['checked']} answered uploads checked through every host, {uploads['lost']} lost"})
+    failed = [record for record in traffic.records if record.error]
+    kinds = {}
+    for record in failed:
+        kinds[record.kind] = kinds.get(record.kind, 0) + 1
+    checks.append({"name": "no failed request", "ok": not failed,
+                   "detail": f"{len(traffic.records)} made, {len(failed)} failed"
+                   + (" (" + ", ".join(f"{kind} {count}" for kind, count in sorted(kinds.items())) + ")" if kinds else "")})
+    media = sum(1 for record in traffic.records if record.kind == "media")
+    checks.append({"name": "media URLs fetched and checked", "ok": media > 0,
+                   "detail": f"{media} fetched as rendered, checked for status, size and SHA-256"})
+    checks.append({"name": "traffic covered the whole rehearsal", "ok": seconds < options.max_seconds,
+                   "detail": f"{seconds:.0f} s of at most {options.max_seconds:.0f} s"})
+    return checks
+
+
+def _verdict(options, phases, report) -> str:
+    cutover = phases[0]
+    if options.fail_reload_on:
+        first = (f"the injected reload failure on {options.fail_reload_on} stopped the cutover at "
+                 f"'{cutover['failed_step']}' and it was undone (expected; no rollback needed)"
+                 if cutover["failed_step"] == RELOAD_STEP and cutover["undone"] else
+                 f"the injected reload failure did NOT play out as expected: {cutover['result']}")
+    else:
+        first = f"cutover {cutover['result']}" + (f", rollback {phases[1]['result']}" if len(phases) > 1
+                                                  else " (left on S3: --keep)" if options.keep else "")
+    requests, uploads = report["requests"], report["uploads"]
+    return (f"{first}; {requests['made']} requests, {requests['failed']} failed; "
+            f"{uploads['answered']} uploads, {uploads['lost']} lost")
+
+
+def _write(directory: Path, report: dict, traffic: Traffic, origin: float) -> None:
+    from .timeline import draw_timeline  # matplotlib loads only when a report is drawn
+
+    draw_timeline(report, traffic.records, origin, directory / "timeline.png")
+    report["files"] = {"markdown": "report.md", "timeline": "timeline.png", "requests": "requests.jsonl"}
+    (directory / "report.json").write_text(json.dumps(report, indent=2, default=str) + "\n", encoding="utf-8")
+    (directory / "report.md").write_text(render_markdown(report, "timeline.png"), encoding="utf-8")
+    with open(directory / "requests.jsonl", "w", encoding="utf-8") as raw:
+        for record in records_as_dicts(traffic.records):
+            raw.write(json.dumps({**record, "t": round(record["time"] - origin, 4)}) + "\n")
+
+
+def _summary(report: dict, directory: Path, root: Path) -> str:
+    meta = report["rehearsal"]
+    lines = [f"rehearsal {meta['run_id']} of {meta['env']}: {'PASSED' if report['passed'] else 'FAILED'}",
+             f"  {meta['summary']}"]
+    for phase in report["phases"]:
+        windows = ", ".join(f"{w['host']} {w['seconds']:.1f} s" for w in report["windows"]
+                            if w["phase"] == phase["phase"] and w["seconds"] is not None)
+        took = (phase["end"] or 0) - (phase["start"] or 0)
+        lines.append(f"  {phase['phase']:<9} {phase['result'].splitlines()[0][:90]} in {took:.1f} s"
+                     + (f"; change-over {windows}" if windows else ""))
+    for check in report["checks"]:
+        lines.append(f"  [{'ok' if check['ok'] else 'FAILED'}] {check['name']}: {check['detail']}")
+    lines.append(f"  report: {directory.relative_to(root)}/report.md (report.json, timeline.png)")
+    return "\n".join(lines)

@@ -1,0 +1,211 @@
+"""A rehearsal's report, from plain data: the journals' events and the traffic's records.
+
+``build_report`` returns what report.json holds; ``render_markdown`` the page for
+people.  Nothing here touches the network or the hosts, so all of it is unit-tested.
+
+Times in the report are seconds since the rehearsal started (``t``), the absolute
+start is ``rehearsal.started`` (Unix time).
+"""
+
+from __future__ import annotations
+
+import statistics
+from collections import Counter
+from dataclasses import dataclass
+
+from .traffic import Record
+
+COUNT_FIELDS_DROPPED = ("time", "run_id", "env", "kind", "event")
+
+
+@dataclass(frozen=True)
+class PhaseNames:
+    """Which journal steps mark the switch of one phase (taken from the step lists themselves)."""
+
+    phase: str            # cutover | rollback
+    flip: str             # the step that writes the settings
+    health: str           # the step that waits for each host on the new storage
+    target: str           # the storage the hosts serve from after the phase: s3 | disk
+
+
+def phase_from_journal(names: PhaseNames, events: list[dict], origin: float) -> dict:
+    """Steps, undo, sync counts, per-host health and the change-over window of one journaled run."""
+    steps, counts, healthy, started = [], [], {}, {}
+    for event in events:
+        kind = event["event"]
+        if kind in ("step", "undo") and event.get("result") == "started":
+            started[event["step"]] = event["time"]
+        elif kind in ("step", "undo"):
+            end = event["time"] - origin
+            steps.append({"name": ("undo " if kind == "undo" else "") + event["step"], "kind": kind,
+                          "result": event["result"], "seconds": event.get("seconds", 0.0),
+                          "start": round(end - event.get("seconds", 0.0), 3), "end": round(end, 3),
+                          "summary": event.get("summary", "")})
+        elif kind == "counts":
+            counts.append({key: value for key, value in event.items() if key not in COUNT_FIELDS_DROPPED})
+        elif kind == "host" and event.get("step") == "health":
+            # The health step checks hosts one after the other: each wait starts when the previous ended.
+            wait_began = max([started.get(names.health, event["time"])] +
+                             [host["recorded"] for host in healthy.values()])
+            healthy[event["host"]] = {"seconds_to_healthy": event["seconds_to_healthy"], "recorded": event["time"],
+                                      "healthy_at": wait_began + event["seconds_to_healthy"]}
+    flip_at = started.get(names.flip)
+    hosts = {}
+    for alias, facts in healthy.items():
+        hosts[alias] = {"seconds_to_healthy": facts["seconds_to_healthy"],
+                        "healthy_t": round(facts["healthy_at"] - origin, 3),
+                        "window_seconds": round(facts["healthy_at"] - flip_at, 3) if flip_at else None}
+    end = next((event for event in reversed(events) if event["event"] == "end"), None)
+    return {"phase": names.phase, "run_id": events[0]["run_id"] if events else None, "target": names.target,
+            "result": end["result"] if end else "unfinished",
+            "start": round(events[0]["time"] - origin, 3) if events else None,
+            "end": round(events[-1]["time"] - origin, 3) if events else None,
+            "flip_t": round(flip_at - origin, 3) if flip_at else None,
+            "steps": steps, "counts": counts, "hosts": hosts,
+            "failed_step": next((step["name"] for step in steps if step["result"] in ("failed", "crashed")), None),
+            "undone": [step["name"] for step in steps if step["kind"] == "undo" and step["result"] == "undone"],
+            "undo_failed": [step["name"] for step in steps if step["result"] == "undo failed"]}
+
+
+def observed_switch(records: list[Record], host: str, flip_t: float, target: str, origin: float) -> dict:
+    """What the traffic's health reads of one host saw after the flip: first and last answers in each mode."""
+    after = sorted((record for record in records if record.host == host and record.kind == "health"
+                    and record.status == 200 and record.time - origin >= flip_t), key=lambda r: r.time)
+    first_new = next((r.time + r.seconds - origin for r in after if r.storage == target), None)
+    old = [r.time + r.seconds - origin for r in after if r.storage != target]
+    last_old = max((t for t in old if first_new is None or t <= first_new + 60), default=None)
+    return {"first_on_target_t": _round(first_new), "last_on_old_t": _round(last_old),
+            "seconds_to_first_answer_on_target": _round(first_new - flip_t if first_new is not None else None)}
+
+
+def step_at(t: float, phases: list[dict]) -> str:
+    """The step (or undo) that was running at time t, or the gap between phases."""
+    for phase in phases:
+        for step in phase["steps"]:
+            if step["start"] <= t <= step["end"]:
+                return f"{phase['phase']}: {step['name']}"
+    return "between steps"
+
+
+def request_summary(records: list[Record], phases: list[dict], origin: float) -> dict:
+    by_kind = {}
+    for kind in sorted({record.kind for record in records}):
+        mine = [record for record in records if record.kind == kind]
+        latencies = sorted(record.seconds for record in mine)
+        failures = [record for record in mine if record.error]
+        by_kind[kind] = {"made": len(mine), "failed": len(failures),
+                         "p50_ms": _ms(statistics.median(latencies)), "p95_ms": _ms(_percentile(latencies, 0.95)),
+                         "max_ms": _ms(latencies[-1]),
+                         "reasons": dict(Counter(_reason(record.error) for record in failures))}
+    failed = sorted((record for record in records if record.error), key=lambda r: r.time)
+    samples = [{"t": round(record.time - origin, 3), "host": record.host, "kind": record.kind,
+                "status": record.status, "error": record.error, "url": record.url, "storage": record.storage,
+                "during": step_at(record.time - origin, phases)} for record in failed[:25]]
+    return {"made": len(records), "failed": len(failed), "by_kind": by_kind, "failure_samples": samples}
+
+
+def build_report(meta: dict, phases: list[dict], records: list[Record], uploads: dict, baseline: dict,
+                 checks: list[dict], origin: float) -> dict:
+    windows = []
+    for phase in phases:
+        for alias, host in phase["hosts"].items():
+            seen = observed_switch(records, alias, phase["flip_t"], phase["target"], origin) \
+                if phase["flip_t"] is not None else {}
+            windows.append({"phase": phase["phase"], "host": alias, "from_t": phase["flip_t"],
+                            "to_t": host["healthy_t"], "seconds": host["window_seconds"],
+                            "seconds_to_healthy_after_reload": host["seconds_to_healthy"], "observed": seen})
+    passed = all(check["ok"] for check in checks)
+    return {"rehearsal": meta, "passed": passed, "checks": checks, "phases": phases, "windows": windows,
+            "sync": _sync(phases), "requests": request_summary(records, phases, origin),
+            "uploads": uploads, "baseline": baseline}
+
+
+def _sync(phases: list[dict]) -> list[dict]:
+    """Files and bytes moved and verified, one row per counts event of the journals."""
+    rows = []
+    for phase in phases:
+        for counts in phase["counts"]:
+            rows.append({"phase": phase["phase"], **counts})
+    return rows
+
+
+# --- the page for people ---------------------------------------------------------------------
+
+def render_markdown(report: dict, picture: str | None) -> str:
+    meta, requests, uploads = report["rehearsal"], report["requests"], report["uploads"]
+    lines = [f"# Rehearsal {meta['run_id']} on `{meta['env']}`", "",
+             f"**{'PASSED' if report['passed'] else 'FAILED'}** — {meta['summary']}", "",
+             f"Hosts {', '.join(meta['hosts'])}; {meta['seconds']:.1f} s in all; upload rate "
+             f"{meta['options']['upload_rate']}/s; " + (f"fault injected: {meta['fault']}; " if meta["fault"] else "")
+             + ("environment left on S3 (--keep)." if meta["options"]["keep"] else "rolled back at the end."), ""]
+    if picture:
+        lines += [f"![timeline of the steps, request latency and errors]({picture})", ""]
+    lines += ["## Checks", "", _table(("check", "result", "detail"),
+                                       [(c["name"], "ok" if c["ok"] else "FAILED", c["detail"])
+                                        for c in report["checks"]]), ""]
+    lines += ["## Steps", "", "Each step acts on every host; its time covers all of them. Times in seconds "
+              "since the rehearsal started.", ""]
+    for phase in report["phases"]:
+        lines += [f"### {phase['phase']} ({phase['run_id']}): {phase['result']}", "",
+                  _table(("step", "result", "start", "seconds"),
+                         [(s["name"], s["result"], f"{s['start']:.1f}", f"{s['seconds']:.2f}")
+                          for s in phase["steps"]]), ""]
+        if phase["undone"] or phase["undo_failed"]:
+            lines += [f"Failed step: **{phase['failed_step']}**; undone: {', '.join(phase['undone']) or 'nothing'}"
+                      + (f"; UNDO FAILED: {', '.join(phase['undo_failed'])}" if phase["undo_failed"] else ""), ""]
+    lines += ["## Change-over window per host", "",
+              "From the start of the settings flip to the host confirmed healthy on the new storage by the "
+              "health step; 'first answer' is the first /healthz answer in the new mode seen by the traffic.", "",
+              _table(("phase", "host", "window s", "healthy after reload s", "first answer s"),
+                     [(w["phase"], w["host"], _num(w["seconds"]), _num(w["seconds_to_healthy_after_reload"]),
+                       _num(w["observed"].get("seconds_to_first_answer_on_target"))) for w in report["windows"]]), ""]
+    lines += ["## Files synced and verified", "",
+              _table(("phase", "step", "figures"),
+                     [(row["phase"], row["step"], ", ".join(f"{key}={value}" for key, value in row.items()
+                                                             if key not in ("phase", "step")))
+                      for row in report["sync"]]), ""]
+    lines += ["## Requests", "", f"{requests['made']} requests, {requests['failed']} failed.", "",
+              _table(("kind", "made", "failed", "p50 ms", "p95 ms", "max ms", "failures by reason"),
+                     [(kind, k["made"], k["failed"], k["p50_ms"], k["p95_ms"], k["max_ms"],
+                       ", ".join(f"{reason}: {count}" for reason, count in k["reasons"].items()) or "-")
+                      for kind, k in requests["by_kind"].items()]), ""]
+    if requests["failure_samples"]:
+        lines += ["First failed requests:", "", _table(
+            ("t", "host", "kind", "error", "url", "during"),
+            [(f"{s['t']:.2f}", s["host"], s["kind"], s["error"], s["url"], s["during"])
+             for s in requests["failure_samples"]]), ""]
+    lines += ["## Uploads", "", f"{uploads['made']} uploads made, {uploads['answered']} answered 201, "
+              f"{uploads['checked']} checked afterwards through every host, **{uploads['lost']} lost**.", ""]
+    for sample in uploads["lost_samples"]:
+        lines.append(f"- `{sample['name']}`: {'; '.join(sample['problems'])}")
+    baseline = report["baseline"]
+    lines += ["", f"Media fetches were checked against {baseline['known']} files fetched before the rehearsal "
+              f"(size and SHA-256) and every upload; {baseline['missing_before']} listed files were already "
+              "missing before it and were not fetched.", ""]
+    return "\n".join(lines)
+
+
+def _table(headers, rows) -> str:
+    cells = [[str(value).replace("|", "\\|").replace("\n", " ") for value in row] for row in rows]
+    return "\n".join(["| " + " | ".join(headers) + " |", "|" + "---|" * len(headers)]
+                     + ["| " + " | ".join(row) + " |" for row in cells])
+
+
+def _reason(error: str) -> str:
+    return error.split(" (")[0]
+
+
+def _percentile(values: list[float], share: float) -> float:
+    return values[min(len(values) - 1, int(share * len(values)))]
+
+
+def _ms(seconds: float) -> int:
+    return round(seconds * 1000)
+
+
+def _num(value) -> str:
+    return "-" if value is None else f"{value:.2f}"
+
+
+def _round(value):
+    return None if value is None else round(value, 3)

@@ -1,0 +1,287 @@
+"""Live traffic for a rehearsal: page reads, media fetches and uploads against every host's site.
+
+Bounded on purpose: a fixed number of threads that stop by themselves at a
+deadline, and only two kinds of URL are ever requested: under a configured
+SITE_URL, or under the bucket's URL (the media URLs the sites render).
+
+Every request becomes a ``Record``: when, which host, what kind, the HTTP
+status, the latency and, if it failed, why.  A media fetch is checked against
+what is known of the file (size and SHA-256, from a baseline fetch before the
+rehearsal or from the bytes we uploaded), right after the page that rendered
+its URL: a URL must be right for the moment it was rendered.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import random
+import threading
+import time
+import urllib.error
+import urllib.request
+import uuid
+from dataclasses import asdict, dataclass, field
+from typing import Callable
+
+PAGE_SIZE = 20
+JPEG_MAGIC = b"\xff\xd8\xff\xe0"
+
+
+@dataclass(frozen=True)
+class Site:
+    alias: str
+    url: str         # SITE_URL, no trailing slash
+    health_url: str
+
+
+@dataclass
+class Record:
+    time: float       # wall clock when the request started
+    host: str
+    kind: str         # page | health | media | upload
+    status: int       # 0: no HTTP answer
+    seconds: float
+    error: str = ""   # empty when the request did what it should
+    storage: str = ""  # health: storage reported; media: "disk" or "bucket" URL; page: URLs rendered
+    url: str = ""
+
+
+@dataclass
+class Upload:
+    time: float
+    host: str
+    name: str         # as the site answered it
+    size: int
+    sha256: str
+
+
+@dataclass(frozen=True)
+class Known:
+    size: int
+    sha256: str
+
+
+# --- pure helpers (unit-tested) ----------------------------------------------------------
+
+def url_kind(url: str, site_url: str, bucket_url: str) -> tuple[str, str | None]:
+    """("disk"|"bucket", absolute URL) for a rendered media URL; ("", None) for anything else."""
+    if url.startswith("/"):
+        return "disk", site_url + url
+    if url.startswith(bucket_url.rstrip("/") + "/"):
+        return "bucket", url
+    return "", None
+
+
+def media_error(status: int, body: bytes, known: Known) -> str:
+    """Why a media answer is wrong, or "" when it is the file we know."""
+    if status != 200:
+        return f"HTTP {status}" if status else "no answer"
+    if len(body) != known.size:
+        return f"wrong size ({len(body)} B, expected {known.size} B)"
+    if hashlib.sha256(body).hexdigest() != known.sha256:
+        return "other bytes than expected"
+    return ""
+
+
+def rendered_storage(urls: list[str], bucket_url: str) -> str:
+    kinds = {"bucket" if url.startswith(bucket_url.rstrip("/") + "/") else "disk" for url in urls}
+    return "mixed" if len(kinds) > 1 else (kinds.pop() if kinds else "")
+
+
+def multipart(filename: str, content: bytes) -> tuple[bytes, str]:
+    boundary = uuid.uuid4().hex
+    body = (f'--{boundary}\r\nContent-Disposition: form-data; name="file"; filename="{filename}"\r\n'
+            "Content-Type: image/jpeg\r\n\r\n").encode() + content + f"\r\n--{boundary}--\r\n".encode()
+    return body, f"multipart/form-data; boundary={boundary}"
+
+
+# --- HTTP ---------------------------------------------------------------------------------
+
+def http(url: str, data: bytes | None = None, content_type: str | None = None,
+         timeout: float = 15) -> tuple[int, bytes, str]:
+    """(status, body, error); a new connection each time, as a browser's first request."""
+    headers = {"Content-Type": content_type} if content_type else {}
+    request = urllib.request.Request(url, data=data, headers=headers, method="POST" if data else "GET")
+    try:
+        with urllib.request.urlopen(request, timeout=timeout) as response:
+            return response.status, response.read(), ""
+    except urllib.error.HTTPError as error:
+        return error.code, error.read(), f"HTTP {error.code}"
+    except OSError as error:  # refused, reset, timed out
+        reason = getattr(error, "reason", error)
+        return 0, b"", f"{type(reason).__name__}: {reason}"
+
+
+def list_all(site: Site, fetch=http) -> dict[str, str]:
+    """name -> URL of every file the site lists."""
+    status, body, error = fetch(f"{site.url}/files/")
+    if status != 200:
+        raise OSError(f"{site.alias}: {site.url}/files/ answered {error or status}")
+    return {entry["name"]: entry["url"] for entry in json.loads(body)["files"]}
+
+
+# --- the generator ------------------------------------------------------------------------
+
+@dataclass
+class Traffic:
+    sites: list[Site]
+    bucket_url: str
+    upload_rate: float = 5.0        # uploads per second, over all hosts
+    readers_per_host: int = 2
+    max_seconds: float = 600.0      # the threads stop by themselves after this
+    pause: float = 0.05             # between two rounds of one reader
+    tag: str = "rehearsal"
+    records: list[Record] = field(default_factory=list)
+    uploads: list[Upload] = field(default_factory=list)
+    known: dict[str, Known] = field(default_factory=dict)
+    missing_before: list[str] = field(default_factory=list)
+    fetch: Callable = http
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+    _stop: threading.Event = field(default_factory=threading.Event)
+    _threads: list[threading.Thread] = field(default_factory=list)
+    _listed: int = 0
+
+    def baseline(self, sample: int = 40) -> None:
+        """Learn size and hash of a spread of listed files; note the ones already missing."""
+        site = self.sites[0]
+        names = list(list_all(site, self.fetch).items())
+        self._listed = len(names)
+        step = max(1, len(names) // sample)
+        for name, url in names[::step][:sample]:
+            _, absolute = url_kind(url, site.url, self.bucket_url)
+            status, body, _ = self.fetch(absolute) if absolute else (0, b"", "")
+            if status == 200:
+                self.known[name] = Known(len(body), hashlib.sha256(body).hexdigest())
+            else:
+                self.missing_before.append(name)
+
+    def start(self) -> None:
+        deadline = time.time() + self.max_seconds
+        for site in self.sites:
+            workers = [self._reader] * self.readers_per_host + ([self._uploader] if self.upload_rate > 0 else [])
+            for number, work in enumerate(workers):
+                thread = threading.Thread(target=work, args=(site, deadline, number), daemon=True,
+                                          name=f"traffic-{site.alias}-{number}")
+                self._threads.append(thread)
+                thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        for thread in self._threads:
+            thread.join(timeout=30)
+
+    def _running(self, deadline: float) -> bool:
+        return not self._stop.is_set() and time.time() < deadline
+
+    def _record(self, record: Record) -> None:
+        with self._lock:
+            self.records.append(record)
+
+    def _get(self, site: Site, kind: str, url: str) -> tuple[Record, bytes]:
+        begin, clock = time.time(), time.monotonic()
+        status, body, error = self.fetch(url)
+        record = Record(begin, site.alias, kind, status, round(time.monotonic() - clock, 4),
+                        error if status != 200 else "", url=url)
+        return record, body
+
+    def _reader(self, site: Site, deadline: float, number: int) -> None:
+        chance = random.Random(f"{self.tag}-{site.alias}-{number}")
+        while self._running(deadline):
+            record, body = self._get(site, "health", site.health_url)
+            if record.status == 200:
+                record.storage = str(json.loads(body).get("storage", ""))
+            self._record(record)
+            self._read_page(site, chance)
+            self._stop.wait(self.pause)
+
+    def _read_page(self, site: Site, chance: random.Random) -> None:
+        """One page of /files/ (often the newest uploads), then up to two known files it renders."""
+        newest = chance.random() < 0.5
+        offset = max(0, self._listed - PAGE_SIZE) if newest else chance.randrange(max(1, self._listed))
+        record, body = self._get(site, "page", f"{site.url}/files/?limit={PAGE_SIZE}&offset={offset}")
+        entries = []
+        if record.status == 200:
+            page = json.loads(body)
+            entries = page["files"]
+            self._listed = max(self._listed, int(page["count"]))
+            record.storage = rendered_storage([entry["url"] for entry in entries], self.bucket_url)
+        self._record(record)
+        with self._lock:
+            candidates = [(entry, self.known[entry["name"]]) for entry in entries if entry["name"] in self.known]
+        for entry, known in chance.sample(candidates, min(2, len(candidates))):
+            self._fetch_media(site, entry["url"], known)
+
+    def _fetch_media(self, site: Site, url: str, known: Known) -> None:
+        storage, absolute = url_kind(url, site.url, self.bucket_url)
+        if absolute is None:
+            self._record(Record(time.time(), site.alias, "media", 0, 0.0,
+                                "rendered a URL outside the site and the bucket (not fetched)", url=url))
+            return
+        record, body = self._get(site, "media", absolute)
+        record.storage, record.error = storage, media_error(record.status, body, known)
+        self._record(record)
+
+    def _uploader(self, site: Site, deadline: float, number: int) -> None:
+        chance = random.Random(f"{self.tag}-{site.alias}-upload")
+        interval = len(self.sites) / self.upload_rate
+        next_at, count = time.time(), 0
+        while self._running(deadline):
+            if self._stop.wait(max(0.0, next_at - time.time())):
+                break
+            next_at = max(next_at + interval, time.time())
+            count += 1
+            content = JPEG_MAGIC + os.urandom(chance.randrange(2_000, 40_000))
+            self._upload(site, f"{self.tag} {site.alias} {count}.jpg", content)
+
+    def _upload(self, site: Site, filename: str, content: bytes) -> None:
+        body, content_type = multipart(filename, content)
+        begin, clock = time.time(), time.monotonic()
+        status, answer, error = self.fetch(f"{site.url}/upload/", body, content_type)
+        record = Record(begin, site.alias, "upload", status, round(time.monotonic() - clock, 4), url="/upload/")
+        if status != 201:
+            record.error = error or f"HTTP {status}"
+        else:
+            stored = json.loads(answer)
+            if stored.get("size") != len(content):
+                record.error = f"answered size {stored.get('size')}, sent {len(content)} B"
+            else:
+                digest = hashlib.sha256(content).hexdigest()
+                with self._lock:
+                    self.uploads.append(Upload(begin, site.alias, stored["name"], len(content), digest))
+                    self.known[stored["name"]] = Known(len(content), digest)
+        self._record(record)
+
+
+# --- afterwards ---------------------------------------------------------------------------
+
+def check_uploads(sites: list[Site], uploads: list[Upload], bucket_url: str, fetch=http) -> dict:
+    """Every answered upload, through every host: listed by /files/ and served with the same bytes."""
+    lost: dict[str, list[str]] = {}
+    served_from: dict[str, int] = {}
+    for site in sites:
+        try:
+            listed = list_all(site, fetch)
+        except OSError as error:
+            for upload in uploads:
+                lost.setdefault(upload.name, []).append(str(error))
+            continue
+        for upload in uploads:
+            if upload.name not in listed:
+                lost.setdefault(upload.name, []).append(f"{site.alias}: not listed by /files/")
+                continue
+            storage, absolute = url_kind(listed[upload.name], site.url, bucket_url)
+            status, body, _ = fetch(absolute) if absolute else (0, b"", "")
+            problem = media_error(status, body, Known(upload.size, upload.sha256)) if absolute \
+                else f"URL outside the site and the bucket: {listed[upload.name]}"
+            if problem:
+                lost.setdefault(upload.name, []).append(f"{site.alias}: {listed[upload.name]}: {problem}")
+            else:
+                served_from[f"{site.alias} {storage}"] = served_from.get(f"{site.alias} {storage}", 0) + 1
+    return {"checked": len(uploads), "lost": len(lost), "served_from": served_from,
+            "lost_samples": [{"name": name, "problems": problems} for name, problems in list(lost.items())[:20]]}
+
+
+def records_as_dicts(records: list[Record]) -> list[dict]:
+    return [asdict(record) for record in records]
