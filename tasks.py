@@ -4,10 +4,13 @@ Thin on purpose: parse arguments, load the environment's settings, call deploy/.
 """
 
 from invoke import Collection, task
+from invoke.exceptions import Exit
 
 from deploy import credentials
 from deploy import provision as provision_lib
+from deploy import provision_teardown as teardown_lib
 from deploy import sandbox as sandbox_lib
+from deploy import rehearsal as rehearsal_lib
 from deploy import snippet as snippet_lib
 from deploy import status as status_lib
 from deploy.cli import (PROJECT_ROOT, load, load_for_rollback, operator_errors, render_config, say, step_table,
@@ -110,8 +113,32 @@ def teardown_provision(c, env=None, admin_env=None, dry_run=False):
     with operator_errors():
         settings = credentials.load_for_provision(env, PROJECT_ROOT)
         admin = credentials.admin_settings(settings, admin_env)
-        for line in provision_lib.run_teardown(settings, admin, dry_run=dry_run):
+        for line in teardown_lib.run_teardown(settings, admin, dry_run=dry_run):
             say(line)
+
+
+@task(auto_shortflags=False, help={
+    "env": "environment: reads config/<env>.env; refused when PRODUCTION=true",
+    "keep": "stay on S3 at the end instead of rolling back",
+    "upload_rate": "uploads per second through /upload/, over all hosts (default 5)",
+    "readers": "page-and-media reader threads per host (default 2)",
+    "hold": "seconds of traffic before the cutover, between cutover and rollback, and at the end (default 3)",
+    "fail_reload_on": "inject a fault: the reload command fails on this host (the cutover must undo)",
+    "force_production": "rehearse even on an environment marked PRODUCTION=true",
+    "checksum": "the cutover also compares MD5s with plain-MD5 ETags",
+})
+def rehearse(c, env=None, keep=False, upload_rate=5.0, readers=2, hold=3.0, fail_reload_on=None,
+             force_production=False, checksum=False):
+    """Dress rehearsal: cutover then rollback under live traffic; report under runs/rehearsal-<run id>/."""
+    with operator_errors():
+        options = rehearsal_lib.RehearsalOptions(
+            keep=keep, force_production=force_production, fail_reload_on=fail_reload_on,
+            upload_rate=float(upload_rate), readers_per_host=int(readers), hold=float(hold), checksum=checksum)
+        settings = rehearsal_lib.load_rehearsal_settings(env, PROJECT_ROOT, options)
+        outcome = rehearsal_lib.run_rehearsal(settings, options, say)
+    say(outcome.summary)
+    if outcome.exit_code:
+        raise Exit(code=int(outcome.exit_code))
 
 
 @task(name="up", help={"media_files": "how many media files to generate on the media host (first time)"})
@@ -147,4 +174,5 @@ def sandbox_reset(c):
 
 
 sandbox = Collection("sandbox", sandbox_up, sandbox_down, sandbox_status, sandbox_reset)
-ns = Collection(config, cutover, rollback, status, provision, settings_snippet, teardown_provision, sandbox)
+ns = Collection(config, cutover, rollback, status, provision, settings_snippet, teardown_provision,
+                rehearse, sandbox)

@@ -1,8 +1,10 @@
 """The cutover, in order: every step with its undo beside it.
 
     preflight (changes nothing) -> lock -> install sync tool -> upload media ->
-    verify -> database references -> flip USE_S3 -> manage.py check -> reload ->
-    health on S3 -> catch up until the bucket holds every file on disk
+    verify -> database references -> flip USE_S3 -> manage.py check -> upload
+    what arrived since -> reload -> catch up until the bucket holds every file on
+    disk -> health on S3 (the syncs hug the reload so that the URLs the new
+    workers render already fetch)
 
 If a step fails on any host (or Ctrl-C), the runner undoes the steps done so
 far in reverse: settings files are put back byte-identical from their backups,
@@ -79,6 +81,12 @@ def upload_media(run: Run, overwrite: bool = True) -> str:
         f"{result.files_transferred} uploaded ({(result.bytes_transferred or 0) / 1e6:.1f} MB), "
     return (f"{files} files, {size / 1e6:.1f} MB in the tree; {sent}the rest already there "
             f"({result.tool} {result.version}, {result.elapsed:.1f} s)")
+
+
+def upload_latest(run: Run) -> str:
+    """Right before the reload: what reached the disk since the snapshot, so that the files the
+    new workers will render as bucket URLs are there (the catch-up after the reload takes the rest)."""
+    return upload_media(run, overwrite=False)
 
 
 def catch_up(run: Run) -> str:
@@ -264,9 +272,10 @@ CUTOVER = [
     Step("check the database's file references", check_database_references),
     Step("flip USE_S3 = True", flip_settings, undo=restore_settings, preview=preview_flip),
     Step("check the new settings", check_new_settings, preview=preview_check),
+    Step("upload what reached the disk since the snapshot", upload_latest, preview=preview_upload),
     Step("reload the sites", reload_sites, undo=restore_and_reload_sites, preview=preview_reload),
-    Step("health check on S3", health_check_on_s3, preview=lambda run: "would check every site on S3"),
     Step("catch up until the bucket holds every file", catch_up, preview=preview_upload),
+    Step("health check on S3", health_check_on_s3, preview=lambda run: "would check every site on S3"),
 ]
 
 

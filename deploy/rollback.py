@@ -2,8 +2,8 @@
 
     preflight (changes nothing) -> lock -> install sync tool -> download what the
     bucket has and the disk lacks -> settings back (the cutover's backup, or the
-    minimal USE_S3 = False edit) -> manage.py check -> reload -> health on disk ->
-    download again (uploads that reached the bucket meanwhile) -> every object on disk
+    minimal USE_S3 = False edit) -> manage.py check -> download what arrived
+    since -> reload -> download again until every object is on disk -> health on disk
 
 Nothing is deleted, on disk or in the bucket; a disk file the first download
 replaces is moved aside under TOOLS_DIR/displaced/<run id>/.  A host that cannot
@@ -75,6 +75,12 @@ def preview_download(run: Run) -> str:
                                  displaced_dir=_displaced_dir(run), dry_run=True,
                                  exclude=run.counts.get("unreadable", ()))
     return "\n".join(result.commands)
+
+
+def download_latest(run: Run) -> str:
+    """Right before the reload: only missing files, so that the files the new workers will render
+    as disk URLs are on disk (the download after the reload takes the rest)."""
+    return _download(run, overwrite=False)
 
 
 def download_until_complete(run: Run) -> str:
@@ -155,10 +161,11 @@ ROLLBACK = [
     Step("download media missing on disk", download_replacing, preview=preview_download),
     Step("settings back to disk", settings_to_disk, undo=restore_s3_settings, preview=preview_to_disk),
     Step("check the new settings", check_new_settings, preview=preview_check),
+    Step("download what reached the bucket since", download_latest, preview=preview_download),
     Step("reload the sites", reload_sites, undo=restore_and_reload_sites, preview=preview_reload),
-    Step("health check on disk", health_check_on_disk, preview=lambda run: "would check every site on disk"),
     Step("download what arrived meanwhile", download_until_complete,
          preview=lambda run: "would download only missing files, then check every object is on disk"),
+    Step("health check on disk", health_check_on_disk, preview=lambda run: "would check every site on disk"),
 ]
 
 

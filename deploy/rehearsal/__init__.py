@@ -18,6 +18,7 @@ from __future__ import annotations
 import json
 import os
 import time
+from collections import Counter
 from dataclasses import asdict, dataclass
 from enum import IntEnum
 from pathlib import Path
@@ -125,7 +126,8 @@ def run_rehearsal(settings: Settings, options: RehearsalOptions, say: Callable[[
     checks = _checks(settings, options, phases, traffic, uploads, ended - origin)
     report = build_report(meta, phases, traffic.records, uploads,
                           {"known": len(traffic.known) - len(traffic.uploads), "missing_before":
-                           len(traffic.missing_before)}, checks, origin)
+                           len(traffic.missing_before)}, checks, origin,
+                          {upload.name: upload.time for upload in traffic.uploads})
     passed = report["passed"]
     meta["summary"] = _verdict(options, phases, report)
     meta["exit_code"] = int(RehearsalExit.PASSED if passed else RehearsalExit.FAILED)
@@ -152,39 +154,42 @@ def _journal_events(settings: Settings, kind: str, since: float) -> list[dict]:
     return []
 
 
+def _check(name: str, ok: bool, detail: str) -> dict:
+    return {"name": name, "ok": bool(ok), "detail": detail}
+
+
 def _checks(settings, options, phases, traffic, uploads, seconds) -> list[dict]:
     cutover = phases[0]
     if options.fail_reload_on:
-        ok = (cutover["failed_step"] == RELOAD_STEP and bool(cutover["undone"]) and not cutover["undo_failed"])
-        checks = [{"name": "cutover fails at the injected fault and is undone", "ok": ok,
-                   "detail": f"failed at '{cutover['failed_step']}', undone: {', '.join(cutover['undone']) or '-'}"
-                   + (f", UNDO FAILED: {', '.join(cutover['undo_failed'])}" if cutover["undo_failed"] else "")}]
+        undo = ", ".join(cutover["undone"]) or "-"
+        checks = [_check("cutover fails at the injected fault and is undone",
+                         cutover["failed_step"] == RELOAD_STEP and cutover["undone"] and not cutover["undo_failed"],
+                         f"failed at '{cutover['failed_step']}', undone: {undo}"
+                         + (f", UNDO FAILED: {', '.join(cutover['undo_failed'])}" if cutover["undo_failed"] else ""))]
     else:
-        checks = [{"name": "cutover", "ok": cutover["result"] == "ok", "detail": cutover["result"]}]
+        checks = [_check("cutover", cutover["result"] == "ok", cutover["result"])]
     if len(phases) > 1:
-        checks.append({"name": "rollback", "ok": phases[1]["result"] == "ok", "detail": phases[1]["result"]})
+        checks.append(_check("rollback", phases[1]["result"] == "ok", phases[1]["result"]))
+
     expected = "s3" if cutover["result"] == "ok" and len(phases) == 1 else "disk"
     seen = {}
     for site in traffic.sites:
         status, body, error = http(site.health_url)
         seen[site.alias] = json.loads(body).get("storage") if status == 200 else f"HTTP {status or error}"
-    checks.append({"name": f"every host ends on {expected}", "ok": all(value == expected for value in seen.values()),
-                   "detail": ", ".join(f"{alias} {value}" for alias, value in seen.items())})
-    checks.append({"name": "no upload lost", "ok": uploads["lost"] == 0 and (uploads["checked"] > 0 or
-                                                                            options.upload_rate <= 0),
-                   "detail": f"{uploads['checked']} answered uploads checked through every host, {uploads['lost']} lost"})
-    failed = [record for record in traffic.records if record.error]
-    kinds = {}
-    for record in failed:
-        kinds[record.kind] = kinds.get(record.kind, 0) + 1
-    checks.append({"name": "no failed request", "ok": not failed,
-                   "detail": f"{len(traffic.records)} made, {len(failed)} failed"
-                   + (" (" + ", ".join(f"{kind} {count}" for kind, count in sorted(kinds.items())) + ")" if kinds else "")})
+    checks.append(_check(f"every host ends on {expected}", all(value == expected for value in seen.values()),
+                         ", ".join(f"{alias} {value}" for alias, value in seen.items())))
+
+    checks.append(_check("no upload lost", uploads["lost"] == 0 and (uploads["checked"] or options.upload_rate <= 0),
+                         f"{uploads['checked']} answered uploads checked through every host, {uploads['lost']} lost"))
+    failed = Counter(record.kind for record in traffic.records if record.error)
+    by_kind = ", ".join(f"{kind} {count}" for kind, count in sorted(failed.items()))
+    checks.append(_check("no failed request", not failed, f"{len(traffic.records)} made, {sum(failed.values())} "
+                         "failed" + (f" ({by_kind})" if by_kind else "")))
     media = sum(1 for record in traffic.records if record.kind == "media")
-    checks.append({"name": "media URLs fetched and checked", "ok": media > 0,
-                   "detail": f"{media} fetched as rendered, checked for status, size and SHA-256"})
-    checks.append({"name": "traffic covered the whole rehearsal", "ok": seconds < options.max_seconds,
-                   "detail": f"{seconds:.0f} s of at most {options.max_seconds:.0f} s"})
+    checks.append(_check("media URLs fetched and checked", media > 0,
+                         f"{media} fetched as rendered, checked for status, size and SHA-256"))
+    checks.append(_check("traffic covered the whole rehearsal", seconds < options.max_seconds,
+                         f"{seconds:.0f} s of at most {options.max_seconds:.0f} s"))
     return checks
 
 
@@ -223,7 +228,10 @@ def _summary(report: dict, directory: Path, root: Path) -> str:
         windows = ", ".join(f"{w['host']} {w['seconds']:.1f} s" for w in report["windows"]
                             if w["phase"] == phase["phase"] and w["seconds"] is not None)
         took = (phase["end"] or 0) - (phase["start"] or 0)
-        lines.append(f"  {phase['phase']:<9} {phase['result'].splitlines()[0][:90]} in {took:.1f} s"
+        result = "ok" if phase["result"] == "ok" else f"failed at '{phase['failed_step']}'" \
+            + (f" and undone (hosts back as they were {phase['undone_seconds']:.1f} s after the flip)"
+               if phase["undone_seconds"] is not None else "")
+        lines.append(f"  {phase['phase']:<9} {result}, {took:.1f} s in all"
                      + (f"; change-over {windows}" if windows else ""))
     for check in report["checks"]:
         lines.append(f"  [{'ok' if check['ok'] else 'FAILED'}] {check['name']}: {check['detail']}")

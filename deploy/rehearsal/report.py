@@ -34,7 +34,7 @@ def phase_from_journal(names: PhaseNames, events: list[dict], origin: float) -> 
     for event in events:
         kind = event["event"]
         if kind in ("step", "undo") and event.get("result") == "started":
-            started[event["step"]] = event["time"]
+            started[(kind, event["step"])] = event["time"]
         elif kind in ("step", "undo"):
             end = event["time"] - origin
             steps.append({"name": ("undo " if kind == "undo" else "") + event["step"], "kind": kind,
@@ -45,35 +45,41 @@ def phase_from_journal(names: PhaseNames, events: list[dict], origin: float) -> 
             counts.append({key: value for key, value in event.items() if key not in COUNT_FIELDS_DROPPED})
         elif kind == "host" and event.get("step") == "health":
             # The health step checks hosts one after the other: each wait starts when the previous ended.
-            wait_began = max([started.get(names.health, event["time"])] +
+            wait_began = max([started.get(("step", names.health), event["time"])] +
                              [host["recorded"] for host in healthy.values()])
             healthy[event["host"]] = {"seconds_to_healthy": event["seconds_to_healthy"], "recorded": event["time"],
                                       "healthy_at": wait_began + event["seconds_to_healthy"]}
-    flip_at = started.get(names.flip)
+    flip_at = started.get(("step", names.flip))
     hosts = {}
     for alias, facts in healthy.items():
         hosts[alias] = {"seconds_to_healthy": facts["seconds_to_healthy"],
                         "healthy_t": round(facts["healthy_at"] - origin, 3),
                         "window_seconds": round(facts["healthy_at"] - flip_at, 3) if flip_at else None}
+    undo_ends = [step["end"] for step in steps if step["kind"] == "undo"]
+    back_t = max(undo_ends) if undo_ends and flip_at else None  # undone: every host back as it was
     end = next((event for event in reversed(events) if event["event"] == "end"), None)
     return {"phase": names.phase, "run_id": events[0]["run_id"] if events else None, "target": names.target,
             "result": end["result"] if end else "unfinished",
             "start": round(events[0]["time"] - origin, 3) if events else None,
             "end": round(events[-1]["time"] - origin, 3) if events else None,
             "flip_t": round(flip_at - origin, 3) if flip_at else None,
+            "undone_back_t": back_t,
+            "undone_seconds": round(back_t - (flip_at - origin), 3) if back_t is not None else None,
             "steps": steps, "counts": counts, "hosts": hosts,
             "failed_step": next((step["name"] for step in steps if step["result"] in ("failed", "crashed")), None),
             "undone": [step["name"] for step in steps if step["kind"] == "undo" and step["result"] == "undone"],
             "undo_failed": [step["name"] for step in steps if step["result"] == "undo failed"]}
 
 
-def observed_switch(records: list[Record], host: str, flip_t: float, target: str, origin: float) -> dict:
-    """What the traffic's health reads of one host saw after the flip: first and last answers in each mode."""
+def observed_switch(records: list[Record], host: str, flip_t: float, target: str, origin: float,
+                    until_t: float | None = None) -> dict:
+    """What the traffic's /healthz reads of one host saw from the flip to ``until_t`` (the phase's end):
+    the first answer in the new mode, and the last in the old one (old workers still draining)."""
     after = sorted((record for record in records if record.host == host and record.kind == "health"
-                    and record.status == 200 and record.time - origin >= flip_t), key=lambda r: r.time)
+                    and record.status == 200 and flip_t <= record.time - origin <= (until_t or float("inf"))),
+                   key=lambda r: r.time)
     first_new = next((r.time + r.seconds - origin for r in after if r.storage == target), None)
-    old = [r.time + r.seconds - origin for r in after if r.storage != target]
-    last_old = max((t for t in old if first_new is None or t <= first_new + 60), default=None)
+    last_old = max((r.time + r.seconds - origin for r in after if r.storage != target), default=None)
     return {"first_on_target_t": _round(first_new), "last_on_old_t": _round(last_old),
             "seconds_to_first_answer_on_target": _round(first_new - flip_t if first_new is not None else None)}
 
@@ -87,7 +93,14 @@ def step_at(t: float, phases: list[dict]) -> str:
     return "between steps"
 
 
-def request_summary(records: list[Record], phases: list[dict], origin: float) -> dict:
+def request_summary(records: list[Record], phases: list[dict], origin: float,
+                    uploaded: dict[str, float] | None = None) -> dict:
+    """Counts and latency per kind, failures by reason and by step, and samples of the failures.
+
+    ``uploaded`` maps the names of the files the traffic uploaded to when (Unix time): a
+    failed fetch of one of them says when and during which step it was uploaded.
+    """
+    uploaded = uploaded or {}
     by_kind = {}
     for kind in sorted({record.kind for record in records}):
         mine = [record for record in records if record.kind == kind]
@@ -98,25 +111,37 @@ def request_summary(records: list[Record], phases: list[dict], origin: float) ->
                          "max_ms": _ms(latencies[-1]),
                          "reasons": dict(Counter(_reason(record.error) for record in failures))}
     failed = sorted((record for record in records if record.error), key=lambda r: r.time)
-    samples = [{"t": round(record.time - origin, 3), "host": record.host, "kind": record.kind,
-                "status": record.status, "error": record.error, "url": record.url, "storage": record.storage,
-                "during": step_at(record.time - origin, phases)} for record in failed[:25]]
-    return {"made": len(records), "failed": len(failed), "by_kind": by_kind, "failure_samples": samples}
+    samples, per_group, during, uploaded_during = [], Counter(), Counter(), Counter()
+    for record in failed:
+        sample = {"t": round(record.time - origin, 3), "host": record.host, "kind": record.kind,
+                  "status": record.status, "error": record.error, "url": record.url, "storage": record.storage,
+                  "during": step_at(record.time - origin, phases)}
+        if record.name in uploaded:
+            sample["uploaded_t"] = round(uploaded[record.name] - origin, 3)
+            sample["uploaded_during"] = step_at(uploaded[record.name] - origin, phases)
+            uploaded_during[sample["uploaded_during"]] += 1
+        during[sample["during"]] += 1
+        group = (record.kind, sample["during"])
+        per_group[group] += 1
+        if per_group[group] <= 5:  # a few of each kind and step, not 25 of one burst
+            samples.append(sample)
+    return {"made": len(records), "failed": len(failed), "by_kind": by_kind, "failed_during": dict(during),
+            "failed_fetches_of_files_uploaded_during": dict(uploaded_during), "failure_samples": samples}
 
 
 def build_report(meta: dict, phases: list[dict], records: list[Record], uploads: dict, baseline: dict,
-                 checks: list[dict], origin: float) -> dict:
+                 checks: list[dict], origin: float, uploaded: dict[str, float] | None = None) -> dict:
     windows = []
     for phase in phases:
         for alias, host in phase["hosts"].items():
-            seen = observed_switch(records, alias, phase["flip_t"], phase["target"], origin) \
+            seen = observed_switch(records, alias, phase["flip_t"], phase["target"], origin, phase["end"]) \
                 if phase["flip_t"] is not None else {}
             windows.append({"phase": phase["phase"], "host": alias, "from_t": phase["flip_t"],
                             "to_t": host["healthy_t"], "seconds": host["window_seconds"],
                             "seconds_to_healthy_after_reload": host["seconds_to_healthy"], "observed": seen})
     passed = all(check["ok"] for check in checks)
     return {"rehearsal": meta, "passed": passed, "checks": checks, "phases": phases, "windows": windows,
-            "sync": _sync(phases), "requests": request_summary(records, phases, origin),
+            "sync": _sync(phases), "requests": request_summary(records, phases, origin, uploaded),
             "uploads": uploads, "baseline": baseline}
 
 
@@ -152,7 +177,9 @@ def render_markdown(report: dict, picture: str | None) -> str:
                           for s in phase["steps"]]), ""]
         if phase["undone"] or phase["undo_failed"]:
             lines += [f"Failed step: **{phase['failed_step']}**; undone: {', '.join(phase['undone']) or 'nothing'}"
-                      + (f"; UNDO FAILED: {', '.join(phase['undo_failed'])}" if phase["undo_failed"] else ""), ""]
+                      + (f"; UNDO FAILED: {', '.join(phase['undo_failed'])}" if phase["undo_failed"] else "")
+                      + (f". From the flip ({phase['flip_t']:.1f} s) to the end of the undo every host was back "
+                         f"as it was after {phase['undone_seconds']:.1f} s" if phase["undone_seconds"] else ""), ""]
     lines += ["## Change-over window per host", "",
               "From the start of the settings flip to the host confirmed healthy on the new storage by the "
               "health step; 'first answer' is the first /healthz answer in the new mode seen by the traffic.", "",
@@ -169,10 +196,16 @@ def render_markdown(report: dict, picture: str | None) -> str:
                      [(kind, k["made"], k["failed"], k["p50_ms"], k["p95_ms"], k["max_ms"],
                        ", ".join(f"{reason}: {count}" for reason, count in k["reasons"].items()) or "-")
                       for kind, k in requests["by_kind"].items()]), ""]
+    if requests["failed"]:
+        lines += ["Failed requests by the step running at the time: " + _counts(requests["failed_during"]) + ".", ""]
+    if requests["failed_fetches_of_files_uploaded_during"]:
+        lines += ["Failed media fetches of files the traffic had uploaded, by the step running when they were "
+                  "uploaded: " + _counts(requests["failed_fetches_of_files_uploaded_during"]) + ".", ""]
     if requests["failure_samples"]:
-        lines += ["First failed requests:", "", _table(
-            ("t", "host", "kind", "error", "url", "during"),
-            [(f"{s['t']:.2f}", s["host"], s["kind"], s["error"], s["url"], s["during"])
+        lines += ["Samples (a few of each kind and step):", "", _table(
+            ("t", "host", "kind", "error", "url", "during", "file uploaded at"),
+            [(f"{s['t']:.2f}", s["host"], s["kind"], s["error"], s["url"], s["during"],
+              f"{s['uploaded_t']:.2f} ({s['uploaded_during']})" if "uploaded_t" in s else "-")
              for s in requests["failure_samples"]]), ""]
     lines += ["## Uploads", "", f"{uploads['made']} uploads made, {uploads['answered']} answered 201, "
               f"{uploads['checked']} checked afterwards through every host, **{uploads['lost']} lost**.", ""]
@@ -189,6 +222,10 @@ def _table(headers, rows) -> str:
     cells = [[str(value).replace("|", "\\|").replace("\n", " ") for value in row] for row in rows]
     return "\n".join(["| " + " | ".join(headers) + " |", "|" + "---|" * len(headers)]
                      + ["| " + " | ".join(row) + " |" for row in cells])
+
+
+def _counts(counter: dict) -> str:
+    return ", ".join(f"{key} {value}" for key, value in sorted(counter.items(), key=lambda item: -item[1]))
 
 
 def _reason(error: str) -> str:

@@ -35,8 +35,8 @@ def draw_timeline(report: dict, records: list[Record], origin: float, path: Path
         if phase["flip_t"] is not None:
             for axis in (steps_axis, storage_axis, latency_axis):
                 axis.axvline(phase["flip_t"], color="tab:red", linestyle="--", linewidth=0.8)
-            latency_axis.annotate(f"{phase['phase']} flip", (phase["flip_t"], 1), xycoords=("data", "axes fraction"),
-                                  xytext=(3, -12), textcoords="offset points", fontsize=8, color="tab:red")
+            latency_axis.annotate(f"{phase['phase']} flip", (phase["flip_t"], 0), xycoords=("data", "axes fraction"),
+                                  xytext=(3, 4), textcoords="offset points", fontsize=8, color="tab:red")
     meta = report["rehearsal"]
     figure.suptitle(f"Rehearsal {meta['run_id']} on {meta['env']}: {'PASSED' if report['passed'] else 'FAILED'}"
                     f" — {report['requests']['made']} requests, {report['requests']['failed']} failed, "
@@ -72,8 +72,10 @@ def _steps(axis, rows, windows) -> None:
 def _storage(axis, records: list[Record], hosts: list[str], origin: float) -> None:
     for index, host in enumerate(hosts):
         for storage, color in STORAGE_COLORS.items():
-            times = [r.time - origin for r in records if r.host == host and r.kind == "health" and r.storage == storage]
-            axis.scatter(times, [index] * len(times), s=6, color=color, marker="|", label=storage if index == 0 else None)
+            times = [r.time - origin for r in records
+                     if r.host == host and r.kind == "health" and r.storage == storage]
+            axis.scatter(times, [index] * len(times), s=6, color=color, marker="|",
+                         label=storage if index == 0 else None)
         down = [r.time - origin for r in records if r.host == host and r.kind == "health" and r.error]
         axis.scatter(down, [index] * len(down), s=30, color="tab:red", marker="x")
     axis.set_yticks(range(len(hosts)), [f"{host} /healthz" for host in hosts], fontsize=8)

@@ -46,6 +46,7 @@ class Record:
     error: str = ""   # empty when the request did what it should
     storage: str = ""  # health: storage reported; media: "disk" or "bucket" URL; page: URLs rendered
     url: str = ""
+    name: str = ""     # media and upload: the file's name in the storage
 
 
 @dataclass
@@ -211,16 +212,16 @@ class Traffic:
         with self._lock:
             candidates = [(entry, self.known[entry["name"]]) for entry in entries if entry["name"] in self.known]
         for entry, known in chance.sample(candidates, min(2, len(candidates))):
-            self._fetch_media(site, entry["url"], known)
+            self._fetch_media(site, entry["name"], entry["url"], known)
 
-    def _fetch_media(self, site: Site, url: str, known: Known) -> None:
+    def _fetch_media(self, site: Site, name: str, url: str, known: Known) -> None:
         storage, absolute = url_kind(url, site.url, self.bucket_url)
         if absolute is None:
             self._record(Record(time.time(), site.alias, "media", 0, 0.0,
-                                "rendered a URL outside the site and the bucket (not fetched)", url=url))
+                                "rendered a URL outside the site and the bucket (not fetched)", url=url, name=name))
             return
         record, body = self._get(site, "media", absolute)
-        record.storage, record.error = storage, media_error(record.status, body, known)
+        record.storage, record.error, record.name = storage, media_error(record.status, body, known), name
         self._record(record)
 
     def _uploader(self, site: Site, deadline: float, number: int) -> None:
@@ -251,6 +252,7 @@ class Traffic:
                 with self._lock:
                     self.uploads.append(Upload(begin, site.alias, stored["name"], len(content), digest))
                     self.known[stored["name"]] = Known(len(content), digest)
+                record.name = stored["name"]
         self._record(record)
 
 

@@ -1,0 +1,88 @@
+"""`invoke rehearse --env=sandbox` end to end: a short rehearsal under live traffic, then its report's numbers."""
+
+import json
+import re
+
+import pytest
+
+from .sandbox_client import invoke
+
+pytestmark = pytest.mark.slow
+SHORT = ("--hold=1", "--upload-rate=3", "--readers=1")
+
+@pytest.fixture
+def fresh(sandbox, project_root):
+    invoke(project_root, "sandbox.reset")
+    yield sandbox
+    invoke(project_root, "sandbox.reset")
+
+
+def rehearse(project_root, *args):
+    result = invoke(project_root, "rehearse", "--env=sandbox", *SHORT, *args, check=False, timeout=300)
+    assert "Traceback" not in result.stderr, result.stderr
+    assert result.returncode in (0, 2), result.stdout[-3000:] + result.stderr[-3000:]
+    directory = project_root / re.search(r"report: (runs/rehearsal-\S+)/report\.md", result.stdout)[1]
+    report = json.loads((directory / "report.json").read_text())
+    records = [json.loads(line) for line in (directory / "requests.jsonl").read_text().splitlines()]
+    assert result.returncode == (0 if report["passed"] else 2)
+    assert (directory / "timeline.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert "](timeline.png)" in (directory / "report.md").read_text()
+    return result, report, records
+
+
+def assert_no_upload_lost(report):
+    uploads = report["uploads"]
+    assert uploads["answered"] > 5 and uploads["checked"] == uploads["answered"]
+    assert uploads["lost"] == 0, uploads["lost_samples"]
+
+
+def assert_no_failed_request(report):
+    """The reload drops nothing, and the syncs around it leave no media URL unfetchable."""
+    assert report["requests"]["failed"] == 0, report["requests"]["failure_samples"]
+
+
+def test_a_rehearsal_cuts_over_and_back_under_traffic_and_reports_it(fresh, project_root):
+    result, report, records = rehearse(project_root)
+
+    cutover, rollback = report["phases"]
+    assert (cutover["phase"], cutover["result"], rollback["phase"], rollback["result"]) == \
+        ("cutover", "ok", "rollback", "ok")
+    steps = {step["name"]: step for step in cutover["steps"]}
+    for name in ("preflight: hosts and settings files", "upload media", "verify the bucket", "flip USE_S3 = True",
+                 "reload the sites", "health check on S3", "catch up until the bucket holds every file"):
+        assert steps[name]["result"] == "ok" and steps[name]["seconds"] >= 0
+    assert {"settings back to disk", "reload the sites", "health check on disk"} <= \
+        {step["name"] for step in rollback["steps"]}
+    uploaded = [row for row in report["sync"] if row["phase"] == "cutover" and row["step"] == "upload"]
+    assert uploaded[0]["files"] > 0 and uploaded[0]["bytes"] > 0
+
+    windows = {(window["phase"], window["host"]): window for window in report["windows"]}
+    assert set(windows) == {(phase, host) for phase in ("cutover", "rollback") for host in ("web1", "web2")}
+    for window in windows.values():
+        assert 0 < window["seconds"] < 60 and window["to_t"] > window["from_t"]
+        assert window["observed"]["seconds_to_first_answer_on_target"] > 0
+
+    by_kind = report["requests"]["by_kind"]
+    assert all(by_kind[kind]["made"] > 10 for kind in ("page", "health", "media", "upload"))
+    assert_no_upload_lost(report)
+    assert {check["name"]: check["ok"] for check in report["checks"]}["every host ends on disk"]
+    assert_no_failed_request(report)
+    assert re.search(r"rehearsal \S+ of sandbox: PASSED", result.stdout)
+    assert report["passed"] and result.returncode == 0
+
+
+def test_a_reload_failing_on_web2_is_reported_with_the_undo_and_loses_no_upload(fresh, project_root):
+    result, report, records = rehearse(project_root, "--fail-reload-on=web2")
+
+    [cutover] = report["phases"]  # undone: nothing to roll back
+    assert cutover["failed_step"] == "reload the sites"
+    assert "injected reload failure" in cutover["result"]
+    assert {"undo reload the sites", "undo flip USE_S3 = True"} <= set(cutover["undone"])
+    assert cutover["undo_failed"] == [] and 0 < cutover["undone_seconds"] < 60
+    checks = {check["name"]: check for check in report["checks"]}
+    assert checks["cutover fails at the injected fault and is undone"]["ok"]
+    assert checks["every host ends on disk"]["ok"], checks["every host ends on disk"]["detail"]
+    assert report["rehearsal"]["fault"] == "the reload command fails on web2"
+    assert "stopped the cutover at 'reload the sites' and it was undone (expected" in result.stdout
+    assert_no_upload_lost(report)
+    assert_no_failed_request(report)

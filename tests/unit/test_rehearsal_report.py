@@ -1,0 +1,194 @@
+"""The rehearsal report from plain data: journal events and request records in, numbers and pages out."""
+
+import json
+from pathlib import Path
+
+import pytest
+
+from deploy.config import load_settings
+from deploy.errors import ConfigError
+from deploy.rehearsal import (CUTOVER_NAMES, INJECTED_RELOAD_FAILURE, RELOAD_STEP, ROLLBACK_NAMES, RehearsalOptions,
+                              load_rehearsal_settings)
+from deploy.rehearsal.report import (build_report, observed_switch, phase_from_journal, render_markdown,
+                                     request_summary, step_at)
+from deploy.rehearsal.traffic import Record
+
+T0 = 1_000_000.0  # the rehearsal's origin (Unix time)
+
+
+def journal(kind, events, end="ok"):
+    """Journal events as deploy.journal writes them; ``events`` are (t, event, fields)."""
+    rows = [{"time": T0 + 1, "run_id": f"run-{kind}", "env": "demo", "kind": kind, "event": "start", "pid": 1}]
+    rows += [{"time": T0 + t, "run_id": f"run-{kind}", "env": "demo", "kind": kind, "event": event, **fields}
+             for t, event, fields in events]
+    last = rows[-1]["time"] - T0
+    return rows + [{"time": T0 + last + 0.01, "run_id": f"run-{kind}", "env": "demo", "kind": kind,
+                    "event": "end", "result": end}]
+
+
+def step(t0, t1, name, result="ok", event="step"):
+    return [(t0, event, {"step": name, "result": "started"}),
+            (t1, event, {"step": name, "result": result, "seconds": t1 - t0, "summary": f"{name} done"})]
+
+
+CUTOVER_EVENTS = journal("cutover", [
+    *step(2, 4, "upload media"),
+    (4, "counts", {"step": "upload", "files": 10, "bytes": 1000, "transferred": 10, "transferred_bytes": 1000}),
+    *step(4, 5, CUTOVER_NAMES.flip),
+    *step(5, 6, RELOAD_STEP),
+    (6, "step", {"step": CUTOVER_NAMES.health, "result": "started"}),
+    (8, "host", {"step": "health", "host": "web1", "seconds_to_healthy": 1.5}),   # healthy at 7.5
+    (9, "host", {"step": "health", "host": "web2", "seconds_to_healthy": 0.5}),   # its wait began at 8: healthy 8.5
+    (9, "step", {"step": CUTOVER_NAMES.health, "result": "ok", "seconds": 3.0}),
+])
+
+
+def test_a_phase_from_its_journal_has_steps_counts_and_a_window_per_host():
+    phase = phase_from_journal(CUTOVER_NAMES, CUTOVER_EVENTS, T0)
+    assert phase["result"] == "ok" and phase["run_id"] == "run-cutover"
+    assert [s["name"] for s in phase["steps"]] == ["upload media", CUTOVER_NAMES.flip, RELOAD_STEP,
+                                                   CUTOVER_NAMES.health]
+    assert phase["steps"][0] | {"summary": None} == {"name": "upload media", "kind": "step", "result": "ok",
+                                                     "seconds": 2, "start": 2.0, "end": 4.0, "summary": None}
+    assert phase["flip_t"] == 4.0
+    assert phase["hosts"] == {"web1": {"seconds_to_healthy": 1.5, "healthy_t": 7.5, "window_seconds": 3.5},
+                              "web2": {"seconds_to_healthy": 0.5, "healthy_t": 8.5, "window_seconds": 4.5}}
+    assert phase["counts"][0] == {"step": "upload", "files": 10, "bytes": 1000, "transferred": 10,
+                                  "transferred_bytes": 1000}
+    assert phase["failed_step"] is None and phase["undone"] == []
+
+
+def test_a_failed_phase_names_the_failed_step_and_what_was_undone():
+    events = journal("cutover", [
+        *step(4, 5, CUTOVER_NAMES.flip),
+        *step(5, 6, RELOAD_STEP, result="failed"),
+        *step(6, 8, RELOAD_STEP, result="undone", event="undo"),
+        *step(8, 8.5, CUTOVER_NAMES.flip, result="undone", event="undo"),
+    ], end="failed: step 'reload the sites' failed: web2: exit 3")
+    phase = phase_from_journal(CUTOVER_NAMES, events, T0)
+    assert phase["failed_step"] == RELOAD_STEP
+    assert phase["undone"] == [f"undo {RELOAD_STEP}", f"undo {CUTOVER_NAMES.flip}"]
+    assert phase["undo_failed"] == [] and phase["hosts"] == {}
+    assert (phase["undone_back_t"], phase["undone_seconds"]) == (8.5, 4.5)  # from the flip to the last undo
+    assert phase["result"].startswith("failed: step 'reload the sites'")
+
+
+def record(t, host="web1", kind="health", status=200, seconds=0.01, error="", storage="", name="", url=""):
+    return Record(T0 + t, host, kind, status, seconds, error, storage, url, name)
+
+
+def test_observed_switch_is_the_first_answer_in_the_new_mode_after_the_flip():
+    records = [record(3, storage="disk"), record(5, storage="disk"), record(6.5, storage="s3"),
+               record(6.7, storage="disk"), record(7, storage="s3"), record(6, host="web2", storage="s3")]
+    records.append(record(20, storage="disk"))  # after the phase: the rollback's business
+    seen = observed_switch(records, "web1", 4.0, "s3", T0, until_t=10)
+    assert seen == {"first_on_target_t": 6.51, "last_on_old_t": 6.71, "seconds_to_first_answer_on_target": 2.51}
+
+
+def test_request_summary_counts_by_kind_and_explains_failed_fetches_of_fresh_uploads():
+    phases = [phase_from_journal(CUTOVER_NAMES, CUTOVER_EVENTS, T0)]
+    records = [record(1, kind="page", seconds=0.002), record(1.5, kind="page", seconds=0.004),
+               record(3, kind="upload", status=201, name="up/1.jpg"),
+               record(7, kind="media", status=404, error="HTTP 404", name="up/1.jpg", storage="bucket"),
+               record(7.2, kind="media", status=200, seconds=0.001)]
+    summary = request_summary(records, phases, T0, {"up/1.jpg": T0 + 3})
+    assert (summary["made"], summary["failed"]) == (5, 1)
+    assert summary["by_kind"]["page"] == {"made": 2, "failed": 0, "p50_ms": 3, "p95_ms": 4, "max_ms": 4,
+                                          "reasons": {}}
+    assert summary["by_kind"]["media"]["reasons"] == {"HTTP 404": 1}
+    assert summary["failed_during"] == {f"cutover: {CUTOVER_NAMES.health}": 1}
+    assert summary["failed_fetches_of_files_uploaded_during"] == {"cutover: upload media": 1}
+    [sample] = summary["failure_samples"]
+    assert sample["uploaded_t"] == 3.0 and sample["storage"] == "bucket"
+    assert step_at(0.5, phases) == "between steps"
+
+
+def report_for(records, checks=None, phases=None):
+    phases = phases if phases is not None else [phase_from_journal(CUTOVER_NAMES, CUTOVER_EVENTS, T0)]
+    meta = {"run_id": "r1", "env": "demo", "hosts": ["web1", "web2"], "started": T0, "seconds": 12.0,
+            "options": {"upload_rate": 5.0, "keep": False}, "fault": None, "summary": "cutover ok"}
+    uploads = {"made": 2, "answered": 2, "checked": 2, "lost": 0, "served_from": {}, "lost_samples": []}
+    checks = checks or [{"name": "no upload lost", "ok": True, "detail": "2 checked, 0 lost"}]
+    return build_report(meta, phases, records, uploads, {"known": 5, "missing_before": 1}, checks, T0)
+
+
+def test_report_numbers_and_windows_with_what_the_traffic_saw():
+    records = [record(5, storage="disk"), record(6.8, storage="s3", seconds=0.2), record(7, host="web2", storage="s3"),
+               record(2, kind="upload", status=201)]
+    report = report_for(records)
+    assert report["passed"] is True
+    web1, web2 = report["windows"]
+    assert (web1["host"], web1["from_t"], web1["to_t"], web1["seconds"]) == ("web1", 4.0, 7.5, 3.5)
+    assert web1["observed"]["seconds_to_first_answer_on_target"] == 3.0
+    assert web2["seconds"] == 4.5
+    assert report["sync"][0]["phase"] == "cutover" and report["sync"][0]["files"] == 10
+    json.dumps(report)  # plain data all through
+
+
+def test_a_failed_check_fails_the_report():
+    report = report_for([record(1)], checks=[{"name": "no failed request", "ok": False, "detail": "1 failed"}])
+    assert report["passed"] is False
+
+
+def test_markdown_page_links_the_picture_and_shows_the_numbers():
+    report = report_for([record(1, kind="media", status=404, error="HTTP 404", url="/media/x.jpg"),
+                         record(2, kind="upload", status=201)])
+    page = render_markdown(report, "timeline.png")
+    assert "![timeline of the steps, request latency and errors](timeline.png)" in page
+    assert "| cutover | web1 | 3.50 |" in page
+    assert "| media | 1 | 1 |" in page and "HTTP 404: 1" in page
+    assert "**0 lost**" in page
+    assert f"| {CUTOVER_NAMES.flip} | ok | 4.0 | 1.00 |" in page
+
+
+def test_timeline_picture_is_a_png(tmp_path):
+    from deploy.rehearsal.timeline import draw_timeline
+
+    rollback = phase_from_journal(ROLLBACK_NAMES, journal("rollback", [*step(12, 13, ROLLBACK_NAMES.flip)]), T0)
+    records = [record(t / 10, kind=kind, seconds=0.001 * t, storage="disk", error="HTTP 500" if t == 50 else "")
+               for t in range(100) for kind in ("health", "page")]
+    report = report_for(records, phases=[phase_from_journal(CUTOVER_NAMES, CUTOVER_EVENTS, T0), rollback])
+    path = draw_timeline(report, records, T0, tmp_path / "timeline.png")
+    assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and path.stat().st_size > 10_000
+
+
+# --- settings: production refused, fault injected ---------------------------------------
+
+CONFIG = """\
+HOSTS=web1,web2
+MEDIA_ROOT=~/media
+SETTINGS_PATH=~/site/local_settings.py
+RELOAD_COMMAND=kill -HUP 1
+SITE_URL=http://127.0.0.1:8001
+SITE_URL__WEB2=http://127.0.0.1:8002
+AWS_STORAGE_BUCKET_NAME=my-media
+AWS_ACCESS_KEY_ID=AKIA
+AWS_SECRET_ACCESS_KEY=secret
+"""
+
+
+@pytest.fixture
+def project(tmp_path: Path) -> Path:
+    (tmp_path / "config").mkdir()
+    (tmp_path / "config" / "stage.env").write_text(CONFIG)
+    return tmp_path
+
+
+def test_production_is_refused_unless_forced(project):
+    with pytest.raises(ConfigError, match="PRODUCTION=true .*refused.*--force-production"):
+        load_rehearsal_settings("stage", project, RehearsalOptions(), {"PRODUCTION": "true"})
+    forced = load_rehearsal_settings("stage", project, RehearsalOptions(force_production=True), {"PRODUCTION": "1"})
+    assert forced.production is True
+
+
+def test_the_injected_fault_replaces_one_hosts_reload_command_only(project):
+    settings = load_rehearsal_settings("stage", project, RehearsalOptions(fail_reload_on="web2"), {})
+    assert settings.host("web2").reload_command == INJECTED_RELOAD_FAILURE
+    assert settings.host("web1").reload_command == load_settings("stage", project, {}).host("web1").reload_command
+    with pytest.raises(ConfigError, match="'web9' is not in HOSTS"):
+        load_rehearsal_settings("stage", project, RehearsalOptions(fail_reload_on="web9"), {})
+
+
+def test_no_environment_is_a_clear_error(project):
+    with pytest.raises(ConfigError, match="--env=NAME"):
+        load_rehearsal_settings(None, project, RehearsalOptions(), {})

@@ -1,0 +1,178 @@
+"""The rehearsal's traffic bookkeeping, against a fake site in memory (no network)."""
+
+import hashlib
+import json
+import re
+import time
+
+import pytest
+
+from deploy.rehearsal.traffic import (JPEG_MAGIC, Known, Site, Traffic, check_uploads, media_error, multipart,
+                                      rendered_storage, url_kind)
+
+BUCKET = "http://s3.test/bucket"
+SITE = Site("web1", "http://web1.test", "http://web1.test/healthz")
+OTHER = Site("web2", "http://web2.test", "http://web2.test/healthz")
+
+
+class FakeSites:
+    """Both sites and the bucket: /files/, /upload/, /healthz and media, all in dicts."""
+
+    def __init__(self, storage="disk", files=None):
+        self.storage = storage
+        self.files = dict(files or {"a.jpg": b"A" * 10, "b.png": b"B" * 20})  # name -> bytes
+        self.missing = set()  # listed, but the bytes are gone
+        self.upload_status = 201
+        self.answered_size = None
+        self.calls = []
+
+    def url_of(self, name):
+        return f"{BUCKET}/media/{name}" if self.storage == "s3" else f"/media/{name}"
+
+    def __call__(self, url, data=None, content_type=None, timeout=15):
+        self.calls.append(url)
+        if url.endswith("/healthz"):
+            return 200, json.dumps({"storage": self.storage}).encode(), ""
+        if "/files/" in url:
+            names = list(self.files)
+            match = re.search(r"limit=(\d+)&offset=(\d+)", url)
+            if match:
+                limit, offset = int(match[1]), int(match[2])
+                names = names[offset:offset + limit]
+            body = {"files": [{"name": n, "url": self.url_of(n), "size": None} for n in names],
+                    "count": len(self.files)}
+            return 200, json.dumps(body).encode(), ""
+        if url.endswith("/upload/"):
+            if self.upload_status != 201:
+                return self.upload_status, b"", f"HTTP {self.upload_status}"
+            content = data.split(b"\r\n\r\n", 1)[1].rsplit(b"\r\n--", 1)[0]
+            filename = re.search(rb'filename="([^"]+)"', data)[1].decode().replace(" ", "_")
+            self.files[f"uploads/{filename}"] = content
+            size = self.answered_size if self.answered_size is not None else len(content)
+            return 201, json.dumps({"name": f"uploads/{filename}", "size": size}).encode(), ""
+        name = url.split("/media/", 1)[1]
+        if name in self.files and name not in self.missing:
+            return 200, self.files[name], ""
+        return 404, b"", "HTTP 404"
+
+
+def traffic(fake, **options):
+    return Traffic([SITE, OTHER], BUCKET, fetch=fake, **options)
+
+
+def test_url_kind_resolves_relative_urls_and_refuses_other_hosts():
+    assert url_kind("/media/a.jpg", SITE.url, BUCKET) == ("disk", "http://web1.test/media/a.jpg")
+    assert url_kind(f"{BUCKET}/media/a.jpg", SITE.url, BUCKET) == ("bucket", f"{BUCKET}/media/a.jpg")
+    assert url_kind("http://elsewhere.test/media/a.jpg", SITE.url, BUCKET) == ("", None)
+    assert url_kind(f"{BUCKET}-evil/media/a.jpg", SITE.url, BUCKET) == ("", None)
+
+
+def test_media_error_names_what_is_wrong():
+    known = Known(3, hashlib.sha256(b"abc").hexdigest())
+    assert media_error(200, b"abc", known) == ""
+    assert media_error(404, b"", known) == "HTTP 404"
+    assert media_error(0, b"", known) == "no answer"
+    assert media_error(200, b"abcd", known) == "wrong size (4 B, expected 3 B)"
+    assert media_error(200, b"abd", known) == "other bytes than expected"
+
+
+def test_rendered_storage_of_a_page():
+    assert rendered_storage(["/media/a", "/media/b"], BUCKET) == "disk"
+    assert rendered_storage([f"{BUCKET}/media/a"], BUCKET) == "bucket"
+    assert rendered_storage(["/media/a", f"{BUCKET}/media/a"], BUCKET) == "mixed"
+    assert rendered_storage([], BUCKET) == ""
+
+
+def test_multipart_carries_the_file_and_its_name():
+    body, content_type = multipart("x y.jpg", JPEG_MAGIC + b"data")
+    boundary = content_type.split("boundary=")[1]
+    assert body.startswith(f"--{boundary}\r\n".encode()) and body.endswith(f"--{boundary}--\r\n".encode())
+    assert b'filename="x y.jpg"' in body and JPEG_MAGIC + b"data" in body
+
+
+def test_baseline_learns_sizes_and_hashes_and_notes_missing_files():
+    fake = FakeSites()
+    fake.missing = {"b.png"}
+    generator = traffic(fake)
+    generator.baseline()
+    assert generator.known == {"a.jpg": Known(10, hashlib.sha256(b"A" * 10).hexdigest())}
+    assert generator.missing_before == ["b.png"]
+
+
+def test_an_answered_upload_is_kept_with_the_hash_of_the_bytes_sent():
+    fake = FakeSites()
+    generator = traffic(fake)
+    generator._upload(SITE, "one.jpg", b"\xff\xd8hello")
+    [upload] = generator.uploads
+    assert (upload.host, upload.name, upload.size) == ("web1", "uploads/one.jpg", 7)
+    assert upload.sha256 == hashlib.sha256(b"\xff\xd8hello").hexdigest()
+    assert generator.known["uploads/one.jpg"].size == 7
+    [record] = generator.records
+    assert (record.kind, record.status, record.error, record.name) == ("upload", 201, "", "uploads/one.jpg")
+
+
+@pytest.mark.parametrize("status, answered_size, error", [(500, None, "HTTP 500"), (201, 99, "answered size 99")])
+def test_a_refused_or_garbled_upload_is_a_failed_request_and_not_counted(status, answered_size, error):
+    fake = FakeSites()
+    fake.upload_status, fake.answered_size = status, answered_size
+    generator = traffic(fake)
+    generator._upload(SITE, "two.jpg", b"bytes")
+    assert generator.uploads == []
+    assert generator.records[0].error.startswith(error)
+
+
+def test_media_fetches_check_known_files_and_refuse_foreign_urls():
+    fake = FakeSites()
+    generator = traffic(fake)
+    generator.known["a.jpg"] = Known(10, hashlib.sha256(b"A" * 10).hexdigest())
+    generator._fetch_media(SITE, "a.jpg", "/media/a.jpg", generator.known["a.jpg"])
+    fake.files["a.jpg"] = b"A" * 9
+    generator._fetch_media(SITE, "a.jpg", "/media/a.jpg", generator.known["a.jpg"])
+    generator._fetch_media(SITE, "a.jpg", "http://elsewhere.test/a.jpg", generator.known["a.jpg"])
+    good, short, foreign = generator.records
+    assert (good.error, good.storage, good.url) == ("", "disk", "http://web1.test/media/a.jpg")
+    assert short.error == "wrong size (9 B, expected 10 B)"
+    assert "outside the site and the bucket" in foreign.error
+    assert "http://elsewhere.test/a.jpg" not in fake.calls
+
+
+def test_threads_run_on_every_host_and_stop_by_themselves_at_the_deadline():
+    fake = FakeSites()
+    generator = traffic(fake, upload_rate=40, readers_per_host=1, max_seconds=0.6, pause=0.01)
+    generator.baseline()
+    begin = time.monotonic()
+    generator.start()
+    for thread in generator._threads:
+        thread.join(timeout=5)
+    assert time.monotonic() - begin < 3
+    assert not any(thread.is_alive() for thread in generator._threads)
+    kinds = {(record.host, record.kind) for record in generator.records}
+    assert kinds >= {(alias, kind) for alias in ("web1", "web2") for kind in ("health", "page", "media", "upload")}
+    assert not [record for record in generator.records if record.error]
+    assert len(generator.uploads) >= 4
+
+
+def test_check_uploads_finds_what_is_served_and_what_is_lost():
+    fake = FakeSites()
+    generator = traffic(fake)
+    for name in ("kept.jpg", "gone.jpg", "changed.jpg"):
+        generator._upload(SITE, name, JPEG_MAGIC + name.encode())
+    fake.missing.add("uploads/gone.jpg")
+    fake.files["uploads/changed.jpg"] = JPEG_MAGIC + b"other.jpg.."
+    result = check_uploads([SITE, OTHER], generator.uploads, BUCKET, fetch=fake)
+    assert (result["checked"], result["lost"]) == (3, 2)
+    assert result["served_from"] == {"web1 disk": 1, "web2 disk": 1}
+    problems = {sample["name"]: sample["problems"] for sample in result["lost_samples"]}
+    assert problems["uploads/gone.jpg"] == ["web1: /media/uploads/gone.jpg: HTTP 404",
+                                            "web2: /media/uploads/gone.jpg: HTTP 404"]
+    assert problems["uploads/changed.jpg"][0].endswith("other bytes than expected")  # same size, other bytes
+
+
+def test_check_uploads_counts_a_file_no_longer_listed_as_lost():
+    fake = FakeSites()
+    generator = traffic(fake)
+    generator._upload(SITE, "x.jpg", b"x")
+    del fake.files["uploads/x.jpg"]
+    result = check_uploads([SITE], generator.uploads, BUCKET, fetch=fake)
+    assert result["lost"] == 1
+    assert result["lost_samples"][0]["problems"] == ["web1: not listed by /files/"]
