@@ -141,6 +141,23 @@ def rehearse(c, env=None, keep=False, upload_rate=5.0, readers=2, hold=3.0, fail
         raise Exit(code=int(outcome.exit_code))
 
 
+@task(help={
+    "env": "the sandbox environment to measure on",
+    "runs": "rounds on the photo tree (medians are reported)",
+    "quick": "small trees, one round: a smoke run",
+    "changeover": "also measure the change-over with a real cutover (resets the sandbox!)",
+})
+def bench(c, env="sandbox", runs=3, quick=False, changeover=False):
+    """Benchmark sync and verify against s3cmd, awscli, rclone and s5cmd; writes bench/RESULTS.md."""
+    from bench.run import run_bench  # bench/ is not part of the installed package
+
+    with operator_errors():
+        path = run_bench(PROJECT_ROOT, runs=int(runs), quick=quick, changeover=changeover, env=env, say=say,
+                         command=f"invoke bench --env={env} --runs={runs}" + (" --quick" if quick else "")
+                         + (" --changeover" if changeover else ""))
+        say(f"results: {path}")
+
+
 @task(name="up", help={"media_files": "how many media files to generate on the media host (first time)"})
 def sandbox_up(c, media_files=3000):
     """Bring the local sandbox up (sshd, SeaweedFS, Django sites); reuses what runs."""
@@ -175,4 +192,4 @@ def sandbox_reset(c):
 
 sandbox = Collection("sandbox", sandbox_up, sandbox_down, sandbox_status, sandbox_reset)
 ns = Collection(config, cutover, rollback, status, provision, settings_snippet, teardown_provision,
-                rehearse, sandbox)
+                rehearse, bench, sandbox)

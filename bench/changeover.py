@@ -1,0 +1,246 @@
+"""The change-over on the sandbox: flip to all hosts healthy, and failed requests under traffic.
+
+It takes the sandbox: it runs ``invoke sandbox.reset`` (sites back on disk,
+the bucket prefix ``media/`` emptied), then ``invoke cutover --env=sandbox``
+under steady traffic, then resets again.  Only ``bench.run --changeover`` runs it.
+
+- Traffic: 4 threads, each pausing 50 ms between rounds, GET on both sites ``/healthz``, media files by
+  their disk URLs, and now and then the file list with one media URL it
+  renders (the bucket's, once the site is on S3).  Loopback only, bounded in
+  requests and seconds.  A failure is any answer but 200, or no answer.
+- Healthy: a poller per host GETs the health URL every 50 ms; a host is
+  healthy on S3 from the first answer ``200, storage=s3`` after which every
+  answer agrees.  The change-over time is from the start of the journal's
+  flip step (runs/*.jsonl) to the last host healthy on S3.
+"""
+
+from __future__ import annotations
+
+import http.client
+import json
+import os
+import subprocess
+import sys
+import threading
+import time
+import urllib.error
+import urllib.request
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable
+from urllib.parse import urljoin
+
+from deploy.config import Settings
+from deploy.hosts import connect
+from deploy.journal import read_run
+from deploy.lock import describe, read_lock
+
+FLIP_STEP = "flip USE_S3 = True"
+RELOAD_STEP = "reload the sites"
+MAX_REQUESTS = 200_000
+MAX_SECONDS = 600
+
+
+def invoke(project_root: Path, *args: str, timeout: float = 900) -> subprocess.CompletedProcess:
+    result = subprocess.run([sys.executable, "-m", "invoke", *args], cwd=project_root, capture_output=True,
+                            text=True, timeout=timeout, env=dict(os.environ))
+    if result.returncode != 0:
+        raise RuntimeError(f"invoke {' '.join(args)} exited {result.returncode}: "
+                           f"{(result.stdout + result.stderr)[-1500:]}")
+    return result
+
+
+def get(url: str, timeout: float = 10) -> tuple[int, bytes]:
+    """(status, body); status 0 when no complete answer came (refused, reset, cut short)."""
+    try:
+        with urllib.request.urlopen(url, timeout=timeout) as response:
+            return response.status, response.read()
+    except urllib.error.HTTPError as error:
+        return error.code, b""
+    except (OSError, http.client.HTTPException) as error:
+        return 0, f"{type(error).__name__}: {error}".encode()
+
+
+@dataclass
+class Traffic:
+    """Steady GETs against the sites until stopped (or the bounds are reached)."""
+
+    sites: list[str]
+    media_urls: list[str]
+    threads: int = 4
+    pause: float = 0.05            # between a thread's rounds: steady, not saturating (2 cores)
+    requests: int = 0
+    failures: Counter = field(default_factory=Counter)
+    _stop: threading.Event = field(default_factory=threading.Event)
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+    _workers: list = field(default_factory=list)
+
+    def start(self) -> None:
+        self.began = time.monotonic()
+        for number in range(self.threads):
+            worker = threading.Thread(target=self._loop, args=(number,), daemon=True)
+            worker.start()
+            self._workers.append(worker)
+
+    def stop(self) -> None:
+        self._stop.set()
+        for worker in self._workers:
+            worker.join(timeout=30)
+        self.seconds = time.monotonic() - self.began
+
+    def _count(self, url: str, status: int) -> None:
+        with self._lock:
+            self.requests += 1
+            if status != 200:
+                self.failures[f"{status or 'no answer'} {url.split('?')[0]}"] += 1
+
+    def _loop(self, number: int) -> None:
+        turn = number
+        while (not self._stop.is_set() and self.requests < MAX_REQUESTS
+               and time.monotonic() - self.began < MAX_SECONDS):
+            site = self.sites[turn % len(self.sites)]
+            self._count(f"{site}/healthz", get(f"{site}/healthz")[0])
+            media = self.media_urls[turn % len(self.media_urls)]
+            self._count(media, get(media)[0])
+            if turn % 5 == 0:
+                status, body = get(f"{site}/files/?limit=3")
+                try:
+                    files = (json.loads(body).get("files") or []) if status == 200 else []
+                except (ValueError, AttributeError):
+                    status, files = -1, []          # an answer that is not the JSON list: a failure
+                self._count(f"{site}/files/", status)
+                if files:
+                    rendered = urljoin(site + "/", files[0]["url"])
+                    self._count(rendered, get(rendered)[0])
+            turn += 1
+            time.sleep(self.pause)
+
+
+@dataclass
+class HealthPoller:
+    """Polls one health URL every 50 ms: (time.time(), status, storage) samples."""
+
+    url: str
+    samples: list = field(default_factory=list)
+    _stop: threading.Event = field(default_factory=threading.Event)
+
+    def start(self) -> None:
+        self._thread = threading.Thread(target=self._loop, daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join(timeout=30)
+
+    def _loop(self) -> None:
+        began = time.monotonic()
+        while not self._stop.is_set() and time.monotonic() - began < MAX_SECONDS:
+            status, body = get(self.url, timeout=5)
+            storage = None
+            if status == 200:
+                try:
+                    storage = json.loads(body).get("storage")
+                except (ValueError, AttributeError):
+                    pass
+            self.samples.append((time.time(), status, storage))
+            time.sleep(0.05)
+
+    def healthy_on_s3_since(self) -> float | None:
+        """The first sample from which every answer is 200 with storage=s3."""
+        since = None
+        for moment, status, storage in self.samples:
+            if (status, storage) == (200, "s3"):
+                since = since or moment
+            else:
+                since = None
+        return since
+
+
+def disk_media_urls(site: str, limit: int = 20) -> list[str]:
+    """Media URLs the site renders while on disk, keeping those that answer 200."""
+    status, body = get(f"{site}/files/?limit={limit}")
+    if status != 200:
+        raise RuntimeError(f"{site}/files/ answered {status}")
+    urls = [urljoin(site + "/", item["url"]) for item in json.loads(body).get("files", [])]
+    return [url for url in urls if get(url)[0] == 200]
+
+
+def newest_cutover_journal(runs_dir: Path, after: float) -> Path:
+    journals = [path for path in runs_dir.glob("*-sandbox-cutover.jsonl") if path.stat().st_mtime >= after]
+    if not journals:
+        raise RuntimeError(f"no cutover journal in {runs_dir} since the bench started the cutover")
+    return max(journals, key=lambda path: path.stat().st_mtime)
+
+
+def measure_changeover(project_root: Path, settings: Settings, say: Callable[[str], None],
+                       threads: int = 4) -> dict:
+    """Reset, cutover under traffic, reset again; the timings and the failed requests.
+
+    Refuses (RuntimeError) while another run holds the sandbox's lock: the reset would break it.
+    """
+    with connect(settings, settings.media_host) as connection:
+        holder = read_lock(connection, settings)
+    if holder is not None:
+        raise RuntimeError(f"the sandbox is locked by {describe(holder)}: another run uses it, "
+                           "and sandbox.reset would break that run")
+    say("    invoke sandbox.reset (sites on disk, bucket prefix media/ emptied)")
+    invoke(project_root, "sandbox.reset", timeout=300)
+    try:
+        sites = [host.site_url for host in settings.hosts]
+        media = [url for site in sites for url in disk_media_urls(site)]
+        if not media:
+            raise RuntimeError("the sites render no media URL that answers: is the sandbox seeded?")
+        traffic = Traffic(sites, media, threads=threads)
+        pollers = {host.alias: HealthPoller(host.health_url) for host in settings.hosts}
+        for poller in pollers.values():
+            poller.start()
+        traffic.start()
+        time.sleep(1.0)                    # steady traffic before the cutover starts
+        started = time.time()
+        say("    invoke cutover --env=sandbox, under traffic")
+        try:
+            invoke(project_root, "cutover", "--env=sandbox", timeout=900)
+            time.sleep(1.0)                # and a moment after it
+        finally:
+            traffic.stop()
+            for poller in pollers.values():
+                poller.stop()
+        events = read_run(newest_cutover_journal(project_root / "runs", started - 1))
+        return _summary(events, pollers, traffic)
+    finally:
+        say("    invoke sandbox.reset (back to disk)")
+        invoke(project_root, "sandbox.reset", timeout=300)
+
+
+def _summary(events: list[dict], pollers: dict[str, HealthPoller], traffic: Traffic) -> dict:
+    def step_time(step: str, result: str) -> float:
+        for event in events:
+            if event["event"] == "step" and event.get("step") == step and event.get("result") == result:
+                return event["time"]
+        raise RuntimeError(f"the cutover journal has no '{step}' {result} event")
+
+    flip_started = step_time(FLIP_STEP, "started")
+    reload_done = step_time(RELOAD_STEP, "ok")
+    healthy = {alias: poller.healthy_on_s3_since() for alias, poller in pollers.items()}
+    if any(moment is None for moment in healthy.values()):
+        seen = {alias: Counter((status, storage) for _, status, storage in poller.samples)
+                for alias, poller in pollers.items()}
+        raise RuntimeError(f"a host was not healthy on S3 when the cutover ended; health answers seen: {seen}")
+    journal_health = {event["host"]: event["seconds_to_healthy"] for event in events
+                      if event["event"] == "host" and event.get("step") == "health"}
+    steps = {event["step"]: event["seconds"] for event in events
+             if event["event"] == "step" and "seconds" in event}
+    return {
+        "flip_to_all_healthy": max(healthy.values()) - flip_started,
+        "reload_to_all_healthy": max(healthy.values()) - reload_done,
+        "per_host_after_flip": {alias: moment - flip_started for alias, moment in healthy.items()},
+        "journal_seconds_to_healthy": journal_health,
+        "steps": {name: steps[name] for name in (FLIP_STEP, "check the new settings", RELOAD_STEP)
+                  if name in steps},
+        "requests": traffic.requests,
+        "failed": sum(traffic.failures.values()),
+        "failures": dict(traffic.failures.most_common(5)),
+        "traffic_seconds": traffic.seconds,
+        "result": next((event["result"] for event in events if event["event"] == "end"), "unfinished"),
+    }

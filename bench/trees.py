@@ -1,0 +1,70 @@
+"""The media trees the benchmark uploads: generated on the media host, with a fixed seed, kept."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from fabric import Connection
+
+from deploy.hosts import run, shell_path
+
+from .host import TREES_DIR, put_script
+
+MAKE_TREE = Path(__file__).parent / "remote" / "make_tree.py"
+SEED = 20240611
+DELTA_PERCENT = 1.0
+
+
+@dataclass(frozen=True)
+class Shape:
+    """A tree: ``files`` files of the kind's sizes (photos 16-64 KB, thumbs 5-20 KB)."""
+
+    kind: str            # "photos" or "thumbs" (see remote/make_tree.py)
+    files: int
+    seed: int = SEED
+
+    @property
+    def name(self) -> str:
+        return f"{self.kind}-{self.files}"
+
+    @property
+    def directory(self) -> str:
+        return f"{TREES_DIR}/{self.kind}-{self.files}-s{self.seed}"
+
+    @property
+    def delta_directory(self) -> str:
+        """The same tree plus 1 % new files (hard links to the old ones)."""
+        return f"{self.directory}-plus{DELTA_PERCENT:g}pct"
+
+
+@dataclass(frozen=True)
+class Tree:
+    shape: Shape
+    files: int
+    bytes: int
+    delta_files: int
+    delta_bytes: int
+
+    @property
+    def label(self) -> str:
+        return f"{self.shape.kind}: {self.files:,} files, {self.bytes / 1e6:.0f} MB"
+
+
+DEFAULT_SHAPES = (Shape("photos", 4000), Shape("thumbs", 20000))
+QUICK_SHAPES = (Shape("photos", 400), Shape("thumbs", 1000))
+
+
+def ensure_tree(connection: Connection, shape: Shape, remote_python: str) -> Tree:
+    """Make the tree and its delta twin on the host unless they are there; count them."""
+    script = shell_path(put_script(connection, TREES_DIR, MAKE_TREE))
+    python = shell_path(remote_python)
+    common = f"--shape {shape.kind} --files {shape.files} --seed {shape.seed}"
+    base = run(connection, f"{python} {script} {common} {shell_path(shape.directory)}",
+               f"making {shape.directory}", timeout=1800)
+    delta = run(connection, f"{python} {script} {common} --extra-percent {DELTA_PERCENT:g} "
+                            f"--base {shell_path(shape.directory)} {shell_path(shape.delta_directory)}",
+                f"making {shape.delta_directory}", timeout=1800)
+    files, size = (int(value) for value in base.split())
+    delta_files, delta_size = (int(value) for value in delta.split())
+    return Tree(shape, files, size, delta_files, delta_size)
