@@ -24,14 +24,14 @@ from typing import Callable
 
 from deploy.config import Settings, load_settings
 from deploy.errors import ConfigError, CutoverError
-from deploy.hosts import connect
+from deploy.hosts import connect, run, shell_path
 from deploy.s3 import s3_client
 from deploy.sandbox import admin_settings
 from deploy.sandbox.layout import Layout
 from deploy.sync_tools import tool_spec
 
 from .compare_bench import measure_compare
-from .host import BENCH_HOME
+from .host import BENCH_HOME, RUN_DIR
 from .peers import Contender, peer_tools, project_contender, rclone_check_command
 from .report import (COMPARE_ENTRIES, PEER_ORDER, PHASES, VERIFY_REPEATS, Results, local_versions, machine,
                      render)
@@ -214,6 +214,20 @@ def count_prefix(client, bucket: str, prefix: str) -> int:
     return sum(len(page.get("Contents", [])) for page in pages)
 
 
+def clean_up(project_root: Path, say: Callable[[str], None] = print) -> int:
+    """What a run killed before its cleanup leaves: credentials files on the media host, bench-* prefixes."""
+    settings = admin_settings(Layout(project_root), load_settings("sandbox", project_root))
+    with connect(settings, settings.media_host) as connection:
+        run(connection, f"rm -f {shell_path(RUN_DIR)}/*", f"emptying {RUN_DIR}")
+    say(f"{settings.media_host}: {RUN_DIR} emptied")
+    client = s3_client(settings)
+    pages = client.get_paginator("list_objects_v2").paginate(Bucket=settings.bucket, Prefix="bench-", Delimiter="/")
+    prefixes = [item["Prefix"].rstrip("/") for page in pages for item in page.get("CommonPrefixes", [])]
+    deleted = sum(delete_prefix(settings, prefix) for prefix in prefixes)
+    say(f"deleted {deleted:,} objects under {len(prefixes)} bench-* prefixes")
+    return deleted
+
+
 def delete_prefix(settings: Settings, prefix: str) -> int:
     """Delete every object under ``prefix/`` (admin key); how many there were."""
     if not prefix.startswith("bench-"):
@@ -248,9 +262,15 @@ def main(argv: list[str]) -> int:
                              "before and after")
     parser.add_argument("--sweep", action="store_true",
                         help="also run the project's step with other tools and concurrencies")
+    parser.add_argument("--clean", action="store_true",
+                        help="only remove what a killed run left (credentials files in ~/bench-tools/run on "
+                             "the media host, bench-* prefixes in the bucket), then exit")
     args = parser.parse_args(argv)
     command = "python -m bench.run " + shlex.join(argv) if argv else "python -m bench.run"
     try:
+        if args.clean:
+            clean_up(Path(__file__).resolve().parent.parent)
+            return 0
         path = run_bench(Path(__file__).resolve().parent.parent, runs=args.runs, quick=args.quick,
                          thumb_runs=args.thumb_runs, changeover=args.changeover, sweep=args.sweep,
                          say=lambda line: print(line, flush=True), command=command)
