@@ -89,6 +89,8 @@ def up(project_root: Path, media_files: int, say: Callable[[str], None] = print)
         sites.install_site(layout, settings, settings.host(alias), account)
     media_account = host_accounts[settings.media_host]
     sites.manage(media_account, "migrate --noinput")
+    # SQLite creates its file 0644 whatever the umask: both hosts' sites must write it.
+    layout.database.chmod(0o664)
     say(f"media   {sites.seed_media(media_account, media_files)}")
     for alias, account in host_accounts.items():
         host = settings.host(alias)
