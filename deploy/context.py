@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass, field
 from typing import Callable
 
 from fabric import Connection
 
 from .config_types import Settings
+from .errors import CutoverError
 from .hosts import connect
 from .journal import Journal
 
@@ -47,6 +49,17 @@ class Run:
         if alias not in self._connections:
             self._connections[alias] = connect(self.settings, alias)
         return self._connections[alias]
+
+    def on_host(self, step: str, alias: str, action: Callable[["Run", str], str | None]) -> str:
+        """``action(run, alias)``, with the host's start, end and result in the journal."""
+        begin = time.time()
+        try:
+            summary = action(self, alias) or ""
+        except CutoverError as error:
+            self.journal.record("host", step=step, host=alias, start=begin, result="failed", summary=str(error))
+            raise
+        self.journal.record("host", step=step, host=alias, start=begin, result="ok", summary=summary)
+        return summary
 
     @property
     def media_connection(self) -> Connection:

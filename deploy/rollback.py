@@ -13,26 +13,21 @@ back.  If a step fails, the settings written so far are put back and reloaded.
 
 from __future__ import annotations
 
-import time
 from dataclasses import replace
 from typing import Callable
 
-from . import health, media, settings_remote, sync
+from . import health, settings_remote, transfer
+from .bucket import check_readable
 from .config_types import Settings
 from .context import HostFacts, Options, Run
 from .cutover import (check_new_settings, install_sync_tool, preview_check, preview_install, preview_lock,
-                      preview_reload, release_environment_lock, reload_sites, restore_and_reload_sites,
-                      take_environment_lock)
-from .errors import CutoverError, PreflightError, VerifyError
+                      release_environment_lock, take_environment_lock)
+from .errors import CutoverError, PreflightError
 from .hosts import run as remote_run
-from .journal import Journal, new_run_id
 from .preflight import check_media_host
-from .bucket import check_readable
-from .runner import Runner, Step
-
-# Rounds of download-and-check after the reload: a request that was in flight on
-# an old worker during the reload may still put a file into the bucket.
-FINAL_ROUNDS = 3
+from .reload import preview_reload, reload_sites, restore_and_reload_sites
+from .runner import Runner, Step, execute_run
+from .transfer import preview_download
 
 
 # --- preflight ---------------------------------------------------------------------
@@ -63,54 +58,22 @@ def check_bucket_readable(run: Run) -> str:
     return f"bucket {run.settings.bucket} readable"
 
 
-# --- download -----------------------------------------------------------------------
+# --- download ---------------------------------------------------------------------
 
 def download_replacing(run: Run) -> str:
     """First pass: what the bucket has and the disk lacks, or has with another size (old file moved aside)."""
-    return _download(run, overwrite=True)
-
-
-def preview_download(run: Run) -> str:
-    result = sync.download_media(run.media_connection, run.settings, overwrite=True,
-                                 displaced_dir=_displaced_dir(run), dry_run=True,
-                                 exclude=run.counts.get("unreadable", ()))
-    return "\n".join(result.commands)
+    return transfer.download(run, overwrite=True)
 
 
 def download_latest(run: Run) -> str:
     """Right before the reload: only missing files, so that the files the new workers will render
     as disk URLs are on disk (the download after the reload takes the rest)."""
-    return _download(run, overwrite=False)
+    return transfer.download(run, overwrite=False)
 
 
 def download_until_complete(run: Run) -> str:
     """After the reload: only missing files (disk wins now), until every object is on disk."""
-    for round_number in range(1, FINAL_ROUNDS + 1):
-        downloaded = _download(run, overwrite=False)
-        report, _ = media.compare_tree(run)
-        if not report.extra.count:
-            run.journal.record("counts", step="reverse verify", on_disk=report.local_count,
-                               in_bucket=report.remote_count, not_on_disk=0)
-            return (f"{downloaded}\nevery one of {report.remote_count} objects under "
-                    f"{run.settings.media_prefix}/ is on disk ({report.local_count} files there)")
-        time.sleep(1)
-    raise VerifyError(f"{report.extra.count} objects in the bucket are still not on disk after "
-                      f"{FINAL_ROUNDS} rounds, e.g. {', '.join(report.extra.samples[:3])}")
-
-
-def _download(run: Run, overwrite: bool) -> str:
-    result = sync.download_media(run.media_connection, run.settings, overwrite=overwrite,
-                                 displaced_dir=_displaced_dir(run), exclude=run.counts.get("unreadable", ()),
-                                 on_progress=lambda line: run.say(f"    {line}"))
-    run.journal.record("counts", step="download", overwrite=overwrite, transferred=result.files_transferred,
-                       transferred_bytes=result.bytes_transferred, seconds=result.elapsed)
-    count = result.files_transferred
-    return f"{'no' if count == 0 else count if count is not None else 'the missing'} files downloaded " \
-           f"({result.tool}, {result.elapsed or 0:.1f} s)"
-
-
-def _displaced_dir(run: Run) -> str:
-    return f"{run.settings.tools_dir.rstrip('/')}/displaced/{run.run_id}"
+    return transfer.download_until_complete(run)
 
 
 # --- settings, reload, health ---------------------------------------------------------
@@ -171,24 +134,5 @@ ROLLBACK = [
 
 def run_rollback(settings: Settings, options: Options, say: Callable[[str], None]) -> Runner:
     """Roll every reachable host back to disk; raises (after undoing) on failure or unreachable hosts."""
-    run_id = new_run_id()
-    journal = Journal(settings.project_root / "runs", run_id, settings.env, "rollback", options.dry_run)
-    run = Run(settings, options, journal, say, run_id)
-    runner = Runner(journal, say)
-    say(f"rollback of {settings.env} ({', '.join(settings.host_aliases)}), run {run_id}"
-        + (" -- DRY RUN, nothing will change" if options.dry_run else ""))
-    try:
-        runner.execute(PREFLIGHT + ROLLBACK, run, dry_run=options.dry_run)
-        if not options.dry_run:
-            release_environment_lock(run)
-        report_unreachable(run)
-        journal.record("end", result="ok")
-    except CutoverError as error:
-        journal.record("end", result=f"failed: {error}".splitlines()[0])
-        raise
-    except BaseException as error:
-        journal.record("end", result=f"crashed: {type(error).__name__}")
-        raise
-    finally:
-        run.close()
-    return runner
+    return execute_run("rollback", PREFLIGHT + ROLLBACK, settings, options, say,
+                       release_lock=release_environment_lock, finish=report_unreachable)

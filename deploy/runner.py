@@ -11,7 +11,9 @@ import time
 from dataclasses import dataclass, field
 from typing import Callable
 
+from .context import Run
 from .errors import CutoverError
+from .journal import Journal, new_run_id
 
 Action = Callable[["object"], "str | None"]
 
@@ -104,3 +106,34 @@ class Runner:
         self.outcomes.append(StepOutcome(step.name if kind == "step" else f"undo {step.name}",
                                          result, seconds, summary))
         self.journal.record(kind, step=step.name, result=result, seconds=round(seconds, 3), summary=summary)
+
+
+def execute_run(kind: str, steps: list[Step], settings, options, say: Callable[[str], None],
+                release_lock: Action, finish: Action | None = None) -> Runner:
+    """One cutover or rollback: journal, preflight and steps, the lock released at the end.
+
+    ``finish`` runs last, after the lock is released (the rollback names the hosts
+    it could not reach there).  Raises StepFailed after undoing.
+    """
+    run_id = new_run_id()
+    journal = Journal(settings.project_root / "runs", run_id, settings.env, kind, options.dry_run)
+    run = Run(settings, options, journal, say, run_id)
+    runner = Runner(journal, say)
+    say(f"{kind} of {settings.env} ({', '.join(settings.host_aliases)}), run {run_id}"
+        + (" -- DRY RUN, nothing will change" if options.dry_run else ""))
+    try:
+        runner.execute(steps, run, dry_run=options.dry_run)
+        if not options.dry_run:
+            release_lock(run)
+        if finish is not None:
+            finish(run)
+        journal.record("end", result="ok")
+    except CutoverError as error:
+        journal.record("end", result=f"failed: {error}".splitlines()[0])
+        raise
+    except BaseException as error:
+        journal.record("end", result=f"crashed: {type(error).__name__}")
+        raise
+    finally:
+        run.close()
+    return runner

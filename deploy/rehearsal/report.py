@@ -129,6 +129,25 @@ def request_summary(records: list[Record], phases: list[dict], origin: float,
             "failed_fetches_of_files_uploaded_during": dict(uploaded_during), "failure_samples": samples}
 
 
+def split_by_fault(records: list[Record], phase: dict, uploaded: dict[str, float],
+                   origin: float) -> tuple[list[Record], list[Record]]:
+    """The failed requests of a phase undone after a failing reload: (the fault's doing, the rest).
+
+    From the flip until the undo is over, the hosts are split: some serve from S3,
+    some from disk, and a file uploaded then is in one storage only until the undo
+    carries it across.  A fetch of such a file through the other storage's URL gets
+    a 404 (403 from a bucket); those fetches, and only those, are the fault's doing.
+    """
+    begin, end = phase.get("flip_t"), phase.get("undone_back_t")
+    explained, rest = [], []
+    for record in (record for record in records if record.error):
+        uploaded_t = uploaded[record.name] - origin if record.name in uploaded else None
+        split = begin is not None and end is not None and uploaded_t is not None \
+            and begin <= uploaded_t <= end and begin <= record.time - origin <= end
+        (explained if split and record.kind == "media" and record.status in (403, 404) else rest).append(record)
+    return explained, rest
+
+
 def build_report(meta: dict, phases: list[dict], records: list[Record], uploads: dict, baseline: dict,
                  checks: list[dict], origin: float, uploaded: dict[str, float] | None = None) -> dict:
     windows = []

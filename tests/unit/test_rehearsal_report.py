@@ -10,7 +10,7 @@ from deploy.errors import ConfigError
 from deploy.rehearsal import (CUTOVER_NAMES, INJECTED_RELOAD_FAILURE, RELOAD_STEP, ROLLBACK_NAMES, RehearsalOptions,
                               load_rehearsal_settings)
 from deploy.rehearsal.report import (build_report, observed_switch, phase_from_journal, render_markdown,
-                                     request_summary, step_at)
+                                     request_summary, split_by_fault, step_at)
 from deploy.rehearsal.traffic import Record
 
 T0 = 1_000_000.0  # the rehearsal's origin (Unix time)
@@ -75,6 +75,29 @@ def test_a_failed_phase_names_the_failed_step_and_what_was_undone():
 
 def record(t, host="web1", kind="health", status=200, seconds=0.01, error="", storage="", name="", url=""):
     return Record(T0 + t, host, kind, status, seconds, error, storage, url, name)
+
+
+def test_only_fetches_of_files_uploaded_while_the_hosts_were_split_are_the_faults_doing():
+    events = journal("cutover", [
+        *step(4, 5, CUTOVER_NAMES.flip),
+        *step(5, 9, RELOAD_STEP, result="failed"),
+        *step(9, 12, RELOAD_STEP, result="undone", event="undo"),
+    ], end="failed")
+    phase = phase_from_journal(CUTOVER_NAMES, events, T0)
+    uploaded = {"new/1.jpg": T0 + 6, "old/1.jpg": T0 + 2, "late/1.jpg": T0 + 13}
+    split_fetch = record(7, kind="media", status=404, error="HTTP 404", name="new/1.jpg")
+    bucket_fetch = record(8, kind="media", status=403, error="HTTP 403", name="new/1.jpg")
+    records = [split_fetch, bucket_fetch,
+               record(7.5, kind="media", status=404, error="HTTP 404", name="old/1.jpg"),    # there before the flip
+               record(12.5, kind="media", status=404, error="HTTP 404", name="new/1.jpg"),  # after the undo
+               record(14, kind="media", status=404, error="HTTP 404", name="late/1.jpg"),
+               record(7, kind="media", status=200, name="new/1.jpg"),                        # not a failure
+               record(7, kind="media", status=500, error="HTTP 500", name="new/1.jpg"),     # not a missing file
+               record(7, kind="page", status=0, error="ConnectionResetError: reset")]
+    explained, rest = split_by_fault(records, phase, uploaded, T0)
+    assert explained == [split_fetch, bucket_fetch]
+    assert [(r.time - T0, r.status) for r in rest] == [(7.5, 404), (12.5, 404), (14, 404), (7, 500), (7, 0)]
+    assert split_by_fault(records, {"flip_t": 4.0, "undone_back_t": None}, uploaded, T0)[0] == []
 
 
 def test_observed_switch_is_the_first_answer_in_the_new_mode_after_the_flip():
