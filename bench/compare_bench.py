@@ -7,7 +7,7 @@ Fabric, no boto3), so the RSS is the interpreter plus the comparison.
 
 The synthetic sides are generators, never lists: the local side is manifest
 lines (``size\\tpath``) through ``parse_manifest_lines`` as the cutover feeds
-it, the bucket side ``Entry`` objects with ETags as ``deploy.bucket.listing``
+it, the bucket side ``Entry`` objects with ETags as ``deploy.listing.listing``
 yields them; both in key order.  The bucket lacks a few keys, has a few extra
 and a few of different size, so every branch of the merge-join runs.
 """
@@ -49,7 +49,7 @@ def local_lines(entries: int) -> Iterator[bytes]:
 
 
 def bucket_listing(entries: int) -> Iterator[Entry]:
-    """What deploy.bucket.listing yields: as many keys, a few missing, extra or resized."""
+    """What deploy.listing.listing yields: as many keys, a few missing, extra or resized."""
     etag = '"0cc175b9c0f1b6a831c399e269772661"'
     produced = index = 0
     while produced < entries:

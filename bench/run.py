@@ -36,7 +36,7 @@ from .peers import Contender, peer_tools, project_contender, rclone_check_comman
 from .report import (COMPARE_ENTRIES, PEER_ORDER, PHASES, VERIFY_REPEATS, Results, local_versions, machine,
                      render)
 from .trees import DEFAULT_SHAPES, QUICK_SHAPES, Tree, ensure_tree
-from .verify_bench import candidate_verify, project_verify, rclone_check
+from .verify_bench import project_verify, rclone_check
 
 
 def run_bench(project_root: Path, *, runs: int = 3, quick: bool = False, say: Callable[[str], None] = print,
@@ -164,8 +164,6 @@ def bench_round(connection, settings: Settings, tree: Tree, number: int, contend
                                     f"in its prefix, the delta tree holds {tree.delta_files:,}")
     delta, mine = shape.delta_directory, prefixes["project"]
     checks = {"project": project_verify(connection, settings, delta, mine),
-              "candidate": candidate_verify(connection, settings, delta, mine),
-              "parallel": candidate_verify(connection, settings, delta, mine, parallel=True),
               "rclone": rclone_check(connection, rclone_check_command(settings, files, delta, mine))}
     keys = list(checks)
     for repeat in range(VERIFY_REPEATS):

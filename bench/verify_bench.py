@@ -2,9 +2,8 @@
 
 ``project_verify`` times ``deploy.media.verify`` (the cutover's verify step:
 the manifest streamed from the media host, merge-joined with the bucket
-listing) on the bench's open connection; ``candidate_verify`` the same with the
-ElementTree listing of ``bench.fast_listing``; ``rclone_check`` the peer's check
-of the same tree against the same prefix, run on the media host.
+listing of deploy.listing) on the bench's open connection; ``rclone_check`` the
+peer's check of the same tree against the same prefix, run on the media host.
 """
 
 from __future__ import annotations
@@ -17,10 +16,8 @@ from fabric import Connection
 
 from deploy.config import Settings
 from deploy.context import Options, Run
-from deploy.media import manifest_stream, verify
-from deploy.verify import compare, parse_manifest_lines
+from deploy.media import verify
 
-from .fast_listing import fast_listing, parallel_listing
 from .host import timed_run
 
 
@@ -41,28 +38,6 @@ def project_verify(connection: Connection, settings: Settings, source: str, pref
         seconds = time.monotonic() - begin
         if report.local_count == 0 or not report.ok:
             raise RuntimeError(f"verify of {prefix} found {report.summary_lines()}")
-        return seconds
-    return timed
-
-
-def candidate_verify(connection: Connection, settings: Settings, source: str, prefix: str,
-                     parallel: bool = False) -> Callable[[], float]:
-    """The same comparison with a bench.fast_listing candidate for the bucket side (what deploy.bucket could do).
-
-    The parallel listing goes in path order, the order SeaweedFS lists each sub-prefix in.
-    """
-    verify_settings = replace(settings, media_root=source, media_prefix=prefix)
-    order = "path" if parallel else "bytes"
-
-    def timed() -> float:
-        run = Run(verify_settings, Options(), _NoJournal(), lambda line: None, "bench",
-                  _connections={verify_settings.media_host: connection})
-        begin = time.monotonic()
-        listing = parallel_listing(verify_settings, order) if parallel else fast_listing(verify_settings)
-        report = compare(parse_manifest_lines(manifest_stream(run, order), prefix), listing, order=order)
-        seconds = time.monotonic() - begin
-        if report.local_count == 0 or not report.ok:
-            raise RuntimeError(f"candidate verify of {prefix} found {report.summary_lines()}")
         return seconds
     return timed
 

@@ -1,10 +1,9 @@
-"""The bucket side: probes, the paginated listing as a sorted stream, anonymous fetches."""
+"""The bucket side: probes, anonymous fetches."""
 
 from __future__ import annotations
 
 import urllib.error
 import urllib.request
-from typing import Iterator
 from urllib.parse import quote
 
 import botocore.exceptions
@@ -12,7 +11,6 @@ import botocore.exceptions
 from .config_types import Settings
 from .errors import PreflightError
 from .s3 import s3_client
-from .verify import Entry
 
 # What an S3 error code means for the operator.
 ADVICE = {
@@ -89,10 +87,3 @@ def check_readable(settings: Settings) -> None:
         raise explain(error, settings, "listing") from None
 
 
-def listing(settings: Settings) -> Iterator[Entry]:
-    """Every object under the media prefix, page by page, in the store's (UTF-8 byte) order."""
-    client = s3_client(settings)
-    paginator = client.get_paginator("list_objects_v2")
-    for page in paginator.paginate(Bucket=settings.bucket, Prefix=settings.media_prefix + "/"):
-        for item in page.get("Contents", []):
-            yield Entry(item["Key"], item["Size"], item.get("ETag"))

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from .bucket import listing
+from .listing import listing
 from .context import Run
 from .errors import VerifyError
 from .hosts import LineStream, put_script, shell_path
@@ -85,7 +85,7 @@ def _compare(run: Run, order: str, before: int | None) -> tuple[VerifyReport, in
     checksum = run.options.checksum
     stream = manifest_stream(run, order, before, md5=checksum)
     report = compare(parse_manifest_lines(stream, run.settings.media_prefix, with_md5=checksum),
-                     listing(run.settings), sample_limit=run.options.sample_limit,
+                     listing(run.settings, order), sample_limit=run.options.sample_limit,
                      check_md5=same_md5 if checksum else None, order=order)
     return report, newer_count(stream)
 

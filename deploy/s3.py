@@ -2,10 +2,23 @@
 
 from __future__ import annotations
 
+import functools
+import threading
+
 import boto3
 from botocore.config import Config
 
 from .config_types import Settings
+
+
+_LOCK = threading.Lock()
+
+
+@functools.cache
+def _session() -> boto3.session.Session:
+    """One per process: a new session reads botocore's service models again (~0.2 s).
+    Credentials go to each client, never into the session."""
+    return boto3.session.Session()
 
 
 def s3_client(settings: Settings, anonymous: bool = False):
@@ -24,8 +37,10 @@ def s3_client(settings: Settings, anonymous: bool = False):
         from botocore import UNSIGNED
         config = config.merge(Config(signature_version=UNSIGNED))
     else:
+        # SigV4 everywhere, presigned URLs too (botocore would presign with SigV2 for a custom endpoint).
+        config = config.merge(Config(signature_version="s3v4"))
         credentials = {"aws_access_key_id": settings.access_key_id,
                        "aws_secret_access_key": settings.secret_access_key.reveal()}
-    session = boto3.session.Session()
-    return session.client("s3", endpoint_url=settings.endpoint_url, region_name=settings.region,
-                          config=config, **credentials)
+    with _LOCK:  # a session is not thread-safe; its clients are
+        return _session().client("s3", endpoint_url=settings.endpoint_url, region_name=settings.region,
+                                 config=config, **credentials)

@@ -117,7 +117,9 @@ def compare(local: Iterable[Entry], remote: Iterable[Entry], *, sample_limit: in
     report = VerifyReport(sample_limit=sample_limit)
     lefts = _in_order(local, "local manifest", sort_key)
     rights = _in_order(remote, "bucket listing", sort_key)
-    left, right = next(lefts, None), next(rights, None)
+    # The bucket side first: its listing gets going while the manifest's remote command starts up.
+    right = next(rights, None)
+    left = next(lefts, None)
     while left is not None or right is not None:
         left_key = sort_key(left.key) if left is not None else None
         right_key = sort_key(right.key) if right is not None else None
