@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import subprocess
 import sys
+import threading
+import time
 import uuid
 import urllib.error
 import urllib.request
@@ -49,6 +52,36 @@ def upload(site_url: str, filename: str, content: bytes, content_type: str = "im
     with urllib.request.urlopen(request, timeout=30) as response:
         assert response.status == 201
         return json.loads(response.read())
+
+
+@contextlib.contextmanager
+def uploads_through_both_sites(sandbox: "Sandbox", label: str, size_blocks: int = 50):
+    """A steady uploader alternating web1 and web2 while the block runs; yields (stored, errors).
+
+    ``stored`` holds the site's answer for every upload answered 201, ``errors``
+    one line for every upload that failed.
+    """
+    stored, errors, stop = [], [], threading.Event()
+
+    def uploader():
+        number = 0
+        while not stop.is_set():
+            alias = ("web1", "web2")[number % 2]
+            try:
+                stored.append(upload(sandbox.host(alias)["site_url"], f"{label} {number}.jpg",
+                                     b"\xff\xd8\xff\xe0" + uuid.uuid4().bytes * size_blocks))
+            except OSError as error:
+                errors.append(f"{alias}: {error}")
+            number += 1
+            time.sleep(0.05)
+
+    thread = threading.Thread(target=uploader)
+    thread.start()
+    try:
+        yield stored, errors
+    finally:
+        stop.set()
+        thread.join()
 
 
 @dataclass

@@ -18,7 +18,7 @@ import pytest
 
 from deploy.s3 import s3_client
 
-from .sandbox_client import http_get, http_json, invoke, upload
+from .sandbox_client import http_get, http_json, invoke, upload, uploads_through_both_sites
 
 pytestmark = pytest.mark.slow
 
@@ -200,27 +200,8 @@ def test_a_sync_killed_half_way_completes_on_the_next_run_without_uploading_twic
 
 def test_uploads_during_the_cutover_all_reach_the_bucket(fresh, project_root):
     """A steady uploader through both sites while the cutover runs: every stored file ends in the bucket."""
-    stored, errors, stop = [], [], threading.Event()
-
-    def uploader():
-        number = 0
-        while not stop.is_set():
-            alias = ("web1", "web2")[number % 2]
-            try:
-                stored.append(upload(fresh.host(alias)["site_url"], f"live {number}.jpg",
-                                     b"\xff\xd8\xff\xe0" + uuid.uuid4().bytes * 50))
-            except OSError as error:
-                errors.append(f"{alias}: {error}")
-            number += 1
-            time.sleep(0.05)
-
-    thread = threading.Thread(target=uploader)
-    thread.start()
-    try:
+    with uploads_through_both_sites(fresh, "live") as (stored, errors):
         cutover(project_root)
-    finally:
-        stop.set()
-        thread.join()
     assert errors == []
     objects = bucket_objects(fresh)
     on_disk_during_run = [entry["name"] for entry in stored]

@@ -2,14 +2,12 @@
 
 import subprocess
 import sys
-import threading
-import time
 import uuid
 from pathlib import Path
 
 import pytest
 
-from .sandbox_client import http_get, http_json, invoke, upload
+from .sandbox_client import http_get, http_json, invoke, upload, uploads_through_both_sites
 from .test_cutover import bucket_objects
 
 pytestmark = pytest.mark.slow
@@ -65,27 +63,8 @@ def test_rollback_brings_back_the_old_settings_and_every_upload(cut_over, projec
 
 
 def test_uploads_during_the_rollback_are_all_served_afterwards(cut_over, project_root):
-    stored, errors, stop = [], [], threading.Event()
-
-    def uploader():
-        number = 0
-        while not stop.is_set():
-            alias = ("web1", "web2")[number % 2]
-            try:
-                stored.append(upload(cut_over.host(alias)["site_url"], f"rollback live {number}.jpg",
-                                     b"\xff\xd8\xff\xe0" + uuid.uuid4().bytes * 40))
-            except OSError as error:
-                errors.append(f"{alias}: {error}")
-            number += 1
-            time.sleep(0.05)
-
-    thread = threading.Thread(target=uploader)
-    thread.start()
-    try:
+    with uploads_through_both_sites(cut_over, "rollback live", size_blocks=40) as (stored, errors):
         invoke(project_root, "rollback", "--env=sandbox")
-    finally:
-        stop.set()
-        thread.join()
     assert errors == [] and len(stored) > 20
     assert_served_from_disk(cut_over, stored)
 

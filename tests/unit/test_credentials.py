@@ -10,14 +10,9 @@ from deploy import credentials
 from deploy.config import load_settings
 from deploy.errors import ConfigError
 
-CONFIG = """\
-HOSTS=web1
-MEDIA_ROOT=~/webapps/media
-SETTINGS_PATH=~/site/local_settings.py
-RELOAD_COMMAND=true
-SITE_URL=http://127.0.0.1:8001
-AWS_STORAGE_BUCKET_NAME=my-media
-"""
+from .configs import MINIMAL
+
+CONFIG = MINIMAL
 ADMIN_SECRET = "admin-secret-never-shown"
 
 

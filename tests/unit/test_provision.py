@@ -13,13 +13,9 @@ from deploy.provision_plan import (BLOCKED, CHANGE, CREATE, DRIFTED, IN_PLACE, R
                                    desired_for, plan, render_plan)
 from deploy.store_admin import UNSUPPORTED as STORE_UNSUPPORTED
 
-CONFIG = """\
-HOSTS=web1
-MEDIA_ROOT=~/webapps/media
-SETTINGS_PATH=~/site/local_settings.py
-RELOAD_COMMAND=true
-SITE_URL=http://127.0.0.1:8001
-AWS_STORAGE_BUCKET_NAME=my-media
+from .configs import MINIMAL
+
+CONFIG = MINIMAL + """\
 AWS_S3_REGION_NAME=eu-west-1
 AWS_ACCESS_KEY_ID=AKIAFILE
 AWS_SECRET_ACCESS_KEY=file-secret

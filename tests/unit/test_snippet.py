@@ -12,13 +12,9 @@ from deploy.config import load_settings
 from deploy.errors import ConfigError
 from deploy.settings_file import find_use_s3, set_use_s3
 
-CONFIG = """\
-HOSTS=web1
-MEDIA_ROOT=~/webapps/media
-SETTINGS_PATH=~/site/local_settings.py
-RELOAD_COMMAND=true
-SITE_URL=http://127.0.0.1:8001
-AWS_STORAGE_BUCKET_NAME=my-media
+from .configs import MINIMAL
+
+CONFIG = MINIMAL + """\
 AWS_S3_REGION_NAME=eu-west-1
 AWS_LOCATION=uploads/media
 AWS_ACCESS_KEY_ID=AKIAFILE
