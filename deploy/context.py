@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Callable
 
@@ -60,6 +61,25 @@ class Run:
             raise
         self.journal.record("host", step=step, host=alias, start=begin, result="ok", summary=summary)
         return summary
+
+    def on_every_host(self, action: Callable[["Run", str], object], aliases=None) -> list:
+        """``action(run, alias)`` on the hosts at once (each has its own SSH connection); results in order.
+
+        Every host runs to the end; if any failed, the first failure's kind is raised
+        with every failing host's message.
+        """
+        aliases = list(self.settings.host_aliases if aliases is None else aliases)
+        for alias in aliases:  # opened here, one by one: the threads only use them
+            self.connection(alias)
+        with ThreadPoolExecutor(max(1, len(aliases))) as pool:
+            futures = [pool.submit(action, self, alias) for alias in aliases]
+        failures = [future.exception() for future in futures if future.exception() is not None]
+        for failure in failures:
+            if not isinstance(failure, CutoverError):
+                raise failure  # our bug: its traceback
+        if failures:
+            raise type(failures[0])("\n".join(str(failure) for failure in failures))
+        return [future.result() for future in futures]
 
     @property
     def media_connection(self) -> Connection:

@@ -123,7 +123,7 @@ def preview_flip(run: Run) -> str:
 
 
 def check_new_settings(run: Run) -> str:
-    done = [settings_remote.manage_check(run, alias) for alias in run.settings.host_aliases]
+    done = run.on_every_host(settings_remote.manage_check)  # at once: each takes a Django start-up
     return "\n".join(filter(None, done)) or "no MANAGE_PY configured: skipped"
 
 

@@ -133,27 +133,31 @@ def check_command(manage_py: str, site_python: str) -> str:
             f"shell -c {shlex.quote(SCRIPT)}")
 
 
+def _check_host(run: Run, alias: str) -> tuple[list[str], str | None]:
+    """(problems, versions seen) of one host's site."""
+    host = run.settings.host(alias)
+    try:
+        output = remote_run(run.connection(alias), check_command(host.manage_py, host.site_python),
+                            f"checking the site's packages ({host.manage_py} shell)", timeout=120)
+        report = parse_report(output, alias)
+    except (RemoteError, PreflightError) as error:
+        return [str(error)], None
+    return problems(report), (f"{alias} Django {report.django}, django-storages {report.storages_version}, "
+                              f"boto3 {report.boto3_version}")
+
+
 def check_site_packages(run: Run) -> str:
     """Every host with MANAGE_PY and SITE_PYTHON: the site can use the S3 backend.
 
     Raises PreflightError naming each host and what it lacks (all hosts in one
     message); returns a one-line summary.  Hosts without MANAGE_PY are skipped.
     """
-    found, seen, skipped = [], [], []
-    for host in run.settings.hosts:
-        if not (host.manage_py and host.site_python):
-            skipped.append(host.alias)
-            continue
-        try:
-            output = remote_run(run.connection(host.alias), check_command(host.manage_py, host.site_python),
-                                f"checking the site's packages ({host.manage_py} shell)", timeout=120)
-            report = parse_report(output, host.alias)
-        except (RemoteError, PreflightError) as error:
-            found.append(str(error))
-            continue
-        found += problems(report)
-        seen.append(f"{host.alias} Django {report.django}, django-storages {report.storages_version}, "
-                    f"boto3 {report.boto3_version}")
+    checked = [host.alias for host in run.settings.hosts if host.manage_py and host.site_python]
+    skipped = [alias for alias in run.settings.host_aliases if alias not in checked]
+    found, seen = [], []
+    for problems_found, versions in run.on_every_host(_check_host, checked):  # at once: each starts Django
+        found += problems_found
+        seen += [versions] if versions else []
     if found:
         raise PreflightError("\n".join(found))
     summary = "; ".join(seen) if seen else "no host has MANAGE_PY and SITE_PYTHON"
