@@ -38,6 +38,9 @@ from deploy.lock import describe, read_lock
 
 FLIP_STEP = "flip USE_S3 = True"
 RELOAD_STEP = "reload the sites"
+# The steps from the first flip to the end of the reload, as deploy/cutover.py runs them.
+BETWEEN_FLIP_AND_RELOAD = (FLIP_STEP, "check the new settings", "upload what reached the disk since the snapshot",
+                           RELOAD_STEP)
 MAX_REQUESTS = 200_000
 MAX_SECONDS = 600
 
@@ -236,8 +239,7 @@ def _summary(events: list[dict], pollers: dict[str, HealthPoller], traffic: Traf
         "reload_to_all_healthy": max(healthy.values()) - reload_done,
         "per_host_after_flip": {alias: moment - flip_started for alias, moment in healthy.items()},
         "journal_seconds_to_healthy": journal_health,
-        "steps": {name: steps[name] for name in (FLIP_STEP, "check the new settings", RELOAD_STEP)
-                  if name in steps},
+        "steps": {name: steps[name] for name in BETWEEN_FLIP_AND_RELOAD if name in steps},
         "requests": traffic.requests,
         "failed": sum(traffic.failures.values()),
         "failures": dict(traffic.failures.most_common(5)),

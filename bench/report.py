@@ -218,10 +218,15 @@ def explanations(results: Results) -> list[str]:
                              "directory, the credentials file over SFTP, rclone's start), which weighs on "
                              "small trees; preparing the directory over SFTP would save an exec (~45 ms).")
     if results.changeover and results.changeover["flip_to_all_healthy"] >= CHANGEOVER_SECONDS:
-        steps = results.changeover["steps"]
-        lines.append(f"- change-over: `manage.py check` on the hosts one after the other took "
-                     f"{steps.get('check the new settings', 0):.2f} s of it; running the checks in parallel "
-                     "(or before the flip, on the new settings) would close most of the gap.")
+        change = results.changeover
+        before_reload = change["flip_to_all_healthy"] - change["reload_to_all_healthy"]
+        lines.append(f"- change-over: {before_reload:.2f} s from the first flip to the end of the reload "
+                     f"({_seconds(change['steps'])}; the site still serves from disk all that time), then "
+                     f"{change['reload_to_all_healthy']:.2f} s until every answer comes from new workers on S3 "
+                     "(gunicorn's old workers keep answering from disk until the new ones have booted Django). "
+                     "What would close it: run `manage.py check` and the last upload at the same time; the "
+                     "second part is the site's own worker start-up, which the cutover cannot shorten "
+                     "(gunicorn's --preload is no answer: a HUP would then not reload the settings).")
     return lines
 
 
