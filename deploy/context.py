@@ -73,10 +73,10 @@ class Run:
             self.connection(alias)
         with ThreadPoolExecutor(max(1, len(aliases))) as pool:
             futures = [pool.submit(action, self, alias) for alias in aliases]
-        failures = [future.exception() for future in futures if future.exception() is not None]
-        for failure in failures:
-            if not isinstance(failure, CutoverError):
-                raise failure  # our bug: its traceback
+        failures = [error for error in (future.exception() for future in futures) if error is not None]
+        bugs = [error for error in failures if not isinstance(error, CutoverError)]
+        if bugs:
+            raise bugs[0]  # our bug: its traceback
         if failures:
             raise type(failures[0])("\n".join(str(failure) for failure in failures))
         return [future.result() for future in futures]

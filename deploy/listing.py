@@ -103,18 +103,18 @@ def listing(settings: Settings, order: str = "bytes", pages: "_Pages | None" = N
     """Every object under the media prefix, in ``order`` if the store lists in it (else the comparison says so)."""
     pages = pages or _Pages(settings)
     pool = ThreadPoolExecutor(WORKERS, thread_name_prefix="listing")
-    items: list[Item] = [("dir", settings.media_prefix + "/")]
-    for _ in range(LEVELS):
-        if blocks(items) >= BLOCKS or all(kind != "dir" for kind, _ in items):
-            break
-        deeper = expand(items, pages.level, order, pool.map)
-        if blocks(deeper) > MAX_BLOCKS:  # many small directories: a request each would cost more than it saves
-            break
-        items = deeper
     stop = threading.Event()
-    ahead: deque[tuple[str, object]] = deque()
-    pending = iter(items)
     try:
+        items: list[Item] = [("dir", settings.media_prefix + "/")]
+        for _ in range(LEVELS):
+            if blocks(items) >= BLOCKS or all(kind != "dir" for kind, _ in items):
+                break
+            deeper = expand(items, pages.level, order, pool.map)
+            if blocks(deeper) > MAX_BLOCKS:  # many small directories: a request each costs more than it saves
+                break
+            items = deeper
+        ahead: deque[tuple[str, object]] = deque()
+        pending = iter(items)
         while True:
             while len(ahead) < WINDOW and (item := next(pending, None)) is not None:
                 kind, value = item
@@ -134,7 +134,7 @@ def listing(settings: Settings, order: str = "bytes", pages: "_Pages | None" = N
                     raise page
                 yield from page
     finally:
-        stop.set()  # a comparison that stops early leaves no thread listing on
+        stop.set()  # a comparison that stops early (or an error) leaves no thread listing on
         pool.shutdown(wait=False, cancel_futures=True)
 
 

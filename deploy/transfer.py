@@ -68,7 +68,7 @@ def download(run: Run, overwrite: bool) -> str:
 
 def download_until_complete(run: Run) -> str:
     """Missing files only (the disk wins now), until every object under the prefix is on disk."""
-    for _ in range(ROUNDS):
+    for round_number in range(1, ROUNDS + 1):
         downloaded = download(run, overwrite=False)
         report, _ = media.compare_tree(run)
         if not report.extra.count:
@@ -76,7 +76,8 @@ def download_until_complete(run: Run) -> str:
                                in_bucket=report.remote_count, not_on_disk=0)
             return (f"{downloaded}\nevery one of {report.remote_count} objects under "
                     f"{run.settings.media_prefix}/ is on disk ({report.local_count} files there)")
-        time.sleep(1)
+        if round_number < ROUNDS:
+            time.sleep(1)
     raise VerifyError(f"{report.extra.count} objects in the bucket are still not on disk after "
                       f"{ROUNDS} rounds, e.g. {', '.join(report.extra.samples[:3])}")
 

@@ -55,5 +55,8 @@ def test_only_the_given_hosts_and_our_own_bugs_keep_their_traceback():
     assert FakeRun(["web1", "web2"]).on_every_host(lambda run, alias: alias, ["web2"]) == ["web2"]
     with pytest.raises(ZeroDivisionError):
         FakeRun(["web1"]).on_every_host(lambda run, alias: 1 / 0)
-    with pytest.raises(PreflightError):
-        FakeRun(["web1"]).on_every_host(lambda run, alias: (_ for _ in ()).throw(PreflightError("x")))
+    def refuse(run, alias):
+        raise PreflightError(f"{alias}: no django-storages")
+
+    with pytest.raises(PreflightError, match="web1: no django-storages"):
+        FakeRun(["web1"]).on_every_host(refuse)

@@ -121,3 +121,4 @@ def test_stopping_early_leaves_no_listing_thread_behind():
         if thread.name.startswith("listing"):
             thread.join(timeout=5)
     assert not [t for t in threading.enumerate() if t.name.startswith("listing") and t.is_alive()]
+
