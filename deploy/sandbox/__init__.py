@@ -15,6 +15,7 @@ from typing import Callable
 from ..config import load_settings
 from ..config_types import HostSettings, Secret, Settings
 from ..errors import SandboxError
+from ..health import wait_for_storage
 from ..s3 import s3_client
 from . import accounts, s3store, sites, sshd
 from .layout import HOST_ALIASES, SSH_PORT, WEED_PORTS, Layout, traversable_by_others
@@ -146,11 +147,17 @@ def reset(project_root: Path, say: Callable[[str], None] = print) -> None:
     """
     layout = Layout(project_root)
     settings = load_settings("sandbox", project_root)
+    reloaded = []
     for host in settings.hosts:
         account = pwd.getpwnam(layout.account(host.alias))
         accounts.as_user(account, f"rm -rf ~/.media-cutover/locks/{settings.env}.lock")
-        sites.restore_pristine_settings(account)
-        sites.reload_site(layout, host, account)
+        # A site whose settings were pristine and that serves from disk is left running (most tests
+        # change nothing); the others are reloaded at once, then waited for.
+        if sites.restore_pristine_settings(account) or (sites.health(host) or {}).get("storage") != "disk":
+            sites.reload_site(layout, host, account)
+            reloaded.append(host)
+    for host in reloaded:
+        wait_for_storage(host, "disk", timeout=30)
     admin = admin_settings(layout, settings)
     client = s3_client(admin)
     paginator = client.get_paginator("list_objects_v2")

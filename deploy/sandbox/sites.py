@@ -14,7 +14,6 @@ from pathlib import Path
 from urllib.parse import urlparse
 
 from ..config_types import HostSettings, Settings
-from ..health import wait_for_storage
 from .accounts import as_user, owned_tree
 from .layout import GROUP, SITE_PYTHON_PACKAGES, Layout
 from .processes import ensure_port_free, port_open, read_pid, run, stop_pid, wait_for
@@ -67,12 +66,21 @@ def install_site(layout: Layout, settings: Settings, host: HostSettings,
     return installed
 
 
-def restore_pristine_settings(account: pwd.struct_passwd) -> None:
-    """Put the template's local_settings.py back (USE_S3 = False)."""
+def restore_pristine_settings(account: pwd.struct_passwd) -> bool:
+    """Put the template's local_settings.py back (USE_S3 = False); False if it was already so."""
+    pristine = TEMPLATE / "mediasite" / "local_settings.py"
     target = Path(account.pw_dir) / "site" / "mediasite" / "local_settings.py"
-    shutil.copyfile(TEMPLATE / "mediasite" / "local_settings.py", target)
+    try:
+        found = target.stat()
+        if (target.read_bytes() == pristine.read_bytes() and (found.st_uid, found.st_gid) ==
+                (account.pw_uid, account.pw_gid) and found.st_mode & 0o7777 == 0o644):
+            return False
+    except FileNotFoundError:
+        pass
+    shutil.copyfile(pristine, target)
     os.chown(target, account.pw_uid, account.pw_gid)
     target.chmod(0o644)
+    return True
 
 
 def _link(link: Path, target: Path) -> None:
@@ -131,13 +139,12 @@ def start_site(layout: Layout, host: HostSettings, account: pwd.struct_passwd) -
 
 
 def reload_site(layout: Layout, host: HostSettings, account: pwd.struct_passwd) -> None:
-    """Graceful HUP when the site runs (quick), else a start; returns once it serves from disk."""
+    """Graceful HUP when the site runs (quick; wait_for_storage tells when it is done), else a start."""
     pid = gunicorn_pid(account)
     if pid is None:
         start_site(layout, host, account)
         return
     os.kill(pid, signal.SIGHUP)
-    wait_for_storage(host, "disk", timeout=30)
 
 
 def stop_site(account: pwd.struct_passwd) -> None:
