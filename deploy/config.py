@@ -43,6 +43,8 @@ KNOWN_KEYS = {
     "SETTINGS_PATH": "the site's local_settings.py on each host (per-host overridable)",
     "RELOAD_COMMAND": "shell command that gracefully reloads the site on a host (per-host overridable)",
     "RELOAD_TIMEOUT": "seconds the reload command may take (default 60)",
+    "RELOAD_GRACE_SECONDS": "seconds old workers may still finish requests after a reload: the web server's "
+                            "graceful timeout (gunicorn --graceful-timeout; default 30)",
     "SITE_URL": "the site's base URL as reached from this machine (per-host overridable)",
     "HEALTH_URL": "URL answering 200 with the active storage (default: SITE_URL + /healthz)",
     "MEDIA_LIST_PATH": "path of a site page listing media URLs, sampled by the health check (optional)",
@@ -144,7 +146,7 @@ class _Reader:
         self.problem(key, f"is {value!r}; expected true or false")
         return default
 
-    def number(self, key: str, default: float, kind=float):
+    def number(self, key: str, default: float, kind=float, zero_allowed: bool = False):
         value = self.text(key)
         if value is None:
             return default
@@ -152,8 +154,9 @@ class _Reader:
             number = kind(value)
         except ValueError:
             number = -1
-        if number <= 0:
-            self.problem(key, f"is {value!r}; expected a positive {kind.__name__}")
+        if number < 0 or (number == 0 and not zero_allowed) or number != number or number == float("inf"):
+            expected = "a number of 0 or more" if zero_allowed else f"a positive {kind.__name__}"
+            self.problem(key, f"is {value!r}; expected {expected}")
             return default
         return number
 
@@ -217,6 +220,7 @@ def _validate(env: str, project_root: Path, raw: dict[str, tuple[str, str]]) -> 
         sync_tool=read.choice("SYNC_TOOL", SYNC_TOOLS, "rclone"),
         sync_concurrency=read.number("SYNC_CONCURRENCY", 32, int),
         reload_timeout=read.number("RELOAD_TIMEOUT", 60.0),
+        reload_grace=read.number("RELOAD_GRACE_SECONDS", 30.0, zero_allowed=True),
         media_list_path=media_list_path,
         ssh_config=(project_root / ssh_config) if ssh_config else None,
         remote_python=read.text("REMOTE_PYTHON", "python3"),

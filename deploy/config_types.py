@@ -70,6 +70,7 @@ class Settings:
     sync_tool: str
     sync_concurrency: int
     reload_timeout: float
+    reload_grace: float  # seconds old workers may still write to the storage the site left
     media_list_path: str | None
     ssh_config: Path | None
     remote_python: str

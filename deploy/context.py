@@ -44,6 +44,9 @@ class Run:
     hosts: dict[str, HostFacts] = field(default_factory=dict)
     manifest_problems: list[str] = field(default_factory=list)
     counts: dict[str, object] = field(default_factory=dict)
+    # time.monotonic() when the last reloaded site answered in its new mode: from then on,
+    # only old workers finishing their last requests still write to the storage it left
+    reloaded_at: float | None = None
     _connections: dict[str, Connection] = field(default_factory=dict)
 
     def connection(self, alias: str) -> Connection:

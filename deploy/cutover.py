@@ -2,9 +2,10 @@
 
     preflight (changes nothing) -> lock -> install sync tool -> upload media ->
     verify -> database references -> flip USE_S3 -> manage.py check -> upload
-    what arrived since -> reload -> catch up until the bucket holds every file on
-    disk -> health on S3 (the syncs hug the reload so that the URLs the new
-    workers render already fetch)
+    what arrived since -> reload, until every site answers on S3 -> catch up until
+    the bucket holds every file on disk (its last pass once the old workers had
+    RELOAD_GRACE_SECONDS to finish) -> health on S3 (the syncs hug the reload so
+    that the URLs the new workers render already fetch)
 
 If a step fails on any host (or Ctrl-C), the runner undoes the steps done so
 far in reverse: settings files are put back byte-identical from their backups,
@@ -24,7 +25,7 @@ from .journal import operator
 from .lock import lock_path, release_lock, take_lock
 from .media import verify
 from .preflight import check_bucket, check_hosts, check_media_host
-from .reload import preview_reload, reload_sites, restore_and_reload_sites
+from .reload import after_reload, preview_after_reload, preview_reload, reload_sites, restore_and_reload_sites
 from .runner import Runner, Step, execute_run
 from .site_checks import check_site_packages
 from .transfer import preview_upload
@@ -72,9 +73,9 @@ def upload_latest(run: Run) -> str:
 
 
 def catch_up(run: Run) -> str:
-    """After the reload, until the bucket holds every file on disk: the site writes to the
-    bucket now, and a request still finishing on an old worker may write one more file to disk."""
-    return transfer.upload_until_complete(run)
+    """After the reload, until the bucket holds every file on disk: the site writes to the bucket
+    now, but an old worker finishing its last requests may still write files to disk."""
+    return after_reload(run, lambda run_: transfer.upload(run_, overwrite=False), transfer.upload_until_complete)
 
 
 def verify_snapshot(run: Run) -> str:
@@ -137,10 +138,9 @@ def preview_check(run: Run) -> str:
 def health_check_on_s3(run: Run) -> str:
     lines = []
     for host in run.settings.hosts:
-        seconds = health.wait_for_storage(host, "s3", run.settings.reload_timeout)
+        health.wait_for_storage(host, "s3", run.settings.reload_timeout)
         checked = health.check_media_served_from_bucket(run.settings, host, run.options.sample_limit)
-        run.journal.record("host", step="health", host=host.alias, seconds_to_healthy=round(seconds, 3))
-        lines.append(f"{host.alias}: on S3 after {seconds:.1f} s, {checked} media URLs fetch from the bucket")
+        lines.append(f"{host.alias}: on S3, {checked} media URLs fetch from the bucket")
     return "\n".join(lines)
 
 
@@ -164,7 +164,8 @@ CUTOVER = [
     Step("check the new settings", check_new_settings, preview=preview_check),
     Step("upload what reached the disk since the snapshot", upload_latest, preview=preview_upload),
     Step("reload the sites", reload_sites, undo=restore_and_reload_sites, preview=preview_reload),
-    Step("catch up until the bucket holds every file", catch_up, preview=preview_upload),
+    Step("catch up until the bucket holds every file", catch_up,
+         preview=lambda run: preview_after_reload(run, "upload what is missing in the bucket")),
     Step("health check on S3", health_check_on_s3, preview=lambda run: "would check every site on S3"),
 ]
 

@@ -3,7 +3,9 @@
     preflight (changes nothing) -> lock -> install sync tool -> download what the
     bucket has and the disk lacks -> settings back (the cutover's backup, or the
     minimal USE_S3 = False edit) -> manage.py check -> download what arrived
-    since -> reload -> download again until every object is on disk -> health on disk
+    since -> reload, until every site answers on disk -> download again until every
+    object is on disk (its last pass once the old workers had RELOAD_GRACE_SECONDS
+    to finish) -> health on disk
 
 Nothing is deleted, on disk or in the bucket; a disk file the first download
 replaces is moved aside under TOOLS_DIR/displaced/<run id>/.  A host that cannot
@@ -25,7 +27,7 @@ from .cutover import (check_new_settings, install_sync_tool, preview_check, prev
 from .errors import CutoverError, PreflightError
 from .hosts import run as remote_run
 from .preflight import check_media_host
-from .reload import preview_reload, reload_sites, restore_and_reload_sites
+from .reload import after_reload, preview_after_reload, preview_reload, reload_sites, restore_and_reload_sites
 from .runner import Runner, Step, execute_run
 from .transfer import preview_download
 
@@ -72,8 +74,9 @@ def download_latest(run: Run) -> str:
 
 
 def download_until_complete(run: Run) -> str:
-    """After the reload: only missing files (disk wins now), until every object is on disk."""
-    return transfer.download_until_complete(run)
+    """After the reload: only missing files (disk wins now), until every object is on disk; an
+    old worker finishing its last requests may still write files to the bucket."""
+    return after_reload(run, lambda run_: transfer.download(run_, overwrite=False), transfer.download_until_complete)
 
 
 # --- settings, reload, health ---------------------------------------------------------
@@ -94,10 +97,9 @@ def preview_to_disk(run: Run) -> str:
 def health_check_on_disk(run: Run) -> str:
     lines = []
     for host in run.settings.hosts:
-        seconds = health.wait_for_storage(host, "disk", run.settings.reload_timeout)
+        health.wait_for_storage(host, "disk", run.settings.reload_timeout)
         checked = health.check_media_served_by_site(run.settings, host, run.options.sample_limit)
-        run.journal.record("host", step="health", host=host.alias, seconds_to_healthy=round(seconds, 3))
-        lines.append(f"{host.alias}: on disk after {seconds:.1f} s, {checked} media URLs served by the site")
+        lines.append(f"{host.alias}: on disk, {checked} media URLs served by the site")
     return "\n".join(lines)
 
 
@@ -127,7 +129,7 @@ ROLLBACK = [
     Step("download what reached the bucket since", download_latest, preview=preview_download),
     Step("reload the sites", reload_sites, undo=restore_and_reload_sites, preview=preview_reload),
     Step("download what arrived meanwhile", download_until_complete,
-         preview=lambda run: "would download only missing files, then check every object is on disk"),
+         preview=lambda run: preview_after_reload(run, "download what is missing on disk")),
     Step("health check on disk", health_check_on_disk, preview=lambda run: "would check every site on disk"),
 ]
 

@@ -26,10 +26,10 @@ from typing import Callable, Mapping
 
 from ..config import Settings, host_key, load_settings
 from ..context import Options
-from ..cutover import CUTOVER, flip_settings, health_check_on_s3, reload_sites, run_cutover
+from ..cutover import CUTOVER, flip_settings, reload_sites, run_cutover
 from ..errors import ConfigError, CutoverError
 from ..journal import new_run_id, read_run
-from ..rollback import ROLLBACK, health_check_on_disk, run_rollback, settings_to_disk
+from ..rollback import ROLLBACK, run_rollback, settings_to_disk
 from .report import PhaseNames, build_report, phase_from_journal, render_markdown, split_by_fault
 from .traffic import Site, Traffic, check_uploads, http, records_as_dicts
 
@@ -69,9 +69,8 @@ def _step_name(steps, function) -> str:
     return next(step.name for step in steps if step.apply is function)
 
 
-CUTOVER_NAMES = PhaseNames("cutover", _step_name(CUTOVER, flip_settings), _step_name(CUTOVER, health_check_on_s3), "s3")
-ROLLBACK_NAMES = PhaseNames("rollback", _step_name(ROLLBACK, settings_to_disk),
-                            _step_name(ROLLBACK, health_check_on_disk), "disk")
+CUTOVER_NAMES = PhaseNames("cutover", _step_name(CUTOVER, flip_settings), "s3")
+ROLLBACK_NAMES = PhaseNames("rollback", _step_name(ROLLBACK, settings_to_disk), "disk")
 RELOAD_STEP = _step_name(CUTOVER, reload_sites)
 
 

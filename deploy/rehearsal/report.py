@@ -24,7 +24,6 @@ class PhaseNames:
 
     phase: str            # cutover | rollback
     flip: str             # the step that writes the settings
-    health: str           # the step that waits for each host on the new storage
     target: str           # the storage the hosts serve from after the phase: s3 | disk
 
 
@@ -44,11 +43,8 @@ def phase_from_journal(names: PhaseNames, events: list[dict], origin: float) -> 
         elif kind == "counts":
             counts.append({key: value for key, value in event.items() if key not in COUNT_FIELDS_DROPPED})
         elif kind == "host" and event.get("step") == "health":
-            # The health step checks hosts one after the other: each wait starts when the previous ended.
-            wait_began = max([started.get(("step", names.health), event["time"])] +
-                             [host["recorded"] for host in healthy.values()])
-            healthy[event["host"]] = {"seconds_to_healthy": event["seconds_to_healthy"], "recorded": event["time"],
-                                      "healthy_at": wait_began + event["seconds_to_healthy"]}
+            healthy[event["host"]] = {"seconds_to_healthy": event["seconds_to_healthy"],
+                                      "healthy_at": event.get("healthy_at", event["time"])}
     flip_at = started.get(("step", names.flip))
     hosts = {}
     for alias, facts in healthy.items():

@@ -42,12 +42,14 @@ def http_json(url: str) -> dict:
     return json.loads(body)
 
 
-def upload(site_url: str, filename: str, content: bytes, content_type: str = "image/jpeg") -> dict:
-    """POST a multipart upload to the site's /upload/."""
+def upload(site_url: str, filename: str, content: bytes, content_type: str = "image/jpeg",
+           delay: float = 0) -> dict:
+    """POST a multipart upload to the site's /upload/ (which waits ``delay`` seconds before storing it)."""
     boundary = uuid.uuid4().hex
     body = (f"--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"{filename}\"\r\n"
             f"Content-Type: {content_type}\r\n\r\n").encode() + content + f"\r\n--{boundary}--\r\n".encode()
-    request = urllib.request.Request(f"{site_url}/upload/", data=body, method="POST",
+    request = urllib.request.Request(f"{site_url}/upload/" + (f"?delay={delay:g}" if delay else ""),
+                                     data=body, method="POST",
                                      headers={"Content-Type": f"multipart/form-data; boundary={boundary}"})
     with urllib.request.urlopen(request, timeout=30) as response:
         assert response.status == 201
@@ -82,6 +84,45 @@ def uploads_through_both_sites(sandbox: "Sandbox", label: str, size_blocks: int 
     finally:
         stop.set()
         thread.join()
+
+
+RELOAD_STARTED = "run/reload-started"  # under the host's home: see upload_across_the_reload
+
+
+def reload_after_a_slow_upload(sandbox: "Sandbox", alias: str) -> dict[str, str]:
+    """Environment for a run whose reload of ``alias`` first lets upload_across_the_reload post its upload."""
+    pidfile = sandbox.host(alias)["pidfile"]
+    return {f"RELOAD_COMMAND__{alias.upper()}": f"touch ~/{RELOAD_STARTED} && sleep 1 && kill -HUP \"$(cat {pidfile})\""}
+
+
+@contextlib.contextmanager
+def upload_across_the_reload(sandbox: "Sandbox", alias: str, delay: float):
+    """An upload an old worker takes in just before ``alias`` reloads, and stores ``delay`` s later.
+
+    Needs the run's reload command from reload_after_a_slow_upload: it touches a
+    file, then waits a second before the HUP; the upload goes out as soon as the
+    file appears.  Yields a list that holds the site's answer afterwards.
+    """
+    marker = Path(sandbox.host(alias)["home"]) / RELOAD_STARTED
+    marker.unlink(missing_ok=True)
+    answers, stop = [], threading.Event()
+
+    def post_when_the_reload_starts():
+        while not marker.exists():
+            if stop.wait(0.05):
+                return
+        answers.append(upload(sandbox.host(alias)["site_url"], f"across the reload {uuid.uuid4().hex[:8]}.jpg",
+                              b"\xff\xd8\xff\xe0" + uuid.uuid4().bytes * 64, delay=delay))
+
+    thread = threading.Thread(target=post_when_the_reload_starts)
+    thread.start()
+    try:
+        yield answers
+    finally:
+        stop.set()
+        thread.join()
+        marker.unlink(missing_ok=True)
+    assert answers, f"the reload of {alias} never started: no upload was made across it"
 
 
 @dataclass

@@ -1,5 +1,6 @@
 """`fab rollback` / `invoke rollback` end to end, on the real sandbox."""
 
+import os
 import subprocess
 import sys
 import uuid
@@ -7,7 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from .sandbox_client import http_get, http_json, invoke, upload, uploads_through_both_sites
+from .sandbox_client import (http_get, http_json, invoke, reload_after_a_slow_upload, upload,
+                             upload_across_the_reload, uploads_through_both_sites)
 from .test_cutover import bucket_objects
 
 pytestmark = pytest.mark.slow
@@ -24,8 +26,9 @@ def cut_over(sandbox, project_root):
     invoke(project_root, "sandbox.reset")
 
 
-def fab(project_root, *args, check=True):
-    result = subprocess.run([FAB, *args], cwd=project_root, capture_output=True, text=True, timeout=600)
+def fab(project_root, *args, check=True, env=None):
+    result = subprocess.run([FAB, *args], cwd=project_root, capture_output=True, text=True, timeout=600,
+                            env={**os.environ, **(env or {})})
     if check and result.returncode != 0:
         raise AssertionError(f"fab {' '.join(args)} exited {result.returncode}:\n{result.stdout}\n{result.stderr}")
     return result
@@ -52,13 +55,19 @@ def test_rollback_brings_back_the_old_settings_and_every_upload(cut_over, projec
     assert all(f"media/{entry['name']}" in objects_before for entry in stored)
     assert not any((cut_over.media_root() / entry["name"]).exists() for entry in stored)
 
-    result = fab(project_root, "rollback", "--env=sandbox")
+    # And one upload that an old (S3) worker of web1 takes in just before the reload and stores in
+    # the bucket 6 s later: the last download must wait for it (RELOAD_GRACE_SECONDS).
+    with upload_across_the_reload(cut_over, "web1", delay=6) as late:
+        result = fab(project_root, "rollback", "--env=sandbox",
+                     env={"RELOAD_GRACE_SECONDS": "9", **reload_after_a_slow_upload(cut_over, "web1")})
     assert "restored from its backup" in result.stdout
+    assert "for the old workers' last requests (RELOAD_GRACE_SECONDS=9)" in result.stdout
 
     for alias in cut_over.aliases:
         assert cut_over.settings_bytes(alias) == cut_over.before[alias]
         assert http_json(cut_over.host(alias)["health_url"])["storage"] == "disk"
-    assert_served_from_disk(cut_over, stored)
+    assert late[0]["url"].startswith(cut_over.state["s3"]["endpoint"])  # stored by an old worker, on S3
+    assert_served_from_disk(cut_over, stored + late)
     assert set(bucket_objects(cut_over)) >= objects_before  # the bucket still holds everything
 
 

@@ -51,7 +51,13 @@ def test_good_file_loads_with_defaults_and_per_host_override(project):
     assert settings.region == "us-east-1"
     assert settings.sync_tool == "rclone"
     assert settings.checksum_mode == "when_required"
+    assert settings.reload_grace == 30.0
     assert settings.secret_access_key.reveal() == SECRET
+
+
+def test_a_reload_grace_of_zero_is_allowed(project):
+    edit(project, add="RELOAD_GRACE_SECONDS=0\n")
+    assert load(project).reload_grace == 0
 
 
 def test_environment_overrides_secrets_file_overrides_config_file(project):
@@ -106,6 +112,8 @@ def test_bad_bucket_names_are_refused(project, bucket):
     ("SYNC_TOOL=aws", "SYNC_TOOL is 'aws'; expected one of rclone, s5cmd, s3cmd"),
     ("SYNC_CONCURRENCY=0", "SYNC_CONCURRENCY is '0'; expected a positive int"),
     ("RELOAD_TIMEOUT=soon", "RELOAD_TIMEOUT is 'soon'; expected a positive float"),
+    ("RELOAD_TIMEOUT=nan", "RELOAD_TIMEOUT is 'nan'; expected a positive float"),
+    ("RELOAD_GRACE_SECONDS=-1", "RELOAD_GRACE_SECONDS is '-1'; expected a number of 0 or more"),
     ("AWS_S3_ENDPOINT_URL=127.0.0.1:9000", "AWS_S3_ENDPOINT_URL is '127.0.0.1:9000'; expected an http"),
     ("MEDIA_HOST=web9", "MEDIA_HOST is 'web9'; expected one of HOSTS"),
     ("AWS_REQUEST_CHECKSUM_CALCULATION=always", "expected one of when_required, when_supported"),

@@ -35,11 +35,11 @@ CUTOVER_EVENTS = journal("cutover", [
     *step(2, 4, "upload media"),
     (4, "counts", {"step": "upload", "files": 10, "bytes": 1000, "transferred": 10, "transferred_bytes": 1000}),
     *step(4, 5, CUTOVER_NAMES.flip),
-    *step(5, 6, RELOAD_STEP),
-    (6, "step", {"step": CUTOVER_NAMES.health, "result": "started"}),
-    (8, "host", {"step": "health", "host": "web1", "seconds_to_healthy": 1.5}),   # healthy at 7.5
-    (9, "host", {"step": "health", "host": "web2", "seconds_to_healthy": 0.5}),   # its wait began at 8: healthy 8.5
-    (9, "step", {"step": CUTOVER_NAMES.health, "result": "ok", "seconds": 3.0}),
+    (5, "step", {"step": RELOAD_STEP, "result": "started"}),
+    (7.5, "host", {"step": "health", "host": "web1", "seconds_to_healthy": 1.5, "healthy_at": T0 + 7.5}),
+    (8.5, "host", {"step": "health", "host": "web2", "seconds_to_healthy": 2.4, "healthy_at": T0 + 8.5}),
+    (8.5, "step", {"step": RELOAD_STEP, "result": "ok", "seconds": 3.5}),
+    *step(8.5, 9, "health check on S3"),
 ])
 
 
@@ -47,12 +47,12 @@ def test_a_phase_from_its_journal_has_steps_counts_and_a_window_per_host():
     phase = phase_from_journal(CUTOVER_NAMES, CUTOVER_EVENTS, T0)
     assert phase["result"] == "ok" and phase["run_id"] == "run-cutover"
     assert [s["name"] for s in phase["steps"]] == ["upload media", CUTOVER_NAMES.flip, RELOAD_STEP,
-                                                   CUTOVER_NAMES.health]
+                                                   "health check on S3"]
     assert phase["steps"][0] | {"summary": None} == {"name": "upload media", "kind": "step", "result": "ok",
                                                      "seconds": 2, "start": 2.0, "end": 4.0, "summary": None}
     assert phase["flip_t"] == 4.0
     assert phase["hosts"] == {"web1": {"seconds_to_healthy": 1.5, "healthy_t": 7.5, "window_seconds": 3.5},
-                              "web2": {"seconds_to_healthy": 0.5, "healthy_t": 8.5, "window_seconds": 4.5}}
+                              "web2": {"seconds_to_healthy": 2.4, "healthy_t": 8.5, "window_seconds": 4.5}}
     assert phase["counts"][0] == {"step": "upload", "files": 10, "bytes": 1000, "transferred": 10,
                                   "transferred_bytes": 1000}
     assert phase["failed_step"] is None and phase["undone"] == []
@@ -119,7 +119,7 @@ def test_request_summary_counts_by_kind_and_explains_failed_fetches_of_fresh_upl
     assert summary["by_kind"]["page"] == {"made": 2, "failed": 0, "p50_ms": 3, "p95_ms": 4, "max_ms": 4,
                                           "reasons": {}}
     assert summary["by_kind"]["media"]["reasons"] == {"HTTP 404": 1}
-    assert summary["failed_during"] == {f"cutover: {CUTOVER_NAMES.health}": 1}
+    assert summary["failed_during"] == {f"cutover: {RELOAD_STEP}": 1}
     assert summary["failed_fetches_of_files_uploaded_during"] == {"cutover: upload media": 1}
     [sample] = summary["failure_samples"]
     assert sample["uploaded_t"] == 3.0 and sample["storage"] == "bucket"

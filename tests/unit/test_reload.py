@@ -1,4 +1,4 @@
-"""The undo of a reload, on stubs: what it does, in which order, and that one failure does not stop the rest."""
+"""The reload and its undo, on stubs: what they do, in which order, and that one failure does not stop the rest."""
 
 from types import SimpleNamespace
 
@@ -9,10 +9,19 @@ from deploy.context import HostFacts
 from deploy.errors import RemoteError
 
 
-def fake_run(**facts):
+class Journal(list):
+    def record(self, event, **fields):
+        self.append((event, fields))
+
+
+def fake_run(grace=0.0, **facts):
     hosts = tuple(SimpleNamespace(alias=alias, reload_command=f"reload {alias}") for alias in facts)
-    settings = SimpleNamespace(hosts=hosts, reload_timeout=5)
-    return SimpleNamespace(settings=settings, hosts=facts, connection=lambda alias: alias)
+    settings = SimpleNamespace(hosts=hosts, reload_timeout=5, reload_grace=grace,
+                               host=lambda alias: next(host for host in hosts if host.alias == alias))
+    run = SimpleNamespace(settings=settings, hosts=facts, connection=lambda alias: alias, journal=Journal(),
+                          reloaded_at=None)
+    run.on_host = lambda step, alias, action: action(run, alias)
+    return run
 
 
 class Calls(list):
@@ -38,7 +47,8 @@ def calls(monkeypatch):
 
     monkeypatch.setattr(reload.settings_remote, "restore", step("restore"))
     monkeypatch.setattr(reload, "remote_run", lambda connection, command, *a, **k: step("reload")(None, connection))
-    monkeypatch.setattr(reload.health, "wait_for_storage", lambda host, storage, timeout: 0.5)
+    monkeypatch.setattr(reload.health, "wait_for_storage",
+                        lambda host, storage, timeout: calls.append(f"healthy {host.alias} on {storage}") or 0.5)
     monkeypatch.setattr(reload.transfer, "download", step("download missing"))
     monkeypatch.setattr(reload.transfer, "download_until_complete", step("download until complete"))
     monkeypatch.setattr(reload.transfer, "upload", step("upload missing"))
@@ -50,7 +60,8 @@ def test_a_site_that_served_from_s3_goes_back_with_the_buckets_new_files_on_disk
     run = fake_run(web1=HostFacts(original_use_s3=False, reloaded=True),
                    web2=HostFacts(original_use_s3=False, reloaded=False))
     summary = reload.restore_and_reload_sites(run)
-    assert calls == ["restore web1", "restore web2", "download missing", "reload web1", "download until complete"]
+    assert calls == ["restore web1", "restore web2", "download missing", "reload web1", "healthy web1 on disk",
+                     "download missing", "download until complete"]
     assert "web1: reloaded, healthy on disk" in summary
     assert not run.hosts["web1"].reloaded
 
@@ -58,7 +69,8 @@ def test_a_site_that_served_from_s3_goes_back_with_the_buckets_new_files_on_disk
 def test_a_site_that_served_from_disk_goes_back_to_s3_with_the_disks_new_files_uploaded(calls):
     run = fake_run(web1=HostFacts(original_use_s3=True, reloaded=True))
     reload.restore_and_reload_sites(run)
-    assert calls == ["restore web1", "upload missing", "reload web1", "upload until complete"]
+    assert calls == ["restore web1", "upload missing", "reload web1", "healthy web1 on s3", "upload missing",
+                     "upload until complete"]
 
 
 def test_nothing_reloaded_means_nothing_to_carry(calls):
@@ -72,7 +84,7 @@ def test_one_part_failing_does_not_stop_the_others_and_is_reported(calls):
     run = fake_run(web1=HostFacts(original_use_s3=False, reloaded=True))
     with pytest.raises(RemoteError, match="download missing broke"):
         reload.restore_and_reload_sites(run)
-    assert calls == ["restore web1", "download missing", "reload web1", "download until complete"]
+    assert calls == ["restore web1", "download missing", "reload web1", "healthy web1 on disk", "download missing"]
 
 
 def test_a_reload_back_that_fails_again_is_fine_when_the_site_is_healthy_as_before(calls):
@@ -80,3 +92,36 @@ def test_a_reload_back_that_fails_again_is_fine_when_the_site_is_healthy_as_befo
     run = fake_run(web2=HostFacts(original_use_s3=False, reloaded=True))
     summary = reload.restore_and_reload_sites(run)
     assert "web2: reload command failed again" in summary and "healthy on disk" in summary
+
+
+def test_a_reload_is_done_when_every_site_it_changed_answers_in_its_new_mode(calls):
+    run = fake_run(web1=HostFacts(original_use_s3=False, settings_written=True),
+                   web2=HostFacts(original_use_s3=False, settings_written=False))
+    summary = reload.reload_sites(run)
+    assert calls == ["reload web1", "healthy web1 on s3"]
+    assert run.hosts["web1"].reloaded and not run.hosts["web2"].reloaded
+    [(event, fields)] = run.journal
+    assert (event, fields["host"], fields["step"]) == ("host", "web1", "health") and fields["healthy_at"] > 0
+    assert "web1: reloaded, answers on s3" in summary and run.reloaded_at is not None
+
+
+def test_nothing_changed_means_no_reload_and_no_wait_afterwards(calls):
+    run = fake_run(grace=60, web1=HostFacts())
+    assert reload.reload_sites(run) == "no host changed: none reloaded"
+    assert reload.after_reload(run, lambda run_: "copied", lambda run_: "complete") == "copied\ncomplete"
+
+
+def test_the_last_pass_after_a_reload_waits_out_the_grace_the_first_does_not(calls, monkeypatch):
+    run = fake_run(grace=30, web1=HostFacts())
+    run.reloaded_at = 1000.0
+    clock = {"now": 1004.0}
+    monkeypatch.setattr(reload.time, "monotonic", lambda: clock["now"])
+    monkeypatch.setattr(reload.time, "sleep", lambda seconds: calls.append(f"sleep {seconds:g}"))
+    summary = reload.after_reload(run, lambda run_: calls.append("copy") or "copied",
+                                  lambda run_: calls.append("until complete") or "complete")
+    assert calls == ["copy", "sleep 26", "until complete"]
+    assert "waited 26.0 s more for the old workers' last requests (RELOAD_GRACE_SECONDS=30)" in summary
+    calls.clear()
+    clock["now"] = 1031.0  # the grace is over by the time the first copy ends: no wait
+    reload.after_reload(run, lambda run_: calls.append("copy") or "", lambda run_: calls.append("until") or "")
+    assert calls == ["copy", "until"]

@@ -1,4 +1,6 @@
 """JSON endpoints the sandbox and the cutover tool probe: health, upload, list."""
+import time
+
 from django.conf import settings
 from django.core.files.storage import FileSystemStorage, default_storage
 from django.db import DatabaseError
@@ -44,10 +46,19 @@ def healthz(request):
 @csrf_exempt
 @require_POST
 def upload(request):
-    """Store the multipart field `file` through the default storage (201)."""
+    """Store the multipart field `file` through the default storage (201).
+
+    `?delay=SECONDS` (at most 30) waits before storing, as a slow client or
+    storage would: a test keeps an upload on an old worker across a reload.
+    """
     uploaded = request.FILES.get("file")
     if uploaded is None:
         return JsonResponse({"error": "multipart field 'file' is required"}, status=400)
+    try:
+        delay = float(request.GET.get("delay") or 0)
+    except ValueError:
+        return JsonResponse({"error": "delay must be a number of seconds"}, status=400)
+    time.sleep(min(max(delay, 0.0), 30.0))
     stored = StoredFile.objects.create(file=uploaded, host=settings.SITE_HOST_NAME)
     # uploaded.size, not stored.file.size: the latter asks the storage (a HEAD on S3).
     body = {"name": stored.file.name, "url": stored.file.url, "size": uploaded.size}
