@@ -47,7 +47,13 @@ def assert_served_from_disk(sandbox, stored: list[dict]):
             assert status == 200 and len(body) == entry["size"], f"{alias} does not serve {url}"
 
 
-def test_rollback_brings_back_the_old_settings_and_every_upload(cut_over, project_root):
+def test_rollback_brings_back_the_old_settings_and_every_upload_and_a_second_changes_nothing(cut_over, project_root):
+    # --dry-run first: it shows the change and makes none.
+    dry_run = invoke(project_root, "rollback", "--env=sandbox", "--dry-run")
+    assert "-USE_S3 = True" in dry_run.stdout and "+USE_S3 = False" in dry_run.stdout
+    assert all(cut_over.settings_bytes(alias) != cut_over.before[alias] for alias in cut_over.aliases)
+    assert all(http_json(cut_over.host(alias)["health_url"])["storage"] == "s3" for alias in cut_over.aliases)
+
     stored = [upload(cut_over.host(alias)["site_url"], f"während S3 {number}.jpg",
                      b"\xff\xd8\xff\xe0" + uuid.uuid4().bytes * (number + 1))
               for number, alias in enumerate(["web1", "web2"] * 3)]
@@ -70,22 +76,20 @@ def test_rollback_brings_back_the_old_settings_and_every_upload(cut_over, projec
     assert_served_from_disk(cut_over, stored + late)
     assert set(bucket_objects(cut_over)) >= objects_before  # the bucket still holds everything
 
-
-def test_uploads_during_the_rollback_are_all_served_afterwards(cut_over, project_root):
-    with uploads_through_both_sites(cut_over, "rollback live", size_blocks=40) as (stored, errors):
-        invoke(project_root, "rollback", "--env=sandbox")
-    assert errors == [] and len(stored) > 20
-    assert_served_from_disk(cut_over, stored)
-
-
-def test_a_second_rollback_changes_nothing(cut_over, project_root):
-    invoke(project_root, "rollback", "--env=sandbox")
+    # A second rollback finds every host on disk and every object there: it changes nothing.
     settings = {alias: cut_over.settings_bytes(alias) for alias in cut_over.aliases}
     again = invoke(project_root, "rollback", "--env=sandbox").stdout
     assert "web1: already on disk (USE_S3 = False), left alone" in again
     assert "no host changed: none reloaded" in again
     assert "no files downloaded" in again
     assert {alias: cut_over.settings_bytes(alias) for alias in cut_over.aliases} == settings
+
+
+def test_uploads_during_the_rollback_are_all_served_afterwards(cut_over, project_root):
+    with uploads_through_both_sites(cut_over, "rollback live", size_blocks=40) as (stored, errors):
+        invoke(project_root, "rollback", "--env=sandbox")
+    assert errors == [] and len(stored) > 20
+    assert_served_from_disk(cut_over, stored)
 
 
 def test_rollback_with_a_host_unreachable_then_again_once_it_is_back(cut_over, project_root):
@@ -105,11 +109,3 @@ def test_rollback_with_a_host_unreachable_then_again_once_it_is_back(cut_over, p
     invoke(project_root, "rollback", "--env=sandbox")
     for alias in cut_over.aliases:
         assert cut_over.settings_bytes(alias) == cut_over.before[alias]
-
-
-def test_rollback_dry_run_changes_nothing(cut_over, project_root):
-    settings = {alias: cut_over.settings_bytes(alias) for alias in cut_over.aliases}
-    result = invoke(project_root, "rollback", "--env=sandbox", "--dry-run")
-    assert "-USE_S3 = True" in result.stdout and "+USE_S3 = False" in result.stdout
-    assert {alias: cut_over.settings_bytes(alias) for alias in cut_over.aliases} == settings
-    assert all(http_json(cut_over.host(alias)["health_url"])["storage"] == "s3" for alias in cut_over.aliases)
