@@ -1,18 +1,20 @@
 """Reloading the sites, and its undo: each site back on the storage it served from, no upload lost.
 
-Shared by the cutover (disk -> S3) and the rollback (S3 -> disk).  A reload is
-done when the site answers in its new mode; its old workers may still finish
-requests, and write to the storage the site left, for up to the web server's
-graceful timeout (RELOAD_GRACE_SECONDS): the copy after a reload waits that out
-before its last pass (``after_reload``).  A site that served from the other
-storage for a while took uploads there only, so the undo carries them back:
-once before the reload back (the files the old workers will render must be
-there when they start) and once after, until nothing is missing.
+Shared by the cutover (disk -> S3) and the rollback (S3 -> disk).  Right after
+a reload the old workers still answer until the new ones have started, and
+finish what they took for up to the web server's graceful timeout: they store
+uploads where the site used to.  So the copy after a reload (``after_reload``)
+goes again and again until every site answers in its new mode and its old
+workers have had RELOAD_GRACE_SECONDS more, then until nothing is missing.  A
+site that served from the other storage for a while took uploads there only,
+so the undo carries them back: once before the reload back (the files the old
+workers will render must be there when they start) and once after.
 """
 
 from __future__ import annotations
 
 import time
+from concurrent.futures import ThreadPoolExecutor
 from typing import Callable
 
 from . import health, settings_remote, transfer
@@ -20,28 +22,19 @@ from .context import Run
 from .errors import CutoverError, RemoteError
 from .hosts import run as remote_run
 
+# The copies while the sites switch over start at most this often (seconds).
+PASS_INTERVAL = 0.5
+
 
 def reload_sites(run: Run) -> str:
-    """Reload the hosts this run changed, then wait until each answers in its new mode; a host
-    found already as wanted keeps running as it is."""
+    """Reload the hosts this run changed (the copy after it waits for them to answer in their new
+    mode); a host found already as wanted keeps running as it is."""
     changed = [host for host in run.settings.hosts if run.hosts[host.alias].settings_written]
-    reloaded_at = {}
     for host in changed:
         run.hosts[host.alias].reloaded = True  # set first: a reload that fails may still have happened
         run.on_host("reload", host.alias, _reload_host)
-        reloaded_at[host.alias] = time.time()
-    lines = []
-    for host in changed:
-        storage = _new_storage(run, host.alias)
-        health.wait_for_storage(host, storage, run.settings.reload_timeout)
-        healthy_at = time.time()
-        seconds = healthy_at - reloaded_at[host.alias]
-        run.journal.record("host", step="health", host=host.alias, seconds_to_healthy=round(seconds, 3),
-                           healthy_at=healthy_at)
-        lines.append(f"{host.alias}: reloaded, answers on {storage} {seconds:.1f} s after its reload command")
-    if changed:
-        run.reloaded_at = time.monotonic()
-    return "\n".join(lines) or "no host changed: none reloaded"
+        run.switching[host.alias] = (_new_storage(run, host.alias), time.time())
+    return f"reloaded {', '.join(host.alias for host in changed)}" if changed else "no host changed: none reloaded"
 
 
 def _new_storage(run: Run, alias: str) -> str:
@@ -57,22 +50,45 @@ def _reload_host(run: Run, alias: str) -> str:
 
 
 def after_reload(run: Run, copy: Callable[[Run], str], until_complete: Callable[[Run], str]) -> str:
-    """A copy at once (what the old workers wrote so far reaches the new storage soon), then, once they
-    have had RELOAD_GRACE_SECONDS since the sites answered in their new mode, until complete."""
-    lines = [copy(run)]
+    """Copy at once, and again while the sites switch over: until each answers in its new mode and
+    its old workers have had RELOAD_GRACE_SECONDS more to store what they took; then until complete."""
+    lines, passes = [copy(run)], 0
+    switching, run.switching = run.switching, {}
+    if switching:
+        with ThreadPoolExecutor(len(switching)) as pool:
+            waits = [pool.submit(_wait_until_serving, run, alias, storage, since)
+                     for alias, (storage, since) in switching.items()]
+            while not all(wait.done() for wait in waits):
+                passes += _copy_again(run, copy)
+        lines += [wait.result() for wait in waits]  # a site that never switched fails the step
+        run.reloaded_at = time.monotonic()
     if run.reloaded_at is not None:
-        remaining = run.reloaded_at + run.settings.reload_grace - time.monotonic()
-        if remaining > 0:
-            time.sleep(remaining)
-            lines.append(f"waited {remaining:.1f} s more for the old workers' last requests "
-                         f"(RELOAD_GRACE_SECONDS={run.settings.reload_grace:g})")
+        while time.monotonic() < run.reloaded_at + run.settings.reload_grace:
+            passes += _copy_again(run, copy)
+        lines.append(f"{passes} more passes while the sites switched over and their old workers finished "
+                     f"(RELOAD_GRACE_SECONDS={run.settings.reload_grace:g})")
     lines.append(until_complete(run))
     return "\n".join(lines)
 
 
+def _copy_again(run: Run, copy: Callable[[Run], str]) -> int:
+    begin = time.monotonic()
+    copy(run)
+    time.sleep(max(0.0, PASS_INTERVAL - (time.monotonic() - begin)))
+    return 1
+
+
+def _wait_until_serving(run: Run, alias: str, storage: str, reloaded_at: float) -> str:
+    health.wait_for_storage(run.settings.host(alias), storage, run.settings.reload_timeout)
+    healthy_at = time.time()
+    seconds = healthy_at - reloaded_at
+    run.journal.record("host", step="health", host=alias, seconds_to_healthy=round(seconds, 3), healthy_at=healthy_at)
+    return f"{alias}: answers on {storage} {seconds:.1f} s after its reload command"
+
+
 def preview_after_reload(run: Run, what: str) -> str:
-    return (f"would {what} at once, then again, {run.settings.reload_grace:g} s (RELOAD_GRACE_SECONDS) after "
-            "every site answers in its new mode, until complete")
+    return (f"would {what} at once, again until every site answers in its new mode and "
+            f"{run.settings.reload_grace:g} s more (RELOAD_GRACE_SECONDS), then until complete")
 
 
 def preview_reload(run: Run) -> str:
@@ -82,6 +98,7 @@ def preview_reload(run: Run) -> str:
 def restore_and_reload_sites(run: Run) -> str:
     """Undo of a reload: settings as the run found them, uploads taken meanwhile carried back, reload, healthy."""
     reloaded = [host for host in run.settings.hosts if run.hosts[host.alias].reloaded]
+    run.switching = {}  # going back now: nothing waits for the new mode any more
     carry_back = _carry_back(run, reloaded)
     lines, failures = [], []
     for host in run.settings.hosts:

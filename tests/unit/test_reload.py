@@ -1,5 +1,6 @@
 """The reload and its undo, on stubs: what they do, in which order, and that one failure does not stop the rest."""
 
+import threading
 from types import SimpleNamespace
 
 import pytest
@@ -19,7 +20,7 @@ def fake_run(grace=0.0, **facts):
     settings = SimpleNamespace(hosts=hosts, reload_timeout=5, reload_grace=grace,
                                host=lambda alias: next(host for host in hosts if host.alias == alias))
     run = SimpleNamespace(settings=settings, hosts=facts, connection=lambda alias: alias, journal=Journal(),
-                          reloaded_at=None)
+                          reloaded_at=None, switching={})
     run.on_host = lambda step, alias, action: action(run, alias)
     return run
 
@@ -94,15 +95,30 @@ def test_a_reload_back_that_fails_again_is_fine_when_the_site_is_healthy_as_befo
     assert "web2: reload command failed again" in summary and "healthy on disk" in summary
 
 
-def test_a_reload_is_done_when_every_site_it_changed_answers_in_its_new_mode(calls):
+def test_the_copy_after_a_reload_goes_on_until_every_site_answers_in_its_new_mode(calls, monkeypatch):
     run = fake_run(web1=HostFacts(original_use_s3=False, settings_written=True),
                    web2=HostFacts(original_use_s3=False, settings_written=False))
-    summary = reload.reload_sites(run)
-    assert calls == ["reload web1", "healthy web1 on s3"]
+    assert reload.reload_sites(run) == "reloaded web1"
+    assert calls == ["reload web1"] and list(run.switching) == ["web1"]
     assert run.hosts["web1"].reloaded and not run.hosts["web2"].reloaded
+
+    copied = threading.Event()  # web1's new workers answer once two more copies were made
+
+    def copy(run_):
+        calls.append("copy")
+        if calls.count("copy") == 3:
+            copied.set()
+        return "copied"
+
+    monkeypatch.setattr(reload.health, "wait_for_storage", lambda host, storage, timeout: copied.wait(5) and 0.5)
+    monkeypatch.setattr(reload, "PASS_INTERVAL", 0)
+    summary = reload.after_reload(run, copy, lambda run_: calls.append("until complete") or "complete")
+    assert calls[0] == "reload web1" and calls[-1] == "until complete"
+    assert set(calls[1:-1]) == {"copy"} and len(calls[1:-1]) >= 3
     [(event, fields)] = run.journal
     assert (event, fields["host"], fields["step"]) == ("host", "web1", "health") and fields["healthy_at"] > 0
-    assert "web1: reloaded, answers on s3" in summary and run.reloaded_at is not None
+    assert "web1: answers on s3" in summary and f"{len(calls) - 3} more passes" in summary
+    assert run.switching == {} and run.reloaded_at is not None
 
 
 def test_nothing_changed_means_no_reload_and_no_wait_afterwards(calls):
@@ -111,17 +127,19 @@ def test_nothing_changed_means_no_reload_and_no_wait_afterwards(calls):
     assert reload.after_reload(run, lambda run_: "copied", lambda run_: "complete") == "copied\ncomplete"
 
 
-def test_the_last_pass_after_a_reload_waits_out_the_grace_the_first_does_not(calls, monkeypatch):
+def test_the_copies_go_on_through_the_grace_the_old_workers_have(calls, monkeypatch):
     run = fake_run(grace=30, web1=HostFacts())
     run.reloaded_at = 1000.0
     clock = {"now": 1004.0}
     monkeypatch.setattr(reload.time, "monotonic", lambda: clock["now"])
-    monkeypatch.setattr(reload.time, "sleep", lambda seconds: calls.append(f"sleep {seconds:g}"))
-    summary = reload.after_reload(run, lambda run_: calls.append("copy") or "copied",
-                                  lambda run_: calls.append("until complete") or "complete")
-    assert calls == ["copy", "sleep 26", "until complete"]
-    assert "waited 26.0 s more for the old workers' last requests (RELOAD_GRACE_SECONDS=30)" in summary
-    calls.clear()
-    clock["now"] = 1031.0  # the grace is over by the time the first copy ends: no wait
-    reload.after_reload(run, lambda run_: calls.append("copy") or "", lambda run_: calls.append("until") or "")
-    assert calls == ["copy", "until"]
+    monkeypatch.setattr(reload.time, "sleep", lambda seconds: None)
+
+    def copy(run_):
+        calls.append("copy")
+        clock["now"] += 10  # each copy takes 10 s here
+        return "copied"
+
+    summary = reload.after_reload(run, copy, lambda run_: calls.append("until complete") or "complete")
+    assert calls == ["copy", "copy", "copy", "until complete"]  # at 1014, 1024: within 1000 + 30
+    assert "2 more passes while the sites switched over and their old workers finished " \
+           "(RELOAD_GRACE_SECONDS=30)" in summary
