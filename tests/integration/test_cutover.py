@@ -66,9 +66,20 @@ def assert_one_clear_error(result, *needles):
         assert needle in result.stderr, result.stderr
 
 
-def test_happy_path_then_a_second_run_changes_nothing(fresh, project_root):
-    result = cutover(project_root)
+def test_a_held_lock_refuses_then_the_happy_path_then_a_second_run_changes_nothing(fresh, project_root):
+    # A lock left by someone else: reported with its details, and broken only on request.
+    details = '{"run_id": "20260101T000000Z-dead00", "kind": "cutover", "owner": "alice@laptop", "pid": 4242}'
+    fresh.ssh("web1", f"mkdir -p ~/.media-cutover/locks/sandbox.lock && echo '{details}' "
+              "> ~/.media-cutover/locks/sandbox.lock/details.json")
+    refused = cutover(project_root, check=False)
+    assert_one_clear_error(refused, "locked by cutover 20260101T000000Z-dead00 by alice@laptop", "pid 4242",
+                           "--break-lock")
+    assert_unchanged(fresh)
+    assert "HELD by cutover 20260101T000000Z-dead00" in invoke(project_root, "status", "--env=sandbox").stdout
+
+    result = cutover(project_root, "--break-lock")
     assert "done: every host serves media from S3" in result.stdout
+    assert fresh.ssh("web1", "test -e ~/.media-cutover/locks/sandbox.lock", check=False).returncode == 1
 
     # every media file is in the bucket with its size and a Content-Type from its name
     objects = bucket_objects(fresh)
@@ -198,86 +209,64 @@ def test_a_sync_killed_half_way_completes_on_the_next_run_without_uploading_twic
     assert len(bucket_objects(fresh)) == total
 
 
-def test_uploads_during_the_cutover_all_reach_the_bucket(fresh, project_root):
-    """A steady uploader through both sites while the cutover runs: every stored file ends in the bucket."""
-    with uploads_through_both_sites(fresh, "live") as (stored, errors):
-        cutover(project_root)
-    assert errors == []
-    objects = bucket_objects(fresh)
-    on_disk_during_run = [entry["name"] for entry in stored]
-    assert len(stored) > 20
-    missing = [name for name in on_disk_during_run if f"media/{name}" not in objects]
-    assert missing == []
-
-
-def test_no_secret_in_ps_on_the_host_during_the_cutover(fresh, project_root):
-    secret = fresh.settings().secret_access_key.reveal()
-    seen, stop = [], threading.Event()
-
-    def watch():
-        while not stop.is_set():
-            listing = subprocess.run(["ps", "-ww", "-eo", "user,args"], capture_output=True, text=True).stdout
-            seen.append(listing)
-            time.sleep(0.02)
-
-    thread = threading.Thread(target=watch)
-    thread.start()
-    try:
-        cutover(project_root, env={"SYNC_CONCURRENCY": "2"})
-    finally:
-        stop.set()
-        thread.join()
-    assert any("rclone" in listing for listing in seen), "the sampler never saw the sync running"
-    assert not any(secret in listing for listing in seen)
-    leftovers = list((Path(fresh.host("web1")["home"]) / ".media-cutover" / "run").glob("*"))
-    assert leftovers == []
-
-
-def test_database_references_missing_on_disk_are_reported_not_blamed(fresh, project_root):
-    def missing_on_disk(output: str) -> int:
-        section = output.split("==> check the database's file references")[1].split("==>")[0]
-        if "every one on disk" in section:
-            return 0
-        assert "not caused by the cutover" in section
-        return int(section.split(" were already missing on disk")[0].split("; ")[-1])
-
+def test_a_cutover_under_live_uploads_with_odd_links_and_lost_references(fresh, project_root):
+    """One cutover, watched from every side: a steady uploader through both sites, a ps sampler on
+    the host, symlink loops and dangling links in the tree, a database row whose file is gone."""
+    # The database refers to a file that is on neither side: reported, not blamed on the cutover.
     before = missing_on_disk(cutover(project_root, "--dry-run").stdout)  # the check only reads
-    name = f"user_media/gone/{uuid.uuid4().hex}.jpg"
+    gone = f"user_media/gone/{uuid.uuid4().hex}.jpg"
     fresh.ssh("web1", "cd ~/site && ~/site-venv/bin/python manage.py shell -c "
-              f"\"from gallery.models import StoredFile; StoredFile.objects.create(file='{name}', host='test')\"")
-    result = cutover(project_root)
-    assert missing_on_disk(result.stdout) == before + 1
-    assert "done: every host serves media from S3" in result.stdout
-
-
-def test_a_held_lock_is_reported_with_its_details_and_only_broken_on_request(fresh, project_root):
-    details = '{"run_id": "20260101T000000Z-dead00", "kind": "cutover", "owner": "alice@laptop", "pid": 4242}'
-    fresh.ssh("web1", f"mkdir -p ~/.media-cutover/locks/sandbox.lock && echo '{details}' "
-              "> ~/.media-cutover/locks/sandbox.lock/details.json")
-    refused = cutover(project_root, check=False)
-    assert_one_clear_error(refused, "locked by cutover 20260101T000000Z-dead00 by alice@laptop", "pid 4242",
-                           "--break-lock")
-    assert_unchanged(fresh)
-    assert "HELD by cutover 20260101T000000Z-dead00" in invoke(project_root, "status", "--env=sandbox").stdout
-    cutover(project_root, "--break-lock")
-    assert fresh.ssh("web1", "test -e ~/.media-cutover/locks/sandbox.lock", check=False).returncode == 1
-
-
-def test_symlink_loops_and_dangling_links_are_reported_not_followed(fresh, project_root):
+              f"\"from gallery.models import StoredFile; StoredFile.objects.create(file='{gone}', host='test')\"")
+    # A symlink loop and a dangling link in the tree: reported, not followed.
     loop = fresh.media_root() / "user_media" / "looping"
     loop.mkdir(exist_ok=True)
     for name, target in (("again", ".."), ("nowhere.jpg", "missing.jpg")):
         (loop / name).unlink(missing_ok=True)
         (loop / name).symlink_to(target)
+    secret = fresh.settings().secret_access_key.reveal()
+    listings, stop = [], threading.Event()
+
+    def sample_ps():
+        while not stop.is_set():
+            listings.append(subprocess.run(["ps", "-ww", "-eo", "user,args"], capture_output=True, text=True).stdout)
+            time.sleep(0.02)
+
+    sampler = threading.Thread(target=sample_ps)
+    sampler.start()
     try:
-        result = cutover(project_root)
+        with uploads_through_both_sites(fresh, "live") as (stored, errors):
+            result = cutover(project_root, env={"SYNC_CONCURRENCY": "2"})  # slow enough for the sampler
     finally:
+        stop.set()
+        sampler.join()
         for name in ("again", "nowhere.jpg"):
             (loop / name).unlink()
         loop.rmdir()
+    assert "done: every host serves media from S3" in result.stdout
+    objects = bucket_objects(fresh)
+
+    # every upload answered during the run is in the bucket
+    assert errors == [] and len(stored) > 20
+    assert [entry["name"] for entry in stored if f"media/{entry['name']}" not in objects] == []
+
+    # the secret never showed in ps, and the credentials file is gone
+    assert any("rclone" in listing for listing in listings), "the sampler never saw the sync running"
+    assert not any(secret in listing for listing in listings)
+    assert list((Path(fresh.host("web1")["home"]) / ".media-cutover" / "run").glob("*")) == []
+
+    assert missing_on_disk(result.stdout) == before + 1
     assert "symlink loop: user_media/looping/again" in result.stdout
     assert "dangling symlink: user_media/looping/nowhere.jpg" in result.stdout
-    assert not any("looping/again/" in key for key in bucket_objects(fresh))
+    assert not any("looping/again/" in key for key in objects)
+
+
+def missing_on_disk(output: str) -> int:
+    """How many database references the cutover found missing on disk before it began."""
+    section = output.split("==> check the database's file references")[1].split("==>")[0]
+    if "every one on disk" in section:
+        return 0
+    assert "not caused by the cutover" in section
+    return int(section.split(" were already missing on disk")[0].split("; ")[-1])
 
 
 def test_ctrl_c_during_the_upload_leaves_everything_as_it_was(fresh, project_root):
