@@ -38,9 +38,9 @@ from deploy.lock import describe, read_lock
 
 FLIP_STEP = "flip USE_S3 = True"
 RELOAD_STEP = "reload the sites"
-# The steps from the first flip to the reload, as deploy/cutover.py runs them (the reload step
-# itself then waits until every site answers on S3).
-BETWEEN_FLIP_AND_RELOAD = (FLIP_STEP, "check the new settings", "upload what reached the disk since the snapshot")
+# The steps from the first flip to the end of the reload, as deploy/cutover.py runs them.
+BETWEEN_FLIP_AND_RELOAD = (FLIP_STEP, "check the new settings", "upload what reached the disk since the snapshot",
+                           RELOAD_STEP)
 MAX_REQUESTS = 200_000
 MAX_SECONDS = 600
 
@@ -224,7 +224,7 @@ def _summary(events: list[dict], pollers: dict[str, HealthPoller], traffic: Traf
         raise RuntimeError(f"the cutover journal has no '{step}' {result} event")
 
     flip_started = step_time(FLIP_STEP, "started")
-    reload_started = step_time(RELOAD_STEP, "started")
+    reload_done = step_time(RELOAD_STEP, "ok")
     healthy = {alias: poller.healthy_on_s3_since() for alias, poller in pollers.items()}
     if any(moment is None for moment in healthy.values()):
         seen = {alias: Counter((status, storage) for _, status, storage in poller.samples)
@@ -236,7 +236,7 @@ def _summary(events: list[dict], pollers: dict[str, HealthPoller], traffic: Traf
              if event["event"] == "step" and "seconds" in event}
     return {
         "flip_to_all_healthy": max(healthy.values()) - flip_started,
-        "reload_to_all_healthy": max(healthy.values()) - reload_started,
+        "reload_to_all_healthy": max(healthy.values()) - reload_done,
         "per_host_after_flip": {alias: moment - flip_started for alias, moment in healthy.items()},
         "journal_seconds_to_healthy": journal_health,
         "steps": {name: steps[name] for name in BETWEEN_FLIP_AND_RELOAD if name in steps},

@@ -228,7 +228,7 @@ def explanations(results: Results) -> list[str]:
     if results.changeover and results.changeover["flip_to_all_healthy"] >= CHANGEOVER_SECONDS:
         change = results.changeover
         before_reload = change["flip_to_all_healthy"] - change["reload_to_all_healthy"]
-        lines.append(f"- change-over: {before_reload:.2f} s from the first flip to the reload "
+        lines.append(f"- change-over: {before_reload:.2f} s from the first flip to the end of the reload "
                      f"({_seconds(change['steps'])}; the site still serves from disk all that time), then "
                      f"{change['reload_to_all_healthy']:.2f} s until every answer comes from new workers on S3 "
                      "(gunicorn's old workers keep answering from disk until the new ones have booted Django). "
@@ -283,8 +283,8 @@ def render(results: Results, machine_lines: list[str], command: str, seconds: fl
         out += ["## Change-over (invoke cutover --env=sandbox under traffic)", "",
                 f"- first flip to every host healthy on S3: {change['flip_to_all_healthy']:.2f} s "
                 f"(per host: {_seconds(change['per_host_after_flip'])}); "
-                f"from the start of the reload: {change['reload_to_all_healthy']:.2f} s",
-                f"- steps: {_seconds(change['steps'])}; the reload step's seconds_to_healthy per host: "
+                f"from the end of the reload: {change['reload_to_all_healthy']:.2f} s",
+                f"- steps: {_seconds(change['steps'])}; seconds_to_healthy per host after its reload command: "
                 f"{_seconds(change['journal_seconds_to_healthy'])}",
                 f"- requests during the run: {change['requests']:,} over {change['traffic_seconds']:.1f} s, "
                 f"failed: {change['failed']}" + (f" ({change['failures']})" if change['failures'] else ""),

@@ -2,10 +2,11 @@
 
     preflight (changes nothing) -> lock -> install sync tool -> upload media ->
     verify -> database references -> flip USE_S3 -> manage.py check -> upload
-    what arrived since -> reload, until every site answers on S3 -> catch up until
-    the bucket holds every file on disk (its last pass once the old workers had
-    RELOAD_GRACE_SECONDS to finish) -> health on S3 (the syncs hug the reload so
-    that the URLs the new workers render already fetch)
+    what arrived since -> reload -> catch up: again and again while the sites
+    switch over (until each answers on S3 and its old workers had
+    RELOAD_GRACE_SECONDS to finish), then until the bucket holds every file on
+    disk -> health on S3 (the syncs hug the reload so that the URLs the new
+    workers render already fetch)
 
 If a step fails on any host (or Ctrl-C), the runner undoes the steps done so
 far in reverse: settings files are put back byte-identical from their backups,

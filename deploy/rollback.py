@@ -3,9 +3,9 @@
     preflight (changes nothing) -> lock -> install sync tool -> download what the
     bucket has and the disk lacks -> settings back (the cutover's backup, or the
     minimal USE_S3 = False edit) -> manage.py check -> download what arrived
-    since -> reload, until every site answers on disk -> download again until every
-    object is on disk (its last pass once the old workers had RELOAD_GRACE_SECONDS
-    to finish) -> health on disk
+    since -> reload -> download again and again while the sites switch over
+    (until each answers on disk and its old workers had RELOAD_GRACE_SECONDS to
+    finish), then until every object is on disk -> health on disk
 
 Nothing is deleted, on disk or in the bucket; a disk file the first download
 replaces is moved aside under TOOLS_DIR/displaced/<run id>/.  A host that cannot

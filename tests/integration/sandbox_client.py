@@ -64,6 +64,9 @@ def uploads_through_both_sites(sandbox: "Sandbox", label: str, size_blocks: int 
     one line for every upload that failed.
     """
     stored, errors, stop = [], [], threading.Event()
+    # Names of their own: a name the site's database already refers to (the sandbox keeps its
+    # database between sessions) would make that old reference found again.
+    label = f"{label} {uuid.uuid4().hex[:8]}"
 
     def uploader():
         number = 0

@@ -67,7 +67,7 @@ def test_rollback_brings_back_the_old_settings_and_every_upload_and_a_second_cha
         result = fab(project_root, "rollback", "--env=sandbox",
                      env={"RELOAD_GRACE_SECONDS": "9", **reload_after_a_slow_upload(cut_over, "web1")})
     assert "restored from its backup" in result.stdout
-    assert "for the old workers' last requests (RELOAD_GRACE_SECONDS=9)" in result.stdout
+    assert "while the sites switched over and their old workers finished (RELOAD_GRACE_SECONDS=9)" in result.stdout
 
     for alias in cut_over.aliases:
         assert cut_over.settings_bytes(alias) == cut_over.before[alias]
