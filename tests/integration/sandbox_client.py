@@ -28,6 +28,12 @@ def invoke(project_root: Path, *args: str, check: bool = True, timeout: float = 
     return result
 
 
+def reset(project_root: Path) -> None:
+    """What `invoke sandbox.reset` does, in this process (a test resets twice; a new process costs a second)."""
+    from deploy.sandbox import reset as reset_sandbox
+    reset_sandbox(project_root, say=lambda line: None)
+
+
 def http_get(url: str, timeout: float = 10) -> tuple[int, bytes, dict]:
     try:
         with urllib.request.urlopen(url, timeout=timeout) as response:

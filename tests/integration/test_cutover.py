@@ -18,7 +18,7 @@ import pytest
 
 from deploy.s3 import s3_client
 
-from .sandbox_client import http_get, http_json, invoke, upload, uploads_through_both_sites
+from .sandbox_client import http_get, http_json, invoke, reset, upload, uploads_through_both_sites
 
 pytestmark = pytest.mark.slow
 
@@ -26,10 +26,10 @@ pytestmark = pytest.mark.slow
 @pytest.fixture
 def fresh(sandbox, project_root):
     """A reset sandbox, and a snapshot of each host's settings file before the test."""
-    invoke(project_root, "sandbox.reset")
+    reset(project_root)
     sandbox.before = {alias: sandbox.settings_bytes(alias) for alias in sandbox.aliases}
     yield sandbox
-    invoke(project_root, "sandbox.reset")
+    reset(project_root)
 
 
 def bucket_objects(sandbox) -> dict[str, dict]:

@@ -5,16 +5,16 @@ import re
 
 import pytest
 
-from .sandbox_client import invoke
+from .sandbox_client import invoke, reset
 
 pytestmark = pytest.mark.slow
 SHORT = ("--hold=1", "--upload-rate=3", "--readers=1")
 
 @pytest.fixture
 def fresh(sandbox, project_root):
-    invoke(project_root, "sandbox.reset")
+    reset(project_root)
     yield sandbox
-    invoke(project_root, "sandbox.reset")
+    reset(project_root)
 
 
 def rehearse(project_root, *args):

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from .sandbox_client import (http_get, http_json, invoke, reload_after_a_slow_upload, upload,
+from .sandbox_client import (http_get, http_json, invoke, reload_after_a_slow_upload, reset, upload,
                              upload_across_the_reload, uploads_through_both_sites)
 from .test_cutover import bucket_objects
 
@@ -19,11 +19,11 @@ FAB = str(Path(sys.executable).parent / "fab")
 @pytest.fixture
 def cut_over(sandbox, project_root):
     """A sandbox after a cutover, with each host's settings from before it remembered."""
-    invoke(project_root, "sandbox.reset")
+    reset(project_root)
     sandbox.before = {alias: sandbox.settings_bytes(alias) for alias in sandbox.aliases}
     invoke(project_root, "cutover", "--env=sandbox")
     yield sandbox
-    invoke(project_root, "sandbox.reset")
+    reset(project_root)
 
 
 def fab(project_root, *args, check=True, env=None):
