@@ -136,6 +136,7 @@ def _attempt(lines: list[str], failures: list[str], action) -> None:
 
 
 def _reload_back(run: Run, host) -> str:
+    """The reload command again; the copy after it (after_reload) waits for the site on its old storage."""
     storage = "s3" if run.hosts[host.alias].original_use_s3 else "disk"
     try:
         remote_run(run.connection(host.alias), host.reload_command, "reload command",
@@ -146,7 +147,6 @@ def _reload_back(run: Run, host) -> str:
         run.hosts[host.alias].reloaded = False
         run.reloaded_at = time.monotonic()
         return f"{host.alias}: reload command failed again ({error}), but the site is healthy on {storage}"
-    seconds = health.wait_for_storage(host, storage, run.settings.reload_timeout)
     run.hosts[host.alias].reloaded = False
-    run.reloaded_at = time.monotonic()
-    return f"{host.alias}: reloaded, healthy on {storage} after {seconds:.1f} s"
+    run.switching[host.alias] = (storage, time.time())
+    return f"{host.alias}: reloaded back to {storage}"
