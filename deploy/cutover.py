@@ -29,7 +29,7 @@ from .preflight import check_bucket, check_hosts, check_media_host
 from .reload import after_reload, preview_after_reload, preview_reload, reload_sites, restore_and_reload_sites
 from .runner import Runner, Step, execute_run
 from .site_checks import check_site_packages
-from .transfer import preview_upload
+from .transfer import preview_upload, preview_upload_missing
 
 
 # --- lock ------------------------------------------------------------------
@@ -70,13 +70,13 @@ def upload_media(run: Run) -> str:
 def upload_latest(run: Run) -> str:
     """Right before the reload: what reached the disk since the snapshot, so that the files the
     new workers will render as bucket URLs are there (the catch-up after the reload takes the rest)."""
-    return transfer.upload(run, overwrite=False)
+    return transfer.upload_missing(run)
 
 
 def catch_up(run: Run) -> str:
     """After the reload, until the bucket holds every file on disk: the site writes to the bucket
     now, but an old worker finishing its last requests may still write files to disk."""
-    return after_reload(run, lambda run_: transfer.upload(run_, overwrite=False), transfer.upload_until_complete)
+    return after_reload(run, transfer.upload_missing, transfer.upload_until_complete)
 
 
 def verify_snapshot(run: Run) -> str:
@@ -163,7 +163,7 @@ CUTOVER = [
     Step("check the database's file references", check_database_references),
     Step("flip USE_S3 = True", flip_settings, undo=restore_settings, preview=preview_flip),
     Step("check the new settings", check_new_settings, preview=preview_check),
-    Step("upload what reached the disk since the snapshot", upload_latest, preview=preview_upload),
+    Step("upload what reached the disk since the snapshot", upload_latest, preview=preview_upload_missing),
     Step("reload the sites", reload_sites, undo=restore_and_reload_sites, preview=preview_reload),
     Step("catch up until the bucket holds every file", catch_up,
          preview=lambda run: preview_after_reload(run, "upload what is missing in the bucket")),

@@ -33,13 +33,12 @@ def reload_sites(run: Run) -> str:
     for host in changed:
         run.hosts[host.alias].reloaded = True  # set first: a reload that fails may still have happened
         run.on_host("reload", host.alias, _reload_host)
-        run.switching[host.alias] = (_new_storage(run, host.alias), time.time())
+        run.switching[host.alias] = (_storage(not run.hosts[host.alias].original_use_s3), time.time())
     return f"reloaded {', '.join(host.alias for host in changed)}" if changed else "no host changed: none reloaded"
 
 
-def _new_storage(run: Run, alias: str) -> str:
-    """The storage a host this run changed serves from once reloaded: the other one."""
-    return "disk" if run.hosts[alias].original_use_s3 else "s3"
+def _storage(use_s3: bool) -> str:
+    return "s3" if use_s3 else "disk"
 
 
 def _reload_host(run: Run, alias: str) -> str:
@@ -59,23 +58,24 @@ def after_reload(run: Run, copy: Callable[[Run], str], until_complete: Callable[
             waits = [pool.submit(_wait_until_serving, run, alias, storage, since)
                      for alias, (storage, since) in switching.items()]
             while not all(wait.done() for wait in waits):
-                passes += _copy_again(run, copy)
+                _copy_again(run, copy)
+                passes += 1
         lines += [wait.result() for wait in waits]  # a site that never switched fails the step
         run.reloaded_at = time.monotonic()
     if run.reloaded_at is not None:
         while time.monotonic() < run.reloaded_at + run.settings.reload_grace:
-            passes += _copy_again(run, copy)
+            _copy_again(run, copy)
+            passes += 1
         lines.append(f"{passes} more passes while the sites switched over and their old workers finished "
                      f"(RELOAD_GRACE_SECONDS={run.settings.reload_grace:g})")
     lines.append(until_complete(run))
     return "\n".join(lines)
 
 
-def _copy_again(run: Run, copy: Callable[[Run], str]) -> int:
+def _copy_again(run: Run, copy: Callable[[Run], str]) -> None:
     begin = time.monotonic()
     copy(run)
     time.sleep(max(0.0, PASS_INTERVAL - (time.monotonic() - begin)))
-    return 1
 
 
 def _wait_until_serving(run: Run, alias: str, storage: str, reloaded_at: float) -> str:
@@ -118,12 +118,12 @@ def restore_and_reload_sites(run: Run) -> str:
 
 def _carry_back(run: Run, reloaded) -> list[tuple[Callable, Callable]]:
     """(first pass, until complete) for each way the uploads taken meanwhile must go."""
-    back_to = {"s3" if run.hosts[host.alias].original_use_s3 else "disk" for host in reloaded}
+    back_to = {_storage(run.hosts[host.alias].original_use_s3) for host in reloaded}
     copies = []
     if "disk" in back_to:  # these sites served from S3: their uploads are in the bucket only
-        copies.append((lambda run_: transfer.download(run_, overwrite=False), transfer.download_until_complete))
+        copies.append((transfer.download_missing, transfer.download_until_complete))
     if "s3" in back_to:  # these served from disk: their uploads are on disk only
-        copies.append((lambda run_: transfer.upload(run_, overwrite=False), transfer.upload_until_complete))
+        copies.append((transfer.upload_missing, transfer.upload_until_complete))
     return copies
 
 
@@ -137,7 +137,7 @@ def _attempt(lines: list[str], failures: list[str], action) -> None:
 
 def _reload_back(run: Run, host) -> str:
     """The reload command again; the copy after it (after_reload) waits for the site on its old storage."""
-    storage = "s3" if run.hosts[host.alias].original_use_s3 else "disk"
+    storage = _storage(run.hosts[host.alias].original_use_s3)
     try:
         remote_run(run.connection(host.alias), host.reload_command, "reload command",
                    timeout=run.settings.reload_timeout)

@@ -29,7 +29,7 @@ from .hosts import run as remote_run
 from .preflight import check_media_host
 from .reload import after_reload, preview_after_reload, preview_reload, reload_sites, restore_and_reload_sites
 from .runner import Runner, Step, execute_run
-from .transfer import preview_download
+from .transfer import preview_download, preview_download_missing
 
 
 # --- preflight ---------------------------------------------------------------------
@@ -70,13 +70,13 @@ def download_replacing(run: Run) -> str:
 def download_latest(run: Run) -> str:
     """Right before the reload: only missing files, so that the files the new workers will render
     as disk URLs are on disk (the download after the reload takes the rest)."""
-    return transfer.download(run, overwrite=False)
+    return transfer.download_missing(run)
 
 
 def download_until_complete(run: Run) -> str:
     """After the reload: only missing files (disk wins now), until every object is on disk; an
     old worker finishing its last requests may still write files to the bucket."""
-    return after_reload(run, lambda run_: transfer.download(run_, overwrite=False), transfer.download_until_complete)
+    return after_reload(run, transfer.download_missing, transfer.download_until_complete)
 
 
 # --- settings, reload, health ---------------------------------------------------------
@@ -126,7 +126,7 @@ ROLLBACK = [
     Step("download media missing on disk", download_replacing, preview=preview_download),
     Step("settings back to disk", settings_to_disk, undo=restore_s3_settings, preview=preview_to_disk),
     Step("check the new settings", check_new_settings, preview=preview_check),
-    Step("download what reached the bucket since", download_latest, preview=preview_download),
+    Step("download what reached the bucket since", download_latest, preview=preview_download_missing),
     Step("reload the sites", reload_sites, undo=restore_and_reload_sites, preview=preview_reload),
     Step("download what arrived meanwhile", download_until_complete,
          preview=lambda run: preview_after_reload(run, "download what is missing on disk")),

@@ -14,8 +14,8 @@ from . import media, sync
 from .context import Run
 from .errors import VerifyError
 
-# Rounds of copy-and-check after a reload: a request still finishing on an old
-# worker may write one more file to the storage the site just left.
+# Rounds of copy-and-check until complete: the site may store a file between a
+# copy and the check after it.
 ROUNDS = 3
 
 
@@ -38,10 +38,15 @@ def upload(run: Run, overwrite: bool = True) -> str:
             f"({result.tool} {result.version}, {result.elapsed:.1f} s)")
 
 
+def upload_missing(run: Run) -> str:
+    """Only what the bucket lacks: once the site serves from the bucket, the bucket wins."""
+    return upload(run, overwrite=False)
+
+
 def upload_until_complete(run: Run) -> str:
     """Missing files only (the bucket wins now), until the bucket holds every file on disk."""
     for round_number in range(1, ROUNDS + 1):
-        uploaded = upload(run, overwrite=False)
+        uploaded = upload_missing(run)
         report, _ = media.compare_tree(run)
         if report.ok or round_number == ROUNDS:
             break
@@ -66,10 +71,15 @@ def download(run: Run, overwrite: bool) -> str:
            f"({result.tool}, {result.elapsed or 0:.1f} s)"
 
 
+def download_missing(run: Run) -> str:
+    """Only what the disk lacks: once the site serves from disk, the disk wins."""
+    return download(run, overwrite=False)
+
+
 def download_until_complete(run: Run) -> str:
     """Missing files only (the disk wins now), until every object under the prefix is on disk."""
     for round_number in range(1, ROUNDS + 1):
-        downloaded = download(run, overwrite=False)
+        downloaded = download_missing(run)
         report, _ = media.compare_tree(run)
         if not report.extra.count:
             run.journal.record("counts", step="reverse verify", on_disk=report.local_count,
@@ -86,12 +96,20 @@ def displaced_dir(run: Run) -> str:
     return f"{run.settings.tools_dir.rstrip('/')}/displaced/{run.run_id}"
 
 
-def preview_upload(run: Run) -> str:
-    return "\n".join(sync.upload_media(run.media_connection, run.settings, dry_run=True).commands)
+def preview_upload(run: Run, overwrite: bool = True) -> str:
+    return "\n".join(sync.upload_media(run.media_connection, run.settings, dry_run=True, overwrite=overwrite).commands)
 
 
-def preview_download(run: Run) -> str:
-    result = sync.download_media(run.media_connection, run.settings, overwrite=True,
+def preview_upload_missing(run: Run) -> str:
+    return preview_upload(run, overwrite=False)
+
+
+def preview_download(run: Run, overwrite: bool = True) -> str:
+    result = sync.download_media(run.media_connection, run.settings, overwrite=overwrite,
                                  displaced_dir=displaced_dir(run), dry_run=True,
                                  exclude=run.counts.get("unreadable", ()))
     return "\n".join(result.commands)
+
+
+def preview_download_missing(run: Run) -> str:
+    return preview_download(run, overwrite=False)
