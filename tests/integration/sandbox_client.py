@@ -116,12 +116,17 @@ def upload_across_the_reload(sandbox: "Sandbox", alias: str, delay: float):
     marker.unlink(missing_ok=True)
     answers, stop = [], threading.Event()
 
+    errors = []
+
     def post_when_the_reload_starts():
         while not marker.exists():
             if stop.wait(0.05):
                 return
-        answers.append(upload(sandbox.host(alias)["site_url"], f"across the reload {uuid.uuid4().hex[:8]}.jpg",
-                              b"\xff\xd8\xff\xe0" + uuid.uuid4().bytes * 64, delay=delay))
+        try:
+            answers.append(upload(sandbox.host(alias)["site_url"], f"across the reload {uuid.uuid4().hex[:8]}.jpg",
+                                  b"\xff\xd8\xff\xe0" + uuid.uuid4().bytes * 64, delay=delay))
+        except OSError as error:
+            errors.append(error)
 
     thread = threading.Thread(target=post_when_the_reload_starts)
     thread.start()
@@ -131,6 +136,7 @@ def upload_across_the_reload(sandbox: "Sandbox", alias: str, delay: float):
         stop.set()
         thread.join()
         marker.unlink(missing_ok=True)
+    assert not errors, f"the upload across the reload of {alias} failed: {errors[0]}"
     assert answers, f"the reload of {alias} never started: no upload was made across it"
 
 
