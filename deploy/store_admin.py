@@ -119,14 +119,18 @@ def put_public_access_block(client, bucket: str, block: dict | None) -> str:
 def ownership(client, bucket: str):
     """The Object Ownership setting, None if unset, or UNSUPPORTED."""
     try:
-        rules = client.get_bucket_ownership_controls(Bucket=bucket)["OwnershipControls"]["Rules"]
-        return rules[0]["ObjectOwnership"] if rules else None
+        answer = client.get_bucket_ownership_controls(Bucket=bucket)
     except botocore.exceptions.ClientError as error:
         if unsupported(error):
             return UNSUPPORTED
         if error_code(error) in _NOT_SET:
             return None
         raise
+    # A store that answers 200 without rules (Ceph RGW) has no such setting to speak of.
+    rules = (answer.get("OwnershipControls") or {}).get("Rules")
+    if not rules or not rules[0].get("ObjectOwnership"):
+        return UNSUPPORTED
+    return rules[0]["ObjectOwnership"]
 
 
 def put_ownership(client, bucket: str, value: str | None) -> str:

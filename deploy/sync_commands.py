@@ -73,6 +73,17 @@ def destination_url(settings: Settings) -> str:
     return f"s3://{settings.bucket}/{settings.media_prefix}/"
 
 
+def rclone_root(settings: Settings) -> str:
+    """The prefix as rclone's remote root, with its trailing slash.
+
+    Without it rclone first HEADs the key ``PREFIX`` itself to find out whether
+    the root is a file; a key scoped to ``PREFIX/*`` gets 403 there (AWS and
+    SeaweedFS alike), and with ``--s3-no-head`` rclone then takes the root for a
+    file: "is a file not a directory" on an empty prefix.
+    """
+    return _q(f"dest:{settings.bucket}/{settings.media_prefix}/")
+
+
 def upload_command(settings: Settings, config_path: str, exclude: Iterable[str] = (), *,
                    overwrite: bool = True) -> str:
     """The tool's command line: copies MEDIA_ROOT to the bucket, never deletes, never a secret.
@@ -91,7 +102,7 @@ def upload_command(settings: Settings, config_path: str, exclude: Iterable[str] 
 
 
 def _rclone(settings: Settings, config: str, source: str, excluded: list[str], overwrite: bool) -> list[str]:
-    words = ["copy", source, _q(f"dest:{settings.bucket}/{settings.media_prefix}"),
+    words = ["copy", source, rclone_root(settings),
              "--config", config, "--size-only", "--copy-links",
              *([] if overwrite else ["--ignore-existing"]),
              "--transfers", str(settings.sync_concurrency), "--checkers", str(settings.sync_concurrency),
@@ -216,7 +227,7 @@ def download_command(settings: Settings, config_path: str, *, overwrite: bool, d
     target = shell_path(settings.media_root.rstrip("/") + "/")
     config = shell_path(config_path)
     if spec.name == "rclone":
-        words = ["copy", _q(f"dest:{settings.bucket}/{settings.media_prefix}"), target,
+        words = ["copy", rclone_root(settings), target,
                  "--config", config, "--size-only", "--copy-links",
                  *(["--backup-dir", shell_path(displaced_dir)] if overwrite else ["--ignore-existing"]),
                  "--no-update-dir-modtime",

@@ -92,7 +92,7 @@ def test_version_probe_recognises_only_the_pin(tool, output, pinned):
 
 def test_rclone_command_line(settings):
     assert upload_command(with_tool(settings, "rclone"), CONFIG_PATH) == (
-        '"$HOME"/.media-cutover/tools/rclone-1.75.2/bin/rclone copy "$HOME"/webapps/media/ dest:my-media/media'
+        '"$HOME"/.media-cutover/tools/rclone-1.75.2/bin/rclone copy "$HOME"/webapps/media/ dest:my-media/media/'
         ' --config "$HOME"/.media-cutover/run/rclone-0123.conf --size-only --copy-links'
         ' --transfers 16 --checkers 16 --s3-no-check-bucket --s3-no-head'
         ' --stats 1s --stats-one-line --stats-log-level NOTICE --use-json-log'
@@ -520,7 +520,7 @@ DISPLACED = "~/.media-cutover/displaced/run-1/"
 def test_rclone_download_of_missing_files_only(settings):
     assert download_command(with_tool(settings, "rclone"), CONFIG_PATH, overwrite=False,
                             displaced_dir=DISPLACED) == (
-        '"$HOME"/.media-cutover/tools/rclone-1.75.2/bin/rclone copy dest:my-media/media "$HOME"/webapps/media/'
+        '"$HOME"/.media-cutover/tools/rclone-1.75.2/bin/rclone copy dest:my-media/media/ "$HOME"/webapps/media/'
         ' --config "$HOME"/.media-cutover/run/rclone-0123.conf --size-only --copy-links --ignore-existing'
         ' --no-update-dir-modtime --transfers 16 --checkers 16 --s3-no-check-bucket'
         ' --stats 1s --stats-one-line --stats-log-level NOTICE --use-json-log')
@@ -530,7 +530,7 @@ def test_rclone_download_with_overwrite_moves_replaced_files_aside(settings):
     command = download_command(with_tool(settings, "rclone"), CONFIG_PATH, overwrite=True,
                                displaced_dir=DISPLACED, exclude=["a/dangling.jpg"])
     assert command == (
-        '"$HOME"/.media-cutover/tools/rclone-1.75.2/bin/rclone copy dest:my-media/media "$HOME"/webapps/media/'
+        '"$HOME"/.media-cutover/tools/rclone-1.75.2/bin/rclone copy dest:my-media/media/ "$HOME"/webapps/media/'
         ' --config "$HOME"/.media-cutover/run/rclone-0123.conf --size-only --copy-links'
         ' --backup-dir "$HOME"/.media-cutover/displaced/run-1/'
         ' --no-update-dir-modtime --transfers 16 --checkers 16 --s3-no-check-bucket'
