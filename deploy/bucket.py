@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import urllib.error
 import urllib.request
+from email.message import Message
 from urllib.parse import quote
 
 import botocore.exceptions
@@ -36,14 +37,19 @@ def object_url(settings: Settings, key: str) -> str:
     return f"{settings.bucket_url}/{quote(key)}"
 
 
-def anonymous_get(url: str, timeout: float = 10) -> tuple[int, bytes, dict]:
+def anonymous_get(url: str, timeout: float = 10) -> tuple[int, bytes, Message]:
+    """(status, body, headers) of a GET without credentials; status 0 when nothing answered.
+
+    The headers stay an ``email.message.Message``, looked up case-insensitively: a
+    store or CDN may send ``content-type`` in lower case.
+    """
     try:
         with urllib.request.urlopen(url, timeout=timeout) as response:
-            return response.status, response.read(), dict(response.headers)
+            return response.status, response.read(), response.headers
     except urllib.error.HTTPError as error:
-        return error.code, b"", dict(error.headers)
+        return error.code, b"", error.headers
     except OSError as error:
-        return 0, str(error).encode(), {}
+        return 0, str(error).encode(), Message()
 
 
 def probe(settings: Settings, key: str, check_public: bool) -> None:
@@ -56,12 +62,14 @@ def probe(settings: Settings, key: str, check_public: bool) -> None:
              (f"put {key}", lambda: client.put_object(Bucket=settings.bucket, Key=key, Body=body,
                                                       ContentType="text/plain")),
              (f"get {key}", lambda: client.get_object(Bucket=settings.bucket, Key=key)["Body"].read())]
+    put = False
     try:
         for what, action in steps:
             try:
                 result = action()
             except (botocore.exceptions.BotoCoreError, botocore.exceptions.ClientError) as error:
                 raise explain(error, settings, what) from None
+            put = put or what.startswith("put")
         if result != body:
             raise PreflightError(f"bucket {settings.bucket}: {key} read back differs from what was put")
         if check_public:
@@ -71,11 +79,27 @@ def probe(settings: Settings, key: str, check_public: bool) -> None:
                     f"bucket {settings.bucket}: an anonymous GET of {key} answered {status or 'nothing'}, "
                     f"but PUBLIC_MEDIA=true: allow s3:GetObject on {settings.bucket}/{settings.media_prefix}/* "
                     "in the bucket policy (invoke provision), or set PUBLIC_MEDIA=false")
-    finally:
-        try:
-            client.delete_object(Bucket=settings.bucket, Key=key)
-        except (botocore.exceptions.BotoCoreError, botocore.exceptions.ClientError) as error:
-            raise explain(error, settings, f"delete {key}") from None
+    except PreflightError as first:
+        # The probe's own failure is the news; a failed clean-up after it is only mentioned
+        # (and not at all when nothing was put: a key refused the listing is refused the delete too).
+        problem = _delete(client, settings, key)
+        if put and problem:
+            raise PreflightError(f"{first}; also, {problem}") from None
+        raise
+    except BaseException:  # Ctrl-C: still clean up
+        _delete(client, settings, key)
+        raise
+    if problem := _delete(client, settings, key):
+        raise PreflightError(problem)
+
+
+def _delete(client, settings: Settings, key: str) -> str | None:
+    """Delete the probe object; the operator-facing problem, or None."""
+    try:
+        client.delete_object(Bucket=settings.bucket, Key=key)
+    except (botocore.exceptions.BotoCoreError, botocore.exceptions.ClientError) as error:
+        return str(explain(error, settings, f"delete {key}"))
+    return None
 
 
 def check_readable(settings: Settings) -> None:
