@@ -14,6 +14,7 @@ from .config import KNOWN_KEYS, load_settings
 from .config_types import Settings
 from .errors import ConfigError, CutoverError
 from .journal import last_run
+from .redact import redact
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
@@ -24,7 +25,7 @@ def operator_errors() -> Iterator[None]:
     try:
         yield
     except CutoverError as error:
-        raise Exit(f"error: {error}", code=1) from None
+        raise Exit(f"error: {redact(str(error))}", code=1) from None
 
 
 def load(env: str | None) -> Settings:

@@ -14,6 +14,8 @@ import uuid
 from datetime import datetime, timezone
 from pathlib import Path
 
+from .redact import redact
+
 
 def new_run_id() -> str:
     return datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ") + "-" + uuid.uuid4().hex[:6]
@@ -36,7 +38,7 @@ class Journal:
         line = {"time": time.time(), "run_id": self.run_id, "env": self.env, "kind": self.kind,
                 "event": event, **fields}
         with open(self.path, "a", encoding="utf-8") as journal_file:
-            journal_file.write(json.dumps(line, default=str) + "\n")
+            journal_file.write(redact(json.dumps(line, default=str)) + "\n")
 
 
 def read_run(path: Path) -> list[dict]:

@@ -35,6 +35,7 @@ from botocore.httpsession import get_cert_path
 
 from .config_types import Settings
 from .errors import RemoteError
+from .redact import redact
 from .s3 import s3_client
 from .verify import ORDERS, Entry
 
@@ -158,7 +159,9 @@ class _Pages:
             try:
                 response = self.http.request("GET", url)
             except urllib3.exceptions.HTTPError as error:
-                raise RemoteError(f"listing s3://{self.settings.bucket}/{prefix} failed: {error}") from None
+                # urllib3 names the URL it gave up on: a presigned one, valid for 15 minutes.
+                raise RemoteError(f"listing s3://{self.settings.bucket}/{prefix} failed: "
+                                  f"{redact(str(error))}") from None
             if response.status != 200:
                 raise RemoteError(f"listing s3://{self.settings.bucket}/{prefix} answered HTTP {response.status}"
                                   f" {_error_code(response.data)}: check the bucket and the credentials' "

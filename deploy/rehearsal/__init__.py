@@ -29,6 +29,7 @@ from ..context import Options
 from ..cutover import CUTOVER, flip_settings, reload_sites, run_cutover
 from ..errors import ConfigError, CutoverError
 from ..journal import new_run_id, read_run
+from ..redact import redact
 from ..rollback import ROLLBACK, run_rollback, settings_to_disk
 from .report import PhaseNames, build_report, phase_from_journal, render_markdown, split_by_fault
 from .traffic import Site, Traffic, check_uploads, http, records_as_dicts
@@ -226,8 +227,9 @@ def _write(directory: Path, report: dict, traffic: Traffic, origin: float) -> No
 
     draw_timeline(report, traffic.records, origin, directory / "timeline.png")
     report["files"] = {"markdown": "report.md", "timeline": "timeline.png", "requests": "requests.jsonl"}
-    (directory / "report.json").write_text(json.dumps(report, indent=2, default=str) + "\n", encoding="utf-8")
-    (directory / "report.md").write_text(render_markdown(report, "timeline.png"), encoding="utf-8")
+    (directory / "report.json").write_text(redact(json.dumps(report, indent=2, default=str)) + "\n",
+                                           encoding="utf-8")
+    (directory / "report.md").write_text(redact(render_markdown(report, "timeline.png")), encoding="utf-8")
     with open(directory / "requests.jsonl", "w", encoding="utf-8") as raw:
         for record in records_as_dicts(traffic.records):
             raw.write(json.dumps({**record, "t": round(record["time"] - origin, 4)}) + "\n")
