@@ -106,36 +106,65 @@ def _teardown_bucket(settings: Settings, s3, record: dict, dry_run: bool) -> lis
         store_admin.delete_keys(s3, bucket, keys)
         s3.delete_bucket(Bucket=bucket)
         return [f"removed bucket {bucket} ({len(keys)} object(s) under {settings.media_prefix}/)"]
-    done = []
-    before = record.get("before", {})
-    desired = desired_for(settings)
-    if "bucket_policy" in before:
-        now = store_admin.bucket_policy(s3, bucket)
-        if not policies.same(now, desired.bucket_policy):
-            done.append(f"kept the bucket policy of {bucket}: it changed since provision set it")
-        elif dry_run:
-            done.append(f"would restore the bucket policy of {bucket}")
-        else:
-            previous = before["bucket_policy"]["value"]
-            if previous is None:
-                store_admin.delete_bucket_policy(s3, bucket)
-            else:
-                store_admin.put_bucket_policy(s3, bucket, previous)
-            done.append(f"restored the bucket policy of {bucket} to what it was before provision")
-    if "access_block" in before and before["access_block"]["value"] != store_admin.UNSUPPORTED:
-        if dry_run:
-            done.append(f"would restore Block Public Access of {bucket}")
-        else:
-            store_admin.put_public_access_block(s3, bucket, before["access_block"]["value"])
-            done.append(f"restored Block Public Access of {bucket}")
-    if "ownership" in before and before["ownership"]["value"] != store_admin.UNSUPPORTED:
-        if dry_run:
-            done.append(f"would restore Object Ownership of {bucket}")
-        else:
-            store_admin.put_ownership(s3, bucket, before["ownership"]["value"])
-            done.append(f"restored Object Ownership of {bucket}")
+    done = _restore_adopted(settings, s3, record.get("before", {}), dry_run)
     done.append(f"kept bucket {bucket}: provision adopted it, did not create it")
     return done
+
+
+def _restore_adopted(settings: Settings, s3, before: dict, dry_run: bool) -> list[str]:
+    """An adopted bucket's policy, Block Public Access and ownership back as they were.
+
+    The order matters on AWS: a public bucket policy is refused while Block
+    Public Access blocks public policies (turning the switches on leaves a
+    policy in place).  So the policy goes back while the switches allow it:
+    before them when provision's switches allow a public policy
+    (PUBLIC_MEDIA=true), after them when provision's block everything
+    (PUBLIC_MEDIA=false): the switches the bucket had allowed the policy it had.
+    """
+    restores = [_restore_policy, _restore_access_block]
+    if desired_for(settings).access_block.get("BlockPublicPolicy"):
+        restores.reverse()
+    done: list[str] = []
+    for restore in [*restores, _restore_ownership]:
+        done += restore(settings, s3, before, dry_run)
+    return done
+
+
+def _restore_policy(settings: Settings, s3, before: dict, dry_run: bool) -> list[str]:
+    bucket = settings.bucket
+    if "bucket_policy" not in before:
+        return []
+    now = store_admin.bucket_policy(s3, bucket)
+    if not policies.same(now, desired_for(settings).bucket_policy):
+        return [f"kept the bucket policy of {bucket}: it changed since provision set it"]
+    if dry_run:
+        return [f"would restore the bucket policy of {bucket}"]
+    previous = before["bucket_policy"]["value"]
+    if previous is None:
+        store_admin.delete_bucket_policy(s3, bucket)
+    else:
+        store_admin.put_bucket_policy(s3, bucket, previous)
+    return [f"restored the bucket policy of {bucket} to what it was before provision"]
+
+
+def _restore_access_block(settings: Settings, s3, before: dict, dry_run: bool) -> list[str]:
+    bucket = settings.bucket
+    if "access_block" not in before or before["access_block"]["value"] == store_admin.UNSUPPORTED:
+        return []
+    if dry_run:
+        return [f"would restore Block Public Access of {bucket}"]
+    store_admin.put_public_access_block(s3, bucket, before["access_block"]["value"])
+    return [f"restored Block Public Access of {bucket}"]
+
+
+def _restore_ownership(settings: Settings, s3, before: dict, dry_run: bool) -> list[str]:
+    bucket = settings.bucket
+    if "ownership" not in before or before["ownership"]["value"] == store_admin.UNSUPPORTED:
+        return []
+    if dry_run:
+        return [f"would restore Object Ownership of {bucket}"]
+    store_admin.put_ownership(s3, bucket, before["ownership"]["value"])
+    return [f"restored Object Ownership of {bucket}"]
 
 
 def _restore_secrets(settings: Settings, deleted_keys: list[str]) -> list[str]:

@@ -1,0 +1,137 @@
+"""teardown-provision against a fake store that keeps AWS's Block Public Access rules."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import replace
+from pathlib import Path
+
+import botocore.exceptions
+import pytest
+
+from deploy import iam, policies, provision_record, provision_teardown
+from deploy.config import load_settings
+from deploy.config_types import Secret
+
+from .test_provision import CONFIG
+
+ALL_ON = policies.PRIVATE_ACCESS_BLOCK
+POLICY_SWITCHES_OFF = policies.PUBLIC_POLICY_ACCESS_BLOCK
+
+
+def _error(code: str, operation: str) -> botocore.exceptions.ClientError:
+    status = 403 if code == "AccessDenied" else 404
+    return botocore.exceptions.ClientError(
+        {"Error": {"Code": code, "Message": code}, "ResponseMetadata": {"HTTPStatusCode": status}}, operation)
+
+
+def _public(policy: dict) -> bool:
+    return any(statement.get("Effect") == "Allow" and statement.get("Principal") in ("*", {"AWS": "*"})
+               for statement in policy.get("Statement", []))
+
+
+class AwsLikeS3:
+    """One bucket's policy, Block Public Access and ownership, refusing what AWS refuses.
+
+    As on AWS: a public policy is refused (AccessDenied) while BlockPublicPolicy
+    is on; turning the switches on leaves an existing policy in place.
+    """
+
+    def __init__(self, access_block: dict | None, policy: dict | None, ownership: str | None):
+        self.access_block, self.policy, self.ownership = access_block, policy, ownership
+        self.calls: list[str] = []
+
+    def head_bucket(self, Bucket):
+        return {}
+
+    def get_bucket_policy(self, Bucket):
+        if self.policy is None:
+            raise _error("NoSuchBucketPolicy", "GetBucketPolicy")
+        return {"Policy": json.dumps(self.policy)}
+
+    def put_bucket_policy(self, Bucket, Policy):
+        self.calls.append("put_bucket_policy")
+        policy = json.loads(Policy)
+        if _public(policy) and (self.access_block or {}).get("BlockPublicPolicy"):
+            raise _error("AccessDenied", "PutBucketPolicy")
+        self.policy = policy
+
+    def delete_bucket_policy(self, Bucket):
+        self.calls.append("delete_bucket_policy")
+        self.policy = None
+
+    def put_public_access_block(self, Bucket, PublicAccessBlockConfiguration):
+        self.calls.append("put_public_access_block")
+        self.access_block = dict(PublicAccessBlockConfiguration)
+
+    def delete_public_access_block(self, Bucket):
+        self.calls.append("delete_public_access_block")
+        self.access_block = None
+
+    def put_bucket_ownership_controls(self, Bucket, OwnershipControls):
+        self.ownership = OwnershipControls["Rules"][0]["ObjectOwnership"]
+
+    def delete_bucket_ownership_controls(self, Bucket):
+        self.ownership = None
+
+
+class NoIam:
+    """An IAM where provision's user and group are already gone."""
+
+    def get_user(self, UserName):
+        raise _error("NoSuchEntity", "GetUser")
+
+    def get_group(self, GroupName):
+        raise _error("NoSuchEntity", "GetGroup")
+
+
+@pytest.fixture
+def settings(tmp_path: Path):
+    (tmp_path / "config").mkdir()
+    (tmp_path / "config" / "demo.env").write_text(CONFIG)
+    return load_settings("demo", tmp_path, {})
+
+
+def teardown(settings, store: AwsLikeS3, monkeypatch) -> list[str]:
+    monkeypatch.setattr(provision_teardown, "s3_client", lambda admin: store)
+    monkeypatch.setattr(iam, "iam_client", lambda admin: NoIam())
+    admin = replace(settings, access_key_id="AKIAADMIN", secret_access_key=Secret("admin-secret"))
+    return provision_teardown.run_teardown(settings, admin)
+
+
+def adopted(settings, **before) -> None:
+    provision_record.write_record(settings, {
+        "env": settings.env, "bucket": settings.bucket, "prefix": settings.media_prefix, "created": {},
+        "before": {what: {"value": value} for what, value in before.items()}})
+
+
+def test_private_media_put_a_public_bucket_back_switches_first_then_its_policy(settings, monkeypatch):
+    # The bucket had its policy switches off and a public policy; PUBLIC_MEDIA=false blocked
+    # everything and removed that policy.  While the switches are all on, AWS refuses the old policy.
+    settings = replace(settings, public_media=False)
+    old_policy = {"Version": "2012-10-17", "Statement": [{
+        "Sid": "Old", "Effect": "Allow", "Principal": "*", "Action": "s3:GetObject",
+        "Resource": f"arn:aws:s3:::{settings.bucket}/*"}]}
+    adopted(settings, access_block=POLICY_SWITCHES_OFF, bucket_policy=old_policy)
+    store = AwsLikeS3(access_block=ALL_ON, policy=None, ownership="BucketOwnerEnforced")
+
+    lines = teardown(settings, store, monkeypatch)
+
+    assert (store.access_block, store.policy) == (POLICY_SWITCHES_OFF, old_policy)
+    assert store.calls == ["put_public_access_block", "put_bucket_policy"]
+    assert f"restored the bucket policy of {settings.bucket} to what it was before provision" in lines
+    assert f"restored Block Public Access of {settings.bucket}" in lines
+
+
+def test_public_media_take_their_policy_off_before_the_switches_go_back_on(settings, monkeypatch):
+    # AWS's defaults (everything blocked, no policy); provision lifted the two policy switches
+    # and set the public-read policy.
+    ours = policies.public_read_policy(settings.bucket, settings.media_prefix)
+    adopted(settings, access_block=ALL_ON, bucket_policy=None)
+    store = AwsLikeS3(access_block=POLICY_SWITCHES_OFF, policy=ours, ownership="BucketOwnerEnforced")
+
+    lines = teardown(settings, store, monkeypatch)
+
+    assert (store.access_block, store.policy) == (ALL_ON, None)
+    assert store.calls == ["delete_bucket_policy", "put_public_access_block"]
+    assert lines[-1] == f"kept bucket {settings.bucket}: provision adopted it, did not create it"
