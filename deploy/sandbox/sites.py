@@ -48,7 +48,10 @@ def ensure_shared_dirs(layout: Layout) -> None:
 
 def install_site(layout: Layout, settings: Settings, host: HostSettings,
                  account: pwd.struct_passwd) -> bool:
-    """Copy the site into the host's home once; a running site's files are left alone."""
+    """Copy the site into the host's home once; a running site's files are left alone.
+
+    Writes site.env afresh; True when its content changed (a running site must reload).
+    """
     home = Path(account.pw_dir)
     _link(home / "site-venv", layout.site_venv)
     (home / "webapps").mkdir(exist_ok=True)
@@ -60,10 +63,11 @@ def install_site(layout: Layout, settings: Settings, host: HostSettings,
     if installed:
         shutil.copytree(TEMPLATE, site, ignore=shutil.ignore_patterns("__pycache__"))
     env_file = site / "site.env"
+    before = env_file.read_text() if env_file.exists() else None
     env_file.write_text(_site_env(layout, settings, host, env_file))
     env_file.chmod(0o600)
     owned_tree(home, account)
-    return installed
+    return env_file.read_text() != before
 
 
 def restore_pristine_settings(account: pwd.struct_passwd) -> bool:

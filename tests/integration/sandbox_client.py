@@ -174,5 +174,12 @@ class Sandbox:
         return Path(self.host(self.state["media_host"])["media_root"])
 
     def settings(self):
+        """The sandbox environment, with its provisioned deploy key (it may touch only media/*)."""
         from deploy.config import load_settings
         return load_settings("sandbox", self.project_root)
+
+    def admin(self):
+        """The sandbox environment with the store's admin key, for what the deploy key may not do."""
+        from deploy.sandbox import admin_settings
+        from deploy.sandbox.layout import Layout
+        return admin_settings(Layout(self.project_root), self.settings())

@@ -138,7 +138,7 @@ def test_a_reload_that_fails_on_web2_puts_both_hosts_back(fresh, project_root):
 
 
 def test_a_failing_health_check_puts_both_hosts_back(fresh, project_root):
-    settings = fresh.settings()
+    settings = fresh.admin()
     client = s3_client(settings)
     client.delete_bucket_policy(Bucket=settings.bucket)  # media now answer 403 to anonymous GETs
     try:

@@ -53,7 +53,7 @@ def test_s3_accepts_the_right_keys_and_refuses_wrong_ones(sandbox):
 
 
 def test_media_are_public_but_the_bucket_is_not_listable(sandbox):
-    settings = sandbox.settings()
+    settings = sandbox.admin()   # it writes outside the media prefix too
     client = s3_client(settings)
     inside = f"{settings.media_prefix}/tests/{uuid.uuid4().hex}.jpg"
     outside = f"private/{uuid.uuid4().hex}.txt"
@@ -133,3 +133,34 @@ def test_sandbox_up_again_reuses_what_runs(sandbox, project_root):
 def _with_secret(settings, secret):
     from dataclasses import replace
     return replace(settings, secret_access_key=Secret(secret))
+
+
+def test_the_deploy_key_is_a_provisioned_one_limited_to_the_media_prefix(sandbox):
+    settings, admin = sandbox.settings(), sandbox.admin()
+    assert settings.access_key_id != admin.access_key_id
+    client = s3_client(settings)
+    for call in (lambda: client.put_object(Bucket=settings.bucket, Key="outside.txt", Body=b"x"),
+                 lambda: client.list_objects_v2(Bucket=settings.bucket),
+                 lambda: client.delete_bucket_policy(Bucket=settings.bucket)):
+        with pytest.raises(botocore.exceptions.ClientError) as error:
+            call()
+        assert error.value.response["Error"]["Code"] in ("AccessDenied", "403")
+
+
+def test_sandbox_up_replaces_a_deploy_key_the_store_no_longer_knows(sandbox, project_root):
+    """As after `rm -rf .sandbox`: the store is new, config/sandbox.secrets.env is the old one."""
+    from deploy import iam
+    from deploy.bucket import probe
+
+    old = sandbox.settings().access_key_id
+    iam.iam_client(sandbox.admin()).delete_access_key(UserName="media-cutover-sandbox", AccessKeyId=old)
+    output = invoke(project_root, "sandbox.up").stdout
+    assert f"this store does not know the key on file, {old} (.sandbox/ was made anew): provisioned" in output
+    new = sandbox.settings()
+    assert new.access_key_id != old
+    assert "web1 at http://127.0.0.1:18101: running, reloaded with its new site.env" in output
+    site_env = Path(sandbox.host("web1")["home"]) / "site" / "site.env"
+    assert f"AWS_ACCESS_KEY_ID={new.access_key_id}\n" in site_env.read_text()
+    probe(new, f"{new.media_prefix}/.media-cutover-test-probe-{uuid.uuid4().hex}", check_public=True)
+    again = invoke(project_root, "sandbox.up").stdout
+    assert f"deploy key {new.access_key_id} (provisioned, least privilege) in place" in again

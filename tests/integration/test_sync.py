@@ -23,8 +23,12 @@ import pytest
 from deploy.config_types import Secret, Settings
 from deploy.errors import PreflightError, RemoteError
 from deploy.hosts import connect
+from deploy.bucket import probe
+from deploy.listing import listing
 from deploy.s3 import s3_client
 from deploy.sync import InstallResult, download_media, install_sync_tool, upload_media
+
+from .scoped_keys import scoped_key, with_scoped_key
 
 TOOLS = ["rclone", "s5cmd", "s3cmd"]
 MANY_FILES = 1500
@@ -58,7 +62,8 @@ class Case:
     remote_dir: Path               # ~/helper-tmp-<tool> as seen from this machine
     first_install: InstallResult
     exclude: tuple[str, ...]
-    client: object = field(repr=False)
+    client: object = field(repr=False)       # the store's admin key
+    admin: Settings = field(repr=False)
 
     def with_prefix(self, name: str, **changes) -> Settings:
         return dataclasses.replace(self.settings, media_prefix=f"{self.root}/{name}", **changes)
@@ -78,21 +83,24 @@ class Case:
 @pytest.fixture(scope="module", params=TOOLS)
 def case(request, sandbox) -> Case:
     tool = request.param
-    base = sandbox.settings()
+    admin = sandbox.admin()
     root = f"test-sync-{tool}-{uuid.uuid4().hex[:8]}"
-    settings = dataclasses.replace(base, sync_tool=tool, media_root=f"~/helper-tmp-{tool}/tree",
-                                   tools_dir=f"~/helper-tmp-{tool}/tools", media_prefix=f"{root}/tree")
     loop = tool != "s5cmd"      # s5cmd cannot skip a loop at all (see test_sync_commands)
     script = MAKE_TREE.format(tool=tool, loop="yes" if loop else "no", many=MANY_FILES)
     sandbox.ssh("web1", f"R=\"$HOME/helper-tmp-{tool}\"; export R; " + script)
-    client = s3_client(base)
+    client = s3_client(admin)   # the test's own look into the bucket
     try:
-        with connect(settings, "web1") as connection:
-            first = install_sync_tool(connection, settings)
-        yield Case(tool, settings, root, Path(sandbox.host("web1")["home"]) / f"helper-tmp-{tool}",
-                   first, ("a/loop",) if loop else (), client)
+        # The tools run with what `invoke provision` would give a key for this root: <root>/* only.
+        with scoped_key(admin, root) as key:
+            settings = with_scoped_key(sandbox.settings(), key, sync_tool=tool,
+                                       media_root=f"~/helper-tmp-{tool}/tree",
+                                       tools_dir=f"~/helper-tmp-{tool}/tools", media_prefix=f"{root}/tree")
+            with connect(settings, "web1") as connection:
+                first = install_sync_tool(connection, settings)
+            yield Case(tool, settings, root, Path(sandbox.host("web1")["home"]) / f"helper-tmp-{tool}",
+                       first, ("a/loop",) if loop else (), client, admin)
     finally:
-        _delete_prefix(client, base.bucket, root)
+        _delete_prefix(client, admin.bucket, root)
         sandbox.ssh("web1", f'rm -rf "$HOME/helper-tmp-{tool}"', check=False)
 
 
@@ -146,6 +154,38 @@ def test_upload_copies_the_tree_follows_symlinks_sets_headers_and_never_deletes(
     assert hashlib.md5(body.read()).hexdigest() == target
     assert case.run_dir_files() == []        # the credentials file is gone
     assert (case.remote_dir / "tools" / "run").stat().st_mode & 0o777 == 0o700
+
+
+def test_a_key_scoped_to_exactly_the_prefix_uploads_into_it_empty_then_full_and_back(case, sandbox):
+    """The provisioned key's rights end at PREFIX/*: a HEAD of the key PREFIX itself answers 403.
+
+    rclone given a root without its trailing slash HEADs that key first and, refused,
+    took the root for a file ("is a file not a directory") on an empty prefix.
+    """
+    exact = f"{case.root}/exact"
+    with scoped_key(case.admin, exact) as key:
+        settings = with_scoped_key(case.settings, key, media_prefix=exact)
+        with connect(settings, "web1") as connection:
+            first = upload_media(connection, settings, exclude=case.exclude)             # empty prefix
+            again = upload_media(connection, settings, exclude=case.exclude)             # full prefix
+            missing = upload_media(connection, settings, exclude=case.exclude, overwrite=False)
+        assert case.objects(exact) == TREE
+        assert first.files_transferred == len(TREE)
+        assert not again.files_transferred and not missing.files_transferred
+        # The verify's listing and the preflight's probe, with the same key.
+        assert sorted(entry.key for entry in listing(settings)) == sorted(f"{exact}/{path}" for path in TREE)
+        probe(settings, f"{exact}/.media-cutover-probe-{uuid.uuid4().hex}", check_public=False)
+        if case.tool == "s3cmd":
+            return                             # it cannot download (see test_sync_commands)
+        back = dataclasses.replace(settings, media_root=f"~/helper-tmp-{case.tool}/back")
+        sandbox.ssh("web1", f'mkdir -m 755 "$HOME/helper-tmp-{case.tool}/back"')
+        case_dir = case.remote_dir / "back"
+        with connect(back, "web1") as connection:
+            down = download_media(connection, back, overwrite=False,
+                                  displaced_dir=f"~/helper-tmp-{case.tool}/displaced")
+        assert down.files_transferred == len(TREE)
+        assert {str(path.relative_to(case_dir)): path.stat().st_size
+                for path in case_dir.rglob("*") if path.is_file()} == TREE
 
 
 class ProcessWatcher(threading.Thread):
@@ -355,17 +395,19 @@ class SiteTree:
 
 @pytest.fixture(scope="module")
 def downloads(sandbox) -> Downloads:
-    base = sandbox.settings()
+    admin = sandbox.admin()
     name = f"helper-dl-{uuid.uuid4().hex[:8]}"
-    settings = dataclasses.replace(base, tools_dir=f"~/{name}/tools", sync_concurrency=8)
-    state = Downloads(settings, name, Path(sandbox.host("web1")["home"]) / name, s3_client(base))
+    prefix_root = name.replace("helper-dl-", "test-download-")
     try:
-        with connect(settings, "web1") as connection:
-            for tool in ("rclone", "s5cmd"):
-                install_sync_tool(connection, dataclasses.replace(settings, sync_tool=tool))
-        yield state
+        with scoped_key(admin, prefix_root) as key:
+            settings = with_scoped_key(sandbox.settings(), key, tools_dir=f"~/{name}/tools", sync_concurrency=8)
+            state = Downloads(settings, name, Path(sandbox.host("web1")["home"]) / name, s3_client(admin))
+            with connect(settings, "web1") as connection:
+                for tool in ("rclone", "s5cmd"):
+                    install_sync_tool(connection, dataclasses.replace(settings, sync_tool=tool))
+            yield state
     finally:
-        _delete_prefix(state.client, base.bucket, state.prefix_root)
+        _delete_prefix(s3_client(admin), admin.bucket, prefix_root)
         sandbox.ssh("web1", f'rm -rf "$HOME/{name}"', check=False)
 
 
