@@ -34,6 +34,16 @@ def reset(project_root: Path) -> None:
     reset_sandbox(project_root, say=lambda line: None)
 
 
+def assert_provisioned_key_on_an_empty_prefix(sandbox: "Sandbox") -> None:
+    """What a first production cutover starts from: provision's key (media/* only), nothing uploaded yet."""
+    from deploy.s3 import s3_client
+
+    settings = sandbox.settings()
+    assert settings.access_key_id != sandbox.admin().access_key_id, "the sandbox runs on the admin key"
+    listed = s3_client(settings).list_objects_v2(Bucket=settings.bucket, Prefix=settings.media_prefix + "/")
+    assert not listed.get("Contents"), "the media prefix is not empty"
+
+
 def http_get(url: str, timeout: float = 10) -> tuple[int, bytes, dict]:
     try:
         with urllib.request.urlopen(url, timeout=timeout) as response:

@@ -18,7 +18,8 @@ import pytest
 
 from deploy.s3 import s3_client
 
-from .sandbox_client import http_get, http_json, invoke, reset, upload, uploads_through_both_sites
+from .sandbox_client import (assert_provisioned_key_on_an_empty_prefix, http_get, http_json, invoke, reset, upload,
+                             uploads_through_both_sites)
 
 pytestmark = pytest.mark.slow
 
@@ -27,6 +28,7 @@ pytestmark = pytest.mark.slow
 def fresh(sandbox, project_root):
     """A reset sandbox, and a snapshot of each host's settings file before the test."""
     reset(project_root)
+    assert_provisioned_key_on_an_empty_prefix(sandbox)
     sandbox.before = {alias: sandbox.settings_bytes(alias) for alias in sandbox.aliases}
     yield sandbox
     reset(project_root)

@@ -5,7 +5,7 @@ import re
 
 import pytest
 
-from .sandbox_client import invoke, reset
+from .sandbox_client import assert_provisioned_key_on_an_empty_prefix, invoke, reset
 
 pytestmark = pytest.mark.slow
 SHORT = ("--hold=1", "--upload-rate=3", "--readers=1")
@@ -13,6 +13,7 @@ SHORT = ("--hold=1", "--upload-rate=3", "--readers=1")
 @pytest.fixture
 def fresh(sandbox, project_root):
     reset(project_root)
+    assert_provisioned_key_on_an_empty_prefix(sandbox)
     yield sandbox
     reset(project_root)
 

@@ -8,8 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from .sandbox_client import (http_get, http_json, invoke, reload_after_a_slow_upload, reset, upload,
-                             upload_across_the_reload, uploads_through_both_sites)
+from .sandbox_client import (assert_provisioned_key_on_an_empty_prefix, http_get, http_json, invoke,
+                             reload_after_a_slow_upload, reset, upload, upload_across_the_reload,
+                             uploads_through_both_sites)
 from .test_cutover import bucket_objects
 
 pytestmark = pytest.mark.slow
@@ -20,6 +21,7 @@ FAB = str(Path(sys.executable).parent / "fab")
 def cut_over(sandbox, project_root):
     """A sandbox after a cutover, with each host's settings from before it remembered."""
     reset(project_root)
+    assert_provisioned_key_on_an_empty_prefix(sandbox)
     sandbox.before = {alias: sandbox.settings_bytes(alias) for alias in sandbox.aliases}
     invoke(project_root, "cutover", "--env=sandbox")
     yield sandbox
