@@ -114,47 +114,56 @@ def _teardown_bucket(settings: Settings, s3, record: dict, dry_run: bool) -> lis
 def _restore_adopted(settings: Settings, s3, before: dict, dry_run: bool) -> list[str]:
     """An adopted bucket's policy, Block Public Access and ownership back as they were.
 
-    The order matters on AWS: a public bucket policy is refused while Block
-    Public Access blocks public policies (turning the switches on leaves a
-    policy in place).  So the policy goes back while the switches allow it:
-    before them when provision's switches allow a public policy
-    (PUBLIC_MEDIA=true), after them when provision's block everything
-    (PUBLIC_MEDIA=false): the switches the bucket had allowed the policy it had.
+    The order matters on AWS: a public policy is refused while BlockPublicPolicy
+    is on, and takes effect once RestrictPublicBuckets is off.  So a policy the
+    bucket had goes back while the switches are as the bucket had them but for
+    BlockPublicPolicy (off, so that the store takes it); then the switches
+    exactly.  No moment shows more than before provision or after it.
     """
-    restores = [_restore_policy, _restore_access_block]
-    if desired_for(settings).access_block.get("BlockPublicPolicy"):
-        restores.reverse()
+    bucket = settings.bucket
+    block = before.get("access_block", {"value": store_admin.UNSUPPORTED})["value"]
+    restores_block = block != store_admin.UNSUPPORTED
     done: list[str] = []
-    for restore in [*restores, _restore_ownership]:
-        done += restore(settings, s3, before, dry_run)
-    return done
+    staged = _NOTHING                     # the switches as set for the policy's sake
+    previous = _policy_to_restore(settings, s3, before, done)
+    if previous is not _NOTHING and dry_run:
+        done.append(f"would restore the bucket policy of {bucket}")
+    elif previous is not _NOTHING:
+        if previous is None:
+            store_admin.delete_bucket_policy(s3, bucket)
+        else:
+            if restores_block:
+                staged = _accepting_policies(block)
+                store_admin.put_public_access_block(s3, bucket, staged)
+            store_admin.put_bucket_policy(s3, bucket, previous)
+        done.append(f"restored the bucket policy of {bucket} to what it was before provision")
+    if restores_block:
+        if dry_run:
+            done.append(f"would restore Block Public Access of {bucket}")
+        else:
+            if staged != block:
+                store_admin.put_public_access_block(s3, bucket, block)
+            done.append(f"restored Block Public Access of {bucket}")
+    return done + _restore_ownership(settings, s3, before, dry_run)
 
 
-def _restore_policy(settings: Settings, s3, before: dict, dry_run: bool) -> list[str]:
+_NOTHING = object()   # no bucket policy to put back
+
+
+def _policy_to_restore(settings: Settings, s3, before: dict, done: list[str]):
+    """The policy the bucket had (None: none), or _NOTHING when it is not to be put back."""
     bucket = settings.bucket
     if "bucket_policy" not in before:
-        return []
-    now = store_admin.bucket_policy(s3, bucket)
-    if not policies.same(now, desired_for(settings).bucket_policy):
-        return [f"kept the bucket policy of {bucket}: it changed since provision set it"]
-    if dry_run:
-        return [f"would restore the bucket policy of {bucket}"]
-    previous = before["bucket_policy"]["value"]
-    if previous is None:
-        store_admin.delete_bucket_policy(s3, bucket)
-    else:
-        store_admin.put_bucket_policy(s3, bucket, previous)
-    return [f"restored the bucket policy of {bucket} to what it was before provision"]
+        return _NOTHING
+    if not policies.same(store_admin.bucket_policy(s3, bucket), desired_for(settings).bucket_policy):
+        done.append(f"kept the bucket policy of {bucket}: it changed since provision set it")
+        return _NOTHING
+    return before["bucket_policy"]["value"]
 
 
-def _restore_access_block(settings: Settings, s3, before: dict, dry_run: bool) -> list[str]:
-    bucket = settings.bucket
-    if "access_block" not in before or before["access_block"]["value"] == store_admin.UNSUPPORTED:
-        return []
-    if dry_run:
-        return [f"would restore Block Public Access of {bucket}"]
-    store_admin.put_public_access_block(s3, bucket, before["access_block"]["value"])
-    return [f"restored Block Public Access of {bucket}"]
+def _accepting_policies(block: dict | None) -> dict | None:
+    """``block`` with BlockPublicPolicy off: the store takes a public policy, RestrictPublicBuckets as it was."""
+    return None if block is None else {**block, "BlockPublicPolicy": False}
 
 
 def _restore_ownership(settings: Settings, s3, before: dict, dry_run: bool) -> list[str]:

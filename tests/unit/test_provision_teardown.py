@@ -40,6 +40,12 @@ class AwsLikeS3:
     def __init__(self, access_block: dict | None, policy: dict | None, ownership: str | None):
         self.access_block, self.policy, self.ownership = access_block, policy, ownership
         self.calls: list[str] = []
+        self.in_effect: list[dict | None] = []     # the public policy in effect after each change
+
+    def _changed(self, call: str) -> None:
+        self.calls.append(call)
+        restricted = (self.access_block or {}).get("RestrictPublicBuckets")
+        self.in_effect.append(self.policy if self.policy and _public(self.policy) and not restricted else None)
 
     def head_bucket(self, Bucket):
         return {}
@@ -50,23 +56,23 @@ class AwsLikeS3:
         return {"Policy": json.dumps(self.policy)}
 
     def put_bucket_policy(self, Bucket, Policy):
-        self.calls.append("put_bucket_policy")
         policy = json.loads(Policy)
         if _public(policy) and (self.access_block or {}).get("BlockPublicPolicy"):
             raise _error("AccessDenied", "PutBucketPolicy")
         self.policy = policy
+        self._changed("put_bucket_policy")
 
     def delete_bucket_policy(self, Bucket):
-        self.calls.append("delete_bucket_policy")
         self.policy = None
+        self._changed("delete_bucket_policy")
 
     def put_public_access_block(self, Bucket, PublicAccessBlockConfiguration):
-        self.calls.append("put_public_access_block")
         self.access_block = dict(PublicAccessBlockConfiguration)
+        self._changed("put_public_access_block")
 
     def delete_public_access_block(self, Bucket):
-        self.calls.append("delete_public_access_block")
         self.access_block = None
+        self._changed("delete_public_access_block")
 
     def put_bucket_ownership_controls(self, Bucket, OwnershipControls):
         self.ownership = OwnershipControls["Rules"][0]["ObjectOwnership"]
@@ -105,13 +111,17 @@ def adopted(settings, **before) -> None:
         "before": {what: {"value": value} for what, value in before.items()}})
 
 
+def everything_public(bucket: str) -> dict:
+    return {"Version": "2012-10-17", "Statement": [{
+        "Sid": "Old", "Effect": "Allow", "Principal": "*", "Action": "s3:GetObject",
+        "Resource": f"arn:aws:s3:::{bucket}/*"}]}
+
+
 def test_private_media_put_a_public_bucket_back_switches_first_then_its_policy(settings, monkeypatch):
     # The bucket had its policy switches off and a public policy; PUBLIC_MEDIA=false blocked
     # everything and removed that policy.  While the switches are all on, AWS refuses the old policy.
     settings = replace(settings, public_media=False)
-    old_policy = {"Version": "2012-10-17", "Statement": [{
-        "Sid": "Old", "Effect": "Allow", "Principal": "*", "Action": "s3:GetObject",
-        "Resource": f"arn:aws:s3:::{settings.bucket}/*"}]}
+    old_policy = everything_public(settings.bucket)
     adopted(settings, access_block=POLICY_SWITCHES_OFF, bucket_policy=old_policy)
     store = AwsLikeS3(access_block=ALL_ON, policy=None, ownership="BucketOwnerEnforced")
 
@@ -135,3 +145,29 @@ def test_public_media_take_their_policy_off_before_the_switches_go_back_on(setti
     assert (store.access_block, store.policy) == (ALL_ON, None)
     assert store.calls == ["delete_bucket_policy", "put_public_access_block"]
     assert lines[-1] == f"kept bucket {settings.bucket}: provision adopted it, did not create it"
+
+
+def test_a_public_policy_kept_without_effect_goes_back_without_taking_effect(settings, monkeypatch):
+    # The bucket had every switch on and a policy making everything public, kept without effect
+    # by RestrictPublicBuckets; provision removed it and lifted the policy switches for its own.
+    ours, old_policy = policies.public_read_policy(settings.bucket, settings.media_prefix), \
+        everything_public(settings.bucket)
+    adopted(settings, access_block=ALL_ON, bucket_policy=old_policy)
+    store = AwsLikeS3(access_block=POLICY_SWITCHES_OFF, policy=ours, ownership="BucketOwnerEnforced")
+
+    teardown(settings, store, monkeypatch)
+
+    assert (store.access_block, store.policy) == (ALL_ON, old_policy)
+    assert old_policy not in store.in_effect          # not for a moment
+
+
+def test_a_bucket_without_switches_gets_its_public_policy_back_under_private_media(settings, monkeypatch):
+    settings = replace(settings, public_media=False)
+    old_policy = everything_public(settings.bucket)
+    adopted(settings, access_block=None, bucket_policy=old_policy)
+    store = AwsLikeS3(access_block=ALL_ON, policy=None, ownership="BucketOwnerEnforced")
+
+    lines = teardown(settings, store, monkeypatch)
+
+    assert (store.access_block, store.policy) == (None, old_policy)
+    assert f"restored Block Public Access of {settings.bucket}" in lines
