@@ -22,8 +22,8 @@ from .config_types import Settings
 from .errors import ProvisionError
 from .provision_check import verify
 from .provision_observe import observe, store_errors
-from .provision_plan import (BLOCKED, CHANGE, CREATE, DRIFTED, IN_PLACE, UNSUPPORTED, Desired, Observed, Step,
-                             desired_for, plan, render_plan, state_word)
+from .provision_plan import (BLOCKED, CHANGE, CREATE, DRIFTED, HELD, IN_PLACE, UNSUPPORTED, Desired, Observed,
+                             Step, desired_for, plan, render_plan, state_word)
 from .provision_record import read_record, write_record
 from .s3 import s3_client
 
@@ -88,6 +88,12 @@ class Provisioner:
             store_admin.delete_bucket_policy(self.s3, self.desired.bucket)
         else:
             store_admin.put_bucket_policy(self.s3, self.desired.bucket, self.desired.bucket_policy)
+        return "set"
+
+    def _delete_bucket_policy(self, record: dict, observed: Observed) -> str:
+        """A drifted policy, removed before Block Public Access is lifted (see provision_plan)."""
+        self._remember(record, "bucket_policy", observed.bucket_policy, observed)
+        store_admin.delete_bucket_policy(self.s3, self.desired.bucket)
         return "set"
 
     def _create_group(self, record: dict, observed: Observed) -> str:
@@ -173,8 +179,10 @@ def run_provision(settings: Settings, admin: Settings, options: ProvisionOptions
                              + "; ".join(f"{step.thing} {step.target}" for step in missing))
     drifted = [step for step in after if step.state == DRIFTED]
     if drifted:
-        raise ProvisionError(", ".join(step.thing for step in drifted) + " drifted (diff above) and left "
-                             "as is: re-run with --replace-drifted to replace; the key was not checked")
+        held = "".join(f"; {step.thing} held back so that the drifted policy stays without effect"
+                       for step in after if step.state == HELD)
+        raise ProvisionError(", ".join(step.thing for step in drifted) + f" drifted (diff above) and left "
+                             f"as is{held}: re-run with --replace-drifted to replace; the key was not checked")
     for variable in credentials.environment_overrides():
         say(f"warning: {variable} is set in this shell and overrides config/{settings.env}.secrets.env "
             "for every other command: unset it to use the provisioned key")

@@ -15,7 +15,7 @@ no IAM groups).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from . import policies, store_admin
 from .cli import table
@@ -31,7 +31,9 @@ DRIFTED = "drifted"
 REPLACE = "replace"
 UNSUPPORTED = "unsupported"
 BLOCKED = "blocked"
-ACTING = (CREATE, CHANGE, REPLACE)
+HELD = "held"           # would act, but not while another step stays drifted
+REMOVE = "remove"
+ACTING = (CREATE, CHANGE, REPLACE, REMOVE)
 
 
 @dataclass(frozen=True)
@@ -163,7 +165,36 @@ def _bucket_settings_steps(desired: Desired, observed: Observed, replace_drifted
                           "put_ownership", diff=diff))
     steps.append(_policy_step("bucket policy", _describe_bucket_policy(desired), observed.bucket_policy,
                               desired.bucket_policy, "put_bucket_policy", replace_drifted))
+    return _keep_drifted_policy_restricted(steps, desired, observed)
+
+
+def _keep_drifted_policy_restricted(steps: list[Step], desired: Desired, observed: Observed) -> list[Step]:
+    """Never let a drifted bucket policy take effect by lifting Block Public Access.
+
+    On AWS, RestrictPublicBuckets keeps a public policy already on the bucket
+    without effect; turning it off makes that policy public, whatever it says
+    (anyone may read everything, say).  So while a drifted policy stays, Block
+    Public Access is held back; when it is to be replaced, it is removed first
+    and ours goes on after the switches.
+    """
+    access, ownership, policy = steps
+    if not (access.acts and _lifts_restriction(observed.access_block, desired.access_block)):
+        return steps
+    if policy.state == DRIFTED:
+        held = replace(access, state=HELD, op=None,
+                       note="lifting it would make the drifted bucket policy public; --replace-drifted "
+                            "removes that policy first")
+        return [held, ownership, policy]
+    if policy.state == REPLACE:
+        removal = Step("drifted bucket policy", "removed before Block Public Access is lifted", REMOVE,
+                       "delete_bucket_policy")
+        return [removal, access, ownership, policy]
     return steps
+
+
+def _lifts_restriction(observed_block, desired_block: dict) -> bool:
+    was = observed_block if isinstance(observed_block, dict) else {}
+    return bool(was.get("RestrictPublicBuckets")) and not desired_block.get("RestrictPublicBuckets")
 
 
 def _policy_step(thing: str, target: str, observed: dict | None, desired: dict | None, op: str,
@@ -208,7 +239,8 @@ def _describe_bucket_policy(desired: Desired) -> str:
 
 
 def state_word(step: Step, done: bool = False) -> str:
-    words = {IN_PLACE: "already in place", UNSUPPORTED: "skipped",
+    words = {IN_PLACE: "already in place", UNSUPPORTED: "skipped", HELD: "held back",
+             REMOVE: "removed" if done else "to remove",
              DRIFTED: "DRIFTED: see the diff; --replace-drifted replaces it", BLOCKED: "BLOCKED",
              CREATE: "created" if done else "to create", CHANGE: "set" if done else "to set",
              REPLACE: "replaced" if done else "to replace"}

@@ -26,7 +26,7 @@ from invoke import MockContext
 
 from deploy import credentials, iam, policies, provision_plan, store_admin
 from deploy.bucket import anonymous_get, object_url, probe
-from deploy.errors import PreflightError
+from deploy.errors import PreflightError, ProvisionError
 from deploy.hosts import connect
 from deploy.listing import listing
 from deploy.provision import ProvisionOptions, run_provision
@@ -106,6 +106,12 @@ def bucket_settings(client, bucket: str) -> tuple:
     """(Block Public Access, Object Ownership, bucket policy) as the admin reads them."""
     return (store_admin.public_access_block(client, bucket), store_admin.ownership(client, bucket),
             store_admin.bucket_policy(client, bucket))
+
+
+def everything_public(bucket: str) -> dict:
+    return {"Version": "2012-10-17", "Statement": [{
+        "Sid": "OldPublicRead", "Effect": "Allow", "Principal": "*", "Action": "s3:GetObject",
+        "Resource": f"arn:aws:s3:::{bucket}/*"}]}
 
 
 def code_of(call) -> str:
@@ -366,6 +372,41 @@ def test_adopting_a_bucket_with_aws_defaults_lifts_only_the_policy_switches_and_
     assert not iam.user_exists(iam.iam_client(project.admin(env)), provision_plan.names_for(env).user)
 
 
+def test_a_drifted_policy_kept_without_effect_never_takes_effect(project):
+    # AWS allows this state: a policy making everything public, set while the switches were off,
+    # then every switch turned on, which keeps it without effect (RestrictPublicBuckets).
+    env, bucket = "mswide", "media-cutover-ministack-wide"
+    project.add_env(env, bucket)
+    admin_client = project.admin_s3(env)
+    admin_client.create_bucket(Bucket=bucket)
+    admin_client.put_public_access_block(Bucket=bucket,
+                                         PublicAccessBlockConfiguration=policies.PUBLIC_POLICY_ACCESS_BLOCK)
+    admin_client.put_bucket_policy(Bucket=bucket, Policy=json.dumps(everything_public(bucket)))
+    admin_client.put_public_access_block(Bucket=bucket,
+                                         PublicAccessBlockConfiguration=policies.PRIVATE_ACCESS_BLOCK)
+    admin_client.put_object(Bucket=bucket, Key="private/report.txt", Body=b"not media")
+    before = bucket_settings(admin_client, bucket)
+    settings = project.settings(env)
+    report = object_url(settings, "private/report.txt")
+    assert anonymous_get(report)[0] == 403
+
+    # Lifting the switches while that policy stays would publish the whole bucket: held back.
+    with pytest.raises(ProvisionError, match="block public access held back so that the drifted policy"):
+        project.provision(env)
+    assert bucket_settings(admin_client, bucket) == before
+    assert anonymous_get(report)[0] == 403
+
+    steps, output = project.provision(env, replace_drifted=True)
+    assert output.index("drifted bucket policy removed before Block Public Access is lifted: removed") \
+        < output.index("block public access blocks public ACLs, allows a public policy: set") \
+        < output.index("bucket policy anyone may GET media/*: replaced")
+    assert checked_with_nothing_skipped(output), output
+    assert anonymous_get(report)[0] == 403
+
+    run_teardown(settings, project.admin(env))
+    assert bucket_settings(admin_client, bucket) == before
+    assert anonymous_get(report)[0] == 403
+
 def test_private_media_block_everything_set_no_policy_and_refuse_anonymous_gets(project):
     env, bucket = "msprivate", "media-cutover-ministack-private"
     project.add_env(env, bucket, public_media=False)
@@ -388,10 +429,7 @@ def test_private_media_on_a_bucket_that_was_public_and_teardown_makes_it_public_
     admin_client.create_bucket(Bucket=bucket)
     admin_client.put_public_access_block(Bucket=bucket,
                                          PublicAccessBlockConfiguration=policies.PUBLIC_POLICY_ACCESS_BLOCK)
-    everything = {"Version": "2012-10-17", "Statement": [{
-        "Sid": "OldPublicRead", "Effect": "Allow", "Principal": "*", "Action": "s3:GetObject",
-        "Resource": f"arn:aws:s3:::{bucket}/*"}]}
-    admin_client.put_bucket_policy(Bucket=bucket, Policy=json.dumps(everything))
+    admin_client.put_bucket_policy(Bucket=bucket, Policy=json.dumps(everything_public(bucket)))
     before = bucket_settings(admin_client, bucket)
 
     steps, output = project.provision(env, replace_drifted=True)
@@ -399,10 +437,10 @@ def test_private_media_on_a_bucket_that_was_public_and_teardown_makes_it_public_
     assert checked_with_nothing_skipped(output), output
     assert bucket_settings(admin_client, bucket) == (policies.PRIVATE_ACCESS_BLOCK, policies.OWNERSHIP, None)
 
-    # Back as it was: the switches first, or the store refuses the old public policy.
+    # Back as it was (while every switch is on, the store refuses the old public policy).
     lines = run_teardown(project.settings(env), project.admin(env))
-    assert lines.index(f"restored Block Public Access of {bucket}") < lines.index(
-        f"restored the bucket policy of {bucket} to what it was before provision")
+    assert {f"restored Block Public Access of {bucket}",
+            f"restored the bucket policy of {bucket} to what it was before provision"} <= set(lines)
     assert bucket_settings(admin_client, bucket) == before
     admin_client.delete_bucket_policy(Bucket=bucket)
     admin_client.delete_bucket(Bucket=bucket)

@@ -1,0 +1,68 @@
+"""The order of provision's bucket steps under AWS's Block Public Access rules (pure plan).
+
+On AWS, RestrictPublicBuckets keeps a public bucket policy that is already set
+from taking effect.  Lifting it while a drifted policy stays (or before it is
+replaced) makes that policy public: a bucket whose policy said "anyone may
+read everything" would serve every object to anyone.
+"""
+
+from deploy import policies
+from deploy.provision_plan import CHANGE, DRIFTED, HELD, IN_PLACE, REMOVE, REPLACE, plan, render_plan
+
+from .test_provision import desired, in_place, settings, states  # noqa: F401 (fixtures)
+
+ALL_ON = policies.PRIVATE_ACCESS_BLOCK
+
+
+def everything_public(bucket: str) -> dict:
+    return {"Version": "2012-10-17", "Statement": [{
+        "Sid": "OldPublicRead", "Effect": "Allow", "Principal": "*", "Action": "s3:GetObject",
+        "Resource": f"arn:aws:s3:::{bucket}/*"}]}
+
+
+def bucket_steps(steps) -> list[tuple[str, str, str | None]]:
+    return [(step.thing, step.state, step.op) for step in steps[:5]]
+
+
+def test_block_public_access_is_held_while_a_drifted_policy_stays(desired):
+    observed = in_place(desired, access_block=ALL_ON, bucket_policy=everything_public(desired.bucket))
+    steps = plan(desired, observed)
+    by_thing = {step.thing: step for step in steps}
+    assert by_thing["block public access"].state == HELD and not by_thing["block public access"].acts
+    assert "would make the drifted bucket policy public" in by_thing["block public access"].note
+    assert by_thing["bucket policy"].state == DRIFTED
+    assert "held back" in render_plan(steps)
+
+
+def test_a_drifted_policy_is_removed_before_block_public_access_is_lifted(desired):
+    observed = in_place(desired, access_block=ALL_ON, bucket_policy=everything_public(desired.bucket))
+    steps = plan(desired, observed, replace_drifted=True)
+    assert bucket_steps(steps) == [
+        ("bucket", IN_PLACE, "create_bucket"),
+        ("drifted bucket policy", REMOVE, "delete_bucket_policy"),
+        ("block public access", CHANGE, "put_access_block"),
+        ("object ownership", IN_PLACE, None),
+        ("bucket policy", REPLACE, "put_bucket_policy"),
+    ]
+    assert all(step.acts for step in steps[1:3])
+
+
+def test_nothing_is_held_when_block_public_access_restricts_nothing_now(desired):
+    # The drifted policy already takes effect: lifting the policy switches changes nothing for it.
+    lifted = dict(ALL_ON, RestrictPublicBuckets=False)
+    observed = in_place(desired, access_block=lifted, bucket_policy=everything_public(desired.bucket))
+    assert states(plan(desired, observed))["block public access"] == CHANGE
+    replaced = plan(desired, observed, replace_drifted=True)
+    assert "drifted bucket policy" not in states(replaced)
+
+
+def test_private_media_never_hold_block_public_access(desired, settings):  # noqa: F811
+    from dataclasses import replace
+
+    from deploy.provision_plan import desired_for
+
+    private = desired_for(replace(settings, public_media=False))
+    observed = in_place(private, access_block=dict(ALL_ON, RestrictPublicBuckets=False),
+                        bucket_policy=everything_public(private.bucket))
+    result = states(plan(private, observed))
+    assert (result["block public access"], result["bucket policy"]) == (CHANGE, DRIFTED)
