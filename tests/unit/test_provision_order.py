@@ -6,12 +6,31 @@ replaced) makes that policy public: a bucket whose policy said "anyone may
 read everything" would serve every object to anyone.
 """
 
-from deploy import policies
-from deploy.provision_plan import CHANGE, DRIFTED, HELD, IN_PLACE, REMOVE, REPLACE, plan, render_plan
+from dataclasses import replace
+from pathlib import Path
 
-from .test_provision import desired, in_place, settings, states  # noqa: F401 (fixtures)
+import pytest
+
+from deploy import policies
+from deploy.config import load_settings
+from deploy.provision_plan import (CHANGE, DRIFTED, HELD, IN_PLACE, REMOVE, REPLACE, desired_for, plan,
+                                   render_plan)
+
+from .test_provision import CONFIG, in_place, states
 
 ALL_ON = policies.PRIVATE_ACCESS_BLOCK
+
+
+@pytest.fixture
+def settings(tmp_path: Path):
+    (tmp_path / "config").mkdir()
+    (tmp_path / "config" / "demo.env").write_text(CONFIG)
+    return load_settings("demo", tmp_path, {})
+
+
+@pytest.fixture
+def desired(settings):
+    return desired_for(settings)
 
 
 def everything_public(bucket: str) -> dict:
@@ -56,11 +75,7 @@ def test_nothing_is_held_when_block_public_access_restricts_nothing_now(desired)
     assert "drifted bucket policy" not in states(replaced)
 
 
-def test_private_media_never_hold_block_public_access(desired, settings):  # noqa: F811
-    from dataclasses import replace
-
-    from deploy.provision_plan import desired_for
-
+def test_private_media_never_hold_block_public_access(settings):
     private = desired_for(replace(settings, public_media=False))
     observed = in_place(private, access_block=dict(ALL_ON, RestrictPublicBuckets=False),
                         bucket_policy=everything_public(private.bucket))
