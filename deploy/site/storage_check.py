@@ -1,0 +1,184 @@
+"""What the site's settings really select: a probe run with the site's Python, and the judging of its report.
+
+Pure: this module builds the probe's command and judges its report; the SSH
+adapter runs it.  ``manage.py check`` passes a flip that changes nothing (the
+recipe's ``DEFAULT_FILE_STORAGE``, ignored since Django 5.1), one that points at
+another bucket or prefix, and one that drops the site's ``staticfiles`` backend;
+the probe catches each before any reload, by asking Django itself what
+``storages["default"]`` is under the site's settings module.
+
+An env-file switch may reach the site only through its process environment (a
+systemd ``EnvironmentFile``): the probe then loads that file into its own
+environment first, as systemd would, the switch's value winning.
+"""
+
+from __future__ import annotations
+
+import json
+import posixpath
+import shlex
+from dataclasses import dataclass
+
+from deploy.errors import PreflightError
+
+MARKER = "MEDIA-CUTOVER-STORAGE "
+S3_BACKEND = "storages.backends.s3.S3Storage"
+DISK_BACKEND = "django.core.files.storage.filesystem.FileSystemStorage"
+
+# Runs inside the site (`manage.py shell -c`); argv-free, so it reads two variables of ours.
+SCRIPT = f'''
+import json, os
+env_file, switch = os.environ.get("MEDIA_CUTOVER_ENV_FILE"), os.environ.get("MEDIA_CUTOVER_SWITCH", "USE_S3")
+from django.conf import settings
+from django.core.files.storage import storages
+
+def names(cls):
+    return [klass.__module__ + "." + klass.__qualname__ for klass in cls.__mro__]
+
+def describe(alias):
+    if alias not in settings.STORAGES:
+        return None
+    storage = storages[alias]
+    location = getattr(storage, "location", None)
+    return {{"backend": settings.STORAGES[alias].get("BACKEND"), "classes": names(type(storage)),
+             "bucket": getattr(storage, "bucket_name", None), "location": location,
+             "real_location": os.path.realpath(location) if isinstance(location, str) and
+                              location.startswith("/") else None,
+             "endpoint": getattr(storage, "endpoint_url", None),
+             "custom_domain": getattr(storage, "custom_domain", None)}}
+
+alias = getattr(settings, "THUMBNAIL_DEFAULT_STORAGE_ALIAS", None)
+print({MARKER!r} + json.dumps({{
+    "settings_module": os.environ.get("DJANGO_SETTINGS_MODULE"),
+    "switch": repr(getattr(settings, switch, None)),
+    "default": describe("default"),
+    "staticfiles": (settings.STORAGES.get("staticfiles") or {{}}).get("BACKEND"),
+    "media_url": str(settings.MEDIA_URL), "media_root": str(settings.MEDIA_ROOT),
+    "legacy_default_file_storage": getattr(settings, "DEFAULT_FILE_STORAGE", None),
+    "thumbnail_alias": alias, "thumbnail_storage": describe(alias) if alias else None,
+}}, default=str))
+'''
+
+# The env-file loader that runs before Django starts, as systemd's EnvironmentFile would load it.
+_LOAD_ENV_FILE = '''
+import os, re, shlex
+for line in open(os.environ["MEDIA_CUTOVER_ENV_FILE"], encoding="utf-8"):
+    match = re.match(r"\\s*(?:export\\s+)?([A-Za-z_][A-Za-z0-9_]*)\\s*=\\s*(.*?)\\s*$", line)
+    if match and not line.lstrip().startswith("#"):
+        name, value = match.groups()
+        value = re.sub(r"\\s+#.*$", "", value) if value[:1] not in "\\"'" else (shlex.split(value) or [""])[0]
+        os.environ[name] = value if name == os.environ.get("MEDIA_CUTOVER_SWITCH") else os.environ.get(name, value)
+'''
+_RUN_MANAGE_PY = '''
+import runpy, sys
+sys.argv = sys.argv[1:]
+runpy.run_path(sys.argv[0], run_name="__main__")
+'''
+
+
+@dataclass(frozen=True)
+class StorageReport:
+    """What one host's site selects under its settings module (plain data from the probe)."""
+
+    host: str
+    settings_module: str | None
+    switch: str
+    default: dict | None
+    staticfiles: str | None
+    media_url: str
+    media_root: str
+    legacy_default_file_storage: str | None
+    thumbnail_alias: str | None
+    thumbnail_storage: dict | None
+
+    @property
+    def default_classes(self) -> list[str]:
+        return (self.default or {}).get("classes") or []
+
+    def summary(self) -> str:
+        default = self.default or {}
+        where = (f"bucket {default.get('bucket')}, location {default.get('location')!r}"
+                 if default.get("bucket") is not None else f"location {default.get('location')}")
+        return (f"{self.host}: {self.settings_module or 'default settings'}: default storage "
+                f"{default.get('backend')} ({where}), MEDIA_URL {self.media_url}, staticfiles {self.staticfiles}"
+                + (f", thumbnails {self.thumbnail_alias}" if self.thumbnail_alias else ""))
+
+
+def probe_command(manage_py: str, site_python: str, settings_module: str | None,
+                  switch_name: str, env_file: str | None) -> str:
+    """The probe's command line: no secret on it (an env file is read by the probe, not by the shell)."""
+    directory = posixpath.dirname(manage_py) or "."
+    variables = [f"MEDIA_CUTOVER_SWITCH={shlex.quote(switch_name)}"]
+    if settings_module:
+        variables.append(f"DJANGO_SETTINGS_MODULE={shlex.quote(settings_module)}")
+    python = _shell_path(site_python)
+    if env_file:
+        # manage.py reads the environment when it starts: load the file first, then run manage.py.
+        variables.append(f"MEDIA_CUTOVER_ENV_FILE={_shell_path(env_file)}")
+        python += f" -c {shlex.quote(_LOAD_ENV_FILE + _RUN_MANAGE_PY)}"
+    return (f"cd {_shell_path(directory)} && env {' '.join(variables)} {python} {_shell_path(manage_py)} "
+            f"shell -c {shlex.quote(SCRIPT)}")
+
+
+def parse_report(output: str, host: str) -> StorageReport:
+    for line in output.splitlines():
+        if line.startswith(MARKER):
+            data = json.loads(line[len(MARKER):])
+            return StorageReport(host=host, **data)
+    tail = " | ".join(output.strip().splitlines()[-3:]) or "no output"
+    raise PreflightError(f"{host}: the storage check printed no report ({tail})")
+
+
+def problems_on_s3(report: StorageReport, bucket: str, prefix: str, endpoint: str | None,
+                   staticfiles_before: str | None) -> list[str]:
+    """Why these settings do not serve media from ``bucket``/``prefix``; [] when they do."""
+    host, default = report.host, report.default or {}
+    if S3_BACKEND not in report.default_classes:
+        if report.legacy_default_file_storage:
+            return [f"{host}: the flipped settings set DEFAULT_FILE_STORAGE = "
+                    f"{report.legacy_default_file_storage!r}, which Django 5.1 and later ignore: the default "
+                    f"storage is still {default.get('backend')}. Set STORAGES['default'] to "
+                    f"{{'BACKEND': '{S3_BACKEND}', 'OPTIONS': {{...}}}} inside the switch's block instead "
+                    "(`invoke settings-snippet` prints one that keeps the other STORAGES entries)"]
+        return [f"{host}: with the switch on, the default storage is {default.get('backend')}, not "
+                f"{S3_BACKEND}: the site would keep storing media on disk; fix the block the switch guards"]
+    found = []
+    if default.get("bucket") != bucket:
+        found.append(f"{host}: the site's S3 storage uses bucket {default.get('bucket')!r}, but the media were "
+                     f"uploaded to {bucket!r} (AWS_STORAGE_BUCKET_NAME)")
+    if (default.get("location") or "").strip("/") != prefix.strip("/"):
+        found.append(f"{host}: the site's S3 storage has location {default.get('location')!r}, but the media "
+                     f"were uploaded under {prefix!r} (AWS_LOCATION): its URLs would point at nothing")
+    if endpoint and (default.get("endpoint") or "").rstrip("/") != endpoint.rstrip("/"):
+        found.append(f"{host}: the site's S3 storage talks to {default.get('endpoint') or 'AWS'}, "
+                     f"but the media were uploaded to {endpoint} (AWS_S3_ENDPOINT_URL)")
+    found += _staticfiles_kept(report, staticfiles_before)
+    return found
+
+
+def problems_on_disk(report: StorageReport, media_root: str | None, staticfiles_before: str | None) -> list[str]:
+    """Why these settings do not serve media from the disk (rollback); ``media_root`` checked where given."""
+    host, default = report.host, report.default or {}
+    if DISK_BACKEND not in report.default_classes:
+        return [f"{host}: with the switch off, the default storage is {default.get('backend')}, not "
+                "FileSystemStorage: the site would keep storing media in the bucket; fix the settings"]
+    found = []
+    if media_root and default.get("real_location") != media_root:
+        found.append(f"{host}: the site stores media in {default.get('location')}, not in MEDIA_ROOT "
+                     f"({media_root})")
+    return found + _staticfiles_kept(report, staticfiles_before)
+
+
+def _staticfiles_kept(report: StorageReport, before: str | None) -> list[str]:
+    if before is None or report.staticfiles == before:
+        return []
+    return [f"{report.host}: the flip changed the staticfiles backend from {before} to {report.staticfiles}: "
+            "the block the switch guards replaces STORAGES whole; update only STORAGES['default'] "
+            "(`invoke settings-snippet` prints such a block)"]
+
+
+def _shell_path(path: str) -> str:
+    """A path for the shell: ``~/x`` keeps its ``~`` expandable, everything else is quoted."""
+    if path == "~" or path.startswith("~/"):
+        return '"$HOME"' + (shlex.quote(path[1:]) if len(path) > 1 else "")
+    return shlex.quote(path)

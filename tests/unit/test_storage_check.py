@@ -1,0 +1,99 @@
+"""The storage check: the probe's command, its report, and what the flipped settings must select."""
+
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+
+from deploy.errors import PreflightError
+from deploy.site import storage_check
+from deploy.site.storage_check import MARKER, parse_report, probe_command, problems_on_disk, problems_on_s3
+
+MANIFEST = "django.contrib.staticfiles.storage.ManifestStaticFilesStorage"
+S3_CLASSES = ["storages.backends.s3.S3Storage", "storages.base.BaseStorage",
+              "django.core.files.storage.base.Storage", "builtins.object"]
+DISK_CLASSES = ["django.core.files.storage.filesystem.FileSystemStorage", "django.core.files.storage.base.Storage"]
+
+
+def report_line(**changes) -> str:
+    data = {"settings_module": "shop.settings.production", "switch": "True",
+            "default": {"backend": "storages.backends.s3.S3Storage", "classes": S3_CLASSES, "bucket": "my-media",
+                        "location": "media", "real_location": None, "endpoint": "http://127.0.0.1:18333",
+                        "custom_domain": None},
+            "staticfiles": MANIFEST, "media_url": "http://127.0.0.1:18333/my-media/media/", "media_root": "/srv/m",
+            "legacy_default_file_storage": None, "thumbnail_alias": None, "thumbnail_storage": None}
+    for key, value in changes.items():
+        if key.startswith("default_"):
+            data["default"][key[len("default_"):]] = value
+        else:
+            data[key] = value
+    return "some warning\n" + MARKER + json.dumps(data) + "\n"
+
+
+def judge(**changes):
+    return problems_on_s3(parse_report(report_line(**changes), "web1"), "my-media", "media",
+                          "http://127.0.0.1:18333", MANIFEST)
+
+
+def test_s3_settings_that_match_the_environment_pass():
+    assert judge() == []
+    assert judge(default_location="/media/", default_endpoint="http://127.0.0.1:18333/") == []
+
+
+def test_the_recipe_era_default_file_storage_is_named_with_what_to_write_instead():
+    (problem,) = judge(default_backend="django.core.files.storage.FileSystemStorage", default_classes=DISK_CLASSES,
+                       legacy_default_file_storage="storages.backends.s3boto3.S3Boto3Storage")
+    assert problem.startswith("web1: the flipped settings set DEFAULT_FILE_STORAGE = "
+                              "'storages.backends.s3boto3.S3Boto3Storage', which Django 5.1 and later ignore")
+    assert "STORAGES['default']" in problem and "invoke settings-snippet" in problem
+
+
+@pytest.mark.parametrize("change, words", [
+    ({"default_bucket": "other"}, "uses bucket 'other', but the media were uploaded to 'my-media'"),
+    ({"default_location": "uploads"}, "has location 'uploads', but the media were uploaded under 'media'"),
+    ({"default_endpoint": None}, "talks to AWS, but the media were uploaded to http://127.0.0.1:18333"),
+    ({"staticfiles": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+     "changed the staticfiles backend from django.contrib.staticfiles.storage.ManifestStaticFilesStorage"),
+])
+def test_each_mistake_manage_py_check_passes_is_caught(change, words):
+    (problem,) = judge(**change)
+    assert problem.startswith("web1: ") and words in problem
+
+
+def test_rollback_wants_the_file_system_at_media_root():
+    disk = parse_report(report_line(default_backend="django.core.files.storage.FileSystemStorage",
+                                    default_classes=DISK_CLASSES, default_bucket=None,
+                                    default_location="/srv/m", default_real_location="/srv/m"), "web1")
+    assert problems_on_disk(disk, "/srv/m", MANIFEST) == []
+    assert "not in MEDIA_ROOT (/srv/other)" in problems_on_disk(disk, "/srv/other", MANIFEST)[0]
+    still_s3 = parse_report(report_line(), "web1")
+    assert "not FileSystemStorage" in problems_on_disk(still_s3, None, MANIFEST)[0]
+
+
+def test_no_report_names_the_host():
+    with pytest.raises(PreflightError, match=r"^web2: the storage check printed no report \(Traceback \| boom\)"):
+        parse_report("Traceback\nboom\n", "web2")
+
+
+def test_the_command_names_the_module_and_switch_and_carries_no_file_content():
+    command = probe_command("~/site/manage.py", "/srv/venv/bin/python", "shop.settings.production", "USE_S3", None)
+    assert command.startswith('cd "$HOME"/site && env MEDIA_CUTOVER_SWITCH=USE_S3 '
+                              "DJANGO_SETTINGS_MODULE=shop.settings.production /srv/venv/bin/python "
+                              '"$HOME"/site/manage.py shell -c ')
+    with_env = probe_command("~/site/manage.py", "/srv/venv/bin/python", None, "USE_S3", "~/site/.env")
+    assert with_env.startswith('cd "$HOME"/site && env MEDIA_CUTOVER_SWITCH=USE_S3 '
+                               'MEDIA_CUTOVER_ENV_FILE="$HOME"/site/.env /srv/venv/bin/python -c ')
+
+
+def test_the_env_file_loader_reads_the_file_as_systemd_would_with_the_switch_winning(tmp_path):
+    env_file = tmp_path / "site.env"
+    env_file.write_text("# comment\nexport USE_S3=true\nNAME=\"a b\" # c\nPLAIN=x # note\n#OFF=1\nKEPT=file\n")
+    code = storage_check._LOAD_ENV_FILE + "\nimport json; print(json.dumps({k: os.environ.get(k) for k in " \
+        "['USE_S3', 'NAME', 'PLAIN', 'OFF', 'KEPT']}))"
+    environment = {**os.environ, "MEDIA_CUTOVER_ENV_FILE": str(env_file), "MEDIA_CUTOVER_SWITCH": "USE_S3",
+                   "USE_S3": "false", "KEPT": "process"}
+    output = subprocess.run([sys.executable, "-c", code], env=environment, capture_output=True, text=True,
+                            check=True).stdout
+    assert json.loads(output) == {"USE_S3": "true", "NAME": "a b", "PLAIN": "x", "OFF": None, "KEPT": "process"}
