@@ -37,10 +37,13 @@ def run_teardown(settings: Settings, admin: Settings, dry_run: bool = False) -> 
     s3, iam_api = s3_client(admin), iam.iam_client(admin)
     with store_errors(settings, "removing the IAM user and group"):
         done, deleted_keys = _teardown_iam(settings, iam_api, record, dry_run)
+    if not dry_run:
+        # At once, and also for the keys an interrupted earlier run deleted: a secrets file
+        # holding a deleted key would fail every later command.
+        done += _restore_secrets(settings, deleted_keys + record.get("keys", []))
     with store_errors(settings, f"removing bucket {settings.bucket}'s settings"):
         done += _teardown_bucket(settings, s3, record, dry_run)
     if not dry_run:
-        done += _restore_secrets(settings, deleted_keys)
         record_path(settings).unlink(missing_ok=True)
     return done or ["nothing to remove"]
 

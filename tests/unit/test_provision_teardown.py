@@ -9,9 +9,10 @@ from pathlib import Path
 import botocore.exceptions
 import pytest
 
-from deploy import iam, policies, provision_record, provision_teardown
+from deploy import credentials, iam, policies, provision_record, provision_teardown
 from deploy.config import load_settings
 from deploy.config_types import Secret
+from deploy.errors import ProvisionError
 
 from .test_provision import CONFIG
 
@@ -171,3 +172,40 @@ def test_a_bucket_without_switches_gets_its_public_policy_back_under_private_med
 
     assert (store.access_block, store.policy) == (None, old_policy)
     assert f"restored Block Public Access of {settings.bucket}" in lines
+
+
+class RefusingS3(AwsLikeS3):
+    """A store that refuses the admin key on the bucket (the bucket part of teardown fails)."""
+
+    def head_bucket(self, Bucket):
+        raise _error("AccessDenied", "HeadBucket")
+
+
+def provisioned_key(settings) -> None:
+    """The secrets file as provision leaves it: its key, and the file before it beside."""
+    credentials.write_private(credentials.secrets_path(settings), "AWS_ACCESS_KEY_ID=AKIAOLD\n"
+                              "AWS_SECRET_ACCESS_KEY=old-secret\n")
+    credentials.store_deploy_key(settings, "AKIAPROVISIONED", "provisioned-secret")
+
+
+def test_the_secrets_file_is_restored_even_when_the_bucket_part_fails(settings, monkeypatch):
+    provisioned_key(settings)
+    provision_record.write_record(settings, {"env": settings.env, "bucket": settings.bucket, "created": {},
+                                             "before": {}, "keys": ["AKIAPROVISIONED"]})
+    store = RefusingS3(access_block=ALL_ON, policy=None, ownership="BucketOwnerEnforced")
+    with pytest.raises(ProvisionError, match="admin key may not use it"):
+        teardown(settings, store, monkeypatch)
+    # The user (and its key) went first: the file must not keep pointing at the deleted key.
+    assert credentials.key_on_file(settings)[0] == "AKIAOLD"
+    assert provision_record.record_path(settings).exists()     # for the re-run
+
+
+def test_a_re_run_restores_the_secrets_file_an_interrupted_run_left(settings, monkeypatch):
+    provisioned_key(settings)
+    adopted(settings)
+    record = provision_record.read_record(settings)
+    provision_record.write_record(settings, {**record, "keys": ["AKIAPROVISIONED"]})
+    store = AwsLikeS3(access_block=ALL_ON, policy=None, ownership="BucketOwnerEnforced")
+    lines = teardown(settings, store, monkeypatch)         # the user is already gone (NoIam)
+    assert f"restored config/{settings.env}.secrets.env as it was before provision" in lines
+    assert credentials.key_on_file(settings)[0] == "AKIAOLD"
