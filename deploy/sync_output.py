@@ -114,7 +114,17 @@ class _Counting(ToolOutput):
 
 
 class S5cmdOutput(_Counting):
-    """s5cmd --json: one line per copied object; errors as JSON or ``ERROR ...`` lines."""
+    """s5cmd --json: one line per copied object; errors as JSON or ``ERROR ...`` lines.
+
+    A wildcard source that matches nothing (``cp 's3://b/prefix/*'`` on an empty
+    prefix) is its "no object found" with exit 1: nothing to copy, not a failure.
+    """
+
+    NOTHING_FOUND = "no object found"
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.nothing_found = False
 
     def feed(self, line: str, stream: str) -> str | None:
         try:
@@ -122,14 +132,25 @@ class S5cmdOutput(_Counting):
         except ValueError:
             entry = None
         if not isinstance(entry, dict):
+            if line.startswith("ERROR") and line.rstrip().endswith(self.NOTHING_FOUND):
+                self.nothing_found = True
+                return None
             if line.startswith("ERROR"):
                 return self._problem(f"s5cmd: {line}")
             return line or None
+        if entry.get("error") == self.NOTHING_FOUND:
+            self.nothing_found = True
+            return None
         if entry.get("error"):
             return self._problem(f"s5cmd error: {entry['error']}")
         if entry.get("operation") == "cp" and entry.get("success") is True:
             return self._count(int((entry.get("object") or {}).get("size") or 0))
         return None
+
+    def failed(self, exit_code: int) -> bool:
+        if self.nothing_found and exit_code == 1 and not self.errors and not self.files:
+            return False
+        return super().failed(exit_code)
 
 
 _S3CMD_UPLOAD = re.compile(r"^upload: '.*' -> '.*' \((\d+) bytes in ")

@@ -157,9 +157,6 @@ def test_rclone_downloads_nothing_from_the_empty_prefix(web1, sandbox):
     assert web1.files(target) == {}
 
 
-@pytest.mark.xfail(strict=True, reason="deploy/sync_commands.py: s5cmd `cp -n 's3://BUCKET/PREFIX/*' DIR` on an "
-                   "empty prefix exits 1 with 'no object found', so download_media fails where there is "
-                   "nothing to download (a rollback with SYNC_TOOL=s5cmd after nothing reached the bucket)")
 def test_s5cmd_downloads_nothing_from_the_empty_prefix(web1, sandbox):
     target = download_dir(sandbox, web1, "from-empty-s5cmd")
     settings = web1.settings("s5cmd", target)

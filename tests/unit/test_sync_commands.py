@@ -246,6 +246,20 @@ def test_rclone_output_reports_stats_and_keeps_errors_for_the_message():
     assert output.feed("plain text", "stderr") == "plain text"
 
 
+def test_s5cmd_finding_nothing_under_a_wildcard_is_no_failure_but_exit_1_alone_still_is():
+    """`cp -n 's3://b/media/*' dir` on an empty prefix: exit 1 and "no object found"."""
+    for line in ['{"operation":"cp","command":"cp s3://b/media/* d","error":"no object found"}',
+                 'ERROR "cp s3://b/media/* d": no object found']:
+        output = S5cmdOutput()
+        assert output.feed(line, "stderr") is None
+        assert output.failed(1) is False and output.errors == 0
+    assert S5cmdOutput().failed(1) is True
+    mixed = S5cmdOutput()
+    mixed.feed('{"error":"no object found"}', "stderr")
+    mixed.feed('{"error":"AccessDenied"}', "stderr")
+    assert mixed.failed(1) is True
+
+
 def test_s5cmd_output_counts_copies_and_fails_on_an_error_despite_exit_0():
     now = [0.0]
     output = S5cmdOutput((10, 4096), clock=lambda: now[0])
