@@ -93,14 +93,15 @@ def provision(c, env=None, admin_env=None, dry_run=False, replace_drifted=False,
 
 @task(name="settings-snippet", help={
     "env": "environment: reads config/<env>.env",
-    "part": "both (default), settings (the local_settings.py block) or tag (the template-tag module)",
+    "part": "both (default), settings (the settings block) or tag (the template-tag module)",
     "custom_domain": "serve media from this host name (a CDN) instead of the bucket's own",
+    "flavor": "plain (default: a USE_S3 = False literal) or environ (django-environ; the switch in an env file)",
 })
-def settings_snippet(c, env=None, part="both", custom_domain=None):
-    """Print the S3 block for the site's local_settings.py and an e-mail template tag."""
+def settings_snippet(c, env=None, part="both", custom_domain=None, flavor="plain"):
+    """Print the S3 block for the end of the site's settings (it keeps STORAGES' other entries) and an e-mail tag."""
     with operator_errors():
         settings = credentials.load_for_provision(env, PROJECT_ROOT)
-        say(snippet_lib.render(settings, custom_domain, part).rstrip("\n"))
+        say(snippet_lib.render(settings, custom_domain, part, flavor).rstrip("\n"))
 
 
 @task(name="teardown-provision", help={

@@ -89,6 +89,57 @@ def test_on_a_compatible_store_the_block_uses_the_endpoint_path_style_and_checks
     assert namespace["MEDIA_URL"] == "http://127.0.0.1:18333/my-media/uploads/media/"
 
 
+MANIFEST = {"BACKEND": "django.contrib.staticfiles.storage.ManifestStaticFilesStorage"}
+
+
+def test_pasted_into_a_local_py_it_keeps_the_settings_modules_staticfiles_and_other_aliases(aws, monkeypatch):
+    """settings/production.py: `from .base import *` (Manifest static files, an extra alias), then
+    `from .local import *` at its end: local.py sees production's STORAGES through sys.modules."""
+    import sys
+    import types
+
+    production = types.ModuleType("shop.settings.production")
+    production.STORAGES = {"default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+                           "staticfiles": MANIFEST, "exports": {"BACKEND": "myapp.storage.ExportStorage"}}
+    monkeypatch.setitem(sys.modules, "shop.settings.production", production)
+    namespace = run_block(snippet.settings_block(aws), use_s3=True,
+                          environ={"DJANGO_SETTINGS_MODULE": "shop.settings.production"})
+    assert namespace["STORAGES"]["staticfiles"] == MANIFEST
+    assert namespace["STORAGES"]["exports"] == {"BACKEND": "myapp.storage.ExportStorage"}
+    assert namespace["STORAGES"]["default"]["BACKEND"] == "storages.backends.s3.S3Storage"
+    assert production.STORAGES["default"]["BACKEND"].endswith("FileSystemStorage")   # not mutated
+
+
+def test_pasted_at_the_end_of_the_settings_module_itself_it_keeps_what_came_before(aws):
+    before = f"STORAGES = {{'staticfiles': {MANIFEST!r}, 'easy_thumbnails': {{'BACKEND': 'x.Thumbs'}}}}\n"
+    namespace = run_block(before + snippet.settings_block(aws), use_s3=True)
+    assert namespace["STORAGES"]["staticfiles"] == MANIFEST
+    # Thumbnails are written where they are linked: the alias follows the default storage.
+    assert namespace["STORAGES"]["easy_thumbnails"] == namespace["STORAGES"]["default"]
+
+
+def test_the_environ_flavor_reads_the_switch_and_key_through_django_environ(aws, monkeypatch):
+    import sys
+    import types
+
+    class Env:
+        def bool(self, name, default=False):
+            return os.environ.get(name, str(default)).lower() in ("true", "1", "yes", "on")
+
+        def __call__(self, name, default=None):
+            return os.environ.get(name, default)
+
+    import os
+    monkeypatch.setitem(sys.modules, "environ", types.SimpleNamespace(Env=Env))
+    block = snippet.settings_block(aws, flavor="environ")
+    assert "USE_S3 = env.bool(\"USE_S3\", default=False)" in block and "\nUSE_S3 = False" not in block
+    assert run_block(block, use_s3=False, environ={"USE_S3": "false"}).get("STORAGES") is None
+    namespace = run_block(block, use_s3=False, environ={"USE_S3": "true", "AWS_ACCESS_KEY_ID": "AKIASITE"})
+    assert namespace["STORAGES"]["default"]["OPTIONS"]["access_key"] == "AKIASITE"
+    with pytest.raises(ConfigError, match="--flavor='decouple': expected one of plain, environ"):
+        snippet.settings_block(aws, flavor="decouple")
+
+
 def test_a_custom_domain_serves_media(aws):
     namespace = run_block(snippet.settings_block(aws, "cdn.example.com"), use_s3=True)
     assert namespace["STORAGES"]["default"]["OPTIONS"]["custom_domain"] == "cdn.example.com"
