@@ -22,7 +22,17 @@ SSH_PORT = 18022
 WEED_PORTS = {"master.port": 18933, "volume.port": 18980, "filer.port": 18988,
               "s3.port": 18333, "admin.port": 18646, "s3.port.iceberg": 18181}
 SITE_PYTHON_PACKAGES = ("Django>=5.2,<6", "django-storages[s3]>=1.14.4,<2",
-                        "gunicorn>=23,<28", "boto3>=1.36,<2")
+                        "gunicorn>=23,<28", "boto3>=1.36,<2",
+                        # shape "envfile" reads its .env the way cookiecutter-style sites do
+                        "django-environ>=0.11,<1")
+
+# The extra site shapes (deploy/sandbox/shapes/), each on every host beside the site of
+# shape (a): its gunicorn's port per host, and for "package" the port of its nginx front end.
+SHAPES = ("package", "envfile", "recipe")
+SHAPE_GUNICORN_PORTS = {"package": {"web1": 18111, "web2": 18112},
+                        "envfile": {"web1": 18121, "web2": 18122},
+                        "recipe": {"web1": 18131, "web2": 18132}}
+FRONT_END_PORTS = {"web1": 18201, "web2": 18202}
 
 
 @dataclass(frozen=True)
@@ -109,12 +119,32 @@ class Layout:
     def home(self, alias: str) -> Path:
         return self.hosts_dir / alias
 
+    def shape_dir(self, alias: str, shape: str) -> Path:
+        """An extra site shape's project on a host: ~/shapes/<shape> (its run/ and logs/ inside)."""
+        return self.home(alias) / "shapes" / shape
+
+    def web_root(self, alias: str) -> Path:
+        """The host's public web root, as /var/www is: files its nginx serves (homes are mode 700)."""
+        return self.root / "www" / alias
+
+    @property
+    def nginx_dir(self) -> Path:
+        """The sandbox's own nginx: prefix, config, pid, logs, temp files."""
+        return self.root / "nginx"
+
+    @property
+    def nginx_pidfile(self) -> Path:
+        return self.nginx_dir / "nginx.pid"
+
     @staticmethod
     def account(alias: str) -> str:
         return ACCOUNT_PREFIX + alias
 
     def write_state(self, state: dict) -> None:
-        self.state_file.write_text(json.dumps(state, indent=2) + "\n")
+        # Atomic: test sessions of other modules read it while an `up` writes it.
+        temporary = self.state_file.with_name(f".{self.state_file.name}.{os.getpid()}.tmp")
+        temporary.write_text(json.dumps(state, indent=2) + "\n")
+        os.replace(temporary, self.state_file)
 
     def read_state(self) -> dict | None:
         if not self.state_file.is_file():

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -73,3 +74,25 @@ def ensure_port_free(port: int, owner: str) -> None:
     if port_open(port):
         raise SandboxError(f"port {port} on 127.0.0.1 is taken by another program; {owner} needs it "
                            "(stop that program, or `invoke sandbox.down` if it is an old sandbox)")
+
+
+def apt_install(package: str, why: str) -> None:
+    """Install a Debian package (we run as root), its own service kept from starting.
+
+    The sandbox runs its own instances on loopback ports; a package's service
+    on its standard port (nginx on 80) must not come up: policy-rc.d says no.
+    """
+    if not shutil.which("apt-get"):
+        raise SandboxError(f"{why}, and apt-get is not available: install Debian's {package} package")
+    env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
+    run(["apt-get", "update", "-qq"], env=env, timeout=600)
+    policy = Path("/usr/sbin/policy-rc.d")
+    had_policy = policy.exists()
+    if not had_policy:
+        policy.write_text("#!/bin/sh\nexit 101\n")
+        policy.chmod(0o755)
+    try:
+        run(["apt-get", "install", "-y", "-qq", "--no-install-recommends", package], env=env, timeout=900)
+    finally:
+        if not had_policy:
+            policy.unlink()

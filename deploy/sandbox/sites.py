@@ -25,15 +25,23 @@ SYSTEM_PYTHON = "/usr/bin/python3"
 
 
 def ensure_site_venv(layout: Layout) -> None:
-    """One venv with Django, django-storages, gunicorn, shared read-only by the hosts."""
+    """One venv with Django, django-storages, gunicorn, shared read-only by the hosts.
+
+    A stamp in the venv names the packages installed: a venv made before the list
+    grew (django-environ for shape "envfile") gets the new ones, once.
+    """
     gunicorn = layout.site_venv / "bin" / "gunicorn"
-    if gunicorn.exists():
+    stamp = layout.site_venv / ".sandbox-packages"
+    wanted = "\n".join(SITE_PYTHON_PACKAGES) + "\n"
+    if gunicorn.exists() and stamp.is_file() and stamp.read_text() == wanted:
         return
-    if subprocess.run([SYSTEM_PYTHON, "-c", "import ensurepip, venv"], capture_output=True).returncode:
-        run(["apt-get", "install", "-y", "-qq", "python3-venv"],
-            env={**os.environ, "DEBIAN_FRONTEND": "noninteractive"})
-    run([SYSTEM_PYTHON, "-m", "venv", str(layout.site_venv)])
+    if not gunicorn.exists():
+        if subprocess.run([SYSTEM_PYTHON, "-c", "import ensurepip, venv"], capture_output=True).returncode:
+            run(["apt-get", "install", "-y", "-qq", "python3-venv"],
+                env={**os.environ, "DEBIAN_FRONTEND": "noninteractive"})
+        run([SYSTEM_PYTHON, "-m", "venv", str(layout.site_venv)])
     run([str(layout.site_venv / "bin" / "pip"), "install", "-q", *SITE_PYTHON_PACKAGES], timeout=900)
+    stamp.write_text(wanted)
 
 
 def ensure_shared_dirs(layout: Layout) -> None:
@@ -96,12 +104,19 @@ def _link(link: Path, target: Path) -> None:
 
 
 def _site_env(layout: Layout, settings: Settings, host: HostSettings, env_file: Path) -> str:
+    values = site_env_values(layout, settings, host.alias, site_port(host), env_file)
+    header = "# The sandbox site's environment (written by `invoke sandbox.up`; mode 600).\n"
+    return header + "".join(f"{key}={value}\n" for key, value in values.items())
+
+
+def site_env_values(layout: Layout, settings: Settings, alias: str, port: int, env_file: Path) -> dict[str, str]:
+    """What a sandbox site reads from its environment file; the file's DJANGO_SECRET_KEY is kept."""
     previous = dict(line.split("=", 1) for line in env_file.read_text().splitlines()
                     if "=" in line and not line.startswith("#")) if env_file.exists() else {}
-    values = {
+    return {
         "DJANGO_SECRET_KEY": previous.get("DJANGO_SECRET_KEY") or secrets.token_urlsafe(40),
-        "SITE_HOST_NAME": host.alias,
-        "SITE_PORT": str(site_port(host)),
+        "SITE_HOST_NAME": alias,
+        "SITE_PORT": str(port),
         "MEDIA_ROOT": str(layout.shared_media),
         "DATABASE_PATH": str(layout.database),
         "AWS_ACCESS_KEY_ID": settings.access_key_id,
@@ -114,8 +129,6 @@ def _site_env(layout: Layout, settings: Settings, host: HostSettings, env_file: 
         "AWS_RESPONSE_CHECKSUM_VALIDATION": settings.checksum_mode,
         "CACHE_CONTROL": settings.cache_control or "",
     }
-    header = "# The sandbox site's environment (written by `invoke sandbox.up`; mode 600).\n"
-    return header + "".join(f"{key}={value}\n" for key, value in values.items())
 
 
 def site_port(host: HostSettings) -> int:
