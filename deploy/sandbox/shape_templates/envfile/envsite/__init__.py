@@ -1,0 +1,1 @@
+"""The env-configured site: one settings module, every value from the .env file (django-environ)."""
