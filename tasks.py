@@ -159,11 +159,13 @@ def bench(c, env="sandbox", runs=3, quick=False, changeover=False):
         say(f"results: {path}")
 
 
-@task(name="up", help={"media_files": "how many media files to generate on the media host (first time)"})
-def sandbox_up(c, media_files=3000):
+@task(name="up", help={"media_files": "how many media files to generate on the media host (first time)",
+                        "shapes": "also bring up extra site shapes, each configured by config/sandbox-<shape>.env: "
+                                  "package, envfile, recipe (comma-separated) or all"})
+def sandbox_up(c, media_files=3000, shapes=""):
     """Bring the local sandbox up (sshd, SeaweedFS, Django sites); reuses what runs."""
     with operator_errors():
-        settings = sandbox_lib.up(PROJECT_ROOT, int(media_files), say=say)
+        settings = sandbox_lib.up(PROJECT_ROOT, int(media_files), say=say, site_shapes=shapes)
         say(f"sandbox ready: hosts {', '.join(settings.host_aliases)} "
             f"(ssh -F .sandbox/ssh_config web1), S3 {settings.endpoint_url}/{settings.bucket}, "
             "details in .sandbox/sandbox.json")
@@ -184,11 +186,13 @@ def sandbox_status(c):
         say(table(("PART", "STATE"), sandbox_lib.status(PROJECT_ROOT)))
 
 
-@task(name="reset")
-def sandbox_reset(c):
+@task(name="reset", help={"shape": "reset only this extra site shape (package, envfile, recipe); the bucket "
+                                    "is left alone",
+                           "empty_bucket": "with --shape: also empty the bucket prefix (shared with the default site)"})
+def sandbox_reset(c, shape=None, empty_bucket=False):
     """Put the sandbox back on disk storage with an empty bucket prefix (tests, rehearsals)."""
     with operator_errors():
-        sandbox_lib.reset(PROJECT_ROOT, say=say)
+        sandbox_lib.reset(PROJECT_ROOT, say=say, shape=shape, empty_bucket=empty_bucket)
 
 
 sandbox = Collection("sandbox", sandbox_up, sandbox_down, sandbox_status, sandbox_reset)

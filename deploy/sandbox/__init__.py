@@ -18,7 +18,7 @@ from ..config_types import HostSettings, Secret, Settings
 from ..errors import SandboxError
 from ..health import wait_for_storage
 from ..s3 import s3_client
-from . import accounts, s3store, sites, sshd
+from . import accounts, nginx, s3store, shape_control, shapes, sites, sshd
 from .deploy_key import ensure_deploy_key
 from .layout import HOST_ALIASES, SSH_PORT, WEED_PORTS, Layout, traversable_by_others
 from .processes import port_open, read_pid
@@ -52,7 +52,9 @@ def _preconditions(layout: Layout) -> None:
                            "sandbox's host accounts must reach it: clone the project elsewhere, e.g. under /srv")
 
 
-def up(project_root: Path, media_files: int, say: Callable[[str], None] = print) -> Settings:
+def up(project_root: Path, media_files: int, say: Callable[[str], None] = print, site_shapes: str = "") -> Settings:
+    """``site_shapes``: extra site shapes to bring up too ("package,envfile,recipe" or "all"; none by default)."""
+    wanted_shapes = shapes.parse(site_shapes)  # a wrong name stops here, before anything changed
     layout = Layout(project_root)
     _preconditions(layout)
     for path in (layout.root, layout.logs, layout.hosts_dir):
@@ -69,6 +71,7 @@ def up(project_root: Path, media_files: int, say: Callable[[str], None] = print)
     say(f"s3      SeaweedFS on 127.0.0.1:{WEED_PORTS['s3.port']}: {s3store.start(layout, admin)}")
     s3store.ensure_public_media(admin)
     say(f"key     {ensure_deploy_key(project_root, admin)}")
+    shape_control.link_secrets(project_root)
     settings = load_settings("sandbox", project_root)
 
     accounts.ensure_group()
@@ -98,6 +101,8 @@ def up(project_root: Path, media_files: int, say: Callable[[str], None] = print)
         say(f"site    {alias} at {host.site_url}: {state}")
 
     layout.write_state(_state(layout, settings))
+    if wanted_shapes:
+        shape_control.up(layout, host_accounts, wanted_shapes, say)
     return settings
 
 
@@ -125,14 +130,18 @@ def _state(layout: Layout, settings: Settings) -> dict:
         "s3_admin_env": str(layout.admin_env),
         "s3": {"endpoint": settings.endpoint_url, "bucket": settings.bucket,
                "media_prefix": settings.media_prefix, "region": settings.region},
+        # The extra site shapes an earlier `up --shapes=...` brought up stay recorded.
+        "shapes": (layout.read_state() or {}).get("shapes", {}),
     }
 
 
 def down(project_root: Path, say: Callable[[str], None] = print) -> None:
     """Stop every sandbox process; files stay (delete .sandbox/ to start afresh)."""
     layout = Layout(project_root)
+    nginx.stop(layout)
+    say("nginx   the sandbox's nginx: stopped")
     for alias in HOST_ALIASES:
-        accounts.kill_processes(layout, alias)
+        accounts.kill_processes(layout, alias)  # every site of the host, its extra shapes' too
         say(f"site    {alias}: stopped")
     sshd.stop(layout)
     say("ssh     sshd: stopped")
@@ -140,13 +149,25 @@ def down(project_root: Path, say: Callable[[str], None] = print) -> None:
     say("s3      SeaweedFS: stopped")
 
 
-def reset(project_root: Path, say: Callable[[str], None] = print) -> None:
+def reset(project_root: Path, say: Callable[[str], None] = print, shape: str | None = None,
+          empty_bucket: bool = False) -> None:
     """Back to the state after `up`: settings USE_S3 = False, sites reloaded, bucket prefix empty.
 
-    For tests and rehearsals of the sandbox only; the media on disk stay.
+    For tests and rehearsals of the sandbox only; the media on disk stay.  With ``shape``, only
+    that extra site shape is reset, and the bucket prefix (shared with shape (a)) is emptied only
+    with ``empty_bucket``.
     """
     layout = Layout(project_root)
     settings = load_settings("sandbox", project_root)
+    if shape is not None or empty_bucket:
+        if shape is None:
+            raise SandboxError("--empty-bucket goes with --shape=NAME (a reset of the default site always "
+                               "empties the bucket prefix)")
+        shape_control.reset(layout, shape, say)
+        if empty_bucket:
+            _empty_media_prefix(layout, settings)
+            say(f"bucket prefix {settings.media_prefix}/ emptied (it is shape (a)'s too)")
+        return
     reloaded = []
     for host in settings.hosts:
         account = pwd.getpwnam(layout.account(host.alias))
@@ -158,6 +179,12 @@ def reset(project_root: Path, say: Callable[[str], None] = print) -> None:
             reloaded.append(host)
     for host in reloaded:
         wait_for_storage(host, "disk", timeout=30)
+    _empty_media_prefix(layout, settings)
+    say("sandbox reset: sites on disk, bucket prefix empty")
+
+
+def _empty_media_prefix(layout: Layout, settings: Settings) -> None:
+    """Delete every object under the media prefix (with the admin key), then re-check the public policy."""
     admin = admin_settings(layout, settings)
     client = s3_client(admin)
     paginator = client.get_paginator("list_objects_v2")
@@ -166,7 +193,6 @@ def reset(project_root: Path, say: Callable[[str], None] = print) -> None:
         if keys:
             client.delete_objects(Bucket=settings.bucket, Delete={"Objects": keys, "Quiet": True})
     s3store.ensure_public_media(admin)
-    say("sandbox reset: sites on disk, bucket prefix empty")
 
 
 def status(project_root: Path) -> list[tuple[str, str]]:
@@ -184,7 +210,7 @@ def status(project_root: Path) -> list[tuple[str, str]]:
         answer = sites.health(_host_for(host)) if pid else None
         rows.append((f"site {alias}", f"running, storage={answer['storage']}" if answer
                      else ("not answering" if pid else "stopped")))
-    return rows
+    return rows + shape_control.status_rows(layout, state)
 
 
 def _host_for(state_host: dict) -> HostSettings:
