@@ -6,7 +6,7 @@ Thin on purpose: each task loads the environment and calls deploy/.
 from fabric import task
 
 from deploy.cli import load, load_for_rollback, operator_errors, say, step_table, table
-from deploy.context import Options
+from deploy.engine.run import Options
 from deploy.hosts import describe_hosts
 from deploy.rollback import run_rollback
 

@@ -15,7 +15,7 @@ from deploy import snippet as snippet_lib
 from deploy import status as status_lib
 from deploy.cli import (PROJECT_ROOT, load, load_for_rollback, operator_errors, render_config, say, step_table,
                         table)
-from deploy.context import Options
+from deploy.engine.run import Options
 from deploy.cutover import run_cutover
 from deploy.rollback import run_rollback
 

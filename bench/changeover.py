@@ -33,8 +33,8 @@ from urllib.parse import urljoin
 
 from deploy.config import Settings
 from deploy.hosts import connect
-from deploy.journal import read_run
-from deploy.lock import describe, read_lock
+from deploy.engine.journal import read_run
+from deploy.engine.lock import describe, read_lock
 
 FLIP_STEP = "flip USE_S3 = True"
 RELOAD_STEP = "reload the sites"

@@ -15,7 +15,7 @@ from typing import Callable
 from fabric import Connection
 
 from deploy.config import Settings
-from deploy.context import Options, Run
+from deploy.engine.run import Options, Run
 from deploy.media import verify
 
 from .host import timed_run

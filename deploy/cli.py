@@ -13,7 +13,7 @@ from invoke.exceptions import Exit
 from .config import KNOWN_KEYS, load_settings
 from .config_types import Settings
 from .errors import ConfigError, CutoverError
-from .journal import last_run
+from .engine.journal import last_run
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 

@@ -21,13 +21,13 @@ from typing import Callable
 
 from . import health, references, settings_remote, sync, transfer
 from .config_types import Settings
-from .context import Options, Run
-from .journal import operator
-from .lock import lock_path, release_lock, take_lock
+from .engine.run import Options, Run
+from .engine.journal import operator
+from .engine.lock import lock_path, release_lock, take_lock
 from .media import verify
 from .preflight import check_bucket, check_hosts, check_media_host
 from .reload import after_reload, preview_after_reload, preview_reload, reload_sites, restore_and_reload_sites
-from .runner import Runner, Step, execute_run
+from .engine.runner import Runner, Step, execute_run
 from .site_checks import check_site_packages
 from .transfer import preview_upload, preview_upload_missing
 

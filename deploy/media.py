@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from .listing import listing
-from .context import Run
+from .engine.run import Run
 from .errors import VerifyError
 from .hosts import LineStream, put_script, shell_path
 from .verify import Entry, UnsortedListing, VerifyReport, compare, parse_manifest_lines, plain_md5_etag

@@ -10,11 +10,11 @@ import posixpath
 
 from . import media
 from .bucket import check_readable, probe
-from .context import HostFacts, Run
+from .engine.run import HostFacts, Run
 from .errors import CutoverError, PreflightError
 from .hosts import run as remote_run
 from .hosts import shell_path
-from .lock import describe, lock_path, read_lock
+from .engine.lock import describe, lock_path, read_lock
 from .settings_remote import read_settings
 from .sync_commands import upload_command
 

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 
 import botocore.exceptions
 
-from .context import Run
+from .engine.run import Run
 from .hosts import LineStream, shell_path
 from .s3 import s3_client
 from .verify import object_key

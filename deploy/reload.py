@@ -18,7 +18,7 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Callable
 
 from . import health, settings_remote, transfer
-from .context import Run
+from .engine.run import Run
 from .errors import CutoverError, RemoteError
 from .hosts import run as remote_run
 

@@ -21,14 +21,14 @@ from typing import Callable
 from . import health, settings_remote, transfer
 from .bucket import check_readable
 from .config_types import Settings
-from .context import HostFacts, Options, Run
+from .engine.run import HostFacts, Options, Run
 from .cutover import (check_new_settings, install_sync_tool, preview_check, preview_install, preview_lock,
                       release_environment_lock, take_environment_lock)
 from .errors import CutoverError, PreflightError
 from .hosts import run as remote_run
 from .preflight import check_media_host
 from .reload import after_reload, preview_after_reload, preview_reload, reload_sites, restore_and_reload_sites
-from .runner import Runner, Step, execute_run
+from .engine.runner import Runner, Step, execute_run
 from .transfer import preview_download, preview_download_missing
 
 

@@ -23,7 +23,7 @@ import posixpath
 import shlex
 from dataclasses import dataclass
 
-from .context import Run
+from .engine.run import Run
 from .errors import PreflightError, RemoteError
 from .hosts import run as remote_run
 from .hosts import shell_path

@@ -7,8 +7,8 @@ from datetime import datetime, timezone
 from .config_types import Settings
 from .errors import CutoverError
 from .hosts import connect, read_file
-from .journal import last_run, outcome
-from .lock import describe, read_lock
+from .engine.journal import last_run, outcome
+from .engine.lock import describe, read_lock
 from .settings_file import find_use_s3
 
 

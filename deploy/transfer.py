@@ -11,7 +11,7 @@ from __future__ import annotations
 import time
 
 from . import media, sync
-from .context import Run
+from .engine.run import Run
 from .errors import VerifyError
 
 # Rounds of copy-and-check until complete: the site may store a file between a

@@ -6,7 +6,7 @@ from types import SimpleNamespace
 import pytest
 
 from deploy import reload
-from deploy.context import HostFacts
+from deploy.engine.run import HostFacts
 from deploy.errors import RemoteError
 
 

@@ -10,9 +10,9 @@ import json
 
 from fabric import Connection
 
-from .config_types import Settings
-from .errors import LockError
-from .hosts import run, run_with_input, shell_path
+from ..config_types import Settings
+from ..errors import LockError
+from ..hosts import run, run_with_input, shell_path
 
 
 def lock_path(settings: Settings) -> str:

@@ -9,9 +9,9 @@ from typing import Callable
 
 from fabric import Connection
 
-from .config_types import Settings
-from .errors import CutoverError
-from .hosts import connect
+from ..config_types import Settings
+from ..errors import CutoverError
+from ..hosts import connect
 from .journal import Journal
 
 

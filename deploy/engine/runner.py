@@ -11,8 +11,8 @@ import time
 from dataclasses import dataclass, field
 from typing import Callable
 
-from .context import Run
-from .errors import CutoverError
+from .run import Run
+from ..errors import CutoverError
 from .journal import Journal, new_run_id
 
 Action = Callable[["object"], "str | None"]
