@@ -6,7 +6,7 @@ Thin on purpose: parse arguments, load the environment's settings, call deploy/.
 from invoke import Collection, task
 from invoke.exceptions import Exit
 
-from deploy import credentials
+from deploy.config import credentials
 from deploy import provision as provision_lib
 from deploy import provision_teardown as teardown_lib
 from deploy import sandbox as sandbox_lib

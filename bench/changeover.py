@@ -31,7 +31,7 @@ from pathlib import Path
 from typing import Callable
 from urllib.parse import urljoin
 
-from deploy.config import Settings
+from deploy.config.load import Settings
 from deploy.hosts import connect
 from deploy.engine.journal import read_run
 from deploy.engine.lock import describe, read_lock

@@ -22,7 +22,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Callable
 
-from deploy.config import Settings, load_settings
+from deploy.config.load import Settings, load_settings
 from deploy.errors import ConfigError, CutoverError
 from deploy.hosts import connect, run, shell_path
 from deploy.s3 import s3_client

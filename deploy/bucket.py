@@ -8,7 +8,7 @@ from urllib.parse import quote
 
 import botocore.exceptions
 
-from .config_types import Settings
+from .config.types import Settings
 from .errors import PreflightError
 from .s3 import s3_client
 

@@ -20,7 +20,7 @@ import os
 from typing import Callable
 
 from . import health, references, settings_remote, sync, transfer
-from .config_types import Settings
+from .config.types import Settings
 from .engine.run import Options, Run
 from .engine.journal import operator
 from .engine.lock import lock_path, release_lock, take_lock

@@ -10,7 +10,7 @@ import time
 from urllib.parse import unquote, urlparse
 
 from .bucket import anonymous_get
-from .config_types import HostSettings, Settings
+from .config.types import HostSettings, Settings
 from .errors import HealthError
 
 URL = re.compile(r"""https?://[^\s"'<>\\]+""")

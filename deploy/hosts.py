@@ -15,7 +15,7 @@ import paramiko
 from fabric import Config, Connection
 from invoke.exceptions import UnexpectedExit
 
-from .config_types import Settings
+from .config.types import Settings
 from .errors import RemoteError
 
 

@@ -10,7 +10,7 @@ import boto3
 import botocore.exceptions
 from botocore.config import Config
 
-from .config_types import Settings
+from .config.types import Settings
 from .policies import parse
 
 # What stores answer for an API they do not implement.

@@ -33,7 +33,7 @@ from urllib.parse import unquote_plus
 import urllib3
 from botocore.httpsession import get_cert_path
 
-from .config_types import Settings
+from .config.types import Settings
 from .errors import RemoteError
 from .s3 import s3_client
 from .verify import ORDERS, Entry

@@ -17,8 +17,9 @@ import json
 from dataclasses import dataclass, field
 from typing import Callable
 
-from . import credentials, iam, store_admin
-from .config_types import Settings
+from .config import credentials
+from . import iam, store_admin
+from .config.types import Settings
 from .errors import ProvisionError
 from .provision_check import verify
 from .provision_observe import observe, store_errors

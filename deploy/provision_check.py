@@ -18,7 +18,7 @@ from typing import Callable
 import botocore.exceptions
 
 from .bucket import anonymous_get, object_url
-from .config_types import Settings
+from .config.types import Settings
 from .errors import ProvisionError
 from .iam import error_code
 from .s3 import s3_client

@@ -13,8 +13,9 @@ from typing import Iterator
 
 import botocore.exceptions
 
-from . import credentials, iam, store_admin
-from .config_types import Settings
+from .config import credentials
+from . import iam, store_admin
+from .config.types import Settings
 from .errors import ProvisionError
 from .provision_plan import Desired, Observed
 

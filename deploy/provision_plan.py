@@ -19,7 +19,7 @@ from dataclasses import dataclass
 
 from . import policies, store_admin
 from .cli import table
-from .config_types import Settings
+from .config.types import Settings
 
 POLICY_NAME = "media-cutover-media-writer"
 

@@ -12,8 +12,9 @@ from __future__ import annotations
 
 import botocore.exceptions
 
-from . import credentials, iam, policies, store_admin
-from .config_types import Settings
+from .config import credentials
+from . import iam, policies, store_admin
+from .config.types import Settings
 from .errors import ProvisionError
 from .provision_observe import store_errors
 from .provision_plan import desired_for, names_for

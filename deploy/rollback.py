@@ -20,7 +20,7 @@ from typing import Callable
 
 from . import health, settings_remote, transfer
 from .bucket import check_readable
-from .config_types import Settings
+from .config.types import Settings
 from .engine.run import HostFacts, Options, Run
 from .cutover import (check_new_settings, install_sync_tool, preview_check, preview_install, preview_lock,
                       release_environment_lock, take_environment_lock)

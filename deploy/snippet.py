@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 from urllib.parse import urlparse
 
-from .config_types import Settings
+from .config.types import Settings
 from .errors import ConfigError
 
 TAG_MODULE_NAME = "absolute_media.py"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime, timezone
 
-from .config_types import Settings
+from .config.types import Settings
 from .errors import CutoverError
 from .hosts import connect, read_file
 from .engine.journal import last_run, outcome

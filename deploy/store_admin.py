@@ -10,7 +10,7 @@ import json
 
 import botocore.exceptions
 
-from .config_types import Settings
+from .config.types import Settings
 from .errors import ProvisionError
 from .iam import error_code, unsupported
 from .policies import parse

@@ -24,7 +24,7 @@ from typing import Callable, Iterable
 import paramiko
 from fabric import Connection
 
-from .config_types import Settings
+from .config.types import Settings
 from .errors import PreflightError, RemoteError
 from .hosts import run
 from .sync_commands import (check_download_umask, destination_url, download_command, inspect_command, umask_for,

@@ -59,7 +59,7 @@ import re
 import shlex
 from typing import Iterable
 
-from .config_types import Settings
+from .config.types import Settings
 from .errors import PreflightError
 from .hosts import shell_path
 from .sync_tools import PROFILE, binary, no_line_breaks, tool_spec

@@ -15,7 +15,7 @@ from typing import Iterator
 import paramiko
 from fabric import Connection
 
-from .config_types import Settings
+from .config.types import Settings
 from .errors import RemoteError
 from .hosts import sftp_path, shell_path
 from .sync_tools import ToolSpec, run_dir

@@ -16,7 +16,7 @@ import re
 from dataclasses import dataclass
 from urllib.parse import urlparse
 
-from .config_types import Settings
+from .config.types import Settings
 from .hosts import shell_path
 
 

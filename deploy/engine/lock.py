@@ -10,7 +10,7 @@ import json
 
 from fabric import Connection
 
-from ..config_types import Settings
+from ..config.types import Settings
 from ..errors import LockError
 from ..hosts import run, run_with_input, shell_path
 

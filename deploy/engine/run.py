@@ -9,7 +9,7 @@ from typing import Callable
 
 from fabric import Connection
 
-from ..config_types import Settings
+from ..config.types import Settings
 from ..errors import CutoverError
 from ..hosts import connect
 from .journal import Journal

@@ -24,7 +24,7 @@ from enum import IntEnum
 from pathlib import Path
 from typing import Callable, Mapping
 
-from ..config import Settings, host_key, load_settings
+from ..config.load import Settings, host_key, load_settings
 from ..engine.run import Options
 from ..cutover import CUTOVER, flip_settings, reload_sites, run_cutover
 from ..errors import ConfigError, CutoverError

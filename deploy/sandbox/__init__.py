@@ -12,8 +12,8 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Callable
 
-from ..config import load_settings
-from ..config_types import HostSettings, Secret, Settings
+from ..config.load import load_settings
+from ..config.types import HostSettings, Secret, Settings
 from ..errors import SandboxError
 from ..health import wait_for_storage
 from ..s3 import s3_client

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import botocore.exceptions
 
-from ..config_types import Settings
+from ..config.types import Settings
 from ..errors import SandboxError
 from ..s3 import s3_client
 from .layout import WEED_PORTS, Layout

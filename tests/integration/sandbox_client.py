@@ -174,5 +174,5 @@ class Sandbox:
         return Path(self.host(self.state["media_host"])["media_root"])
 
     def settings(self):
-        from deploy.config import load_settings
+        from deploy.config.load import load_settings
         return load_settings("sandbox", self.project_root)

@@ -22,7 +22,8 @@ import botocore.exceptions
 import pytest
 from invoke import MockContext
 
-from deploy import credentials, iam, provision_plan, snippet, store_admin
+from deploy.config import credentials
+from deploy import iam, provision_plan, snippet, store_admin
 from deploy.bucket import anonymous_get, object_url
 from deploy.errors import ProvisionError
 from deploy.provision import ProvisionOptions, run_provision

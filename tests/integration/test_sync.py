@@ -20,7 +20,7 @@ from pathlib import Path
 
 import pytest
 
-from deploy.config_types import Secret, Settings
+from deploy.config.types import Secret, Settings
 from deploy.errors import PreflightError, RemoteError
 from deploy.hosts import connect
 from deploy.s3 import s3_client

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from deploy import site_checks
-from deploy.config import load_settings
+from deploy.config.load import load_settings
 from deploy.errors import PreflightError
 from deploy.site_checks import MARKER, SiteReport, check_site_packages, parse_report, problems
 from deploy.engine.run import Run

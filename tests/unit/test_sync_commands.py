@@ -13,8 +13,8 @@ from pathlib import Path
 import pytest
 from invoke.runners import Result
 
-from deploy.config import load_settings
-from deploy.config_types import Secret
+from deploy.config.load import load_settings
+from deploy.config.types import Secret
 from deploy.errors import PreflightError, RemoteError
 from deploy.sync import LineWriter, download_media, install_sync_tool, upload_media
 from deploy.sync_commands import check_download_umask, download_command, inspect_command, umask_for, upload_command

@@ -22,8 +22,8 @@ from urllib.parse import urlparse
 
 from dotenv import dotenv_values
 
-from .config_types import HostSettings, Secret, Settings  # also re-exported: `from deploy.config import Settings`
-from .errors import ConfigError
+from .types import HostSettings, Secret, Settings  # also re-exported: `from deploy.config import Settings`
+from ..errors import ConfigError
 
 ENV_NAME = re.compile(r"^[a-z0-9][a-z0-9_-]{0,31}$")
 HOST_ALIAS = re.compile(r"^[A-Za-z0-9_.@:-]+$")
