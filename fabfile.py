@@ -7,7 +7,7 @@ from fabric import task
 
 from deploy.cli import load, load_for_rollback, operator_errors, say, step_table, table
 from deploy.engine.run import Options
-from deploy.hosts import describe_hosts
+from deploy.remote.ssh import describe_hosts
 from deploy.rollback import run_rollback
 
 

@@ -32,7 +32,7 @@ from typing import Callable
 from urllib.parse import urljoin
 
 from deploy.config.load import Settings
-from deploy.hosts import connect
+from deploy.remote.ssh import connect
 from deploy.engine.journal import read_run
 from deploy.engine.lock import describe, read_lock
 

@@ -20,7 +20,7 @@ from fabric import Connection
 
 from deploy.config.load import Settings
 from deploy.errors import RemoteError
-from deploy.hosts import run, shell_path
+from deploy.remote.ssh import run, shell_path
 from deploy.sync import install_sync_tool, upload_media
 from deploy.sync_tools import (TOOLS, ToolSpec, answers_pinned_version, binary, credentials_file,
                                install_command, probe_command, tool_spec)

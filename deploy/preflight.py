@@ -12,8 +12,8 @@ from . import media
 from .bucket import check_readable, probe
 from .engine.run import HostFacts, Run
 from .errors import CutoverError, PreflightError
-from .hosts import run as remote_run
-from .hosts import shell_path
+from .remote.ssh import run as remote_run
+from .remote.ssh import shell_path
 from .engine.lock import describe, lock_path, read_lock
 from .settings_remote import read_settings
 from .sync_commands import upload_command

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 import botocore.exceptions
 
 from .engine.run import Run
-from .hosts import LineStream, shell_path
+from .remote.ssh import LineStream, shell_path
 from .s3 import s3_client
 from .verify import object_key
 

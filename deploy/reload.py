@@ -20,7 +20,7 @@ from typing import Callable
 from . import health, settings_remote, transfer
 from .engine.run import Run
 from .errors import CutoverError, RemoteError
-from .hosts import run as remote_run
+from .remote.ssh import run as remote_run
 
 # The copies while the sites switch over start at most this often (seconds).
 PASS_INTERVAL = 0.5

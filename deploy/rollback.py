@@ -25,7 +25,7 @@ from .engine.run import HostFacts, Options, Run
 from .cutover import (check_new_settings, install_sync_tool, preview_check, preview_install, preview_lock,
                       release_environment_lock, take_environment_lock)
 from .errors import CutoverError, PreflightError
-from .hosts import run as remote_run
+from .remote.ssh import run as remote_run
 from .preflight import check_media_host
 from .reload import after_reload, preview_after_reload, preview_reload, reload_sites, restore_and_reload_sites
 from .engine.runner import Runner, Step, execute_run

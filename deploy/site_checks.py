@@ -25,8 +25,8 @@ from dataclasses import dataclass
 
 from .engine.run import Run
 from .errors import PreflightError, RemoteError
-from .hosts import run as remote_run
-from .hosts import shell_path
+from .remote.ssh import run as remote_run
+from .remote.ssh import shell_path
 
 MARKER = "MEDIA-CUTOVER-SITE-CHECK "
 MIN_DJANGO = (4, 2)

@@ -6,7 +6,7 @@ from datetime import datetime, timezone
 
 from .config.types import Settings
 from .errors import CutoverError
-from .hosts import connect, read_file
+from .remote.ssh import connect, read_file
 from .engine.journal import last_run, outcome
 from .engine.lock import describe, read_lock
 from .settings_file import find_use_s3

@@ -26,7 +26,7 @@ from fabric import Connection
 
 from .config.types import Settings
 from .errors import PreflightError, RemoteError
-from .hosts import run
+from .remote.ssh import run
 from .sync_commands import (check_download_umask, destination_url, download_command, inspect_command, umask_for,
                             upload_command)
 from .sync_files import create_note, launch_command, remove_file, remove_note, run_files, secret_file, stop_tool

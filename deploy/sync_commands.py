@@ -61,7 +61,7 @@ from typing import Iterable
 
 from .config.types import Settings
 from .errors import PreflightError
-from .hosts import shell_path
+from .remote.ssh import shell_path
 from .sync_tools import PROFILE, binary, no_line_breaks, tool_spec
 
 _q = shlex.quote

@@ -17,7 +17,7 @@ from fabric import Connection
 
 from .config.types import Settings
 from .errors import RemoteError
-from .hosts import sftp_path, shell_path
+from .remote.ssh import sftp_path, shell_path
 from .sync_tools import ToolSpec, run_dir
 
 

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from urllib.parse import urlparse
 
 from .config.types import Settings
-from .hosts import shell_path
+from .remote.ssh import shell_path
 
 
 @dataclass(frozen=True)

@@ -12,7 +12,7 @@ from fabric import Connection
 
 from ..config.types import Settings
 from ..errors import LockError
-from ..hosts import run, run_with_input, shell_path
+from ..remote.ssh import run, run_with_input, shell_path
 
 
 def lock_path(settings: Settings) -> str:

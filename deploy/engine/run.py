@@ -11,7 +11,7 @@ from fabric import Connection
 
 from ..config.types import Settings
 from ..errors import CutoverError
-from ..hosts import connect
+from ..remote.ssh import connect
 from .journal import Journal
 
 

@@ -22,7 +22,7 @@ import pytest
 
 from deploy.config.types import Secret, Settings
 from deploy.errors import PreflightError, RemoteError
-from deploy.hosts import connect
+from deploy.remote.ssh import connect
 from deploy.s3 import s3_client
 from deploy.sync import InstallResult, download_media, install_sync_tool, upload_media
 

@@ -15,8 +15,8 @@ import paramiko
 from fabric import Config, Connection
 from invoke.exceptions import UnexpectedExit
 
-from .config.types import Settings
-from .errors import RemoteError
+from ..config.types import Settings
+from ..errors import RemoteError
 
 
 def connect(settings: Settings, alias: str) -> Connection:
@@ -71,7 +71,7 @@ def read_file(connection: Connection, path: str) -> bytes:
 
 def describe_hosts(settings: Settings) -> list[tuple[str, str, str, str]]:
     """(host, remote user, settings path, USE_S3) for every host."""
-    from .settings_file import find_use_s3
+    from ..settings_file import find_use_s3
 
     rows = []
     for host in settings.hosts:
@@ -128,8 +128,8 @@ class LineStream:
 
 
 def put_script(connection: Connection, settings_tools_dir: str, name: str) -> str:
-    """Upload one of deploy/remote/*.py (content-addressed, so once); returns its remote path."""
-    source = (Path(__file__).parent / "remote" / name).read_bytes()
+    """Upload one of deploy/remote/scripts/*.py (content-addressed, so once); returns its remote path."""
+    source = (Path(__file__).parent / "scripts" / name).read_bytes()
     directory = f"{settings_tools_dir.rstrip('/')}/lib"
     remote = f"{directory}/{Path(name).stem}-{hashlib.sha256(source).hexdigest()[:10]}.py"
     run(connection, f"mkdir -p {shell_path(directory)} && chmod 700 {shell_path(settings_tools_dir)}",
