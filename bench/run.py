@@ -25,7 +25,7 @@ from typing import Callable
 from deploy.config.load import Settings, load_settings
 from deploy.errors import ConfigError, CutoverError
 from deploy.remote.ssh import connect, run, shell_path
-from deploy.s3 import s3_client
+from deploy.store.client import s3_client
 from deploy.sandbox import admin_settings
 from deploy.sandbox.layout import Layout
 from deploy.sync_tools import tool_spec

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from .listing import listing
+from .store.listing import listing
 from .engine.run import Run
 from .errors import VerifyError
 from .remote.ssh import LineStream, put_script, shell_path

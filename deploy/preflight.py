@@ -9,7 +9,7 @@ from __future__ import annotations
 import posixpath
 
 from . import media
-from .bucket import check_readable, probe
+from .store.probe import check_readable, probe
 from .engine.run import HostFacts, Run
 from .errors import CutoverError, PreflightError
 from .remote.ssh import run as remote_run

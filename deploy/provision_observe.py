@@ -14,7 +14,7 @@ from typing import Iterator
 import botocore.exceptions
 
 from .config import credentials
-from . import iam, store_admin
+from .store import iam, admin as store_admin
 from .config.types import Settings
 from .errors import ProvisionError
 from .provision_plan import Desired, Observed

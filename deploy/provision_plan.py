@@ -17,7 +17,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from . import policies, store_admin
+from . import policies
+from .store import admin as store_admin
 from .cli import table
 from .config.types import Settings
 

@@ -19,7 +19,7 @@ from dataclasses import replace
 from typing import Callable
 
 from . import health, settings_remote, transfer
-from .bucket import check_readable
+from .store.probe import check_readable
 from .config.types import Settings
 from .engine.run import HostFacts, Options, Run
 from .cutover import (check_new_settings, install_sync_tool, preview_check, preview_install, preview_lock,

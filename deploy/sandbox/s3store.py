@@ -13,7 +13,7 @@ import botocore.exceptions
 
 from ..config.types import Settings
 from ..errors import SandboxError
-from ..s3 import s3_client
+from ..store.client import s3_client
 from .layout import WEED_PORTS, Layout
 from .processes import ensure_port_free, port_open, read_pid, stop_pid, wait_for
 

@@ -23,14 +23,15 @@ import pytest
 from invoke import MockContext
 
 from deploy.config import credentials
-from deploy import iam, provision_plan, snippet, store_admin
-from deploy.bucket import anonymous_get, object_url
+from deploy.store import iam, admin as store_admin
+from deploy import provision_plan, snippet
+from deploy.store.probe import anonymous_get, object_url
 from deploy.errors import ProvisionError
 from deploy.provision import ProvisionOptions, run_provision
 from deploy.provision_check import PNG
 from deploy.provision_plan import IN_PLACE, UNSUPPORTED
 from deploy.provision_teardown import run_teardown
-from deploy.s3 import s3_client
+from deploy.store.client import s3_client
 from deploy.sandbox.sites import TEMPLATE
 from deploy.settings_file import set_use_s3
 

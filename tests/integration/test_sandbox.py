@@ -8,7 +8,7 @@ import botocore.exceptions
 import pytest
 
 from deploy.config.types import Secret
-from deploy.s3 import s3_client
+from deploy.store.client import s3_client
 
 from .sandbox_client import http_get, http_json, invoke, upload
 

@@ -23,7 +23,7 @@ import pytest
 from deploy.config.types import Secret, Settings
 from deploy.errors import PreflightError, RemoteError
 from deploy.remote.ssh import connect
-from deploy.s3 import s3_client
+from deploy.store.client import s3_client
 from deploy.sync import InstallResult, download_media, install_sync_tool, upload_media
 
 TOOLS = ["rclone", "s5cmd", "s3cmd"]

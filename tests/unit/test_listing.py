@@ -6,7 +6,7 @@ from types import SimpleNamespace
 import pytest
 
 from deploy.errors import RemoteError
-from deploy.listing import _put, expand, listing, parse_page
+from deploy.store.listing import _put, expand, listing, parse_page
 from deploy.verify import Entry
 
 PAGE = b"""<?xml version="1.0" encoding="UTF-8"?>

@@ -11,7 +11,7 @@ from deploy.config.types import Secret
 from deploy.errors import ProvisionError
 from deploy.provision_plan import (BLOCKED, CHANGE, CREATE, DRIFTED, IN_PLACE, REPLACE, UNSUPPORTED, Observed,
                                    desired_for, plan, render_plan)
-from deploy.store_admin import UNSUPPORTED as STORE_UNSUPPORTED
+from deploy.store.admin import UNSUPPORTED as STORE_UNSUPPORTED
 
 from .configs import MINIMAL
 

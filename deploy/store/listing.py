@@ -33,10 +33,10 @@ from urllib.parse import unquote_plus
 import urllib3
 from botocore.httpsession import get_cert_path
 
-from .config.types import Settings
-from .errors import RemoteError
-from .s3 import s3_client
-from .verify import ORDERS, Entry
+from ..config.types import Settings
+from ..errors import RemoteError
+from .client import s3_client
+from ..verify import ORDERS, Entry
 
 NS = "{http://s3.amazonaws.com/doc/2006-03-01/}"
 WORKERS = 8       # threads listing sub-prefixes

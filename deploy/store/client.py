@@ -8,7 +8,7 @@ import threading
 import boto3
 from botocore.config import Config
 
-from .config.types import Settings
+from ..config.types import Settings
 
 
 _LOCK = threading.Lock()

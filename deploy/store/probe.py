@@ -8,9 +8,9 @@ from urllib.parse import quote
 
 import botocore.exceptions
 
-from .config.types import Settings
-from .errors import PreflightError
-from .s3 import s3_client
+from ..config.types import Settings
+from ..errors import PreflightError
+from .client import s3_client
 
 # What an S3 error code means for the operator.
 ADVICE = {

@@ -10,10 +10,10 @@ import json
 
 import botocore.exceptions
 
-from .config.types import Settings
-from .errors import ProvisionError
+from ..config.types import Settings
+from ..errors import ProvisionError
 from .iam import error_code, unsupported
-from .policies import parse
+from ..policies import parse
 
 UNSUPPORTED = "unsupported"
 _NOT_SET = {"NoSuchBucketPolicy", "NoSuchPublicAccessBlockConfiguration", "OwnershipControlsNotFoundError"}
