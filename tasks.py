@@ -11,7 +11,7 @@ from deploy import provision as provision_lib
 from deploy import provision_teardown as teardown_lib
 from deploy import sandbox as sandbox_lib
 from deploy import rehearsal as rehearsal_lib
-from deploy import snippet as snippet_lib
+from deploy.site import snippet as snippet_lib
 from deploy import status as status_lib
 from deploy.cli import (PROJECT_ROOT, load, load_for_rollback, operator_errors, render_config, say, step_table,
                         table)

@@ -19,7 +19,8 @@ from __future__ import annotations
 import os
 from typing import Callable
 
-from . import health, references, settings_remote, sync, transfer
+from .site import health, references, switch as settings_remote
+from . import sync, transfer
 from .config.types import Settings
 from .engine.run import Options, Run
 from .engine.journal import operator
@@ -28,7 +29,7 @@ from .media import verify
 from .preflight import check_bucket, check_hosts, check_media_host
 from .reload import after_reload, preview_after_reload, preview_reload, reload_sites, restore_and_reload_sites
 from .engine.runner import Runner, Step, execute_run
-from .site_checks import check_site_packages
+from .site.packages import check_site_packages
 from .transfer import preview_upload, preview_upload_missing
 
 

@@ -15,7 +15,7 @@ from .errors import CutoverError, PreflightError
 from .remote.ssh import run as remote_run
 from .remote.ssh import shell_path
 from .engine.lock import describe, lock_path, read_lock
-from .settings_remote import read_settings
+from .site.switch import read_settings
 from .sync_commands import upload_command
 
 # Room for a backup of the settings file and its temp copy, with margin.

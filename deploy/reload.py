@@ -17,7 +17,8 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from typing import Callable
 
-from . import health, settings_remote, transfer
+from .site import health, switch as settings_remote
+from . import transfer
 from .engine.run import Run
 from .errors import CutoverError, RemoteError
 from .remote.ssh import run as remote_run

@@ -18,7 +18,8 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import Callable
 
-from . import health, settings_remote, transfer
+from .site import health, switch as settings_remote
+from . import transfer
 from .store.probe import check_readable
 from .config.types import Settings
 from .engine.run import HostFacts, Options, Run

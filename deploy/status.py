@@ -9,7 +9,7 @@ from .errors import CutoverError
 from .remote.ssh import connect, read_file
 from .engine.journal import last_run, outcome
 from .engine.lock import describe, read_lock
-from .settings_file import find_use_s3
+from .site.settings_file import find_use_s3
 
 
 def host_rows(settings: Settings) -> list[tuple[str, str]]:

@@ -71,7 +71,7 @@ def read_file(connection: Connection, path: str) -> bytes:
 
 def describe_hosts(settings: Settings) -> list[tuple[str, str, str, str]]:
     """(host, remote user, settings path, USE_S3) for every host."""
-    from ..settings_file import find_use_s3
+    from ..site.settings_file import find_use_s3
 
     rows = []
     for host in settings.hosts:

@@ -15,7 +15,7 @@ from typing import Callable
 from ..config.load import load_settings
 from ..config.types import HostSettings, Secret, Settings
 from ..errors import SandboxError
-from ..health import wait_for_storage
+from ..site.health import wait_for_storage
 from ..store.client import s3_client
 from . import accounts, s3store, sites, sshd
 from .layout import HOST_ALIASES, SSH_PORT, WEED_PORTS, Layout, traversable_by_others

@@ -24,7 +24,8 @@ from invoke import MockContext
 
 from deploy.config import credentials
 from deploy.store import iam, admin as store_admin
-from deploy import provision_plan, snippet
+from deploy import provision_plan
+from deploy.site import snippet
 from deploy.store.probe import anonymous_get, object_url
 from deploy.errors import ProvisionError
 from deploy.provision import ProvisionOptions, run_provision
@@ -33,7 +34,7 @@ from deploy.provision_plan import IN_PLACE, UNSUPPORTED
 from deploy.provision_teardown import run_teardown
 from deploy.store.client import s3_client
 from deploy.sandbox.sites import TEMPLATE
-from deploy.settings_file import set_use_s3
+from deploy.site.settings_file import set_use_s3
 
 pytestmark = pytest.mark.slow
 

@@ -10,11 +10,10 @@ import hashlib
 import json
 import posixpath
 
-from .engine.run import Run
-from .errors import RemoteError, SettingsFileError
-from .remote.ssh import put_script, read_file, run, run_with_input, sftp_path, shell_path
-from .settings_file import (UseS3Assignment, backup_name, disk_settings, find_use_s3, set_use_s3,
-                            settings_diff)
+from ..engine.run import Run
+from ..errors import RemoteError, SettingsFileError
+from ..remote.ssh import put_script, read_file, run, run_with_input, sftp_path, shell_path
+from .settings_file import UseS3Assignment, backup_name, disk_settings, find_use_s3, set_use_s3, settings_diff
 
 
 def read_settings(run_: Run, alias: str) -> tuple[bytes, UseS3Assignment]:

@@ -11,8 +11,8 @@ from __future__ import annotations
 import json
 from urllib.parse import urlparse
 
-from .config.types import Settings
-from .errors import ConfigError
+from ..config.types import Settings
+from ..errors import ConfigError
 
 TAG_MODULE_NAME = "absolute_media.py"
 PARTS = ("both", "settings", "tag")
