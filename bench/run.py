@@ -28,7 +28,7 @@ from deploy.remote.ssh import connect, run, shell_path
 from deploy.store.client import s3_client
 from deploy.sandbox import admin_settings
 from deploy.sandbox.layout import Layout
-from deploy.sync_tools import tool_spec
+from deploy.sync.tools import tool_spec
 
 from .compare_bench import measure_compare
 from .host import BENCH_HOME, RUN_DIR

@@ -20,7 +20,8 @@ import os
 from typing import Callable
 
 from .site import health, references, switch as settings_remote
-from . import sync, transfer
+from .sync import runner as sync
+from . import transfer
 from .config.types import Settings
 from .engine.run import Options, Run
 from .engine.journal import operator

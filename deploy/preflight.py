@@ -16,7 +16,7 @@ from .remote.ssh import run as remote_run
 from .remote.ssh import shell_path
 from .engine.lock import describe, lock_path, read_lock
 from .site.switch import read_settings
-from .sync_commands import upload_command
+from .sync.commands import upload_command
 
 # Room for a backup of the settings file and its temp copy, with margin.
 MIN_FREE_KB = 1024

@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import time
 
-from . import media, sync
+from . import media
+from .sync import runner as sync
 from .engine.run import Run
 from .errors import VerifyError
 

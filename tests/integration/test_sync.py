@@ -24,7 +24,7 @@ from deploy.config.types import Secret, Settings
 from deploy.errors import PreflightError, RemoteError
 from deploy.remote.ssh import connect
 from deploy.store.client import s3_client
-from deploy.sync import InstallResult, download_media, install_sync_tool, upload_media
+from deploy.sync.runner import InstallResult, download_media, install_sync_tool, upload_media
 
 TOOLS = ["rclone", "s5cmd", "s3cmd"]
 MANY_FILES = 1500

@@ -15,10 +15,10 @@ from typing import Iterator
 import paramiko
 from fabric import Connection
 
-from .config.types import Settings
-from .errors import RemoteError
-from .remote.ssh import sftp_path, shell_path
-from .sync_tools import ToolSpec, run_dir
+from ..config.types import Settings
+from ..errors import RemoteError
+from ..remote.ssh import sftp_path, shell_path
+from .tools import ToolSpec, run_dir
 
 
 def run_files(settings: Settings, spec: ToolSpec) -> tuple[str, str]:

@@ -24,15 +24,15 @@ from typing import Callable, Iterable
 import paramiko
 from fabric import Connection
 
-from .config.types import Settings
-from .errors import PreflightError, RemoteError
-from .remote.ssh import run
-from .sync_commands import (check_download_umask, destination_url, download_command, inspect_command, umask_for,
-                            upload_command)
-from .sync_files import create_note, launch_command, remove_file, remove_note, run_files, secret_file, stop_tool
-from .sync_output import ToolOutput, tool_output
-from .sync_tools import (ToolSpec, answers_pinned_version, credentials_file, install_command,
-                         prepare_run_dir_command, probe_command, run_dir, scrub, tool_spec, venv_dir)
+from ..config.types import Settings
+from ..errors import PreflightError, RemoteError
+from ..remote.ssh import run
+from .commands import (check_download_umask, destination_url, download_command, inspect_command, umask_for,
+                       upload_command)
+from .files import create_note, launch_command, remove_file, remove_note, run_files, secret_file, stop_tool
+from .output import ToolOutput, tool_output
+from .tools import (ToolSpec, answers_pinned_version, credentials_file, install_command, prepare_run_dir_command,
+                    probe_command, run_dir, scrub, tool_spec, venv_dir)
 
 INSTALL_TIMEOUT = 900
 
