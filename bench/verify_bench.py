@@ -16,7 +16,7 @@ from fabric import Connection
 
 from deploy.config.load import Settings
 from deploy.engine.run import Options, Run
-from deploy.media import verify
+from deploy.media.manifest import verify
 
 from .host import timed_run
 

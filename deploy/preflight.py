@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import posixpath
 
-from . import media
+from .media import manifest as media
 from .store.probe import check_readable, probe
 from .engine.run import HostFacts, Run
 from .errors import CutoverError, PreflightError

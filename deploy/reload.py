@@ -18,7 +18,7 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Callable
 
 from .site import health, switch as settings_remote
-from . import transfer
+from .media import transfer
 from .engine.run import Run
 from .errors import CutoverError, RemoteError
 from .remote.ssh import run as remote_run

@@ -19,7 +19,7 @@ from dataclasses import replace
 from typing import Callable
 
 from .site import health, switch as settings_remote
-from . import transfer
+from .media import transfer
 from .store.probe import check_readable
 from .config.types import Settings
 from .engine.run import HostFacts, Options, Run
@@ -30,7 +30,7 @@ from .remote.ssh import run as remote_run
 from .preflight import check_media_host
 from .reload import after_reload, preview_after_reload, preview_reload, reload_sites, restore_and_reload_sites
 from .engine.runner import Runner, Step, execute_run
-from .transfer import preview_download, preview_download_missing
+from .media.transfer import preview_download, preview_download_missing
 
 
 # --- preflight ---------------------------------------------------------------------

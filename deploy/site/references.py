@@ -19,7 +19,7 @@ import botocore.exceptions
 from ..engine.run import Run
 from ..remote.ssh import LineStream, shell_path
 from ..store.client import s3_client
-from ..verify import object_key
+from ..media.compare import object_key
 
 # Looked up in the bucket one by one; past that they are only counted.
 LOOKUP_LIMIT = 1000

@@ -36,7 +36,7 @@ from botocore.httpsession import get_cert_path
 from ..config.types import Settings
 from ..errors import RemoteError
 from .client import s3_client
-from ..verify import ORDERS, Entry
+from ..media.compare import ORDERS, Entry
 
 NS = "{http://s3.amazonaws.com/doc/2006-03-01/}"
 WORKERS = 8       # threads listing sub-prefixes

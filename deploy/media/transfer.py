@@ -10,10 +10,10 @@ from __future__ import annotations
 
 import time
 
-from . import media
-from .sync import runner as sync
-from .engine.run import Run
-from .errors import VerifyError
+from . import manifest as media
+from ..sync import runner as sync
+from ..engine.run import Run
+from ..errors import VerifyError
 
 # Rounds of copy-and-check until complete: the site may store a file between a
 # copy and the check after it.

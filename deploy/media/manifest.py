@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from .store.listing import listing
-from .engine.run import Run
-from .errors import VerifyError
-from .remote.ssh import LineStream, put_script, shell_path
-from .verify import Entry, UnsortedListing, VerifyReport, compare, parse_manifest_lines, plain_md5_etag
+from ..store.listing import listing
+from ..engine.run import Run
+from ..errors import VerifyError
+from ..remote.ssh import LineStream, put_script, shell_path
+from .compare import Entry, UnsortedListing, VerifyReport, compare, parse_manifest_lines, plain_md5_etag
 
 
 def manifest_stream(run: Run, order: str, before: int | None = None, md5: bool = False) -> LineStream:
@@ -43,7 +43,7 @@ def newer_count(stream: LineStream) -> int:
 
 def host_clock(run: Run) -> int:
     """The media host's epoch seconds: file times there are compared with its own clock."""
-    from .remote.ssh import run as remote_run
+    from ..remote.ssh import run as remote_run
     return int(remote_run(run.media_connection, "date +%s", "reading the media host's clock").strip())
 
 
