@@ -12,12 +12,12 @@ from deploy import provision_teardown as teardown_lib
 from deploy import sandbox as sandbox_lib
 from deploy import rehearsal as rehearsal_lib
 from deploy.site import snippet as snippet_lib
-from deploy import status as status_lib
+from deploy.flows import status as status_lib
 from deploy.cli import (PROJECT_ROOT, load, load_for_rollback, operator_errors, render_config, say, step_table,
                         table)
 from deploy.engine.run import Options
-from deploy.cutover import run_cutover
-from deploy.rollback import run_rollback
+from deploy.flows.cutover import run_cutover
+from deploy.flows.rollback import run_rollback
 
 
 @task(help={"env": "environment: reads config/<env>.env (+ .secrets.env, + environment variables)"})

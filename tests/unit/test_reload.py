@@ -5,7 +5,7 @@ from types import SimpleNamespace
 
 import pytest
 
-from deploy import reload
+from deploy.flows import reload
 from deploy.engine.run import HostFacts
 from deploy.errors import RemoteError
 

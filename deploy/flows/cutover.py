@@ -19,19 +19,19 @@ from __future__ import annotations
 import os
 from typing import Callable
 
-from .site import health, references, switch as settings_remote
-from .sync import runner as sync
-from .media import transfer
-from .config.types import Settings
-from .engine.run import Options, Run
-from .engine.journal import operator
-from .engine.lock import lock_path, release_lock, take_lock
-from .media.manifest import verify
+from ..site import health, references, switch as settings_remote
+from ..sync import runner as sync
+from ..media import transfer
+from ..config.types import Settings
+from ..engine.run import Options, Run
+from ..engine.journal import operator
+from ..engine.lock import lock_path, release_lock, take_lock
+from ..media.manifest import verify
 from .preflight import check_bucket, check_hosts, check_media_host
 from .reload import after_reload, preview_after_reload, preview_reload, reload_sites, restore_and_reload_sites
-from .engine.runner import Runner, Step, execute_run
-from .site.packages import check_site_packages
-from .media.transfer import preview_upload, preview_upload_missing
+from ..engine.runner import Runner, Step, execute_run
+from ..site.packages import check_site_packages
+from ..media.transfer import preview_upload, preview_upload_missing
 
 
 # --- lock ------------------------------------------------------------------

@@ -8,15 +8,15 @@ from __future__ import annotations
 
 import posixpath
 
-from .media import manifest as media
-from .store.probe import check_readable, probe
-from .engine.run import HostFacts, Run
-from .errors import CutoverError, PreflightError
-from .remote.ssh import run as remote_run
-from .remote.ssh import shell_path
-from .engine.lock import describe, lock_path, read_lock
-from .site.switch import read_settings
-from .sync.commands import upload_command
+from ..media import manifest as media
+from ..store.probe import check_readable, probe
+from ..engine.run import HostFacts, Run
+from ..errors import CutoverError, PreflightError
+from ..remote.ssh import run as remote_run
+from ..remote.ssh import shell_path
+from ..engine.lock import describe, lock_path, read_lock
+from ..site.switch import read_settings
+from ..sync.commands import upload_command
 
 # Room for a backup of the settings file and its temp copy, with margin.
 MIN_FREE_KB = 1024

@@ -18,19 +18,19 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import Callable
 
-from .site import health, switch as settings_remote
-from .media import transfer
-from .store.probe import check_readable
-from .config.types import Settings
-from .engine.run import HostFacts, Options, Run
+from ..site import health, switch as settings_remote
+from ..media import transfer
+from ..store.probe import check_readable
+from ..config.types import Settings
+from ..engine.run import HostFacts, Options, Run
 from .cutover import (check_new_settings, install_sync_tool, preview_check, preview_install, preview_lock,
                       release_environment_lock, take_environment_lock)
-from .errors import CutoverError, PreflightError
-from .remote.ssh import run as remote_run
+from ..errors import CutoverError, PreflightError
+from ..remote.ssh import run as remote_run
 from .preflight import check_media_host
 from .reload import after_reload, preview_after_reload, preview_reload, reload_sites, restore_and_reload_sites
-from .engine.runner import Runner, Step, execute_run
-from .media.transfer import preview_download, preview_download_missing
+from ..engine.runner import Runner, Step, execute_run
+from ..media.transfer import preview_download, preview_download_missing
 
 
 # --- preflight ---------------------------------------------------------------------

@@ -17,11 +17,11 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from typing import Callable
 
-from .site import health, switch as settings_remote
-from .media import transfer
-from .engine.run import Run
-from .errors import CutoverError, RemoteError
-from .remote.ssh import run as remote_run
+from ..site import health, switch as settings_remote
+from ..media import transfer
+from ..engine.run import Run
+from ..errors import CutoverError, RemoteError
+from ..remote.ssh import run as remote_run
 
 # The copies while the sites switch over start at most this often (seconds).
 PASS_INTERVAL = 0.5
