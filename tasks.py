@@ -7,8 +7,8 @@ from invoke import Collection, task
 from invoke.exceptions import Exit
 
 from deploy.config import credentials
-from deploy import provision as provision_lib
-from deploy import provision_teardown as teardown_lib
+from deploy.provision import apply as provision_lib
+from deploy.provision import teardown as teardown_lib
 from deploy import sandbox as sandbox_lib
 from deploy import rehearsal as rehearsal_lib
 from deploy.site import snippet as snippet_lib

@@ -13,7 +13,7 @@ import botocore.exceptions
 from ..config.types import Settings
 from ..errors import ProvisionError
 from .iam import error_code, unsupported
-from ..policies import parse
+from ..provision.policies import parse
 
 UNSUPPORTED = "unsupported"
 _NOT_SET = {"NoSuchBucketPolicy", "NoSuchPublicAccessBlockConfiguration", "OwnershipControlsNotFoundError"}

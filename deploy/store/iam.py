@@ -11,7 +11,7 @@ import botocore.exceptions
 from botocore.config import Config
 
 from ..config.types import Settings
-from ..policies import parse
+from ..provision.policies import parse
 
 # What stores answer for an API they do not implement.
 UNSUPPORTED_CODES = {"NotImplemented", "NotImplementedError", "InvalidAction", "UnsupportedOperation",

@@ -12,15 +12,15 @@ from __future__ import annotations
 
 import botocore.exceptions
 
-from .config import credentials
-from .store import iam, admin as store_admin
+from ..config import credentials
+from ..store import iam, admin as store_admin
 from . import policies
-from .config.types import Settings
-from .errors import ProvisionError
-from .provision_observe import store_errors
-from .provision_plan import desired_for, names_for
-from .provision_record import read_record, record_path
-from .store.client import s3_client
+from ..config.types import Settings
+from ..errors import ProvisionError
+from .observe import store_errors
+from .plan import desired_for, names_for
+from .record import read_record, record_path
+from ..store.client import s3_client
 
 
 def run_teardown(settings: Settings, admin: Settings, dry_run: bool = False) -> list[str]:

@@ -18,9 +18,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from . import policies
-from .store import admin as store_admin
-from .cli import table
-from .config.types import Settings
+from ..store import admin as store_admin
+from ..cli import table
+from ..config.types import Settings
 
 POLICY_NAME = "media-cutover-media-writer"
 

@@ -13,11 +13,11 @@ from typing import Iterator
 
 import botocore.exceptions
 
-from .config import credentials
-from .store import iam, admin as store_admin
-from .config.types import Settings
-from .errors import ProvisionError
-from .provision_plan import Desired, Observed
+from ..config import credentials
+from ..store import iam, admin as store_admin
+from ..config.types import Settings
+from ..errors import ProvisionError
+from .plan import Desired, Observed
 
 
 def observe(s3, iam_api, settings: Settings, desired: Desired) -> Observed:

@@ -11,7 +11,7 @@ import json
 import os
 from pathlib import Path
 
-from .config.types import Settings
+from ..config.types import Settings
 
 
 def record_path(settings: Settings) -> Path:

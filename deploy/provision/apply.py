@@ -17,16 +17,16 @@ import json
 from dataclasses import dataclass, field
 from typing import Callable
 
-from .config import credentials
-from .store import iam, admin as store_admin
-from .config.types import Settings
-from .errors import ProvisionError
-from .provision_check import verify
-from .provision_observe import observe, store_errors
-from .provision_plan import (BLOCKED, CHANGE, CREATE, DRIFTED, IN_PLACE, UNSUPPORTED, Desired, Observed, Step,
-                             desired_for, plan, render_plan, state_word)
-from .provision_record import read_record, write_record
-from .store.client import s3_client
+from ..config import credentials
+from ..store import iam, admin as store_admin
+from ..config.types import Settings
+from ..errors import ProvisionError
+from .check import verify
+from .observe import observe, store_errors
+from .plan import (BLOCKED, CHANGE, CREATE, DRIFTED, IN_PLACE, UNSUPPORTED, Desired, Observed, Step, desired_for, plan,
+                   render_plan, state_word)
+from .record import read_record, write_record
+from ..store.client import s3_client
 
 
 @dataclass
