@@ -6,9 +6,9 @@ Thin on purpose: each task loads the environment and calls deploy/.
 from fabric import task
 
 from deploy.cli import load, load_for_rollback, operator_errors, say, step_table, table
-from deploy.context import Options
-from deploy.hosts import describe_hosts
-from deploy.rollback import run_rollback
+from deploy.engine.run import Options
+from deploy.remote.ssh import describe_hosts
+from deploy.flows.rollback import run_rollback
 
 
 @task(help={"env": "environment: reads config/<env>.env"})

@@ -23,7 +23,7 @@ import time
 from pathlib import Path
 from typing import Iterator
 
-from deploy.verify import Entry, compare, parse_manifest_lines
+from deploy.media.compare import Entry, compare, parse_manifest_lines
 
 PREFIX = "media"
 MISSING_EVERY = 199_999      # the bucket lacks every Nth key (5 of 1,000,000)

@@ -12,7 +12,7 @@ import paramiko
 from fabric import Connection
 
 from deploy.errors import RemoteError
-from deploy.hosts import run, sftp_path, shell_path
+from deploy.remote.ssh import run, sftp_path, shell_path
 
 BENCH_HOME = "~/bench-tools"          # the peers' venvs; run/ (mode 700) holds credentials and wrappers
 TREES_DIR = "~/bench-trees"           # the generated media trees, kept between runs

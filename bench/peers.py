@@ -18,12 +18,12 @@ from typing import Callable, Iterator
 
 from fabric import Connection
 
-from deploy.config import Settings
+from deploy.config.load import Settings
 from deploy.errors import RemoteError
-from deploy.hosts import run, shell_path
-from deploy.sync import install_sync_tool, upload_media
-from deploy.sync_tools import (TOOLS, ToolSpec, answers_pinned_version, binary, credentials_file,
-                               install_command, probe_command, tool_spec)
+from deploy.remote.ssh import run, shell_path
+from deploy.sync.runner import install_sync_tool, upload_media
+from deploy.sync.tools import (TOOLS, ToolSpec, answers_pinned_version, binary, credentials_file, install_command,
+                               probe_command, tool_spec)
 
 from .host import BENCH_HOME, RUN_DIR, CommandFailed, prepare_private_dir, private_file, timed_run
 

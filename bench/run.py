@@ -22,13 +22,13 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Callable
 
-from deploy.config import Settings, load_settings
+from deploy.config.load import Settings, load_settings
 from deploy.errors import ConfigError, CutoverError
-from deploy.hosts import connect, run, shell_path
-from deploy.s3 import s3_client
+from deploy.remote.ssh import connect, run, shell_path
+from deploy.store.client import s3_client
 from deploy.sandbox import admin_settings
 from deploy.sandbox.layout import Layout
-from deploy.sync_tools import tool_spec
+from deploy.sync.tools import tool_spec
 
 from .compare_bench import measure_compare
 from .host import BENCH_HOME, RUN_DIR

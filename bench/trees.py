@@ -7,7 +7,7 @@ from pathlib import Path
 
 from fabric import Connection
 
-from deploy.hosts import run, shell_path
+from deploy.remote.ssh import run, shell_path
 
 from .host import TREES_DIR, put_script
 

@@ -14,9 +14,9 @@ from typing import Callable
 
 from fabric import Connection
 
-from deploy.config import Settings
-from deploy.context import Options, Run
-from deploy.media import verify
+from deploy.config.load import Settings
+from deploy.engine.run import Options, Run
+from deploy.media.manifest import verify
 
 from .host import timed_run
 

@@ -10,10 +10,10 @@ from typing import Iterator, Sequence
 
 from invoke.exceptions import Exit
 
-from .config import KNOWN_KEYS, load_settings
-from .config_types import Settings
+from .config.load import KNOWN_KEYS, load_settings
+from .config.types import Settings
 from .errors import ConfigError, CutoverError
-from .journal import last_run
+from .engine.journal import last_run
 from .redact import redact
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent

@@ -24,13 +24,13 @@ from enum import IntEnum
 from pathlib import Path
 from typing import Callable, Mapping
 
-from ..config import Settings, host_key, load_settings
-from ..context import Options
-from ..cutover import CUTOVER, flip_settings, reload_sites, run_cutover
+from ..config.load import Settings, host_key, load_settings
+from ..engine.run import Options
+from ..flows.cutover import CUTOVER, flip_settings, reload_sites, run_cutover
 from ..errors import ConfigError, CutoverError
-from ..journal import new_run_id, read_run
+from ..engine.journal import new_run_id, read_run
 from ..redact import redact
-from ..rollback import ROLLBACK, run_rollback, settings_to_disk
+from ..flows.rollback import ROLLBACK, run_rollback, settings_to_disk
 from .report import PhaseNames, build_report, phase_from_journal, render_markdown, split_by_fault
 from .traffic import Site, Traffic, check_uploads, http, records_as_dicts
 

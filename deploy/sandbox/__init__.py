@@ -12,12 +12,12 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Callable
 
-from ..config import load_settings
-from ..credentials import load_for_provision
-from ..config_types import HostSettings, Secret, Settings
+from ..config.load import load_settings
+from ..config.credentials import load_for_provision
+from ..config.types import HostSettings, Secret, Settings
 from ..errors import SandboxError
-from ..health import wait_for_storage
-from ..s3 import s3_client
+from ..site.health import wait_for_storage
+from ..store.client import s3_client
 from . import accounts, nginx, s3store, shape_control, shapes, sites, sshd
 from .deploy_key import ensure_deploy_key
 from .layout import HOST_ALIASES, SSH_PORT, WEED_PORTS, Layout, traversable_by_others

@@ -11,9 +11,9 @@ from pathlib import Path
 
 import botocore.exceptions
 
-from ..config_types import Settings
+from ..config.types import Settings
 from ..errors import SandboxError
-from ..s3 import s3_client
+from ..store.client import s3_client
 from .layout import WEED_PORTS, Layout
 from .processes import ensure_port_free, port_open, read_pid, stop_pid, wait_for
 

@@ -185,7 +185,7 @@ class Sandbox:
 
     def settings(self):
         """The sandbox environment, with its provisioned deploy key (it may touch only media/*)."""
-        from deploy.config import load_settings
+        from deploy.config.load import load_settings
         return load_settings("sandbox", self.project_root)
 
     def admin(self):

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from deploy.s3 import s3_client
+from deploy.store.client import s3_client
 
 from .sandbox_client import (assert_provisioned_key_on_an_empty_prefix, http_get, http_json, invoke, reset, upload,
                              uploads_through_both_sites)

@@ -22,16 +22,19 @@ import botocore.exceptions
 import pytest
 from invoke import MockContext
 
-from deploy import credentials, iam, provision_plan, snippet, store_admin
-from deploy.bucket import anonymous_get, object_url
+from deploy.config import credentials
+from deploy.store import iam, admin as store_admin
+from deploy.provision import plan as provision_plan
+from deploy.site import snippet
+from deploy.store.probe import anonymous_get, object_url
 from deploy.errors import ProvisionError
-from deploy.provision import ProvisionOptions, run_provision
-from deploy.provision_check import PNG
-from deploy.provision_plan import IN_PLACE, UNSUPPORTED
-from deploy.provision_teardown import run_teardown
-from deploy.s3 import s3_client
+from deploy.provision.apply import ProvisionOptions, run_provision
+from deploy.provision.check import PNG
+from deploy.provision.plan import IN_PLACE, UNSUPPORTED
+from deploy.provision.teardown import run_teardown
+from deploy.store.client import s3_client
 from deploy.sandbox.sites import TEMPLATE
-from deploy.settings_file import set_use_s3
+from deploy.site.settings_file import set_use_s3
 
 pytestmark = pytest.mark.slow
 

@@ -7,8 +7,8 @@ from pathlib import Path
 import botocore.exceptions
 import pytest
 
-from deploy.config_types import Secret
-from deploy.s3 import s3_client
+from deploy.config.types import Secret
+from deploy.store.client import s3_client
 
 from .sandbox_client import http_get, http_json, invoke, upload
 

@@ -20,13 +20,13 @@ from pathlib import Path
 
 import pytest
 
-from deploy.config_types import Secret, Settings
+from deploy.config.types import Secret, Settings
 from deploy.errors import PreflightError, RemoteError
-from deploy.hosts import connect
-from deploy.bucket import probe
-from deploy.listing import listing
-from deploy.s3 import s3_client
-from deploy.sync import InstallResult, download_media, install_sync_tool, upload_media
+from deploy.remote.ssh import connect
+from deploy.store.probe import probe
+from deploy.store.listing import listing
+from deploy.store.client import s3_client
+from deploy.sync.runner import InstallResult, download_media, install_sync_tool, upload_media
 
 from .scoped_keys import scoped_key, with_scoped_key
 

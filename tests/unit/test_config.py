@@ -5,8 +5,8 @@ from pathlib import Path
 import pytest
 
 from deploy.cli import render_config
-from deploy.config import host_key, load_settings
-from deploy.config_types import Secret
+from deploy.config.load import host_key, load_settings
+from deploy.config.types import Secret
 from deploy.errors import ConfigError
 
 GOOD = """\
@@ -165,7 +165,7 @@ def test_host_key_normalises_aliases():
 
 
 def test_shipped_examples_document_every_key():
-    from deploy.config import KNOWN_KEYS
+    from deploy.config.load import KNOWN_KEYS
     root = Path(__file__).resolve().parents[2]
     for example in ("prod.env.example", "staging.env.example"):
         text = (root / "config" / example).read_text()

@@ -5,7 +5,7 @@ from types import SimpleNamespace
 
 import pytest
 
-from deploy.context import Run
+from deploy.engine.run import Run
 from deploy.errors import PreflightError, RemoteError
 
 

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from deploy import credentials
-from deploy.config import load_settings
+from deploy.config import credentials
+from deploy.config.load import load_settings
 from deploy.errors import ConfigError
 
 from .configs import MINIMAL

@@ -6,8 +6,8 @@ from types import SimpleNamespace
 import pytest
 
 from deploy.errors import RemoteError
-from deploy.listing import _put, expand, listing, parse_page
-from deploy.verify import Entry
+from deploy.store.listing import _put, expand, listing, parse_page
+from deploy.media.compare import Entry
 
 PAGE = b"""<?xml version="1.0" encoding="UTF-8"?>
 <ListBucketResult xmlns="http://s3.amazonaws.com/doc/2006-03-01/">
@@ -41,7 +41,7 @@ class FakePages:
     """``level`` and ``stream`` over KEYS; ``wide`` prefixes are too wide to open."""
 
     def __init__(self, keys, order, wide=(), fail=None):
-        from deploy.verify import ORDERS
+        from deploy.media.compare import ORDERS
         self.keys = sorted(keys, key=ORDERS[order])
         self.wide, self.fail, self.opened = set(wide), fail, []
 
@@ -71,7 +71,7 @@ SETTINGS = SimpleNamespace(media_prefix="media")
 
 @pytest.mark.parametrize("order", ["bytes", "path"])
 def test_the_listing_comes_whole_and_in_the_order_asked(order):
-    from deploy.verify import ORDERS
+    from deploy.media.compare import ORDERS
     keys = KEYS + [f"media/u{n:03d}/{m}.jpg" for n in range(40) for m in range(3)]
     pages = FakePages(keys, order)
     listed = [entry.key for entry in listing(SETTINGS, order, pages)]

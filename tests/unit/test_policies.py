@@ -2,7 +2,7 @@
 
 import json
 
-from deploy import policies
+from deploy.provision import policies
 from deploy.sandbox.s3store import public_read_policy as sandbox_policy
 
 

@@ -5,13 +5,14 @@ from pathlib import Path
 
 import pytest
 
-from deploy import policies, provision_plan, provision_record, provision_teardown
-from deploy.config import load_settings
-from deploy.config_types import Secret
+from deploy.provision import (policies, plan as provision_plan, record as provision_record,
+                              teardown as provision_teardown)
+from deploy.config.load import load_settings
+from deploy.config.types import Secret
 from deploy.errors import ProvisionError
-from deploy.provision_plan import (BLOCKED, CHANGE, CREATE, DRIFTED, IN_PLACE, REPLACE, UNSUPPORTED, Observed,
+from deploy.provision.plan import (BLOCKED, CHANGE, CREATE, DRIFTED, IN_PLACE, REPLACE, UNSUPPORTED, Observed,
                                    desired_for, plan, render_plan)
-from deploy.store_admin import UNSUPPORTED as STORE_UNSUPPORTED
+from deploy.store.admin import UNSUPPORTED as STORE_UNSUPPORTED
 
 from .configs import MINIMAL
 

@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from deploy.config import load_settings
+from deploy.config.load import load_settings
 from deploy.errors import ConfigError
 from deploy.rehearsal import (CUTOVER_NAMES, INJECTED_RELOAD_FAILURE, RELOAD_STEP, ROLLBACK_NAMES, RehearsalOptions,
                               load_rehearsal_settings)

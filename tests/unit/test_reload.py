@@ -5,8 +5,8 @@ from types import SimpleNamespace
 
 import pytest
 
-from deploy import reload
-from deploy.context import HostFacts
+from deploy.flows import reload
+from deploy.engine.run import HostFacts
 from deploy.errors import RemoteError
 
 

@@ -19,10 +19,10 @@ from pathlib import Path
 
 import pytest
 
-import deploy.remote
-from deploy.remote import media_manifest, write_settings
+import deploy.remote.scripts
+from deploy.remote.scripts import media_manifest, write_settings
 
-REMOTE = Path(deploy.remote.__file__).parent
+REMOTE = Path(deploy.remote.scripts.__file__).parent
 MANIFEST = REMOTE / "media_manifest.py"
 WRITER = REMOTE / "write_settings.py"
 

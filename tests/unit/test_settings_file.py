@@ -3,7 +3,7 @@
 import pytest
 
 from deploy.errors import PreflightError, SettingsFileError
-from deploy.settings_file import backup_name, find_use_s3, set_use_s3, settings_diff
+from deploy.site.settings_file import backup_name, find_use_s3, set_use_s3, settings_diff
 
 PATH = "web1:/srv/site/local_settings.py"
 
@@ -286,7 +286,7 @@ def test_backup_name_rejects_stamps_that_are_not_a_plain_token(stamp):
 
 
 def test_disk_settings_prefers_a_matching_backup_and_otherwise_edits_minimally():
-    from deploy.settings_file import disk_settings
+    from deploy.site.settings_file import disk_settings
     before = "A = 1\nUSE_S3 = False\n"
     after = "A = 1\nUSE_S3 = True\n"
     edited_since = "A = 2\nUSE_S3 = True\n"

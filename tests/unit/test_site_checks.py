@@ -7,11 +7,11 @@ from pathlib import Path
 
 import pytest
 
-from deploy import site_checks
-from deploy.config import load_settings
+from deploy.site import packages as site_checks
+from deploy.config.load import load_settings
 from deploy.errors import PreflightError
-from deploy.site_checks import MARKER, SiteReport, check_site_packages, parse_report, problems
-from deploy.context import Run
+from deploy.site.packages import MARKER, SiteReport, check_site_packages, parse_report, problems
+from deploy.engine.run import Run
 
 GOOD = {"django": "5.2.19", "storages_present": True, "storages_error": None, "storages_version": "1.14.6",
         "boto3_error": None, "boto3_version": "1.44.5", "storages_in_installed_apps": False}

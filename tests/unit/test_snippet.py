@@ -7,10 +7,10 @@ from urllib.parse import urljoin, urlsplit
 
 import pytest
 
-from deploy import snippet
-from deploy.config import load_settings
+from deploy.site import snippet
+from deploy.config.load import load_settings
 from deploy.errors import ConfigError
-from deploy.settings_file import find_use_s3, set_use_s3
+from deploy.site.settings_file import find_use_s3, set_use_s3
 
 from .configs import MINIMAL
 

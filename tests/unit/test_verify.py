@@ -6,8 +6,7 @@ import tracemalloc
 import pytest
 
 from deploy.errors import VerifyError
-from deploy.verify import (Entry, SizeMismatch, compare, object_key, parse_manifest_lines,
-                           plain_md5_etag)
+from deploy.media.compare import Entry, SizeMismatch, compare, object_key, parse_manifest_lines, plain_md5_etag
 
 
 def entries(*pairs, etag=None):
@@ -271,7 +270,7 @@ def test_plain_md5_etag(etag, expected):
 
 
 def test_path_order_merges_a_directory_by_directory_listing():
-    from deploy.verify import UnsortedListing
+    from deploy.media.compare import UnsortedListing
     # SeaweedFS lists "m/a/x" before "m/a b"; in byte order that is unsorted.
     local = [Entry("m/a/x", 1), Entry("m/a b", 2), Entry("m/ab", 3)]
     remote = [Entry("m/a/x", 1), Entry("m/a b", 2), Entry("m/ab", 4)]
@@ -291,7 +290,7 @@ def test_manifest_lines_with_md5_carry_the_digest():
 
 
 def test_same_md5_compares_only_plain_etags():
-    from deploy.media import same_md5
+    from deploy.media.manifest import same_md5
     digest = "d41d8cd98f00b204e9800998ecf8427e"
     assert same_md5(Entry("k", 0, digest), Entry("k", 0, f'"{digest}"')) is True
     assert same_md5(Entry("k", 0, digest), Entry("k", 0, '"' + "1" * 32 + '"')) is False

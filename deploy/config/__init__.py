@@ -1,0 +1,1 @@
+"""One environment's configuration: loading and validating it (load), its types, the admin and deploy keys."""

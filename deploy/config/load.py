@@ -1,0 +1,276 @@
+"""Per-environment configuration: ``config/<env>.env`` into one typed Settings.
+
+Precedence, lowest first: ``config/<env>.env`` (committed), then the git-ignored
+``config/<env>.secrets.env``, then real environment variables.  The S3 keys are
+named as django-storages names them, so one file can feed the site and us.
+
+Per-host values (``SETTINGS_PATH``, ``SITE_URL``, ...) may be overridden for
+one host with ``KEY__HOST``, the host alias upper-cased with every other
+character than a letter or digit turned into ``_`` (``SITE_URL__WEB2``).
+
+Everything is validated here, once per run; the rest of the code trusts it.
+The types it builds live in ``deploy.config_types`` (importable from here too).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from pathlib import Path
+from typing import Mapping
+from urllib.parse import urlparse
+
+from dotenv import dotenv_values
+
+from .types import HostSettings, Secret, Settings  # also re-exported: `from deploy.config import Settings`
+from ..errors import ConfigError
+
+ENV_NAME = re.compile(r"^[a-z0-9][a-z0-9_-]{0,31}$")
+HOST_ALIAS = re.compile(r"^[A-Za-z0-9_.@:-]+$")
+BUCKET_NAME = re.compile(r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
+IP_ADDRESS = re.compile(r"^\d{1,3}(\.\d{1,3}){3}$")
+SYNC_TOOLS = ("rclone", "s5cmd", "s3cmd")
+CHECKSUM_MODES = ("when_required", "when_supported")
+
+PER_HOST_KEYS = ("SETTINGS_PATH", "RELOAD_COMMAND", "SITE_URL", "HEALTH_URL",
+                 "MANAGE_PY", "SITE_PYTHON")
+SECRET_KEYS = ("AWS_SECRET_ACCESS_KEY",)
+# Every key this tool reads, with a one-line description (also the --help of `invoke config`).
+KNOWN_KEYS = {
+    "HOSTS": "comma-separated SSH aliases or user@host[:port] of every web host",
+    "MEDIA_HOST": "the host whose disk holds MEDIA_ROOT and runs the sync (default: first of HOSTS)",
+    "MEDIA_ROOT": "the media directory on the media host (~/ is the SSH user's home)",
+    "SETTINGS_PATH": "the site's local_settings.py on each host (per-host overridable)",
+    "RELOAD_COMMAND": "shell command that gracefully reloads the site on a host (per-host overridable)",
+    "RELOAD_TIMEOUT": "seconds the reload command may take (default 60)",
+    "RELOAD_GRACE_SECONDS": "seconds old workers may still finish requests after a reload: the web server's "
+                            "graceful timeout (gunicorn --graceful-timeout; default 30)",
+    "SITE_URL": "the site's base URL as reached from this machine (per-host overridable)",
+    "HEALTH_URL": "URL answering 200 with the active storage (default: SITE_URL + /healthz)",
+    "MEDIA_LIST_PATH": "path of a site page listing media URLs, sampled by the health check (optional)",
+    "MANAGE_PY": "the site's manage.py on each host, for `manage.py check` (optional)",
+    "SITE_PYTHON": "the Python that runs the site on each host (required with MANAGE_PY)",
+    "SSH_CONFIG": "ssh_config file resolving the host aliases (relative to the project; optional)",
+    "REMOTE_PYTHON": "Python 3 on the hosts for our helper scripts and the sync tool's venv (default python3)",
+    "TOOLS_DIR": "where the sync tool is installed on the media host (default ~/.media-cutover)",
+    "SYNC_TOOL": "rclone | s5cmd | s3cmd (default rclone, the fastest measured)",
+    "SYNC_CONCURRENCY": "parallel transfers of the sync tool (default 32)",
+    "AWS_STORAGE_BUCKET_NAME": "the bucket",
+    "AWS_S3_REGION_NAME": "the bucket's region (default us-east-1)",
+    "AWS_S3_ENDPOINT_URL": "endpoint of an S3-compatible store (empty for AWS)",
+    "AWS_LOCATION": "key prefix of the media in the bucket (default media)",
+    "AWS_ACCESS_KEY_ID": "access key of the deploying IAM user",
+    "AWS_SECRET_ACCESS_KEY": "its secret (put it in config/<env>.secrets.env)",
+    "AWS_REQUEST_CHECKSUM_CALCULATION": "when_required (default; S3-compatible stores) | when_supported",
+    "PUBLIC_MEDIA": "true if anyone may GET media objects (default true)",
+    "CACHE_CONTROL": "Cache-Control set on every uploaded object (optional)",
+    "PRODUCTION": "true for production: rehearsals refuse it (default false)",
+}
+REQUIRED_KEYS = ("HOSTS", "MEDIA_ROOT", "SETTINGS_PATH", "RELOAD_COMMAND", "SITE_URL",
+                 "AWS_STORAGE_BUCKET_NAME", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY")
+
+
+def host_key(key: str, alias: str) -> str:
+    """The name of a per-host override of ``key``: ``SITE_URL__WEB2``."""
+    return f"{key}__{re.sub(r'[^A-Za-z0-9]', '_', alias).upper()}"
+
+
+def mask(value: str) -> str:
+    """How a secret is shown: never more than its length class."""
+    return "********" if value else "(empty)"
+
+
+def known_environments(config_dir: Path) -> list[str]:
+    return sorted(path.name[:-4] for path in config_dir.glob("*.env")
+                  if not path.name.endswith(".secrets.env"))
+
+
+def load_settings(env: str, project_root: Path,
+                  environ: Mapping[str, str] | None = None) -> Settings:
+    """Read, overlay and validate the configuration of ``env``."""
+    environ = os.environ if environ is None else environ
+    config_dir = project_root / "config"
+    env_file = config_dir / f"{env}.env"
+    if not ENV_NAME.match(env or "") or not env_file.is_file():
+        known = ", ".join(known_environments(config_dir)) or "none"
+        raise ConfigError(f"unknown environment {env!r}: there is no config/{env}.env "
+                          f"(known: {known}); copy config/prod.env.example to start one")
+    raw = _read_layers(env, config_dir, environ)
+    return _validate(env, project_root, raw)
+
+
+def _read_layers(env: str, config_dir: Path, environ: Mapping[str, str]) -> dict[str, tuple[str, str]]:
+    """key -> (value, source), the later layer winning."""
+    layers = [(config_dir / f"{env}.env", f"config/{env}.env"),
+              (config_dir / f"{env}.secrets.env", f"config/{env}.secrets.env")]
+    merged: dict[str, tuple[str, str]] = {}
+    for path, label in layers:
+        if path.is_file():
+            # interpolate=False: a value means what it says, not what the shell has.
+            for key, value in dotenv_values(path, interpolate=False).items():
+                merged[key] = ((value or "").strip(), label)
+    for key, value in environ.items():
+        if key in KNOWN_KEYS or key.split("__")[0] in PER_HOST_KEYS and "__" in key:
+            merged[key] = (value.strip(), "environment")
+    return merged
+
+
+class _Reader:
+    """Typed access to the merged values; problems are collected, not raised one by one."""
+
+    def __init__(self, env: str, raw: dict[str, tuple[str, str]]):
+        self.env, self.raw, self.problems = env, raw, []
+
+    def where(self, key: str) -> str:
+        return self.raw[key][1] if key in self.raw else f"config/{self.env}.env"
+
+    def problem(self, key: str, message: str) -> None:
+        self.problems.append(f"{self.where(key)}: {key} {message}")
+
+    def text(self, key: str, default: str | None = None) -> str | None:
+        value = self.raw.get(key, ("", ""))[0]
+        if value:
+            return value
+        if default is None and key in REQUIRED_KEYS:
+            self.problem(key, f"is missing; expected {KNOWN_KEYS[key]}")
+        return default
+
+    def flag(self, key: str, default: bool) -> bool:
+        value = self.text(key)
+        if value is None:
+            return default
+        if value.lower() in ("1", "true", "yes", "on"):
+            return True
+        if value.lower() in ("0", "false", "no", "off"):
+            return False
+        self.problem(key, f"is {value!r}; expected true or false")
+        return default
+
+    def number(self, key: str, default: float, kind=float, zero_allowed: bool = False):
+        value = self.text(key)
+        if value is None:
+            return default
+        try:
+            number = kind(value)
+        except ValueError:
+            number = -1
+        if number < 0 or (number == 0 and not zero_allowed) or number != number or number == float("inf"):
+            expected = "a number of 0 or more" if zero_allowed else f"a positive {kind.__name__}"
+            self.problem(key, f"is {value!r}; expected {expected}")
+            return default
+        return number
+
+    def choice(self, key: str, choices: tuple[str, ...], default: str) -> str:
+        value = self.text(key, default)
+        if value not in choices:
+            self.problem(key, f"is {value!r}; expected one of {', '.join(choices)}")
+            return default
+        return value
+
+    def url(self, key: str, value: str | None) -> str | None:
+        if value is None:
+            return None
+        parsed = urlparse(value)
+        if parsed.scheme not in ("http", "https") or not parsed.netloc:
+            self.problem(key, f"is {value!r}; expected an http:// or https:// URL")
+        return value.rstrip("/")
+
+
+def _validate(env: str, project_root: Path, raw: dict[str, tuple[str, str]]) -> Settings:
+    read = _Reader(env, raw)
+    aliases = [alias.strip() for alias in (read.text("HOSTS") or "").split(",") if alias.strip()]
+    for alias in aliases:
+        if not HOST_ALIAS.match(alias):
+            read.problem("HOSTS", f"has {alias!r}; expected SSH aliases or user@host[:port], comma-separated")
+    if len(set(aliases)) != len(aliases):
+        read.problem("HOSTS", "lists a host twice")
+    media_host = read.text("MEDIA_HOST", aliases[0] if aliases else "")
+    if aliases and media_host not in aliases:
+        read.problem("MEDIA_HOST", f"is {media_host!r}; expected one of HOSTS ({', '.join(aliases)})")
+
+    hosts = tuple(_host_settings(read, alias) for alias in aliases)
+    bucket = read.text("AWS_STORAGE_BUCKET_NAME") or ""
+    if bucket and not _valid_bucket_name(bucket):
+        read.problem("AWS_STORAGE_BUCKET_NAME", f"is {bucket!r}; expected an S3 bucket name: 3-63 "
+                     "lowercase letters, digits, dots and hyphens, starting and ending with a letter or digit")
+    prefix = (read.text("AWS_LOCATION", "media") or "").strip("/")
+    if not prefix or "//" in prefix or prefix.startswith("."):
+        read.problem("AWS_LOCATION", f"is {prefix!r}; expected a key prefix such as media")
+    secret = read.text("AWS_SECRET_ACCESS_KEY") or ""
+    ssh_config = read.text("SSH_CONFIG", "")
+    media_list_path = read.text("MEDIA_LIST_PATH", "") or None
+    if media_list_path and not media_list_path.startswith("/"):
+        read.problem("MEDIA_LIST_PATH", f"is {media_list_path!r}; expected a path starting with /")
+
+    settings = Settings(
+        env=env,
+        project_root=project_root,
+        hosts=hosts,
+        media_host=media_host or "",
+        media_root=read.text("MEDIA_ROOT") or "",
+        bucket=bucket,
+        region=read.text("AWS_S3_REGION_NAME", "us-east-1"),
+        endpoint_url=read.url("AWS_S3_ENDPOINT_URL", read.text("AWS_S3_ENDPOINT_URL", "") or None),
+        media_prefix=prefix,
+        access_key_id=read.text("AWS_ACCESS_KEY_ID") or "",
+        secret_access_key=Secret(secret),
+        checksum_mode=read.choice("AWS_REQUEST_CHECKSUM_CALCULATION", CHECKSUM_MODES, "when_required"),
+        public_media=read.flag("PUBLIC_MEDIA", True),
+        cache_control=read.text("CACHE_CONTROL", "") or None,
+        sync_tool=read.choice("SYNC_TOOL", SYNC_TOOLS, "rclone"),
+        sync_concurrency=read.number("SYNC_CONCURRENCY", 32, int),
+        reload_timeout=read.number("RELOAD_TIMEOUT", 60.0),
+        reload_grace=read.number("RELOAD_GRACE_SECONDS", 30.0, zero_allowed=True),
+        media_list_path=media_list_path,
+        ssh_config=(project_root / ssh_config) if ssh_config else None,
+        remote_python=read.text("REMOTE_PYTHON", "python3"),
+        tools_dir=read.text("TOOLS_DIR", "~/.media-cutover"),
+        production=read.flag("PRODUCTION", False),
+        effective=_effective(raw),
+    )
+    if settings.ssh_config and not settings.ssh_config.is_file():
+        read.problem("SSH_CONFIG", f"is {ssh_config!r} but {settings.ssh_config} does not exist"
+                     + (" (run `invoke sandbox.up` first)" if env == "sandbox" else ""))
+    if read.problems:
+        raise ConfigError("\n".join(read.problems))
+    return settings
+
+
+def _host_settings(read: _Reader, alias: str) -> HostSettings:
+    def value(key: str, required: bool = True) -> str | None:
+        override = host_key(key, alias)
+        if read.raw.get(override, ("", ""))[0]:
+            return read.raw[override][0]
+        return read.text(key) if required else read.text(key, "") or None
+
+    site_url = read.url("SITE_URL", value("SITE_URL"))
+    health_url = read.url("HEALTH_URL", value("HEALTH_URL", required=False))
+    manage_py = value("MANAGE_PY", required=False)
+    site_python = value("SITE_PYTHON", required=False)
+    if manage_py and not site_python:
+        read.problem(host_key("SITE_PYTHON", alias), "is missing; expected the site's Python when MANAGE_PY is set")
+    return HostSettings(
+        alias=alias,
+        settings_path=value("SETTINGS_PATH") or "",
+        reload_command=value("RELOAD_COMMAND") or "",
+        site_url=site_url or "",
+        health_url=health_url or f"{site_url or ''}/healthz",
+        manage_py=manage_py,
+        site_python=site_python,
+    )
+
+
+def _valid_bucket_name(name: str) -> bool:
+    return (bool(BUCKET_NAME.match(name)) and ".." not in name and ".-" not in name
+            and "-." not in name and not IP_ADDRESS.match(name)
+            and not name.startswith("xn--") and not name.endswith("-s3alias"))
+
+
+def _effective(raw: dict[str, tuple[str, str]]) -> dict[str, tuple[str, str]]:
+    """What `invoke config` prints: only our keys, secrets masked."""
+    shown = {}
+    for key, (value, source) in sorted(raw.items()):
+        base = key.split("__")[0]
+        if key in KNOWN_KEYS or (base in PER_HOST_KEYS and "__" in key):
+            shown[key] = (mask(value) if base in SECRET_KEYS else value, source)
+    return shown

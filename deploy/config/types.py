@@ -1,0 +1,98 @@
+"""The types of one environment's configuration: Settings, HostSettings and Secret.
+
+Plain frozen data, built and validated by ``deploy.config.load_settings``; the
+rest of the code trusts it.  ``Secret`` keeps the S3 secret out of every repr,
+log line and f-string.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from ..errors import ConfigError
+
+
+class Secret:
+    """A string that never shows itself in a repr, a log line or an f-string."""
+
+    __slots__ = ("_value",)
+
+    def __init__(self, value: str):
+        self._value = value
+
+    def reveal(self) -> str:
+        return self._value
+
+    def __repr__(self) -> str:
+        return "Secret('********')"
+
+    __str__ = __repr__
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Secret) and other._value == self._value
+
+    def __hash__(self) -> int:
+        return hash(self._value)
+
+
+@dataclass(frozen=True)
+class HostSettings:
+    """What differs per web host."""
+
+    alias: str
+    settings_path: str
+    reload_command: str
+    site_url: str
+    health_url: str
+    manage_py: str | None
+    site_python: str | None
+
+
+@dataclass(frozen=True)
+class Settings:
+    """One environment's validated configuration, built once per run."""
+
+    env: str
+    project_root: Path
+    hosts: tuple[HostSettings, ...]
+    media_host: str
+    media_root: str
+    bucket: str
+    region: str
+    endpoint_url: str | None
+    media_prefix: str
+    access_key_id: str
+    secret_access_key: Secret
+    checksum_mode: str
+    public_media: bool
+    cache_control: str | None
+    sync_tool: str
+    sync_concurrency: int
+    reload_timeout: float
+    reload_grace: float  # seconds old workers may still write to the storage the site left
+    media_list_path: str | None
+    ssh_config: Path | None
+    remote_python: str
+    tools_dir: str
+    production: bool
+    # key -> (value as shown, where it came from); secrets already masked
+    effective: dict[str, tuple[str, str]] = field(repr=False, compare=False, default_factory=dict)
+
+    @property
+    def host_aliases(self) -> tuple[str, ...]:
+        return tuple(host.alias for host in self.hosts)
+
+    def host(self, alias: str) -> HostSettings:
+        for host in self.hosts:
+            if host.alias == alias:
+                return host
+        raise ConfigError(f"host {alias!r} is not in HOSTS of environment {self.env!r} "
+                          f"({', '.join(self.host_aliases)})")
+
+    @property
+    def bucket_url(self) -> str:
+        """Where the bucket's objects are fetched over HTTP (path style)."""
+        if self.endpoint_url:
+            return f"{self.endpoint_url.rstrip('/')}/{self.bucket}"
+        return f"https://{self.bucket}.s3.{self.region}.amazonaws.com"

@@ -1,0 +1,97 @@
+"""What one run carries from step to step: settings, options, connections, facts."""
+
+from __future__ import annotations
+
+import time
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import Callable
+
+from fabric import Connection
+
+from ..config.types import Settings
+from ..errors import CutoverError
+from ..remote.ssh import connect
+from .journal import Journal
+
+
+@dataclass(frozen=True)
+class Options:
+    dry_run: bool = False
+    checksum: bool = False
+    break_lock: bool = False
+    sample_limit: int = 10
+
+
+@dataclass
+class HostFacts:
+    """What preflight read from a host, and what the run did to it."""
+
+    original: bytes = b""          # the settings file as preflight read it
+    original_use_s3: bool = False
+    backup_path: str | None = None  # set once the flip wrote a backup
+    settings_written: bool = False  # this run replaced the settings file (undo restores it)
+    reloaded: bool = False
+
+
+@dataclass
+class Run:
+    settings: Settings
+    options: Options
+    journal: Journal
+    say: Callable[[str], None]
+    run_id: str
+    hosts: dict[str, HostFacts] = field(default_factory=dict)
+    manifest_problems: list[str] = field(default_factory=list)
+    counts: dict[str, object] = field(default_factory=dict)
+    # alias -> (storage, time.time() of its reload command) of sites reloaded but not yet seen
+    # answering in their new mode (deploy.reload.after_reload waits for them)
+    switching: dict[str, tuple[str, float]] = field(default_factory=dict)
+    # time.monotonic() when the last reloaded site answered in its new mode: from then on,
+    # only old workers finishing their last requests still write to the storage it left
+    reloaded_at: float | None = None
+    _connections: dict[str, Connection] = field(default_factory=dict)
+
+    def connection(self, alias: str) -> Connection:
+        if alias not in self._connections:
+            self._connections[alias] = connect(self.settings, alias)
+        return self._connections[alias]
+
+    def on_host(self, step: str, alias: str, action: Callable[["Run", str], str | None]) -> str:
+        """``action(run, alias)``, with the host's start, end and result in the journal."""
+        begin = time.time()
+        try:
+            summary = action(self, alias) or ""
+        except CutoverError as error:
+            self.journal.record("host", step=step, host=alias, start=begin, result="failed", summary=str(error))
+            raise
+        self.journal.record("host", step=step, host=alias, start=begin, result="ok", summary=summary)
+        return summary
+
+    def on_every_host(self, action: Callable[["Run", str], object], aliases=None) -> list:
+        """``action(run, alias)`` on the hosts at once (each has its own SSH connection); results in order.
+
+        Every host runs to the end; if any failed, the first failure's kind is raised
+        with every failing host's message.
+        """
+        aliases = list(self.settings.host_aliases if aliases is None else aliases)
+        for alias in aliases:  # opened here, one by one: the threads only use them
+            self.connection(alias)
+        with ThreadPoolExecutor(max(1, len(aliases))) as pool:
+            futures = [pool.submit(action, self, alias) for alias in aliases]
+        failures = [error for error in (future.exception() for future in futures) if error is not None]
+        bugs = [error for error in failures if not isinstance(error, CutoverError)]
+        if bugs:
+            raise bugs[0]  # our bug: its traceback
+        if failures:
+            raise type(failures[0])("\n".join(str(failure) for failure in failures))
+        return [future.result() for future in futures]
+
+    @property
+    def media_connection(self) -> Connection:
+        return self.connection(self.settings.media_host)
+
+    def close(self) -> None:
+        for connection in self._connections.values():
+            connection.close()
+        self._connections.clear()

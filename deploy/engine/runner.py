@@ -1,0 +1,139 @@
+"""Runs an ordered list of steps; on failure undoes the completed ones in reverse.
+
+A step's ``apply`` returns a one-line summary; its ``undo`` (if it changed
+anything) must cope with a partly applied step, since a step that fails half
+way is undone too.  Ctrl-C is a failure like any other.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from typing import Callable
+
+from .run import Run
+from ..errors import CutoverError
+from .journal import Journal, new_run_id
+
+Action = Callable[["object"], "str | None"]
+
+
+@dataclass(frozen=True)
+class Step:
+    name: str
+    apply: Action
+    undo: Action | None = None
+    preview: Action | None = None  # --dry-run: says what apply would do; required if apply changes anything
+
+
+@dataclass
+class StepOutcome:
+    name: str
+    result: str
+    seconds: float
+    summary: str = ""
+
+
+class StepFailed(CutoverError):
+    """A step failed; ``undone`` tells what was put back."""
+
+    def __init__(self, step: str, reason: str, undone: list[str], undo_failures: list[str]):
+        self.step, self.reason, self.undone, self.undo_failures = step, reason, undone, undo_failures
+        message = f"step '{step}' failed: {reason}"
+        if undone:
+            message += f"\nundone: {', '.join(undone)}"
+        if undo_failures:
+            message += "\nUNDO FAILED, the environment needs a look: " + "; ".join(undo_failures)
+        elif undone:
+            message += "\nevery host is back as it was before the run"
+        else:
+            message += "\nnothing had been changed"
+        super().__init__(message)
+
+
+@dataclass
+class Runner:
+    journal: "object"
+    say: Callable[[str], None]
+    outcomes: list[StepOutcome] = field(default_factory=list)
+
+    def execute(self, steps: list[Step], run, dry_run: bool = False) -> None:
+        started: list[Step] = []
+        for step in steps:
+            started.append(step)
+            begin = time.monotonic()
+            self.journal.record("step", step=step.name, result="started")
+            self.say(f"==> {step.name}")
+            # A step that changes anything has a preview; read-only steps run as they are.
+            action = (step.preview or step.apply) if dry_run else step.apply
+            try:
+                summary = action(run) or ""
+            except (CutoverError, KeyboardInterrupt) as error:
+                reason = "interrupted (Ctrl-C)" if isinstance(error, KeyboardInterrupt) else str(error)
+                self._finish(step, "failed", begin, reason)
+                undone, failures = self._undo(reversed(started), run)
+                raise StepFailed(step.name, reason, undone, failures) from None
+            except Exception:
+                # Our own bug: still leave the hosts as they were, then show the traceback.
+                self._finish(step, "crashed", begin, "internal error")
+                self._undo(reversed(started), run)
+                raise
+            self._finish(step, "previewed" if dry_run and step.preview else "ok", begin, summary)
+            if summary:
+                self.say("    " + summary.replace("\n", "\n    "))
+
+    def _undo(self, steps, run) -> tuple[list[str], list[str]]:
+        undone, failures = [], []
+        for step in steps:
+            if step.undo is None:
+                continue
+            begin = time.monotonic()
+            self.say(f"<== undo {step.name}")
+            try:
+                summary = step.undo(run) or ""
+            except (Exception, KeyboardInterrupt) as error:  # keep undoing the rest
+                failures.append(f"{step.name}: {error}")
+                self._finish(step, "undo failed", begin, str(error), kind="undo")
+                continue
+            undone.append(step.name)
+            self._finish(step, "undone", begin, summary, kind="undo")
+            if summary:
+                self.say("    " + summary.replace("\n", "\n    "))
+        return undone, failures
+
+    def _finish(self, step: Step, result: str, begin: float, summary: str, kind: str = "step") -> None:
+        seconds = time.monotonic() - begin
+        self.outcomes.append(StepOutcome(step.name if kind == "step" else f"undo {step.name}",
+                                         result, seconds, summary))
+        self.journal.record(kind, step=step.name, result=result, seconds=round(seconds, 3), summary=summary)
+
+
+def execute_run(kind: str, steps: list[Step], settings, options, say: Callable[[str], None],
+                release_lock: Action, finish: Action | None = None) -> Runner:
+    """One cutover or rollback: journal, preflight and steps, the lock released at the end.
+
+    ``finish`` runs last, after the lock is released (the rollback names the hosts
+    it could not reach there).  Raises StepFailed after undoing.
+    """
+    run_id = new_run_id()
+    journal = Journal(settings.project_root / "runs", run_id, settings.env, kind, options.dry_run)
+    run = Run(settings, options, journal, say, run_id)
+    runner = Runner(journal, say)
+    say(f"{kind} of {settings.env} ({', '.join(settings.host_aliases)}), run {run_id}"
+        + (" -- DRY RUN, nothing will change" if options.dry_run else ""))
+    try:
+        runner.execute(steps, run, dry_run=options.dry_run)
+        if not options.dry_run:
+            release_lock(run)
+        if finish is not None:
+            finish(run)
+        journal.record("end", result="ok")
+    except CutoverError as error:
+        journal.record("end", result=f"failed: {error}".splitlines()[0])
+        raise
+    except BaseException as error:
+        journal.record("end", result=f"crashed: {type(error).__name__}")
+        raise
+    finally:
+        run.close()
+    return runner

@@ -1,0 +1,86 @@
+"""Preflight: everything the cutover needs, checked before anything changes.
+
+Each check raises PreflightError (or RemoteError) naming the host, path or key.
+Host problems are collected across all hosts, so one run shows them all.
+"""
+
+from __future__ import annotations
+
+import posixpath
+
+from ..media import manifest as media
+from ..store.probe import check_readable, probe
+from ..engine.run import HostFacts, Run
+from ..errors import CutoverError, PreflightError
+from ..remote.ssh import run as remote_run
+from ..remote.ssh import shell_path
+from ..engine.lock import describe, lock_path, read_lock
+from ..site.switch import read_settings
+from ..sync.commands import upload_command
+
+# Room for a backup of the settings file and its temp copy, with margin.
+MIN_FREE_KB = 1024
+
+
+def check_hosts(run: Run) -> str:
+    """Every host: reachable, settings file with one literal USE_S3, room for the backup."""
+    problems = []
+    for host in run.settings.hosts:
+        try:
+            connection = run.connection(host.alias)
+            remote_run(connection, "true", "SSH login")
+            data, assignment = read_settings(run, host.alias)
+            run.hosts[host.alias] = HostFacts(original=data, original_use_s3=assignment.value)
+            _check_free_space(run, host.alias, host.settings_path, len(data))
+        except CutoverError as error:
+            problems.append(str(error))
+    if problems:
+        raise PreflightError("\n".join(problems))
+    states = ", ".join(f"{alias} USE_S3={facts.original_use_s3}" for alias, facts in run.hosts.items())
+    return f"{len(run.hosts)} hosts reachable, settings files parsed ({states})"
+
+
+def check_media_host(run: Run) -> str:
+    settings = run.settings
+    connection = run.media_connection
+    remote_run(connection, f"{shell_path(settings.remote_python)} -c 'import sys; assert sys.version_info >= (3, 8)'",
+               f"checking REMOTE_PYTHON={settings.remote_python} (Python 3.8+ on the media host)")
+    if not connection.run(f"test -d {shell_path(settings.media_root)}", warn=True, hide=True).ok:
+        raise PreflightError(f"{settings.media_host}: MEDIA_ROOT {settings.media_root} is not a directory; "
+                             "fix MEDIA_ROOT in the environment's config")
+    holder = read_lock(connection, settings)
+    if holder is not None and run.options.break_lock:
+        run.say(f"    the lock held by {describe(holder)} will be broken (--break-lock)")
+    elif holder is not None:
+        raise PreflightError(f"{settings.media_host}: environment {settings.env!r} is locked by {describe(holder)} "
+                             f"at {lock_path(settings)}; if that run is dead, re-run with --break-lock")
+    files, size, problems = media.scan(run)
+    run.counts["unreadable"] = media.unreadable(problems)
+    upload_command(settings, "-", run.counts["unreadable"])  # refuses a tool that cannot leave them out
+    return (f"{settings.media_host}: {settings.media_root} holds {files} files ({size / 1e6:.1f} MB)"
+            + (f", {len(problems)} unreadable (left out)" if problems else "")
+            + ("; lock free" if holder is None else ""))
+
+
+def check_bucket(run: Run) -> str:
+    settings = run.settings
+    if run.options.dry_run:
+        check_readable(settings)
+        return f"bucket {settings.bucket} readable (dry run: no probe object written)"
+    key = f"{settings.media_prefix}/.media-cutover-probe-{run.run_id}"
+    probe(settings, key, check_public=settings.public_media)
+    public = ", anonymous GET allowed" if settings.public_media else ""
+    return f"bucket {settings.bucket}: put/get/delete under {settings.media_prefix}/ work{public}"
+
+
+def _check_free_space(run: Run, alias: str, settings_path: str, size: int) -> None:
+    directory = posixpath.dirname(settings_path) or "."
+    output = remote_run(run.connection(alias), f"df -Pk {shell_path(directory)} | tail -n 1",
+                        f"checking free space in {directory}")
+    try:
+        free_kb = int(output.split()[3])
+    except (IndexError, ValueError):
+        raise PreflightError(f"{alias}: cannot read free space of {directory} from df: {output.strip()!r}") from None
+    if free_kb < MIN_FREE_KB + 2 * size // 1024:
+        raise PreflightError(f"{alias}: only {free_kb} KB free in {directory}; the settings backup needs "
+                             f"{MIN_FREE_KB + 2 * size // 1024} KB: free some space")

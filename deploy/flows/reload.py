@@ -1,0 +1,153 @@
+"""Reloading the sites, and its undo: each site back on the storage it served from, no upload lost.
+
+Shared by the cutover (disk -> S3) and the rollback (S3 -> disk).  Right after
+a reload the old workers still answer until the new ones have started, and
+finish what they took for up to the web server's graceful timeout: they store
+uploads where the site used to.  So the copy after a reload (``after_reload``)
+goes again and again until every site answers in its new mode and its old
+workers have had RELOAD_GRACE_SECONDS more, then until nothing is missing.  A
+site that served from the other storage for a while took uploads there only,
+so the undo carries them back: once before the reload back (the files the old
+workers will render must be there when they start) and once after.
+"""
+
+from __future__ import annotations
+
+import time
+from concurrent.futures import ThreadPoolExecutor
+from typing import Callable
+
+from ..site import health, switch as settings_remote
+from ..media import transfer
+from ..engine.run import Run
+from ..errors import CutoverError, RemoteError
+from ..remote.ssh import run as remote_run
+
+# The copies while the sites switch over start at most this often (seconds).
+PASS_INTERVAL = 0.5
+
+
+def reload_sites(run: Run) -> str:
+    """Reload the hosts this run changed (the copy after it waits for them to answer in their new
+    mode); a host found already as wanted keeps running as it is."""
+    changed = [host for host in run.settings.hosts if run.hosts[host.alias].settings_written]
+    for host in changed:
+        run.hosts[host.alias].reloaded = True  # set first: a reload that fails may still have happened
+        run.on_host("reload", host.alias, _reload_host)
+        run.switching[host.alias] = (_storage(not run.hosts[host.alias].original_use_s3), time.time())
+    return f"reloaded {', '.join(host.alias for host in changed)}" if changed else "no host changed: none reloaded"
+
+
+def _storage(use_s3: bool) -> str:
+    return "s3" if use_s3 else "disk"
+
+
+def _reload_host(run: Run, alias: str) -> str:
+    host = run.settings.host(alias)
+    remote_run(run.connection(alias), host.reload_command, f"reload command `{host.reload_command}`",
+               timeout=run.settings.reload_timeout)
+    return f"{alias}: reloaded"
+
+
+def after_reload(run: Run, copy: Callable[[Run], str], until_complete: Callable[[Run], str]) -> str:
+    """Copy at once, and again while the sites switch over: until each answers in its new mode and
+    its old workers have had RELOAD_GRACE_SECONDS more to store what they took; then until complete."""
+    lines, passes = [copy(run)], 0
+    switching, run.switching = run.switching, {}
+    if switching:
+        with ThreadPoolExecutor(len(switching)) as pool:
+            waits = [pool.submit(_wait_until_serving, run, alias, storage, since)
+                     for alias, (storage, since) in switching.items()]
+            while not all(wait.done() for wait in waits):
+                _copy_again(run, copy)
+                passes += 1
+        lines += [wait.result() for wait in waits]  # a site that never switched fails the step
+        run.reloaded_at = time.monotonic()
+    if run.reloaded_at is not None:
+        while time.monotonic() < run.reloaded_at + run.settings.reload_grace:
+            _copy_again(run, copy)
+            passes += 1
+        lines.append(f"{passes} more passes while the sites switched over and their old workers finished "
+                     f"(RELOAD_GRACE_SECONDS={run.settings.reload_grace:g})")
+    lines.append(until_complete(run))
+    return "\n".join(lines)
+
+
+def _copy_again(run: Run, copy: Callable[[Run], str]) -> None:
+    begin = time.monotonic()
+    copy(run)
+    time.sleep(max(0.0, PASS_INTERVAL - (time.monotonic() - begin)))
+
+
+def _wait_until_serving(run: Run, alias: str, storage: str, reloaded_at: float) -> str:
+    health.wait_for_storage(run.settings.host(alias), storage, run.settings.reload_timeout)
+    healthy_at = time.time()
+    seconds = healthy_at - reloaded_at
+    run.journal.record("host", step="health", host=alias, seconds_to_healthy=round(seconds, 3), healthy_at=healthy_at)
+    return f"{alias}: answers on {storage} {seconds:.1f} s after its reload command"
+
+
+def preview_after_reload(run: Run, what: str) -> str:
+    return (f"would {what} at once, again until every site answers in its new mode and "
+            f"{run.settings.reload_grace:g} s more (RELOAD_GRACE_SECONDS), then until complete")
+
+
+def preview_reload(run: Run) -> str:
+    return "\n".join(f"{host.alias}: {host.reload_command}" for host in run.settings.hosts)
+
+
+def restore_and_reload_sites(run: Run) -> str:
+    """Undo of a reload: settings as the run found them, uploads taken meanwhile carried back, reload, healthy."""
+    reloaded = [host for host in run.settings.hosts if run.hosts[host.alias].reloaded]
+    run.switching = {}  # going back now: nothing waits for the new mode any more
+    carry_back = _carry_back(run, reloaded)
+    lines, failures = [], []
+    for host in run.settings.hosts:
+        _attempt(lines, failures, lambda: settings_remote.restore(run, host.alias)
+                 or f"{host.alias}: settings unchanged")
+    for first_pass, _ in carry_back:
+        _attempt(lines, failures, lambda: f"before the reload back: {first_pass(run)}")
+    for host in reloaded:
+        _attempt(lines, failures, lambda: _reload_back(run, host))
+    for first_pass, until_complete in carry_back:
+        _attempt(lines, failures,
+                 lambda: f"after the reload back: {after_reload(run, first_pass, until_complete)}")
+    if failures:
+        raise RemoteError("; ".join(failures))
+    return "\n".join(lines)
+
+
+def _carry_back(run: Run, reloaded) -> list[tuple[Callable, Callable]]:
+    """(first pass, until complete) for each way the uploads taken meanwhile must go."""
+    back_to = {_storage(run.hosts[host.alias].original_use_s3) for host in reloaded}
+    copies = []
+    if "disk" in back_to:  # these sites served from S3: their uploads are in the bucket only
+        copies.append((transfer.download_missing, transfer.download_until_complete))
+    if "s3" in back_to:  # these served from disk: their uploads are on disk only
+        copies.append((transfer.upload_missing, transfer.upload_until_complete))
+    return copies
+
+
+def _attempt(lines: list[str], failures: list[str], action) -> None:
+    """Going back does every part it can: one part failing does not stop the others."""
+    try:
+        lines.append(action())
+    except CutoverError as error:
+        failures.append(str(error))
+
+
+def _reload_back(run: Run, host) -> str:
+    """The reload command again; the copy after it (after_reload) waits for the site on its old storage."""
+    storage = _storage(run.hosts[host.alias].original_use_s3)
+    try:
+        remote_run(run.connection(host.alias), host.reload_command, "reload command",
+                   timeout=run.settings.reload_timeout)
+    except RemoteError as error:
+        # The reload that failed may never have taken effect: what counts is what the site serves.
+        health.wait_for_storage(host, storage, timeout=10)
+        run.hosts[host.alias].reloaded = False
+        run.reloaded_at = time.monotonic()
+        return f"{host.alias}: reload command failed again ({error}), but the site is healthy on {storage}"
+    run.hosts[host.alias].reloaded = False
+    run.switching[host.alias] = (storage, time.time())
+    return f"{host.alias}: reloaded back to {storage}"

@@ -1,0 +1,42 @@
+"""`invoke status`: per host whether USE_S3 is on, the last run and its result, the lock."""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+
+from ..config.types import Settings
+from ..errors import CutoverError
+from ..remote.ssh import connect, read_file
+from ..engine.journal import last_run, outcome
+from ..engine.lock import describe, read_lock
+from ..site.settings_file import find_use_s3
+
+
+def host_rows(settings: Settings) -> list[tuple[str, str]]:
+    rows = []
+    for host in settings.hosts:
+        try:
+            with connect(settings, host.alias) as connection:
+                source = read_file(connection, host.settings_path).decode("utf-8")
+                use_s3 = find_use_s3(source, f"{host.alias}:{host.settings_path}").value
+                rows.append((host.alias, "USE_S3 = True (media from S3)" if use_s3 else "USE_S3 = False (media from disk)"))
+        except CutoverError as error:
+            rows.append((host.alias, f"unknown: {error}"))
+    return rows
+
+
+def lock_line(settings: Settings) -> str:
+    try:
+        with connect(settings, settings.media_host) as connection:
+            holder = read_lock(connection, settings)
+    except CutoverError as error:
+        return f"unknown: {error}"
+    return "free" if holder is None else f"HELD by {describe(holder)}"
+
+
+def last_run_line(settings: Settings) -> str:
+    events = last_run(settings.project_root / "runs", settings.env)
+    if not events:
+        return "none recorded"
+    started = datetime.fromtimestamp(events[0]["time"], timezone.utc).strftime("%Y-%m-%d %H:%M:%S UTC")
+    return f"{events[0]['kind']} {events[0]['run_id']} at {started}: {outcome(events)}"

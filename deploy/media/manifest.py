@@ -1,0 +1,97 @@
+"""The media tree against the bucket: manifest from the media host, streamed, merge-joined."""
+
+from __future__ import annotations
+
+from ..store.listing import listing
+from ..engine.run import Run
+from ..errors import VerifyError
+from ..remote.ssh import LineStream, put_script, shell_path
+from .compare import Entry, UnsortedListing, VerifyReport, compare, parse_manifest_lines, plain_md5_etag
+
+
+def manifest_stream(run: Run, order: str, before: int | None = None, md5: bool = False) -> LineStream:
+    """``size\\tpath`` lines of every file under MEDIA_ROOT, in ``order``, as they come.
+
+    With ``before`` (the host's epoch seconds), files changed since are left out.
+    """
+    settings = run.settings
+    script = put_script(run.media_connection, settings.tools_dir, "media_manifest.py")
+    since = f" --before {int(before)}" if before is not None else ""
+    command = (f"{shell_path(settings.remote_python)} {shell_path(script)}{' --md5' if md5 else ''} "
+               f"--order {order}{since} "
+               f"{shell_path(settings.media_root)}")
+    return LineStream(run.media_connection, command, f"listing {settings.media_root}")
+
+
+def manifest_problems(stream: LineStream) -> list[str]:
+    return [line for line in stream.stderr.splitlines()
+            if line and not line.startswith(("problems:", "newer:"))]
+
+
+def unreadable(problems: list[str]) -> list[str]:
+    """Paths the sync tool must leave out: symlink loops and dangling links (the manifest skips them)."""
+    kinds = ("symlink loop: ", "dangling symlink: ")
+    return [problem.split(": ", 1)[1] for problem in problems if problem.startswith(kinds)]
+
+
+def newer_count(stream: LineStream) -> int:
+    for line in stream.stderr.splitlines():
+        if line.startswith("newer: "):
+            return int(line.split()[1])
+    return 0
+
+
+def host_clock(run: Run) -> int:
+    """The media host's epoch seconds: file times there are compared with its own clock."""
+    from ..remote.ssh import run as remote_run
+    return int(remote_run(run.media_connection, "date +%s", "reading the media host's clock").strip())
+
+
+def scan(run: Run) -> tuple[int, int, list[str]]:
+    """(files, bytes, problems) of the media tree; loops and dangling links are problems."""
+    stream = manifest_stream(run, "bytes")
+    files = total = 0
+    for entry in parse_manifest_lines(stream, run.settings.media_prefix):
+        files, total = files + 1, total + entry.size
+    return files, total, manifest_problems(stream)
+
+
+def compare_tree(run: Run, before: int | None = None) -> tuple[VerifyReport, int]:
+    """Tree against bucket; returns the report and how many files were newer than ``before``.
+
+    The listing order is the store's (AWS: bytes; SeaweedFS: path by path).
+    """
+    order = run.counts.get("listing order", "bytes")
+    try:
+        return _compare(run, order, before)
+    except UnsortedListing as error:
+        if error.side != "bucket listing" or order != "bytes":
+            raise
+        # This store lists directory by directory (SeaweedFS does): compare in that order.
+        run.counts["listing order"] = "path"
+        return _compare(run, "path", before)
+
+
+def verify(run: Run, before: int | None = None) -> tuple[VerifyReport, int]:
+    """Every file on disk (older than ``before``) is in the bucket, same size; else VerifyError."""
+    report, newer = compare_tree(run, before)
+    if not report.ok:
+        raise VerifyError("the bucket does not hold every media file intact:\n    "
+                          + "\n    ".join(report.summary_lines()))
+    return report, newer
+
+
+def _compare(run: Run, order: str, before: int | None) -> tuple[VerifyReport, int]:
+    checksum = run.options.checksum
+    stream = manifest_stream(run, order, before, md5=checksum)
+    report = compare(parse_manifest_lines(stream, run.settings.media_prefix, with_md5=checksum),
+                     listing(run.settings, order), sample_limit=run.options.sample_limit,
+                     check_md5=same_md5 if checksum else None, order=order)
+    return report, newer_count(stream)
+
+
+def same_md5(local: Entry, remote: Entry) -> bool | None:
+    """The file's MD5 (from the manifest) against a plain-MD5 ETag; None when the ETag is not one."""
+    etag = plain_md5_etag(remote.etag)
+    return None if etag is None or local.etag is None else local.etag == etag
+

@@ -1,0 +1,144 @@
+"""Fabric connections to the environment's hosts, and small remote probes.
+
+Remote paths may start with ``~/`` (the SSH user's home).  Shell commands get
+them as ``"$HOME"/rest`` with the rest quoted; SFTP gets them home-relative.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import shlex
+from pathlib import Path
+from typing import Iterator
+
+import paramiko
+from fabric import Config, Connection
+from invoke.exceptions import UnexpectedExit
+
+from ..config.types import Settings
+from ..errors import RemoteError
+
+
+def connect(settings: Settings, alias: str) -> Connection:
+    """A connection to ``alias``, resolved through the environment's ssh_config if any."""
+    overrides = {"run": {"hide": True, "warn": True}}
+    config = Config(runtime_ssh_path=str(settings.ssh_config), overrides=overrides) \
+        if settings.ssh_config else Config(overrides=overrides)
+    return Connection(alias, config=config, connect_timeout=10)
+
+
+def shell_path(path: str) -> str:
+    """A remote path quoted for the shell, with a leading ``~/`` still expanded."""
+    if path == "~":
+        return '"$HOME"'
+    if path.startswith("~/"):
+        return '"$HOME"/' + shlex.quote(path[2:])
+    return shlex.quote(path)
+
+
+def sftp_path(path: str) -> str:
+    """A remote path for SFTP, which starts in the home directory and knows no ``~``."""
+    return path[2:] if path.startswith("~/") else path
+
+
+def run(connection: Connection, command: str, what: str, timeout: float | None = None) -> str:
+    """Run ``command``; a non-zero exit or a lost connection becomes a RemoteError naming the host."""
+    try:
+        result = connection.run(command, hide=True, warn=True, timeout=timeout, in_stream=False)
+    except (OSError, paramiko.SSHException, UnexpectedExit) as error:
+        raise RemoteError(f"{connection.original_host}: {what} failed: {error}") from None
+    except Exception as error:  # invoke's CommandTimedOut has no common base with the above
+        if type(error).__name__ == "CommandTimedOut":
+            raise RemoteError(f"{connection.original_host}: {what} took longer than {timeout:.0f} s") from None
+        raise
+    if not result.ok:
+        detail = (result.stderr or result.stdout).strip().splitlines()[-3:]
+        raise RemoteError(f"{connection.original_host}: {what} failed (exit {result.exited}): "
+                          + " | ".join(detail))
+    return result.stdout
+
+
+def read_file(connection: Connection, path: str) -> bytes:
+    """The exact bytes of a remote file."""
+    try:
+        with connection.sftp().open(sftp_path(path), "rb") as remote_file:
+            return remote_file.read()
+    except FileNotFoundError:
+        raise RemoteError(f"{connection.original_host}: {path} does not exist") from None
+    except (OSError, paramiko.SSHException) as error:
+        raise RemoteError(f"{connection.original_host}: cannot read {path}: {error}") from None
+
+
+def describe_hosts(settings: Settings) -> list[tuple[str, str, str, str]]:
+    """(host, remote user, settings path, USE_S3) for every host."""
+    from ..site.settings_file import find_use_s3
+
+    rows = []
+    for host in settings.hosts:
+        with connect(settings, host.alias) as connection:
+            user = run(connection, "id -un", "ssh login").strip()
+            source = read_file(connection, host.settings_path).decode("utf-8")
+            use_s3 = find_use_s3(source, f"{host.alias}:{host.settings_path}").value
+            rows.append((host.alias, user, host.settings_path, str(use_s3)))
+    return rows
+
+
+def run_with_input(connection: Connection, command: str, data: bytes, what: str,
+                   timeout: float = 120) -> str:
+    """Run ``command`` with ``data`` as its exact standard input (bytes, not text)."""
+    try:
+        connection.open()
+        stdin, stdout, stderr = connection.client.exec_command(command, timeout=timeout)
+        stdin.write(data)
+        stdin.channel.shutdown_write()
+        output, errors = stdout.read(), stderr.read()
+        status = stdout.channel.recv_exit_status()
+    except (OSError, paramiko.SSHException) as error:
+        raise RemoteError(f"{connection.original_host}: {what} failed: {error}") from None
+    if status != 0:
+        detail = errors.decode("utf-8", "replace").strip().splitlines()[-3:]
+        raise RemoteError(f"{connection.original_host}: {what} failed (exit {status}): " + " | ".join(detail))
+    return output.decode("utf-8", "replace")
+
+
+class LineStream:
+    """A remote command's stdout, line by line as it arrives: never all of it in memory.
+
+    After iteration, ``stderr`` holds what the command reported there.
+    """
+
+    def __init__(self, connection: Connection, command: str, what: str):
+        self.connection, self.command, self.what, self.stderr = connection, command, what, ""
+
+    def __iter__(self) -> Iterator[bytes]:
+        host = self.connection.original_host
+        try:
+            self.connection.open()
+            stdin, stdout, stderr = self.connection.client.exec_command(self.command)
+            stdin.close()
+            stdout._set_mode("rb")  # bytes: names are compared as UTF-8 bytes
+            yield from stdout
+            self.stderr = stderr.read().decode("utf-8", "replace")
+            status = stdout.channel.recv_exit_status()
+        except (OSError, paramiko.SSHException) as error:
+            raise RemoteError(f"{host}: {self.what} failed: {error}") from None
+        if status != 0:
+            raise RemoteError(f"{host}: {self.what} failed (exit {status}): "
+                              + " | ".join(self.stderr.strip().splitlines()[-3:]))
+
+
+def put_script(connection: Connection, settings_tools_dir: str, name: str) -> str:
+    """Upload one of deploy/remote/scripts/*.py (content-addressed, so once); returns its remote path."""
+    source = (Path(__file__).parent / "scripts" / name).read_bytes()
+    directory = f"{settings_tools_dir.rstrip('/')}/lib"
+    remote = f"{directory}/{Path(name).stem}-{hashlib.sha256(source).hexdigest()[:10]}.py"
+    run(connection, f"mkdir -p {shell_path(directory)} && chmod 700 {shell_path(settings_tools_dir)}",
+        "preparing the helper-script directory")
+    sftp = connection.sftp()
+    try:
+        sftp.stat(sftp_path(remote))
+    except FileNotFoundError:
+        with sftp.open(sftp_path(remote) + ".part", "wb") as remote_file:
+            remote_file.write(source)
+        sftp.posix_rename(sftp_path(remote) + ".part", sftp_path(remote))
+    return remote

@@ -1,0 +1,95 @@
+"""The files the site's database references (every FileField/ImageField value of every model).
+
+Run on the media host with the site's own Python and settings; only references
+whose file is missing on disk come back.  Files on disk are already proven in
+the bucket by the verify, so those few are looked up in the bucket one by one:
+found there, or missing everywhere (not the cutover's fault, but the operator
+must see them).
+"""
+
+from __future__ import annotations
+
+import json
+import posixpath
+import shlex
+from dataclasses import dataclass, field
+
+import botocore.exceptions
+
+from ..engine.run import Run
+from ..remote.ssh import LineStream, shell_path
+from ..store.client import s3_client
+from ..media.compare import object_key
+
+# Looked up in the bucket one by one; past that they are only counted.
+LOOKUP_LIMIT = 1000
+
+SCRIPT = """
+import json, os
+from django.apps import apps
+from django.db import models
+root = os.path.expanduser({media_root!r})
+references = missing = 0
+for model in apps.get_models():
+    for field in model._meta.concrete_fields:
+        if not isinstance(field, models.FileField):
+            continue
+        names = (model._default_manager.exclude(**{{field.name: ""}}).exclude(**{{field.name + "__isnull": True}})
+                 .values_list(field.name, flat=True).iterator())
+        for name in names:
+            references += 1
+            if not os.path.isfile(os.path.join(root, name)):
+                missing += 1
+                print("missing\\t" + name.replace("\\n", " "))
+print("counts\\t" + json.dumps({{"references": references, "missing_on_disk": missing}}))
+"""
+
+
+@dataclass
+class ReferenceReport:
+    references: int = 0
+    missing_on_disk: int = 0
+    in_bucket: int = 0
+    missing_everywhere: list[str] = field(default_factory=list)
+    not_looked_up: int = 0
+
+    def summary(self) -> str:
+        line = f"{self.references} file references in the database"
+        if not self.missing_on_disk:
+            return line + ", every one on disk (and so in the bucket)"
+        line += (f"; {self.missing_on_disk} were already missing on disk: {self.in_bucket} of them are in "
+                 f"the bucket, {len(self.missing_everywhere)} are nowhere (not caused by the cutover)")
+        shown = [f"\n    - {name}" for name in self.missing_everywhere[:10]]
+        more = len(self.missing_everywhere) - len(shown) + self.not_looked_up
+        return line + "".join(shown) + (f"\n    ... and {more} more" if more > 0 else "")
+
+
+def check_references(run: Run) -> ReferenceReport | None:
+    """None when the media host's MANAGE_PY is not configured."""
+    settings = run.settings
+    host = settings.host(settings.media_host)
+    if not host.manage_py:
+        return None
+    script = SCRIPT.format(media_root=settings.media_root)
+    command = (f"cd {shell_path(posixpath.dirname(host.manage_py) or '.')} && {shell_path(host.site_python)} "
+               f"{shell_path(host.manage_py)} shell -c {shlex.quote(script)}")
+    report, client = ReferenceReport(), s3_client(settings)
+    for raw in LineStream(run.media_connection, command, "listing the database's file references"):
+        kind, _, value = raw.decode("utf-8", "replace").rstrip("\n").partition("\t")
+        if kind == "counts":
+            counts = json.loads(value)
+            report.references, report.missing_on_disk = counts["references"], counts["missing_on_disk"]
+        elif kind == "missing":
+            _look_up(client, settings, value, report)
+    return report
+
+
+def _look_up(client, settings, name: str, report: ReferenceReport) -> None:
+    if report.in_bucket + len(report.missing_everywhere) >= LOOKUP_LIMIT:
+        report.not_looked_up += 1
+        return
+    try:
+        client.head_object(Bucket=settings.bucket, Key=object_key(settings.media_prefix, name))
+        report.in_bucket += 1
+    except botocore.exceptions.ClientError:
+        report.missing_everywhere.append(name)

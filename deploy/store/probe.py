@@ -1,0 +1,113 @@
+"""The bucket side: probes, anonymous fetches."""
+
+from __future__ import annotations
+
+import urllib.error
+import urllib.request
+from email.message import Message
+from urllib.parse import quote
+
+import botocore.exceptions
+
+from ..config.types import Settings
+from ..errors import PreflightError
+from .client import s3_client
+
+# What an S3 error code means for the operator.
+ADVICE = {
+    "SignatureDoesNotMatch": "the secret AWS_SECRET_ACCESS_KEY does not match AWS_ACCESS_KEY_ID",
+    "InvalidAccessKeyId": "the store does not know AWS_ACCESS_KEY_ID",
+    "AccessDenied": "the key may not do this: check the IAM user's policy",
+    "NoSuchBucket": "the bucket does not exist: create it (invoke provision) or fix AWS_STORAGE_BUCKET_NAME",
+    "404": "the bucket does not exist: create it (invoke provision) or fix AWS_STORAGE_BUCKET_NAME",
+    "403": "access denied: check AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY and the IAM policy",
+}
+
+
+def explain(error: Exception, settings: Settings, what: str) -> PreflightError:
+    if isinstance(error, botocore.exceptions.ClientError):
+        code = error.response.get("Error", {}).get("Code", "?")
+        advice = ADVICE.get(code, error.response.get("Error", {}).get("Message", ""))
+        return PreflightError(f"bucket {settings.bucket}: {what} refused ({code}): {advice}")
+    return PreflightError(f"bucket {settings.bucket}: {what} failed: cannot reach "
+                          f"{settings.endpoint_url or 'S3'} ({type(error).__name__})")
+
+
+def object_url(settings: Settings, key: str) -> str:
+    return f"{settings.bucket_url}/{quote(key)}"
+
+
+def anonymous_get(url: str, timeout: float = 10) -> tuple[int, bytes, Message]:
+    """(status, body, headers) of a GET without credentials; status 0 when nothing answered.
+
+    The headers stay an ``email.message.Message``, looked up case-insensitively: a
+    store or CDN may send ``content-type`` in lower case.
+    """
+    try:
+        with urllib.request.urlopen(url, timeout=timeout) as response:
+            return response.status, response.read(), response.headers
+    except urllib.error.HTTPError as error:
+        return error.code, b"", error.headers
+    except OSError as error:
+        return 0, str(error).encode(), Message()
+
+
+def probe(settings: Settings, key: str, check_public: bool) -> None:
+    """Put, get (signed and, if media are public, anonymous) and delete one small object."""
+    client = s3_client(settings)
+    body = b"media-cutover preflight probe\n"
+    # A listing limited to the prefix: a least-privilege key may not HEAD the bucket.
+    steps = [("listing", lambda: client.list_objects_v2(Bucket=settings.bucket,
+                                                        Prefix=settings.media_prefix + "/", MaxKeys=1)),
+             (f"put {key}", lambda: client.put_object(Bucket=settings.bucket, Key=key, Body=body,
+                                                      ContentType="text/plain")),
+             (f"get {key}", lambda: client.get_object(Bucket=settings.bucket, Key=key)["Body"].read())]
+    put = False
+    try:
+        for what, action in steps:
+            try:
+                result = action()
+            except (botocore.exceptions.BotoCoreError, botocore.exceptions.ClientError) as error:
+                raise explain(error, settings, what) from None
+            put = put or what.startswith("put")
+        if result != body:
+            raise PreflightError(f"bucket {settings.bucket}: {key} read back differs from what was put")
+        if check_public:
+            status, _, _ = anonymous_get(object_url(settings, key))
+            if status != 200:
+                raise PreflightError(
+                    f"bucket {settings.bucket}: an anonymous GET of {key} answered {status or 'nothing'}, "
+                    f"but PUBLIC_MEDIA=true: allow s3:GetObject on {settings.bucket}/{settings.media_prefix}/* "
+                    "in the bucket policy (invoke provision), or set PUBLIC_MEDIA=false")
+    except PreflightError as first:
+        # The probe's own failure is the news; a failed clean-up after it is only mentioned
+        # (and not at all when nothing was put: a key refused the listing is refused the delete too).
+        problem = _delete(client, settings, key)
+        if put and problem:
+            raise PreflightError(f"{first}; also, {problem}") from None
+        raise
+    except BaseException:  # Ctrl-C: still clean up
+        _delete(client, settings, key)
+        raise
+    if problem := _delete(client, settings, key):
+        raise PreflightError(problem)
+
+
+def _delete(client, settings: Settings, key: str) -> str | None:
+    """Delete the probe object; the operator-facing problem, or None."""
+    try:
+        client.delete_object(Bucket=settings.bucket, Key=key)
+    except (botocore.exceptions.BotoCoreError, botocore.exceptions.ClientError) as error:
+        return str(explain(error, settings, f"delete {key}"))
+    return None
+
+
+def check_readable(settings: Settings) -> None:
+    """The read-only part of the probe, for dry runs."""
+    client = s3_client(settings)
+    try:
+        client.list_objects_v2(Bucket=settings.bucket, Prefix=settings.media_prefix + "/", MaxKeys=1)
+    except (botocore.exceptions.BotoCoreError, botocore.exceptions.ClientError) as error:
+        raise explain(error, settings, "listing") from None
+
+

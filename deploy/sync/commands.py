@@ -1,0 +1,273 @@
+"""The sync tools' command lines: the upload to the bucket, and the download (rollback) from it.
+
+Pure: nothing here touches a host.  ``deploy.sync`` runs these commands.  No
+secret is ever on them: the tool reads it from its credentials file
+(``deploy.sync_tools.credentials_file``).
+
+What each tool does (measured with these pins, see the module's tests):
+
+- rclone: ``copy`` never deletes; ``--size-only`` skips same-size objects;
+  ``--copy-links`` follows symlinks, and follows a directory loop until the
+  kernel's ELOOP (40 levels, uploading 40 copies, then exit 6) unless the loop
+  is excluded; a dangling symlink is an error (exit 6) unless excluded;
+  Content-Type from the extension (``text/plain; charset=utf-8`` for .txt).
+- s5cmd: ``sync`` without ``--delete``; follows symlinks; a symlink loop
+  aborts its walk (nothing uploaded) *even when excluded*, a dangling symlink
+  is an ERROR (the rest uploads), and either way it exits 0 (peak/s5cmd#869):
+  we refuse excludes and treat any ERROR as failure.  Its excludes match the
+  source path as given, not the path relative to it.
+- s3cmd: ``sync --no-check-md5`` compares size only; ``-F`` follows symlinks;
+  it skips directory loops itself (with a warning) and dangling symlinks
+  silently; without ``--no-mime-magic`` libmagic sniffs the content (an empty
+  .txt became ``inode/x-empty``).  One upload at a time: SYNC_CONCURRENCY does
+  not apply.
+
+Without overwrite (the catch-up pass after the switch, when the site already
+writes new uploads into the bucket) an existing object is never replaced, even
+when its size differs: rclone ``--ignore-existing``; s5cmd ``cp -n`` (its
+``sync`` has no no-clobber flag; ``cp -n`` HEADs each destination key);
+s3cmd ``sync --skip-existing``.
+
+The download (rollback) copies objects into MEDIA_ROOT, never deleting:
+
+- rclone ``copy`` with ``--size-only --copy-links``: an existing symlinked
+  file is compared by its target's size and left alone when equal (without
+  ``-L`` rclone skips the link on listing and would rename a downloaded file
+  over it); a dangling symlink is a listing error (exit 6), and a same-named
+  object is still downloaded over it, unless it is excluded (pass the
+  manifest's dangling links); a directory only on disk (a symlink loop) is not
+  walked.  Files are written
+  to ``name.XXXX.partial`` and renamed into place, mode 0666 and directories
+  0777 minus the umask.  With overwrite, ``--backup-dir`` renames the replaced
+  file (a symlink: the link itself, its target untouched) into the displaced
+  directory under its relative path; a name already there would be deleted
+  first, so the displaced directory must be empty.  File modtimes are set from
+  the object (rclone's own ``X-Amz-Meta-Mtime``, else LastModified) only on
+  files it creates; ``--no-update-dir-modtime`` keeps it off directories that
+  belong to other accounts.
+- s5cmd ``cp -n``: only missing files; directories follow the umask but files
+  are always written 0644, so it is refused unless the umask is 022; no
+  backup of replaced files, so no overwrite; it renames a download over a
+  dangling symlink, so no excludes (the manifest's dangling links) either.
+- s3cmd: refused.  Its ``sync`` sets every downloaded file to 0777 minus the
+  umask (executable), and it cannot keep replaced files either.
+"""
+
+from __future__ import annotations
+
+import re
+import shlex
+from typing import Iterable
+
+from ..config.types import Settings
+from ..errors import PreflightError
+from ..remote.ssh import shell_path
+from .tools import PROFILE, binary, no_line_breaks, tool_spec
+
+_q = shlex.quote
+
+
+# --- the upload command ---------------------------------------------------------------------
+
+def destination_url(settings: Settings) -> str:
+    return f"s3://{settings.bucket}/{settings.media_prefix}/"
+
+
+def rclone_root(settings: Settings) -> str:
+    """The prefix as rclone's remote root, with its trailing slash.
+
+    Without it rclone first HEADs the key ``PREFIX`` itself to find out whether
+    the root is a file; a key scoped to ``PREFIX/*`` gets 403 there (AWS and
+    SeaweedFS alike), and with ``--s3-no-head`` rclone then takes the root for a
+    file: "is a file not a directory" on an empty prefix.
+    """
+    return _q(f"dest:{settings.bucket}/{settings.media_prefix}/")
+
+
+def upload_command(settings: Settings, config_path: str, exclude: Iterable[str] = (), *,
+                   overwrite: bool = True) -> str:
+    """The tool's command line: copies MEDIA_ROOT to the bucket, never deletes, never a secret.
+
+    With ``overwrite`` an object whose size differs is replaced; without, an
+    existing object is never replaced.
+    """
+    no_line_breaks("CACHE_CONTROL", settings.cache_control or "")
+    excluded = [_relative(path) for path in exclude]
+    spec = tool_spec(settings.sync_tool)
+    source = shell_path(settings.media_root.rstrip("/") + "/")
+    config = shell_path(config_path)
+    builders = {"rclone": _rclone, "s5cmd": _s5cmd, "s3cmd": _s3cmd}
+    words = builders[spec.name](settings, config, source, excluded, overwrite)
+    return " ".join([*_launcher(settings, spec), *words])
+
+
+def _rclone(settings: Settings, config: str, source: str, excluded: list[str], overwrite: bool) -> list[str]:
+    words = ["copy", source, rclone_root(settings),
+             "--config", config, "--size-only", "--copy-links",
+             *([] if overwrite else ["--ignore-existing"]),
+             "--transfers", str(settings.sync_concurrency), "--checkers", str(settings.sync_concurrency),
+             # No HEAD after each PUT (-30 % on small files, measured): the PUT's ETag is still
+             # checked, and the cutover verifies every key and size afterwards.  No --fast-list:
+             # it holds the whole listing in memory (~1 KB an object) for no gain measured here.
+             "--s3-no-check-bucket", "--s3-no-head",
+             "--stats", "1s", "--stats-one-line", "--stats-log-level", "NOTICE", "--use-json-log"]
+    if settings.cache_control:
+        words += ["--header-upload", _q(f"Cache-Control: {settings.cache_control}")]
+    return words + _rclone_excludes(excluded)
+
+
+def _rclone_excludes(excluded: list[str]) -> list[str]:
+    words = []
+    for path in excluded:
+        # Anchored at the root; the /** form keeps rclone from walking into the directory at all.
+        words += ["--exclude", _q("/" + _rclone_glob_escape(path)),
+                  "--exclude", _q("/" + _rclone_glob_escape(path) + "/**")]
+    return words
+
+
+def _s5cmd(settings: Settings, config: str, source: str, excluded: list[str], overwrite: bool) -> list[str]:
+    if excluded:
+        raise PreflightError(
+            f"s5cmd cannot leave out {len(excluded)} path(s) such as {excluded[0]!r}: it follows "
+            "symlinks, and a symlink loop aborts its walk even when excluded (and it still exits 0). "
+            "Use SYNC_TOOL=rclone or s3cmd, or remove the loops")
+    # `sync` has no no-clobber flag; `cp -n` walks the same way but skips every existing key.
+    copy = ["sync", "--size-only"] if overwrite else ["cp", "-n"]
+    words = _s5cmd_global(settings, config) + [*copy, "--destination-region", _q(settings.region)]
+    if settings.cache_control:
+        words += ["--cache-control", _q(settings.cache_control)]
+    return words + [source, _q(destination_url(settings))]
+
+
+def _s5cmd_global(settings: Settings, config: str) -> list[str]:
+    words = ["--credentials-file", config, "--profile", PROFILE]
+    if settings.endpoint_url:
+        words += ["--endpoint-url", _q(settings.endpoint_url)]
+    return words + ["--numworkers", str(settings.sync_concurrency), "--json"]
+
+
+def _s3cmd(settings: Settings, config: str, source: str, excluded: list[str], overwrite: bool) -> list[str]:
+    words = ["-c", config, "sync", "--follow-symlinks", "--no-check-md5", "--no-delete-removed",
+             *([] if overwrite else ["--skip-existing"]),
+             "--no-preserve", "--guess-mime-type", "--no-mime-magic", "--no-progress", "--stats"]
+    if settings.cache_control:
+        words.append(_q(f"--add-header=Cache-Control:{settings.cache_control}"))
+    for path in excluded:
+        words.append(_q(f"--rexclude=^{re.escape(path)}(/|$)"))
+    return words + [source, _q(destination_url(settings))]
+
+
+# --- the download command (rollback) --------------------------------------------------------
+
+# Prints what download_media must know about MEDIA_ROOT and the displaced directory, as JSON.
+_INSPECT = """\
+import json, os, sys
+root, displaced = sys.argv[1:3]
+info = {"root_mode": None}
+if os.path.isdir(root):
+    info["root_mode"] = os.stat(root).st_mode & 0o7777
+    info["root"] = os.path.realpath(root)
+    info["displaced"] = os.path.realpath(displaced)
+    info["displaced_used"] = os.path.lexists(displaced) and not (
+        os.path.isdir(displaced) and not os.path.islink(displaced) and not os.listdir(displaced))
+print(json.dumps(info))
+"""
+
+
+def inspect_command(settings: Settings, displaced_dir: str) -> str:
+    """Read-only: MEDIA_ROOT's mode and real path, the displaced directory's real path and use."""
+    no_line_breaks("displaced_dir", displaced_dir)
+    return (f"{shell_path(settings.remote_python)} -c {_q(_INSPECT)} "
+            f"{shell_path(settings.media_root)} {shell_path(displaced_dir)}")
+
+
+def umask_for(root_mode: int) -> int:
+    """The umask that gives new files and directories MEDIA_ROOT's permissions.
+
+    0777 minus MEDIA_ROOT's permission bits (2775 -> 002, 755 -> 022, 750 -> 027),
+    but the owner always keeps rwx and others never get write.
+    """
+    return (~root_mode & 0o077) | 0o002
+
+
+def check_download_umask(tool: str, umask: int) -> None:
+    """s5cmd writes every file 0644 whatever the umask: only right where the site's files are."""
+    if tool == "s5cmd" and umask != 0o022:
+        raise PreflightError(
+            f"s5cmd cannot give downloaded files the mode MEDIA_ROOT calls for (umask {umask:03o}, files "
+            f"{0o666 & ~umask:o}): it writes every file 0644. Use SYNC_TOOL=rclone for the download")
+
+
+def download_command(settings: Settings, config_path: str, *, overwrite: bool, displaced_dir: str,
+                     exclude: Iterable[str] = ()) -> str:
+    """The tool's command line: copies the bucket's objects into MEDIA_ROOT, never deletes, never a secret.
+
+    Without ``overwrite`` only missing files arrive; with it, files whose size
+    differs are replaced after being moved into ``displaced_dir`` (rclone only).
+    Raises PreflightError for what the tool cannot do, ValueError for a
+    malformed exclude or path.
+    """
+    no_line_breaks("MEDIA_ROOT", settings.media_root)
+    no_line_breaks("displaced_dir", displaced_dir)
+    excluded = [_relative(path) for path in exclude]
+    spec = tool_spec(settings.sync_tool)
+    if spec.name == "s3cmd":
+        raise PreflightError(
+            "s3cmd cannot download the media: its sync sets every downloaded file to mode 0777 minus "
+            "the umask (executable), and it cannot keep the files it replaces. Use SYNC_TOOL=rclone "
+            "for the download")
+    if spec.name == "s5cmd" and overwrite:
+        raise PreflightError(
+            "s5cmd cannot replace files on disk safely: it has no way to move the old file aside "
+            "(rclone's --backup-dir). Download with overwrite off, or use SYNC_TOOL=rclone")
+    if spec.name == "s5cmd" and excluded:
+        raise PreflightError(
+            f"s5cmd cannot leave out {len(excluded)} path(s) such as {excluded[0]!r} on download: it "
+            "would rename a downloaded file over a dangling symlink. Use SYNC_TOOL=rclone")
+    target = shell_path(settings.media_root.rstrip("/") + "/")
+    config = shell_path(config_path)
+    if spec.name == "rclone":
+        words = ["copy", rclone_root(settings), target,
+                 "--config", config, "--size-only", "--copy-links",
+                 *(["--backup-dir", shell_path(displaced_dir)] if overwrite else ["--ignore-existing"]),
+                 "--no-update-dir-modtime",
+                 "--transfers", str(settings.sync_concurrency), "--checkers", str(settings.sync_concurrency),
+                 "--s3-no-check-bucket",
+                 "--stats", "1s", "--stats-one-line", "--stats-log-level", "NOTICE", "--use-json-log",
+                 *_rclone_excludes(excluded)]
+    else:
+        if re.search(r"[*?\[\]{}\\]", settings.media_prefix):
+            raise PreflightError(f"s5cmd cannot download from the prefix {settings.media_prefix!r}: it "
+                                 "holds wildcard characters. Use SYNC_TOOL=rclone")
+        words = _s5cmd_global(settings, config) + [
+            "cp", "-n", "--source-region", _q(settings.region),
+            _q(f"s3://{settings.bucket}/{settings.media_prefix}/*"), target]
+    return " ".join([*_launcher(settings, spec), *words])
+
+
+# --- small helpers ---------------------------------------------------------------------------
+
+def _launcher(settings: Settings, spec) -> list[str]:
+    """The tool's executable; s5cmd with its region in the environment (not a secret).
+
+    Without a region in its session, s5cmd asks the bucket for it first (HEAD
+    bucket), whatever --destination-region says; a key scoped to the prefix gets
+    403 there, and s5cmd logs an ERROR (and goes on), which we must count as a
+    failure, since s5cmd exits 0 on real errors too.
+    """
+    if spec.name == "s5cmd":
+        return ["env", f"AWS_REGION={_q(settings.region)}", binary(settings, spec)]
+    return [binary(settings, spec)]
+
+
+def _relative(path: str) -> str:
+    """An exclude: a relative path below MEDIA_ROOT, as the manifest reports it."""
+    clean = path.strip("/")
+    if (not clean or path.startswith("/") or any(part in ("", ".", "..") for part in clean.split("/"))
+            or "\n" in clean or "\0" in clean):
+        raise ValueError(f"exclude {path!r} is not a relative path below MEDIA_ROOT (like a/b/loop)")
+    return clean
+
+
+def _rclone_glob_escape(path: str) -> str:
+    return re.sub(r"([\\*?\[\]{}])", r"\\\1", path)

@@ -1,0 +1,300 @@
+"""Install the sync tool on the media host; upload MEDIA_ROOT to the bucket with it, and back.
+
+The upload runs on the media host (the files are there), never deletes, skips
+objects already uploaded with the same size (with ``overwrite=False``: every
+object already there), and streams the tool's progress to ``on_progress``
+line by line.  The download (rollback) runs there too, never deletes either,
+moves a file it replaces into a displaced directory outside the media tree,
+and runs the tool under the umask MEDIA_ROOT's own mode calls for.
+
+The credentials reach the tool only through a file: written over SFTP into
+``{TOOLS_DIR}/run/`` (mode 700), chmod 600 before a byte is written, removed
+when the tool has exited, also on failure or Ctrl-C.  Never on a command line,
+never through ``env=`` (Fabric sends that inline: visible in ``ps``).
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from dataclasses import dataclass, field
+from typing import Callable, Iterable
+
+import paramiko
+from fabric import Connection
+
+from ..config.types import Settings
+from ..errors import PreflightError, RemoteError
+from ..remote.ssh import run
+from .commands import (check_download_umask, destination_url, download_command, inspect_command, umask_for,
+                       upload_command)
+from .files import create_note, launch_command, remove_file, remove_note, run_files, secret_file, stop_tool
+from .output import ToolOutput, tool_output
+from .tools import (ToolSpec, answers_pinned_version, credentials_file, install_command, prepare_run_dir_command,
+                    probe_command, run_dir, scrub, tool_spec, venv_dir)
+
+INSTALL_TIMEOUT = 900
+
+
+@dataclass
+class InstallResult:
+    """What install_sync_tool found or did. ``installed`` is False when the pin already answered."""
+
+    tool: str
+    version: str
+    path: str
+    installed: bool
+    commands: list[str] = field(default_factory=list)
+
+
+@dataclass
+class SyncResult:
+    """One upload or download: the counters are None when the tool did not report them."""
+
+    tool: str
+    version: str
+    destination: str                      # the bucket URL, or MEDIA_ROOT for a download
+    commands: list[str]
+    files_transferred: int | None = None
+    bytes_transferred: int | None = None
+    elapsed: float | None = None          # seconds, measured here around the tool's run
+    dry_run: bool = False
+    source: str | None = None             # a download's bucket URL
+    files_displaced: int | None = None    # a download's replaced files, moved into displaced_dir
+    umask: str | None = None              # a download's umask, from MEDIA_ROOT's mode (e.g. "002")
+
+
+def install_sync_tool(connection: Connection, settings: Settings, dry_run: bool = False) -> InstallResult:
+    """Make sure the pinned tool answers on the media host; install it into its venv if not."""
+    spec = tool_spec(settings.sync_tool)
+    probe, install = probe_command(settings, spec), install_command(settings, spec)
+    result = InstallResult(spec.name, spec.version, venv_dir(settings, spec), installed=False)
+    if dry_run:
+        result.commands = [probe, install, probe]
+        return result
+    result.commands.append(probe)
+    if _answers(connection, spec, probe):
+        return result
+    result.commands += [install, probe]
+    run(connection, install, f"installing {spec.requirement} into {result.path}", timeout=INSTALL_TIMEOUT)
+    if not _answers(connection, spec, probe):
+        raise RemoteError(f"{connection.original_host}: {spec.requirement} was installed into {result.path} "
+                          f"but `{probe}` does not report the pinned version; remove {result.path} and retry")
+    result.installed = True
+    return result
+
+
+def upload_media(connection: Connection, settings: Settings, *,
+                 manifest_totals: tuple[int, int] | None = None,
+                 on_progress: Callable[[str], None] | None = None,
+                 dry_run: bool = False, exclude: Iterable[str] = (), overwrite: bool = True) -> SyncResult:
+    """Copy MEDIA_ROOT to ``s3://BUCKET/PREFIX/`` with the configured tool, from the media host.
+
+    ``manifest_totals`` is (files, bytes) of the media manifest, shown next to the
+    progress of tools that only count.  ``exclude`` holds paths relative to
+    MEDIA_ROOT to leave out: the manifest's symlink loops (and its dangling
+    symlinks, which rclone counts as errors).  With ``overwrite`` (the default)
+    an object whose size differs is replaced; without, an object already in the
+    bucket never is (the catch-up pass: the site may have written it).  Raises
+    RemoteError naming the host when the tool fails, PreflightError when the
+    tool cannot (s5cmd with excludes), ValueError for a malformed exclude.
+    """
+    spec = tool_spec(settings.sync_tool)
+    config_path, pid_path = run_files(settings, spec)
+    command = upload_command(settings, config_path, exclude, overwrite=overwrite)
+    prepare = prepare_run_dir_command(settings)
+    launch = launch_command(pid_path, command)
+    commands = [prepare, create_note(config_path, spec), launch, remove_note(config_path, pid_path)]
+    result = SyncResult(spec.name, spec.version, destination_url(settings), commands, dry_run=dry_run)
+    if dry_run:
+        return result
+
+    output = tool_output(spec.name, manifest_totals)
+    run(connection, prepare, f"preparing {run_dir(settings)}")
+    exit_code, result.elapsed = _run_tool(connection, settings, config_path, pid_path, launch, output,
+                                          on_progress, "upload")
+    result.files_transferred, result.bytes_transferred = output.files, output.bytes
+    if output.failed(exit_code):
+        _raise_failure(connection, settings, spec, exit_code, output, f"upload to {destination_url(settings)}")
+    return result
+
+
+def download_media(connection: Connection, settings: Settings, *, overwrite: bool, displaced_dir: str,
+                   on_progress: Callable[[str], None] | None = None, dry_run: bool = False,
+                   exclude: Iterable[str] = ()) -> SyncResult:
+    """Copy ``s3://BUCKET/PREFIX/`` into MEDIA_ROOT with the configured tool, on the media host (rollback).
+
+    Copies every object missing on disk; with ``overwrite`` also every object
+    whose size differs, after moving the file on disk into ``displaced_dir``
+    under its relative path (it must be outside the media tree and empty).
+    Never deletes, in the bucket or on disk.  The tool runs under the umask
+    MEDIA_ROOT's own mode calls for (2775 -> 002), so new files and directories
+    get the site's permissions (and a setgid MEDIA_ROOT's group).  ``exclude``
+    as for upload_media: paths on disk not to touch.  Pass the manifest's
+    dangling symlinks: rclone counts one as an error (exit 6) and still
+    downloads a same-named object over it.
+
+    Raises PreflightError before any change when the tool cannot (s3cmd;
+    s5cmd with overwrite, excludes or a umask other than 022), when MEDIA_ROOT
+    is missing, or when ``displaced_dir`` is inside the media tree or already
+    holds files; RemoteError naming the host when the tool fails.
+    """
+    spec = tool_spec(settings.sync_tool)
+    config_path, pid_path = run_files(settings, spec)
+    command = download_command(settings, config_path, overwrite=overwrite, displaced_dir=displaced_dir,
+                               exclude=exclude)
+    inspect, prepare = inspect_command(settings, displaced_dir), prepare_run_dir_command(settings)
+    commands = [inspect, "# umask: 0777 minus MEDIA_ROOT's permission bits, others never writable (2775 -> 002)",
+                prepare, create_note(config_path, spec), launch_command(pid_path, command, "UMASK"),
+                remove_note(config_path, pid_path)]
+    result = SyncResult(spec.name, spec.version, settings.media_root, commands, dry_run=dry_run,
+                        source=destination_url(settings))
+    if dry_run:
+        return result
+
+    umask = _download_umask(connection, settings, inspect, overwrite, displaced_dir)
+    check_download_umask(spec.name, umask)
+    result.umask = f"{umask:03o}"
+    launch = launch_command(pid_path, command, result.umask)
+    result.commands = [inspect, prepare, commands[3], launch, commands[5]]
+    output = tool_output(spec.name, verb="downloaded")
+    run(connection, prepare, f"preparing {run_dir(settings)}")
+    exit_code, result.elapsed = _run_tool(connection, settings, config_path, pid_path, launch, output,
+                                          on_progress, "download")
+    result.files_transferred, result.bytes_transferred = output.files, output.bytes
+    result.files_displaced = output.displaced if overwrite else 0
+    if output.failed(exit_code):
+        _raise_failure(connection, settings, spec, exit_code, output,
+                       f"download from {destination_url(settings)} to {settings.media_root}")
+    return result
+
+
+# --- helpers ---------------------------------------------------------------------------------
+
+class LineWriter:
+    """A stream for Invoke's out_stream/err_stream: calls ``handle(line)`` once per complete line."""
+
+    def __init__(self, handle: Callable[[str], None]):
+        self._handle = handle
+        self._pending = ""
+
+    def write(self, text: str) -> int:
+        self._pending += text
+        *lines, self._pending = self._pending.split("\n")
+        for line in lines:
+            self._handle(line.rstrip("\r"))
+        return len(text)
+
+    def flush(self) -> None:
+        pass
+
+    def close(self) -> None:
+        """Hand over a last line that had no newline."""
+        if self._pending:
+            line, self._pending = self._pending, ""
+            self._handle(line.rstrip("\r"))
+
+
+def _run_tool(connection: Connection, settings: Settings, config_path: str, pid_path: str, launch: str,
+              output: ToolOutput, on_progress: Callable[[str], None] | None, what: str) -> tuple[int, float]:
+    """Run the tool while its credentials file exists; return its exit code and the seconds it took."""
+    say = on_progress or (lambda line: None)
+    started = time.monotonic()
+    with secret_file(connection, config_path, credentials_file(settings)):
+        try:
+            exit_code = _stream(connection, launch, output, lambda line: say(scrub(line, settings)),
+                                on_interrupt=lambda: stop_tool(connection, pid_path), what=what)
+        finally:
+            remove_file(connection, pid_path)
+    return exit_code, time.monotonic() - started
+
+
+def _download_umask(connection: Connection, settings: Settings, inspect: str, overwrite: bool,
+                    displaced_dir: str) -> int:
+    """MEDIA_ROOT's umask; with overwrite, also check the displaced directory is outside and empty."""
+    host = connection.original_host
+    stdout = run(connection, inspect, f"inspecting {settings.media_root}")
+    try:
+        info = json.loads(stdout.strip().splitlines()[-1])
+    except (ValueError, IndexError):
+        raise RemoteError(f"{host}: inspecting {settings.media_root} printed {stdout[-200:]!r}, "
+                          "not the expected JSON") from None
+    if info.get("root_mode") is None:
+        raise PreflightError(f"{host}: MEDIA_ROOT {settings.media_root} is not a directory; create it "
+                             "with the site's owner and mode before downloading into it")
+    if overwrite:
+        root, displaced = info["root"].rstrip("/") + "/", info["displaced"].rstrip("/") + "/"
+        if displaced.startswith(root) or root.startswith(displaced):
+            raise PreflightError(
+                f"{host}: the displaced directory {displaced_dir} ({displaced}) overlaps MEDIA_ROOT "
+                f"({root}); choose one outside the media tree, such as ~/.media-cutover/displaced/<run id>/")
+        if info["displaced_used"]:
+            raise PreflightError(
+                f"{host}: the displaced directory {displaced_dir} already holds something; a file "
+                "displaced twice would replace the first one there. Choose a new, empty directory")
+    return umask_for(info["root_mode"])
+
+
+def _answers(connection: Connection, spec: ToolSpec, probe: str) -> bool:
+    """Does the tool run and report the pinned version?  Raises only when the host is unreachable."""
+    try:
+        result = connection.run(probe, hide=True, warn=True, in_stream=False, timeout=60)
+    except (OSError, paramiko.SSHException) as error:
+        raise RemoteError(f"{connection.original_host}: cannot probe {spec.name}: {error}") from None
+    return result.ok and answers_pinned_version(spec, result.stdout + result.stderr)
+
+
+def _stream(connection: Connection, command: str, output: ToolOutput, say: Callable[[str], None],
+            on_interrupt: Callable[[], None], what: str = "upload") -> int:
+    """Run the tool, feeding both streams to ``output`` line by line; return its exit code.
+
+    Asynchronous on purpose: a synchronous run without a pty swallows Ctrl-C until
+    the remote command ends (Invoke joins its reader threads first).  Here a
+    Ctrl-C calls ``on_interrupt`` (which stops the tool), waits for the tool's
+    end, and is raised again.
+    """
+    lock = threading.Lock()   # Invoke reads stdout and stderr in two threads
+
+    def handler(stream: str) -> Callable[[str], None]:
+        def handle(line: str) -> None:
+            with lock:
+                shown = output.feed(line, stream)
+            if shown:
+                say(shown)
+        return handle
+
+    out, err = LineWriter(handler("stdout")), LineWriter(handler("stderr"))
+    try:
+        promise = connection.run(command, asynchronous=True, hide=False, echo=False, warn=True, pty=False,
+                                 in_stream=False, out_stream=out, err_stream=err)
+        try:
+            while not promise.runner.process_is_finished:
+                time.sleep(0.1)
+        except KeyboardInterrupt:
+            on_interrupt()
+            promise.join()
+            raise
+        result = promise.join()
+    except (OSError, paramiko.SSHException) as error:
+        raise RemoteError(f"{connection.original_host}: the {what} lost its connection: {error}") from None
+    finally:
+        out.close()
+        err.close()
+    final = output.final_line()
+    if final:
+        say(final)
+    return result.exited
+
+
+def _raise_failure(connection: Connection, settings: Settings, spec: ToolSpec, exit_code: int,
+                   output: ToolOutput, what: str) -> None:
+    detail = [line if len(line) <= 300 else line[:297] + "..." for line in list(output.problems)[-3:]]
+    if exit_code == 127:
+        detail.append(f"{spec.name} {spec.version} is not installed in {venv_dir(settings, spec)}: "
+                      "run install_sync_tool first")
+    counted = f", {output.errors:,} errors" if output.errors else ""
+    message = f"{connection.original_host}: {spec.name} {what} failed (exit {exit_code}{counted})"
+    if detail:
+        message += ": " + " | ".join(detail)
+    raise RemoteError(scrub(message, settings))
