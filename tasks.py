@@ -6,18 +6,18 @@ Thin on purpose: parse arguments, load the environment's settings, call deploy/.
 from invoke import Collection, task
 from invoke.exceptions import Exit
 
-from deploy.config import credentials
-from deploy.provision import apply as provision_lib
-from deploy.provision import teardown as teardown_lib
 from deploy import sandbox as sandbox_lib
 from deploy import rehearsal as rehearsal_lib
-from deploy.site import snippet as snippet_lib
-from deploy.flows import status as status_lib
 from deploy.cli import (PROJECT_ROOT, load, load_for_rollback, operator_errors, render_config, say, step_table,
                         table)
+from deploy.config import credentials
 from deploy.engine.run import Options
+from deploy.flows import status as status_lib
 from deploy.flows.cutover import run_cutover
 from deploy.flows.rollback import run_rollback
+from deploy.provision import apply as provision_lib
+from deploy.provision import teardown as teardown_lib
+from deploy.site import snippet as snippet_lib
 
 
 @task(help={"env": "environment: reads config/<env>.env (+ .secrets.env, + environment variables)"})

@@ -31,10 +31,10 @@ from pathlib import Path
 from typing import Callable
 from urllib.parse import urljoin
 
-from deploy.config.load import Settings
-from deploy.remote.ssh import connect
+from deploy.config.types import Settings
 from deploy.engine.journal import read_run
 from deploy.engine.lock import describe, read_lock
+from deploy.remote.ssh import connect
 
 FLIP_STEP = "flip USE_S3 = True"
 RELOAD_STEP = "reload the sites"

@@ -18,7 +18,7 @@ from typing import Callable, Iterator
 
 from fabric import Connection
 
-from deploy.config.load import Settings
+from deploy.config.types import Settings
 from deploy.errors import RemoteError
 from deploy.remote.ssh import run, shell_path
 from deploy.sync.runner import install_sync_tool, upload_media

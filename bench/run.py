@@ -22,12 +22,13 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Callable
 
-from deploy.config.load import Settings, load_settings
+from deploy.config.load import load_settings
+from deploy.config.types import Settings
 from deploy.errors import ConfigError, CutoverError
 from deploy.remote.ssh import connect, run, shell_path
-from deploy.store.client import s3_client
 from deploy.sandbox import admin_settings
 from deploy.sandbox.layout import Layout
+from deploy.store.client import s3_client
 from deploy.sync.tools import tool_spec
 
 from .compare_bench import measure_compare

@@ -14,7 +14,7 @@ from typing import Callable
 
 from fabric import Connection
 
-from deploy.config.load import Settings
+from deploy.config.types import Settings
 from deploy.engine.run import Options, Run
 from deploy.media.manifest import verify
 

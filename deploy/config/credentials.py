@@ -16,9 +16,9 @@ from typing import Mapping
 
 from dotenv import dotenv_values
 
+from ..errors import ConfigError
 from .load import load_settings
 from .types import Secret, Settings
-from ..errors import ConfigError
 
 ADMIN_KEY_VAR = "MEDIA_CUTOVER_ADMIN_ACCESS_KEY_ID"
 ADMIN_SECRET_VAR = "MEDIA_CUTOVER_ADMIN_SECRET_ACCESS_KEY"

@@ -9,7 +9,7 @@ one host with ``KEY__HOST``, the host alias upper-cased with every other
 character than a letter or digit turned into ``_`` (``SITE_URL__WEB2``).
 
 Everything is validated here, once per run; the rest of the code trusts it.
-The types it builds live in ``deploy.config_types`` (importable from here too).
+The types it builds live in ``deploy.config.types``.
 """
 
 from __future__ import annotations
@@ -22,8 +22,8 @@ from urllib.parse import urlparse
 
 from dotenv import dotenv_values
 
-from .types import HostSettings, Secret, Settings  # also re-exported: `from deploy.config import Settings`
 from ..errors import ConfigError
+from .types import HostSettings, Secret, Settings
 
 ENV_NAME = re.compile(r"^[a-z0-9][a-z0-9_-]{0,31}$")
 HOST_ALIAS = re.compile(r"^[A-Za-z0-9_.@:-]+$")

@@ -45,7 +45,7 @@ class Run:
     manifest_problems: list[str] = field(default_factory=list)
     counts: dict[str, object] = field(default_factory=dict)
     # alias -> (storage, time.time() of its reload command) of sites reloaded but not yet seen
-    # answering in their new mode (deploy.reload.after_reload waits for them)
+    # answering in their new mode (deploy.flows.reload.after_reload waits for them)
     switching: dict[str, tuple[str, float]] = field(default_factory=dict)
     # time.monotonic() when the last reloaded site answered in its new mode: from then on,
     # only old workers finishing their last requests still write to the storage it left

@@ -11,9 +11,9 @@ import time
 from dataclasses import dataclass, field
 from typing import Callable
 
-from .run import Run
 from ..errors import CutoverError
 from .journal import Journal, new_run_id
+from .run import Run
 
 Action = Callable[["object"], "str | None"]
 

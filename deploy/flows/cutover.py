@@ -19,19 +19,19 @@ from __future__ import annotations
 import os
 from typing import Callable
 
-from ..site import health, references, switch as settings_remote
-from ..sync import runner as sync
-from ..media import transfer
 from ..config.types import Settings
-from ..engine.run import Options, Run
 from ..engine.journal import operator
 from ..engine.lock import lock_path, release_lock, take_lock
+from ..engine.run import Options, Run
+from ..engine.runner import Runner, Step, execute_run
+from ..media import transfer
 from ..media.manifest import verify
+from ..media.transfer import preview_upload, preview_upload_missing
+from ..site import health, references, switch
+from ..site.packages import check_site_packages
+from ..sync import runner
 from .preflight import check_bucket, check_hosts, check_media_host
 from .reload import after_reload, preview_after_reload, preview_reload, reload_sites, restore_and_reload_sites
-from ..engine.runner import Runner, Step, execute_run
-from ..site.packages import check_site_packages
-from ..media.transfer import preview_upload, preview_upload_missing
 
 
 # --- lock ------------------------------------------------------------------
@@ -55,13 +55,13 @@ def preview_lock(run: Run) -> str:
 # --- sync tool and upload -----------------------------------------------------
 
 def install_sync_tool(run: Run) -> str:
-    result = sync.install_sync_tool(run.media_connection, run.settings)
+    result = runner.install_sync_tool(run.media_connection, run.settings)
     return f"{result.tool} {result.version} " + ("installed" if result.installed else "already installed") \
         + f" in {result.path}"
 
 
 def preview_install(run: Run) -> str:
-    result = sync.install_sync_tool(run.media_connection, run.settings, dry_run=True)
+    result = runner.install_sync_tool(run.media_connection, run.settings, dry_run=True)
     return "\n".join(result.commands) or f"{result.tool} {result.version} already installed"
 
 
@@ -114,20 +114,20 @@ def preview_verify(run: Run) -> str:
 # --- settings -------------------------------------------------------------------
 
 def flip_settings(run: Run) -> str:
-    return "\n".join(run.on_host("flip", alias, settings_remote.flip) for alias in run.settings.host_aliases)
+    return "\n".join(run.on_host("flip", alias, switch.flip) for alias in run.settings.host_aliases)
 
 
 def restore_settings(run: Run) -> str:
-    return "\n".join(filter(None, (settings_remote.restore(run, alias) for alias in run.settings.host_aliases)))
+    return "\n".join(filter(None, (switch.restore(run, alias) for alias in run.settings.host_aliases)))
 
 
 def preview_flip(run: Run) -> str:
-    return "\n".join(settings_remote.diff(run, alias, use_s3=True) or f"{alias}: already USE_S3 = True"
+    return "\n".join(switch.diff(run, alias, use_s3=True) or f"{alias}: already USE_S3 = True"
                      for alias in run.settings.host_aliases)
 
 
 def check_new_settings(run: Run) -> str:
-    done = run.on_every_host(settings_remote.manage_check)  # at once: each takes a Django start-up
+    done = run.on_every_host(switch.manage_check)  # at once: each takes a Django start-up
     return "\n".join(filter(None, done)) or "no MANAGE_PY configured: skipped"
 
 

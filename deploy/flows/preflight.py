@@ -8,14 +8,14 @@ from __future__ import annotations
 
 import posixpath
 
-from ..media import manifest as media
-from ..store.probe import check_readable, probe
+from ..engine.lock import describe, lock_path, read_lock
 from ..engine.run import HostFacts, Run
 from ..errors import CutoverError, PreflightError
+from ..media import manifest
 from ..remote.ssh import run as remote_run
 from ..remote.ssh import shell_path
-from ..engine.lock import describe, lock_path, read_lock
 from ..site.switch import read_settings
+from ..store.probe import check_readable, probe
 from ..sync.commands import upload_command
 
 # Room for a backup of the settings file and its temp copy, with margin.
@@ -54,8 +54,8 @@ def check_media_host(run: Run) -> str:
     elif holder is not None:
         raise PreflightError(f"{settings.media_host}: environment {settings.env!r} is locked by {describe(holder)} "
                              f"at {lock_path(settings)}; if that run is dead, re-run with --break-lock")
-    files, size, problems = media.scan(run)
-    run.counts["unreadable"] = media.unreadable(problems)
+    files, size, problems = manifest.scan(run)
+    run.counts["unreadable"] = manifest.unreadable(problems)
     upload_command(settings, "-", run.counts["unreadable"])  # refuses a tool that cannot leave them out
     return (f"{settings.media_host}: {settings.media_root} holds {files} files ({size / 1e6:.1f} MB)"
             + (f", {len(problems)} unreadable (left out)" if problems else "")

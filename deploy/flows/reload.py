@@ -17,11 +17,11 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from typing import Callable
 
-from ..site import health, switch as settings_remote
-from ..media import transfer
 from ..engine.run import Run
 from ..errors import CutoverError, RemoteError
+from ..media import transfer
 from ..remote.ssh import run as remote_run
+from ..site import health, switch
 
 # The copies while the sites switch over start at most this often (seconds).
 PASS_INTERVAL = 0.5
@@ -103,7 +103,7 @@ def restore_and_reload_sites(run: Run) -> str:
     carry_back = _carry_back(run, reloaded)
     lines, failures = [], []
     for host in run.settings.hosts:
-        _attempt(lines, failures, lambda: settings_remote.restore(run, host.alias)
+        _attempt(lines, failures, lambda: switch.restore(run, host.alias)
                  or f"{host.alias}: settings unchanged")
     for first_pass, _ in carry_back:
         _attempt(lines, failures, lambda: f"before the reload back: {first_pass(run)}")

@@ -18,19 +18,19 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import Callable
 
-from ..site import health, switch as settings_remote
-from ..media import transfer
-from ..store.probe import check_readable
 from ..config.types import Settings
 from ..engine.run import HostFacts, Options, Run
+from ..engine.runner import Runner, Step, execute_run
+from ..errors import CutoverError, PreflightError
+from ..media import transfer
+from ..media.transfer import preview_download, preview_download_missing
+from ..remote.ssh import run as remote_run
+from ..site import health, switch
+from ..store.probe import check_readable
 from .cutover import (check_new_settings, install_sync_tool, preview_check, preview_install, preview_lock,
                       release_environment_lock, take_environment_lock)
-from ..errors import CutoverError, PreflightError
-from ..remote.ssh import run as remote_run
 from .preflight import check_media_host
 from .reload import after_reload, preview_after_reload, preview_reload, reload_sites, restore_and_reload_sites
-from ..engine.runner import Runner, Step, execute_run
-from ..media.transfer import preview_download, preview_download_missing
 
 
 # --- preflight ---------------------------------------------------------------------
@@ -41,7 +41,7 @@ def check_hosts_reachable(run: Run) -> str:
     for host in run.settings.hosts:
         try:
             remote_run(run.connection(host.alias), "true", "SSH login")
-            data, assignment = settings_remote.read_settings(run, host.alias)
+            data, assignment = switch.read_settings(run, host.alias)
         except CutoverError as error:
             if host.alias == run.settings.media_host:
                 raise PreflightError(f"the media host cannot be reached, nothing was changed: {error}") from None
@@ -83,16 +83,16 @@ def download_until_complete(run: Run) -> str:
 # --- settings, reload, health ---------------------------------------------------------
 
 def settings_to_disk(run: Run) -> str:
-    return "\n".join(settings_remote.to_disk(run, alias) for alias in run.settings.host_aliases)
+    return "\n".join(switch.to_disk(run, alias) for alias in run.settings.host_aliases)
 
 
 def restore_s3_settings(run: Run) -> str:
     """Undo: the settings as this rollback found them."""
-    return "\n".join(filter(None, (settings_remote.restore(run, alias) for alias in run.settings.host_aliases)))
+    return "\n".join(filter(None, (switch.restore(run, alias) for alias in run.settings.host_aliases)))
 
 
 def preview_to_disk(run: Run) -> str:
-    return "\n".join(settings_remote.preview_to_disk(run, alias) for alias in run.settings.host_aliases)
+    return "\n".join(switch.preview_to_disk(run, alias) for alias in run.settings.host_aliases)
 
 
 def health_check_on_disk(run: Run) -> str:

@@ -5,10 +5,10 @@ from __future__ import annotations
 from datetime import datetime, timezone
 
 from ..config.types import Settings
-from ..errors import CutoverError
-from ..remote.ssh import connect, read_file
 from ..engine.journal import last_run, outcome
 from ..engine.lock import describe, read_lock
+from ..errors import CutoverError
+from ..remote.ssh import connect, read_file
 from ..site.settings_file import find_use_s3
 
 

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from ..store.listing import listing
 from ..engine.run import Run
 from ..errors import VerifyError
 from ..remote.ssh import LineStream, put_script, shell_path
+from ..store.listing import listing
 from .compare import Entry, UnsortedListing, VerifyReport, compare, parse_manifest_lines, plain_md5_etag
 
 

@@ -10,10 +10,10 @@ from __future__ import annotations
 
 import time
 
-from . import manifest as media
-from ..sync import runner as sync
 from ..engine.run import Run
 from ..errors import VerifyError
+from ..sync import runner
+from . import manifest
 
 # Rounds of copy-and-check until complete: the site may store a file between a
 # copy and the check after it.
@@ -22,13 +22,13 @@ ROUNDS = 3
 
 def upload(run: Run, overwrite: bool = True) -> str:
     """What the disk has and the bucket lacks (or has with another size, when ``overwrite``)."""
-    run.counts.setdefault("upload started", media.host_clock(run))
-    files, size, problems = media.scan(run)
+    run.counts.setdefault("upload started", manifest.host_clock(run))
+    files, size, problems = manifest.scan(run)
     for problem in problems:
         run.say(f"    ! {run.settings.media_host}: {problem} (not uploaded)")
-    result = sync.upload_media(run.media_connection, run.settings, manifest_totals=(files, size),
-                               on_progress=lambda line: run.say(f"    {line}"), exclude=media.unreadable(problems),
-                               overwrite=overwrite)
+    result = runner.upload_media(run.media_connection, run.settings, manifest_totals=(files, size),
+                                 on_progress=lambda line: run.say(f"    {line}"), exclude=manifest.unreadable(problems),
+                                 overwrite=overwrite)
     run.counts["media files"], run.counts["media bytes"] = files, size
     run.journal.record("counts", step="upload", files=files, bytes=size, problems=len(problems),
                        transferred=result.files_transferred, transferred_bytes=result.bytes_transferred,
@@ -48,7 +48,7 @@ def upload_until_complete(run: Run) -> str:
     """Missing files only (the bucket wins now), until the bucket holds every file on disk."""
     for round_number in range(1, ROUNDS + 1):
         uploaded = upload_missing(run)
-        report, _ = media.compare_tree(run)
+        report, _ = manifest.compare_tree(run)
         if report.ok or round_number == ROUNDS:
             break
         time.sleep(1)
@@ -62,9 +62,9 @@ def upload_until_complete(run: Run) -> str:
 
 def download(run: Run, overwrite: bool) -> str:
     """What the bucket has and the disk lacks (or has with another size, when ``overwrite``)."""
-    result = sync.download_media(run.media_connection, run.settings, overwrite=overwrite,
-                                 displaced_dir=displaced_dir(run), exclude=run.counts.get("unreadable", ()),
-                                 on_progress=lambda line: run.say(f"    {line}"))
+    result = runner.download_media(run.media_connection, run.settings, overwrite=overwrite,
+                                   displaced_dir=displaced_dir(run), exclude=run.counts.get("unreadable", ()),
+                                   on_progress=lambda line: run.say(f"    {line}"))
     run.journal.record("counts", step="download", overwrite=overwrite, transferred=result.files_transferred,
                        transferred_bytes=result.bytes_transferred, seconds=result.elapsed)
     count = result.files_transferred
@@ -81,7 +81,7 @@ def download_until_complete(run: Run) -> str:
     """Missing files only (the disk wins now), until every object under the prefix is on disk."""
     for round_number in range(1, ROUNDS + 1):
         downloaded = download_missing(run)
-        report, _ = media.compare_tree(run)
+        report, _ = manifest.compare_tree(run)
         if not report.extra.count:
             run.journal.record("counts", step="reverse verify", on_disk=report.local_count,
                                in_bucket=report.remote_count, not_on_disk=0)
@@ -98,7 +98,8 @@ def displaced_dir(run: Run) -> str:
 
 
 def preview_upload(run: Run, overwrite: bool = True) -> str:
-    return "\n".join(sync.upload_media(run.media_connection, run.settings, dry_run=True, overwrite=overwrite).commands)
+    result = runner.upload_media(run.media_connection, run.settings, dry_run=True, overwrite=overwrite)
+    return "\n".join(result.commands)
 
 
 def preview_upload_missing(run: Run) -> str:
@@ -106,9 +107,9 @@ def preview_upload_missing(run: Run) -> str:
 
 
 def preview_download(run: Run, overwrite: bool = True) -> str:
-    result = sync.download_media(run.media_connection, run.settings, overwrite=overwrite,
-                                 displaced_dir=displaced_dir(run), dry_run=True,
-                                 exclude=run.counts.get("unreadable", ()))
+    result = runner.download_media(run.media_connection, run.settings, overwrite=overwrite,
+                                   displaced_dir=displaced_dir(run), dry_run=True,
+                                   exclude=run.counts.get("unreadable", ()))
     return "\n".join(result.commands)
 
 

@@ -7,8 +7,8 @@ Converge, as invocations' release tasks do: inspect the store
 new key can and cannot do (``provision_check.verify``).  A drifted policy is
 replaced only with ``--replace-drifted``.
 
-What was created or changed is recorded (``deploy.provision_record``) so that
-`invoke teardown-provision` (``deploy.provision_teardown``) removes exactly that.
+What was created or changed is recorded (``deploy.provision.record``) so that
+`invoke teardown-provision` (``deploy.provision.teardown``) removes exactly that.
 """
 
 from __future__ import annotations
@@ -18,15 +18,15 @@ from dataclasses import dataclass, field
 from typing import Callable
 
 from ..config import credentials
-from ..store import iam, admin as store_admin
 from ..config.types import Settings
 from ..errors import ProvisionError
+from ..store import iam, bucket_admin
+from ..store.client import s3_client
 from .check import verify
 from .observe import observe, store_errors
 from .plan import (BLOCKED, CHANGE, CREATE, DRIFTED, IN_PLACE, UNSUPPORTED, Desired, Observed, Step, desired_for, plan,
                    render_plan, state_word)
 from .record import read_record, write_record
-from ..store.client import s3_client
 
 
 @dataclass
@@ -52,7 +52,7 @@ class Provisioner:
         return observe(self.s3, self.iam_api, self.settings, self.desired)
 
     def apply(self, step: Step, observed: Observed) -> str:
-        """Do one step; returns 'set', a new key's id, or store_admin.UNSUPPORTED."""
+        """Do one step; returns 'set', a new key's id, or bucket_admin.UNSUPPORTED."""
         record = read_record(self.settings)
         record.update(env=self.settings.env, bucket=self.desired.bucket, prefix=self.desired.prefix,
                       names={"user": self.desired.names.user, "group": self.desired.names.group,
@@ -71,24 +71,24 @@ class Provisioner:
             record["before"][what] = {"value": value}
 
     def _create_bucket(self, record: dict, observed: Observed) -> str:
-        store_admin.create_bucket(self.s3, self.settings)
+        bucket_admin.create_bucket(self.s3, self.settings)
         record["created"]["bucket"] = True
         return "set"
 
     def _put_access_block(self, record: dict, observed: Observed) -> str:
         self._remember(record, "access_block", observed.access_block, observed)
-        return store_admin.put_public_access_block(self.s3, self.desired.bucket, self.desired.access_block)
+        return bucket_admin.put_public_access_block(self.s3, self.desired.bucket, self.desired.access_block)
 
     def _put_ownership(self, record: dict, observed: Observed) -> str:
         self._remember(record, "ownership", observed.ownership, observed)
-        return store_admin.put_ownership(self.s3, self.desired.bucket, self.desired.ownership)
+        return bucket_admin.put_ownership(self.s3, self.desired.bucket, self.desired.ownership)
 
     def _put_bucket_policy(self, record: dict, observed: Observed) -> str:
         self._remember(record, "bucket_policy", observed.bucket_policy, observed)
         if self.desired.bucket_policy is None:
-            store_admin.delete_bucket_policy(self.s3, self.desired.bucket)
+            bucket_admin.delete_bucket_policy(self.s3, self.desired.bucket)
         else:
-            store_admin.put_bucket_policy(self.s3, self.desired.bucket, self.desired.bucket_policy)
+            bucket_admin.put_bucket_policy(self.s3, self.desired.bucket, self.desired.bucket_policy)
         return "set"
 
     def _create_group(self, record: dict, observed: Observed) -> str:
@@ -160,7 +160,7 @@ def run_provision(settings: Settings, admin: Settings, options: ProvisionOptions
         if step.op == "create_key":
             say(f"{step.thing}: created {result} for {run.desired.names.user}; written to "
                 f"config/{settings.env}.secrets.env (mode 600); the secret is not shown")
-        elif result == store_admin.UNSUPPORTED:
+        elif result == bucket_admin.UNSUPPORTED:
             say(f"{step.thing}: skipped (the store does not support it)")
         else:
             say(f"{step.thing} {step.target}: {state_word(step, done=True)}")

@@ -17,11 +17,11 @@ from typing import Callable
 
 import botocore.exceptions
 
-from ..store.probe import anonymous_get, object_url
 from ..config.types import Settings
 from ..errors import ProvisionError
-from ..store.iam import error_code
 from ..store.client import s3_client
+from ..store.iam import error_code
+from ..store.probe import anonymous_get, object_url
 
 
 

@@ -14,9 +14,9 @@ from typing import Iterator
 import botocore.exceptions
 
 from ..config import credentials
-from ..store import iam, admin as store_admin
 from ..config.types import Settings
 from ..errors import ProvisionError
+from ..store import iam, bucket_admin
 from .plan import Desired, Observed
 
 
@@ -25,16 +25,16 @@ def observe(s3, iam_api, settings: Settings, desired: Desired) -> Observed:
     names = desired.names
     values: dict = {}
     with store_errors(settings, f"reading bucket {settings.bucket}"):
-        values["bucket"] = store_admin.bucket_state(s3, settings) == "present"
+        values["bucket"] = bucket_admin.bucket_state(s3, settings) == "present"
         if values["bucket"]:
             if not settings.endpoint_url:
-                region = store_admin.bucket_region(s3, settings)
+                region = bucket_admin.bucket_region(s3, settings)
                 if region != settings.region:
                     raise ProvisionError(f"bucket {settings.bucket} is in region {region}, not in "
                                          f"AWS_S3_REGION_NAME={settings.region}: fix AWS_S3_REGION_NAME")
-            values["bucket_policy"] = store_admin.bucket_policy(s3, settings.bucket)
-            values["access_block"] = store_admin.public_access_block(s3, settings.bucket)
-            values["ownership"] = store_admin.ownership(s3, settings.bucket)
+            values["bucket_policy"] = bucket_admin.bucket_policy(s3, settings.bucket)
+            values["access_block"] = bucket_admin.public_access_block(s3, settings.bucket)
+            values["ownership"] = bucket_admin.ownership(s3, settings.bucket)
     warnings = []
     with store_errors(settings, "reading the IAM user and group"):
         try:

@@ -1,7 +1,7 @@
 """What `invoke provision` should make, what the store holds, and the steps between: pure.
 
 :func:`desired_for` reads what the environment needs from its settings;
-:class:`Observed` is what the store holds (read by ``deploy.provision_observe``);
+:class:`Observed` is what the store holds (read by ``deploy.provision.observe``);
 :func:`plan` compares the two, plain data in, a list of :class:`Step` out, and
 :func:`render_plan` shows them as a table.  A policy that exists but says
 something else is *drifted*: shown as a diff and replaced only with
@@ -17,10 +17,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from . import policies
-from ..store import admin as store_admin
 from ..cli import table
 from ..config.types import Settings
+from ..store import bucket_admin
+from . import policies
 
 POLICY_NAME = "media-cutover-media-writer"
 
@@ -77,8 +77,8 @@ class Observed:
 
     bucket: bool = False
     bucket_policy: dict | None = None
-    access_block: dict | str | None = None     # or store_admin.UNSUPPORTED
-    ownership: str | None = None               # or store_admin.UNSUPPORTED
+    access_block: dict | str | None = None     # or bucket_admin.UNSUPPORTED
+    ownership: str | None = None               # or bucket_admin.UNSUPPORTED
     groups_supported: bool = True
     group: bool = False
     group_policy: dict | None = None
@@ -143,7 +143,7 @@ def _bucket_settings_steps(desired: Desired, observed: Observed, replace_drifted
                 _policy_step("bucket policy", _describe_bucket_policy(desired), None,
                              desired.bucket_policy, "put_bucket_policy", replace_drifted)]
     steps = []
-    if observed.access_block == store_admin.UNSUPPORTED:
+    if observed.access_block == bucket_admin.UNSUPPORTED:
         steps.append(Step("block public access", block, UNSUPPORTED,
                           note="the store has no Block Public Access"))
     elif observed.access_block == desired.access_block:
@@ -151,7 +151,7 @@ def _bucket_settings_steps(desired: Desired, observed: Observed, replace_drifted
     else:
         was = _describe_block(observed.access_block) if observed.access_block else "not set"
         steps.append(Step("block public access", block, CHANGE, "put_access_block", note=f"was: {was}"))
-    if observed.ownership == store_admin.UNSUPPORTED:
+    if observed.ownership == bucket_admin.UNSUPPORTED:
         steps.append(Step("object ownership", desired.ownership, UNSUPPORTED,
                           note="the store has no Object Ownership"))
     elif observed.ownership == desired.ownership:

@@ -1,6 +1,6 @@
 """`invoke teardown-provision`: remove what provision made (sandboxes and rehearsals only).
 
-Reads ``runs/provision-<env>.json`` (``deploy.provision_record``) and refuses
+Reads ``runs/provision-<env>.json`` (``deploy.provision.record``) and refuses
 production before touching anything.  Keys, the user and the group go when
 provision made them (without a record, what carries provision's names counts
 as provision's); a bucket provision created goes with its objects unless it
@@ -13,14 +13,14 @@ from __future__ import annotations
 import botocore.exceptions
 
 from ..config import credentials
-from ..store import iam, admin as store_admin
-from . import policies
 from ..config.types import Settings
 from ..errors import ProvisionError
+from ..store import iam, bucket_admin
+from ..store.client import s3_client
+from . import policies
 from .observe import store_errors
 from .plan import desired_for, names_for
 from .record import read_record, record_path
-from ..store.client import s3_client
 
 
 def run_teardown(settings: Settings, admin: Settings, dry_run: bool = False) -> list[str]:
@@ -92,27 +92,27 @@ def _teardown_iam(settings: Settings, iam_api, record: dict, dry_run: bool) -> t
 
 def _teardown_bucket(settings: Settings, s3, record: dict, dry_run: bool) -> list[str]:
     bucket = settings.bucket
-    if store_admin.bucket_state(s3, settings) == "absent":
+    if bucket_admin.bucket_state(s3, settings) == "absent":
         return []
     if not record:
         return [f"kept bucket {bucket} and its settings: runs/provision-{settings.env}.json records "
                 "nothing provision made there"]
     if record.get("created", {}).get("bucket"):
-        keys = store_admin.keys_under(s3, bucket)
+        keys = bucket_admin.keys_under(s3, bucket)
         outside = [key for key in keys if not key.startswith(settings.media_prefix + "/")]
         if outside:
             return [f"kept bucket {bucket}: it holds {len(outside)} object(s) outside {settings.media_prefix}/ "
                     f"(e.g. {outside[0]}) that provision did not put there"]
         if dry_run:
             return [f"would remove bucket {bucket} and its {len(keys)} object(s) under {settings.media_prefix}/"]
-        store_admin.delete_keys(s3, bucket, keys)
+        bucket_admin.delete_keys(s3, bucket, keys)
         s3.delete_bucket(Bucket=bucket)
         return [f"removed bucket {bucket} ({len(keys)} object(s) under {settings.media_prefix}/)"]
     done = []
     before = record.get("before", {})
     desired = desired_for(settings)
     if "bucket_policy" in before:
-        now = store_admin.bucket_policy(s3, bucket)
+        now = bucket_admin.bucket_policy(s3, bucket)
         if not policies.same(now, desired.bucket_policy):
             done.append(f"kept the bucket policy of {bucket}: it changed since provision set it")
         elif dry_run:
@@ -120,21 +120,21 @@ def _teardown_bucket(settings: Settings, s3, record: dict, dry_run: bool) -> lis
         else:
             previous = before["bucket_policy"]["value"]
             if previous is None:
-                store_admin.delete_bucket_policy(s3, bucket)
+                bucket_admin.delete_bucket_policy(s3, bucket)
             else:
-                store_admin.put_bucket_policy(s3, bucket, previous)
+                bucket_admin.put_bucket_policy(s3, bucket, previous)
             done.append(f"restored the bucket policy of {bucket} to what it was before provision")
-    if "access_block" in before and before["access_block"]["value"] != store_admin.UNSUPPORTED:
+    if "access_block" in before and before["access_block"]["value"] != bucket_admin.UNSUPPORTED:
         if dry_run:
             done.append(f"would restore Block Public Access of {bucket}")
         else:
-            store_admin.put_public_access_block(s3, bucket, before["access_block"]["value"])
+            bucket_admin.put_public_access_block(s3, bucket, before["access_block"]["value"])
             done.append(f"restored Block Public Access of {bucket}")
-    if "ownership" in before and before["ownership"]["value"] != store_admin.UNSUPPORTED:
+    if "ownership" in before and before["ownership"]["value"] != bucket_admin.UNSUPPORTED:
         if dry_run:
             done.append(f"would restore Object Ownership of {bucket}")
         else:
-            store_admin.put_ownership(s3, bucket, before["ownership"]["value"])
+            bucket_admin.put_ownership(s3, bucket, before["ownership"]["value"])
             done.append(f"restored Object Ownership of {bucket}")
     done.append(f"kept bucket {bucket}: provision adopted it, did not create it")
     return done

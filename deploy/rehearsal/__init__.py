@@ -24,11 +24,12 @@ from enum import IntEnum
 from pathlib import Path
 from typing import Callable, Mapping
 
-from ..config.load import Settings, host_key, load_settings
-from ..engine.run import Options
-from ..flows.cutover import CUTOVER, flip_settings, reload_sites, run_cutover
-from ..errors import ConfigError, CutoverError
+from ..config.load import host_key, load_settings
+from ..config.types import Settings
 from ..engine.journal import new_run_id, read_run
+from ..engine.run import Options
+from ..errors import ConfigError, CutoverError
+from ..flows.cutover import CUTOVER, flip_settings, reload_sites, run_cutover
 from ..flows.rollback import ROLLBACK, run_rollback, settings_to_disk
 from .report import PhaseNames, build_report, phase_from_journal, render_markdown, split_by_fault
 from .traffic import Site, Traffic, check_uploads, http, records_as_dicts

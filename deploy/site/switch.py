@@ -1,7 +1,7 @@
 """A host's settings file: read it, flip USE_S3 atomically with a backup, put it back.
 
 The edit itself is pure (settings_file.py); the write happens on the host by
-deploy/remote/write_settings.py: compile check, backup, temp file, fsync, rename.
+deploy/remote/scripts/write_settings.py: compile check, backup, temp file, fsync, rename.
 """
 
 from __future__ import annotations

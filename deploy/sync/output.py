@@ -1,6 +1,6 @@
 """Reading the sync tools' output, line by line: counters, progress lines, errors.
 
-Pure: ``deploy.sync`` feeds every line a tool prints to a :class:`ToolOutput`
+Pure: ``deploy.sync.runner`` feeds every line a tool prints to a :class:`ToolOutput`
 (:func:`tool_output` picks the tool's parser) and shows the operator what it
 returns.  rclone reports running totals in its stats lines; s5cmd and s3cmd
 report each copied object, so their parsers count.

@@ -5,14 +5,14 @@ from pathlib import Path
 
 import pytest
 
-from deploy.provision import (policies, plan as provision_plan, record as provision_record,
-                              teardown as provision_teardown)
 from deploy.config.load import load_settings
 from deploy.config.types import Secret
 from deploy.errors import ProvisionError
+from deploy.provision import (policies, plan as provision_plan, record as provision_record,
+                              teardown as provision_teardown)
 from deploy.provision.plan import (BLOCKED, CHANGE, CREATE, DRIFTED, IN_PLACE, REPLACE, UNSUPPORTED, Observed,
                                    desired_for, plan, render_plan)
-from deploy.store.admin import UNSUPPORTED as STORE_UNSUPPORTED
+from deploy.store.bucket_admin import UNSUPPORTED as STORE_UNSUPPORTED
 
 from .configs import MINIMAL
 

@@ -5,9 +5,9 @@ from types import SimpleNamespace
 
 import pytest
 
-from deploy.flows import reload
 from deploy.engine.run import HostFacts
 from deploy.errors import RemoteError
+from deploy.flows import reload
 
 
 class Journal(list):
@@ -46,7 +46,7 @@ def calls(monkeypatch):
             return what
         return action
 
-    monkeypatch.setattr(reload.settings_remote, "restore", step("restore"))
+    monkeypatch.setattr(reload.switch, "restore", step("restore"))
     monkeypatch.setattr(reload, "remote_run", lambda connection, command, *a, **k: step("reload")(None, connection))
     monkeypatch.setattr(reload.health, "wait_for_storage",
                         lambda host, storage, timeout: calls.append(f"healthy {host.alias} on {storage}") or 0.5)

@@ -16,9 +16,9 @@ from invoke.runners import Result
 from deploy.config.load import load_settings
 from deploy.config.types import Secret
 from deploy.errors import PreflightError, RemoteError
-from deploy.sync.runner import LineWriter, download_media, install_sync_tool, upload_media
 from deploy.sync.commands import check_download_umask, download_command, inspect_command, umask_for, upload_command
 from deploy.sync.output import RcloneOutput, S3cmdOutput, S5cmdOutput
+from deploy.sync.runner import LineWriter, download_media, install_sync_tool, upload_media
 from deploy.sync.tools import (TOOLS, answers_pinned_version, credentials_file, install_command, probe_command, scrub,
                                tool_spec, venv_dir)
 

@@ -1,4 +1,4 @@
-"""Unit tests for deploy.verify: the streaming merge-join and manifest parsing."""
+"""Unit tests for deploy.media.compare: the streaming merge-join and manifest parsing."""
 
 import time
 import tracemalloc

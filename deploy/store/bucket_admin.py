@@ -12,8 +12,8 @@ import botocore.exceptions
 
 from ..config.types import Settings
 from ..errors import ProvisionError
-from .iam import error_code, unsupported
 from ..provision.policies import parse
+from .iam import error_code, unsupported
 
 UNSUPPORTED = "unsupported"
 _NOT_SET = {"NoSuchBucketPolicy", "NoSuchPublicAccessBlockConfiguration", "OwnershipControlsNotFoundError"}
