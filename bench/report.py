@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 
-from deploy.errors import CutoverError
+from deploy.errors import MediaCutoverError
 from deploy.sandbox.s3store import weed_binary
 
 from .trees import Tree
@@ -77,7 +77,7 @@ def local_versions() -> dict[str, str]:
     try:
         output = subprocess.run([weed_binary(), "version"], capture_output=True, text=True, timeout=30).stdout
         versions["SeaweedFS"] = output.strip().splitlines()[0] if output.strip() else "?"
-    except (OSError, subprocess.SubprocessError, CutoverError):   # weed_binary raises SandboxError
+    except (OSError, subprocess.SubprocessError, MediaCutoverError):   # weed_binary raises SandboxError
         versions["SeaweedFS"] = "?"
     return versions
 

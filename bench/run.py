@@ -24,7 +24,7 @@ from typing import Callable
 
 from deploy.config.load import load_settings
 from deploy.config.types import Settings
-from deploy.errors import ConfigError, CutoverError
+from deploy.errors import ConfigError, MediaCutoverError
 from deploy.remote.ssh import connect, run, shell_path
 from deploy.sandbox import admin_settings
 from deploy.sandbox.layout import Layout
@@ -276,7 +276,7 @@ def main(argv: list[str]) -> int:
     except KeyboardInterrupt:
         print("interrupted: bench-* prefixes were deleted", file=sys.stderr)
         return 130
-    except CutoverError as error:
+    except MediaCutoverError as error:
         print(f"error: {error}", file=sys.stderr)
         return 1
     print(f"written: {path}")

@@ -12,7 +12,7 @@ from invoke.exceptions import Exit
 
 from .config.load import KNOWN_KEYS, load_settings
 from .config.types import Settings
-from .errors import ConfigError, CutoverError
+from .errors import ConfigError, MediaCutoverError
 from .engine.journal import last_run
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -23,7 +23,7 @@ def operator_errors() -> Iterator[None]:
     """An operator mistake or a refused step exits 1 with its message, no traceback."""
     try:
         yield
-    except CutoverError as error:
+    except MediaCutoverError as error:
         raise Exit(f"error: {error}", code=1) from None
 
 

@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import time
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Callable
 
 from fabric import Connection
 
 from ..config.types import Settings
-from ..errors import CutoverError
+from ..errors import HostsFailed, MediaCutoverError
 from ..remote.ssh import connect
 from .journal import Journal
 
@@ -62,7 +62,7 @@ class Run:
         begin = time.time()
         try:
             summary = action(self, alias) or ""
-        except CutoverError as error:
+        except MediaCutoverError as error:
             self.journal.record("host", step=step, host=alias, start=begin, result="failed", summary=str(error))
             raise
         self.journal.record("host", step=step, host=alias, start=begin, result="ok", summary=summary)
@@ -71,21 +71,22 @@ class Run:
     def on_every_host(self, action: Callable[["Run", str], object], aliases=None) -> list:
         """``action(run, alias)`` on the hosts at once (each has its own SSH connection); results in order.
 
-        Every host runs to the end; if any failed, the first failure's kind is raised
-        with every failing host's message.
+        Every host runs to the end; if any failed, HostsFailed carries every host's
+        result or error.  Anything but our own errors is a bug and keeps its traceback.
         """
         aliases = list(self.settings.host_aliases if aliases is None else aliases)
         for alias in aliases:  # opened here, one by one: the threads only use them
             self.connection(alias)
         with ThreadPoolExecutor(max(1, len(aliases))) as pool:
-            futures = [pool.submit(action, self, alias) for alias in aliases]
-        failures = [error for error in (future.exception() for future in futures) if error is not None]
-        bugs = [error for error in failures if not isinstance(error, CutoverError)]
+            futures = {alias: pool.submit(action, self, alias) for alias in aliases}
+        results = {alias: _outcome(future) for alias, future in futures.items()}
+        failures = [result for result in results.values() if isinstance(result, BaseException)]
+        bugs = [error for error in failures if not isinstance(error, MediaCutoverError)]
         if bugs:
             raise bugs[0]  # our bug: its traceback
         if failures:
-            raise type(failures[0])("\n".join(str(failure) for failure in failures))
-        return [future.result() for future in futures]
+            raise HostsFailed(results)
+        return list(results.values())
 
     @property
     def media_connection(self) -> Connection:
@@ -95,3 +96,9 @@ class Run:
         for connection in self._connections.values():
             connection.close()
         self._connections.clear()
+
+
+def _outcome(future: Future) -> object:
+    """What an action returned, or the error it raised."""
+    error = future.exception()
+    return future.result() if error is None else error

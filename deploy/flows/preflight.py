@@ -10,7 +10,7 @@ import posixpath
 
 from ..engine.lock import describe, lock_path, read_lock
 from ..engine.run import HostFacts, Run
-from ..errors import CutoverError, PreflightError
+from ..errors import MediaCutoverError, PreflightError
 from ..media import manifest
 from ..remote.ssh import run as remote_run
 from ..remote.ssh import shell_path
@@ -32,7 +32,7 @@ def check_hosts(run: Run) -> str:
             data, assignment = read_settings(run, host.alias)
             run.hosts[host.alias] = HostFacts(original=data, original_use_s3=assignment.value)
             _check_free_space(run, host.alias, host.settings_path, len(data))
-        except CutoverError as error:
+        except MediaCutoverError as error:
             problems.append(str(error))
     if problems:
         raise PreflightError("\n".join(problems))

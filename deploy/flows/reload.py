@@ -18,7 +18,7 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Callable
 
 from ..engine.run import Run
-from ..errors import CutoverError, RemoteError
+from ..errors import MediaCutoverError, RemoteError
 from ..media import transfer
 from ..remote.ssh import run as remote_run
 from ..site import health, switch
@@ -132,7 +132,7 @@ def _attempt(lines: list[str], failures: list[str], action) -> None:
     """Going back does every part it can: one part failing does not stop the others."""
     try:
         lines.append(action())
-    except CutoverError as error:
+    except MediaCutoverError as error:
         failures.append(str(error))
 
 

@@ -21,7 +21,7 @@ from typing import Callable
 from ..config.types import Settings
 from ..engine.run import HostFacts, Options, Run
 from ..engine.runner import Runner, Step, execute_run
-from ..errors import CutoverError, PreflightError
+from ..errors import MediaCutoverError, PreflightError
 from ..media import transfer
 from ..media.transfer import preview_download, preview_download_missing
 from ..remote.ssh import run as remote_run
@@ -42,7 +42,7 @@ def check_hosts_reachable(run: Run) -> str:
         try:
             remote_run(run.connection(host.alias), "true", "SSH login")
             data, assignment = switch.read_settings(run, host.alias)
-        except CutoverError as error:
+        except MediaCutoverError as error:
             if host.alias == run.settings.media_host:
                 raise PreflightError(f"the media host cannot be reached, nothing was changed: {error}") from None
             unreachable.append((host.alias, str(error)))

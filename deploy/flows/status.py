@@ -7,7 +7,7 @@ from datetime import datetime, timezone
 from ..config.types import Settings
 from ..engine.journal import last_run, outcome
 from ..engine.lock import describe, read_lock
-from ..errors import CutoverError
+from ..errors import MediaCutoverError
 from ..remote.ssh import connect, read_file
 from ..site.settings_file import find_use_s3
 
@@ -20,7 +20,7 @@ def host_rows(settings: Settings) -> list[tuple[str, str]]:
                 source = read_file(connection, host.settings_path).decode("utf-8")
                 use_s3 = find_use_s3(source, f"{host.alias}:{host.settings_path}").value
                 rows.append((host.alias, "USE_S3 = True (media from S3)" if use_s3 else "USE_S3 = False (media from disk)"))
-        except CutoverError as error:
+        except MediaCutoverError as error:
             rows.append((host.alias, f"unknown: {error}"))
     return rows
 
@@ -29,7 +29,7 @@ def lock_line(settings: Settings) -> str:
     try:
         with connect(settings, settings.media_host) as connection:
             holder = read_lock(connection, settings)
-    except CutoverError as error:
+    except MediaCutoverError as error:
         return f"unknown: {error}"
     return "free" if holder is None else f"HELD by {describe(holder)}"
 

@@ -28,7 +28,7 @@ from ..config.load import host_key, load_settings
 from ..config.types import Settings
 from ..engine.journal import new_run_id, read_run
 from ..engine.run import Options
-from ..errors import ConfigError, CutoverError
+from ..errors import ConfigError, MediaCutoverError
 from ..flows.cutover import CUTOVER, flip_settings, reload_sites, run_cutover
 from ..flows.rollback import ROLLBACK, run_rollback, settings_to_disk
 from .report import PhaseNames, build_report, phase_from_journal, render_markdown, split_by_fault
@@ -142,7 +142,7 @@ def _run_phase(names: PhaseNames, function, settings: Settings, options: Rehears
     begin = time.time()
     try:
         function(settings, Options(checksum=options.checksum), say)
-    except CutoverError as error:
+    except MediaCutoverError as error:
         say(f"{names.phase} failed: {error}")
     return phase_from_journal(names, _journal_events(settings, names.phase, begin), origin)
 

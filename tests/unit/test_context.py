@@ -1,4 +1,4 @@
-"""Run.on_every_host: the hosts at once, results in order, every failing host named."""
+"""Run.on_every_host: the hosts at once, results in order, every failing host named in HostsFailed."""
 
 import time
 from types import SimpleNamespace
@@ -6,7 +6,7 @@ from types import SimpleNamespace
 import pytest
 
 from deploy.engine.run import Run
-from deploy.errors import PreflightError, RemoteError
+from deploy.errors import HostsFailed, PreflightError, RemoteError
 
 
 class FakeRun:
@@ -45,10 +45,15 @@ def test_every_failing_host_is_named_after_all_have_run():
         time.sleep(0.1)
         finished.append(alias)
 
-    with pytest.raises(RemoteError) as raised:
+    with pytest.raises(HostsFailed) as raised:
         FakeRun(["web1", "web2", "web3"]).on_every_host(action)
     assert str(raised.value) == "web1: manage.py check failed\nweb3: manage.py check failed"
     assert finished == ["web2"]
+    # Like fabric's GroupException: every host's outcome, each failure with its own kind.
+    results = raised.value.results
+    assert list(results) == ["web1", "web2", "web3"] and results["web2"] is None
+    assert all(isinstance(results[alias], RemoteError) for alias in ("web1", "web3"))
+    assert list(raised.value.failures) == ["web1", "web3"]
 
 
 def test_only_the_given_hosts_and_our_own_bugs_keep_their_traceback():
@@ -58,5 +63,20 @@ def test_only_the_given_hosts_and_our_own_bugs_keep_their_traceback():
     def refuse(run, alias):
         raise PreflightError(f"{alias}: no django-storages")
 
-    with pytest.raises(PreflightError, match="web1: no django-storages"):
+    with pytest.raises(HostsFailed, match="web1: no django-storages") as raised:
         FakeRun(["web1"]).on_every_host(refuse)
+    assert isinstance(raised.value.results["web1"], PreflightError)
+
+
+def test_an_error_whose_constructor_takes_other_arguments_is_carried_as_it_is():
+    """The old re-raise, type(first failure)(joined messages), broke on such an error."""
+    class Refused(PreflightError):
+        def __init__(self, host, why):
+            super().__init__(f"{host}: {why}")
+
+    def refuse(run, alias):
+        raise Refused(alias, "no room")
+
+    with pytest.raises(HostsFailed, match="web1: no room\nweb2: no room") as raised:
+        FakeRun(["web1", "web2"]).on_every_host(refuse)
+    assert all(type(error) is Refused for error in raised.value.results.values())
