@@ -83,7 +83,7 @@ def catch_up(run: Run) -> str:
 
 def verify_snapshot(run: Run) -> str:
     """Every file that existed when the upload started is in the bucket (the site still writes to disk)."""
-    return _verify(run, before=run.counts["upload started"])
+    return _verify(run, before=run.upload_started)
 
 
 def _verify(run: Run, before: int | None) -> str:
@@ -114,16 +114,16 @@ def preview_verify(run: Run) -> str:
 # --- settings -------------------------------------------------------------------
 
 def flip_settings(run: Run) -> str:
-    return "\n".join(run.on_host("flip", alias, switch.flip) for alias in run.settings.host_aliases)
+    return "\n".join(run.on_host("flip", alias, switch.flip) for alias in run.aliases)
 
 
 def restore_settings(run: Run) -> str:
-    return "\n".join(filter(None, (switch.restore(run, alias) for alias in run.settings.host_aliases)))
+    return "\n".join(filter(None, (switch.restore(run, alias) for alias in run.aliases)))
 
 
 def preview_flip(run: Run) -> str:
     return "\n".join(switch.diff(run, alias, use_s3=True) or f"{alias}: already USE_S3 = True"
-                     for alias in run.settings.host_aliases)
+                     for alias in run.aliases)
 
 
 def check_new_settings(run: Run) -> str:
@@ -133,14 +133,14 @@ def check_new_settings(run: Run) -> str:
 
 def preview_check(run: Run) -> str:
     return "\n".join(f"{host.alias}: cd {host.manage_py.rsplit('/', 1)[0]} && {host.site_python} "
-                     f"{host.manage_py} check" for host in run.settings.hosts if host.manage_py) or "skipped"
+                     f"{host.manage_py} check" for host in run.targets if host.manage_py) or "skipped"
 
 
 # --- health ---------------------------------------------------------
 
 def health_check_on_s3(run: Run) -> str:
     lines = []
-    for host in run.settings.hosts:
+    for host in run.targets:
         health.wait_for_storage(host, "s3", run.settings.reload_timeout)
         checked = health.check_media_served_from_bucket(run.settings, host, run.options.sample_limit)
         lines.append(f"{host.alias}: on S3, {checked} media URLs fetch from the bucket")

@@ -55,8 +55,8 @@ def check_media_host(run: Run) -> str:
         raise PreflightError(f"{settings.media_host}: environment {settings.env!r} is locked by {describe(holder)} "
                              f"at {lock_path(settings)}; if that run is dead, re-run with --break-lock")
     files, size, problems = manifest.scan(run)
-    run.counts["unreadable"] = manifest.unreadable(problems)
-    upload_command(settings, "-", run.counts["unreadable"])  # refuses a tool that cannot leave them out
+    run.unreadable = manifest.unreadable(problems)
+    upload_command(settings, "-", run.unreadable)  # refuses a tool that cannot leave them out
     return (f"{settings.media_host}: {settings.media_root} holds {files} files ({size / 1e6:.1f} MB)"
             + (f", {len(problems)} unreadable (left out)" if problems else "")
             + ("; lock free" if holder is None else ""))

@@ -30,7 +30,7 @@ PASS_INTERVAL = 0.5
 def reload_sites(run: Run) -> str:
     """Reload the hosts this run changed (the copy after it waits for them to answer in their new
     mode); a host found already as wanted keeps running as it is."""
-    changed = [host for host in run.settings.hosts if run.hosts[host.alias].settings_written]
+    changed = [host for host in run.targets if run.hosts[host.alias].settings_written]
     for host in changed:
         run.hosts[host.alias].reloaded = True  # set first: a reload that fails may still have happened
         run.on_host("reload", host.alias, _reload_host)
@@ -93,16 +93,16 @@ def preview_after_reload(run: Run, what: str) -> str:
 
 
 def preview_reload(run: Run) -> str:
-    return "\n".join(f"{host.alias}: {host.reload_command}" for host in run.settings.hosts)
+    return "\n".join(f"{host.alias}: {host.reload_command}" for host in run.targets)
 
 
 def restore_and_reload_sites(run: Run) -> str:
     """Undo of a reload: settings as the run found them, uploads taken meanwhile carried back, reload, healthy."""
-    reloaded = [host for host in run.settings.hosts if run.hosts[host.alias].reloaded]
+    reloaded = [host for host in run.targets if run.hosts[host.alias].reloaded]
     run.switching = {}  # going back now: nothing waits for the new mode any more
     carry_back = _carry_back(run, reloaded)
     lines, failures = [], []
-    for host in run.settings.hosts:
+    for host in run.targets:
         _attempt(lines, failures, lambda: switch.restore(run, host.alias)
                  or f"{host.alias}: settings unchanged")
     for first_pass, _ in carry_back:

@@ -15,7 +15,6 @@ back.  If a step fails, the settings written so far are put back and reloaded.
 
 from __future__ import annotations
 
-from dataclasses import replace
 from typing import Callable
 
 from ..config.types import Settings
@@ -38,7 +37,7 @@ from .reload import after_reload, preview_after_reload, preview_reload, reload_s
 def check_hosts_reachable(run: Run) -> str:
     """Every reachable host's settings are read; unreachable ones are set aside and named at the end."""
     reachable, unreachable = [], []
-    for host in run.settings.hosts:
+    for host in run.targets:
         try:
             remote_run(run.connection(host.alias), "true", "SSH login")
             data, assignment = switch.read_settings(run, host.alias)
@@ -49,8 +48,7 @@ def check_hosts_reachable(run: Run) -> str:
             continue
         run.hosts[host.alias] = HostFacts(original=data, original_use_s3=assignment.value)
         reachable.append(host)
-    run.counts["unreachable"] = unreachable
-    run.settings = replace(run.settings, hosts=tuple(reachable))
+    run.unreachable = unreachable  # the later steps work on run.targets: the others are left alone
     states = ", ".join(f"{alias} USE_S3={facts.original_use_s3}" for alias, facts in run.hosts.items())
     away = "; UNREACHABLE, left alone: " + ", ".join(alias for alias, _ in unreachable) if unreachable else ""
     return f"{len(reachable)} hosts reachable ({states}){away}"
@@ -83,21 +81,21 @@ def download_until_complete(run: Run) -> str:
 # --- settings, reload, health ---------------------------------------------------------
 
 def settings_to_disk(run: Run) -> str:
-    return "\n".join(switch.to_disk(run, alias) for alias in run.settings.host_aliases)
+    return "\n".join(switch.to_disk(run, alias) for alias in run.aliases)
 
 
 def restore_s3_settings(run: Run) -> str:
     """Undo: the settings as this rollback found them."""
-    return "\n".join(filter(None, (switch.restore(run, alias) for alias in run.settings.host_aliases)))
+    return "\n".join(filter(None, (switch.restore(run, alias) for alias in run.aliases)))
 
 
 def preview_to_disk(run: Run) -> str:
-    return "\n".join(switch.preview_to_disk(run, alias) for alias in run.settings.host_aliases)
+    return "\n".join(switch.preview_to_disk(run, alias) for alias in run.aliases)
 
 
 def health_check_on_disk(run: Run) -> str:
     lines = []
-    for host in run.settings.hosts:
+    for host in run.targets:
         health.wait_for_storage(host, "disk", run.settings.reload_timeout)
         checked = health.check_media_served_by_site(run.settings, host, run.options.sample_limit)
         lines.append(f"{host.alias}: on disk, {checked} media URLs served by the site")
@@ -105,10 +103,9 @@ def health_check_on_disk(run: Run) -> str:
 
 
 def report_unreachable(run: Run) -> str:
-    unreachable = run.counts.get("unreachable") or []
-    if unreachable:
+    if run.unreachable:
         raise PreflightError("not rolled back, could not be reached: "
-                             + "; ".join(f"{alias} ({error})" for alias, error in unreachable)
+                             + "; ".join(f"{alias} ({error})" for alias, error in run.unreachable)
                              + "; run the rollback again once they are back")
     return "every host rolled back"
 

@@ -61,14 +61,14 @@ def compare_tree(run: Run, before: int | None = None) -> tuple[VerifyReport, int
 
     The listing order is the store's (AWS: bytes; SeaweedFS: path by path).
     """
-    order = run.counts.get("listing order", "bytes")
+    order = run.listing_order
     try:
         return _compare(run, order, before)
     except UnsortedListing as error:
         if error.side != "bucket listing" or order != "bytes":
             raise
         # This store lists directory by directory (SeaweedFS does): compare in that order.
-        run.counts["listing order"] = "path"
+        run.listing_order = "path"
         return _compare(run, "path", before)
 
 

@@ -22,14 +22,14 @@ ROUNDS = 3
 
 def upload(run: Run, overwrite: bool = True) -> str:
     """What the disk has and the bucket lacks (or has with another size, when ``overwrite``)."""
-    run.counts.setdefault("upload started", manifest.host_clock(run))
+    if run.upload_started is None:
+        run.upload_started = manifest.host_clock(run)
     files, size, problems = manifest.scan(run)
     for problem in problems:
         run.say(f"    ! {run.settings.media_host}: {problem} (not uploaded)")
     result = runner.upload_media(run.media_connection, run.settings, manifest_totals=(files, size),
                                  on_progress=lambda line: run.say(f"    {line}"), exclude=manifest.unreadable(problems),
                                  overwrite=overwrite)
-    run.counts["media files"], run.counts["media bytes"] = files, size
     run.journal.record("counts", step="upload", files=files, bytes=size, problems=len(problems),
                        transferred=result.files_transferred, transferred_bytes=result.bytes_transferred,
                        seconds=result.elapsed)
@@ -63,7 +63,7 @@ def upload_until_complete(run: Run) -> str:
 def download(run: Run, overwrite: bool) -> str:
     """What the bucket has and the disk lacks (or has with another size, when ``overwrite``)."""
     result = runner.download_media(run.media_connection, run.settings, overwrite=overwrite,
-                                   displaced_dir=displaced_dir(run), exclude=run.counts.get("unreadable", ()),
+                                   displaced_dir=displaced_dir(run), exclude=run.unreadable,
                                    on_progress=lambda line: run.say(f"    {line}"))
     run.journal.record("counts", step="download", overwrite=overwrite, transferred=result.files_transferred,
                        transferred_bytes=result.bytes_transferred, seconds=result.elapsed)
@@ -109,7 +109,7 @@ def preview_upload_missing(run: Run) -> str:
 def preview_download(run: Run, overwrite: bool = True) -> str:
     result = runner.download_media(run.media_connection, run.settings, overwrite=overwrite,
                                    displaced_dir=displaced_dir(run), dry_run=True,
-                                   exclude=run.counts.get("unreadable", ()))
+                                   exclude=run.unreadable)
     return "\n".join(result.commands)
 
 

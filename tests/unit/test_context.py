@@ -1,19 +1,21 @@
-"""Run.on_every_host: the hosts at once, results in order, every failing host named in HostsFailed."""
+"""Run: on_every_host (the hosts at once, results in order, every failing host named in HostsFailed), targets."""
 
 import time
-from types import SimpleNamespace
 
 import pytest
 
-from deploy.engine.run import Run
+from deploy.config.load import load_settings
+from deploy.engine.run import Options, Run
 from deploy.errors import HostsFailed, PreflightError, RemoteError
+
+from .configs import MINIMAL
 
 
 class FakeRun:
     on_every_host = Run.on_every_host
 
     def __init__(self, aliases):
-        self.settings = SimpleNamespace(host_aliases=tuple(aliases))
+        self.aliases = tuple(aliases)
         self.opened = []
 
     def connection(self, alias):
@@ -80,3 +82,15 @@ def test_an_error_whose_constructor_takes_other_arguments_is_carried_as_it_is():
     with pytest.raises(HostsFailed, match="web1: no room\nweb2: no room") as raised:
         FakeRun(["web1", "web2"]).on_every_host(refuse)
     assert all(type(error) is Refused for error in raised.value.results.values())
+
+
+def test_the_hosts_the_rollback_could_not_reach_leave_the_targets_not_the_settings(tmp_path):
+    (tmp_path / "config").mkdir()
+    (tmp_path / "config" / "demo.env").write_text(MINIMAL.replace("HOSTS=web1", "HOSTS=web1,web2,web3")
+                                                  + "AWS_ACCESS_KEY_ID=AKIA\nAWS_SECRET_ACCESS_KEY=s\n")
+    settings = load_settings("demo", tmp_path, {})
+    run = Run(settings, Options(), journal=None, say=print, run_id="r")
+    assert run.aliases == ("web1", "web2", "web3")
+    run.unreachable = [("web2", "web2: SSH login failed")]
+    assert run.aliases == ("web1", "web3") and [host.alias for host in run.targets] == ["web1", "web3"]
+    assert run.settings is settings and settings.host_aliases == ("web1", "web2", "web3")

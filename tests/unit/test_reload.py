@@ -19,8 +19,8 @@ def fake_run(grace=0.0, **facts):
     hosts = tuple(SimpleNamespace(alias=alias, reload_command=f"reload {alias}") for alias in facts)
     settings = SimpleNamespace(hosts=hosts, reload_timeout=5, reload_grace=grace,
                                host=lambda alias: next(host for host in hosts if host.alias == alias))
-    run = SimpleNamespace(settings=settings, hosts=facts, connection=lambda alias: alias, journal=Journal(),
-                          reloaded_at=None, switching={})
+    run = SimpleNamespace(settings=settings, targets=hosts, hosts=facts, connection=lambda alias: alias,
+                          journal=Journal(), reloaded_at=None, switching={})
     run.on_host = lambda step, alias, action: action(run, alias)
     return run
 

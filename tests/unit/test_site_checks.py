@@ -97,7 +97,7 @@ class FakeConnection:
 
 class FakeRun:
     def __init__(self, settings, results):
-        self.settings = settings
+        self.settings, self.targets, self.aliases = settings, settings.hosts, settings.host_aliases
         self.connections = {alias: FakeConnection(alias, result) for alias, result in results.items()}
 
     def connection(self, alias):
