@@ -8,7 +8,7 @@ from fabric import task
 from deploy.cli import load, load_for_rollback, operator_errors, say, step_table, table
 from deploy.engine.run import Options
 from deploy.flows.rollback import run_rollback
-from deploy.remote.ssh import describe_hosts
+from deploy.flows.status import describe_hosts
 
 
 @task(help={"env": "environment: reads config/<env>.env"})

@@ -1,4 +1,4 @@
-"""Preflight: everything the cutover needs, checked before anything changes.
+"""Preflight: everything the cutover or the rollback needs, checked before anything changes.
 
 Each check raises PreflightError (or RemoteError) naming the host, path or key.
 Host problems are collected across all hosts, so one run shows them all.
@@ -24,20 +24,40 @@ MIN_FREE_KB = 1024
 
 def check_hosts(run: Run) -> str:
     """Every host: reachable, settings file with one literal USE_S3, room for the backup."""
-    problems = []
+    problems = [problem for _, problem in _read_hosts(run, check=_check_free_space)]
+    if problems:
+        raise PreflightError("\n".join(problems))
+    return f"{len(run.hosts)} hosts reachable, settings files parsed ({_states(run)})"
+
+
+def check_hosts_reachable(run: Run) -> str:
+    """The rollback's: every reachable host's settings are read; unreachable ones are set aside (run.unreachable,
+    so the later steps leave them alone) and named at the end.  Only the media host must be reached."""
+    run.unreachable = _read_hosts(run, media_host_required=True)
+    away = "; UNREACHABLE, left alone: " + ", ".join(alias for alias, _ in run.unreachable) if run.unreachable else ""
+    return f"{len(run.hosts)} hosts reachable ({_states(run)}){away}"
+
+
+def _read_hosts(run: Run, check=None, media_host_required: bool = False) -> list[tuple[str, str]]:
+    """Log in to every host and read its settings file into run.hosts; (alias, problem) of each that failed."""
+    failed = []
     for host in run.settings.hosts:
         try:
             connection = run.connection(host.alias)
             remote_run(connection, "true", "SSH login")
-            data, assignment = read_settings(run, host.alias)
+            data, assignment = read_settings(connection, host)
             run.hosts[host.alias] = HostFacts(original=data, original_use_s3=assignment.value)
-            _check_free_space(run, host.alias, host.settings_path, len(data))
+            if check is not None:
+                check(run, host.alias, host.settings_path, len(data))
         except MediaCutoverError as error:
-            problems.append(str(error))
-    if problems:
-        raise PreflightError("\n".join(problems))
-    states = ", ".join(f"{alias} USE_S3={facts.original_use_s3}" for alias, facts in run.hosts.items())
-    return f"{len(run.hosts)} hosts reachable, settings files parsed ({states})"
+            if media_host_required and host.alias == run.settings.media_host:
+                raise PreflightError(f"the media host cannot be reached, nothing was changed: {error}") from None
+            failed.append((host.alias, str(error)))
+    return failed
+
+
+def _states(run: Run) -> str:
+    return ", ".join(f"{alias} USE_S3={facts.original_use_s3}" for alias, facts in run.hosts.items())
 
 
 def check_media_host(run: Run) -> str:
@@ -60,6 +80,12 @@ def check_media_host(run: Run) -> str:
     return (f"{settings.media_host}: {settings.media_root} holds {files} files ({size / 1e6:.1f} MB)"
             + (f", {len(problems)} unreadable (left out)" if problems else "")
             + ("; lock free" if holder is None else ""))
+
+
+def check_bucket_readable(run: Run) -> str:
+    """The rollback's: it only reads from the bucket."""
+    check_readable(run.settings)
+    return f"bucket {run.settings.bucket} readable"
 
 
 def check_bucket(run: Run) -> str:

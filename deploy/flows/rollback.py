@@ -18,45 +18,16 @@ from __future__ import annotations
 from typing import Callable
 
 from ..config.types import Settings
-from ..engine.run import HostFacts, Options, Run
+from ..engine.run import Options, Run
 from ..engine.runner import Runner, Step, execute_run
-from ..errors import MediaCutoverError, PreflightError
+from ..errors import PreflightError
 from ..media import transfer
 from ..media.transfer import preview_download, preview_download_missing
-from ..remote.ssh import run as remote_run
 from ..site import health, switch
-from ..store.probe import check_readable
 from .cutover import (check_new_settings, install_sync_tool, preview_check, preview_install, preview_lock,
                       release_environment_lock, take_environment_lock)
-from .preflight import check_media_host
+from .preflight import check_bucket_readable, check_hosts_reachable, check_media_host
 from .reload import after_reload, preview_after_reload, preview_reload, reload_sites, restore_and_reload_sites
-
-
-# --- preflight ---------------------------------------------------------------------
-
-def check_hosts_reachable(run: Run) -> str:
-    """Every reachable host's settings are read; unreachable ones are set aside and named at the end."""
-    reachable, unreachable = [], []
-    for host in run.targets:
-        try:
-            remote_run(run.connection(host.alias), "true", "SSH login")
-            data, assignment = switch.read_settings(run, host.alias)
-        except MediaCutoverError as error:
-            if host.alias == run.settings.media_host:
-                raise PreflightError(f"the media host cannot be reached, nothing was changed: {error}") from None
-            unreachable.append((host.alias, str(error)))
-            continue
-        run.hosts[host.alias] = HostFacts(original=data, original_use_s3=assignment.value)
-        reachable.append(host)
-    run.unreachable = unreachable  # the later steps work on run.targets: the others are left alone
-    states = ", ".join(f"{alias} USE_S3={facts.original_use_s3}" for alias, facts in run.hosts.items())
-    away = "; UNREACHABLE, left alone: " + ", ".join(alias for alias, _ in unreachable) if unreachable else ""
-    return f"{len(reachable)} hosts reachable ({states}){away}"
-
-
-def check_bucket_readable(run: Run) -> str:
-    check_readable(run.settings)
-    return f"bucket {run.settings.bucket} readable"
 
 
 # --- download ---------------------------------------------------------------------

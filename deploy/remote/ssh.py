@@ -69,20 +69,6 @@ def read_file(connection: Connection, path: str) -> bytes:
         raise RemoteError(f"{connection.original_host}: cannot read {path}: {error}") from None
 
 
-def describe_hosts(settings: Settings) -> list[tuple[str, str, str, str]]:
-    """(host, remote user, settings path, USE_S3) for every host."""
-    from ..site.settings_file import find_use_s3
-
-    rows = []
-    for host in settings.hosts:
-        with connect(settings, host.alias) as connection:
-            user = run(connection, "id -un", "ssh login").strip()
-            source = read_file(connection, host.settings_path).decode("utf-8")
-            use_s3 = find_use_s3(source, f"{host.alias}:{host.settings_path}").value
-            rows.append((host.alias, user, host.settings_path, str(use_s3)))
-    return rows
-
-
 def run_with_input(connection: Connection, command: str, data: bytes, what: str,
                    timeout: float = 120) -> str:
     """Run ``command`` with ``data`` as its exact standard input (bytes, not text)."""
