@@ -20,10 +20,11 @@ from typing import Callable
 from ..config import credentials
 from ..config.types import Settings
 from ..errors import ProvisionError
-from ..store import iam, bucket_admin
+from ..store import bucket_admin, iam
 from ..store.client import s3_client
+from ..store.errors import store_errors
 from .check import verify
-from .observe import observe, store_errors
+from .observe import observe
 from .plan import (BLOCKED, CHANGE, CREATE, DRIFTED, IN_PLACE, UNSUPPORTED, Desired, Observed, Step, desired_for, plan,
                    render_plan, state_word)
 from .record import read_record, write_record

@@ -20,7 +20,7 @@ import botocore.exceptions
 from ..config.types import Settings
 from ..errors import ProvisionError
 from ..store.client import s3_client
-from ..store.iam import error_code
+from ..store.errors import error_code
 from ..store.probe import anonymous_get, object_url
 
 

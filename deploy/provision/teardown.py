@@ -15,10 +15,10 @@ import botocore.exceptions
 from ..config import credentials
 from ..config.types import Settings
 from ..errors import ProvisionError
-from ..store import iam, bucket_admin
+from ..store import bucket_admin, iam
 from ..store.client import s3_client
+from ..store.errors import store_errors, unsupported
 from . import policies
-from .observe import store_errors
 from .plan import desired_for, names_for
 from .record import read_record, record_path
 
@@ -64,7 +64,7 @@ def _teardown_iam(settings: Settings, iam_api, record: dict, dry_run: bool) -> t
     try:
         group_exists = iam.group_exists(iam_api, names.group)
     except botocore.exceptions.ClientError as error:
-        if not iam.unsupported(error):
+        if not unsupported(error):
             raise
         group_exists = False
     if iam.user_exists(iam_api, names.user):

@@ -13,7 +13,7 @@ import botocore.exceptions
 from ..config.types import Settings
 from ..errors import ProvisionError
 from ..provision.policies import parse
-from .iam import error_code, unsupported
+from .errors import error_code, unsupported
 
 UNSUPPORTED = "unsupported"
 _NOT_SET = {"NoSuchBucketPolicy", "NoSuchPublicAccessBlockConfiguration", "OwnershipControlsNotFoundError"}

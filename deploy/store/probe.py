@@ -6,31 +6,10 @@ import urllib.error
 import urllib.request
 from urllib.parse import quote
 
-import botocore.exceptions
-
 from ..config.types import Settings
 from ..errors import PreflightError
 from .client import s3_client
-
-# What an S3 error code means for the operator.
-ADVICE = {
-    "SignatureDoesNotMatch": "the secret AWS_SECRET_ACCESS_KEY does not match AWS_ACCESS_KEY_ID",
-    "InvalidAccessKeyId": "the store does not know AWS_ACCESS_KEY_ID",
-    "AccessDenied": "the key may not do this: check the IAM user's policy",
-    "NoSuchBucket": "the bucket does not exist: create it (invoke provision) or fix AWS_STORAGE_BUCKET_NAME",
-    "404": "the bucket does not exist: create it (invoke provision) or fix AWS_STORAGE_BUCKET_NAME",
-    "403": "access denied: check AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY and the IAM policy",
-}
-
-
-def explain(error: Exception, settings: Settings, what: str) -> PreflightError:
-    if isinstance(error, botocore.exceptions.ClientError):
-        code = error.response.get("Error", {}).get("Code", "?")
-        advice = ADVICE.get(code, error.response.get("Error", {}).get("Message", ""))
-        return PreflightError(f"bucket {settings.bucket}: {what} refused ({code}): {advice}")
-    return PreflightError(f"bucket {settings.bucket}: {what} failed: cannot reach "
-                          f"{settings.endpoint_url or 'S3'} ({type(error).__name__})")
-
+from .errors import DEPLOY_KEY, store_errors
 
 def object_url(settings: Settings, key: str) -> str:
     return f"{settings.bucket_url}/{quote(key)}"
@@ -58,10 +37,8 @@ def probe(settings: Settings, key: str, check_public: bool) -> None:
              (f"get {key}", lambda: client.get_object(Bucket=settings.bucket, Key=key)["Body"].read())]
     try:
         for what, action in steps:
-            try:
+            with store_errors(settings, f"bucket {settings.bucket}: {what}", DEPLOY_KEY):
                 result = action()
-            except (botocore.exceptions.BotoCoreError, botocore.exceptions.ClientError) as error:
-                raise explain(error, settings, what) from None
         if result != body:
             raise PreflightError(f"bucket {settings.bucket}: {key} read back differs from what was put")
         if check_public:
@@ -72,18 +49,12 @@ def probe(settings: Settings, key: str, check_public: bool) -> None:
                     f"but PUBLIC_MEDIA=true: allow s3:GetObject on {settings.bucket}/{settings.media_prefix}/* "
                     "in the bucket policy (invoke provision), or set PUBLIC_MEDIA=false")
     finally:
-        try:
+        with store_errors(settings, f"bucket {settings.bucket}: delete {key}", DEPLOY_KEY):
             client.delete_object(Bucket=settings.bucket, Key=key)
-        except (botocore.exceptions.BotoCoreError, botocore.exceptions.ClientError) as error:
-            raise explain(error, settings, f"delete {key}") from None
 
 
 def check_readable(settings: Settings) -> None:
     """The read-only part of the probe, for dry runs."""
     client = s3_client(settings)
-    try:
+    with store_errors(settings, f"bucket {settings.bucket}: listing", DEPLOY_KEY):
         client.list_objects_v2(Bucket=settings.bucket, Prefix=settings.media_prefix + "/", MaxKeys=1)
-    except (botocore.exceptions.BotoCoreError, botocore.exceptions.ClientError) as error:
-        raise explain(error, settings, "listing") from None
-
-

@@ -32,8 +32,9 @@ from deploy.provision.teardown import run_teardown
 from deploy.sandbox.sites import TEMPLATE
 from deploy.site import snippet
 from deploy.site.settings_file import set_use_s3
-from deploy.store import iam, bucket_admin
+from deploy.store import bucket_admin, iam
 from deploy.store.client import s3_client
+from deploy.store.errors import error_code
 from deploy.store.probe import anonymous_get, object_url
 
 pytestmark = pytest.mark.slow
@@ -75,7 +76,7 @@ def code_of(call) -> str:
         call()
         return "ok"
     except botocore.exceptions.ClientError as error:
-        return iam.error_code(error)
+        return error_code(error)
 
 
 def force_cleanup(admin) -> None:
