@@ -61,7 +61,7 @@ def _denied(call) -> tuple[bool, str]:
         return code in DENIED, code
 
 
-def verify(settings: Settings, admin: Settings, say: Callable[[str], None] = print,
+def check_key(settings: Settings, admin: Settings, say: Callable[[str], None] = print,
            timeout: float = 30.0) -> None:
     """Exercise the deploy key in ``settings``; raise ProvisionError naming every failed check."""
     key_client, admin_client = s3_client(settings), s3_client(admin)

@@ -13,7 +13,8 @@ from ..config.types import Settings
 from ..errors import ProvisionError
 from ..store import bucket_admin, iam
 from ..store.errors import store_errors, unsupported
-from .plan import Desired, Observed
+from .desired import Desired
+from .plan import Observed
 
 
 def observe(s3, iam_api, settings: Settings, desired: Desired) -> Observed:

@@ -19,7 +19,8 @@ from ..store import bucket_admin, iam
 from ..store.client import s3_client
 from ..store.errors import store_errors, unsupported
 from . import policies
-from .plan import desired_for, names_for
+from .desired import desired_for, names_for
+from .plan import State
 from .record import read_record, record_path
 
 
@@ -124,13 +125,13 @@ def _teardown_bucket(settings: Settings, s3, record: dict, dry_run: bool) -> lis
             else:
                 bucket_admin.put_bucket_policy(s3, bucket, previous)
             done.append(f"restored the bucket policy of {bucket} to what it was before provision")
-    if "access_block" in before and before["access_block"]["value"] != bucket_admin.UNSUPPORTED:
+    if "access_block" in before and before["access_block"]["value"] != State.UNSUPPORTED:
         if dry_run:
             done.append(f"would restore Block Public Access of {bucket}")
         else:
             bucket_admin.put_public_access_block(s3, bucket, before["access_block"]["value"])
             done.append(f"restored Block Public Access of {bucket}")
-    if "ownership" in before and before["ownership"]["value"] != bucket_admin.UNSUPPORTED:
+    if "ownership" in before and before["ownership"]["value"] != State.UNSUPPORTED:
         if dry_run:
             done.append(f"would restore Object Ownership of {bucket}")
         else:

@@ -24,10 +24,10 @@ from invoke import MockContext
 
 from deploy.config import credentials
 from deploy.errors import ProvisionError
-from deploy.provision import plan as provision_plan
 from deploy.provision.apply import ProvisionOptions, run_provision
 from deploy.provision.check import PNG
-from deploy.provision.plan import IN_PLACE, UNSUPPORTED
+from deploy.provision.desired import names_for
+from deploy.provision.plan import State
 from deploy.provision.teardown import run_teardown
 from deploy.sandbox.sites import TEMPLATE
 from deploy.site import snippet
@@ -41,7 +41,8 @@ pytestmark = pytest.mark.slow
 
 ENV = "provtest"
 BUCKET = "media-cutover-provision-test"
-NAMES = provision_plan.names_for(ENV)
+NAMES = names_for(ENV)
+IN_PLACE, UNSUPPORTED = State.IN_PLACE, State.UNSUPPORTED
 
 
 @dataclass
