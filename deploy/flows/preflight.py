@@ -10,10 +10,12 @@ import posixpath
 
 from ..engine.lock import describe, lock_path, read_lock
 from ..engine.run import HostFacts, Run
+from ..engine.runner import Step
 from ..errors import MediaCutoverError, PreflightError
 from ..media import manifest
 from ..remote.ssh import run as remote_run
 from ..remote.ssh import shell_path
+from ..site.packages import check_site_packages
 from ..site.switch import read_settings
 from ..store.probe import check_readable, probe
 from ..sync.commands import upload_command
@@ -110,3 +112,19 @@ def _check_free_space(run: Run, alias: str, settings_path: str, size: int) -> No
     if free_kb < MIN_FREE_KB + 2 * size // 1024:
         raise PreflightError(f"{alias}: only {free_kb} KB free in {directory}; the settings backup needs "
                              f"{MIN_FREE_KB + 2 * size // 1024} KB: free some space")
+
+
+# --- what each direction checks before it changes anything ---------------------------------
+
+BEFORE_CUTOVER = [
+    Step("preflight: hosts and settings files", check_hosts),
+    Step("preflight: media host and lock", check_media_host),
+    Step("preflight: bucket and credentials", check_bucket),
+    Step("preflight: the sites can use S3", check_site_packages),
+]
+
+BEFORE_ROLLBACK = [  # it reads from the bucket only, and leaves a host it cannot reach alone
+    Step("preflight: hosts and settings files", check_hosts_reachable),
+    Step("preflight: media host and lock", check_media_host),
+    Step("preflight: bucket", check_bucket_readable),
+]

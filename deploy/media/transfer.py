@@ -60,8 +60,9 @@ def upload_until_complete(run: Run) -> str:
     return "\n".join([uploaded, *report.summary_lines()])
 
 
-def download(run: Run, overwrite: bool) -> str:
-    """What the bucket has and the disk lacks (or has with another size, when ``overwrite``)."""
+def download(run: Run, overwrite: bool = True) -> str:
+    """What the bucket has and the disk lacks (or has with another size, when ``overwrite``: the file on disk
+    is moved aside first, into the run's displaced directory)."""
     result = runner.download_media(run.media_connection, run.settings, overwrite=overwrite,
                                    displaced_dir=displaced_dir(run), exclude=run.unreadable,
                                    on_progress=lambda line: run.say(f"    {line}"))

@@ -29,8 +29,11 @@ from ..config.types import Settings
 from ..engine.journal import new_run_id, read_run
 from ..engine.run import Options
 from ..errors import ConfigError, MediaCutoverError
-from ..flows.cutover import CUTOVER, flip_settings, reload_sites, run_cutover
-from ..flows.rollback import ROLLBACK, run_rollback, settings_to_disk
+from ..flows import cutover as cutover_flow, rollback as rollback_flow
+from ..flows.cutover import run_cutover
+from ..flows.direction import TO_DISK, TO_S3
+from ..flows.rollback import run_rollback
+from ..flows.steps import RELOAD
 from .report import PhaseNames, build_report, phase_from_journal, render_markdown, split_by_fault
 from .traffic import Site, Traffic, check_uploads, http, records_as_dicts
 
@@ -66,13 +69,10 @@ class Outcome:
     exit_code: RehearsalExit
 
 
-def _step_name(steps, function) -> str:
-    return next(step.name for step in steps if step.apply is function)
-
-
-CUTOVER_NAMES = PhaseNames("cutover", _step_name(CUTOVER, flip_settings), "s3")
-ROLLBACK_NAMES = PhaseNames("rollback", _step_name(ROLLBACK, settings_to_disk), "disk")
-RELOAD_STEP = _step_name(CUTOVER, reload_sites)
+# The steps the report times the change-over from, by the names the sequences export.
+CUTOVER_NAMES = PhaseNames("cutover", cutover_flow.SWITCH_STEP, TO_S3.storage)
+ROLLBACK_NAMES = PhaseNames("rollback", rollback_flow.SWITCH_STEP, TO_DISK.storage)
+RELOAD_STEP = RELOAD.name
 
 
 def load_rehearsal_settings(env: str | None, project_root: Path, options: RehearsalOptions,

@@ -61,6 +61,10 @@ def flip(run_: Run, alias: str, use_s3: bool = True) -> str:
     return f"{alias}: USE_S3 = {use_s3} in {host.settings_path} (backup {posixpath.basename(backup)})"
 
 
+def preview_flip(run_: Run, alias: str) -> str:
+    return diff(run_, alias, use_s3=True) or f"{alias}: already USE_S3 = True"
+
+
 def to_disk(run_: Run, alias: str) -> str:
     """Rollback: the cutover's backup if it is the file as it was, else the minimal USE_S3 = False edit."""
     host = run_.settings.host(alias)

@@ -1,6 +1,7 @@
 """The reload and its undo, on stubs: what they do, in which order, and that one failure does not stop the rest."""
 
 import threading
+from dataclasses import replace
 from types import SimpleNamespace
 
 import pytest
@@ -50,10 +51,9 @@ def calls(monkeypatch):
     monkeypatch.setattr(reload, "remote_run", lambda connection, command, *a, **k: step("reload")(None, connection))
     monkeypatch.setattr(reload.health, "wait_for_storage",
                         lambda host, storage, timeout: calls.append(f"healthy {host.alias} on {storage}") or 0.5)
-    monkeypatch.setattr(reload.transfer, "download", step("download missing"))
-    monkeypatch.setattr(reload.transfer, "download_until_complete", step("download until complete"))
-    monkeypatch.setattr(reload.transfer, "upload", step("upload missing"))
-    monkeypatch.setattr(reload.transfer, "upload_until_complete", step("upload until complete"))
+    for name, verb in (("TO_DISK", "download"), ("TO_S3", "upload")):
+        monkeypatch.setattr(reload, name, replace(getattr(reload, name), copy_missing=step(f"{verb} missing"),
+                                                  until_complete=step(f"{verb} until complete")))
     return calls
 
 
