@@ -16,7 +16,7 @@ from fabric import Connection
 
 from deploy.config.types import Settings
 from deploy.engine.run import Options, Run
-from deploy.media.manifest import verify
+from deploy.media.manifest import verify_bucket
 
 from .host import timed_run
 
@@ -34,7 +34,7 @@ def project_verify(connection: Connection, settings: Settings, source: str, pref
         run = Run(verify_settings, Options(), _NoJournal(), lambda line: None, "bench",
                   _connections={verify_settings.media_host: connection})
         begin = time.monotonic()
-        report, _ = verify(run)
+        report, _ = verify_bucket(run)
         seconds = time.monotonic() - begin
         if report.local_count == 0 or not report.ok:
             raise RuntimeError(f"verify of {prefix} found {report.summary_lines()}")

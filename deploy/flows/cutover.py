@@ -26,7 +26,7 @@ from typing import Callable
 from ..config.types import Settings
 from ..engine.run import Options, Run
 from ..engine.runner import Runner, Step, execute_run
-from ..media.manifest import verify
+from ..media.manifest import verify_bucket
 from ..site import references
 from . import steps
 from .direction import TO_S3
@@ -41,7 +41,7 @@ def verify_snapshot(run: Run) -> str:
 
 
 def _verify(run: Run, before: int | None) -> str:
-    report, newer = verify(run, before)
+    report, newer = verify_bucket(run, before)
     run.journal.record("counts", step="verify", local=report.local_count, remote=report.remote_count,
                        matched=report.matched, extra=report.extra.count, md5_checked=report.md5_checked,
                        newer=newer)

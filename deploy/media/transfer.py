@@ -1,6 +1,7 @@
 """Media between the disk and the bucket during a run, and the checks that it all arrived.
 
-Shared by the cutover, the rollback and the undo of a reload.  Nothing here
+Shared by the cutover, the rollback and the undo of a reload (``deploy.flows.direction``
+holds which of these each direction uses).  Nothing here
 deletes: an upload or a download only adds what the other side lacks, and only
 overwrites when told to (a download moves the file it replaces aside, under
 TOOLS_DIR/displaced/<run id>/).
@@ -9,11 +10,13 @@ TOOLS_DIR/displaced/<run id>/).
 from __future__ import annotations
 
 import time
+from typing import Callable
 
 from ..engine.run import Run
 from ..errors import VerifyError
 from ..sync import runner
 from . import manifest
+from .compare import VerifyReport
 
 # Rounds of copy-and-check until complete: the site may store a file between a
 # copy and the check after it.
@@ -46,12 +49,7 @@ def upload_missing(run: Run) -> str:
 
 def upload_until_complete(run: Run) -> str:
     """Missing files only (the bucket wins now), until the bucket holds every file on disk."""
-    for round_number in range(1, ROUNDS + 1):
-        uploaded = upload_missing(run)
-        report, _ = manifest.compare_tree(run)
-        if report.ok or round_number == ROUNDS:
-            break
-        time.sleep(1)
+    report, uploaded = _until_complete(run, upload_missing, lambda report: report.ok)
     if not report.ok:
         raise VerifyError("the bucket still lacks files from disk after "
                           f"{ROUNDS} rounds:\n    " + "\n    ".join(report.summary_lines()))
@@ -80,18 +78,26 @@ def download_missing(run: Run) -> str:
 
 def download_until_complete(run: Run) -> str:
     """Missing files only (the disk wins now), until every object under the prefix is on disk."""
+    report, downloaded = _until_complete(run, download_missing, lambda report: not report.extra.count)
+    if report.extra.count:
+        raise VerifyError(f"{report.extra.count} objects in the bucket are still not on disk after "
+                          f"{ROUNDS} rounds, e.g. {', '.join(report.extra.samples[:3])}")
+    run.journal.record("counts", step="reverse verify", on_disk=report.local_count,
+                       in_bucket=report.remote_count, not_on_disk=0)
+    return (f"{downloaded}\nevery one of {report.remote_count} objects under "
+            f"{run.settings.media_prefix}/ is on disk ({report.local_count} files there)")
+
+
+def _until_complete(run: Run, copy: Callable[[Run], str],
+                    complete: Callable[[VerifyReport], bool]) -> tuple[VerifyReport, str]:
+    """Copy what is missing and compare the tree with the bucket, up to ROUNDS times, until ``complete``;
+    returns the last report and what the last copy said."""
     for round_number in range(1, ROUNDS + 1):
-        downloaded = download_missing(run)
+        copied = copy(run)
         report, _ = manifest.compare_tree(run)
-        if not report.extra.count:
-            run.journal.record("counts", step="reverse verify", on_disk=report.local_count,
-                               in_bucket=report.remote_count, not_on_disk=0)
-            return (f"{downloaded}\nevery one of {report.remote_count} objects under "
-                    f"{run.settings.media_prefix}/ is on disk ({report.local_count} files there)")
-        if round_number < ROUNDS:
-            time.sleep(1)
-    raise VerifyError(f"{report.extra.count} objects in the bucket are still not on disk after "
-                      f"{ROUNDS} rounds, e.g. {', '.join(report.extra.samples[:3])}")
+        if complete(report) or round_number == ROUNDS:
+            return report, copied
+        time.sleep(1)
 
 
 def displaced_dir(run: Run) -> str:
