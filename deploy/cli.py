@@ -10,10 +10,11 @@ from typing import Iterator, Sequence
 
 from invoke.exceptions import Exit
 
-from .config.load import KNOWN_KEYS, load_settings
+from .config.keys import KNOWN_KEYS
+from .config.load import load
 from .config.types import Settings
-from .errors import ConfigError, MediaCutoverError
 from .engine.journal import last_run
+from .errors import ConfigError, MediaCutoverError
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
@@ -27,20 +28,14 @@ def operator_errors() -> Iterator[None]:
         raise Exit(f"error: {error}", code=1) from None
 
 
-def load(env: str | None) -> Settings:
-    if not env:
-        raise ConfigError("no environment given: pass --env=NAME (a config/NAME.env file)")
-    return load_settings(env, PROJECT_ROOT)
-
-
-def load_for_rollback(env: str | None, only_hosts: list[str] | None = None) -> Settings:
+def load_for_rollback(env: str | None, project_root: Path, only_hosts: list[str] | None = None) -> Settings:
     """The environment given, else the last run's; optionally only some of its hosts (fab -H)."""
     if not env:
-        events = last_run(PROJECT_ROOT / "runs")
+        events = last_run(project_root / "runs")
         if not events:
             raise ConfigError("no environment given and no run recorded under runs/: pass --env=NAME")
         env = events[0]["env"]
-    settings = load(env)
+    settings = load(env, project_root)
     if only_hosts:
         unknown = [alias for alias in only_hosts if alias not in settings.host_aliases]
         if unknown:

@@ -24,7 +24,8 @@ from enum import IntEnum
 from pathlib import Path
 from typing import Callable, Mapping
 
-from ..config.load import host_key, load_settings
+from ..config.keys import host_key
+from ..config.load import load, load_settings
 from ..config.types import Settings
 from ..engine.journal import new_run_id, read_run
 from ..engine.run import Options
@@ -78,10 +79,8 @@ RELOAD_STEP = RELOAD.name
 def load_rehearsal_settings(env: str | None, project_root: Path, options: RehearsalOptions,
                             environ: Mapping[str, str] | None = None) -> Settings:
     """The environment's settings, refused if PRODUCTION=true, with the injected fault if asked for."""
-    if not env:
-        raise ConfigError("no environment given: pass --env=NAME (a config/NAME.env file)")
     environ = dict(os.environ if environ is None else environ)
-    settings = load_settings(env, project_root, environ)
+    settings = load(env, project_root, environ)
     if settings.production and not options.force_production:
         where = settings.effective.get("PRODUCTION", ("", f"config/{env}.env"))[1]
         raise ConfigError(f"environment {env} has PRODUCTION=true ({where}): a rehearsal cuts it over "

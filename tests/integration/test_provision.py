@@ -23,6 +23,7 @@ import pytest
 from invoke import MockContext
 
 from deploy.config import credentials
+from deploy.config.load import load
 from deploy.errors import ProvisionError
 from deploy.provision.apply import ProvisionOptions, run_provision
 from deploy.provision.check import PNG
@@ -52,7 +53,7 @@ class Project:
     original_secrets: bytes = field(repr=False)  # holds the sandbox's admin key
 
     def settings(self):
-        return credentials.load_for_provision(ENV, self.root, {})
+        return load(ENV, self.root, {}, deploy_key_optional=True)
 
     def admin(self):
         return credentials.admin_settings(self.settings(), self.admin_env, {})
