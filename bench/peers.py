@@ -18,9 +18,10 @@ from typing import Callable, Iterator
 
 from fabric import Connection
 
+from deploy.config.paths import shell_path
 from deploy.config.types import Settings
 from deploy.errors import RemoteError
-from deploy.remote.ssh import run, shell_path
+from deploy.remote.ssh import run
 from deploy.sync.runner import install_sync_tool, upload_media
 from deploy.sync.tools import (TOOLS, ToolSpec, answers_pinned_version, binary, credentials_file, install_command,
                                probe_command, tool_spec)

@@ -23,9 +23,10 @@ from pathlib import Path
 from typing import Callable
 
 from deploy.config.load import load_settings
+from deploy.config.paths import shell_path
 from deploy.config.types import Settings
 from deploy.errors import ConfigError, MediaCutoverError
-from deploy.remote.ssh import connect, run, shell_path
+from deploy.remote.ssh import connect, run
 from deploy.sandbox import admin_settings
 from deploy.sandbox.layout import Layout
 from deploy.store.client import s3_client

@@ -8,13 +8,13 @@ from __future__ import annotations
 
 import posixpath
 
+from ..config.paths import shell_path
 from ..engine.lock import describe, lock_path, read_lock
 from ..engine.run import HostFacts, Run
 from ..engine.runner import Step
 from ..errors import MediaCutoverError, PreflightError
 from ..media import manifest
 from ..remote.ssh import run as remote_run
-from ..remote.ssh import shell_path
 from ..site.packages import check_site_packages
 from ..site.switch import read_settings
 from ..store.probe import check_readable, probe

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from ..config.paths import shell_path
 from ..engine.run import Run
 from ..errors import VerifyError
-from ..remote.ssh import LineStream, put_script, shell_path
+from ..remote.ssh import LineStream, put_script
 from ..remote.ssh import run as remote_run
 from ..store.listing import listing
 from .compare import UnsortedListing, VerifyReport, compare, parse_manifest_lines, same_md5

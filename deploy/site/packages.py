@@ -23,10 +23,10 @@ import posixpath
 import shlex
 from dataclasses import dataclass
 
+from ..config.paths import shell_path
 from ..engine.run import Run
 from ..errors import PreflightError, RemoteError
 from ..remote.ssh import run as remote_run
-from ..remote.ssh import shell_path
 
 MARKER = "MEDIA-CUTOVER-SITE-CHECK "
 MIN_DJANGO = (4, 2)

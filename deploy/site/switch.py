@@ -12,10 +12,11 @@ import posixpath
 
 from fabric import Connection
 
+from ..config.paths import sftp_path, shell_path
 from ..config.types import HostSettings
 from ..engine.run import Run
 from ..errors import RemoteError, SettingsFileError
-from ..remote.ssh import put_script, read_file, run, run_with_input, sftp_path, shell_path
+from ..remote.ssh import put_script, read_file, run, run_with_input
 from .settings_file import UseS3Assignment, backup_name, disk_settings, find_use_s3, set_use_s3, settings_diff
 
 

@@ -59,9 +59,9 @@ import re
 import shlex
 from typing import Iterable
 
+from ..config.paths import shell_path
 from ..config.types import Settings
 from ..errors import PreflightError
-from ..remote.ssh import shell_path
 from .tools import PROFILE, binary, no_line_breaks, tool_spec
 
 _q = shlex.quote

@@ -16,8 +16,8 @@ import re
 from dataclasses import dataclass
 from urllib.parse import urlparse
 
+from ..config.paths import shell_path
 from ..config.types import Settings
-from ..remote.ssh import shell_path
 
 
 @dataclass(frozen=True)
