@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from deploy.sync.output import RcloneOutput, S3cmdOutput, S5cmdOutput
+from deploy.sync.output import LineWriter, RcloneOutput, S3cmdOutput, S5cmdOutput
 
 from .sync_fakes import rclone_stats
 
@@ -64,3 +64,15 @@ def test_only_the_first_errors_are_shown_but_all_are_counted():
                                                     "s5cmd error: SignatureDoesNotMatch 1"]
     assert len([line for line in shown if line]) == 21 and shown[20].startswith("(more errors")
     assert output.errors == 50 and list(output.problems)[-1] == "s5cmd error: SignatureDoesNotMatch 49"
+
+
+# --- the tool's streams, cut into lines -----------------------------------------------------
+
+def test_line_writer_hands_over_whole_lines():
+    lines = []
+    writer = LineWriter(lines.append)
+    for chunk in ["one\r\ntw", "o\n", "", "three\nfo", "ur"]:
+        writer.write(chunk)
+    assert lines == ["one", "two", "three"]
+    writer.close()
+    assert lines == ["one", "two", "three", "four"]

@@ -10,22 +10,10 @@ import pytest
 from invoke.runners import Result
 
 from deploy.errors import PreflightError, RemoteError
-from deploy.sync.runner import LineWriter, download_media, install_sync_tool, upload_media
+from deploy.sync.runner import download_media, install_sync_tool, upload_media
 
 from .sync_fakes import (DISPLACED, SECRET, FakeConnection, inspect_result, rclone_run, settings,  # noqa: F401
                          with_tool)
-
-
-# --- reading the tool's streams ---------------------------------------------------------------
-
-def test_line_writer_hands_over_whole_lines():
-    lines = []
-    writer = LineWriter(lines.append)
-    for chunk in ["one\r\ntw", "o\n", "", "three\nfo", "ur"]:
-        writer.write(chunk)
-    assert lines == ["one", "two", "three"]
-    writer.close()
-    assert lines == ["one", "two", "three", "four"]
 
 
 # --- the upload's secret handling, against a fake host ----------------------------------------
