@@ -38,7 +38,7 @@ from deploy.remote.ssh import connect
 
 FLIP_STEP = "flip USE_S3 = True"
 RELOAD_STEP = "reload the sites"
-# The steps from the first flip to the end of the reload, as deploy/cutover.py runs them.
+# The steps from the first flip to the end of the reload, as deploy/flows/cutover.py runs them.
 BETWEEN_FLIP_AND_RELOAD = (FLIP_STEP, "check the new settings", "upload what reached the disk since the snapshot",
                            RELOAD_STEP)
 MAX_REQUESTS = 200_000

@@ -21,8 +21,8 @@ PHASE_TITLES = {"full": "fresh full upload into an empty prefix",
                 "no-op": "no-op re-run (everything already there)",
                 "delta": "delta re-run (1 % new files)"}
 PEER_ORDER = ("s3cmd", "awscli", "rclone", "s5cmd")
-VERIFY_LABELS = {"project": "project: deploy.media.verify (manifest over SSH, deploy.listing: ElementTree pages, "
-                            "sub-prefixes by 8 threads; merge-join)",
+VERIFY_LABELS = {"project": "project: deploy.media.manifest.verify_bucket (manifest over SSH, deploy.store.listing: "
+                            "ElementTree pages, sub-prefixes by 8 threads; merge-join)",
                  "rclone": "rclone check --one-way --size-only (on the media host)"}
 VERIFY_REPEATS = 2
 COMPARE_ENTRIES = 1_000_000
@@ -269,7 +269,7 @@ def render(results: Results, machine_lines: list[str], command: str, seconds: fl
                              [[label, _cell(verifies[key]), _ratio(verifies[key], verifies["project"])]
                               for key, label in VERIFY_LABELS.items() if verifies[key]]), ""]
     if results.compare:
-        out += ["## deploy.verify.compare alone, synthetic listings", "",
+        out += ["## deploy.media.compare.compare alone, synthetic listings", "",
                 md_table(["entries a side", "order", "seconds", "of which making the inputs", "peak RSS",
                           "missing / extra / size mismatch found"],
                          [[f"{r['entries']:,}", r["order"], f"{r['seconds']:.2f}", f"{r['inputs_seconds']:.2f}",

@@ -1,8 +1,8 @@
 """The cutover's verify on the sandbox, against `rclone check --one-way --size-only`.
 
-``project_verify`` times ``deploy.media.verify`` (the cutover's verify step:
+``project_verify`` times ``deploy.media.manifest.verify_bucket`` (the cutover's verify step:
 the manifest streamed from the media host, merge-joined with the bucket
-listing of deploy.listing) on the bench's open connection; ``rclone_check`` the
+listing of deploy.store.listing) on the bench's open connection; ``rclone_check`` the
 peer's check of the same tree against the same prefix, run on the media host.
 """
 
