@@ -5,17 +5,18 @@ Thin on purpose: each task loads the environment and calls deploy/.
 
 from fabric import task
 
-from deploy.cli import load, load_for_rollback, operator_errors, say, step_table, table
+from deploy.cli import PROJECT_ROOT, load_for_rollback, operator_errors, say, step_table, table
+from deploy.config.load import load
 from deploy.engine.run import Options
-from deploy.remote.ssh import describe_hosts
 from deploy.flows.rollback import run_rollback
+from deploy.flows.status import describe_hosts
 
 
 @task(help={"env": "environment: reads config/<env>.env"})
 def hosts(c, env=None):
     """Reach every host of an environment over SSH and show what the cutover will touch."""
     with operator_errors():
-        settings = load(env)
+        settings = load(env, PROJECT_ROOT)
         say(table(("HOST", "USER", "SETTINGS FILE", "USE_S3"), describe_hosts(settings)))
 
 
@@ -28,6 +29,6 @@ def rollback(c, env=None, dry_run=False, break_lock=False):
     """Back to disk-served media, downloading every file uploaded to the bucket meanwhile."""
     only = [c.original_host] if getattr(c, "original_host", None) else None  # fab -H web1,web2: one host a call
     with operator_errors():
-        settings = load_for_rollback(env, only)
+        settings = load_for_rollback(env, PROJECT_ROOT, only)
         runner = run_rollback(settings, Options(dry_run=dry_run, break_lock=break_lock), say)
         say(step_table(runner.outcomes))

@@ -6,25 +6,25 @@ Thin on purpose: parse arguments, load the environment's settings, call deploy/.
 from invoke import Collection, task
 from invoke.exceptions import Exit
 
-from deploy.config import credentials
-from deploy.provision import apply as provision_lib
-from deploy.provision import teardown as teardown_lib
 from deploy import sandbox as sandbox_lib
 from deploy import rehearsal as rehearsal_lib
-from deploy.site import snippet as snippet_lib
-from deploy.flows import status as status_lib
-from deploy.cli import (PROJECT_ROOT, load, load_for_rollback, operator_errors, render_config, say, step_table,
-                        table)
+from deploy.cli import PROJECT_ROOT, load_for_rollback, operator_errors, render_config, say, step_table, table
+from deploy.config import credentials
+from deploy.config.load import load
 from deploy.engine.run import Options
+from deploy.flows import status as status_lib
 from deploy.flows.cutover import run_cutover
 from deploy.flows.rollback import run_rollback
+from deploy.provision import apply as provision_lib
+from deploy.provision import teardown as teardown_lib
+from deploy.site import snippet as snippet_lib
 
 
 @task(help={"env": "environment: reads config/<env>.env (+ .secrets.env, + environment variables)"})
 def config(c, env=None):
     """Print an environment's effective configuration, secrets masked."""
     with operator_errors():
-        say(render_config(load(env)))
+        say(render_config(load(env, PROJECT_ROOT)))
 
 
 @task(help={
@@ -36,7 +36,7 @@ def config(c, env=None):
 def cutover(c, env=None, dry_run=False, checksum=False, break_lock=False):
     """Move media to S3 and switch every host to it; all or nothing."""
     with operator_errors():
-        settings = load(env)
+        settings = load(env, PROJECT_ROOT)
         runner = run_cutover(settings, Options(dry_run=dry_run, checksum=checksum, break_lock=break_lock), say)
         say(step_table(runner.outcomes))
         say(f"cutover of {settings.env} " + ("previewed: nothing changed" if dry_run
@@ -51,7 +51,7 @@ def cutover(c, env=None, dry_run=False, checksum=False, break_lock=False):
 def rollback(c, env=None, dry_run=False, break_lock=False):
     """Back to disk-served media on every host, downloading every file uploaded to the bucket meanwhile."""
     with operator_errors():
-        settings = load_for_rollback(env)
+        settings = load_for_rollback(env, PROJECT_ROOT)
         runner = run_rollback(settings, Options(dry_run=dry_run, break_lock=break_lock), say)
         say(step_table(runner.outcomes))
         say(f"rollback of {settings.env} " + ("previewed: nothing changed" if dry_run
@@ -62,7 +62,7 @@ def rollback(c, env=None, dry_run=False, break_lock=False):
 def status(c, env=None):
     """Show per host whether USE_S3 is on, the last run and the lock."""
     with operator_errors():
-        settings = load(env)
+        settings = load(env, PROJECT_ROOT)
         say(table(("HOST", "STATE"), status_lib.host_rows(settings)))
         say(f"last run: {status_lib.last_run_line(settings)}")
         say(f"lock:     {status_lib.lock_line(settings)}")
@@ -83,7 +83,7 @@ ADMIN_ENV_HELP = ("dotenv file with the admin's AWS_ACCESS_KEY_ID/AWS_SECRET_ACC
 def provision(c, env=None, admin_env=None, dry_run=False, replace_drifted=False, check=True):
     """Create or adopt the bucket, its public-read policy and a least-privilege IAM user and key."""
     with operator_errors():
-        settings = credentials.load_for_provision(env, PROJECT_ROOT)
+        settings = load(env, PROJECT_ROOT, deploy_key_optional=True)
         admin = credentials.admin_settings(settings, admin_env)
         options = provision_lib.ProvisionOptions(dry_run=dry_run, replace_drifted=replace_drifted, check=check)
         provision_lib.run_provision(settings, admin, options, say)
@@ -100,7 +100,7 @@ def provision(c, env=None, admin_env=None, dry_run=False, replace_drifted=False,
 def settings_snippet(c, env=None, part="both", custom_domain=None, flavor="plain"):
     """Print the S3 block for the end of the site's settings (it keeps STORAGES' other entries) and an e-mail tag."""
     with operator_errors():
-        settings = credentials.load_for_provision(env, PROJECT_ROOT)
+        settings = load(env, PROJECT_ROOT, deploy_key_optional=True)
         say(snippet_lib.render(settings, custom_domain, part, flavor).rstrip("\n"))
 
 
@@ -112,7 +112,7 @@ def settings_snippet(c, env=None, part="both", custom_domain=None, flavor="plain
 def teardown_provision(c, env=None, admin_env=None, dry_run=False):
     """Remove what provision created (sandboxes and rehearsals only; refuses production)."""
     with operator_errors():
-        settings = credentials.load_for_provision(env, PROJECT_ROOT)
+        settings = load(env, PROJECT_ROOT, deploy_key_optional=True)
         admin = credentials.admin_settings(settings, admin_env)
         for line in teardown_lib.run_teardown(settings, admin, dry_run=dry_run):
             say(line)

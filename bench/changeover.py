@@ -31,16 +31,18 @@ from pathlib import Path
 from typing import Callable
 from urllib.parse import urljoin
 
-from deploy.config.load import Settings
-from deploy.remote.ssh import connect
+from deploy.config.types import Settings
 from deploy.engine.journal import read_run
 from deploy.engine.lock import describe, read_lock
+from deploy.flows.cutover import CUTOVER, SWITCH_STEP
+from deploy.flows.steps import RELOAD
+from deploy.remote.ssh import connect
 
-FLIP_STEP = "flip USE_S3 = True"
-RELOAD_STEP = "reload the sites"
-# The steps from the first flip to the end of the reload, as deploy/cutover.py runs them.
-BETWEEN_FLIP_AND_RELOAD = (FLIP_STEP, "check the new settings", "upload what reached the disk since the snapshot",
-                           RELOAD_STEP)
+FLIP_STEP = SWITCH_STEP
+RELOAD_STEP = RELOAD.name
+# The steps from the first flip to the end of the reload, as deploy/flows/cutover.py runs them.
+_CUTOVER_STEPS = [step.name for step in CUTOVER]
+BETWEEN_FLIP_AND_RELOAD = tuple(_CUTOVER_STEPS[_CUTOVER_STEPS.index(FLIP_STEP):_CUTOVER_STEPS.index(RELOAD_STEP) + 1])
 MAX_REQUESTS = 200_000
 MAX_SECONDS = 600
 

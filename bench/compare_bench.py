@@ -2,12 +2,12 @@
 
 ``measure_compare`` runs ``python -m bench.compare_bench`` in a child process
 of its own, which reports its wall time and its peak RSS (VmHWM); the CPU
-seconds come from the child's rusage (``os.wait4``).  This module imports nothing but ``deploy.verify`` (no
+seconds come from the child's rusage (``os.wait4``).  This module imports nothing but ``deploy.media.compare`` (no
 Fabric, no boto3), so the RSS is the interpreter plus the comparison.
 
 The synthetic sides are generators, never lists: the local side is manifest
 lines (``size\\tpath``) through ``parse_manifest_lines`` as the cutover feeds
-it, the bucket side ``Entry`` objects with ETags as ``deploy.listing.listing``
+it, the bucket side ``Entry`` objects with ETags as ``deploy.store.listing.listing``
 yields them; both in key order.  The bucket lacks a few keys, has a few extra
 and a few of different size, so every branch of the merge-join runs.
 """
@@ -49,7 +49,7 @@ def local_lines(entries: int) -> Iterator[bytes]:
 
 
 def bucket_listing(entries: int) -> Iterator[Entry]:
-    """What deploy.listing.listing yields: as many keys, a few missing, extra or resized."""
+    """What deploy.store.listing.listing yields: as many keys, a few missing, extra or resized."""
     etag = '"0cc175b9c0f1b6a831c399e269772661"'
     produced = index = 0
     while produced < entries:
@@ -110,7 +110,7 @@ def measure_compare(project_root: Path, entries: int, order: str = "bytes") -> d
 
 
 def main(argv: list[str]) -> int:
-    parser = argparse.ArgumentParser(description="Time deploy.verify.compare on synthetic listings "
+    parser = argparse.ArgumentParser(description="Time deploy.media.compare.compare on synthetic listings "
                                                  "(prints JSON; bench.run runs it in a child process).")
     parser.add_argument("--entries", type=int, default=1_000_000)
     parser.add_argument("--order", choices=("bytes", "path"), default="bytes")

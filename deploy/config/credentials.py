@@ -16,16 +16,13 @@ from typing import Mapping
 
 from dotenv import dotenv_values
 
-from .load import load_settings
-from .types import Secret, Settings
 from ..errors import ConfigError
+from .keys import DEPLOY_KEYS
+from .types import Secret, Settings
 
 ADMIN_KEY_VAR = "MEDIA_CUTOVER_ADMIN_ACCESS_KEY_ID"
 ADMIN_SECRET_VAR = "MEDIA_CUTOVER_ADMIN_SECRET_ACCESS_KEY"
 SANDBOX_ADMIN_ENV = ".sandbox/s3-admin.env"
-DEPLOY_KEYS = ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY")
-# Stands in for a deploy key that provision has not made yet; never used to sign anything.
-PLACEHOLDER = "not-provisioned-yet"
 _KEY_LINE = re.compile(r"^\s*(?:export\s+)?(AWS_ACCESS_KEY_ID|AWS_SECRET_ACCESS_KEY)\s*=")
 
 
@@ -39,23 +36,6 @@ def backup_path(settings: Settings) -> Path:
     Named ``*.secrets.env`` so the project's .gitignore covers it.
     """
     return settings.project_root / "config" / f"{settings.env}.before-provision.secrets.env"
-
-
-def load_for_provision(env: str | None, project_root: Path,
-                       environ: Mapping[str, str] | None = None) -> Settings:
-    """The environment's settings, also before it has a deploy key (provision makes it)."""
-    if not env:
-        raise ConfigError("no environment given: pass --env=NAME (a config/NAME.env file)")
-    environ = dict(os.environ if environ is None else environ)
-    files = {}
-    for name in (f"{env}.env", f"{env}.secrets.env"):
-        path = project_root / "config" / name
-        if path.is_file():
-            files.update({key: value for key, value in dotenv_values(path, interpolate=False).items() if value})
-    for key in DEPLOY_KEYS:
-        if not environ.get(key) and not files.get(key):
-            environ[key] = PLACEHOLDER
-    return load_settings(env, project_root, environ)
 
 
 def admin_settings(settings: Settings, admin_env: str | None,

@@ -9,7 +9,7 @@ one host with ``KEY__HOST``, the host alias upper-cased with every other
 character than a letter or digit turned into ``_`` (``SITE_URL__WEB2``).
 
 Everything is validated here, once per run; the rest of the code trusts it.
-The types it builds live in ``deploy.config_types`` (importable from here too).
+The types it builds live in ``deploy.config.types``.
 """
 
 from __future__ import annotations
@@ -22,8 +22,10 @@ from urllib.parse import urlparse
 
 from dotenv import dotenv_values
 
-from .types import HostSettings, Secret, Settings  # also re-exported: `from deploy.config import Settings`
 from ..errors import ConfigError
+from .keys import (DEPLOY_KEYS, KNOWN_KEYS, PER_HOST_KEYS, PLACEHOLDER, REQUIRED_KEYS, SECRET_KEYS, host_key,
+                   mask)
+from .types import HostSettings, Secret, Settings
 
 ENV_NAME = re.compile(r"^[a-z0-9][a-z0-9_-]{0,31}$")
 HOST_ALIAS = re.compile(r"^[A-Za-z0-9_.@:-]+$")
@@ -32,62 +34,42 @@ IP_ADDRESS = re.compile(r"^\d{1,3}(\.\d{1,3}){3}$")
 SYNC_TOOLS = ("rclone", "s5cmd", "s3cmd")
 CHECKSUM_MODES = ("when_required", "when_supported")
 
-PER_HOST_KEYS = ("SETTINGS_PATH", "RELOAD_COMMAND", "SITE_URL", "HEALTH_URL",
-                 "MANAGE_PY", "SITE_PYTHON")
-SECRET_KEYS = ("AWS_SECRET_ACCESS_KEY",)
-# Every key this tool reads, with a one-line description (also the --help of `invoke config`).
-KNOWN_KEYS = {
-    "HOSTS": "comma-separated SSH aliases or user@host[:port] of every web host",
-    "MEDIA_HOST": "the host whose disk holds MEDIA_ROOT and runs the sync (default: first of HOSTS)",
-    "MEDIA_ROOT": "the media directory on the media host (~/ is the SSH user's home)",
-    "SETTINGS_PATH": "the site's local_settings.py on each host (per-host overridable)",
-    "RELOAD_COMMAND": "shell command that gracefully reloads the site on a host (per-host overridable)",
-    "RELOAD_TIMEOUT": "seconds the reload command may take (default 60)",
-    "RELOAD_GRACE_SECONDS": "seconds old workers may still finish requests after a reload: the web server's "
-                            "graceful timeout (gunicorn --graceful-timeout; default 30)",
-    "SITE_URL": "the site's base URL as reached from this machine (per-host overridable)",
-    "HEALTH_URL": "URL answering 200 with the active storage (default: SITE_URL + /healthz)",
-    "MEDIA_LIST_PATH": "path of a site page listing media URLs, sampled by the health check (optional)",
-    "MANAGE_PY": "the site's manage.py on each host, for `manage.py check` (optional)",
-    "SITE_PYTHON": "the Python that runs the site on each host (required with MANAGE_PY)",
-    "SSH_CONFIG": "ssh_config file resolving the host aliases (relative to the project; optional)",
-    "REMOTE_PYTHON": "Python 3 on the hosts for our helper scripts and the sync tool's venv (default python3)",
-    "TOOLS_DIR": "where the sync tool is installed on the media host (default ~/.media-cutover)",
-    "SYNC_TOOL": "rclone | s5cmd | s3cmd (default rclone, the fastest measured)",
-    "SYNC_CONCURRENCY": "parallel transfers of the sync tool (default 32)",
-    "AWS_STORAGE_BUCKET_NAME": "the bucket",
-    "AWS_S3_REGION_NAME": "the bucket's region (default us-east-1)",
-    "AWS_S3_ENDPOINT_URL": "endpoint of an S3-compatible store (empty for AWS)",
-    "AWS_LOCATION": "key prefix of the media in the bucket (default media)",
-    "AWS_ACCESS_KEY_ID": "access key of the deploying IAM user",
-    "AWS_SECRET_ACCESS_KEY": "its secret (put it in config/<env>.secrets.env)",
-    "AWS_REQUEST_CHECKSUM_CALCULATION": "when_required (default; S3-compatible stores) | when_supported",
-    "PUBLIC_MEDIA": "true if anyone may GET media objects (default true)",
-    "CACHE_CONTROL": "Cache-Control set on every uploaded object (optional)",
-    "PRODUCTION": "true for production: rehearsals refuse it (default false)",
-}
-REQUIRED_KEYS = ("HOSTS", "MEDIA_ROOT", "SETTINGS_PATH", "RELOAD_COMMAND", "SITE_URL",
-                 "AWS_STORAGE_BUCKET_NAME", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY")
-
-
-def host_key(key: str, alias: str) -> str:
-    """The name of a per-host override of ``key``: ``SITE_URL__WEB2``."""
-    return f"{key}__{re.sub(r'[^A-Za-z0-9]', '_', alias).upper()}"
-
-
-def mask(value: str) -> str:
-    """How a secret is shown: never more than its length class."""
-    return "********" if value else "(empty)"
-
-
 def known_environments(config_dir: Path) -> list[str]:
     return sorted(path.name[:-4] for path in config_dir.glob("*.env")
                   if not path.name.endswith(".secrets.env"))
 
 
+def load(env: str | None, project_root: Path, environ: Mapping[str, str] | None = None, *,
+         deploy_key_optional: bool = False) -> Settings:
+    """The environment a command was given (``--env``): the one way in for every command.
+
+    ConfigError when none was given.  With ``deploy_key_optional`` (provision, which
+    makes the deploy key, and the commands that may run before it) a placeholder that
+    signs nothing stands in for a deploy key the environment does not have yet.
+    """
+    if not env:
+        raise ConfigError("no environment given: pass --env=NAME (a config/NAME.env file)")
+    if deploy_key_optional:
+        environ = _with_placeholder_key(env, project_root, environ)
+    return load_settings(env, project_root, environ)
+
+
+def _with_placeholder_key(env: str, project_root: Path, environ: Mapping[str, str] | None) -> dict[str, str]:
+    environ = dict(os.environ if environ is None else environ)
+    files = {}
+    for name in (f"{env}.env", f"{env}.secrets.env"):
+        path = project_root / "config" / name
+        if path.is_file():
+            files.update({key: value for key, value in dotenv_values(path, interpolate=False).items() if value})
+    for key in DEPLOY_KEYS:
+        if not environ.get(key) and not files.get(key):
+            environ[key] = PLACEHOLDER
+    return environ
+
+
 def load_settings(env: str, project_root: Path,
                   environ: Mapping[str, str] | None = None) -> Settings:
-    """Read, overlay and validate the configuration of ``env``."""
+    """Read, overlay and validate the configuration of ``env`` (a name already given)."""
     environ = os.environ if environ is None else environ
     config_dir = project_root / "config"
     env_file = config_dir / f"{env}.env"

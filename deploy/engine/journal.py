@@ -14,7 +14,7 @@ import uuid
 from datetime import datetime, timezone
 from pathlib import Path
 
-from ..redact import redact
+from ..config.redact import redact
 
 
 def new_run_id() -> str:

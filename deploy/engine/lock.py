@@ -10,9 +10,10 @@ import json
 
 from fabric import Connection
 
+from ..config.paths import shell_path
 from ..config.types import Settings
 from ..errors import LockError
-from ..remote.ssh import run, run_with_input, shell_path
+from ..remote.ssh import run, run_with_input
 
 
 def lock_path(settings: Settings) -> str:

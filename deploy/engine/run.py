@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import time
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Callable
 
 from fabric import Connection
 
-from ..config.types import Settings
-from ..errors import CutoverError
+from ..config.types import HostSettings, Settings
+from ..errors import HostsFailed, MediaCutoverError
 from ..remote.ssh import connect
 from .journal import Journal
 
@@ -36,21 +36,39 @@ class HostFacts:
 
 @dataclass
 class Run:
+    """One cutover or rollback: what it was given, and what its steps learn and hand on, by name."""
+
     settings: Settings
     options: Options
     journal: Journal
     say: Callable[[str], None]
     run_id: str
     hosts: dict[str, HostFacts] = field(default_factory=dict)
-    manifest_problems: list[str] = field(default_factory=list)
-    counts: dict[str, object] = field(default_factory=dict)
+    # (alias, why) of the hosts the rollback's preflight could not reach: left alone, named at the end
+    unreachable: list[tuple[str, str]] = field(default_factory=list)
+    # paths under MEDIA_ROOT the manifest cannot follow (symlink loops, dangling links): no copy touches them
+    unreadable: list[str] = field(default_factory=list)
+    # the media host's clock when the first upload started: the verify leaves out files changed since
+    upload_started: int | None = None
+    # the order the store lists keys in: "bytes" (AWS), or "path" once a comparison found it lists dir by dir
+    listing_order: str = "bytes"
     # alias -> (storage, time.time() of its reload command) of sites reloaded but not yet seen
-    # answering in their new mode (deploy.reload.after_reload waits for them)
+    # answering in their new mode (deploy.flows.reload.after_reload waits for them)
     switching: dict[str, tuple[str, float]] = field(default_factory=dict)
     # time.monotonic() when the last reloaded site answered in its new mode: from then on,
     # only old workers finishing their last requests still write to the storage it left
     reloaded_at: float | None = None
     _connections: dict[str, Connection] = field(default_factory=dict)
+
+    @property
+    def targets(self) -> tuple[HostSettings, ...]:
+        """The hosts this run works on: every host, but those the rollback's preflight set aside."""
+        away = {alias for alias, _ in self.unreachable}
+        return tuple(host for host in self.settings.hosts if host.alias not in away)
+
+    @property
+    def aliases(self) -> tuple[str, ...]:
+        return tuple(host.alias for host in self.targets)
 
     def connection(self, alias: str) -> Connection:
         if alias not in self._connections:
@@ -62,30 +80,32 @@ class Run:
         begin = time.time()
         try:
             summary = action(self, alias) or ""
-        except CutoverError as error:
+        except MediaCutoverError as error:
             self.journal.record("host", step=step, host=alias, start=begin, result="failed", summary=str(error))
             raise
         self.journal.record("host", step=step, host=alias, start=begin, result="ok", summary=summary)
         return summary
 
     def on_every_host(self, action: Callable[["Run", str], object], aliases=None) -> list:
-        """``action(run, alias)`` on the hosts at once (each has its own SSH connection); results in order.
+        """``action(run, alias)`` on the hosts (default: the targets) at once, each on its own SSH
+        connection; results in order.
 
-        Every host runs to the end; if any failed, the first failure's kind is raised
-        with every failing host's message.
+        Every host runs to the end; if any failed, HostsFailed carries every host's
+        result or error.  Anything but our own errors is a bug and keeps its traceback.
         """
-        aliases = list(self.settings.host_aliases if aliases is None else aliases)
+        aliases = list(self.aliases if aliases is None else aliases)
         for alias in aliases:  # opened here, one by one: the threads only use them
             self.connection(alias)
         with ThreadPoolExecutor(max(1, len(aliases))) as pool:
-            futures = [pool.submit(action, self, alias) for alias in aliases]
-        failures = [error for error in (future.exception() for future in futures) if error is not None]
-        bugs = [error for error in failures if not isinstance(error, CutoverError)]
+            futures = {alias: pool.submit(action, self, alias) for alias in aliases}
+        results = {alias: _outcome(future) for alias, future in futures.items()}
+        failures = [result for result in results.values() if isinstance(result, BaseException)]
+        bugs = [error for error in failures if not isinstance(error, MediaCutoverError)]
         if bugs:
             raise bugs[0]  # our bug: its traceback
         if failures:
-            raise type(failures[0])("\n".join(str(failure) for failure in failures))
-        return [future.result() for future in futures]
+            raise HostsFailed(results)
+        return list(results.values())
 
     @property
     def media_connection(self) -> Connection:
@@ -95,3 +115,9 @@ class Run:
         for connection in self._connections.values():
             connection.close()
         self._connections.clear()
+
+
+def _outcome(future: Future) -> object:
+    """What an action returned, or the error it raised."""
+    error = future.exception()
+    return future.result() if error is None else error

@@ -11,9 +11,9 @@ import time
 from dataclasses import dataclass, field
 from typing import Callable
 
-from .run import Run
-from ..errors import CutoverError
+from ..errors import MediaCutoverError, StepFailed
 from .journal import Journal, new_run_id
+from .run import Run
 
 Action = Callable[["object"], "str | None"]
 
@@ -34,23 +34,6 @@ class StepOutcome:
     summary: str = ""
 
 
-class StepFailed(CutoverError):
-    """A step failed; ``undone`` tells what was put back."""
-
-    def __init__(self, step: str, reason: str, undone: list[str], undo_failures: list[str]):
-        self.step, self.reason, self.undone, self.undo_failures = step, reason, undone, undo_failures
-        message = f"step '{step}' failed: {reason}"
-        if undone:
-            message += f"\nundone: {', '.join(undone)}"
-        if undo_failures:
-            message += "\nUNDO FAILED, the environment needs a look: " + "; ".join(undo_failures)
-        elif undone:
-            message += "\nevery host is back as it was before the run"
-        else:
-            message += "\nnothing had been changed"
-        super().__init__(message)
-
-
 @dataclass
 class Runner:
     journal: "object"
@@ -68,7 +51,7 @@ class Runner:
             action = (step.preview or step.apply) if dry_run else step.apply
             try:
                 summary = action(run) or ""
-            except (CutoverError, KeyboardInterrupt) as error:
+            except (MediaCutoverError, KeyboardInterrupt) as error:
                 reason = "interrupted (Ctrl-C)" if isinstance(error, KeyboardInterrupt) else str(error)
                 self._finish(step, "failed", begin, reason)
                 undone, failures = self._undo(reversed(started), run)
@@ -128,7 +111,7 @@ def execute_run(kind: str, steps: list[Step], settings, options, say: Callable[[
         if finish is not None:
             finish(run)
         journal.record("end", result="ok")
-    except CutoverError as error:
+    except MediaCutoverError as error:
         journal.record("end", result=f"failed: {error}".splitlines()[0])
         raise
     except BaseException as error:

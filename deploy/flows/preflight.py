@@ -1,4 +1,4 @@
-"""Preflight: everything the cutover needs, checked before anything changes.
+"""Preflight: everything the cutover or the rollback needs, checked before anything changes.
 
 Each check raises PreflightError (or RemoteError) naming the host, path or key.
 Host problems are collected across all hosts, so one run shows them all.
@@ -8,14 +8,16 @@ from __future__ import annotations
 
 import posixpath
 
-from ..media import manifest as media
-from ..store.probe import check_readable, probe
-from ..engine.run import HostFacts, Run
-from ..errors import CutoverError, PreflightError
-from ..remote.ssh import run as remote_run
-from ..remote.ssh import shell_path
+from ..config.paths import shell_path
 from ..engine.lock import describe, lock_path, read_lock
+from ..engine.run import HostFacts, Run
+from ..engine.runner import Step
+from ..errors import MediaCutoverError, PreflightError
+from ..media import manifest
+from ..remote.ssh import run as remote_run
+from ..site.packages import check_site_packages
 from ..site.switch import read_settings
+from ..store.probe import check_readable, probe
 from ..sync.commands import upload_command
 
 # Room for a backup of the settings file and its temp copy, with margin.
@@ -24,20 +26,40 @@ MIN_FREE_KB = 1024
 
 def check_hosts(run: Run) -> str:
     """Every host: reachable, settings file with one literal USE_S3, room for the backup."""
-    problems = []
+    problems = [problem for _, problem in _read_hosts(run, check=_check_free_space)]
+    if problems:
+        raise PreflightError("\n".join(problems))
+    return f"{len(run.hosts)} hosts reachable, settings files parsed ({_states(run)})"
+
+
+def check_hosts_reachable(run: Run) -> str:
+    """The rollback's: every reachable host's settings are read; unreachable ones are set aside (run.unreachable,
+    so the later steps leave them alone) and named at the end.  Only the media host must be reached."""
+    run.unreachable = _read_hosts(run, media_host_required=True)
+    away = "; UNREACHABLE, left alone: " + ", ".join(alias for alias, _ in run.unreachable) if run.unreachable else ""
+    return f"{len(run.hosts)} hosts reachable ({_states(run)}){away}"
+
+
+def _read_hosts(run: Run, check=None, media_host_required: bool = False) -> list[tuple[str, str]]:
+    """Log in to every host and read its settings file into run.hosts; (alias, problem) of each that failed."""
+    failed = []
     for host in run.settings.hosts:
         try:
             connection = run.connection(host.alias)
             remote_run(connection, "true", "SSH login")
-            data, assignment = read_settings(run, host.alias)
+            data, assignment = read_settings(connection, host)
             run.hosts[host.alias] = HostFacts(original=data, original_use_s3=assignment.value)
-            _check_free_space(run, host.alias, host.settings_path, len(data))
-        except CutoverError as error:
-            problems.append(str(error))
-    if problems:
-        raise PreflightError("\n".join(problems))
-    states = ", ".join(f"{alias} USE_S3={facts.original_use_s3}" for alias, facts in run.hosts.items())
-    return f"{len(run.hosts)} hosts reachable, settings files parsed ({states})"
+            if check is not None:
+                check(run, host.alias, host.settings_path, len(data))
+        except MediaCutoverError as error:
+            if media_host_required and host.alias == run.settings.media_host:
+                raise PreflightError(f"the media host cannot be reached, nothing was changed: {error}") from None
+            failed.append((host.alias, str(error)))
+    return failed
+
+
+def _states(run: Run) -> str:
+    return ", ".join(f"{alias} USE_S3={facts.original_use_s3}" for alias, facts in run.hosts.items())
 
 
 def check_media_host(run: Run) -> str:
@@ -54,12 +76,18 @@ def check_media_host(run: Run) -> str:
     elif holder is not None:
         raise PreflightError(f"{settings.media_host}: environment {settings.env!r} is locked by {describe(holder)} "
                              f"at {lock_path(settings)}; if that run is dead, re-run with --break-lock")
-    files, size, problems = media.scan(run)
-    run.counts["unreadable"] = media.unreadable(problems)
-    upload_command(settings, "-", run.counts["unreadable"])  # refuses a tool that cannot leave them out
+    files, size, problems = manifest.scan(run)
+    run.unreadable = manifest.unreadable(problems)
+    upload_command(settings, "-", run.unreadable)  # refuses a tool that cannot leave them out
     return (f"{settings.media_host}: {settings.media_root} holds {files} files ({size / 1e6:.1f} MB)"
             + (f", {len(problems)} unreadable (left out)" if problems else "")
             + ("; lock free" if holder is None else ""))
+
+
+def check_bucket_readable(run: Run) -> str:
+    """The rollback's: it only reads from the bucket."""
+    check_readable(run.settings)
+    return f"bucket {run.settings.bucket} readable"
 
 
 def check_bucket(run: Run) -> str:
@@ -84,3 +112,19 @@ def _check_free_space(run: Run, alias: str, settings_path: str, size: int) -> No
     if free_kb < MIN_FREE_KB + 2 * size // 1024:
         raise PreflightError(f"{alias}: only {free_kb} KB free in {directory}; the settings backup needs "
                              f"{MIN_FREE_KB + 2 * size // 1024} KB: free some space")
+
+
+# --- what each direction checks before it changes anything ---------------------------------
+
+BEFORE_CUTOVER = [
+    Step("preflight: hosts and settings files", check_hosts),
+    Step("preflight: media host and lock", check_media_host),
+    Step("preflight: bucket and credentials", check_bucket),
+    Step("preflight: the sites can use S3", check_site_packages),
+]
+
+BEFORE_ROLLBACK = [  # it reads from the bucket only, and leaves a host it cannot reach alone
+    Step("preflight: hosts and settings files", check_hosts_reachable),
+    Step("preflight: media host and lock", check_media_host),
+    Step("preflight: bucket", check_bucket_readable),
+]

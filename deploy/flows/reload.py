@@ -17,11 +17,11 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from typing import Callable
 
-from ..site import health, switch as settings_remote
-from ..media import transfer
 from ..engine.run import Run
-from ..errors import CutoverError, RemoteError
+from ..errors import MediaCutoverError, RemoteError
 from ..remote.ssh import run as remote_run
+from ..site import health, switch
+from .direction import TO_DISK, TO_S3, Direction
 
 # The copies while the sites switch over start at most this often (seconds).
 PASS_INTERVAL = 0.5
@@ -30,16 +30,22 @@ PASS_INTERVAL = 0.5
 def reload_sites(run: Run) -> str:
     """Reload the hosts this run changed (the copy after it waits for them to answer in their new
     mode); a host found already as wanted keeps running as it is."""
-    changed = [host for host in run.settings.hosts if run.hosts[host.alias].settings_written]
+    changed = [host for host in run.targets if run.hosts[host.alias].settings_written]
     for host in changed:
         run.hosts[host.alias].reloaded = True  # set first: a reload that fails may still have happened
         run.on_host("reload", host.alias, _reload_host)
-        run.switching[host.alias] = (_storage(not run.hosts[host.alias].original_use_s3), time.time())
+        run.switching[host.alias] = (_ahead(run, host.alias).storage, time.time())
     return f"reloaded {', '.join(host.alias for host in changed)}" if changed else "no host changed: none reloaded"
 
 
-def _storage(use_s3: bool) -> str:
-    return "s3" if use_s3 else "disk"
+def _ahead(run: Run, alias: str) -> Direction:
+    """Where a reloaded host goes: away from the storage the run found it on."""
+    return TO_DISK if run.hosts[alias].original_use_s3 else TO_S3
+
+
+def _back(run: Run, alias: str) -> Direction:
+    """Where a host goes back to: the storage the run found it on."""
+    return TO_S3 if run.hosts[alias].original_use_s3 else TO_DISK
 
 
 def _reload_host(run: Run, alias: str) -> str:
@@ -51,7 +57,9 @@ def _reload_host(run: Run, alias: str) -> str:
 
 def after_reload(run: Run, copy: Callable[[Run], str], until_complete: Callable[[Run], str]) -> str:
     """Copy at once, and again while the sites switch over: until each answers in its new mode and
-    its old workers have had RELOAD_GRACE_SECONDS more to store what they took; then until complete."""
+    its old workers have had RELOAD_GRACE_SECONDS more to store what they took (the sites serve from the
+    new storage now, but an old worker finishing its last requests still writes to the one it left);
+    then until complete."""
     lines, passes = [copy(run)], 0
     switching, run.switching = run.switching, {}
     if switching:
@@ -93,52 +101,48 @@ def preview_after_reload(run: Run, what: str) -> str:
 
 
 def preview_reload(run: Run) -> str:
-    return "\n".join(f"{host.alias}: {host.reload_command}" for host in run.settings.hosts)
+    return "\n".join(f"{host.alias}: {host.reload_command}" for host in run.targets)
 
 
 def restore_and_reload_sites(run: Run) -> str:
     """Undo of a reload: settings as the run found them, uploads taken meanwhile carried back, reload, healthy."""
-    reloaded = [host for host in run.settings.hosts if run.hosts[host.alias].reloaded]
+    reloaded = [host for host in run.targets if run.hosts[host.alias].reloaded]
     run.switching = {}  # going back now: nothing waits for the new mode any more
     carry_back = _carry_back(run, reloaded)
     lines, failures = [], []
-    for host in run.settings.hosts:
-        _attempt(lines, failures, lambda: settings_remote.restore(run, host.alias)
+    for host in run.targets:
+        _attempt(lines, failures, lambda: switch.restore(run, host.alias)
                  or f"{host.alias}: settings unchanged")
-    for first_pass, _ in carry_back:
-        _attempt(lines, failures, lambda: f"before the reload back: {first_pass(run)}")
+    for back in carry_back:
+        _attempt(lines, failures, lambda: f"before the reload back: {back.copy_missing(run)}")
     for host in reloaded:
         _attempt(lines, failures, lambda: _reload_back(run, host))
-    for first_pass, until_complete in carry_back:
+    for back in carry_back:
         _attempt(lines, failures,
-                 lambda: f"after the reload back: {after_reload(run, first_pass, until_complete)}")
+                 lambda: f"after the reload back: {after_reload(run, back.copy_missing, back.until_complete)}")
     if failures:
         raise RemoteError("; ".join(failures))
     return "\n".join(lines)
 
 
-def _carry_back(run: Run, reloaded) -> list[tuple[Callable, Callable]]:
-    """(first pass, until complete) for each way the uploads taken meanwhile must go."""
-    back_to = {_storage(run.hosts[host.alias].original_use_s3) for host in reloaded}
-    copies = []
-    if "disk" in back_to:  # these sites served from S3: their uploads are in the bucket only
-        copies.append((transfer.download_missing, transfer.download_until_complete))
-    if "s3" in back_to:  # these served from disk: their uploads are on disk only
-        copies.append((transfer.upload_missing, transfer.upload_until_complete))
-    return copies
+def _carry_back(run: Run, reloaded) -> list[Direction]:
+    """Each way the uploads taken meanwhile must go: a site that served from S3 for a while took them into
+    the bucket only (back to disk), one that served from disk onto the disk only (back to S3)."""
+    back = {_back(run, host.alias).storage for host in reloaded}
+    return [to for to in (TO_DISK, TO_S3) if to.storage in back]
 
 
 def _attempt(lines: list[str], failures: list[str], action) -> None:
     """Going back does every part it can: one part failing does not stop the others."""
     try:
         lines.append(action())
-    except CutoverError as error:
+    except MediaCutoverError as error:
         failures.append(str(error))
 
 
 def _reload_back(run: Run, host) -> str:
     """The reload command again; the copy after it (after_reload) waits for the site on its old storage."""
-    storage = _storage(run.hosts[host.alias].original_use_s3)
+    storage = _back(run, host.alias).storage
     try:
         remote_run(run.connection(host.alias), host.reload_command, "reload command",
                    timeout=run.settings.reload_timeout)

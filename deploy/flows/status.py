@@ -1,15 +1,15 @@
-"""`invoke status`: per host whether USE_S3 is on, the last run and its result, the lock."""
+"""`invoke status` (per host whether USE_S3 is on, the last run and its result, the lock) and `fab hosts`."""
 
 from __future__ import annotations
 
 from datetime import datetime, timezone
 
 from ..config.types import Settings
-from ..errors import CutoverError
-from ..remote.ssh import connect, read_file
 from ..engine.journal import last_run, outcome
 from ..engine.lock import describe, read_lock
-from ..site.settings_file import find_use_s3
+from ..errors import MediaCutoverError
+from ..remote.ssh import connect, run
+from ..site.switch import read_settings
 
 
 def host_rows(settings: Settings) -> list[tuple[str, str]]:
@@ -17,11 +17,22 @@ def host_rows(settings: Settings) -> list[tuple[str, str]]:
     for host in settings.hosts:
         try:
             with connect(settings, host.alias) as connection:
-                source = read_file(connection, host.settings_path).decode("utf-8")
-                use_s3 = find_use_s3(source, f"{host.alias}:{host.settings_path}").value
-                rows.append((host.alias, "USE_S3 = True (media from S3)" if use_s3 else "USE_S3 = False (media from disk)"))
-        except CutoverError as error:
+                _, assignment = read_settings(connection, host)
+            rows.append((host.alias, "USE_S3 = True (media from S3)" if assignment.value
+                         else "USE_S3 = False (media from disk)"))
+        except MediaCutoverError as error:
             rows.append((host.alias, f"unknown: {error}"))
+    return rows
+
+
+def describe_hosts(settings: Settings) -> list[tuple[str, str, str, str]]:
+    """`fab hosts`: (host, remote user, settings path, USE_S3) for every host."""
+    rows = []
+    for host in settings.hosts:
+        with connect(settings, host.alias) as connection:
+            user = run(connection, "id -un", "ssh login").strip()
+            _, assignment = read_settings(connection, host)
+            rows.append((host.alias, user, host.settings_path, str(assignment.value)))
     return rows
 
 
@@ -29,7 +40,7 @@ def lock_line(settings: Settings) -> str:
     try:
         with connect(settings, settings.media_host) as connection:
             holder = read_lock(connection, settings)
-    except CutoverError as error:
+    except MediaCutoverError as error:
         return f"unknown: {error}"
     return "free" if holder is None else f"HELD by {describe(holder)}"
 

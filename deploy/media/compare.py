@@ -184,6 +184,13 @@ def plain_md5_etag(etag: str | None) -> str | None:
     return value.lower() if _PLAIN_MD5.fullmatch(value) else None
 
 
+
+def same_md5(local: Entry, remote: Entry) -> bool | None:
+    """The file's MD5 (from the manifest) against a plain-MD5 ETag; None when the ETag is not one."""
+    etag = plain_md5_etag(remote.etag)
+    return None if etag is None or local.etag is None else local.etag == etag
+
+
 def _in_order(entries: Iterable[Entry], side: str, sort_key: Callable[[str], object]) -> Iterator[Entry]:
     # For valid Unicode, comparing str compares code points, which is the same
     # order as comparing UTF-8 bytes, so no encoding is needed per key.

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
-from ..store.listing import listing
+from ..config.paths import shell_path
 from ..engine.run import Run
 from ..errors import VerifyError
-from ..remote.ssh import LineStream, put_script, shell_path
-from .compare import Entry, UnsortedListing, VerifyReport, compare, parse_manifest_lines, plain_md5_etag
+from ..remote.ssh import LineStream, put_script
+from ..remote.ssh import run as remote_run
+from ..store.listing import listing
+from .compare import UnsortedListing, VerifyReport, compare, parse_manifest_lines, same_md5
 
 
 def manifest_stream(run: Run, order: str, before: int | None = None, md5: bool = False) -> LineStream:
@@ -43,7 +45,6 @@ def newer_count(stream: LineStream) -> int:
 
 def host_clock(run: Run) -> int:
     """The media host's epoch seconds: file times there are compared with its own clock."""
-    from ..remote.ssh import run as remote_run
     return int(remote_run(run.media_connection, "date +%s", "reading the media host's clock").strip())
 
 
@@ -61,19 +62,20 @@ def compare_tree(run: Run, before: int | None = None) -> tuple[VerifyReport, int
 
     The listing order is the store's (AWS: bytes; SeaweedFS: path by path).
     """
-    order = run.counts.get("listing order", "bytes")
+    order = run.listing_order
     try:
         return _compare(run, order, before)
     except UnsortedListing as error:
         if error.side != "bucket listing" or order != "bytes":
             raise
         # This store lists directory by directory (SeaweedFS does): compare in that order.
-        run.counts["listing order"] = "path"
+        run.listing_order = "path"
         return _compare(run, "path", before)
 
 
-def verify(run: Run, before: int | None = None) -> tuple[VerifyReport, int]:
-    """Every file on disk (older than ``before``) is in the bucket, same size; else VerifyError."""
+def verify_bucket(run: Run, before: int | None = None) -> tuple[VerifyReport, int]:
+    """The cutover's verify: every file on disk (older than ``before``) is in the bucket, same size; else
+    VerifyError."""
     report, newer = compare_tree(run, before)
     if not report.ok:
         raise VerifyError("the bucket does not hold every media file intact:\n    "
@@ -88,10 +90,3 @@ def _compare(run: Run, order: str, before: int | None) -> tuple[VerifyReport, in
                      listing(run.settings, order), sample_limit=run.options.sample_limit,
                      check_md5=same_md5 if checksum else None, order=order)
     return report, newer_count(stream)
-
-
-def same_md5(local: Entry, remote: Entry) -> bool | None:
-    """The file's MD5 (from the manifest) against a plain-MD5 ETag; None when the ETag is not one."""
-    etag = plain_md5_etag(remote.etag)
-    return None if etag is None or local.etag is None else local.etag == etag
-

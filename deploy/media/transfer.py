@@ -1,6 +1,7 @@
 """Media between the disk and the bucket during a run, and the checks that it all arrived.
 
-Shared by the cutover, the rollback and the undo of a reload.  Nothing here
+Shared by the cutover, the rollback and the undo of a reload (``deploy.flows.direction``
+holds which of these each direction uses).  Nothing here
 deletes: an upload or a download only adds what the other side lacks, and only
 overwrites when told to (a download moves the file it replaces aside, under
 TOOLS_DIR/displaced/<run id>/).
@@ -9,11 +10,13 @@ TOOLS_DIR/displaced/<run id>/).
 from __future__ import annotations
 
 import time
+from typing import Callable
 
-from . import manifest as media
-from ..sync import runner as sync
 from ..engine.run import Run
 from ..errors import VerifyError
+from ..sync import runner
+from . import manifest
+from .compare import VerifyReport
 
 # Rounds of copy-and-check until complete: the site may store a file between a
 # copy and the check after it.
@@ -22,14 +25,14 @@ ROUNDS = 3
 
 def upload(run: Run, overwrite: bool = True) -> str:
     """What the disk has and the bucket lacks (or has with another size, when ``overwrite``)."""
-    run.counts.setdefault("upload started", media.host_clock(run))
-    files, size, problems = media.scan(run)
+    if run.upload_started is None:
+        run.upload_started = manifest.host_clock(run)
+    files, size, problems = manifest.scan(run)
     for problem in problems:
         run.say(f"    ! {run.settings.media_host}: {problem} (not uploaded)")
-    result = sync.upload_media(run.media_connection, run.settings, manifest_totals=(files, size),
-                               on_progress=lambda line: run.say(f"    {line}"), exclude=media.unreadable(problems),
-                               overwrite=overwrite)
-    run.counts["media files"], run.counts["media bytes"] = files, size
+    result = runner.upload_media(run.media_connection, run.settings, manifest_totals=(files, size),
+                                 on_progress=lambda line: run.say(f"    {line}"), exclude=manifest.unreadable(problems),
+                                 overwrite=overwrite)
     run.journal.record("counts", step="upload", files=files, bytes=size, problems=len(problems),
                        transferred=result.files_transferred, transferred_bytes=result.bytes_transferred,
                        seconds=result.elapsed)
@@ -46,12 +49,7 @@ def upload_missing(run: Run) -> str:
 
 def upload_until_complete(run: Run) -> str:
     """Missing files only (the bucket wins now), until the bucket holds every file on disk."""
-    for round_number in range(1, ROUNDS + 1):
-        uploaded = upload_missing(run)
-        report, _ = media.compare_tree(run)
-        if report.ok or round_number == ROUNDS:
-            break
-        time.sleep(1)
+    report, uploaded = _until_complete(run, upload_missing, lambda report: report.ok)
     if not report.ok:
         raise VerifyError("the bucket still lacks files from disk after "
                           f"{ROUNDS} rounds:\n    " + "\n    ".join(report.summary_lines()))
@@ -60,11 +58,12 @@ def upload_until_complete(run: Run) -> str:
     return "\n".join([uploaded, *report.summary_lines()])
 
 
-def download(run: Run, overwrite: bool) -> str:
-    """What the bucket has and the disk lacks (or has with another size, when ``overwrite``)."""
-    result = sync.download_media(run.media_connection, run.settings, overwrite=overwrite,
-                                 displaced_dir=displaced_dir(run), exclude=run.counts.get("unreadable", ()),
-                                 on_progress=lambda line: run.say(f"    {line}"))
+def download(run: Run, overwrite: bool = True) -> str:
+    """What the bucket has and the disk lacks (or has with another size, when ``overwrite``: the file on disk
+    is moved aside first, into the run's displaced directory)."""
+    result = runner.download_media(run.media_connection, run.settings, overwrite=overwrite,
+                                   displaced_dir=displaced_dir(run), exclude=run.unreadable,
+                                   on_progress=lambda line: run.say(f"    {line}"))
     run.journal.record("counts", step="download", overwrite=overwrite, transferred=result.files_transferred,
                        transferred_bytes=result.bytes_transferred, seconds=result.elapsed)
     count = result.files_transferred
@@ -79,18 +78,26 @@ def download_missing(run: Run) -> str:
 
 def download_until_complete(run: Run) -> str:
     """Missing files only (the disk wins now), until every object under the prefix is on disk."""
+    report, downloaded = _until_complete(run, download_missing, lambda report: not report.extra.count)
+    if report.extra.count:
+        raise VerifyError(f"{report.extra.count} objects in the bucket are still not on disk after "
+                          f"{ROUNDS} rounds, e.g. {', '.join(report.extra.samples[:3])}")
+    run.journal.record("counts", step="reverse verify", on_disk=report.local_count,
+                       in_bucket=report.remote_count, not_on_disk=0)
+    return (f"{downloaded}\nevery one of {report.remote_count} objects under "
+            f"{run.settings.media_prefix}/ is on disk ({report.local_count} files there)")
+
+
+def _until_complete(run: Run, copy: Callable[[Run], str],
+                    complete: Callable[[VerifyReport], bool]) -> tuple[VerifyReport, str]:
+    """Copy what is missing and compare the tree with the bucket, up to ROUNDS times, until ``complete``;
+    returns the last report and what the last copy said."""
     for round_number in range(1, ROUNDS + 1):
-        downloaded = download_missing(run)
-        report, _ = media.compare_tree(run)
-        if not report.extra.count:
-            run.journal.record("counts", step="reverse verify", on_disk=report.local_count,
-                               in_bucket=report.remote_count, not_on_disk=0)
-            return (f"{downloaded}\nevery one of {report.remote_count} objects under "
-                    f"{run.settings.media_prefix}/ is on disk ({report.local_count} files there)")
-        if round_number < ROUNDS:
-            time.sleep(1)
-    raise VerifyError(f"{report.extra.count} objects in the bucket are still not on disk after "
-                      f"{ROUNDS} rounds, e.g. {', '.join(report.extra.samples[:3])}")
+        copied = copy(run)
+        report, _ = manifest.compare_tree(run)
+        if complete(report) or round_number == ROUNDS:
+            return report, copied
+        time.sleep(1)
 
 
 def displaced_dir(run: Run) -> str:
@@ -98,7 +105,8 @@ def displaced_dir(run: Run) -> str:
 
 
 def preview_upload(run: Run, overwrite: bool = True) -> str:
-    return "\n".join(sync.upload_media(run.media_connection, run.settings, dry_run=True, overwrite=overwrite).commands)
+    result = runner.upload_media(run.media_connection, run.settings, dry_run=True, overwrite=overwrite)
+    return "\n".join(result.commands)
 
 
 def preview_upload_missing(run: Run) -> str:
@@ -106,9 +114,9 @@ def preview_upload_missing(run: Run) -> str:
 
 
 def preview_download(run: Run, overwrite: bool = True) -> str:
-    result = sync.download_media(run.media_connection, run.settings, overwrite=overwrite,
-                                 displaced_dir=displaced_dir(run), dry_run=True,
-                                 exclude=run.counts.get("unreadable", ()))
+    result = runner.download_media(run.media_connection, run.settings, overwrite=overwrite,
+                                   displaced_dir=displaced_dir(run), dry_run=True,
+                                   exclude=run.unreadable)
     return "\n".join(result.commands)
 
 

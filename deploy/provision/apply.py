@@ -1,14 +1,15 @@
 """`invoke provision`: the bucket, its public-read policy and a least-privilege IAM user.
 
 Converge, as invocations' release tasks do: inspect the store
-(``provision_observe.observe``), compare with what the environment needs
-(``provision_plan.plan``, pure), act only on what is not in place
-(:class:`Provisioner`, one step at a time), inspect again, then check what the
-new key can and cannot do (``provision_check.verify``).  A drifted policy is
-replaced only with ``--replace-drifted``.
+(``deploy.provision.observe``), compare with what the environment needs
+(``deploy.provision.desired``; ``deploy.provision.plan``, pure), act only on
+what is not in place (:class:`Provisioner`, one change at a time), inspect
+again, then check what the new key can and cannot do
+(``deploy.provision.check.check_key``).  A drifted policy is replaced only with
+``--replace-drifted``.
 
-What was created or changed is recorded (``deploy.provision_record``) so that
-`invoke teardown-provision` (``deploy.provision_teardown``) removes exactly that.
+What was created or changed is recorded (``deploy.provision.record``) so that
+`invoke teardown-provision` (``deploy.provision.teardown``) removes exactly that.
 """
 
 from __future__ import annotations
@@ -17,23 +18,25 @@ import json
 from dataclasses import dataclass, field
 from typing import Callable
 
+from ..cli import table
 from ..config import credentials
-from ..store import iam, admin as store_admin
 from ..config.types import Settings
 from ..errors import ProvisionError
-from .check import verify
-from .observe import observe, store_errors
-from .plan import (BLOCKED, CHANGE, CREATE, DRIFTED, HELD, IN_PLACE, UNSUPPORTED, Desired, Observed, Step,
-                   desired_for, plan, render_plan, state_word)
-from .record import read_record, write_record
+from ..store import bucket_admin, iam
 from ..store.client import s3_client
+from ..store.errors import store_errors
+from .check import check_key
+from .observe import observe
+from .desired import Desired, desired_for
+from .plan import Change, Observed, State, plan, plan_rows, state_word
+from .record import read_record, write_record
 
 
 @dataclass
 class Provisioner:
     """One run: the admin clients, the desired state, and the record of what was made.
 
-    Each ``_op`` method puts one step in place and notes in the record what it
+    Each ``_op`` method puts one change in place and notes in the record what it
     created (or what it changed, with the value before) for teardown-provision.
     """
 
@@ -51,8 +54,8 @@ class Provisioner:
     def observe(self) -> Observed:
         return observe(self.s3, self.iam_api, self.settings, self.desired)
 
-    def apply(self, step: Step, observed: Observed) -> str:
-        """Do one step; returns 'set', a new key's id, or store_admin.UNSUPPORTED."""
+    def apply(self, change: Change, observed: Observed) -> str:
+        """Make one change; returns 'set', a new key's id, or State.UNSUPPORTED."""
         record = read_record(self.settings)
         record.update(env=self.settings.env, bucket=self.desired.bucket, prefix=self.desired.prefix,
                       names={"user": self.desired.names.user, "group": self.desired.names.group,
@@ -60,8 +63,8 @@ class Provisioner:
         record.setdefault("created", {})
         record.setdefault("before", {})
         try:
-            with store_errors(self.settings, f"{step.thing} {step.target}: {step.op}"):
-                return getattr(self, f"_{step.op}")(record, observed)
+            with store_errors(self.settings, f"{change.thing} {change.target}: {change.op}"):
+                return getattr(self, f"_{change.op}")(record, observed)
         finally:
             write_record(self.settings, record)
 
@@ -71,30 +74,30 @@ class Provisioner:
             record["before"][what] = {"value": value}
 
     def _create_bucket(self, record: dict, observed: Observed) -> str:
-        store_admin.create_bucket(self.s3, self.settings)
+        bucket_admin.create_bucket(self.s3, self.settings)
         record["created"]["bucket"] = True
         return "set"
 
     def _put_access_block(self, record: dict, observed: Observed) -> str:
         self._remember(record, "access_block", observed.access_block, observed)
-        return store_admin.put_public_access_block(self.s3, self.desired.bucket, self.desired.access_block)
+        return bucket_admin.put_public_access_block(self.s3, self.desired.bucket, self.desired.access_block)
 
     def _put_ownership(self, record: dict, observed: Observed) -> str:
         self._remember(record, "ownership", observed.ownership, observed)
-        return store_admin.put_ownership(self.s3, self.desired.bucket, self.desired.ownership)
+        return bucket_admin.put_ownership(self.s3, self.desired.bucket, self.desired.ownership)
 
     def _put_bucket_policy(self, record: dict, observed: Observed) -> str:
         self._remember(record, "bucket_policy", observed.bucket_policy, observed)
         if self.desired.bucket_policy is None:
-            store_admin.delete_bucket_policy(self.s3, self.desired.bucket)
+            bucket_admin.delete_bucket_policy(self.s3, self.desired.bucket)
         else:
-            store_admin.put_bucket_policy(self.s3, self.desired.bucket, self.desired.bucket_policy)
+            bucket_admin.put_bucket_policy(self.s3, self.desired.bucket, self.desired.bucket_policy)
         return "set"
 
     def _delete_bucket_policy(self, record: dict, observed: Observed) -> str:
-        """A drifted policy, removed before Block Public Access is lifted (see provision_plan)."""
+        """A drifted policy, removed before Block Public Access is lifted (see plan.py)."""
         self._remember(record, "bucket_policy", observed.bucket_policy, observed)
-        store_admin.delete_bucket_policy(self.s3, self.desired.bucket)
+        bucket_admin.delete_bucket_policy(self.s3, self.desired.bucket)
         return "set"
 
     def _create_group(self, record: dict, observed: Observed) -> str:
@@ -131,6 +134,10 @@ class Provisioner:
         return key_id
 
 
+def render_plan(changes: list[Change], done: bool = False) -> str:
+    return table(("THING", "NAME", "STATE"), plan_rows(changes, done))
+
+
 @dataclass(frozen=True)
 class ProvisionOptions:
     dry_run: bool = False
@@ -140,49 +147,49 @@ class ProvisionOptions:
 
 
 def run_provision(settings: Settings, admin: Settings, options: ProvisionOptions,
-                  say: Callable[[str], None] = print) -> list[Step]:
+                  say: Callable[[str], None] = print) -> list[Change]:
     """Inspect, show the plan, act on what is not in place, inspect again, check with the key."""
     run = Provisioner(settings, admin)
     observed = run.observe()
-    steps = plan(run.desired, observed, options.replace_drifted)
+    changes = plan(run.desired, observed, options.replace_drifted)
     say(f"provision {settings.env}: bucket {settings.bucket} at {settings.endpoint_url or 'AWS'}, "
         f"prefix {settings.media_prefix}/")
-    say(render_plan(steps))
-    for step in steps:
-        if step.diff:
-            say(step.diff.rstrip("\n"))
+    say(render_plan(changes))
+    for change in changes:
+        if change.diff:
+            say(change.diff.rstrip("\n"))
     for warning in observed.warnings:
         say(f"warning: {warning}")
-    blocked = [step for step in steps if step.state == BLOCKED]
+    blocked = [change for change in changes if change.state == State.BLOCKED]
     if blocked:
         raise ProvisionError(blocked[0].note)
     if options.dry_run:
-        say(f"dry run: nothing changed; {sum(step.acts for step in steps)} step(s) would act")
-        return steps
-    for step in steps:
-        if not step.acts:
+        say(f"dry run: nothing changed; {sum(change.acts for change in changes)} step(s) would act")
+        return changes
+    for change in changes:
+        if not change.acts:
             continue
-        result = run.apply(step, observed)
-        if step.op == "create_key":
-            say(f"{step.thing}: created {result} for {run.desired.names.user}; written to "
+        result = run.apply(change, observed)
+        if change.op == "create_key":
+            say(f"{change.thing}: created {result} for {run.desired.names.user}; written to "
                 f"config/{settings.env}.secrets.env (mode 600); the secret is not shown")
-        elif result == store_admin.UNSUPPORTED:
-            say(f"{step.thing}: skipped (the store does not support it)")
+        elif result == State.UNSUPPORTED:
+            say(f"{change.thing}: skipped (the store does not support it)")
         else:
-            say(f"{step.thing} {step.target}: {state_word(step, done=True)}")
-    if all(step.state in (IN_PLACE, UNSUPPORTED) for step in steps):
+            say(f"{change.thing} {change.target}: {state_word(change, done=True)}")
+    if all(change.state in (State.IN_PLACE, State.UNSUPPORTED) for change in changes):
         say("nothing to do: every part is already in place")
     # Inspect again: what should now be in place must be.
     after = plan(run.desired, run.observe(), replace_drifted=False)
-    missing = [step for step in after if step.state in (CREATE, CHANGE, BLOCKED)]
+    missing = [change for change in after if change.state in (State.CREATE, State.CHANGE, State.BLOCKED)]
     if missing:
         raise ProvisionError("still not in place after provisioning: "
-                             + "; ".join(f"{step.thing} {step.target}" for step in missing))
-    drifted = [step for step in after if step.state == DRIFTED]
+                             + "; ".join(f"{change.thing} {change.target}" for change in missing))
+    drifted = [change for change in after if change.state == State.DRIFTED]
     if drifted:
-        held = "".join(f"; {step.thing} held back so that the drifted policy stays without effect"
-                       for step in after if step.state == HELD)
-        raise ProvisionError(", ".join(step.thing for step in drifted) + f" drifted (diff above) and left "
+        held = "".join(f"; {change.thing} held back so that the drifted policy stays without effect"
+                       for change in after if change.state == State.HELD)
+        raise ProvisionError(", ".join(change.thing for change in drifted) + f" drifted (diff above) and left "
                              f"as is{held}: re-run with --replace-drifted to replace; the key was not checked")
     for variable in credentials.environment_overrides():
         say(f"warning: {variable} is set in this shell and overrides config/{settings.env}.secrets.env "
@@ -191,5 +198,5 @@ def run_provision(settings: Settings, admin: Settings, options: ProvisionOptions
         on_file = credentials.key_on_file(settings)
         if on_file is None:
             raise ProvisionError(f"config/{settings.env}.secrets.env holds no complete deploy key to check")
-        verify(credentials.with_key(settings, *on_file), admin, say, options.propagation_timeout)
+        check_key(credentials.with_key(settings, *on_file), admin, say, options.propagation_timeout)
     return after

@@ -17,11 +17,11 @@ from typing import Callable
 
 import botocore.exceptions
 
-from ..store.probe import anonymous_get, object_url
 from ..config.types import Settings
 from ..errors import ProvisionError
-from ..store.iam import error_code
 from ..store.client import s3_client
+from ..store.errors import error_code
+from ..store.probe import anonymous_get, object_url
 
 
 
@@ -61,7 +61,7 @@ def _denied(call) -> tuple[bool, str]:
         return code in DENIED, code
 
 
-def verify(settings: Settings, admin: Settings, say: Callable[[str], None] = print,
+def check_key(settings: Settings, admin: Settings, say: Callable[[str], None] = print,
            timeout: float = 30.0) -> None:
     """Exercise the deploy key in ``settings``; raise ProvisionError naming every failed check."""
     key_client, admin_client = s3_client(settings), s3_client(admin)

@@ -1,23 +1,20 @@
-"""Inspect the store for `invoke provision`, and put its refusals in one line.
+"""Inspect the store for `invoke provision`: what ``deploy.provision.plan.plan`` compares.
 
-:func:`observe` reads everything ``provision_plan.plan`` compares, with the
-admin keys; it reads only.  :func:`store_errors` turns the store's refusal or
-absence into one operator-facing ProvisionError (never a key or secret); the
-converge and the teardown use it too.
+:func:`observe` reads everything the plan needs, with the admin keys; it reads
+only.  The store's refusals become one line each (``deploy.store.errors``).
 """
 
 from __future__ import annotations
 
-from contextlib import contextmanager
-from typing import Iterator
-
 import botocore.exceptions
 
 from ..config import credentials
-from ..store import iam, admin as store_admin
 from ..config.types import Settings
 from ..errors import ProvisionError
-from .plan import Desired, Observed
+from ..store import bucket_admin, iam
+from ..store.errors import store_errors, unsupported
+from .desired import Desired
+from .plan import Observed
 
 
 def observe(s3, iam_api, settings: Settings, desired: Desired) -> Observed:
@@ -25,22 +22,22 @@ def observe(s3, iam_api, settings: Settings, desired: Desired) -> Observed:
     names = desired.names
     values: dict = {}
     with store_errors(settings, f"reading bucket {settings.bucket}"):
-        values["bucket"] = store_admin.bucket_state(s3, settings) == "present"
+        values["bucket"] = bucket_admin.bucket_state(s3, settings) == "present"
         if values["bucket"]:
             if not settings.endpoint_url:
-                region = store_admin.bucket_region(s3, settings)
+                region = bucket_admin.bucket_region(s3, settings)
                 if region != settings.region:
                     raise ProvisionError(f"bucket {settings.bucket} is in region {region}, not in "
                                          f"AWS_S3_REGION_NAME={settings.region}: fix AWS_S3_REGION_NAME")
-            values["bucket_policy"] = store_admin.bucket_policy(s3, settings.bucket)
-            values["access_block"] = store_admin.public_access_block(s3, settings.bucket)
-            values["ownership"] = store_admin.ownership(s3, settings.bucket)
+            values["bucket_policy"] = bucket_admin.bucket_policy(s3, settings.bucket)
+            values["access_block"] = bucket_admin.public_access_block(s3, settings.bucket)
+            values["ownership"] = bucket_admin.ownership(s3, settings.bucket)
     warnings = []
     with store_errors(settings, "reading the IAM user and group"):
         try:
             values["group"] = iam.group_exists(iam_api, names.group)
         except botocore.exceptions.ClientError as error:
-            if not iam.unsupported(error):
+            if not unsupported(error):
                 raise
             values["groups_supported"] = False
         if values.get("group"):
@@ -72,33 +69,3 @@ def _foreign_policies(iam_api, kind: str, name: str, ours: str) -> list[str]:
     attached = iam.attached_policy_names(iam_api, kind, name)
     return [f"{kind} {name} also has policy {policy}, not made by provision: remove it for least privilege"
             for policy in [*inline, *attached]]
-
-
-ADMIN_ADVICE = {
-    "AccessDenied": "the admin key may not do this",
-    "InvalidClientTokenId": "the store does not know the admin key",
-    "InvalidAccessKeyId": "the store does not know the admin key",
-    "SignatureDoesNotMatch": "the admin secret does not match the admin key id",
-}
-
-
-@contextmanager
-def store_errors(settings: Settings, what: str) -> Iterator[None]:
-    """The store's refusal or absence as one operator-facing line (never a key or secret)."""
-    try:
-        yield
-    except botocore.exceptions.ClientError as error:
-        code = iam.error_code(error)
-        if iam.unsupported(error):
-            advice = ("the store does not implement this API: make that part with the store's own tools, "
-                      "or use a store that has it")
-        else:
-            advice = ADMIN_ADVICE.get(code) or _message(error)
-        raise ProvisionError(f"{what} failed ({code}): {advice}") from None
-    except botocore.exceptions.BotoCoreError as error:
-        raise ProvisionError(f"{what} failed: cannot reach {settings.endpoint_url or 'AWS'} "
-                             f"({type(error).__name__})") from None
-
-
-def _message(error: Exception) -> str:
-    return getattr(error, "response", {}).get("Error", {}).get("Message", "") or type(error).__name__

@@ -1,76 +1,36 @@
-"""What `invoke provision` should make, what the store holds, and the steps between: pure.
+"""What the store holds against what `invoke provision` should make, and the changes between: pure.
 
-:func:`desired_for` reads what the environment needs from its settings;
-:class:`Observed` is what the store holds (read by ``deploy.provision_observe``);
-:func:`plan` compares the two, plain data in, a list of :class:`Step` out, and
-:func:`render_plan` shows them as a table.  A policy that exists but says
-something else is *drifted*: shown as a diff and replaced only with
-``--replace-drifted``.
-
-Names (fixed, derived from the environment, so a second run finds what the
-first made): IAM user and group ``media-cutover-<env>``, inline policy
-``media-cutover-media-writer`` on the group (on the user where the store has
-no IAM groups).
+:class:`Observed` is what the store holds (read by ``deploy.provision.observe``);
+:func:`plan` compares it with the :class:`~deploy.provision.desired.Desired`
+state, plain data in, a list of :class:`Change` out, each in one
+:class:`State`; :func:`plan_rows` gives the table ``deploy.provision.apply``
+shows.  A policy that exists but says something else is *drifted*: shown as a
+diff and replaced only with ``--replace-drifted``.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
+from enum import StrEnum
 
 from . import policies
-from ..store import admin as store_admin
-from ..cli import table
-from ..config.types import Settings
+from .desired import Desired
 
-POLICY_NAME = "media-cutover-media-writer"
+class State(StrEnum):
+    """Where one thing provision makes stands."""
 
-# Step states.
-IN_PLACE = "in place"
-CREATE = "create"
-CHANGE = "change"
-DRIFTED = "drifted"
-REPLACE = "replace"
-UNSUPPORTED = "unsupported"
-BLOCKED = "blocked"
-HELD = "held"           # would act, but not while another step stays drifted
-REMOVE = "remove"
-ACTING = (CREATE, CHANGE, REPLACE, REMOVE)
+    IN_PLACE = "in place"
+    CREATE = "create"
+    CHANGE = "change"
+    DRIFTED = "drifted"         # exists but says something else: replaced only with --replace-drifted
+    REPLACE = "replace"         # drifted, and --replace-drifted was given
+    UNSUPPORTED = "unsupported"  # the store has no such API (also what the store adapters answer then)
+    BLOCKED = "blocked"
+    HELD = "held"               # would act, but not while another change stays drifted
+    REMOVE = "remove"
 
 
-@dataclass(frozen=True)
-class Names:
-    user: str
-    group: str
-    policy: str = POLICY_NAME
-
-
-def names_for(env: str) -> Names:
-    return Names(user=f"media-cutover-{env}", group=f"media-cutover-{env}")
-
-
-@dataclass(frozen=True)
-class Desired:
-    """What the environment needs, from its settings."""
-
-    bucket: str
-    region: str
-    prefix: str
-    names: Names
-    bucket_policy: dict | None      # None: media are not public, no bucket policy
-    access_block: dict
-    ownership: str
-    writer_policy: dict
-
-
-def desired_for(settings: Settings) -> Desired:
-    public = settings.public_media
-    return Desired(
-        bucket=settings.bucket, region=settings.region, prefix=settings.media_prefix,
-        names=names_for(settings.env),
-        bucket_policy=policies.public_read_policy(settings.bucket, settings.media_prefix) if public else None,
-        access_block=policies.PUBLIC_POLICY_ACCESS_BLOCK if public else policies.PRIVATE_ACCESS_BLOCK,
-        ownership=policies.OWNERSHIP,
-        writer_policy=policies.writer_policy(settings.bucket, settings.media_prefix))
+ACTING = (State.CREATE, State.CHANGE, State.REPLACE, State.REMOVE)
 
 
 @dataclass(frozen=True)
@@ -79,8 +39,8 @@ class Observed:
 
     bucket: bool = False
     bucket_policy: dict | None = None
-    access_block: dict | str | None = None     # or store_admin.UNSUPPORTED
-    ownership: str | None = None               # or store_admin.UNSUPPORTED
+    access_block: dict | str | None = None     # or State.UNSUPPORTED (the store has none)
+    ownership: str | None = None               # or State.UNSUPPORTED (the store has none)
     groups_supported: bool = True
     group: bool = False
     group_policy: dict | None = None
@@ -93,12 +53,12 @@ class Observed:
 
 
 @dataclass(frozen=True)
-class Step:
+class Change:
     """One thing provision makes, and where it stands."""
 
     thing: str
     target: str
-    state: str
+    state: State
     op: str | None = None   # the adapter operation that puts it in place
     diff: str = ""
     note: str = ""
@@ -107,69 +67,71 @@ class Step:
     def acts(self) -> bool:
         return self.state in ACTING
 
-def plan(desired: Desired, observed: Observed, replace_drifted: bool = False) -> list[Step]:
-    """Every step in the order it must be taken, each with its state."""
+
+def plan(desired: Desired, observed: Observed, replace_drifted: bool = False) -> list[Change]:
+    """Every change in the order it must be made, each in its state."""
     names = desired.names
-    steps = [_bucket_step(desired, observed)]
-    steps += _bucket_settings_steps(desired, observed, replace_drifted)
+    changes = [_bucket_change(desired, observed)]
+    changes += _bucket_settings_changes(desired, observed, replace_drifted)
     if observed.groups_supported:
-        steps.append(Step("IAM group", names.group, IN_PLACE if observed.group else CREATE, "create_group"))
-        steps.append(_policy_step("group policy", f"{names.group}/{names.policy}",
-                                  observed.group_policy if observed.group else None,
-                                  desired.writer_policy, "put_group_policy", replace_drifted))
-        steps.append(Step("IAM user", names.user, IN_PLACE if observed.user else CREATE, "create_user"))
-        steps.append(Step("group member", f"{names.user} in {names.group}",
-                          IN_PLACE if observed.member else CREATE, "add_to_group"))
+        changes.append(Change("IAM group", names.group, _in_place_or_create(observed.group), "create_group"))
+        changes.append(_policy_change("group policy", f"{names.group}/{names.policy}",
+                                      observed.group_policy if observed.group else None,
+                                      desired.writer_policy, "put_group_policy", replace_drifted))
+        changes.append(Change("IAM user", names.user, _in_place_or_create(observed.user), "create_user"))
+        changes.append(Change("group member", f"{names.user} in {names.group}",
+                              State.IN_PLACE if observed.member else State.CREATE, "add_to_group"))
     else:
-        steps.append(Step("IAM group", names.group, UNSUPPORTED,
-                          note="the store has no IAM groups: the policy goes on the user"))
-        steps.append(Step("IAM user", names.user, IN_PLACE if observed.user else CREATE, "create_user"))
-        steps.append(_policy_step("user policy", f"{names.user}/{names.policy}",
-                                  observed.user_policy if observed.user else None,
-                                  desired.writer_policy, "put_user_policy", replace_drifted))
-    steps.append(_key_step(desired, observed))
-    return steps
+        changes.append(Change("IAM group", names.group, State.UNSUPPORTED,
+                              note="the store has no IAM groups: the policy goes on the user"))
+        changes.append(Change("IAM user", names.user, _in_place_or_create(observed.user), "create_user"))
+        changes.append(_policy_change("user policy", f"{names.user}/{names.policy}",
+                                      observed.user_policy if observed.user else None,
+                                      desired.writer_policy, "put_user_policy", replace_drifted))
+    changes.append(_key_change(desired, observed))
+    return changes
 
 
-def _bucket_step(desired: Desired, observed: Observed) -> Step:
+def _bucket_change(desired: Desired, observed: Observed) -> Change:
     target = f"{desired.bucket} ({desired.region})"
-    return Step("bucket", target, IN_PLACE if observed.bucket else CREATE, "create_bucket")
+    return Change("bucket", target, _in_place_or_create(observed.bucket), "create_bucket")
 
 
-def _bucket_settings_steps(desired: Desired, observed: Observed, replace_drifted: bool) -> list[Step]:
+def _bucket_settings_changes(desired: Desired, observed: Observed, replace_drifted: bool) -> list[Change]:
     block = _describe_block(desired.access_block)
     if not observed.bucket:
-        return [Step("block public access", block, CHANGE, "put_access_block", note="where the store supports it"),
-                Step("object ownership", desired.ownership, CHANGE, "put_ownership",
-                     note="where the store supports it"),
-                _policy_step("bucket policy", _describe_bucket_policy(desired), None,
-                             desired.bucket_policy, "put_bucket_policy", replace_drifted)]
-    steps = []
-    if observed.access_block == store_admin.UNSUPPORTED:
-        steps.append(Step("block public access", block, UNSUPPORTED,
-                          note="the store has no Block Public Access"))
+        return [Change("block public access", block, State.CHANGE, "put_access_block",
+                       note="where the store supports it"),
+                Change("object ownership", desired.ownership, State.CHANGE, "put_ownership",
+                       note="where the store supports it"),
+                _policy_change("bucket policy", _describe_bucket_policy(desired), None,
+                               desired.bucket_policy, "put_bucket_policy", replace_drifted)]
+    changes = []
+    if observed.access_block == State.UNSUPPORTED:
+        changes.append(Change("block public access", block, State.UNSUPPORTED,
+                              note="the store has no Block Public Access"))
     elif observed.access_block == desired.access_block:
-        steps.append(Step("block public access", block, IN_PLACE))
+        changes.append(Change("block public access", block, State.IN_PLACE))
     else:
         was = _describe_block(observed.access_block) if observed.access_block else "not set"
-        steps.append(Step("block public access", block, CHANGE, "put_access_block", note=f"was: {was}"))
-    if observed.ownership == store_admin.UNSUPPORTED:
-        steps.append(Step("object ownership", desired.ownership, UNSUPPORTED,
-                          note="the store has no Object Ownership"))
+        changes.append(Change("block public access", block, State.CHANGE, "put_access_block", note=f"was: {was}"))
+    if observed.ownership == State.UNSUPPORTED:
+        changes.append(Change("object ownership", desired.ownership, State.UNSUPPORTED,
+                              note="the store has no Object Ownership"))
     elif observed.ownership == desired.ownership:
-        steps.append(Step("object ownership", desired.ownership, IN_PLACE))
+        changes.append(Change("object ownership", desired.ownership, State.IN_PLACE))
     else:
         # Enforcing ownership disables ACLs an adopted bucket may rely on: only on request.
         diff = (f"--- object ownership (now)\n+++ object ownership (provision)\n"
                 f"-{observed.ownership or 'not set (ObjectWriter)'}\n+{desired.ownership}\n")
-        steps.append(Step("object ownership", desired.ownership, REPLACE if replace_drifted else DRIFTED,
-                          "put_ownership", diff=diff))
-    steps.append(_policy_step("bucket policy", _describe_bucket_policy(desired), observed.bucket_policy,
-                              desired.bucket_policy, "put_bucket_policy", replace_drifted))
-    return _keep_drifted_policy_restricted(steps, desired, observed)
+        changes.append(Change("object ownership", desired.ownership, _drifted(replace_drifted),
+                              "put_ownership", diff=diff))
+    changes.append(_policy_change("bucket policy", _describe_bucket_policy(desired), observed.bucket_policy,
+                                  desired.bucket_policy, "put_bucket_policy", replace_drifted))
+    return _keep_drifted_policy_restricted(changes, observed, desired)
 
 
-def _keep_drifted_policy_restricted(steps: list[Step], desired: Desired, observed: Observed) -> list[Step]:
+def _keep_drifted_policy_restricted(changes: list[Change], observed: Observed, desired: Desired) -> list[Change]:
     """Never let a drifted bucket policy take effect by lifting Block Public Access.
 
     On AWS, RestrictPublicBuckets keeps a public policy already on the bucket
@@ -178,19 +140,19 @@ def _keep_drifted_policy_restricted(steps: list[Step], desired: Desired, observe
     Public Access is held back; when it is to be replaced, it is removed first
     and ours goes on after the switches.
     """
-    access, ownership, policy = steps
+    access, ownership, policy = changes
     if not (access.acts and _lifts_restriction(observed.access_block, desired.access_block)):
-        return steps
-    if policy.state == DRIFTED:
-        held = replace(access, state=HELD, op=None,
+        return changes
+    if policy.state == State.DRIFTED:
+        held = replace(access, state=State.HELD, op=None,
                        note="lifting it would make the drifted bucket policy public; --replace-drifted "
                             "removes that policy first")
         return [held, ownership, policy]
-    if policy.state == REPLACE:
-        removal = Step("drifted bucket policy", "removed before Block Public Access is lifted", REMOVE,
-                       "delete_bucket_policy")
+    if policy.state == State.REPLACE:
+        removal = Change("drifted bucket policy", "removed before Block Public Access is lifted", State.REMOVE,
+                         "delete_bucket_policy")
         return [removal, access, ownership, policy]
-    return steps
+    return changes
 
 
 def _lifts_restriction(observed_block, desired_block: dict) -> bool:
@@ -198,27 +160,35 @@ def _lifts_restriction(observed_block, desired_block: dict) -> bool:
     return bool(was.get("RestrictPublicBuckets")) and not desired_block.get("RestrictPublicBuckets")
 
 
-def _policy_step(thing: str, target: str, observed: dict | None, desired: dict | None, op: str,
-                 replace_drifted: bool) -> Step:
+def _policy_change(thing: str, target: str, observed: dict | None, desired: dict | None, op: str,
+                   replace_drifted: bool) -> Change:
     if policies.same(observed, desired):
-        return Step(thing, target, IN_PLACE)
+        return Change(thing, target, State.IN_PLACE)
     if observed is None:
-        return Step(thing, target, CREATE, op)
+        return Change(thing, target, State.CREATE, op)
     diff = policies.policy_diff(observed, desired, thing)
-    return Step(thing, target, REPLACE if replace_drifted else DRIFTED, op, diff=diff)
+    return Change(thing, target, _drifted(replace_drifted), op, diff=diff)
 
 
-def _key_step(desired: Desired, observed: Observed) -> Step:
+def _key_change(desired: Desired, observed: Observed) -> Change:
     user = desired.names.user
     if observed.user and observed.key_on_file in observed.keys:
-        return Step("access key", f"{observed.key_on_file} (on file)", IN_PLACE)
+        return Change("access key", f"{observed.key_on_file} (on file)", State.IN_PLACE)
     if observed.user and len(observed.keys) >= 2:
-        return Step("access key", f"user {user}", BLOCKED,
-                    note=f"user {user} already has two access keys ({', '.join(observed.keys)}), neither in "
-                         "the secrets file: delete one of them (IAM), or put its id and secret in the "
-                         "secrets file, then re-run")
+        return Change("access key", f"user {user}", State.BLOCKED,
+                      note=f"user {user} already has two access keys ({', '.join(observed.keys)}), neither in "
+                           "the secrets file: delete one of them (IAM), or put its id and secret in the "
+                           "secrets file, then re-run")
     note = f"the key in the secrets file is not {user}'s" if observed.key_on_file else ""
-    return Step("access key", f"new key for {user}", CREATE, "create_key", note=note)
+    return Change("access key", f"new key for {user}", State.CREATE, "create_key", note=note)
+
+
+def _in_place_or_create(exists: bool) -> State:
+    return State.IN_PLACE if exists else State.CREATE
+
+
+def _drifted(replace_drifted: bool) -> State:
+    return State.REPLACE if replace_drifted else State.DRIFTED
 
 
 def _describe_block(block) -> str:
@@ -239,16 +209,16 @@ def _describe_bucket_policy(desired: Desired) -> str:
     return f"anyone may GET {desired.prefix}/*"
 
 
-def state_word(step: Step, done: bool = False) -> str:
-    words = {IN_PLACE: "already in place", UNSUPPORTED: "skipped", HELD: "held back",
-             REMOVE: "removed" if done else "to remove",
-             DRIFTED: "DRIFTED: see the diff; --replace-drifted replaces it", BLOCKED: "BLOCKED",
-             CREATE: "created" if done else "to create", CHANGE: "set" if done else "to set",
-             REPLACE: "replaced" if done else "to replace"}
-    return words[step.state]
+def state_word(change: Change, done: bool = False) -> str:
+    words = {State.IN_PLACE: "already in place", State.UNSUPPORTED: "skipped", State.HELD: "held back",
+             State.REMOVE: "removed" if done else "to remove",
+             State.DRIFTED: "DRIFTED: see the diff; --replace-drifted replaces it", State.BLOCKED: "BLOCKED",
+             State.CREATE: "created" if done else "to create", State.CHANGE: "set" if done else "to set",
+             State.REPLACE: "replaced" if done else "to replace"}
+    return words[change.state]
 
 
-def render_plan(steps: list[Step], done: bool = False) -> str:
-    rows = [(step.thing, step.target, state_word(step, done) + (f" ({step.note})" if step.note else ""))
-            for step in steps]
-    return table(("THING", "NAME", "STATE"), rows)
+def plan_rows(changes: list[Change], done: bool = False) -> list[tuple[str, str, str]]:
+    """(thing, name, state) of each change, as the plan table shows them."""
+    return [(change.thing, change.target, state_word(change, done) + (f" ({change.note})" if change.note else ""))
+            for change in changes]

@@ -1,6 +1,6 @@
 """`invoke teardown-provision`: remove what provision made (sandboxes and rehearsals only).
 
-Reads ``runs/provision-<env>.json`` (``deploy.provision_record``) and refuses
+Reads ``runs/provision-<env>.json`` (``deploy.provision.record``) and refuses
 production before touching anything.  Keys, the user and the group go when
 provision made them (without a record, what carries provision's names counts
 as provision's); a bucket provision created goes with its objects unless it
@@ -13,14 +13,15 @@ from __future__ import annotations
 import botocore.exceptions
 
 from ..config import credentials
-from ..store import iam, admin as store_admin
-from . import policies
 from ..config.types import Settings
 from ..errors import ProvisionError
-from .observe import store_errors
-from .plan import desired_for, names_for
-from .record import read_record, record_path
+from ..store import bucket_admin, iam
 from ..store.client import s3_client
+from ..store.errors import store_errors, unsupported
+from . import policies
+from .desired import desired_for, names_for
+from .plan import State
+from .record import read_record, record_path
 
 
 def run_teardown(settings: Settings, admin: Settings, dry_run: bool = False) -> list[str]:
@@ -67,7 +68,7 @@ def _teardown_iam(settings: Settings, iam_api, record: dict, dry_run: bool) -> t
     try:
         group_exists = iam.group_exists(iam_api, names.group)
     except botocore.exceptions.ClientError as error:
-        if not iam.unsupported(error):
+        if not unsupported(error):
             raise
         group_exists = False
     if iam.user_exists(iam_api, names.user):
@@ -95,20 +96,20 @@ def _teardown_iam(settings: Settings, iam_api, record: dict, dry_run: bool) -> t
 
 def _teardown_bucket(settings: Settings, s3, record: dict, dry_run: bool) -> list[str]:
     bucket = settings.bucket
-    if store_admin.bucket_state(s3, settings) == "absent":
+    if bucket_admin.bucket_state(s3, settings) == "absent":
         return []
     if not record:
         return [f"kept bucket {bucket} and its settings: runs/provision-{settings.env}.json records "
                 "nothing provision made there"]
     if record.get("created", {}).get("bucket"):
-        keys = store_admin.keys_under(s3, bucket)
+        keys = bucket_admin.keys_under(s3, bucket)
         outside = [key for key in keys if not key.startswith(settings.media_prefix + "/")]
         if outside:
             return [f"kept bucket {bucket}: it holds {len(outside)} object(s) outside {settings.media_prefix}/ "
                     f"(e.g. {outside[0]}) that provision did not put there"]
         if dry_run:
             return [f"would remove bucket {bucket} and its {len(keys)} object(s) under {settings.media_prefix}/"]
-        store_admin.delete_keys(s3, bucket, keys)
+        bucket_admin.delete_keys(s3, bucket, keys)
         s3.delete_bucket(Bucket=bucket)
         return [f"removed bucket {bucket} ({len(keys)} object(s) under {settings.media_prefix}/)"]
     done = _restore_adopted(settings, s3, record.get("before", {}), dry_run)
@@ -126,8 +127,8 @@ def _restore_adopted(settings: Settings, s3, before: dict, dry_run: bool) -> lis
     exactly.  No moment shows more than before provision or after it.
     """
     bucket = settings.bucket
-    block = before.get("access_block", {"value": store_admin.UNSUPPORTED})["value"]
-    restores_block = block != store_admin.UNSUPPORTED
+    block = before.get("access_block", {"value": State.UNSUPPORTED})["value"]
+    restores_block = block != State.UNSUPPORTED
     done: list[str] = []
     staged = _NOTHING                     # the switches as set for the policy's sake
     previous = _policy_to_restore(settings, s3, before, done)
@@ -135,19 +136,19 @@ def _restore_adopted(settings: Settings, s3, before: dict, dry_run: bool) -> lis
         done.append(f"would restore the bucket policy of {bucket}")
     elif previous is not _NOTHING:
         if previous is None:
-            store_admin.delete_bucket_policy(s3, bucket)
+            bucket_admin.delete_bucket_policy(s3, bucket)
         else:
             if restores_block:
                 staged = _accepting_policies(block)
-                store_admin.put_public_access_block(s3, bucket, staged)
-            store_admin.put_bucket_policy(s3, bucket, previous)
+                bucket_admin.put_public_access_block(s3, bucket, staged)
+            bucket_admin.put_bucket_policy(s3, bucket, previous)
         done.append(f"restored the bucket policy of {bucket} to what it was before provision")
     if restores_block:
         if dry_run:
             done.append(f"would restore Block Public Access of {bucket}")
         else:
             if staged != block:
-                store_admin.put_public_access_block(s3, bucket, block)
+                bucket_admin.put_public_access_block(s3, bucket, block)
             done.append(f"restored Block Public Access of {bucket}")
     return done + _restore_ownership(settings, s3, before, dry_run)
 
@@ -160,7 +161,7 @@ def _policy_to_restore(settings: Settings, s3, before: dict, done: list[str]):
     bucket = settings.bucket
     if "bucket_policy" not in before:
         return _NOTHING
-    if not policies.same(store_admin.bucket_policy(s3, bucket), desired_for(settings).bucket_policy):
+    if not policies.same(bucket_admin.bucket_policy(s3, bucket), desired_for(settings).bucket_policy):
         done.append(f"kept the bucket policy of {bucket}: it changed since provision set it")
         return _NOTHING
     return before["bucket_policy"]["value"]
@@ -173,11 +174,11 @@ def _accepting_policies(block: dict | None) -> dict | None:
 
 def _restore_ownership(settings: Settings, s3, before: dict, dry_run: bool) -> list[str]:
     bucket = settings.bucket
-    if "ownership" not in before or before["ownership"]["value"] == store_admin.UNSUPPORTED:
+    if "ownership" not in before or before["ownership"]["value"] == State.UNSUPPORTED:
         return []
     if dry_run:
         return [f"would restore Object Ownership of {bucket}"]
-    store_admin.put_ownership(s3, bucket, before["ownership"]["value"])
+    bucket_admin.put_ownership(s3, bucket, before["ownership"]["value"])
     return [f"restored Object Ownership of {bucket}"]
 
 

@@ -24,13 +24,18 @@ from enum import IntEnum
 from pathlib import Path
 from typing import Callable, Mapping
 
-from ..config.load import Settings, host_key, load_settings
-from ..engine.run import Options
-from ..flows.cutover import CUTOVER, flip_settings, reload_sites, run_cutover
-from ..errors import ConfigError, CutoverError
+from ..config.keys import host_key
+from ..config.load import load, load_settings
+from ..config.types import Settings
 from ..engine.journal import new_run_id, read_run
-from ..redact import redact
-from ..flows.rollback import ROLLBACK, run_rollback, settings_to_disk
+from ..engine.run import Options
+from ..errors import ConfigError, MediaCutoverError
+from ..flows import cutover as cutover_flow, rollback as rollback_flow
+from ..flows.cutover import run_cutover
+from ..flows.direction import TO_DISK, TO_S3
+from ..flows.rollback import run_rollback
+from ..flows.steps import RELOAD
+from ..config.redact import redact
 from .report import PhaseNames, build_report, phase_from_journal, render_markdown, split_by_fault
 from .traffic import Site, Traffic, check_uploads, http, records_as_dicts
 
@@ -66,22 +71,17 @@ class Outcome:
     exit_code: RehearsalExit
 
 
-def _step_name(steps, function) -> str:
-    return next(step.name for step in steps if step.apply is function)
-
-
-CUTOVER_NAMES = PhaseNames("cutover", _step_name(CUTOVER, flip_settings), "s3")
-ROLLBACK_NAMES = PhaseNames("rollback", _step_name(ROLLBACK, settings_to_disk), "disk")
-RELOAD_STEP = _step_name(CUTOVER, reload_sites)
+# The steps the report times the change-over from, by the names the sequences export.
+CUTOVER_NAMES = PhaseNames("cutover", cutover_flow.SWITCH_STEP, TO_S3.storage)
+ROLLBACK_NAMES = PhaseNames("rollback", rollback_flow.SWITCH_STEP, TO_DISK.storage)
+RELOAD_STEP = RELOAD.name
 
 
 def load_rehearsal_settings(env: str | None, project_root: Path, options: RehearsalOptions,
                             environ: Mapping[str, str] | None = None) -> Settings:
     """The environment's settings, refused if PRODUCTION=true, with the injected fault if asked for."""
-    if not env:
-        raise ConfigError("no environment given: pass --env=NAME (a config/NAME.env file)")
     environ = dict(os.environ if environ is None else environ)
-    settings = load_settings(env, project_root, environ)
+    settings = load(env, project_root, environ)
     if settings.production and not options.force_production:
         where = settings.effective.get("PRODUCTION", ("", f"config/{env}.env"))[1]
         raise ConfigError(f"environment {env} has PRODUCTION=true ({where}): a rehearsal cuts it over "
@@ -142,7 +142,7 @@ def _run_phase(names: PhaseNames, function, settings: Settings, options: Rehears
     begin = time.time()
     try:
         function(settings, Options(checksum=options.checksum), say)
-    except CutoverError as error:
+    except MediaCutoverError as error:
         say(f"{names.phase} failed: {error}")
     return phase_from_journal(names, _journal_events(settings, names.phase, begin), origin)
 

@@ -1,13 +1,12 @@
 """Fabric connections to the environment's hosts, and small remote probes.
 
-Remote paths may start with ``~/`` (the SSH user's home).  Shell commands get
-them as ``"$HOME"/rest`` with the rest quoted; SFTP gets them home-relative.
+Remote paths may start with ``~/`` (the SSH user's home): ``deploy.config.paths``
+writes them for a shell or for SFTP.
 """
 
 from __future__ import annotations
 
 import hashlib
-import shlex
 from pathlib import Path
 from typing import Iterator
 
@@ -15,6 +14,7 @@ import paramiko
 from fabric import Config, Connection
 from invoke.exceptions import UnexpectedExit
 
+from ..config.paths import sftp_path, shell_path
 from ..config.types import Settings
 from ..errors import RemoteError
 
@@ -25,20 +25,6 @@ def connect(settings: Settings, alias: str) -> Connection:
     config = Config(runtime_ssh_path=str(settings.ssh_config), overrides=overrides) \
         if settings.ssh_config else Config(overrides=overrides)
     return Connection(alias, config=config, connect_timeout=10)
-
-
-def shell_path(path: str) -> str:
-    """A remote path quoted for the shell, with a leading ``~/`` still expanded."""
-    if path == "~":
-        return '"$HOME"'
-    if path.startswith("~/"):
-        return '"$HOME"/' + shlex.quote(path[2:])
-    return shlex.quote(path)
-
-
-def sftp_path(path: str) -> str:
-    """A remote path for SFTP, which starts in the home directory and knows no ``~``."""
-    return path[2:] if path.startswith("~/") else path
 
 
 def run(connection: Connection, command: str, what: str, timeout: float | None = None) -> str:
@@ -67,20 +53,6 @@ def read_file(connection: Connection, path: str) -> bytes:
         raise RemoteError(f"{connection.original_host}: {path} does not exist") from None
     except (OSError, paramiko.SSHException) as error:
         raise RemoteError(f"{connection.original_host}: cannot read {path}: {error}") from None
-
-
-def describe_hosts(settings: Settings) -> list[tuple[str, str, str, str]]:
-    """(host, remote user, settings path, USE_S3) for every host."""
-    from ..site.settings_file import find_use_s3
-
-    rows = []
-    for host in settings.hosts:
-        with connect(settings, host.alias) as connection:
-            user = run(connection, "id -un", "ssh login").strip()
-            source = read_file(connection, host.settings_path).decode("utf-8")
-            use_s3 = find_use_s3(source, f"{host.alias}:{host.settings_path}").value
-            rows.append((host.alias, user, host.settings_path, str(use_s3)))
-    return rows
 
 
 def run_with_input(connection: Connection, command: str, data: bytes, what: str,

@@ -12,8 +12,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Callable
 
-from ..config.load import load_settings
-from ..config.credentials import load_for_provision
+from ..config.load import load, load_settings
 from ..config.types import HostSettings, Secret, Settings
 from ..errors import SandboxError
 from ..site.health import wait_for_storage
@@ -66,7 +65,7 @@ def up(project_root: Path, media_files: int, say: Callable[[str], None] = print,
     sshd.ensure_openssh_server()
     sshd.ensure_keys(layout)
     sshd.write_ssh_config(layout, HOST_ALIASES)
-    admin = admin_settings(layout, load_for_provision("sandbox", project_root))
+    admin = admin_settings(layout, load("sandbox", project_root, deploy_key_optional=True))
 
     say(f"s3      SeaweedFS on 127.0.0.1:{WEED_PORTS['s3.port']}: {s3store.start(layout, admin)}")
     s3store.ensure_public_media(admin)

@@ -10,10 +10,12 @@ first, not in production.
 from __future__ import annotations
 
 from pathlib import Path
-from .. import credentials, iam
-from ..config_types import Settings
-from ..provision import ProvisionOptions, Provisioner, run_provision
-from ..provision_plan import plan, state_word
+from ..config import credentials
+from ..config.load import load
+from ..config.types import Settings
+from ..provision.apply import ProvisionOptions, Provisioner, run_provision
+from ..provision.plan import plan, state_word
+from ..store import iam
 
 
 def ensure_deploy_key(project_root: Path, admin: Settings) -> str:
@@ -23,7 +25,7 @@ def ensure_deploy_key(project_root: Path, admin: Settings) -> str:
     was the store), or the admin key an older sandbox used as its deploy key, is
     replaced by a new provisioned one: the sandbox made it, so the sandbox may.
     """
-    settings = credentials.load_for_provision("sandbox", project_root)
+    settings = load("sandbox", project_root, deploy_key_optional=True)
     provisioner = Provisioner(settings, admin)
     _drop_keys_not_on_file(provisioner, settings)
     steps = plan(provisioner.desired, provisioner.observe(), replace_drifted=True)

@@ -17,8 +17,8 @@ import urllib.request
 from pathlib import Path
 from typing import Callable
 
-from ..config import load_settings
-from ..config_types import Settings
+from ..config.load import load_settings
+from ..config.types import Settings
 from ..errors import SandboxError
 from . import nginx
 from .accounts import as_user

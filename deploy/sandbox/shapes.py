@@ -18,7 +18,7 @@ import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..config_types import Settings
+from ..config.types import Settings
 from ..errors import SandboxError
 from .accounts import as_user, owned_tree
 from .layout import FRONT_END_PORTS, SHAPE_GUNICORN_PORTS, SHAPES, Layout

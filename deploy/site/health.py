@@ -9,9 +9,10 @@ import re
 import time
 from urllib.parse import unquote, urlparse
 
-from ..store.probe import anonymous_get
 from ..config.types import HostSettings, Settings
 from ..errors import HealthError
+from ..store.client import s3_client
+from ..store.probe import anonymous_get
 
 URL = re.compile(r"""https?://[^\s"'<>\\]+""")
 # Answers in a row that must agree: after a graceful reload old workers drain for a moment.
@@ -62,8 +63,6 @@ def media_urls(settings: Settings, host: HostSettings) -> list[str]:
 
 def check_media_served_from_bucket(settings: Settings, host: HostSettings, limit: int) -> int:
     """A sample of rendered media URLs point at the bucket and fetch anonymously, right bytes and type."""
-    from ..store.client import s3_client
-
     bucket_prefix = f"{settings.bucket_url}/{settings.media_prefix}/"
     urls = media_urls(settings, host)
     if settings.media_list_path and not urls:

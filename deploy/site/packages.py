@@ -23,10 +23,10 @@ import posixpath
 import shlex
 from dataclasses import dataclass
 
+from ..config.paths import shell_path
 from ..engine.run import Run
 from ..errors import PreflightError, RemoteError
 from ..remote.ssh import run as remote_run
-from ..remote.ssh import shell_path
 
 MARKER = "MEDIA-CUTOVER-SITE-CHECK "
 MIN_DJANGO = (4, 2)
@@ -152,8 +152,8 @@ def check_site_packages(run: Run) -> str:
     Raises PreflightError naming each host and what it lacks (all hosts in one
     message); returns a one-line summary.  Hosts without MANAGE_PY are skipped.
     """
-    checked = [host.alias for host in run.settings.hosts if host.manage_py and host.site_python]
-    skipped = [alias for alias in run.settings.host_aliases if alias not in checked]
+    checked = [host.alias for host in run.targets if host.manage_py and host.site_python]
+    skipped = [alias for alias in run.aliases if alias not in checked]
     found, seen = [], []
     for problems_found, versions in run.on_every_host(_check_host, checked):  # at once: each starts Django
         found += problems_found

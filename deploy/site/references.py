@@ -16,10 +16,11 @@ from dataclasses import dataclass, field
 
 import botocore.exceptions
 
+from ..config.paths import shell_path
 from ..engine.run import Run
-from ..remote.ssh import LineStream, shell_path
-from ..store.client import s3_client
 from ..media.compare import object_key
+from ..remote.ssh import LineStream
+from ..store.client import s3_client
 
 # Looked up in the bucket one by one; past that they are only counted.
 LOOKUP_LIMIT = 1000

@@ -3,7 +3,7 @@
 Pure: settings in, Python source out.  The block holds the bucket's public
 facts as literals and reads the deploy key from the site's environment, so the
 printed text never carries a secret.  It keeps the one plain top-level
-``USE_S3 = False`` the cutover flips (deploy/settings_file.py).
+``USE_S3 = False`` the cutover flips (deploy/site/settings_file.py).
 """
 
 from __future__ import annotations

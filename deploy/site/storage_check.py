@@ -19,7 +19,8 @@ import posixpath
 import shlex
 from dataclasses import dataclass
 
-from deploy.errors import PreflightError
+from ..config.paths import shell_path
+from ..errors import PreflightError
 
 MARKER = "MEDIA-CUTOVER-STORAGE "
 S3_BACKEND = "storages.backends.s3.S3Storage"
@@ -111,12 +112,12 @@ def probe_command(manage_py: str, site_python: str, settings_module: str | None,
     variables = [f"MEDIA_CUTOVER_SWITCH={shlex.quote(switch_name)}"]
     if settings_module:
         variables.append(f"DJANGO_SETTINGS_MODULE={shlex.quote(settings_module)}")
-    python = _shell_path(site_python)
+    python = shell_path(site_python)
     if env_file:
         # manage.py reads the environment when it starts: load the file first, then run manage.py.
-        variables.append(f"MEDIA_CUTOVER_ENV_FILE={_shell_path(env_file)}")
+        variables.append(f"MEDIA_CUTOVER_ENV_FILE={shell_path(env_file)}")
         python += f" -c {shlex.quote(_LOAD_ENV_FILE + _RUN_MANAGE_PY)}"
-    return (f"cd {_shell_path(directory)} && env {' '.join(variables)} {python} {_shell_path(manage_py)} "
+    return (f"cd {shell_path(directory)} && env {' '.join(variables)} {python} {shell_path(manage_py)} "
             f"shell -c {shlex.quote(SCRIPT)}")
 
 
@@ -175,10 +176,3 @@ def _staticfiles_kept(report: StorageReport, before: str | None) -> list[str]:
     return [f"{report.host}: the flip changed the staticfiles backend from {before} to {report.staticfiles}: "
             "the block the switch guards replaces STORAGES whole; update only STORAGES['default'] "
             "(`invoke settings-snippet` prints such a block)"]
-
-
-def _shell_path(path: str) -> str:
-    """A path for the shell: ``~/x`` keeps its ``~`` expandable, everything else is quoted."""
-    if path == "~" or path.startswith("~/"):
-        return '"$HOME"' + (shlex.quote(path[1:]) if len(path) > 1 else "")
-    return shlex.quote(path)

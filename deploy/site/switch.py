@@ -1,7 +1,7 @@
 """A host's settings file: read it, flip USE_S3 atomically with a backup, put it back.
 
 The edit itself is pure (settings_file.py); the write happens on the host by
-deploy/remote/write_settings.py: compile check, backup, temp file, fsync, rename.
+deploy/remote/scripts/write_settings.py: compile check, backup, temp file, fsync, rename.
 """
 
 from __future__ import annotations
@@ -10,16 +10,23 @@ import hashlib
 import json
 import posixpath
 
+from fabric import Connection
+
+from ..config.paths import sftp_path, shell_path
+from ..config.types import HostSettings
 from ..engine.run import Run
 from ..errors import RemoteError, SettingsFileError
-from ..remote.ssh import put_script, read_file, run, run_with_input, sftp_path, shell_path
+from ..remote.ssh import put_script, read_file, run, run_with_input
 from .settings_file import UseS3Assignment, backup_name, disk_settings, find_use_s3, set_use_s3, settings_diff
 
 
-def read_settings(run_: Run, alias: str) -> tuple[bytes, UseS3Assignment]:
-    host = run_.settings.host(alias)
-    data = read_file(run_.connection(alias), host.settings_path)
-    return data, find_use_s3(_decode(data, alias, host.settings_path), f"{alias}:{host.settings_path}")
+def read_settings(connection: Connection, host: HostSettings) -> tuple[bytes, UseS3Assignment]:
+    """The host's settings file and its one USE_S3 assignment: the only reader of USE_S3 on a host.
+
+    SettingsFileError when the file is not UTF-8 or has not exactly one literal USE_S3.
+    """
+    data = read_file(connection, host.settings_path)
+    return data, find_use_s3(_decode(data, host.alias, host.settings_path), f"{host.alias}:{host.settings_path}")
 
 
 def planned_change(run_: Run, alias: str, use_s3: bool) -> tuple[bytes, bytes]:
@@ -53,6 +60,10 @@ def flip(run_: Run, alias: str, use_s3: bool = True) -> str:
         return f"{alias}: USE_S3 is already {use_s3}, left alone"
     backup = write(run_, alias, current, new)
     return f"{alias}: USE_S3 = {use_s3} in {host.settings_path} (backup {posixpath.basename(backup)})"
+
+
+def preview_flip(run_: Run, alias: str) -> str:
+    return diff(run_, alias, use_s3=True) or f"{alias}: already USE_S3 = True"
 
 
 def to_disk(run_: Run, alias: str) -> str:

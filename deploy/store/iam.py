@@ -12,12 +12,7 @@ from botocore.config import Config
 
 from ..config.types import Settings
 from ..provision.policies import parse
-
-# What stores answer for an API they do not implement.
-UNSUPPORTED_CODES = {"NotImplemented", "NotImplementedError", "InvalidAction", "UnsupportedOperation",
-                     "XNotImplemented", "MethodNotAllowed"}
-MISSING_CODES = {"NoSuchEntity", "NoSuchEntityException"}
-
+from .errors import missing, unsupported
 
 def iam_client(settings: Settings):
     """An IAM client with ``settings``' keys (give it the admin settings)."""
@@ -27,26 +22,6 @@ def iam_client(settings: Settings):
         "iam", endpoint_url=settings.endpoint_url, region_name=region, config=config,
         aws_access_key_id=settings.access_key_id,
         aws_secret_access_key=settings.secret_access_key.reveal())
-
-
-def error_code(error: Exception) -> str:
-    if isinstance(error, botocore.exceptions.ClientError):
-        return error.response.get("Error", {}).get("Code", "") or str(
-            error.response.get("ResponseMetadata", {}).get("HTTPStatusCode", ""))
-    return type(error).__name__
-
-
-def unsupported(error: Exception) -> bool:
-    """True when the store says it has no such API (not: refused, missing)."""
-    if not isinstance(error, botocore.exceptions.ClientError):
-        return False
-    status = error.response.get("ResponseMetadata", {}).get("HTTPStatusCode")
-    # 405 Method Not Allowed with no code at all: Ceph RGW's answer to the IAM user API.
-    return error_code(error) in UNSUPPORTED_CODES or status in (405, 501)
-
-
-def missing(error: Exception) -> bool:
-    return isinstance(error, botocore.exceptions.ClientError) and error_code(error) in MISSING_CODES
 
 
 def _or_none(call):

@@ -35,7 +35,7 @@ from botocore.httpsession import get_cert_path
 
 from ..config.types import Settings
 from ..errors import RemoteError
-from ..redact import redact
+from ..config.redact import redact
 from .client import s3_client
 from ..media.compare import ORDERS, Entry
 

@@ -7,31 +7,10 @@ import urllib.request
 from email.message import Message
 from urllib.parse import quote
 
-import botocore.exceptions
-
 from ..config.types import Settings
 from ..errors import PreflightError
 from .client import s3_client
-
-# What an S3 error code means for the operator.
-ADVICE = {
-    "SignatureDoesNotMatch": "the secret AWS_SECRET_ACCESS_KEY does not match AWS_ACCESS_KEY_ID",
-    "InvalidAccessKeyId": "the store does not know AWS_ACCESS_KEY_ID",
-    "AccessDenied": "the key may not do this: check the IAM user's policy",
-    "NoSuchBucket": "the bucket does not exist: create it (invoke provision) or fix AWS_STORAGE_BUCKET_NAME",
-    "404": "the bucket does not exist: create it (invoke provision) or fix AWS_STORAGE_BUCKET_NAME",
-    "403": "access denied: check AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY and the IAM policy",
-}
-
-
-def explain(error: Exception, settings: Settings, what: str) -> PreflightError:
-    if isinstance(error, botocore.exceptions.ClientError):
-        code = error.response.get("Error", {}).get("Code", "?")
-        advice = ADVICE.get(code, error.response.get("Error", {}).get("Message", ""))
-        return PreflightError(f"bucket {settings.bucket}: {what} refused ({code}): {advice}")
-    return PreflightError(f"bucket {settings.bucket}: {what} failed: cannot reach "
-                          f"{settings.endpoint_url or 'S3'} ({type(error).__name__})")
-
+from .errors import DEPLOY_KEY, store_errors
 
 def object_url(settings: Settings, key: str) -> str:
     return f"{settings.bucket_url}/{quote(key)}"
@@ -65,10 +44,8 @@ def probe(settings: Settings, key: str, check_public: bool) -> None:
     put = False
     try:
         for what, action in steps:
-            try:
+            with store_errors(settings, f"bucket {settings.bucket}: {what}", DEPLOY_KEY):
                 result = action()
-            except (botocore.exceptions.BotoCoreError, botocore.exceptions.ClientError) as error:
-                raise explain(error, settings, what) from None
             put = put or what.startswith("put")
         if result != body:
             raise PreflightError(f"bucket {settings.bucket}: {key} read back differs from what was put")
@@ -82,32 +59,29 @@ def probe(settings: Settings, key: str, check_public: bool) -> None:
     except PreflightError as first:
         # The probe's own failure is the news; a failed clean-up after it is only mentioned
         # (and not at all when nothing was put: a key refused the listing is refused the delete too).
-        problem = _delete(client, settings, key)
+        problem = _delete(settings, client, key)
         if put and problem:
             raise PreflightError(f"{first}; also, {problem}") from None
         raise
     except BaseException:  # Ctrl-C: still clean up
-        _delete(client, settings, key)
+        _delete(settings, client, key)
         raise
-    if problem := _delete(client, settings, key):
+    if problem := _delete(settings, client, key):
         raise PreflightError(problem)
 
 
-def _delete(client, settings: Settings, key: str) -> str | None:
+def _delete(settings: Settings, client, key: str) -> str | None:
     """Delete the probe object; the operator-facing problem, or None."""
     try:
-        client.delete_object(Bucket=settings.bucket, Key=key)
-    except (botocore.exceptions.BotoCoreError, botocore.exceptions.ClientError) as error:
-        return str(explain(error, settings, f"delete {key}"))
+        with store_errors(settings, f"bucket {settings.bucket}: delete {key}", DEPLOY_KEY):
+            client.delete_object(Bucket=settings.bucket, Key=key)
+    except PreflightError as problem:
+        return str(problem)
     return None
 
 
 def check_readable(settings: Settings) -> None:
     """The read-only part of the probe, for dry runs."""
     client = s3_client(settings)
-    try:
+    with store_errors(settings, f"bucket {settings.bucket}: listing", DEPLOY_KEY):
         client.list_objects_v2(Bucket=settings.bucket, Prefix=settings.media_prefix + "/", MaxKeys=1)
-    except (botocore.exceptions.BotoCoreError, botocore.exceptions.ClientError) as error:
-        raise explain(error, settings, "listing") from None
-
-

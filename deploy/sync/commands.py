@@ -1,8 +1,8 @@
 """The sync tools' command lines: the upload to the bucket, and the download (rollback) from it.
 
-Pure: nothing here touches a host.  ``deploy.sync`` runs these commands.  No
+Pure: nothing here touches a host.  ``deploy.sync.runner`` runs these commands.  No
 secret is ever on them: the tool reads it from its credentials file
-(``deploy.sync_tools.credentials_file``).
+(``deploy.sync.tools.credentials_file``).
 
 What each tool does (measured with these pins, see the module's tests):
 
@@ -59,9 +59,9 @@ import re
 import shlex
 from typing import Iterable
 
+from ..config.paths import shell_path
 from ..config.types import Settings
 from ..errors import PreflightError
-from ..remote.ssh import shell_path
 from .tools import PROFILE, binary, no_line_breaks, tool_spec
 
 _q = shlex.quote

@@ -15,9 +15,9 @@ from typing import Iterator
 import paramiko
 from fabric import Connection
 
+from ..config.paths import sftp_path, shell_path
 from ..config.types import Settings
 from ..errors import RemoteError
-from ..remote.ssh import sftp_path, shell_path
 from .tools import ToolSpec, run_dir
 
 

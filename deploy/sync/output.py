@@ -1,6 +1,7 @@
 """Reading the sync tools' output, line by line: counters, progress lines, errors.
 
-Pure: ``deploy.sync`` feeds every line a tool prints to a :class:`ToolOutput`
+Pure: ``deploy.sync.runner`` cuts the tool's streams into lines (:class:`LineWriter`),
+feeds every line a tool prints to a :class:`ToolOutput`
 (:func:`tool_output` picks the tool's parser) and shows the operator what it
 returns.  rclone reports running totals in its stats lines; s5cmd and s3cmd
 report each copied object, so their parsers count.
@@ -171,6 +172,30 @@ class S3cmdOutput(_Counting):
         if line.startswith(("WARNING", "Stats:", "INFO")):
             return f"s3cmd: {line}"
         return None
+
+
+class LineWriter:
+    """A stream for Invoke's out_stream/err_stream: calls ``handle(line)`` once per complete line."""
+
+    def __init__(self, handle: Callable[[str], None]):
+        self._handle = handle
+        self._pending = ""
+
+    def write(self, text: str) -> int:
+        self._pending += text
+        *lines, self._pending = self._pending.split("\n")
+        for line in lines:
+            self._handle(line.rstrip("\r"))
+        return len(text)
+
+    def flush(self) -> None:
+        pass
+
+    def close(self) -> None:
+        """Hand over a last line that had no newline."""
+        if self._pending:
+            line, self._pending = self._pending, ""
+            self._handle(line.rstrip("\r"))
 
 
 def tool_output(tool: str, totals: tuple[int, int] | None = None, **kwargs) -> ToolOutput:

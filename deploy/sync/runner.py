@@ -30,7 +30,7 @@ from ..remote.ssh import run
 from .commands import (check_download_umask, destination_url, download_command, inspect_command, umask_for,
                        upload_command)
 from .files import create_note, launch_command, remove_file, remove_note, run_files, secret_file, stop_tool
-from .output import ToolOutput, tool_output
+from .output import LineWriter, ToolOutput, tool_output
 from .tools import (ToolSpec, answers_pinned_version, credentials_file, install_command, prepare_run_dir_command,
                     probe_command, run_dir, scrub, tool_spec, venv_dir)
 
@@ -171,30 +171,6 @@ def download_media(connection: Connection, settings: Settings, *, overwrite: boo
 
 
 # --- helpers ---------------------------------------------------------------------------------
-
-class LineWriter:
-    """A stream for Invoke's out_stream/err_stream: calls ``handle(line)`` once per complete line."""
-
-    def __init__(self, handle: Callable[[str], None]):
-        self._handle = handle
-        self._pending = ""
-
-    def write(self, text: str) -> int:
-        self._pending += text
-        *lines, self._pending = self._pending.split("\n")
-        for line in lines:
-            self._handle(line.rstrip("\r"))
-        return len(text)
-
-    def flush(self) -> None:
-        pass
-
-    def close(self) -> None:
-        """Hand over a last line that had no newline."""
-        if self._pending:
-            line, self._pending = self._pending, ""
-            self._handle(line.rstrip("\r"))
-
 
 def _run_tool(connection: Connection, settings: Settings, config_path: str, pid_path: str, launch: str,
               output: ToolOutput, on_progress: Callable[[str], None] | None, what: str) -> tuple[int, float]:

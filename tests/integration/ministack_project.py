@@ -16,9 +16,12 @@ from typing import Iterator
 
 import botocore.exceptions
 
-from deploy import credentials, iam, store_admin
-from deploy.provision import ProvisionOptions, run_provision
-from deploy.s3 import s3_client
+from deploy.config import credentials
+from deploy.config.load import load
+from deploy.store import bucket_admin, iam
+from deploy.store.errors import error_code
+from deploy.provision.apply import ProvisionOptions, run_provision
+from deploy.store.client import s3_client
 from deploy.sandbox import ministack
 
 ENV, BUCKET = "mstest", "media-cutover-ministack"
@@ -44,7 +47,7 @@ class Project:
         (self.root / "config" / f"{env}.env").write_text(text)
 
     def settings(self, env: str = ENV):
-        return credentials.load_for_provision(env, self.root, {})
+        return load(env, self.root, {}, deploy_key_optional=True)
 
     def admin(self, env: str = ENV):
         return credentials.admin_settings(self.settings(env), str(self.admin_env), {})
@@ -84,8 +87,8 @@ def checked_with_nothing_skipped(output: str) -> bool:
 
 def bucket_settings(client, bucket: str) -> tuple:
     """(Block Public Access, Object Ownership, bucket policy) as the admin reads them."""
-    return (store_admin.public_access_block(client, bucket), store_admin.ownership(client, bucket),
-            store_admin.bucket_policy(client, bucket))
+    return (bucket_admin.public_access_block(client, bucket), bucket_admin.ownership(client, bucket),
+            bucket_admin.bucket_policy(client, bucket))
 
 
 def everything_public(bucket: str) -> dict:
@@ -99,4 +102,4 @@ def code_of(call) -> str:
         call()
         return "ok"
     except botocore.exceptions.ClientError as error:
-        return iam.error_code(error)
+        return error_code(error)

@@ -36,7 +36,7 @@ def reset(project_root: Path) -> None:
 
 def assert_provisioned_key_on_an_empty_prefix(sandbox: "Sandbox") -> None:
     """What a first production cutover starts from: provision's key (media/* only), nothing uploaded yet."""
-    from deploy.s3 import s3_client
+    from deploy.store.client import s3_client
 
     settings = sandbox.settings()
     assert settings.access_key_id != sandbox.admin().access_key_id, "the sandbox runs on the admin key"

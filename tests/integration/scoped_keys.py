@@ -11,9 +11,10 @@ from typing import Iterator
 
 import botocore.exceptions
 
-from deploy import iam, policies
-from deploy.config_types import Secret, Settings
-from deploy.s3 import s3_client
+from deploy.config.types import Secret, Settings
+from deploy.provision import policies
+from deploy.store import iam
+from deploy.store.client import s3_client
 
 
 @contextlib.contextmanager

@@ -14,12 +14,14 @@ import json
 import pytest
 from invoke import MockContext
 
-from deploy import iam, policies, provision_plan, store_admin
-from deploy.bucket import anonymous_get, object_url
+from deploy.provision import policies
+from deploy.provision.desired import names_for
+from deploy.provision.plan import State
+from deploy.store import bucket_admin, iam
+from deploy.store.probe import anonymous_get, object_url
 from deploy.errors import ProvisionError
-from deploy.provision_plan import IN_PLACE
-from deploy.provision_teardown import run_teardown
-from deploy.s3 import s3_client
+from deploy.provision.teardown import run_teardown
+from deploy.store.client import s3_client
 
 from .ministack_project import (BUCKET, ENV, bucket_settings, checked_with_nothing_skipped, code_of,
                                 everything_public, ministack_project)
@@ -37,7 +39,7 @@ def project(sandbox, tmp_path_factory):
 
 def test_provision_makes_a_fresh_bucket_the_aws_way_and_the_key_passes_every_check(project):
     steps, output = project.provision()
-    assert {step.state for step in steps} == {IN_PLACE}           # afterwards; nothing unsupported
+    assert {step.state for step in steps} == {State.IN_PLACE}           # afterwards; nothing unsupported
     for done in (f"bucket {BUCKET} (us-east-1): created", "block public access blocks public ACLs, allows a "
                  "public policy: set", "object ownership BucketOwnerEnforced: set",
                  "bucket policy anyone may GET media/*: created", f"IAM group media-cutover-{ENV}: created"):
@@ -47,7 +49,7 @@ def test_provision_makes_a_fresh_bucket_the_aws_way_and_the_key_passes_every_che
     assert public_block == policies.PUBLIC_POLICY_ACCESS_BLOCK
     assert ownership == policies.OWNERSHIP
     assert policies.same(policy, policies.public_read_policy(BUCKET, "media"))
-    api, names = iam.iam_client(project.admin()), provision_plan.names_for(ENV)
+    api, names = iam.iam_client(project.admin()), names_for(ENV)
     assert iam.groups_of(api, names.user) == [names.group]
     assert policies.same(iam.group_policy(api, names.group, names.policy), policies.writer_policy(BUCKET, "media"))
     assert iam.user_policy(api, names.user, names.policy) is None
@@ -72,10 +74,10 @@ def test_teardown_removes_the_bucket_it_created_with_its_objects(project):
     key_settings = project.key_settings()
     s3_client(key_settings).put_object(Bucket=BUCKET, Key="media/a b/photo one.jpg", Body=b"jpeg")
     lines = run_teardown(project.settings(), project.admin())
-    assert f"removed IAM user {provision_plan.names_for(ENV).user}" in lines
+    assert f"removed IAM user {names_for(ENV).user}" in lines
     assert f"removed bucket {BUCKET} (1 object(s) under media/)" in lines
     assert f"removed the deleted key from config/{ENV}.secrets.env" in lines
-    assert store_admin.bucket_state(project.admin_s3(), project.settings()) == "absent"
+    assert bucket_admin.bucket_state(project.admin_s3(), project.settings()) == "absent"
     assert code_of(lambda: s3_client(key_settings).list_objects_v2(Bucket=BUCKET, Prefix="media/")) != "ok"
     assert run_teardown(project.settings(), project.admin()) == ["nothing to remove"]
 
@@ -97,7 +99,7 @@ def test_adopting_a_bucket_with_aws_defaults_lifts_only_the_policy_switches_and_
         == "AccessDenied"
 
     steps, output = project.provision(env)
-    assert {step.state for step in steps} == {IN_PLACE}
+    assert {step.state for step in steps} == {State.IN_PLACE}
     plan_rows = {line.split("  ")[0]: line for line in output.splitlines()[2:11]}
     assert plan_rows["bucket"].endswith("already in place")
     assert plan_rows["block public access"].endswith("to set (was: blocks all public access)")
@@ -112,8 +114,8 @@ def test_adopting_a_bucket_with_aws_defaults_lifts_only_the_policy_switches_and_
     assert f"removed the deleted key from config/{env}.secrets.env" in lines
     assert lines[-1] == f"kept bucket {bucket}: provision adopted it, did not create it"
     assert bucket_settings(admin_client, bucket) == aws_defaults
-    assert store_admin.keys_under(admin_client, bucket) == ["private/report.txt"]
-    assert not iam.user_exists(iam.iam_client(project.admin(env)), provision_plan.names_for(env).user)
+    assert bucket_admin.keys_under(admin_client, bucket) == ["private/report.txt"]
+    assert not iam.user_exists(iam.iam_client(project.admin(env)), names_for(env).user)
 
 
 def test_a_drifted_policy_kept_without_effect_never_takes_effect(project):

@@ -20,13 +20,13 @@ from pathlib import Path
 
 import pytest
 
-from deploy import store_admin
-from deploy.bucket import anonymous_get, object_url, probe
+from deploy.store import bucket_admin
+from deploy.store.probe import anonymous_get, object_url, probe
 from deploy.errors import PreflightError
-from deploy.hosts import connect
-from deploy.listing import listing
-from deploy.s3 import s3_client
-from deploy.sync import download_media, install_sync_tool, upload_media
+from deploy.remote.ssh import connect
+from deploy.store.listing import listing
+from deploy.store.client import s3_client
+from deploy.sync.runner import download_media, install_sync_tool, upload_media
 
 from .ministack_project import BUCKET, Project, checked_with_nothing_skipped, code_of, ministack_project
 
@@ -73,7 +73,7 @@ def test_the_key_is_scoped_to_the_prefix_as_on_aws(project):
 
 def test_the_preflight_probe_passes_with_the_key_on_the_empty_prefix(project):
     probe(project.key_settings(), "media/.media-cutover-probe-ministack.txt", check_public=True)
-    assert store_admin.keys_under(project.admin_s3(), BUCKET) == []
+    assert bucket_admin.keys_under(project.admin_s3(), BUCKET) == []
 
 
 def test_the_listing_reads_odd_keys_and_folder_markers_as_boto3_does(project):
@@ -90,7 +90,7 @@ def test_the_listing_reads_odd_keys_and_folder_markers_as_boto3_does(project):
         files = [entry for entry in paginated if not entry[0].endswith("/")]   # markers are no files
         assert [(entry.key, entry.size, entry.etag) for entry in listing(settings)] == files
     finally:
-        store_admin.delete_keys(project.admin_s3(), BUCKET, [f"media/{key}" for key in ODD_KEYS])
+        bucket_admin.delete_keys(project.admin_s3(), BUCKET, [f"media/{key}" for key in ODD_KEYS])
 
 
 # --- the sync tools on web1, with the provisioned key ----------------------------------------
@@ -116,7 +116,7 @@ class Web1:
 
     def empty_the_prefix(self) -> None:
         client = self.project.admin_s3()
-        store_admin.delete_keys(client, BUCKET, store_admin.keys_under(client, BUCKET, "media/"))
+        bucket_admin.delete_keys(client, BUCKET, bucket_admin.keys_under(client, BUCKET, "media/"))
 
     def files(self, media_root: str) -> dict[str, bytes]:
         root = self.local / media_root

@@ -23,24 +23,27 @@ import pytest
 from invoke import MockContext
 
 from deploy.config import credentials
-from deploy.store import iam, admin as store_admin
-from deploy.provision import plan as provision_plan
-from deploy.site import snippet
-from deploy.store.probe import anonymous_get, object_url
+from deploy.config.load import load
 from deploy.errors import ProvisionError
 from deploy.provision.apply import ProvisionOptions, run_provision
 from deploy.provision.check import PNG
-from deploy.provision.plan import IN_PLACE, UNSUPPORTED
+from deploy.provision.desired import names_for
+from deploy.provision.plan import State
 from deploy.provision.teardown import run_teardown
-from deploy.store.client import s3_client
 from deploy.sandbox.sites import TEMPLATE
+from deploy.site import snippet
 from deploy.site.settings_file import set_use_s3
+from deploy.store import bucket_admin, iam
+from deploy.store.client import s3_client
+from deploy.store.errors import error_code
+from deploy.store.probe import anonymous_get, object_url
 
 pytestmark = pytest.mark.slow
 
 ENV = "provtest"
 BUCKET = "media-cutover-provision-test"
-NAMES = provision_plan.names_for(ENV)
+NAMES = names_for(ENV)
+IN_PLACE, UNSUPPORTED = State.IN_PLACE, State.UNSUPPORTED
 
 
 @dataclass
@@ -50,7 +53,7 @@ class Project:
     original_secrets: bytes = field(repr=False)  # holds the sandbox's admin key
 
     def settings(self):
-        return credentials.load_for_provision(ENV, self.root, {})
+        return load(ENV, self.root, {}, deploy_key_optional=True)
 
     def admin(self):
         return credentials.admin_settings(self.settings(), self.admin_env, {})
@@ -75,7 +78,7 @@ def code_of(call) -> str:
         call()
         return "ok"
     except botocore.exceptions.ClientError as error:
-        return iam.error_code(error)
+        return error_code(error)
 
 
 def force_cleanup(admin) -> None:
@@ -94,8 +97,8 @@ def force_cleanup(admin) -> None:
             api.delete_group_policy(GroupName=NAMES.group, PolicyName=name)
         api.delete_group(GroupName=NAMES.group)
     client = s3_client(admin)
-    if store_admin.bucket_state(client, admin) == "present":
-        store_admin.delete_keys(client, BUCKET, store_admin.keys_under(client, BUCKET))
+    if bucket_admin.bucket_state(client, admin) == "present":
+        bucket_admin.delete_keys(client, BUCKET, bucket_admin.keys_under(client, BUCKET))
         client.delete_bucket(Bucket=BUCKET)
 
 
@@ -126,7 +129,7 @@ def test_a_dry_run_from_nothing_shows_every_step_and_changes_nothing(project):
     steps, output = project.provision(dry_run=True)
     assert all(step.acts for step in steps)
     assert "dry run: nothing changed; 9 step(s) would act" in output
-    assert store_admin.bucket_state(s3_client(project.admin()), project.settings()) == "absent"
+    assert bucket_admin.bucket_state(s3_client(project.admin()), project.settings()) == "absent"
     assert not iam.user_exists(iam.iam_client(project.admin()), NAMES.user)
     assert project.secrets.read_bytes() == project.original_secrets
 
@@ -151,7 +154,7 @@ def test_provision_from_nothing_creates_everything_and_checks_the_key(project):
     api = iam.iam_client(admin)
     assert NAMES.group in iam.groups_of(api, NAMES.user)
     assert iam.group_policy(api, NAMES.group, NAMES.policy) is not None
-    assert store_admin.bucket_policy(s3_client(admin), BUCKET) is not None
+    assert bucket_admin.bucket_policy(s3_client(admin), BUCKET) is not None
     # Every check of the recipe's step 4 passed.
     assert output.count("check   ") == 10 and "FAILED" not in output
 
@@ -208,7 +211,7 @@ def test_the_key_cannot_touch_another_bucket(project):
         assert code_of(lambda: client.list_objects_v2(Bucket=other, Prefix="media/")) == "AccessDenied"
         assert code_of(lambda: client.create_bucket(Bucket=f"{BUCKET}-new")) == "AccessDenied"
     finally:
-        store_admin.delete_keys(admin_client, other, store_admin.keys_under(admin_client, other))
+        bucket_admin.delete_keys(admin_client, other, bucket_admin.keys_under(admin_client, other))
         admin_client.delete_bucket(Bucket=other)
 
 
@@ -227,7 +230,7 @@ def test_drifted_policies_are_shown_and_replaced_only_with_the_flag(project):
     output = "\n".join(lines)
     assert "--- bucket policy (now)\n+++ bucket policy (provision)" in output
     assert f'-        "arn:aws:s3:::{BUCKET}/*"' in output and '-        "s3:*"' in output
-    assert store_admin.bucket_policy(client, BUCKET)["Statement"][0]["Sid"] == "PublicReadAll"
+    assert bucket_admin.bucket_policy(client, BUCKET)["Statement"][0]["Sid"] == "PublicReadAll"
     assert iam.group_policy(api, NAMES.group, NAMES.policy)["Statement"][0]["Resource"] == "*"
 
     steps, output = project.provision(replace_drifted=True)
@@ -314,6 +317,6 @@ def test_teardown_removes_what_provision_made_and_restores_the_secrets_file(proj
     assert not credentials.backup_path(project.settings()).exists()
     api = iam.iam_client(project.admin())
     assert not iam.user_exists(api, NAMES.user) and not iam.group_exists(api, NAMES.group)
-    assert store_admin.bucket_state(s3_client(project.admin()), project.settings()) == "absent"
+    assert bucket_admin.bucket_state(s3_client(project.admin()), project.settings()) == "absent"
     assert code_of(lambda: s3_client(settings).list_objects_v2(Bucket=BUCKET, Prefix="media/")) != "ok"
     assert run_teardown(project.settings(), project.admin()) == ["nothing to remove"]

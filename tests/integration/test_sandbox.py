@@ -149,8 +149,8 @@ def test_the_deploy_key_is_a_provisioned_one_limited_to_the_media_prefix(sandbox
 
 def test_sandbox_up_replaces_a_deploy_key_the_store_no_longer_knows(sandbox, project_root):
     """As after `rm -rf .sandbox`: the store is new, config/sandbox.secrets.env is the old one."""
-    from deploy import iam
-    from deploy.bucket import probe
+    from deploy.store import iam
+    from deploy.store.probe import probe
 
     old = sandbox.settings().access_key_id
     iam.iam_client(sandbox.admin()).delete_access_key(UserName="media-cutover-sandbox", AccessKeyId=old)

@@ -91,7 +91,7 @@ def test_each_shape_answers_on_both_hosts(shapes):
 
 
 def test_sandbox_json_and_the_shape_environments_reach_each_shape(shapes, sandbox, project_root):
-    from deploy.config import load_settings
+    from deploy.config.load import load_settings
 
     key = sandbox.settings().access_key_id
     for name in SHAPES:
@@ -213,7 +213,7 @@ def test_recipe_block_flipped_on_still_stores_on_disk(shapes, sandbox):
 
 
 def test_shape_reset_puts_the_switch_back_and_leaves_the_bucket_alone(shapes, sandbox, project_root):
-    from deploy.s3 import s3_client
+    from deploy.store.client import s3_client
 
     settings = sandbox.settings()
     client = s3_client(settings)

@@ -10,8 +10,8 @@ import pytest
 from botocore.response import StreamingBody
 from botocore.stub import Stubber
 
-from deploy import bucket
-from deploy.config import load_settings
+from deploy.config.load import load_settings
+from deploy.store import probe as bucket
 from deploy.errors import PreflightError
 
 from .configs import MINIMAL

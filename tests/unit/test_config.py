@@ -4,8 +4,10 @@ from pathlib import Path
 
 import pytest
 
-from deploy.cli import render_config
-from deploy.config.load import host_key, load_settings
+from deploy.cli import load_for_rollback, render_config
+from deploy.config.keys import host_key
+from deploy.config.load import load as load_environment
+from deploy.config.load import load_settings
 from deploy.config.types import Secret
 from deploy.errors import ConfigError
 
@@ -165,7 +167,7 @@ def test_host_key_normalises_aliases():
 
 
 def test_shipped_examples_document_every_key():
-    from deploy.config.load import KNOWN_KEYS
+    from deploy.config.keys import KNOWN_KEYS
     root = Path(__file__).resolve().parents[2]
     for example in ("prod.env.example", "staging.env.example"):
         text = (root / "config" / example).read_text()
@@ -181,3 +183,23 @@ def test_shipped_examples_load_once_a_secret_is_given(tmp_path):
         settings = load_settings(env, tmp_path, {"AWS_SECRET_ACCESS_KEY": "x"})
         assert settings.production is (env == "prod")
         assert len(settings.hosts) == 2 and settings.hosts[1].site_url.startswith("https://web2")
+
+
+@pytest.mark.parametrize("env", [None, ""])
+def test_every_command_without_an_environment_gets_one_clear_error(project, env):
+    for kwargs in ({}, {"deploy_key_optional": True}):
+        with pytest.raises(ConfigError, match=r"^no environment given: pass --env=NAME"):
+            load_environment(env, project, {}, **kwargs)
+    with pytest.raises(ConfigError, match="no environment given and no run recorded under runs/"):
+        load_for_rollback(env, project)
+    assert load_environment("demo", project, {}).env == "demo"
+
+
+def test_the_rollback_defaults_to_the_last_runs_environment_and_may_take_some_hosts(project):
+    (project / "runs").mkdir()
+    (project / "runs" / "20250101T000000Z-abc123-demo-cutover.jsonl").write_text(
+        '{"event": "start", "env": "demo", "kind": "cutover", "run_id": "r", "time": 0}\n')
+    assert load_for_rollback(None, project).env == "demo"
+    assert load_for_rollback(None, project, ["web1"]).host_aliases == ("web1",)
+    with pytest.raises(ConfigError, match="host 'web9' is not in HOSTS"):
+        load_for_rollback("demo", project, ["web9"])

@@ -7,7 +7,8 @@ from pathlib import Path
 import pytest
 
 from deploy.config import credentials
-from deploy.config.load import load_settings
+from deploy.config.keys import PLACEHOLDER
+from deploy.config.load import load, load_settings
 from deploy.errors import ConfigError
 
 from .configs import MINIMAL
@@ -30,21 +31,21 @@ def mode(path: Path) -> int:
 def test_an_environment_without_a_deploy_key_loads_for_provision(project):
     with pytest.raises(ConfigError):
         load_settings("demo", project, {})
-    settings = credentials.load_for_provision("demo", project, {})
-    assert settings.access_key_id == credentials.PLACEHOLDER
+    settings = load("demo", project, {}, deploy_key_optional=True)
+    assert settings.access_key_id == PLACEHOLDER
     assert credentials.key_on_file(settings) is None
 
 
 def test_a_deploy_key_on_file_is_kept_as_is(project):
     (project / "config" / "demo.secrets.env").write_text("AWS_ACCESS_KEY_ID=AKIAFILE\nAWS_SECRET_ACCESS_KEY=s\n")
-    settings = credentials.load_for_provision("demo", project, {})
+    settings = load("demo", project, {}, deploy_key_optional=True)
     assert settings.access_key_id == "AKIAFILE"
     key_id, secret = credentials.key_on_file(settings)
     assert key_id == "AKIAFILE" and secret.reveal() == "s"
 
 
 def test_admin_keys_from_a_file(project, tmp_path):
-    settings = credentials.load_for_provision("demo", project, {})
+    settings = load("demo", project, {}, deploy_key_optional=True)
     admin_file = tmp_path / "admin.env"
     admin_file.write_text(f"AWS_ACCESS_KEY_ID=AKIAADMIN\nAWS_SECRET_ACCESS_KEY={ADMIN_SECRET}\n")
     admin = credentials.admin_settings(settings, str(admin_file), {})
@@ -54,7 +55,7 @@ def test_admin_keys_from_a_file(project, tmp_path):
 
 
 def test_admin_keys_from_the_environment(project):
-    settings = credentials.load_for_provision("demo", project, {})
+    settings = load("demo", project, {}, deploy_key_optional=True)
     environ = {credentials.ADMIN_KEY_VAR: "AKIAENV", credentials.ADMIN_SECRET_VAR: ADMIN_SECRET}
     assert credentials.admin_settings(settings, None, environ).access_key_id == "AKIAENV"
     with pytest.raises(ConfigError, match="set both") as error:
@@ -63,7 +64,7 @@ def test_admin_keys_from_the_environment(project):
 
 
 def test_no_admin_keys_says_how_to_give_them(project):
-    settings = credentials.load_for_provision("demo", project, {})
+    settings = load("demo", project, {}, deploy_key_optional=True)
     with pytest.raises(ConfigError, match="--admin-env=FILE") as error:
         credentials.admin_settings(settings, None, {})
     assert credentials.ADMIN_KEY_VAR in str(error.value)
@@ -71,7 +72,7 @@ def test_no_admin_keys_says_how_to_give_them(project):
 
 def test_the_sandbox_defaults_to_its_admin_file(project):
     (project / "config" / "sandbox.env").write_text(CONFIG)
-    settings = credentials.load_for_provision("sandbox", project, {})
+    settings = load("sandbox", project, {}, deploy_key_optional=True)
     with pytest.raises(ConfigError, match=r"\.sandbox/s3-admin\.env does not exist.*sandbox\.up"):
         credentials.admin_settings(settings, None, {})
     (project / ".sandbox").mkdir()
@@ -80,7 +81,7 @@ def test_the_sandbox_defaults_to_its_admin_file(project):
 
 
 def test_an_incomplete_admin_file_is_refused_without_its_content(project, tmp_path):
-    settings = credentials.load_for_provision("demo", project, {})
+    settings = load("demo", project, {}, deploy_key_optional=True)
     admin_file = tmp_path / "admin.env"
     admin_file.write_text(f"AWS_SECRET_ACCESS_KEY={ADMIN_SECRET}\n")
     with pytest.raises(ConfigError, match="lacks") as error:
@@ -120,7 +121,7 @@ def test_write_private_is_mode_600_even_over_a_readable_file(tmp_path):
 def test_store_deploy_key_keeps_a_backup_outside_production(project):
     secrets = project / "config" / "demo.secrets.env"
     secrets.write_text("# old\nAWS_ACCESS_KEY_ID=OLD\nAWS_SECRET_ACCESS_KEY=old\nKEEP=1\n")
-    settings = credentials.load_for_provision("demo", project, {})
+    settings = load("demo", project, {}, deploy_key_optional=True)
     credentials.store_deploy_key(settings, "AKIANEW", "new-secret")
     assert secrets.read_text() == "# old\nAWS_ACCESS_KEY_ID=AKIANEW\nAWS_SECRET_ACCESS_KEY=new-secret\nKEEP=1\n"
     assert mode(secrets) == 0o600
@@ -134,16 +135,16 @@ def test_store_deploy_key_keeps_a_backup_outside_production(project):
 def test_store_deploy_key_keeps_no_backup_in_production(project):
     secrets = project / "config" / "demo.secrets.env"
     secrets.write_text("AWS_ACCESS_KEY_ID=OLD\nAWS_SECRET_ACCESS_KEY=old\n")
-    settings = replace(credentials.load_for_provision("demo", project, {}), production=True)
+    settings = replace(load("demo", project, {}, deploy_key_optional=True), production=True)
     credentials.store_deploy_key(settings, "AKIANEW", "new-secret")
     assert not credentials.backup_path(settings).exists()
 
 
 def test_store_deploy_key_creates_the_file(project):
-    settings = credentials.load_for_provision("demo", project, {})
+    settings = load("demo", project, {}, deploy_key_optional=True)
     path = credentials.store_deploy_key(settings, "AKIANEW", "new-secret")
     assert mode(path) == 0o600
-    assert credentials.key_on_file(credentials.load_for_provision("demo", project, {}))[0] == "AKIANEW"
+    assert credentials.key_on_file(load("demo", project, {}, deploy_key_optional=True))[0] == "AKIANEW"
     assert not credentials.backup_path(settings).exists()
 
 

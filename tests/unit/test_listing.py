@@ -6,8 +6,8 @@ from types import SimpleNamespace
 import pytest
 
 from deploy.errors import RemoteError
-from deploy.store.listing import _put, expand, listing, parse_page
 from deploy.media.compare import Entry
+from deploy.store.listing import _put, expand, listing, parse_page
 
 PAGE = b"""<?xml version="1.0" encoding="UTF-8"?>
 <ListBucketResult xmlns="http://s3.amazonaws.com/doc/2006-03-01/">

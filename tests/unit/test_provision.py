@@ -5,16 +5,18 @@ from pathlib import Path
 
 import pytest
 
-from deploy.provision import (policies, plan as provision_plan, record as provision_record,
-                              teardown as provision_teardown)
 from deploy.config.load import load_settings
 from deploy.config.types import Secret
 from deploy.errors import ProvisionError
-from deploy.provision.plan import (BLOCKED, CHANGE, CREATE, DRIFTED, IN_PLACE, REPLACE, UNSUPPORTED, Observed,
-                                   desired_for, plan, render_plan)
-from deploy.store.admin import UNSUPPORTED as STORE_UNSUPPORTED
+from deploy.provision import policies, record as provision_record, teardown as provision_teardown
+from deploy.provision.apply import render_plan
+from deploy.provision.desired import Names, desired_for
+from deploy.provision.plan import Observed, State, plan
 
 from .configs import MINIMAL
+
+BLOCKED, CHANGE, CREATE, DRIFTED, IN_PLACE, REPLACE, UNSUPPORTED = (
+    State.BLOCKED, State.CHANGE, State.CREATE, State.DRIFTED, State.IN_PLACE, State.REPLACE, State.UNSUPPORTED)
 
 CONFIG = MINIMAL + """\
 AWS_S3_REGION_NAME=eu-west-1
@@ -48,8 +50,8 @@ def states(steps) -> dict[str, str]:
 
 
 def test_names_are_derived_from_the_environment(desired):
-    assert desired.names == provision_plan.Names(user="media-cutover-demo", group="media-cutover-demo",
-                                                 policy="media-cutover-media-writer")
+    assert desired.names == Names(user="media-cutover-demo", group="media-cutover-demo",
+                                  policy="media-cutover-media-writer")
 
 
 def test_from_nothing_every_step_acts_in_order(desired):
@@ -113,7 +115,7 @@ def test_an_adopted_buckets_ownership_changes_only_on_request(desired):
 
 
 def test_what_the_store_lacks_is_skipped(desired):
-    observed = in_place(desired, access_block=STORE_UNSUPPORTED, ownership=STORE_UNSUPPORTED)
+    observed = in_place(desired, access_block=UNSUPPORTED, ownership=UNSUPPORTED)
     result = states(plan(desired, observed))
     assert result["block public access"] == UNSUPPORTED
     assert result["object ownership"] == UNSUPPORTED

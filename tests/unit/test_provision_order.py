@@ -11,10 +11,11 @@ from pathlib import Path
 
 import pytest
 
-from deploy import policies
-from deploy.config import load_settings
-from deploy.provision_plan import (CHANGE, DRIFTED, HELD, IN_PLACE, REMOVE, REPLACE, desired_for, plan,
-                                   render_plan)
+from deploy.config.load import load_settings
+from deploy.provision import policies
+from deploy.provision.apply import render_plan
+from deploy.provision.desired import desired_for
+from deploy.provision.plan import State, plan
 
 from .test_provision import CONFIG, in_place, states
 
@@ -47,9 +48,9 @@ def test_block_public_access_is_held_while_a_drifted_policy_stays(desired):
     observed = in_place(desired, access_block=ALL_ON, bucket_policy=everything_public(desired.bucket))
     steps = plan(desired, observed)
     by_thing = {step.thing: step for step in steps}
-    assert by_thing["block public access"].state == HELD and not by_thing["block public access"].acts
+    assert by_thing["block public access"].state == State.HELD and not by_thing["block public access"].acts
     assert "would make the drifted bucket policy public" in by_thing["block public access"].note
-    assert by_thing["bucket policy"].state == DRIFTED
+    assert by_thing["bucket policy"].state == State.DRIFTED
     assert "held back" in render_plan(steps)
 
 
@@ -57,11 +58,11 @@ def test_a_drifted_policy_is_removed_before_block_public_access_is_lifted(desire
     observed = in_place(desired, access_block=ALL_ON, bucket_policy=everything_public(desired.bucket))
     steps = plan(desired, observed, replace_drifted=True)
     assert bucket_steps(steps) == [
-        ("bucket", IN_PLACE, "create_bucket"),
-        ("drifted bucket policy", REMOVE, "delete_bucket_policy"),
-        ("block public access", CHANGE, "put_access_block"),
-        ("object ownership", IN_PLACE, None),
-        ("bucket policy", REPLACE, "put_bucket_policy"),
+        ("bucket", State.IN_PLACE, "create_bucket"),
+        ("drifted bucket policy", State.REMOVE, "delete_bucket_policy"),
+        ("block public access", State.CHANGE, "put_access_block"),
+        ("object ownership", State.IN_PLACE, None),
+        ("bucket policy", State.REPLACE, "put_bucket_policy"),
     ]
     assert all(step.acts for step in steps[1:3])
 
@@ -70,7 +71,7 @@ def test_nothing_is_held_when_block_public_access_restricts_nothing_now(desired)
     # The drifted policy already takes effect: lifting the policy switches changes nothing for it.
     lifted = dict(ALL_ON, RestrictPublicBuckets=False)
     observed = in_place(desired, access_block=lifted, bucket_policy=everything_public(desired.bucket))
-    assert states(plan(desired, observed))["block public access"] == CHANGE
+    assert states(plan(desired, observed))["block public access"] == State.CHANGE
     replaced = plan(desired, observed, replace_drifted=True)
     assert "drifted bucket policy" not in states(replaced)
 
@@ -80,4 +81,4 @@ def test_private_media_never_hold_block_public_access(settings):
     observed = in_place(private, access_block=dict(ALL_ON, RestrictPublicBuckets=False),
                         bucket_policy=everything_public(private.bucket))
     result = states(plan(private, observed))
-    assert (result["block public access"], result["bucket policy"]) == (CHANGE, DRIFTED)
+    assert (result["block public access"], result["bucket policy"]) == (State.CHANGE, State.DRIFTED)

@@ -9,9 +9,11 @@ from pathlib import Path
 import botocore.exceptions
 import pytest
 
-from deploy import credentials, iam, policies, provision_record, provision_teardown
-from deploy.config import load_settings
-from deploy.config_types import Secret
+from deploy.config import credentials
+from deploy.config.load import load_settings
+from deploy.config.types import Secret
+from deploy.provision import policies, record as provision_record, teardown as provision_teardown
+from deploy.store import iam
 from deploy.errors import ProvisionError
 
 from .test_provision import CONFIG

@@ -6,12 +6,13 @@ import pytest
 import urllib3
 from invoke.exceptions import Exit
 
-from deploy import cli, listing
-from deploy.config import load_settings
+from deploy import cli
+from deploy.config.load import load_settings
 from deploy.errors import RemoteError
-from deploy.journal import Journal
-from deploy.redact import REDACTED, redact
-from deploy.s3 import s3_client
+from deploy.engine.journal import Journal
+from deploy.config.redact import REDACTED, redact
+from deploy.store import listing
+from deploy.store.client import s3_client
 
 from .configs import MINIMAL
 

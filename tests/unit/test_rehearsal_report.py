@@ -17,7 +17,7 @@ T0 = 1_000_000.0  # the rehearsal's origin (Unix time)
 
 
 def journal(kind, events, end="ok"):
-    """Journal events as deploy.journal writes them; ``events`` are (t, event, fields)."""
+    """Journal events as deploy.engine.journal writes them; ``events`` are (t, event, fields)."""
     rows = [{"time": T0 + 1, "run_id": f"run-{kind}", "env": "demo", "kind": kind, "event": "start", "pid": 1}]
     rows += [{"time": T0 + t, "run_id": f"run-{kind}", "env": "demo", "kind": kind, "event": event, **fields}
              for t, event, fields in events]

@@ -1,13 +1,14 @@
 """The reload and its undo, on stubs: what they do, in which order, and that one failure does not stop the rest."""
 
 import threading
+from dataclasses import replace
 from types import SimpleNamespace
 
 import pytest
 
-from deploy.flows import reload
 from deploy.engine.run import HostFacts
 from deploy.errors import RemoteError
+from deploy.flows import reload
 
 
 class Journal(list):
@@ -19,8 +20,8 @@ def fake_run(grace=0.0, **facts):
     hosts = tuple(SimpleNamespace(alias=alias, reload_command=f"reload {alias}") for alias in facts)
     settings = SimpleNamespace(hosts=hosts, reload_timeout=5, reload_grace=grace,
                                host=lambda alias: next(host for host in hosts if host.alias == alias))
-    run = SimpleNamespace(settings=settings, hosts=facts, connection=lambda alias: alias, journal=Journal(),
-                          reloaded_at=None, switching={})
+    run = SimpleNamespace(settings=settings, targets=hosts, hosts=facts, connection=lambda alias: alias,
+                          journal=Journal(), reloaded_at=None, switching={})
     run.on_host = lambda step, alias, action: action(run, alias)
     return run
 
@@ -46,14 +47,13 @@ def calls(monkeypatch):
             return what
         return action
 
-    monkeypatch.setattr(reload.settings_remote, "restore", step("restore"))
+    monkeypatch.setattr(reload.switch, "restore", step("restore"))
     monkeypatch.setattr(reload, "remote_run", lambda connection, command, *a, **k: step("reload")(None, connection))
     monkeypatch.setattr(reload.health, "wait_for_storage",
                         lambda host, storage, timeout: calls.append(f"healthy {host.alias} on {storage}") or 0.5)
-    monkeypatch.setattr(reload.transfer, "download", step("download missing"))
-    monkeypatch.setattr(reload.transfer, "download_until_complete", step("download until complete"))
-    monkeypatch.setattr(reload.transfer, "upload", step("upload missing"))
-    monkeypatch.setattr(reload.transfer, "upload_until_complete", step("upload until complete"))
+    for name, verb in (("TO_DISK", "download"), ("TO_S3", "upload")):
+        monkeypatch.setattr(reload, name, replace(getattr(reload, name), copy_missing=step(f"{verb} missing"),
+                                                  until_complete=step(f"{verb} until complete")))
     return calls
 
 

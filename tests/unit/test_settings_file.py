@@ -1,4 +1,4 @@
-"""Unit tests for deploy.settings_file: finding, flipping and refusing USE_S3 edits."""
+"""Unit tests for deploy.site.settings_file: finding, flipping and refusing USE_S3 edits."""
 
 import pytest
 

@@ -7,9 +7,9 @@ from urllib.parse import urljoin, urlsplit
 
 import pytest
 
-from deploy.site import snippet
 from deploy.config.load import load_settings
 from deploy.errors import ConfigError
+from deploy.site import snippet
 from deploy.site.settings_file import find_use_s3, set_use_s3
 
 from .configs import MINIMAL

@@ -1,7 +1,8 @@
 """boto3 S3 adapter for the bucket-level settings provisioning reads and writes (admin keys).
 
-Each reader returns plain data: ``None`` for "not set", :data:`UNSUPPORTED` when
-the store has no such API (SeaweedFS has no Block Public Access, for one).
+Each reader returns plain data: ``None`` for "not set", ``State.UNSUPPORTED`` (the
+provision plan's, ``deploy.provision.plan``) when the store has no such API
+(SeaweedFS has no Block Public Access, for one).
 """
 
 from __future__ import annotations
@@ -12,10 +13,10 @@ import botocore.exceptions
 
 from ..config.types import Settings
 from ..errors import ProvisionError
-from .iam import error_code, unsupported
+from ..provision.plan import State
 from ..provision.policies import parse
+from .errors import error_code, unsupported
 
-UNSUPPORTED = "unsupported"
 _NOT_SET = {"NoSuchBucketPolicy", "NoSuchPublicAccessBlockConfiguration", "OwnershipControlsNotFoundError"}
 
 
@@ -91,19 +92,19 @@ def delete_bucket_policy(client, bucket: str) -> None:
 
 
 def public_access_block(client, bucket: str):
-    """The bucket's Block Public Access switches, None if unset, or UNSUPPORTED."""
+    """The bucket's Block Public Access switches, None if unset, or State.UNSUPPORTED."""
     try:
         return client.get_public_access_block(Bucket=bucket)["PublicAccessBlockConfiguration"]
     except botocore.exceptions.ClientError as error:
         if unsupported(error):
-            return UNSUPPORTED
+            return State.UNSUPPORTED
         if error_code(error) in _NOT_SET:
             return None
         raise
 
 
 def put_public_access_block(client, bucket: str, block: dict | None) -> str:
-    """Set (or, with None, remove) the switches; returns 'set' or UNSUPPORTED."""
+    """Set (or, with None, remove) the switches; returns 'set' or State.UNSUPPORTED."""
     try:
         if block is None:
             client.delete_public_access_block(Bucket=bucket)
@@ -112,24 +113,24 @@ def put_public_access_block(client, bucket: str, block: dict | None) -> str:
         return "set"
     except botocore.exceptions.ClientError as error:
         if unsupported(error):
-            return UNSUPPORTED
+            return State.UNSUPPORTED
         raise
 
 
 def ownership(client, bucket: str):
-    """The Object Ownership setting, None if unset, or UNSUPPORTED."""
+    """The Object Ownership setting, None if unset, or State.UNSUPPORTED."""
     try:
         answer = client.get_bucket_ownership_controls(Bucket=bucket)
     except botocore.exceptions.ClientError as error:
         if unsupported(error):
-            return UNSUPPORTED
+            return State.UNSUPPORTED
         if error_code(error) in _NOT_SET:
             return None
         raise
     # A store that answers 200 without rules (Ceph RGW) has no such setting to speak of.
     rules = (answer.get("OwnershipControls") or {}).get("Rules")
     if not rules or not rules[0].get("ObjectOwnership"):
-        return UNSUPPORTED
+        return State.UNSUPPORTED
     return rules[0]["ObjectOwnership"]
 
 
@@ -143,7 +144,7 @@ def put_ownership(client, bucket: str, value: str | None) -> str:
         return "set"
     except botocore.exceptions.ClientError as error:
         if unsupported(error):
-            return UNSUPPORTED
+            return State.UNSUPPORTED
         raise
 
 

@@ -1,4 +1,4 @@
-"""Unit tests for deploy.verify: the streaming merge-join and manifest parsing."""
+"""Unit tests for deploy.media.compare: the streaming merge-join and manifest parsing."""
 
 import time
 import tracemalloc
@@ -290,7 +290,7 @@ def test_manifest_lines_with_md5_carry_the_digest():
 
 
 def test_same_md5_compares_only_plain_etags():
-    from deploy.media.manifest import same_md5
+    from deploy.media.compare import same_md5
     digest = "d41d8cd98f00b204e9800998ecf8427e"
     assert same_md5(Entry("k", 0, digest), Entry("k", 0, f'"{digest}"')) is True
     assert same_md5(Entry("k", 0, digest), Entry("k", 0, '"' + "1" * 32 + '"')) is False

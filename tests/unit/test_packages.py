@@ -7,11 +7,11 @@ from pathlib import Path
 
 import pytest
 
-from deploy.site import packages as site_checks
 from deploy.config.load import load_settings
-from deploy.errors import PreflightError
-from deploy.site.packages import MARKER, SiteReport, check_site_packages, parse_report, problems
 from deploy.engine.run import Run
+from deploy.errors import PreflightError
+from deploy.site import packages
+from deploy.site.packages import MARKER, SiteReport, check_site_packages, parse_report, problems
 
 GOOD = {"django": "5.2.19", "storages_present": True, "storages_error": None, "storages_version": "1.14.6",
         "boto3_error": None, "boto3_version": "1.44.5", "storages_in_installed_apps": False}
@@ -66,7 +66,7 @@ def test_installed_apps_is_required_only_where_django_storages_asked_for_it():
 
 
 def test_the_command_quotes_paths_and_runs_manage_py_shell():
-    command = site_checks.check_command("~/site/manage.py", "~/site-venv/bin/python")
+    command = packages.check_command("~/site/manage.py", "~/site-venv/bin/python")
     assert command.startswith('cd "$HOME"/site && "$HOME"/site-venv/bin/python "$HOME"/site/manage.py shell -c ')
     words = shlex.split(command.split("&& ", 1)[1])
     assert words[2:4] == ["shell", "-c"] and MARKER.strip() in words[4]
@@ -97,7 +97,7 @@ class FakeConnection:
 
 class FakeRun:
     def __init__(self, settings, results):
-        self.settings = settings
+        self.settings, self.targets, self.aliases = settings, settings.hosts, settings.host_aliases
         self.connections = {alias: FakeConnection(alias, result) for alias, result in results.items()}
 
     def connection(self, alias):

@@ -1,0 +1,61 @@
+"""Every key the configuration has: what each means, which are required, secret or per host.
+
+``KNOWN_KEYS`` is also what `invoke config` lists, and what the shipped
+examples (config/*.env.example) must document.
+"""
+
+from __future__ import annotations
+
+import re
+
+PER_HOST_KEYS = ("SETTINGS_PATH", "RELOAD_COMMAND", "SITE_URL", "HEALTH_URL",
+                 "MANAGE_PY", "SITE_PYTHON")
+SECRET_KEYS = ("AWS_SECRET_ACCESS_KEY",)
+# Every key this tool reads, with a one-line description (also the --help of `invoke config`).
+KNOWN_KEYS = {
+    "HOSTS": "comma-separated SSH aliases or user@host[:port] of every web host",
+    "MEDIA_HOST": "the host whose disk holds MEDIA_ROOT and runs the sync (default: first of HOSTS)",
+    "MEDIA_ROOT": "the media directory on the media host (~/ is the SSH user's home)",
+    "SETTINGS_PATH": "the site's local_settings.py on each host (per-host overridable)",
+    "RELOAD_COMMAND": "shell command that gracefully reloads the site on a host (per-host overridable)",
+    "RELOAD_TIMEOUT": "seconds the reload command may take (default 60)",
+    "RELOAD_GRACE_SECONDS": "seconds old workers may still finish requests after a reload: the web server's "
+                            "graceful timeout (gunicorn --graceful-timeout; default 30)",
+    "SITE_URL": "the site's base URL as reached from this machine (per-host overridable)",
+    "HEALTH_URL": "URL answering 200 with the active storage (default: SITE_URL + /healthz)",
+    "MEDIA_LIST_PATH": "path of a site page listing media URLs, sampled by the health check (optional)",
+    "MANAGE_PY": "the site's manage.py on each host, for `manage.py check` (optional)",
+    "SITE_PYTHON": "the Python that runs the site on each host (required with MANAGE_PY)",
+    "SSH_CONFIG": "ssh_config file resolving the host aliases (relative to the project; optional)",
+    "REMOTE_PYTHON": "Python 3 on the hosts for our helper scripts and the sync tool's venv (default python3)",
+    "TOOLS_DIR": "where the sync tool is installed on the media host (default ~/.media-cutover)",
+    "SYNC_TOOL": "rclone | s5cmd | s3cmd (default rclone, the fastest measured)",
+    "SYNC_CONCURRENCY": "parallel transfers of the sync tool (default 32)",
+    "AWS_STORAGE_BUCKET_NAME": "the bucket",
+    "AWS_S3_REGION_NAME": "the bucket's region (default us-east-1)",
+    "AWS_S3_ENDPOINT_URL": "endpoint of an S3-compatible store (empty for AWS)",
+    "AWS_LOCATION": "key prefix of the media in the bucket (default media)",
+    "AWS_ACCESS_KEY_ID": "access key of the deploying IAM user",
+    "AWS_SECRET_ACCESS_KEY": "its secret (put it in config/<env>.secrets.env)",
+    "AWS_REQUEST_CHECKSUM_CALCULATION": "when_required (default; S3-compatible stores) | when_supported",
+    "PUBLIC_MEDIA": "true if anyone may GET media objects (default true)",
+    "CACHE_CONTROL": "Cache-Control set on every uploaded object (optional)",
+    "PRODUCTION": "true for production: rehearsals refuse it (default false)",
+}
+REQUIRED_KEYS = ("HOSTS", "MEDIA_ROOT", "SETTINGS_PATH", "RELOAD_COMMAND", "SITE_URL",
+                 "AWS_STORAGE_BUCKET_NAME", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY")
+
+# The deploy key: the site's and ours (provision makes it, config/<env>.secrets.env holds it).
+DEPLOY_KEYS = ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY")
+# Stands in for a deploy key that provision has not made yet; never used to sign anything.
+PLACEHOLDER = "not-provisioned-yet"
+
+
+def host_key(key: str, alias: str) -> str:
+    """The name of a per-host override of ``key``: ``SITE_URL__WEB2``."""
+    return f"{key}__{re.sub(r'[^A-Za-z0-9]', '_', alias).upper()}"
+
+
+def mask(value: str) -> str:
+    """How a secret is shown: never more than its length class."""
+    return "********" if value else "(empty)"

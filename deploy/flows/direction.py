@@ -1,0 +1,52 @@
+"""Which way a run moves the sites: to S3 (the cutover) or to disk (the rollback, and the cutover's undo).
+
+One value per direction holds all that differs between the two ways: how media
+are copied that way, how a host's settings file is switched, what the sites
+then serve from and how that is checked.  The steps (``deploy.flows.steps``)
+are written once, over a direction.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable
+
+from ..config.types import HostSettings, Settings
+from ..engine.run import Run
+from ..media import transfer
+from ..site import health, switch
+
+
+@dataclass(frozen=True)
+class Direction:
+    storage: str                              # what a switched site's health URL reports: "s3" or "disk"
+    label: str                                # the same, for people
+    copy: Callable[[Run], str]                # what the other side lacks, or holds with another size
+    copy_missing: Callable[[Run], str]        # only what it lacks: once the sites serve from there, it wins
+    until_complete: Callable[[Run], str]      # copy_missing and compare, until nothing is missing
+    preview_copy: Callable[[Run], str]
+    preview_copy_missing: Callable[[Run], str]
+    catching_up: str                          # what copy_missing does, in a preview
+    switch: Callable[[Run, str], str]         # one host's settings file to this storage
+    preview_switch: Callable[[Run, str], str]
+    check_served: Callable[[Settings, HostSettings, int], int]  # a sample of the site's media URLs; how many
+    served: str                               # what check_served found true of them
+
+
+TO_S3 = Direction(
+    storage="s3", label="S3",
+    copy=transfer.upload, copy_missing=transfer.upload_missing, until_complete=transfer.upload_until_complete,
+    preview_copy=transfer.preview_upload, preview_copy_missing=transfer.preview_upload_missing,
+    catching_up="upload what is missing in the bucket",
+    switch=switch.flip, preview_switch=switch.preview_flip,
+    check_served=health.check_media_served_from_bucket, served="media URLs fetch from the bucket")
+
+TO_DISK = Direction(
+    storage="disk", label="disk",
+    # The first download replaces a file whose size differs, after moving it aside (TOOLS_DIR/displaced/).
+    copy=transfer.download, copy_missing=transfer.download_missing,
+    until_complete=transfer.download_until_complete,
+    preview_copy=transfer.preview_download, preview_copy_missing=transfer.preview_download_missing,
+    catching_up="download what is missing on disk",
+    switch=switch.to_disk, preview_switch=switch.preview_to_disk,
+    check_served=health.check_media_served_by_site, served="media URLs served by the site")

@@ -1,0 +1,135 @@
+"""The steps both sequences are made of: one vocabulary, over a direction (``deploy.flows.direction``).
+
+The cutover (``deploy.flows.cutover``) and the rollback (``deploy.flows.rollback``)
+are two lists of these steps, as Capistrano's deploy and rollback are two lists
+over one vocabulary of stages: neither imports the other.  Both start under the
+environment's lock with the sync tool installed, and end alike
+(:func:`switch_over`).  A step's ``apply`` returns a one-line summary; steps that
+change anything have a ``preview`` (--dry-run) and, where it can be put back,
+an ``undo``.  Uploads, downloads and the sync tool are never undone: they
+delete nothing and change nothing the site uses.
+"""
+
+from __future__ import annotations
+
+import os
+from functools import partial
+
+from ..engine import lock
+from ..engine.journal import operator
+from ..engine.run import Run
+from ..engine.runner import Step
+from ..site import switch
+from ..site.health import wait_for_storage
+from ..sync import runner
+from .direction import Direction
+from .reload import after_reload, preview_after_reload, preview_reload, reload_sites, restore_and_reload_sites
+
+
+# --- the lock and the sync tool --------------------------------------------------------------
+
+def take_lock(run: Run) -> str:
+    details = {"run_id": run.run_id, "kind": run.journal.kind, "owner": operator(),
+               "since": run.run_id.split("-")[0], "pid": os.getpid()}
+    lock.take_lock(run.media_connection, run.settings, details, break_lock=run.options.break_lock)
+    return f"{run.settings.media_host}:{lock.lock_path(run.settings)}"
+
+
+def release_lock(run: Run) -> str:
+    lock.release_lock(run.media_connection, run.settings, run.run_id)
+    return "lock released"
+
+
+def preview_lock(run: Run) -> str:
+    return f"would take the lock {run.settings.media_host}:{lock.lock_path(run.settings)}"
+
+
+def install_sync_tool(run: Run) -> str:
+    result = runner.install_sync_tool(run.media_connection, run.settings)
+    return f"{result.tool} {result.version} " + ("installed" if result.installed else "already installed") \
+        + f" in {result.path}"
+
+
+def preview_install(run: Run) -> str:
+    result = runner.install_sync_tool(run.media_connection, run.settings, dry_run=True)
+    return "\n".join(result.commands) or f"{result.tool} {result.version} already installed"
+
+
+TAKE_LOCK = Step("take the environment lock", take_lock, undo=release_lock, preview=preview_lock)
+INSTALL_SYNC_TOOL = Step("install the sync tool", install_sync_tool, preview=preview_install)
+
+
+def copy(name: str, to: Direction) -> Step:
+    """The first copy ``to`` the new storage, while the sites still serve from the old one."""
+    return Step(name, to.copy, preview=to.preview_copy)
+
+
+# --- the switch-over: both directions end with it -----------------------------------------------
+
+def switch_settings(run: Run, to: Direction) -> str:
+    return "\n".join(run.on_host("flip", alias, to.switch) for alias in run.aliases)
+
+
+def restore_settings(run: Run) -> str:
+    """Undo: each settings file as the run's preflight found it."""
+    return "\n".join(filter(None, (switch.restore(run, alias) for alias in run.aliases)))
+
+
+def preview_switch(run: Run, to: Direction) -> str:
+    return "\n".join(to.preview_switch(run, alias) for alias in run.aliases)
+
+
+def check_new_settings(run: Run) -> str:
+    done = run.on_every_host(switch.manage_check)  # at once: each takes a Django start-up
+    return "\n".join(filter(None, done)) or "no MANAGE_PY configured: skipped"
+
+
+def preview_check(run: Run) -> str:
+    return "\n".join(f"{host.alias}: cd {host.manage_py.rsplit('/', 1)[0]} && {host.site_python} "
+                     f"{host.manage_py} check" for host in run.targets if host.manage_py) or "skipped"
+
+
+def health_check(run: Run, to: Direction) -> str:
+    lines = []
+    for host in run.targets:
+        wait_for_storage(host, to.storage, run.settings.reload_timeout)
+        checked = to.check_served(run.settings, host, run.options.sample_limit)
+        lines.append(f"{host.alias}: on {to.label}, {checked} {to.served}")
+    return "\n".join(lines)
+
+
+def preview_health(run: Run, to: Direction) -> str:
+    return f"would check every site on {to.label}"
+
+
+def catch_up_after_reload(run: Run, to: Direction) -> str:
+    return after_reload(run, to.copy_missing, to.until_complete)
+
+
+def preview_catch_up(run: Run, to: Direction) -> str:
+    return preview_after_reload(run, to.catching_up)
+
+
+CHECK_NEW_SETTINGS = Step("check the new settings", check_new_settings, preview=preview_check)
+RELOAD = Step("reload the sites", reload_sites, undo=restore_and_reload_sites, preview=preview_reload)
+
+
+def switch_over(to: Direction, *, settings: str, latest: str, catch_up: str, health: str) -> list[Step]:
+    """How both directions end, named by each, in this order:
+
+    ``settings``: every settings file to ``to`` (undone: the preflight's bytes put back); then
+    `manage.py check` on them; ``latest``: copy what reached the old storage since the first copy,
+    right before the reload, so that the files the new workers render are already there; the
+    reload (undone: each site back on its old storage, the uploads it took meanwhile carried back);
+    ``catch_up``: copy again and again while the sites switch over, then until nothing is missing
+    (``deploy.flows.reload.after_reload``); ``health``: every site serves media from ``to``.
+    """
+    return [
+        Step(settings, partial(switch_settings, to=to), undo=restore_settings,
+             preview=partial(preview_switch, to=to)),
+        CHECK_NEW_SETTINGS,
+        Step(latest, to.copy_missing, preview=to.preview_copy_missing),
+        RELOAD,
+        Step(catch_up, partial(catch_up_after_reload, to=to), preview=partial(preview_catch_up, to=to)),
+        Step(health, partial(health_check, to=to), preview=partial(preview_health, to=to)),
+    ]
