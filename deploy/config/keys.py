@@ -6,24 +6,34 @@ examples (config/*.env.example) must document.
 
 from __future__ import annotations
 
+import difflib
 import re
 
-PER_HOST_KEYS = ("SETTINGS_PATH", "RELOAD_COMMAND", "SITE_URL", "HEALTH_URL",
-                 "MANAGE_PY", "SITE_PYTHON")
+PER_HOST_KEYS = ("SETTINGS_PATH", "SWITCH_FORMAT", "RELOAD_COMMAND", "SITE_URL", "HEALTH_URL",
+                 "MEDIA_CHECK_PATHS", "MANAGE_PY", "SITE_PYTHON", "DJANGO_SETTINGS_MODULE")
 SECRET_KEYS = ("AWS_SECRET_ACCESS_KEY",)
 # Every key this tool reads, with a one-line description (also the --help of `invoke config`).
 KNOWN_KEYS = {
     "HOSTS": "comma-separated SSH aliases or user@host[:port] of every web host",
     "MEDIA_HOST": "the host whose disk holds MEDIA_ROOT and runs the sync (default: first of HOSTS)",
     "MEDIA_ROOT": "the media directory on the media host (~/ is the SSH user's home)",
-    "SETTINGS_PATH": "the site's local_settings.py on each host (per-host overridable)",
+    "SETTINGS_PATH": "the file holding the switch on each host: a Python settings file (its local.py or "
+                     "local_settings.py) or an env file (.env, a systemd EnvironmentFile; per-host overridable)",
+    "SWITCH_FORMAT": "python | env | auto (default auto: python for a .py SETTINGS_PATH, else env; "
+                     "per-host overridable)",
+    "SWITCH_NAME": "the switch the site reads (default USE_S3)",
+    "DJANGO_SETTINGS_MODULE": "the settings module the site runs under (e.g. shop.settings.production), for "
+                              "every check the tool runs with the site's Python (default: manage.py's own; "
+                              "per-host overridable)",
     "RELOAD_COMMAND": "shell command that gracefully reloads the site on a host (per-host overridable)",
     "RELOAD_TIMEOUT": "seconds the reload command may take (default 60)",
     "RELOAD_GRACE_SECONDS": "seconds old workers may still finish requests after a reload: the web server's "
                             "graceful timeout (gunicorn --graceful-timeout; default 30)",
     "SITE_URL": "the site's base URL as reached from this machine (per-host overridable)",
     "HEALTH_URL": "URL answering 200 with the active storage (default: SITE_URL + /healthz)",
-    "MEDIA_LIST_PATH": "path of a site page listing media URLs, sampled by the health check (optional)",
+    "MEDIA_CHECK_PATHS": "comma-separated paths of site pages (HTML or JSON) whose media URLs the health check "
+                         "fetches (optional; per-host overridable)",
+    "MEDIA_LIST_PATH": "older name of MEDIA_CHECK_PATHS (one path)",
     "MANAGE_PY": "the site's manage.py on each host, for `manage.py check` (optional)",
     "SITE_PYTHON": "the Python that runs the site on each host (required with MANAGE_PY)",
     "SSH_CONFIG": "ssh_config file resolving the host aliases (relative to the project; optional)",
@@ -45,6 +55,12 @@ KNOWN_KEYS = {
 REQUIRED_KEYS = ("HOSTS", "MEDIA_ROOT", "SETTINGS_PATH", "RELOAD_COMMAND", "SITE_URL",
                  "AWS_STORAGE_BUCKET_NAME", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY")
 
+SWITCH_FORMATS = ("auto", "python", "env")
+# Names of keys only this tool would use: one of these that it does not know is a typo, or a key
+# of a newer version of the tool, and is refused rather than silently ignored.
+OWN_PREFIXES = ("MEDIA_CUTOVER_", "SYNC_", "RELOAD_", "SWITCH_", "HEALTH_", "MEDIA_CHECK_", "MEDIA_LIST_",
+                "MEDIA_MIRROR", "CHANGEOVER", "REHEARSAL_")
+
 # The deploy key: the site's and ours (provision makes it, config/<env>.secrets.env holds it).
 DEPLOY_KEYS = ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY")
 # Stands in for a deploy key that provision has not made yet; never used to sign anything.
@@ -54,6 +70,26 @@ PLACEHOLDER = "not-provisioned-yet"
 def host_key(key: str, alias: str) -> str:
     """The name of a per-host override of ``key``: ``SITE_URL__WEB2``."""
     return f"{key}__{re.sub(r'[^A-Za-z0-9]', '_', alias).upper()}"
+
+
+def unknown_key_problem(key: str) -> str | None:
+    """Why a key in config/<env>.env is refused, or None: keys the site reads itself are fine.
+
+    Refused: a key close to one of ours (``HEALTH_ULR``), one in our namespace that
+    this version does not know, a per-host override of a key that is not per host.
+    """
+    base, _, alias = key.partition("__")
+    if key in KNOWN_KEYS or (alias and base in PER_HOST_KEYS):
+        return None
+    if alias and base in KNOWN_KEYS:
+        return f"is a per-host override of {base}, which is the same for every host"
+    nearest = difflib.get_close_matches(base, list(KNOWN_KEYS), n=1, cutoff=0.8)
+    if nearest:
+        return f"is not a key media-cutover knows: did you mean {nearest[0]}?"
+    if base.startswith(OWN_PREFIXES):
+        return ("is not a key this version of media-cutover knows (a newer version's, or a typo); "
+                "`invoke config --env=NAME` lists the keys it reads")
+    return None
 
 
 def mask(value: str) -> str:

@@ -23,8 +23,8 @@ from urllib.parse import urlparse
 from dotenv import dotenv_values
 
 from ..errors import ConfigError
-from .keys import (DEPLOY_KEYS, KNOWN_KEYS, PER_HOST_KEYS, PLACEHOLDER, REQUIRED_KEYS, SECRET_KEYS, host_key,
-                   mask)
+from .keys import (DEPLOY_KEYS, KNOWN_KEYS, PER_HOST_KEYS, PLACEHOLDER, REQUIRED_KEYS, SECRET_KEYS,
+                   SWITCH_FORMATS, host_key, mask, unknown_key_problem)
 from .types import HostSettings, Secret, Settings
 
 ENV_NAME = re.compile(r"^[a-z0-9][a-z0-9_-]{0,31}$")
@@ -33,6 +33,8 @@ BUCKET_NAME = re.compile(r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
 IP_ADDRESS = re.compile(r"^\d{1,3}(\.\d{1,3}){3}$")
 SYNC_TOOLS = ("rclone", "s5cmd", "s3cmd")
 CHECKSUM_MODES = ("when_required", "when_supported")
+IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+SETTINGS_MODULE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*$")
 
 def known_environments(config_dir: Path) -> list[str]:
     return sorted(path.name[:-4] for path in config_dir.glob("*.env")
@@ -160,6 +162,9 @@ class _Reader:
 
 def _validate(env: str, project_root: Path, raw: dict[str, tuple[str, str]]) -> Settings:
     read = _Reader(env, raw)
+    for key, (_, source) in raw.items():
+        if source != "environment" and (problem := unknown_key_problem(key)):
+            read.problem(key, problem)
     aliases = [alias.strip() for alias in (read.text("HOSTS") or "").split(",") if alias.strip()]
     for alias in aliases:
         if not HOST_ALIAS.match(alias):
@@ -208,6 +213,7 @@ def _validate(env: str, project_root: Path, raw: dict[str, tuple[str, str]]) -> 
         remote_python=read.text("REMOTE_PYTHON", "python3"),
         tools_dir=read.text("TOOLS_DIR", "~/.media-cutover"),
         production=read.flag("PRODUCTION", False),
+        switch_name=_switch_name(read),
         effective=_effective(raw),
     )
     if settings.ssh_config and not settings.ssh_config.is_file():
@@ -231,15 +237,44 @@ def _host_settings(read: _Reader, alias: str) -> HostSettings:
     site_python = value("SITE_PYTHON", required=False)
     if manage_py and not site_python:
         read.problem(host_key("SITE_PYTHON", alias), "is missing; expected the site's Python when MANAGE_PY is set")
+    settings_path = value("SETTINGS_PATH") or ""
+    settings_module = value("DJANGO_SETTINGS_MODULE", required=False)
+    if settings_module and not SETTINGS_MODULE.match(settings_module):
+        read.problem("DJANGO_SETTINGS_MODULE", f"is {settings_module!r}; expected a dotted module such as "
+                                               "shop.settings.production")
+    switch_format = value("SWITCH_FORMAT", required=False) or "auto"
+    if switch_format not in SWITCH_FORMATS:
+        read.problem("SWITCH_FORMAT", f"is {switch_format!r}; expected one of {', '.join(SWITCH_FORMATS)}")
+    if switch_format not in ("python", "env"):
+        switch_format = "python" if settings_path.endswith(".py") else "env"
     return HostSettings(
         alias=alias,
-        settings_path=value("SETTINGS_PATH") or "",
+        settings_path=settings_path,
         reload_command=value("RELOAD_COMMAND") or "",
         site_url=site_url or "",
         health_url=health_url or f"{site_url or ''}/healthz",
         manage_py=manage_py,
         site_python=site_python,
+        settings_module=settings_module,
+        switch_format=switch_format,
+        media_check_paths=_paths(read, value("MEDIA_CHECK_PATHS", required=False) or read.text("MEDIA_LIST_PATH", "")),
     )
+
+
+def _paths(read: _Reader, text: str | None) -> tuple[str, ...]:
+    paths = tuple(path.strip() for path in (text or "").split(",") if path.strip())
+    for path in paths:
+        if not path.startswith("/"):
+            read.problem("MEDIA_CHECK_PATHS", f"has {path!r}; expected paths starting with /, comma-separated")
+    return paths
+
+
+def _switch_name(read: _Reader) -> str:
+    name = read.text("SWITCH_NAME", "USE_S3")
+    if not IDENTIFIER.match(name):
+        read.problem("SWITCH_NAME", f"is {name!r}; expected a Python name such as USE_S3")
+        return "USE_S3"
+    return name
 
 
 def _valid_bucket_name(name: str) -> bool:

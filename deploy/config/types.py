@@ -47,6 +47,9 @@ class HostSettings:
     health_url: str
     manage_py: str | None
     site_python: str | None
+    settings_module: str | None = None       # DJANGO_SETTINGS_MODULE for our checks; None: manage.py's own
+    switch_format: str = "python"            # "python" or "env": how settings_path holds the switch
+    media_check_paths: tuple[str, ...] = ()  # pages whose media URLs the health check fetches
 
 
 @dataclass(frozen=True)
@@ -76,6 +79,7 @@ class Settings:
     remote_python: str
     tools_dir: str
     production: bool
+    switch_name: str = "USE_S3"
     # key -> (value as shown, where it came from); secrets already masked
     effective: dict[str, tuple[str, str]] = field(repr=False, compare=False, default_factory=dict)
 

@@ -20,6 +20,7 @@ from ..engine.journal import operator
 from ..engine.run import Run
 from ..engine.runner import Step
 from ..site import switch
+from ..site.commands import manage_command
 from ..site.health import wait_for_storage
 from ..sync import runner
 from .direction import Direction
@@ -85,8 +86,8 @@ def check_new_settings(run: Run) -> str:
 
 
 def preview_check(run: Run) -> str:
-    return "\n".join(f"{host.alias}: cd {host.manage_py.rsplit('/', 1)[0]} && {host.site_python} "
-                     f"{host.manage_py} check" for host in run.targets if host.manage_py) or "skipped"
+    return "\n".join(f"{host.alias}: {manage_command(host, 'check')}"
+                     for host in run.targets if host.manage_py) or "skipped"
 
 
 def health_check(run: Run, to: Direction) -> str:

@@ -19,14 +19,13 @@ What is required, and why:
 from __future__ import annotations
 
 import json
-import posixpath
-import shlex
 from dataclasses import dataclass
 
-from ..config.paths import shell_path
 from ..engine.run import Run
 from ..errors import PreflightError, RemoteError
+from ..config.types import HostSettings
 from ..remote.ssh import run as remote_run
+from .commands import manage_shell
 
 MARKER = "MEDIA-CUTOVER-SITE-CHECK "
 MIN_DJANGO = (4, 2)
@@ -127,17 +126,15 @@ def problems(report: SiteReport) -> list[str]:
     return found
 
 
-def check_command(manage_py: str, site_python: str) -> str:
-    directory = posixpath.dirname(manage_py) or "."
-    return (f"cd {shell_path(directory)} && {shell_path(site_python)} {shell_path(manage_py)} "
-            f"shell -c {shlex.quote(SCRIPT)}")
+def check_command(host: HostSettings) -> str:
+    return manage_shell(host, SCRIPT)
 
 
 def _check_host(run: Run, alias: str) -> tuple[list[str], str | None]:
     """(problems, versions seen) of one host's site."""
     host = run.settings.host(alias)
     try:
-        output = remote_run(run.connection(alias), check_command(host.manage_py, host.site_python),
+        output = remote_run(run.connection(alias), check_command(host),
                             f"checking the site's packages ({host.manage_py} shell)", timeout=120)
         report = parse_report(output, alias)
     except (RemoteError, PreflightError) as error:

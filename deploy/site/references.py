@@ -10,17 +10,15 @@ must see them).
 from __future__ import annotations
 
 import json
-import posixpath
-import shlex
 from dataclasses import dataclass, field
 
 import botocore.exceptions
 
-from ..config.paths import shell_path
 from ..engine.run import Run
 from ..media.compare import object_key
 from ..remote.ssh import LineStream
 from ..store.client import s3_client
+from .commands import manage_shell
 
 # Looked up in the bucket one by one; past that they are only counted.
 LOOKUP_LIMIT = 1000
@@ -72,8 +70,7 @@ def check_references(run: Run) -> ReferenceReport | None:
     if not host.manage_py:
         return None
     script = SCRIPT.format(media_root=settings.media_root)
-    command = (f"cd {shell_path(posixpath.dirname(host.manage_py) or '.')} && {shell_path(host.site_python)} "
-               f"{shell_path(host.manage_py)} shell -c {shlex.quote(script)}")
+    command = manage_shell(host, script)
     report, client = ReferenceReport(), s3_client(settings)
     for raw in LineStream(run.media_connection, command, "listing the database's file references"):
         kind, _, value = raw.decode("utf-8", "replace").rstrip("\n").partition("\t")

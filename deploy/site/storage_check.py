@@ -15,12 +15,13 @@ environment first, as systemd would, the switch's value winning.
 from __future__ import annotations
 
 import json
-import posixpath
 import shlex
 from dataclasses import dataclass
 
 from ..config.paths import shell_path
+from ..config.types import HostSettings
 from ..errors import PreflightError
+from .commands import manage_shell
 
 MARKER = "MEDIA-CUTOVER-STORAGE "
 S3_BACKEND = "storages.backends.s3.S3Storage"
@@ -105,20 +106,16 @@ class StorageReport:
                 + (f", thumbnails {self.thumbnail_alias}" if self.thumbnail_alias else ""))
 
 
-def probe_command(manage_py: str, site_python: str, settings_module: str | None,
-                  switch_name: str, env_file: str | None) -> str:
-    """The probe's command line: no secret on it (an env file is read by the probe, not by the shell)."""
-    directory = posixpath.dirname(manage_py) or "."
+def probe_command(host: HostSettings, switch_name: str, env_file: str | None) -> str:
+    """The probe's command line under the site's settings module: no secret on it (an env file is
+    read by the probe, not by the shell)."""
     variables = [f"MEDIA_CUTOVER_SWITCH={shlex.quote(switch_name)}"]
-    if settings_module:
-        variables.append(f"DJANGO_SETTINGS_MODULE={shlex.quote(settings_module)}")
-    python = shell_path(site_python)
+    python_arguments = ""
     if env_file:
         # manage.py reads the environment when it starts: load the file first, then run manage.py.
         variables.append(f"MEDIA_CUTOVER_ENV_FILE={shell_path(env_file)}")
-        python += f" -c {shlex.quote(_LOAD_ENV_FILE + _RUN_MANAGE_PY)}"
-    return (f"cd {shell_path(directory)} && env {' '.join(variables)} {python} {shell_path(manage_py)} "
-            f"shell -c {shlex.quote(SCRIPT)}")
+        python_arguments = f"-c {shlex.quote(_LOAD_ENV_FILE + _RUN_MANAGE_PY)}"
+    return manage_shell(host, SCRIPT, variables, python_arguments)
 
 
 def parse_report(output: str, host: str) -> StorageReport:

@@ -17,6 +17,7 @@ from ..config.types import HostSettings
 from ..engine.run import Run
 from ..errors import RemoteError, SettingsFileError
 from ..remote.ssh import put_script, read_file, run, run_with_input
+from .commands import manage_command
 from .settings_file import UseS3Assignment, backup_name, disk_settings, find_use_s3, set_use_s3, settings_diff
 
 
@@ -140,9 +141,7 @@ def manage_check(run_: Run, alias: str) -> str | None:
     host = run_.settings.host(alias)
     if not host.manage_py:
         return None
-    directory = posixpath.dirname(host.manage_py) or "."
-    run(run_.connection(alias), f"cd {shell_path(directory)} && {shell_path(host.site_python)} "
-        f"{shell_path(host.manage_py)} check", "`manage.py check` of the new settings", timeout=120)
+    run(run_.connection(alias), manage_command(host, "check"), "`manage.py check` of the new settings", timeout=120)
     return f"{alias}: manage.py check passed"
 
 

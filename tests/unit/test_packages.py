@@ -10,6 +10,7 @@ import pytest
 from deploy.config.load import load_settings
 from deploy.engine.run import Run
 from deploy.errors import PreflightError
+from deploy.config.types import HostSettings
 from deploy.site import packages
 from deploy.site.packages import MARKER, SiteReport, check_site_packages, parse_report, problems
 
@@ -65,12 +66,24 @@ def test_installed_apps_is_required_only_where_django_storages_asked_for_it():
     assert not any("INSTALLED_APPS" in line for line in problems(report(storages_version="1.14.6")))
 
 
+def site_host(**changes) -> HostSettings:
+    return HostSettings(alias="web1", settings_path="~/site/local_settings.py", reload_command="true",
+                        site_url="http://127.0.0.1:8001", health_url="", manage_py="~/site/manage.py",
+                        site_python="~/site-venv/bin/python", **changes)
+
+
 def test_the_command_quotes_paths_and_runs_manage_py_shell():
-    command = packages.check_command("~/site/manage.py", "~/site-venv/bin/python")
+    command = packages.check_command(site_host())
     assert command.startswith('cd "$HOME"/site && "$HOME"/site-venv/bin/python "$HOME"/site/manage.py shell -c ')
     words = shlex.split(command.split("&& ", 1)[1])
     assert words[2:4] == ["shell", "-c"] and MARKER.strip() in words[4]
     compile(words[4], "site-check", "exec")
+
+
+def test_the_command_runs_under_the_sites_settings_module():
+    command = packages.check_command(site_host(settings_module="shop.settings.production"))
+    assert command.startswith('cd "$HOME"/site && env DJANGO_SETTINGS_MODULE=shop.settings.production '
+                              '"$HOME"/site-venv/bin/python "$HOME"/site/manage.py shell -c ')
 
 
 # --- check_site_packages with fake connections ---------------------------------------------------

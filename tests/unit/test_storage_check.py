@@ -1,5 +1,6 @@
 """The storage check: the probe's command, its report, and what the flipped settings must select."""
 
+import dataclasses
 import json
 import os
 import subprocess
@@ -7,6 +8,7 @@ import sys
 
 import pytest
 
+from deploy.config.types import HostSettings
 from deploy.errors import PreflightError
 from deploy.site import storage_check
 from deploy.site.storage_check import MARKER, parse_report, probe_command, problems_on_disk, problems_on_s3
@@ -78,11 +80,13 @@ def test_no_report_names_the_host():
 
 
 def test_the_command_names_the_module_and_switch_and_carries_no_file_content():
-    command = probe_command("~/site/manage.py", "/srv/venv/bin/python", "shop.settings.production", "USE_S3", None)
-    assert command.startswith('cd "$HOME"/site && env MEDIA_CUTOVER_SWITCH=USE_S3 '
-                              "DJANGO_SETTINGS_MODULE=shop.settings.production /srv/venv/bin/python "
-                              '"$HOME"/site/manage.py shell -c ')
-    with_env = probe_command("~/site/manage.py", "/srv/venv/bin/python", None, "USE_S3", "~/site/.env")
+    host = HostSettings(alias="web1", settings_path="~/site/.env", reload_command="true", site_url="http://x",
+                        health_url="", manage_py="~/site/manage.py", site_python="/srv/venv/bin/python",
+                        settings_module="shop.settings.production")
+    command = probe_command(host, "USE_S3", None)
+    assert command.startswith('cd "$HOME"/site && env DJANGO_SETTINGS_MODULE=shop.settings.production '
+                              'MEDIA_CUTOVER_SWITCH=USE_S3 /srv/venv/bin/python "$HOME"/site/manage.py shell -c ')
+    with_env = probe_command(dataclasses.replace(host, settings_module=None), "USE_S3", "~/site/.env")
     assert with_env.startswith('cd "$HOME"/site && env MEDIA_CUTOVER_SWITCH=USE_S3 '
                                'MEDIA_CUTOVER_ENV_FILE="$HOME"/site/.env /srv/venv/bin/python -c ')
 
