@@ -242,6 +242,9 @@ def _host_settings(read: _Reader, alias: str) -> HostSettings:
     if settings_module and not SETTINGS_MODULE.match(settings_module):
         read.problem("DJANGO_SETTINGS_MODULE", f"is {settings_module!r}; expected a dotted module such as "
                                                "shop.settings.production")
+    # With check pages (MEDIA_CHECK_PATHS) the health check reads them: no /healthz is assumed.  A config
+    # of today's tool (MEDIA_LIST_PATH, the alias, beside the default SITE_URL/healthz) keeps its meaning.
+    check_pages = value("MEDIA_CHECK_PATHS", required=False)
     switch_format = value("SWITCH_FORMAT", required=False) or "auto"
     if switch_format not in SWITCH_FORMATS:
         read.problem("SWITCH_FORMAT", f"is {switch_format!r}; expected one of {', '.join(SWITCH_FORMATS)}")
@@ -252,12 +255,12 @@ def _host_settings(read: _Reader, alias: str) -> HostSettings:
         settings_path=settings_path,
         reload_command=value("RELOAD_COMMAND") or "",
         site_url=site_url or "",
-        health_url=health_url or f"{site_url or ''}/healthz",
+        health_url=health_url or (None if check_pages else f"{site_url or ''}/healthz"),
         manage_py=manage_py,
         site_python=site_python,
         settings_module=settings_module,
         switch_format=switch_format,
-        media_check_paths=_paths(read, value("MEDIA_CHECK_PATHS", required=False) or read.text("MEDIA_LIST_PATH", "")),
+        media_check_paths=_paths(read, check_pages or read.text("MEDIA_LIST_PATH", "")),
     )
 
 

@@ -44,7 +44,7 @@ class HostSettings:
     settings_path: str
     reload_command: str
     site_url: str
-    health_url: str
+    health_url: str | None                   # None: the health check reads media_check_paths
     manage_py: str | None
     site_python: str | None
     settings_module: str | None = None       # DJANGO_SETTINGS_MODULE for our checks; None: manage.py's own

@@ -88,7 +88,7 @@ def _copy_again(run: Run, copy: Callable[[Run], str]) -> None:
 
 
 def _wait_until_serving(run: Run, alias: str, storage: str, reloaded_at: float) -> str:
-    health.wait_for_storage(run.settings.host(alias), storage, run.settings.reload_timeout)
+    health.wait_for_storage(run.settings.host(alias), storage, run.settings.reload_timeout, run.settings)
     healthy_at = time.time()
     seconds = healthy_at - reloaded_at
     run.journal.record("host", step="health", host=alias, seconds_to_healthy=round(seconds, 3), healthy_at=healthy_at)
@@ -148,7 +148,7 @@ def _reload_back(run: Run, host) -> str:
                    timeout=run.settings.reload_timeout)
     except RemoteError as error:
         # The reload that failed may never have taken effect: what counts is what the site serves.
-        health.wait_for_storage(host, storage, timeout=10)
+        health.wait_for_storage(host, storage, timeout=10, settings=run.settings)
         run.hosts[host.alias].reloaded = False
         run.reloaded_at = time.monotonic()
         return f"{host.alias}: reload command failed again ({error}), but the site is healthy on {storage}"

@@ -93,7 +93,7 @@ def preview_check(run: Run) -> str:
 def health_check(run: Run, to: Direction) -> str:
     lines = []
     for host in run.targets:
-        wait_for_storage(host, to.storage, run.settings.reload_timeout)
+        wait_for_storage(host, to.storage, run.settings.reload_timeout, run.settings)
         checked = to.check_served(run.settings, host, run.options.sample_limit)
         lines.append(f"{host.alias}: on {to.label}, {checked} {to.served}")
     return "\n".join(lines)

@@ -1,85 +1,182 @@
-"""HTTP checks of the sites: health in the expected storage mode, media URLs that fetch."""
+"""HTTP checks of the sites: health in the expected storage mode, media URLs that fetch.
+
+Two sources tell which storage a site serves from:
+
+- its health URL (HEALTH_URL, or SITE_URL/healthz when no check pages are configured), a JSON view
+  saying ``{"storage": "s3"|"disk"}``;
+- the pages it renders (MEDIA_CHECK_PATHS, or MEDIA_LIST_PATH, its alias): HTML or JSON, read with
+  ``deploy.site.page_media``.  A URL is media when it is under the disk MEDIA_URL (SITE_URL + /media/)
+  or under the bucket's URL + AWS_LOCATION + /; every other URL (a stylesheet, a footer link) is ignored.
+  A page shows "s3" when all its media URLs are in the bucket, "disk" when all are under /media/,
+  "mixed" otherwise.  A page with no media URL at all is a configuration problem, not health.
+
+The health URL, when there is one, answers the wait (it is quicker); the pages, when there are any,
+are what the media checks fetch from.
+"""
 
 from __future__ import annotations
 
 import hashlib
 import json
-import mimetypes
-import re
 import time
-from urllib.parse import unquote, urlparse
+from dataclasses import dataclass, field
+from urllib.parse import unquote
 
 from ..config.types import HostSettings, Settings
 from ..errors import HealthError
 from ..store.client import s3_client
 from ..store.probe import anonymous_get
+from .page_media import DISK_MEDIA_PATH, MediaBases, page_storage, urls_on_page
 
-URL = re.compile(r"""https?://[^\s"'<>\\]+""")
 # Answers in a row that must agree: after a graceful reload old workers drain for a moment.
 AGREEING_ANSWERS = 4
+OTHER_MODE = {"s3": "disk", "disk": "s3"}
+NOT_RELOADED = ("the site did not pick up the new settings: likely gunicorn runs with --preload (a HUP keeps "
+                "the settings its master loaded) or the switch is read from the environment at start (an env "
+                "file, a systemd EnvironmentFile); RELOAD_COMMAND must restart the site, not HUP it")
 
 
-def storage_of(host: HostSettings) -> tuple[int, str | None]:
-    """(HTTP status, the storage the health URL reports)."""
-    status, body, _ = anonymous_get(host.health_url, timeout=5)
+@dataclass(frozen=True)
+class PageAnswer:
+    """One check page as fetched: its status, the mode it shows and its media URLs."""
+
+    url: str
+    status: int
+    storage: str = ""                     # "s3", "disk", "mixed", or "" (no media URL)
+    media: list[str] = field(default_factory=list)
+
+
+def media_bases(settings: Settings, host: HostSettings) -> MediaBases:
+    return MediaBases.of(host.site_url, settings.bucket_url, settings.media_prefix)
+
+
+def read_page(settings: Settings, host: HostSettings, path: str, timeout: float = 10) -> PageAnswer:
+    url = host.site_url + path
+    status, body, headers = anonymous_get(url, timeout=timeout)
     if status != 200:
-        return status, None
-    try:
-        return status, str(json.loads(body).get("storage"))
-    except (ValueError, AttributeError):
-        return status, "s3" if b"s3" in body.lower() else "disk"
+        return PageAnswer(url, status)
+    urls = urls_on_page(body, headers.get("Content-Type", ""), url)
+    storage, media = page_storage(urls, media_bases(settings, host))
+    return PageAnswer(url, status, storage, media)
 
 
-def wait_for_storage(host: HostSettings, storage: str, timeout: float) -> float:
-    """Poll until the site answers 200 in ``storage`` mode several times in a row; returns seconds."""
+def no_media_problem(settings: Settings, host: HostSettings, page: PageAnswer) -> str:
+    bases = media_bases(settings, host)
+    return (f"{host.alias}: configuration problem, not health: {page.url} shows no media URL (expected URLs "
+            f"under {bases.disk} on disk or {bases.bucket} on S3); MEDIA_CHECK_PATHS must name pages that "
+            "show media")
+
+
+def storage_of(host: HostSettings, settings: Settings | None = None) -> tuple[int, str | None]:
+    """(HTTP status, the storage the site shows): from its health URL, or else from its check pages
+    (the first page that does not answer 200 gives the status; pages that disagree show "mixed")."""
+    if host.health_url:
+        status, body, _ = anonymous_get(host.health_url, timeout=5)
+        if status != 200:
+            return status, None
+        try:
+            return status, str(json.loads(body).get("storage"))
+        except (ValueError, AttributeError):
+            return status, "s3" if b"s3" in body.lower() else "disk"
+    pages = _pages(settings, host)
+    if not pages:
+        return 0, None
+    seen = set()
+    for page in pages:
+        if page.status != 200:
+            return page.status, None
+        seen.add(page.storage)
+    if "" in seen:  # a page without media URLs shows no mode at all
+        return 200, ""
+    return 200, ("mixed" if len(seen) > 1 else seen.pop())
+
+
+def wait_for_storage(host: HostSettings, storage: str, timeout: float, settings: Settings | None = None) -> float:
+    """Poll until the site answers 200 in ``storage`` mode several times in a row; returns seconds.
+
+    Without a health URL the site's check pages answer (``settings`` gives the bucket's URL).  A site still
+    in the other mode at the end did not pick up its new settings, and the error says why that happens."""
+    _source(host, settings)  # neither a health URL nor pages: a configuration problem, said at once
     begin = time.monotonic()
     agreeing, last = 0, (0, None)
     while time.monotonic() - begin < timeout:
-        last = storage_of(host)
+        last = storage_of(host, settings)
         agreeing = agreeing + 1 if last == (200, storage) else 0
         if agreeing >= AGREEING_ANSWERS:
             return time.monotonic() - begin
         time.sleep(0.1)
+    raise HealthError(timeout_message(host, storage, timeout, last, settings))
+
+
+def timeout_message(host: HostSettings, storage: str, timeout: float, last: tuple[int, str | None],
+                    settings: Settings | None = None) -> str:
+    """Why a wait for ``storage`` ended: the last answer decides what to say."""
     status, seen = last
-    raise HealthError(f"{host.alias}: {host.health_url} did not report storage={storage} within {timeout:.0f} s "
-                      f"(last answer: HTTP {status or 'none'}, storage={seen})")
+    where = host.health_url or ", ".join(host.site_url + path for path in host.media_check_paths)
+    if status == 200 and seen == OTHER_MODE.get(storage):
+        return (f"{host.alias}: {where} still showed storage={seen} (the old mode) {timeout:.0f} s after the "
+                f"reload, never {storage}: {NOT_RELOADED}")
+    if status == 200 and seen == "" and settings is not None:
+        page = next((page for page in _pages(settings, host) if page.status == 200 and not page.media), None)
+        if page is not None:
+            return no_media_problem(settings, host, page)
+    shown = {"mixed": "mixed (media URLs both on disk and in the bucket)"}.get(seen or "", seen)
+    return (f"{host.alias}: {where} did not report storage={storage} within {timeout:.0f} s "
+            f"(last answer: HTTP {status or 'none'}, storage={shown})")
+
+
+def health_problem(settings: Settings, host: HostSettings) -> str | None:
+    """A preflight's look at where health comes from, before anything changes: None when the site
+    answers and shows a mode; else one line naming the configuration to fix."""
+    if not host.health_url and not host.media_check_paths:
+        return (f"{host.alias}: configuration problem: no HEALTH_URL and no MEDIA_CHECK_PATHS, so nothing can "
+                "tell which storage the site serves from; set MEDIA_CHECK_PATHS to pages that show media")
+    if host.health_url:
+        status, seen = storage_of(host)
+        if status != 200 or seen not in ("s3", "disk"):
+            return (f"{host.alias}: configuration problem: the health URL {host.health_url} answered HTTP "
+                    f"{status or 'nothing'}" + (f" with storage={seen}" if status == 200 else "")
+                    + "; set HEALTH_URL to a view that reports the storage, or MEDIA_CHECK_PATHS to pages "
+                    "that show media (with no HEALTH_URL set)")
+    for page in _pages(settings, host):
+        if page.status != 200:
+            return (f"{host.alias}: configuration problem: the check page {page.url} answered HTTP "
+                    f"{page.status or 'nothing'}; MEDIA_CHECK_PATHS must name pages the site serves")
+        if not page.media:
+            return no_media_problem(settings, host, page)
+    return None
 
 
 def media_urls(settings: Settings, host: HostSettings) -> list[str]:
-    """The media URLs the site renders on MEDIA_LIST_PATH (empty if none is configured)."""
-    if not settings.media_list_path:
-        return []
-    page = host.site_url + settings.media_list_path
-    status, body, _ = anonymous_get(page)
-    if status != 200:
-        raise HealthError(f"{host.alias}: {page} answered HTTP {status or 'nothing'}")
-    text = body.decode("utf-8", "replace")
-    try:  # a JSON page: take its "url" values, relative ones made absolute
-        urls = [_absolute(host, value) for value in _json_urls(json.loads(text))]
-    except ValueError:
-        urls = URL.findall(text)
-    return urls
+    """The media URLs the site renders on its check pages, each once (empty if none are configured).
+
+    A page that does not answer is a HealthError; one with no media URL a configuration problem."""
+    urls = []
+    for page in _pages(settings, host):
+        if page.status != 200:
+            raise HealthError(f"{host.alias}: {page.url} answered HTTP {page.status or 'nothing'}")
+        if not page.media:
+            raise HealthError(no_media_problem(settings, host, page))
+        urls += page.media
+    return list(dict.fromkeys(urls))
 
 
 def check_media_served_from_bucket(settings: Settings, host: HostSettings, limit: int) -> int:
-    """A sample of rendered media URLs point at the bucket and fetch anonymously, right bytes and type."""
-    bucket_prefix = f"{settings.bucket_url}/{settings.media_prefix}/"
+    """A sample of rendered media URLs point at the bucket and fetch anonymously: 200, not HTML, the bytes
+    the bucket holds."""
+    bases = media_bases(settings, host)
     urls = media_urls(settings, host)
-    if settings.media_list_path and not urls:
-        raise HealthError(f"{host.alias}: {settings.media_list_path} renders no media URL to check")
-    wrong = [url for url in urls if not url.startswith(bucket_prefix)]
+    wrong = [url for url in urls if bases.storage_of(url) != "s3"]
     if wrong:
-        raise HealthError(f"{host.alias}: the site still renders media URLs outside the bucket, e.g. {wrong[0]}")
-    client = s3_client(settings)
+        raise HealthError(f"{host.alias}: the site still renders media URLs outside the bucket ({bases.bucket}), "
+                          f"e.g. {wrong[0]}")
+    client = s3_client(settings) if urls else None
     for url in _spread(urls, limit):
         status, body, headers = anonymous_get(url)
         if status != 200:
             raise HealthError(f"{host.alias}: media URL {url} answered HTTP {status or 'nothing'} without credentials")
-        key = unquote(url[len(settings.bucket_url) + 1:])
-        expected_type = mimetypes.guess_type(key)[0] or "application/octet-stream"
-        if headers.get("Content-Type", "").split(";")[0] != expected_type:
-            raise HealthError(f"{host.alias}: {url} has Content-Type {headers.get('Content-Type')!r}, "
-                              f"expected {expected_type!r}")
+        _refuse_html(host, url, headers)
+        key = unquote(url[len(settings.bucket_url) + 1:].split("?")[0])
         head = client.head_object(Bucket=settings.bucket, Key=key)
         etag = head.get("ETag", "").strip('"')
         if len(body) != head["ContentLength"] or (len(etag) == 32 and hashlib.md5(body).hexdigest() != etag):
@@ -88,34 +185,42 @@ def check_media_served_from_bucket(settings: Settings, host: HostSettings, limit
 
 
 def check_media_served_by_site(settings: Settings, host: HostSettings, limit: int) -> int:
-    """After a rollback: the media URLs the site renders are its own again, and they fetch."""
+    """After a rollback: the media URLs the site renders are under its MEDIA_URL again, and they fetch."""
+    bases = media_bases(settings, host)
     urls = media_urls(settings, host)
-    in_bucket = [url for url in urls if url.startswith(settings.bucket_url + "/")]
+    in_bucket = [url for url in urls if bases.storage_of(url) != "disk"]
     if in_bucket:
-        raise HealthError(f"{host.alias}: the site still renders media URLs in the bucket, e.g. {in_bucket[0]}")
+        raise HealthError(f"{host.alias}: the site still renders media URLs in the bucket, e.g. {in_bucket[0]} "
+                          f"(expected them under {bases.disk})")
     for url in _spread(urls, limit):
-        status, _, _ = anonymous_get(url)
+        status, _, headers = anonymous_get(url)
         if status != 200:
             raise HealthError(f"{host.alias}: media URL {url} answered HTTP {status or 'nothing'}")
+        _refuse_html(host, url, headers)
     return min(len(urls), limit)
 
 
-def _json_urls(data) -> list[str]:
-    found = []
-    if isinstance(data, dict):
-        for key, value in data.items():
-            if key == "url" and isinstance(value, str):
-                found.append(value)
-            else:
-                found += _json_urls(value)
-    elif isinstance(data, list):
-        for item in data:
-            found += _json_urls(item)
-    return found
+def _refuse_html(host: HostSettings, url: str, headers) -> None:
+    """A media URL answering an HTML page (a catch-all view, a login page) is not the file."""
+    content_type = (headers.get("Content-Type") or "").split(";")[0].strip().lower()
+    if content_type == "text/html":
+        raise HealthError(f"{host.alias}: media URL {url} answered an HTML page (Content-Type text/html), "
+                          "not the file")
 
 
-def _absolute(host: HostSettings, url: str) -> str:
-    return url if urlparse(url).scheme else host.site_url + url
+def _source(host: HostSettings, settings: Settings | None) -> None:
+    if host.health_url:
+        return
+    if not host.media_check_paths:
+        raise HealthError(f"{host.alias}: configuration problem: no HEALTH_URL and no MEDIA_CHECK_PATHS, so "
+                          "nothing can tell which storage the site serves from")
+
+
+def _pages(settings: Settings | None, host: HostSettings) -> list[PageAnswer]:
+    if host.media_check_paths and settings is None:
+        raise HealthError(f"{host.alias}: reading the check pages needs the environment's settings (the "
+                          "bucket's URL); this is a bug of the caller")
+    return [read_page(settings, host, path) for path in host.media_check_paths]
 
 
 def _spread(items: list[str], limit: int) -> list[str]:
@@ -124,3 +229,8 @@ def _spread(items: list[str], limit: int) -> list[str]:
         return items
     step = len(items) / limit
     return [items[int(index * step)] for index in range(limit)]
+
+
+__all__ = ["AGREEING_ANSWERS", "DISK_MEDIA_PATH", "PageAnswer", "check_media_served_by_site",
+           "check_media_served_from_bucket", "health_problem", "media_urls", "storage_of", "timeout_message",
+           "wait_for_storage"]

@@ -12,8 +12,9 @@ from __future__ import annotations
 
 import json
 import re
+from dataclasses import dataclass
 from html.parser import HTMLParser
-from urllib.parse import urljoin, urlsplit
+from urllib.parse import unquote, urljoin, urlsplit
 
 # tag -> attributes that may hold a URL of a file the page shows or links
 _URL_ATTRIBUTES = {
@@ -74,6 +75,47 @@ def urls_on_page(body: bytes, content_type: str, page_url: str) -> list[str]:
 def media_urls(urls: list[str], media_base: str) -> list[str]:
     """The URLs under ``media_base`` (absolute, ending in "/"): the page's media in that storage."""
     return [url for url in urls if url.startswith(media_base)]
+
+
+# Where a site on disk serves its media: Django's usual MEDIA_URL, under SITE_URL.  The health check and
+# the rehearsal assume it (a site whose MEDIA_URL differs shows no media URL there, which they report as a
+# configuration problem, naming this base).
+DISK_MEDIA_PATH = "/media/"
+
+
+@dataclass(frozen=True)
+class MediaBases:
+    """Where a page's media URLs point in each storage: absolute, each ending in "/"."""
+
+    disk: str    # SITE_URL + /media/
+    bucket: str  # the bucket's URL + AWS_LOCATION + /
+
+    @classmethod
+    def of(cls, site_url: str, bucket_url: str, prefix: str) -> "MediaBases":
+        return cls(site_url.rstrip("/") + DISK_MEDIA_PATH, f"{bucket_url.rstrip('/')}/{prefix.strip('/')}/")
+
+    def storage_of(self, url: str) -> str | None:
+        """"s3", "disk", or None for a URL that is no media URL (a stylesheet, a footer link)."""
+        if url.startswith(self.bucket):
+            return "s3"
+        if url.startswith(self.disk):
+            return "disk"
+        return None
+
+    def name_of(self, url: str) -> str | None:
+        """The file's name in the storage (percent-decoded), or None for a URL that is no media URL."""
+        storage = self.storage_of(url)
+        if storage is None:
+            return None
+        return unquote(urlsplit(url[len(self.bucket if storage == "s3" else self.disk):]).path)
+
+
+def page_storage(urls: list[str], bases: MediaBases) -> tuple[str, list[str]]:
+    """(the mode a page shows, its media URLs): "s3" when every media URL is in the bucket, "disk" when
+    every one is under the disk MEDIA_URL, "mixed" otherwise, "" when the page shows no media URL."""
+    media = [url for url in urls if bases.storage_of(url)]
+    modes = {bases.storage_of(url) for url in media}
+    return ("mixed" if len(modes) > 1 else modes.pop() if modes else ""), media
 
 
 def _html_urls(text: str, page_url: str) -> tuple[list[str], str]:

@@ -50,7 +50,7 @@ def calls(monkeypatch):
     monkeypatch.setattr(reload.switch, "restore", step("restore"))
     monkeypatch.setattr(reload, "remote_run", lambda connection, command, *a, **k: step("reload")(None, connection))
     monkeypatch.setattr(reload.health, "wait_for_storage",
-                        lambda host, storage, timeout: calls.append(f"healthy {host.alias} on {storage}") or 0.5)
+                        lambda host, storage, timeout, settings=None: calls.append(f"healthy {host.alias} on {storage}") or 0.5)
     for name, verb in (("TO_DISK", "download"), ("TO_S3", "upload")):
         monkeypatch.setattr(reload, name, replace(getattr(reload, name), copy_missing=step(f"{verb} missing"),
                                                   until_complete=step(f"{verb} until complete")))
@@ -118,7 +118,7 @@ def test_the_copy_after_a_reload_goes_on_until_every_site_answers_in_its_new_mod
             copied.set()
         return "copied"
 
-    monkeypatch.setattr(reload.health, "wait_for_storage", lambda host, storage, timeout: copied.wait(5) and 0.5)
+    monkeypatch.setattr(reload.health, "wait_for_storage", lambda host, storage, timeout, settings=None: copied.wait(5) and 0.5)
     monkeypatch.setattr(reload, "PASS_INTERVAL", 0)
     summary = reload.after_reload(run, copy, lambda run_: calls.append("until complete") or "complete")
     assert calls[0] == "reload web1" and calls[-1] == "until complete"
