@@ -43,6 +43,10 @@ class SandboxError(MediaCutoverError):
     """The local sandbox could not be brought up, reached or taken down."""
 
 
+class StorageCheckError(MediaCutoverError):
+    """The switched settings do not select the storage the run switches to (``deploy.site.storage``)."""
+
+
 class HealthError(MediaCutoverError):
     """A site did not come back healthy in the expected storage mode."""
 
@@ -51,16 +55,43 @@ class ProvisionError(MediaCutoverError):
     """Creating or checking the bucket, its policy or the IAM user failed or was refused."""
 
 
-class StepFailed(MediaCutoverError):
-    """A step of a run failed; ``undone`` tells what was put back (``deploy.engine.runner``)."""
+class UndoUnconfirmed(MediaCutoverError):
+    """An undo that put everything back, but could not see some of it take effect.
 
-    def __init__(self, step: str, reason: str, undone: list[str], undo_failures: list[str]):
+    ``done`` says what it did (one line each: settings restored byte-identical, sites
+    reloaded back, uploads carried back); ``unconfirmed`` what it could not confirm,
+    and why (a health URL of the old mode that answers 404 or nothing).  Not a failure
+    of the undo: the runner reports it under its own heading (``StepFailed``).
+    """
+
+    def __init__(self, done: list[str], unconfirmed: list[str]):
+        self.done, self.unconfirmed = list(done), list(unconfirmed)
+        super().__init__("not confirmed: " + "; ".join(self.unconfirmed))
+
+
+class StepFailed(MediaCutoverError):
+    """A step of a run failed; ``undone`` tells what was put back (``deploy.engine.runner``).
+
+    ``restored`` and ``unconfirmed`` come from undos that put everything back but could
+    not confirm all of it (``UndoUnconfirmed``): what they did, and what could not be seen, and why.
+    """
+
+    def __init__(self, step: str, reason: str, undone: list[str], undo_failures: list[str],
+                 unconfirmed: list[str] = (), restored: list[str] = ()):
         self.step, self.reason, self.undone, self.undo_failures = step, reason, undone, undo_failures
+        self.unconfirmed, self.restored = list(unconfirmed), list(restored)
         message = f"step '{step}' failed: {reason}"
         if undone:
             message += f"\nundone: {', '.join(undone)}"
         if undo_failures:
             message += "\nUNDO FAILED, the environment needs a look: " + "; ".join(undo_failures)
+            if self.unconfirmed:
+                message += "\nnot confirmed either: " + "; ".join(self.unconfirmed)
+        elif self.unconfirmed:
+            if self.restored:
+                message += "\nrestored: " + "; ".join(self.restored)
+            message += ("\nnot confirmed: " + "; ".join(self.unconfirmed)
+                        + "\neverything else is back as it was before the run; only the above could not be seen")
         elif undone:
             message += "\nevery host is back as it was before the run"
         else:

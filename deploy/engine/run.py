@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import Callable
+from typing import TYPE_CHECKING, Callable
 
 from fabric import Connection
 
@@ -13,6 +13,9 @@ from ..config.types import HostSettings, Settings
 from ..errors import HostsFailed, MediaCutoverError
 from ..remote.ssh import connect
 from .journal import Journal
+
+if TYPE_CHECKING:
+    from ..site.storage_check import StorageReport
 
 
 @dataclass(frozen=True)
@@ -58,6 +61,9 @@ class Run:
     # time.monotonic() when the last reloaded site answered in its new mode: from then on,
     # only old workers finishing their last requests still write to the storage it left
     reloaded_at: float | None = None
+    # alias -> what the site's settings selected when the preflight probed them (deploy.site.storage):
+    # the check after the switch compares with it (the staticfiles backend must stay as it was)
+    storage_before: dict[str, "StorageReport"] = field(default_factory=dict)
     _connections: dict[str, Connection] = field(default_factory=dict)
 
     @property

@@ -14,7 +14,7 @@ from typing import Callable
 from ..config.types import HostSettings, Settings
 from ..engine.run import Run
 from ..media import transfer
-from ..site import health, switch
+from ..site import health, storage, switch
 
 
 @dataclass(frozen=True)
@@ -31,6 +31,9 @@ class Direction:
     preview_switch: Callable[[Run, str], str]
     check_served: Callable[[Settings, HostSettings, int], int]  # a sample of the site's media URLs; how many
     served: str                               # what check_served found true of them
+    # why the switched settings would not serve media from here (deploy.site.storage), every host's
+    settings_problems: Callable[[Run, dict], list[str]]
+    selects: str                              # what the storage check requires, for people
 
 
 TO_S3 = Direction(
@@ -39,7 +42,9 @@ TO_S3 = Direction(
     preview_copy=transfer.preview_upload, preview_copy_missing=transfer.preview_upload_missing,
     catching_up="upload what is missing in the bucket",
     switch=switch.flip, preview_switch=switch.preview_flip,
-    check_served=health.check_media_served_from_bucket, served="media URLs fetch from the bucket")
+    check_served=health.check_media_served_from_bucket, served="media URLs fetch from the bucket",
+    settings_problems=storage.s3_problems,
+    selects="django-storages' S3Storage with AWS_STORAGE_BUCKET_NAME, AWS_LOCATION and AWS_S3_ENDPOINT_URL")
 
 TO_DISK = Direction(
     storage="disk", label="disk",
@@ -49,4 +54,5 @@ TO_DISK = Direction(
     preview_copy=transfer.preview_download, preview_copy_missing=transfer.preview_download_missing,
     catching_up="download what is missing on disk",
     switch=switch.to_disk, preview_switch=switch.preview_to_disk,
-    check_served=health.check_media_served_by_site, served="media URLs served by the site")
+    check_served=health.check_media_served_by_site, served="media URLs served by the site",
+    settings_problems=storage.disk_problems, selects="FileSystemStorage at MEDIA_ROOT (compared on the media host)")

@@ -15,6 +15,7 @@ from ..engine.runner import Step
 from ..errors import MediaCutoverError, PreflightError
 from ..media import manifest
 from ..remote.ssh import run as remote_run
+from ..site import storage
 from ..site.packages import check_site_packages
 from ..site.switch import read_settings
 from ..store.probe import check_readable, probe
@@ -114,17 +115,56 @@ def _check_free_space(run: Run, alias: str, settings_path: str, size: int) -> No
                              f"{MIN_FREE_KB + 2 * size // 1024} KB: free some space")
 
 
+def check_storage_selected(run: Run) -> str:
+    """Every host with MANAGE_PY and SITE_PYTHON: what its settings select now (the storage check after the
+    switch compares with it), one summary line a host; the others skipped, and said."""
+    aliases = [alias for alias in storage.probed(run.settings) if alias in run.aliases]
+    skipped = [alias for alias in run.aliases if alias not in aliases]
+    run.storage_before = storage.probe_sites(run, aliases)
+    lines = [report.summary() for report in run.storage_before.values()]
+    if skipped:
+        lines.append(f"not probed: {', '.join(skipped)} (no MANAGE_PY and SITE_PYTHON)")
+    return "\n".join(lines)
+
+
+def check_reloads_reload(run: Run) -> str:
+    """Every host whose RELOAD_COMMAND is a HUP read from a pidfile: its gunicorn would load the new
+    settings (no --preload; an env-file switch not in the master's environment).  Hosts whose master
+    cannot be read are not judged, and said."""
+    pidfiles = {alias: pidfile for alias, pidfile in storage.hup_pidfiles(run.settings).items()
+                if alias in run.aliases}
+    facts = dict(zip(pidfiles, run.on_every_host(storage.read_reload_facts, list(pidfiles))))
+    found = [problem for alias, seen in facts.items() for problem in storage.reload_problems(run, alias, seen)]
+    if found:
+        raise PreflightError("\n".join(found))
+    lines = [f"{alias}: gunicorn pid {seen['pid']} reloads on HUP (no --preload)" for alias, seen in facts.items()
+             if seen.get("pid") is not None]
+    lines += [f"{alias}: gunicorn's master not read from {pidfiles[alias]}, not judged ({seen.get('error')})"
+              for alias, seen in facts.items() if seen.get("pid") is None]
+    others = [alias for alias in run.aliases if alias not in pidfiles]
+    if others:
+        lines.append(f"{', '.join(others)}: RELOAD_COMMAND is no HUP read from a pidfile, not judged")
+    return "\n".join(lines)
+
+
 # --- what each direction checks before it changes anything ---------------------------------
+
+STORAGE_BEFORE_STEP = "preflight: what the sites' settings select"
+RELOADS_STEP = "preflight: the reloads load new settings"
 
 BEFORE_CUTOVER = [
     Step("preflight: hosts and settings files", check_hosts),
     Step("preflight: media host and lock", check_media_host),
     Step("preflight: bucket and credentials", check_bucket),
     Step("preflight: the sites can use S3", check_site_packages),
+    Step(STORAGE_BEFORE_STEP, check_storage_selected),
+    Step(RELOADS_STEP, check_reloads_reload),
 ]
 
 BEFORE_ROLLBACK = [  # it reads from the bucket only, and leaves a host it cannot reach alone
     Step("preflight: hosts and settings files", check_hosts_reachable),
     Step("preflight: media host and lock", check_media_host),
     Step("preflight: bucket", check_bucket_readable),
+    Step(STORAGE_BEFORE_STEP, check_storage_selected),
+    Step(RELOADS_STEP, check_reloads_reload),
 ]

@@ -19,7 +19,8 @@ from ..engine import lock
 from ..engine.journal import operator
 from ..engine.run import Run
 from ..engine.runner import Step
-from ..site import switch
+from ..errors import StorageCheckError
+from ..site import storage, switch
 from ..site.commands import manage_command
 from ..site.health import wait_for_storage
 from ..sync import runner
@@ -90,6 +91,30 @@ def preview_check(run: Run) -> str:
                      for host in run.targets if host.manage_py) or "skipped"
 
 
+def check_storage_selected(run: Run, to: Direction) -> str:
+    """Before any reload: what the switched settings select under the site's settings module is ``to``'s
+    storage, with this bucket and prefix (or MEDIA_ROOT), and the same staticfiles backend as before.
+    A failure here is undone like any other: the settings go back byte-identical, nothing was reloaded."""
+    aliases = [alias for alias in storage.probed(run.settings) if alias in run.aliases]
+    reports = storage.probe_sites(run, aliases)
+    found = to.settings_problems(run, reports)
+    if found:
+        raise StorageCheckError("\n".join(found))
+    lines = [report.summary() for report in reports.values()]
+    skipped = [alias for alias in run.aliases if alias not in aliases]
+    if skipped:
+        lines.append(f"not checked: {', '.join(skipped)} (no MANAGE_PY and SITE_PYTHON)")
+    return "\n".join(lines) or "no MANAGE_PY configured: skipped"
+
+
+def preview_storage_check(run: Run, to: Direction) -> str:
+    aliases = [alias for alias in storage.probed(run.settings) if alias in run.aliases]
+    if not aliases:
+        return "no MANAGE_PY configured: skipped"
+    return (f"would probe {', '.join(aliases)} under their settings modules after the switch and require "
+            f"{to.selects}, the staticfiles backend unchanged")
+
+
 def health_check(run: Run, to: Direction) -> str:
     lines = []
     for host in run.targets:
@@ -112,6 +137,7 @@ def preview_catch_up(run: Run, to: Direction) -> str:
 
 
 CHECK_NEW_SETTINGS = Step("check the new settings", check_new_settings, preview=preview_check)
+CHECK_STORAGE = "check what the new settings select"
 RELOAD = Step("reload the sites", reload_sites, undo=restore_and_reload_sites, preview=preview_reload)
 
 
@@ -119,7 +145,8 @@ def switch_over(to: Direction, *, settings: str, latest: str, catch_up: str, hea
     """How both directions end, named by each, in this order:
 
     ``settings``: every settings file to ``to`` (undone: the preflight's bytes put back); then
-    `manage.py check` on them; ``latest``: copy what reached the old storage since the first copy,
+    `manage.py check` on them, and what they select (``to``'s storage, staticfiles as before), both
+    before any reload; ``latest``: copy what reached the old storage since the first copy,
     right before the reload, so that the files the new workers render are already there; the
     reload (undone: each site back on its old storage, the uploads it took meanwhile carried back);
     ``catch_up``: copy again and again while the sites switch over, then until nothing is missing
@@ -129,6 +156,7 @@ def switch_over(to: Direction, *, settings: str, latest: str, catch_up: str, hea
         Step(settings, partial(switch_settings, to=to), undo=restore_settings,
              preview=partial(preview_switch, to=to)),
         CHECK_NEW_SETTINGS,
+        Step(CHECK_STORAGE, partial(check_storage_selected, to=to), preview=partial(preview_storage_check, to=to)),
         Step(latest, to.copy_missing, preview=to.preview_copy_missing),
         RELOAD,
         Step(catch_up, partial(catch_up_after_reload, to=to), preview=partial(preview_catch_up, to=to)),

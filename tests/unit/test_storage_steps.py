@@ -1,0 +1,310 @@
+"""The storage check wired into the flows, on fake connections: the preflight's probe and reload facts,
+and the step after the switch that refuses settings which do not select the new storage."""
+
+import json
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+import pytest
+
+from deploy.config.load import load_settings
+from deploy.engine.run import Run
+from deploy.errors import HostsFailed, PreflightError, StorageCheckError
+from deploy.flows import preflight, steps
+from deploy.flows.direction import TO_DISK, TO_S3
+from deploy.site import reload_facts, storage_check
+from deploy.site.storage_check import MARKER
+
+MANIFEST = "django.contrib.staticfiles.storage.ManifestStaticFilesStorage"
+S3_CLASSES = ["storages.backends.s3.S3Storage", "storages.base.BaseStorage", "django.core.files.storage.base.Storage"]
+DISK_CLASSES = ["django.core.files.storage.filesystem.FileSystemStorage", "django.core.files.storage.base.Storage"]
+
+CONFIG = """\
+HOSTS=web1,web2,web3
+MEDIA_ROOT=~/webapps/media
+SETTINGS_PATH=~/site/local_settings.py
+RELOAD_COMMAND=kill -HUP "$(cat ~/run/gunicorn.pid)"
+RELOAD_COMMAND__WEB3=sudo systemctl restart site
+SITE_URL=http://127.0.0.1:8001
+AWS_STORAGE_BUCKET_NAME=my-media
+AWS_S3_ENDPOINT_URL=http://127.0.0.1:18333
+AWS_LOCATION=media
+AWS_ACCESS_KEY_ID=AKIAFILE
+AWS_SECRET_ACCESS_KEY=s
+MANAGE_PY=~/site/manage.py
+SITE_PYTHON=~/venv/bin/python
+DJANGO_SETTINGS_MODULE=shop.settings.production
+"""
+
+
+def on_disk(**changes) -> dict:
+    data = {"settings_module": "shop.settings.production", "switch": "False",
+            "default": {"backend": "django.core.files.storage.FileSystemStorage", "classes": DISK_CLASSES,
+                        "bucket": None, "location": "/srv/media", "real_location": "/srv/media",
+                        "endpoint": None, "custom_domain": None},
+            "staticfiles": MANIFEST, "media_url": "/media/", "media_root": "/srv/media",
+            "legacy_default_file_storage": None, "thumbnail_alias": None, "thumbnail_storage": None}
+    data.update(changes)
+    return data
+
+
+def on_s3(**changes) -> dict:
+    default = {"backend": "storages.backends.s3.S3Storage", "classes": S3_CLASSES, "bucket": "my-media",
+               "location": "media", "real_location": None, "endpoint": "http://127.0.0.1:18333",
+               "custom_domain": None}
+    default.update(changes.pop("default", {}))
+    return on_disk(switch="True", default=default, media_url="http://127.0.0.1:18333/my-media/media/", **changes)
+
+
+def recipe(**changes) -> dict:
+    """The recipe-era block flipped: DEFAULT_FILE_STORAGE set, which Django 5.2 ignores."""
+    return on_disk(switch="True", legacy_default_file_storage="storages.backends.s3boto3.S3Boto3Storage", **changes)
+
+
+@dataclass
+class Result:
+    stdout: str
+    stderr: str = ""
+    exited: int = 0
+
+    @property
+    def ok(self) -> bool:
+        return self.exited == 0
+
+
+class FakeConnection:
+    """Answers the probe, the reload facts and readlink by what the command runs."""
+
+    def __init__(self, alias, report=None, facts=None, real_media_root="/srv/media"):
+        self.original_host, self.commands = alias, []
+        self.report, self.facts, self.real_media_root = report, facts, real_media_root
+
+    def run(self, command, **kwargs):
+        self.commands.append(command)
+        if storage_check.MARKER.strip() in command:
+            if isinstance(self.report, Result):
+                return self.report
+            return Result(f"6 objects imported automatically\n{MARKER}{json.dumps(self.report)}\n")
+        if reload_facts.MARKER.strip() in command:
+            if isinstance(self.facts, Result):
+                return self.facts
+            return Result(f"{reload_facts.MARKER}{json.dumps(self.facts)}\n")
+        if command.startswith("readlink -f "):
+            return Result(self.real_media_root + "\n")
+        raise AssertionError(f"unexpected command on {self.original_host}: {command}")
+
+    def probes(self) -> int:
+        return sum(storage_check.MARKER.strip() in command for command in self.commands)
+
+
+@dataclass
+class FakeRun:
+    settings: object
+    connections: dict
+    storage_before: dict = field(default_factory=dict)
+    unreachable: list = field(default_factory=list)
+
+    targets = Run.targets
+    aliases = Run.aliases
+    on_every_host = Run.on_every_host
+    media_connection = Run.media_connection
+
+    def connection(self, alias):
+        return self.connections[alias]
+
+
+@pytest.fixture
+def settings(tmp_path: Path):
+    (tmp_path / "config").mkdir()
+    (tmp_path / "config" / "demo.env").write_text(CONFIG)
+    return load_settings("demo", tmp_path, {})
+
+
+def fake_run(settings, **connections) -> FakeRun:
+    return FakeRun(settings, {alias: connections.get(alias) or FakeConnection(alias, on_disk())
+                              for alias in settings.host_aliases})
+
+
+# --- the preflight: what the settings select now --------------------------------------------
+
+def test_the_preflight_probes_every_host_keeps_the_reports_and_shows_each_summary(settings):
+    run = fake_run(settings)
+    summary = preflight.check_storage_selected(run)
+    assert list(run.storage_before) == ["web1", "web2", "web3"]
+    assert run.storage_before["web2"].staticfiles == MANIFEST
+    first = summary.splitlines()[0]
+    assert first == ("web1: shop.settings.production: default storage django.core.files.storage.FileSystemStorage "
+                     f"(location /srv/media), MEDIA_URL /media/, staticfiles {MANIFEST}")
+    command = run.connections["web1"].commands[0]
+    assert "DJANGO_SETTINGS_MODULE=shop.settings.production" in command and "MEDIA_CUTOVER_SWITCH=USE_S3" in command
+    assert "MEDIA_CUTOVER_ENV_FILE=" not in command
+
+
+def test_an_env_file_switch_is_loaded_by_the_probe_and_the_switch_name_passed(settings):
+    hosts = tuple(replace(host, settings_path="~/site/.env", switch_format="env") for host in settings.hosts)
+    run = fake_run(replace(settings, hosts=hosts, switch_name="MEDIA_ON_S3"))
+    preflight.check_storage_selected(run)
+    command = run.connections["web1"].commands[0]
+    assert 'MEDIA_CUTOVER_ENV_FILE="$HOME"/site/.env' in command and "MEDIA_CUTOVER_SWITCH=MEDIA_ON_S3" in command
+
+
+def test_hosts_without_manage_py_are_skipped_and_said(settings):
+    hosts = (settings.hosts[0], *(replace(host, manage_py=None) for host in settings.hosts[1:]))
+    run = fake_run(replace(settings, hosts=hosts))
+    summary = preflight.check_storage_selected(run)
+    assert summary.splitlines()[-1] == "not probed: web2, web3 (no MANAGE_PY and SITE_PYTHON)"
+    assert run.connections["web2"].commands == [] and list(run.storage_before) == ["web1"]
+
+
+def test_a_probe_that_fails_names_its_host(settings):
+    broken = FakeConnection("web2", Result("", "ImproperlyConfigured: SECRET_KEY", exited=1))
+    with pytest.raises(HostsFailed, match=r"web2: the storage check .* failed \(exit 1\): ImproperlyConfigured"):
+        preflight.check_storage_selected(fake_run(settings, web2=broken))
+
+
+def test_the_rollback_leaves_the_hosts_it_could_not_reach_alone(settings):
+    run = fake_run(settings)
+    run.unreachable = [("web3", "gone")]
+    preflight.check_storage_selected(run)
+    assert list(run.storage_before) == ["web1", "web2"] and run.connections["web3"].commands == []
+
+
+# --- the preflight: reloads that would not reload ------------------------------------------
+
+def master(**facts) -> dict:
+    return {"pid": 4242, "args": ["gunicorn", "-c", "gunicorn.conf.py", "site.wsgi"], "cmd_args_env": "",
+            "switch_in_environment": False, "config_text": "workers = 2\n", **facts}
+
+
+def test_hup_reloads_of_a_gunicorn_that_loads_new_settings_pass_and_restarts_are_not_judged(settings):
+    run = fake_run(settings, web1=FakeConnection("web1", facts=master()), web2=FakeConnection("web2", facts=master()))
+    summary = preflight.check_reloads_reload(run)
+    assert summary.splitlines() == ["web1: gunicorn pid 4242 reloads on HUP (no --preload)",
+                                    "web2: gunicorn pid 4242 reloads on HUP (no --preload)",
+                                    "web3: RELOAD_COMMAND is no HUP read from a pidfile, not judged"]
+    command = run.connections["web1"].commands[0]
+    assert command.startswith("python3 -c ") and command.endswith(" '~/run/gunicorn.pid' USE_S3")
+    assert run.connections["web3"].commands == []
+
+
+def test_a_preloading_gunicorn_is_refused_with_what_to_set(settings):
+    run = fake_run(settings, web1=FakeConnection("web1", facts=master(config_text="preload_app = True\n")),
+                   web2=FakeConnection("web2", facts=master(args=["gunicorn", "--preload", "site.wsgi"])))
+    with pytest.raises(PreflightError) as error:
+        preflight.check_reloads_reload(run)
+    lines = str(error.value).splitlines()
+    assert [line.split(":")[0] for line in lines] == ["web1", "web2"]
+    assert all("runs with --preload" in line and "RELOAD_COMMAND" in line for line in lines)
+
+
+def test_an_env_file_switch_in_the_masters_environment_is_refused_only_for_env_file_switches(settings):
+    facts = master(switch_in_environment=True)
+    run = fake_run(settings, web1=FakeConnection("web1", facts=facts), web2=FakeConnection("web2", facts=master()))
+    preflight.check_reloads_reload(run)  # a Python switch: the environment does not matter
+    hosts = tuple(replace(host, switch_format="env", settings_path="~/site/.env") for host in settings.hosts)
+    run = fake_run(replace(settings, hosts=hosts), web1=FakeConnection("web1", facts=facts),
+                   web2=FakeConnection("web2", facts=master()))
+    with pytest.raises(PreflightError, match=r"^web1: gunicorn's master \(pid 4242\) has USE_S3 in its environment"):
+        preflight.check_reloads_reload(run)
+
+
+def test_a_master_that_cannot_be_read_is_not_judged(settings):
+    run = fake_run(settings, web1=FakeConnection("web1", facts={"pid": None, "error": "FileNotFoundError: x"}),
+                   web2=FakeConnection("web2", facts=Result("", "python3: not found", exited=127)))
+    lines = preflight.check_reloads_reload(run).splitlines()
+    assert lines[0] == ("web1: gunicorn's master not read from ~/run/gunicorn.pid, not judged "
+                        "(FileNotFoundError: x)")
+    assert lines[1].startswith("web2: gunicorn's master not read") and "python3: not found" in lines[1]
+
+
+def test_both_checks_are_in_both_preflights():
+    for before in (preflight.BEFORE_CUTOVER, preflight.BEFORE_ROLLBACK):
+        names = [step.name for step in before]
+        assert names[-2:] == ["preflight: what the sites' settings select", "preflight: the reloads load new settings"]
+
+
+# --- after the switch, before any reload --------------------------------------------------------
+
+def switched(settings, report, before=on_disk, **connections) -> FakeRun:
+    run = fake_run(settings, **{**{alias: FakeConnection(alias, report) for alias in settings.host_aliases},
+                                **connections})
+    run.storage_before = {alias: storage_check.parse_report(MARKER + json.dumps(before()), alias)
+                          for alias in settings.host_aliases}
+    return run
+
+
+def test_the_step_sits_right_after_the_manage_py_check_and_before_any_copy_or_reload():
+    names = [step.name for step in steps.switch_over(TO_S3, settings="s", latest="l", catch_up="c", health="h")]
+    assert names[:4] == ["s", "check the new settings", "check what the new settings select", "l"]
+    assert names.index("reload the sites") > names.index("check what the new settings select")
+    step = steps.switch_over(TO_S3, settings="s", latest="l", catch_up="c", health="h")[2]
+    assert step.undo is None  # the switch step's undo puts the settings back
+
+
+def test_s3_settings_that_select_the_bucket_pass_with_every_hosts_summary(settings):
+    run = switched(settings, on_s3())
+    summary = steps.check_storage_selected(run, TO_S3)
+    assert summary.splitlines()[0].startswith("web1: shop.settings.production: default storage "
+                                               "storages.backends.s3.S3Storage (bucket my-media, location 'media')")
+    assert all(connection.probes() == 1 for connection in run.connections.values())
+
+
+def test_the_recipe_block_is_refused_naming_every_host_and_what_to_write_instead(settings):
+    run = switched(settings, recipe())
+    with pytest.raises(StorageCheckError) as error:
+        steps.check_storage_selected(run, TO_S3)
+    lines = str(error.value).splitlines()
+    assert [line.split(":")[0] for line in lines] == ["web1", "web2", "web3"]
+    assert "DEFAULT_FILE_STORAGE = 'storages.backends.s3boto3.S3Boto3Storage'" in lines[0]
+    assert "Set STORAGES['default']" in lines[0]
+
+
+def test_staticfiles_changed_by_the_flip_is_refused_against_what_the_preflight_saw(settings):
+    run = switched(settings, on_s3(staticfiles="django.contrib.staticfiles.storage.StaticFilesStorage"))
+    with pytest.raises(StorageCheckError, match=f"changed the staticfiles backend from {MANIFEST}"):
+        steps.check_storage_selected(run, TO_S3)
+
+
+def test_one_wrong_host_among_good_ones_is_named_alone(settings):
+    run = switched(settings, on_s3(), web2=FakeConnection("web2", on_s3(default={"bucket": "other"})))
+    with pytest.raises(StorageCheckError) as error:
+        steps.check_storage_selected(run, TO_S3)
+    assert str(error.value) == ("web2: the site's S3 storage uses bucket 'other', but the media were uploaded to "
+                                "'my-media' (AWS_STORAGE_BUCKET_NAME)")
+
+
+def test_the_rollback_wants_file_system_storage_at_the_real_media_root_on_the_media_host_only(settings):
+    run = switched(settings, on_disk(), before=on_s3)
+    assert steps.check_storage_selected(run, TO_DISK)
+    assert run.connections["web1"].commands[-1] == 'readlink -f "$HOME"/webapps/media'
+    assert not any(command.startswith("readlink") for command in run.connections["web2"].commands)
+
+    elsewhere = switched(settings, on_disk(), before=on_s3,
+                         web1=FakeConnection("web1", on_disk(), real_media_root="/srv/other"))
+    with pytest.raises(StorageCheckError, match=r"^web1: the site stores media in /srv/media, not in MEDIA_ROOT "
+                                                r"\(/srv/other\)$"):
+        steps.check_storage_selected(elsewhere, TO_DISK)
+
+
+def test_the_rollback_refuses_settings_that_still_select_s3(settings):
+    run = switched(settings, on_s3(), before=on_s3)
+    with pytest.raises(StorageCheckError, match="with the switch off, the default storage is storages.backends"):
+        steps.check_storage_selected(run, TO_DISK)
+
+
+def test_hosts_without_manage_py_are_not_checked_and_said(settings):
+    hosts = (settings.hosts[0], *(replace(host, manage_py=None) for host in settings.hosts[1:]))
+    run = switched(replace(settings, hosts=hosts), on_s3())
+    assert steps.check_storage_selected(run, TO_S3).splitlines()[-1] == \
+        "not checked: web2, web3 (no MANAGE_PY and SITE_PYTHON)"
+    none = switched(replace(settings, hosts=tuple(replace(host, manage_py=None) for host in settings.hosts)), on_s3())
+    assert steps.check_storage_selected(none, TO_S3) == "not checked: web1, web2, web3 (no MANAGE_PY and SITE_PYTHON)"
+
+
+def test_the_preview_says_what_would_be_checked_and_runs_nothing(settings):
+    run = switched(settings, on_s3())
+    preview = steps.preview_storage_check(run, TO_S3)
+    assert preview.startswith("would probe web1, web2, web3 under their settings modules after the switch and "
+                              "require django-storages' S3Storage with AWS_STORAGE_BUCKET_NAME")
+    assert "FileSystemStorage at MEDIA_ROOT" in steps.preview_storage_check(run, TO_DISK)
+    assert all(connection.commands == [] for connection in run.connections.values())
