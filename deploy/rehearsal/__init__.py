@@ -37,7 +37,7 @@ from ..flows.rollback import run_rollback
 from ..flows.steps import RELOAD
 from ..config.redact import redact
 from .report import PhaseNames, build_report, phase_from_journal, render_markdown, split_by_fault
-from .traffic import Site, Traffic, check_uploads, http, records_as_dicts
+from .traffic import Site, Traffic, check_uploads, records_as_dicts
 
 # What --fail-reload-on puts in the host's RELOAD_COMMAND__<HOST> override.  It fails
 # after a while, as a reload that times out does: the hosts reloaded before it serve
@@ -98,9 +98,12 @@ def run_rehearsal(settings: Settings, options: RehearsalOptions, say: Callable[[
     run_id = new_run_id()
     directory = settings.project_root / "runs" / f"rehearsal-{run_id}"
     directory.mkdir(parents=True)
-    sites = [Site(host.alias, host.site_url, host.health_url) for host in settings.hosts]
+    # A site without a health URL is read through its check pages (MEDIA_CHECK_PATHS), shape (b)'s way.
+    sites = [Site(host.alias, host.site_url, host.health_url, tuple(host.site_url + path for path in
+                                                                    host.media_check_paths))
+             for host in settings.hosts]
     traffic = Traffic(sites, settings.bucket_url, options.upload_rate, options.readers_per_host,
-                      options.max_seconds, tag=f"rehearsal {run_id}")
+                      options.max_seconds, tag=f"rehearsal {run_id}", media_prefix=settings.media_prefix)
     say(f"rehearsal {run_id} of {settings.env} ({', '.join(settings.host_aliases)}): traffic on every site, "
         f"{options.upload_rate:g} uploads/s" + (f", reload failing on {options.fail_reload_on}"
                                                  if options.fail_reload_on else ""))
@@ -119,7 +122,7 @@ def run_rehearsal(settings: Settings, options: RehearsalOptions, say: Callable[[
         traffic.stop()
     ended = time.time()
     say("==> checking every answered upload through every host")
-    uploads = check_uploads(sites, traffic.uploads, settings.bucket_url)
+    uploads = check_uploads(sites, traffic.uploads, settings.bucket_url, media_prefix=settings.media_prefix)
     attempts = [record for record in traffic.records if record.kind == "upload"]
     uploads.update(made=len(attempts), answered=len(traffic.uploads))
     meta = {"run_id": run_id, "env": settings.env, "hosts": list(settings.host_aliases), "started": origin,
@@ -174,10 +177,7 @@ def _checks(settings, options, phases, traffic, uploads, seconds, origin) -> lis
         checks.append(_check("rollback", phases[1]["result"] == "ok", phases[1]["result"]))
 
     expected = "s3" if cutover["result"] == "ok" and len(phases) == 1 else "disk"
-    seen = {}
-    for site in traffic.sites:
-        status, body, error = http(site.health_url)
-        seen[site.alias] = json.loads(body).get("storage") if status == 200 else f"HTTP {status or error}"
+    seen = {site.alias: traffic.storage_now(site) for site in traffic.sites}
     checks.append(_check(f"every host ends on {expected}", all(value == expected for value in seen.values()),
                          ", ".join(f"{alias} {value}" for alias, value in seen.items())))
 

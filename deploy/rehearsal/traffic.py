@@ -4,6 +4,14 @@ Bounded on purpose: a fixed number of threads that stop by themselves at a
 deadline, and only two kinds of URL are ever requested: under a configured
 SITE_URL, or under the bucket's URL (the media URLs the sites render).
 
+Two kinds of site: one with a health URL and the sandbox's JSON list
+(``/files/``, shape (a)), and one with only pages (MEDIA_CHECK_PATHS and no
+HEALTH_URL, shape (b)).  For the latter the readers fetch the check pages: the
+storage each answer shows is the one its media URLs are in
+(``deploy.site.page_media``), a file's name is its media URL's path under
+SITE_URL/media/ or the bucket's URL + AWS_LOCATION, and the uploads are checked
+afterwards at the URL each host's storage gives them.
+
 Every request becomes a ``Record``: when, which host, what kind, the HTTP
 status, the latency and, if it failed, why.  A media fetch is checked against
 what is known of the file (size and SHA-256, from a baseline fetch before the
@@ -24,6 +32,9 @@ import urllib.request
 import uuid
 from dataclasses import asdict, dataclass, field
 from typing import Callable
+from urllib.parse import quote
+
+from ..site.page_media import MediaBases, page_storage, urls_on_page
 
 PAGE_SIZE = 20
 JPEG_MAGIC = b"\xff\xd8\xff\xe0"
@@ -33,7 +44,12 @@ JPEG_MAGIC = b"\xff\xd8\xff\xe0"
 class Site:
     alias: str
     url: str         # SITE_URL, no trailing slash
-    health_url: str
+    health_url: str | None
+    pages: tuple[str, ...] = ()  # the check pages' URLs: what the readers fetch when there is no health URL
+
+    @property
+    def by_pages(self) -> bool:
+        return not self.health_url
 
 
 @dataclass
@@ -72,6 +88,8 @@ def url_kind(url: str, site_url: str, bucket_url: str) -> tuple[str, str | None]
         return "disk", site_url + url
     if url.startswith(bucket_url.rstrip("/") + "/"):
         return "bucket", url
+    if url.startswith(site_url.rstrip("/") + "/"):  # a page's URLs, resolved against it
+        return "disk", url
     return "", None
 
 
@@ -89,6 +107,15 @@ def media_error(status: int, body: bytes, known: Known) -> str:
 def rendered_storage(urls: list[str], bucket_url: str) -> str:
     kinds = {"bucket" if url.startswith(bucket_url.rstrip("/") + "/") else "disk" for url in urls}
     return "mixed" if len(kinds) > 1 else (kinds.pop() if kinds else "")
+
+
+def page_media(body: bytes, page_url: str, bases: MediaBases) -> tuple[str, dict[str, str]]:
+    """(the storage a check page shows: "s3", "disk", "mixed" or "", name -> media URL of its media)."""
+    storage, media = page_storage(urls_on_page(body, "", page_url), bases)
+    return storage, {bases.name_of(url): url for url in media}
+
+
+RENDERED = {"s3": "bucket", "disk": "disk", "mixed": "mixed", "": ""}  # a page record's words for the storages
 
 
 def multipart(filename: str, content: bytes) -> tuple[bytes, str]:
@@ -134,6 +161,7 @@ class Traffic:
     max_seconds: float = 600.0      # the threads stop by themselves after this
     pause: float = 0.05             # between two rounds of one reader
     tag: str = "rehearsal"
+    media_prefix: str = "media"     # AWS_LOCATION: a bucket media URL's name starts after it
     records: list[Record] = field(default_factory=list)
     uploads: list[Upload] = field(default_factory=list)
     known: dict[str, Known] = field(default_factory=dict)
@@ -144,10 +172,32 @@ class Traffic:
     _threads: list[threading.Thread] = field(default_factory=list)
     _listed: int = 0
 
+    def bases(self, site: Site) -> MediaBases:
+        return MediaBases.of(site.url, self.bucket_url, self.media_prefix)
+
+    def read_pages(self, site: Site) -> dict[str, str]:
+        """name -> media URL of every file a site's check pages show (OSError if one does not answer)."""
+        found = {}
+        for page in site.pages:
+            status, body, error = self.fetch(page)
+            if status != 200:
+                raise OSError(f"{site.alias}: {page} answered {error or status}")
+            found.update(page_media(body, page, self.bases(site))[1])
+        return found
+
+    def storage_now(self, site: Site) -> str:
+        """The storage a site shows now ("s3", "disk", "mixed"), or why none ("HTTP 404", "no media URL")."""
+        if site.by_pages:
+            status, body, error = self.fetch(site.pages[0])
+            storage = page_media(body, site.pages[0], self.bases(site))[0] if status == 200 else ""
+            return storage or (f"HTTP {status or error}" if status != 200 else "no media URL on the page")
+        status, body, error = self.fetch(site.health_url)
+        return json.loads(body).get("storage") if status == 200 else f"HTTP {status or error}"
+
     def baseline(self, sample: int = 40) -> None:
         """Learn size and hash of a spread of listed files; note the ones already missing."""
         site = self.sites[0]
-        names = list(list_all(site, self.fetch).items())
+        names = list((self.read_pages(site) if site.by_pages else list_all(site, self.fetch)).items())
         self._listed = len(names)
         step = max(1, len(names) // sample)
         for name, url in names[::step][:sample]:
@@ -190,11 +240,17 @@ class Traffic:
     def _reader(self, site: Site, deadline: float, number: int) -> None:
         chance = random.Random(f"{self.tag}-{site.alias}-{number}")
         while self._running(deadline):
-            record, body = self._get(site, "health", site.health_url)
-            if record.status == 200:
+            record, body = self._get(site, "health", site.pages[0] if site.by_pages else site.health_url)
+            if record.status == 200 and site.by_pages:
+                record.storage = page_media(body, site.pages[0], self.bases(site))[0]
+                record.error = "" if record.storage else "the check page shows no media URL"
+            elif record.status == 200:
                 record.storage = str(json.loads(body).get("storage", ""))
             self._record(record)
-            self._read_page(site, chance)
+            if site.by_pages:
+                self._read_check_page(site, chance)
+            else:
+                self._read_page(site, chance)
             self._stop.wait(self.pause)
 
     def _read_page(self, site: Site, chance: random.Random) -> None:
@@ -213,6 +269,20 @@ class Traffic:
             candidates = [(entry, self.known[entry["name"]]) for entry in entries if entry["name"] in self.known]
         for entry, known in chance.sample(candidates, min(2, len(candidates))):
             self._fetch_media(site, entry["name"], entry["url"], known)
+
+    def _read_check_page(self, site: Site, chance: random.Random) -> None:
+        """One check page (its newest files, on a gallery), then up to two known files it shows."""
+        page = chance.choice(site.pages)
+        record, body = self._get(site, "page", page)
+        shown = {}
+        if record.status == 200:
+            storage, shown = page_media(body, page, self.bases(site))
+            record.storage = RENDERED[storage]
+        self._record(record)
+        with self._lock:
+            candidates = [(name, url, self.known[name]) for name, url in shown.items() if name in self.known]
+        for name, url, known in chance.sample(candidates, min(2, len(candidates))):
+            self._fetch_media(site, name, url, known)
 
     def _fetch_media(self, site: Site, name: str, url: str, known: Known) -> None:
         storage, absolute = url_kind(url, site.url, self.bucket_url)
@@ -258,13 +328,17 @@ class Traffic:
 
 # --- afterwards ---------------------------------------------------------------------------
 
-def check_uploads(sites: list[Site], uploads: list[Upload], bucket_url: str, fetch=http) -> dict:
-    """Every answered upload, through every host: listed by /files/ and served with the same bytes."""
+def check_uploads(sites: list[Site], uploads: list[Upload], bucket_url: str, fetch=http,
+                  media_prefix: str = "media") -> dict:
+    """Every answered upload, through every host: listed by /files/ and served with the same bytes.
+
+    A site with only pages lists nothing: each upload is fetched at the URL the storage the site shows
+    gives it (SITE_URL/media/NAME on disk, the bucket's URL + AWS_LOCATION + NAME on S3)."""
     lost: dict[str, list[str]] = {}
     served_from: dict[str, int] = {}
     for site in sites:
         try:
-            listed = list_all(site, fetch)
+            listed = _where_each_is(site, uploads, bucket_url, fetch, media_prefix)
         except OSError as error:
             for upload in uploads:
                 lost.setdefault(upload.name, []).append(str(error))
@@ -283,6 +357,18 @@ def check_uploads(sites: list[Site], uploads: list[Upload], bucket_url: str, fet
                 served_from[f"{site.alias} {storage}"] = served_from.get(f"{site.alias} {storage}", 0) + 1
     return {"checked": len(uploads), "lost": len(lost), "served_from": served_from,
             "lost_samples": [{"name": name, "problems": problems} for name, problems in list(lost.items())[:20]]}
+
+
+def _where_each_is(site: Site, uploads: list[Upload], bucket_url: str, fetch, media_prefix: str) -> dict[str, str]:
+    if not site.by_pages:
+        return list_all(site, fetch)
+    probe = Traffic([site], bucket_url, media_prefix=media_prefix, fetch=fetch)
+    storage = probe.storage_now(site)
+    if storage not in ("s3", "disk"):
+        raise OSError(f"{site.alias}: {site.pages[0]} shows no one storage ({storage})")
+    bases = probe.bases(site)
+    base = bases.bucket if storage == "s3" else bases.disk
+    return {upload.name: base + quote(upload.name) for upload in uploads}
 
 
 def records_as_dicts(records: list[Record]) -> list[dict]:

@@ -176,3 +176,87 @@ def test_check_uploads_counts_a_file_no_longer_listed_as_lost():
     result = check_uploads([SITE], generator.uploads, BUCKET, fetch=fake)
     assert result["lost"] == 1
     assert result["lost_samples"][0]["problems"] == ["web1: not listed by /files/"]
+
+
+# --- a site with only pages (shape (b): no /healthz, no /files/, media on an HTML gallery) ----------
+
+PAGED = Site("web1", "http://web1.test", None, ("http://web1.test/gallery/",))
+PAGED_OTHER = Site("web2", "http://web2.test", None, ("http://web2.test/gallery/",))
+
+
+class FakeGallery(FakeSites):
+    """Only /gallery/ (HTML: every file as <a href><img src>, a stylesheet, a footer link), /upload/ and media."""
+
+    def __call__(self, url, data=None, content_type=None, timeout=15):
+        if url.endswith("/healthz") or "/files/" in url:
+            self.calls.append(url)
+            return 404, b"", "HTTP 404"
+        if url.endswith("/gallery/"):
+            self.calls.append(url)
+            items = "".join(f'<li><a href="{self.url_of(n)}"><img src="{self.url_of(n)}"></a></li>'
+                            for n in reversed(list(self.files)))
+            body = (f'<html><head><link rel="stylesheet" href="/static/css/site.abc.css"></head><body><ul>{items}</ul>'
+                    '<footer><a href="https://www.djangoproject.com/">Django</a></footer></body></html>')
+            return 200, body.encode(), ""
+        return super().__call__(url, data, content_type, timeout)
+
+
+def paged(fake, **options):
+    return Traffic([PAGED, PAGED_OTHER], BUCKET, fetch=fake, **options)
+
+
+def test_a_site_with_only_pages_shows_the_storage_its_media_urls_are_in():
+    fake = FakeGallery()
+    generator = paged(fake)
+    assert generator.storage_now(PAGED) == "disk"
+    fake.storage = "s3"
+    assert generator.storage_now(PAGED) == "s3"
+    fake.files = {}
+    assert generator.storage_now(PAGED) == "no media URL on the page"
+
+
+def test_the_baseline_of_a_paged_site_learns_the_files_its_pages_show_by_their_storage_names():
+    fake = FakeGallery()
+    fake.missing = {"b.png"}
+    generator = paged(fake)
+    generator.baseline()
+    assert generator.known == {"a.jpg": Known(10, hashlib.sha256(b"A" * 10).hexdigest())}
+    assert generator.missing_before == ["b.png"]
+    assert not [call for call in fake.calls if "/files/" in call or "healthz" in call]
+
+
+def test_readers_of_a_paged_site_record_health_from_the_page_and_fetch_what_it_renders():
+    fake = FakeGallery(storage="s3")
+    generator = paged(fake, upload_rate=40, readers_per_host=1, max_seconds=0.6, pause=0.01)
+    generator.baseline()
+    generator.start()
+    for thread in generator._threads:
+        thread.join(timeout=5)
+    kinds = {(record.host, record.kind) for record in generator.records}
+    assert kinds >= {(alias, kind) for alias in ("web1", "web2") for kind in ("health", "page", "media", "upload")}
+    assert not [record for record in generator.records if record.error]
+    assert {r.storage for r in generator.records if r.kind == "health"} == {"s3"}
+    assert {r.storage for r in generator.records if r.kind == "page"} == {"bucket"}
+    assert {r.storage for r in generator.records if r.kind == "media"} == {"bucket"}
+    assert not [call for call in fake.calls if "djangoproject" in call or "/static/" in call]
+
+
+def test_check_uploads_of_a_paged_site_fetches_each_upload_where_the_sites_storage_keeps_it():
+    fake = FakeGallery()
+    generator = paged(fake)
+    for name in ("kept.jpg", "gone.jpg"):
+        generator._upload(PAGED, name, JPEG_MAGIC + name.encode())
+    fake.missing.add("uploads/gone.jpg")
+    result = check_uploads([PAGED, PAGED_OTHER], generator.uploads, BUCKET, fetch=fake)
+    assert (result["checked"], result["lost"]) == (2, 1)
+    assert result["served_from"] == {"web1 disk": 1, "web2 disk": 1}
+    problems = {sample["name"]: sample["problems"] for sample in result["lost_samples"]}
+    assert problems["uploads/gone.jpg"] == ["web1: http://web1.test/media/uploads/gone.jpg: HTTP 404",
+                                            "web2: http://web2.test/media/uploads/gone.jpg: HTTP 404"]
+    fake.storage, fake.missing = "s3", set()
+    result = check_uploads([PAGED], generator.uploads, BUCKET, fetch=fake)
+    assert (result["lost"], result["served_from"]) == (0, {"web1 bucket": 2})
+    fake.files = {}  # the page shows nothing: no storage to look in, every upload unconfirmed
+    result = check_uploads([PAGED], generator.uploads, BUCKET, fetch=fake)
+    assert result["lost"] == 2 and "shows no one storage (no media URL on the page)" in \
+        result["lost_samples"][0]["problems"][0]
