@@ -11,7 +11,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Callable
 
-from ..errors import MediaCutoverError, StepFailed
+from ..errors import MediaCutoverError, StepFailed, UndoUnconfirmed
 from .journal import Journal, new_run_id
 from .run import Run
 
@@ -35,6 +35,16 @@ class StepOutcome:
 
 
 @dataclass
+class UndoOutcome:
+    """What the undo of a failed run did: steps undone, failures, and what it put back but could not confirm."""
+
+    undone: list[str] = field(default_factory=list)
+    failures: list[str] = field(default_factory=list)
+    unconfirmed: list[str] = field(default_factory=list)  # what could not be seen, and why
+    restored: list[str] = field(default_factory=list)     # what those undos did
+
+
+@dataclass
 class Runner:
     journal: "object"
     say: Callable[[str], None]
@@ -54,8 +64,9 @@ class Runner:
             except (MediaCutoverError, KeyboardInterrupt) as error:
                 reason = "interrupted (Ctrl-C)" if isinstance(error, KeyboardInterrupt) else str(error)
                 self._finish(step, "failed", begin, reason)
-                undone, failures = self._undo(reversed(started), run)
-                raise StepFailed(step.name, reason, undone, failures) from None
+                undo = self._undo(reversed(started), run)
+                raise StepFailed(step.name, reason, undo.undone, undo.failures, undo.unconfirmed,
+                                 undo.restored) from None
             except Exception:
                 # Our own bug: still leave the hosts as they were, then show the traceback.
                 self._finish(step, "crashed", begin, "internal error")
@@ -65,8 +76,8 @@ class Runner:
             if summary:
                 self.say("    " + summary.replace("\n", "\n    "))
 
-    def _undo(self, steps, run) -> tuple[list[str], list[str]]:
-        undone, failures = [], []
+    def _undo(self, steps, run) -> "UndoOutcome":
+        outcome = UndoOutcome()
         for step in steps:
             if step.undo is None:
                 continue
@@ -74,21 +85,30 @@ class Runner:
             self.say(f"<== undo {step.name}")
             try:
                 summary = step.undo(run) or ""
+            except UndoUnconfirmed as error:  # put back, but not all of it seen to take effect: not a failure
+                outcome.undone.append(step.name)
+                outcome.restored += error.done
+                outcome.unconfirmed += error.unconfirmed
+                summary = "\n".join([*error.done, f"not confirmed: {'; '.join(error.unconfirmed)}"])
+                self._finish(step, "undone", begin, summary, kind="undo", unconfirmed=error.unconfirmed)
+                self.say("    " + summary.replace("\n", "\n    "))
+                continue
             except (Exception, KeyboardInterrupt) as error:  # keep undoing the rest
-                failures.append(f"{step.name}: {error}")
+                outcome.failures.append(f"{step.name}: {error}")
                 self._finish(step, "undo failed", begin, str(error), kind="undo")
                 continue
-            undone.append(step.name)
+            outcome.undone.append(step.name)
             self._finish(step, "undone", begin, summary, kind="undo")
             if summary:
                 self.say("    " + summary.replace("\n", "\n    "))
-        return undone, failures
+        return outcome
 
-    def _finish(self, step: Step, result: str, begin: float, summary: str, kind: str = "step") -> None:
+    def _finish(self, step: Step, result: str, begin: float, summary: str, kind: str = "step", **fields) -> None:
         seconds = time.monotonic() - begin
         self.outcomes.append(StepOutcome(step.name if kind == "step" else f"undo {step.name}",
                                          result, seconds, summary))
-        self.journal.record(kind, step=step.name, result=result, seconds=round(seconds, 3), summary=summary)
+        self.journal.record(kind, step=step.name, result=result, seconds=round(seconds, 3), summary=summary,
+                            **fields)
 
 
 def execute_run(kind: str, steps: list[Step], settings, options, say: Callable[[str], None],

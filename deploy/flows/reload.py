@@ -18,7 +18,7 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Callable
 
 from ..engine.run import Run
-from ..errors import MediaCutoverError, RemoteError
+from ..errors import HealthError, MediaCutoverError, RemoteError, UndoUnconfirmed
 from ..remote.ssh import run as remote_run
 from ..site import health, switch
 from .direction import TO_DISK, TO_S3, Direction
@@ -55,11 +55,15 @@ def _reload_host(run: Run, alias: str) -> str:
     return f"{alias}: reloaded"
 
 
-def after_reload(run: Run, copy: Callable[[Run], str], until_complete: Callable[[Run], str]) -> str:
+def after_reload(run: Run, copy: Callable[[Run], str], until_complete: Callable[[Run], str],
+                 unseen: list[tuple[str, str, HealthError]] | None = None) -> str:
     """Copy at once, and again while the sites switch over: until each answers in its new mode and
     its old workers have had RELOAD_GRACE_SECONDS more to store what they took (the sites serve from the
     new storage now, but an old worker finishing its last requests still writes to the one it left);
-    then until complete."""
+    then until complete.
+
+    A site that never answers in its new mode fails this; given ``unseen`` (the undo's reload back),
+    (alias, storage, error) of each goes there instead and the copies go on to the end."""
     lines, passes = [copy(run)], 0
     switching, run.switching = run.switching, {}
     if switching:
@@ -69,7 +73,13 @@ def after_reload(run: Run, copy: Callable[[Run], str], until_complete: Callable[
             while not all(wait.done() for wait in waits):
                 _copy_again(run, copy)
                 passes += 1
-        lines += [wait.result() for wait in waits]  # a site that never switched fails the step
+        for (alias, (storage, _)), wait in zip(switching.items(), waits):
+            try:
+                lines.append(wait.result())  # a site that never switched fails the step
+            except HealthError as error:
+                if unseen is None:
+                    raise
+                unseen.append((alias, storage, error))
         run.reloaded_at = time.monotonic()
     if run.reloaded_at is not None:
         while time.monotonic() < run.reloaded_at + run.settings.reload_grace:
@@ -105,24 +115,55 @@ def preview_reload(run: Run) -> str:
 
 
 def restore_and_reload_sites(run: Run) -> str:
-    """Undo of a reload: settings as the run found them, uploads taken meanwhile carried back, reload, healthy."""
+    """Undo of a reload: settings as the run found them, uploads taken meanwhile carried back, reload, healthy.
+
+    Raises RemoteError when a part failed; UndoUnconfirmed when every part was done but a site's health
+    in its old mode could not be seen (its health URL answers 404 or nothing): that names what was
+    restored, and what could not be confirmed and why, without calling the undo failed.
+    """
     reloaded = [host for host in run.targets if run.hosts[host.alias].reloaded]
     run.switching = {}  # going back now: nothing waits for the new mode any more
     carry_back = _carry_back(run, reloaded)
-    lines, failures = [], []
+    lines, failures, done, unseen = [], [], [], []
     for host in run.targets:
         _attempt(lines, failures, lambda: switch.restore(run, host.alias)
-                 or f"{host.alias}: settings unchanged")
+                 or f"{host.alias}: settings unchanged", done)
     for back in carry_back:
         _attempt(lines, failures, lambda: f"before the reload back: {back.copy_missing(run)}")
     for host in reloaded:
-        _attempt(lines, failures, lambda: _reload_back(run, host))
+        _attempt(lines, failures, lambda: _reload_back(run, host), done)
     for back in carry_back:
-        _attempt(lines, failures,
-                 lambda: f"after the reload back: {after_reload(run, back.copy_missing, back.until_complete)}")
+        carried = _attempt(lines, failures, lambda: "after the reload back: "
+                           + after_reload(run, back.copy_missing, back.until_complete, unseen))
+        if carried:
+            done.append(f"what the sites stored meanwhile is {'on disk' if back is TO_DISK else 'in the bucket'}"
+                        " again, every file")
+    unconfirmed = []
+    for alias, storage, error in unseen:
+        _judge_unseen(run, alias, storage, error, lines, failures, unconfirmed)
     if failures:
-        raise RemoteError("; ".join(failures))
+        raise RemoteError("; ".join(failures + [f"not confirmed: {why}" for why in unconfirmed]))
+    if unconfirmed:
+        raise UndoUnconfirmed(done, unconfirmed)
     return "\n".join(lines)
+
+
+def _judge_unseen(run: Run, alias: str, storage: str, error: HealthError, lines: list[str], failures: list[str],
+                  unconfirmed: list[str]) -> None:
+    """A site not seen answering in its old mode after the reload back: a failure only when it answers in
+    the other mode; when its health URL answers something else, or nothing, it is not confirmed, and why."""
+    host = run.settings.host(alias)
+    status, seen = health.storage_of(host, run.settings)
+    if status == 200 and seen == storage:
+        lines.append(f"{alias}: answers on {storage} (later than RELOAD_TIMEOUT)")
+    elif status == 200 and seen in (TO_S3.storage, TO_DISK.storage, "mixed"):
+        failures.append(f"{alias}: still shows storage={seen} after the reload back to {storage}: {error}")
+    else:
+        where, key = ((host.health_url, "HEALTH_URL") if host.health_url else
+                      (", ".join(host.site_url + path for path in host.media_check_paths), "MEDIA_CHECK_PATHS"))
+        answer = (f"answered HTTP {status}" if status != 200 else "showed no storage") if status else "answered nothing"
+        unconfirmed.append(f"{alias}'s health on {storage} ({where} {answer}): check {key}"
+                           + ("" if status else " and that the site runs"))
 
 
 def _carry_back(run: Run, reloaded) -> list[Direction]:
@@ -132,12 +173,18 @@ def _carry_back(run: Run, reloaded) -> list[Direction]:
     return [to for to in (TO_DISK, TO_S3) if to.storage in back]
 
 
-def _attempt(lines: list[str], failures: list[str], action) -> None:
-    """Going back does every part it can: one part failing does not stop the others."""
+def _attempt(lines: list[str], failures: list[str], action, done: list[str] | None = None) -> bool:
+    """Going back does every part it can: one part failing does not stop the others.  What it did
+    goes to ``lines`` (and to ``done``, when given: what the undo's summary names as restored)."""
     try:
-        lines.append(action())
+        line = action()
     except MediaCutoverError as error:
         failures.append(str(error))
+        return False
+    lines.append(line)
+    if done is not None:
+        done.append(line)
+    return True
 
 
 def _reload_back(run: Run, host) -> str:

@@ -151,3 +151,78 @@ def test_the_copies_go_on_through_the_grace_the_old_workers_have(calls, monkeypa
     assert calls == ["copy", "copy", "copy", "until complete"]  # at 1014, 1024: within 1000 + 30
     assert "2 more passes while the sites switched over and their old workers finished " \
            "(RELOAD_GRACE_SECONDS=30)" in summary
+
+
+# --- an undo whose old-mode health cannot be seen ---------------------------------------------
+
+def unseen_on(calls, monkeypatch, alias, answer):
+    """The health wait for ``alias`` times out; its health URL then answers ``answer`` (status, storage)."""
+    def wait(host, storage, timeout, *settings, **given):
+        calls.append(f"healthy {host.alias} on {storage}")
+        if host.alias == alias:
+            raise reload.HealthError(f"{alias}: did not report storage={storage}")
+        return 0.5
+
+    monkeypatch.setattr(reload.health, "wait_for_storage", wait)
+    monkeypatch.setattr(reload.health, "storage_of", lambda host, settings=None: answer)
+
+
+def with_health_urls(run):
+    for host in run.settings.hosts:
+        host.health_url, host.site_url = f"http://127.0.0.1:18101/{host.alias}/nope", "http://127.0.0.1:18101"
+        host.media_check_paths = ("/gallery/",)
+    return run
+
+
+def test_check_pages_that_show_no_storage_are_not_confirmed_naming_them(calls, monkeypatch):
+    unseen_on(calls, monkeypatch, "web1", (200, ""))
+    run = with_health_urls(fake_run(web1=HostFacts(original_use_s3=False, reloaded=True)))
+    run.settings.hosts[0].health_url = ""
+    with pytest.raises(reload.UndoUnconfirmed, match=r"web1's health on disk \(http://127.0.0.1:18101/gallery/ "
+                                                     r"showed no storage\): check MEDIA_CHECK_PATHS"):
+        reload.restore_and_reload_sites(run)
+
+
+def test_a_health_url_that_answers_404_after_the_reload_back_is_not_confirmed_not_failed(calls, monkeypatch):
+    unseen_on(calls, monkeypatch, "web1", (404, None))
+    run = with_health_urls(fake_run(web1=HostFacts(original_use_s3=False, reloaded=True),
+                                    web2=HostFacts(original_use_s3=False, reloaded=True)))
+    with pytest.raises(reload.UndoUnconfirmed) as error:
+        reload.restore_and_reload_sites(run)
+    # every part was still done: the copy until complete too
+    assert in_order(calls) == ["restore web1", "restore web2", "download missing", "reload web1", "reload web2",
+                               "download missing", "download until complete"]
+    assert error.value.unconfirmed == ["web1's health on disk (http://127.0.0.1:18101/web1/nope answered HTTP 404): "
+                                       "check HEALTH_URL"]
+    assert error.value.done == ["restore web1", "restore web2", "web1: reloaded back to disk",
+                                "web2: reloaded back to disk", "what the sites stored meanwhile is on disk again, "
+                                "every file"]
+
+
+def test_a_health_url_that_answers_nothing_is_not_confirmed_and_says_to_look_at_the_site(calls, monkeypatch):
+    unseen_on(calls, monkeypatch, "web1", (0, None))
+    run = with_health_urls(fake_run(web1=HostFacts(original_use_s3=False, reloaded=True)))
+    with pytest.raises(reload.UndoUnconfirmed, match=r"answered nothing\): check HEALTH_URL and that the site runs"):
+        reload.restore_and_reload_sites(run)
+
+
+def test_a_site_that_still_reports_the_other_storage_after_the_reload_back_is_a_failure(calls, monkeypatch):
+    unseen_on(calls, monkeypatch, "web1", (200, "s3"))
+    run = with_health_urls(fake_run(web1=HostFacts(original_use_s3=False, reloaded=True)))
+    with pytest.raises(RemoteError, match=r"^web1: still shows storage=s3 after the reload back to disk"):
+        reload.restore_and_reload_sites(run)
+
+
+def test_a_site_seen_on_its_old_storage_only_after_the_wait_is_confirmed(calls, monkeypatch):
+    unseen_on(calls, monkeypatch, "web1", (200, "disk"))
+    run = with_health_urls(fake_run(web1=HostFacts(original_use_s3=False, reloaded=True)))
+    assert "web1: answers on disk (later than RELOAD_TIMEOUT)" in reload.restore_and_reload_sites(run)
+
+
+def test_the_cutovers_own_wait_still_fails_at_once(calls, monkeypatch):
+    unseen_on(calls, monkeypatch, "web1", (404, None))
+    run = fake_run(web1=HostFacts(original_use_s3=False, settings_written=True))
+    reload.reload_sites(run)
+    with pytest.raises(reload.HealthError, match="did not report storage=s3"):
+        reload.after_reload(run, lambda run_: "copied", lambda run_: calls.append("until complete") or "complete")
+    assert "until complete" not in calls

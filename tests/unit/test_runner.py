@@ -1,0 +1,72 @@
+"""The runner's undo and its summary: what was put back, what failed, what could not be confirmed."""
+
+import pytest
+
+from deploy.engine.runner import Runner, Step
+from deploy.errors import HealthError, RemoteError, StepFailed, UndoUnconfirmed
+
+
+class Journal(list):
+    def record(self, event, **fields):
+        self.append((event, fields))
+
+
+def failing(run):
+    raise HealthError("web1: http://127.0.0.1:18101/nope did not report storage=s3 within 10 s")
+
+
+def execute(*steps):
+    journal, said = Journal(), []
+    runner = Runner(journal, said.append)
+    with pytest.raises(StepFailed) as error:
+        runner.execute([*steps, Step("health", failing)], run=None)
+    return str(error.value), error.value, journal, said
+
+
+def unconfirmed_undo(run):
+    raise UndoUnconfirmed(["web1: settings restored byte-identical from local_settings.py.x.bak",
+                           "web1: reloaded back to disk"],
+                          ["web1's health on disk (http://127.0.0.1:18101/nope answered HTTP 404): check HEALTH_URL"])
+
+
+def test_an_undo_that_puts_all_back_says_every_host_is_back():
+    message, error, _, _ = execute(Step("flip", lambda run: "flipped", undo=lambda run: "web1: settings restored"))
+    assert message.splitlines() == [
+        "step 'health' failed: web1: http://127.0.0.1:18101/nope did not report storage=s3 within 10 s",
+        "undone: flip", "every host is back as it was before the run"]
+    assert error.unconfirmed == [] and error.undo_failures == []
+
+
+def test_an_undo_that_could_not_confirm_says_what_it_restored_and_what_not_and_why_without_failure():
+    message, error, journal, said = execute(
+        Step("lock", lambda run: "taken", undo=lambda run: "lock released"),
+        Step("flip", lambda run: "flipped", undo=lambda run: "web1: settings already as before"),
+        Step("reload", lambda run: "reloaded", undo=unconfirmed_undo))
+    assert "UNDO FAILED" not in message and "every host is back" not in message
+    assert message.splitlines()[1:] == [
+        "undone: reload, flip, lock",
+        "restored: web1: settings restored byte-identical from local_settings.py.x.bak; web1: reloaded back to disk",
+        "not confirmed: web1's health on disk (http://127.0.0.1:18101/nope answered HTTP 404): check HEALTH_URL",
+        "everything else is back as it was before the run; only the above could not be seen"]
+    assert error.undone == ["reload", "flip", "lock"] and error.undo_failures == []
+    undo = [fields for event, fields in journal if event == "undo" and fields["step"] == "reload"]
+    assert undo[0]["result"] == "undone" and undo[0]["unconfirmed"] == error.unconfirmed
+    assert "    web1: reloaded back to disk\n    not confirmed: web1's health on disk" in "\n".join(said)
+
+
+def test_a_real_undo_failure_is_still_undo_failed_and_names_what_could_not_be_confirmed_too():
+    def broken(run):
+        raise RemoteError("web2: restoring ~/site/local_settings.py failed (exit 1)")
+
+    message, error, _, _ = execute(Step("flip", lambda run: "flipped", undo=broken),
+                                   Step("reload", lambda run: "reloaded", undo=unconfirmed_undo))
+    lines = message.splitlines()
+    assert lines[1] == "undone: reload"
+    assert lines[2] == "UNDO FAILED, the environment needs a look: flip: web2: restoring ~/site/local_settings.py " \
+                       "failed (exit 1)"
+    assert lines[3].startswith("not confirmed either: web1's health on disk")
+
+
+def test_nothing_to_undo_says_nothing_had_been_changed():
+    message, _, _, _ = execute(Step("preflight", lambda run: "fine"))
+    assert message.splitlines()[-1] == "nothing had been changed"
