@@ -299,3 +299,53 @@ def test_disk_settings_prefers_a_matching_backup_and_otherwise_edits_minimally()
     assert disk_settings(before, "x", backups) == (before, "restored from its backup "
                                                    "x.media-cutover-20260102T000000Z-bbbbbb.bak")
     assert disk_settings(before, "x", []) == (before, "already USE_S3 = False")
+
+
+# --- another switch name (SWITCH_NAME) ---------------------------------------
+
+OTHER = "from .base import *\n\nUSE_S3 = True  # the site's own, not the switch\nMEDIA_ON_S3 = False\n"
+
+
+def test_another_name_is_found_and_flipped_and_use_s3_is_left_alone():
+    found = find_use_s3(OTHER, PATH, "MEDIA_ON_S3")
+    assert (found.value, found.line, OTHER[found.start:found.end]) == (False, 4, "False")
+    assert set_use_s3(OTHER, PATH, True, "MEDIA_ON_S3") == OTHER.replace("MEDIA_ON_S3 = False", "MEDIA_ON_S3 = True")
+
+
+@pytest.mark.parametrize("source, message", [
+    ("X = 1\n", "expected exactly one top-level `MEDIA_ON_S3 = True|False` assignment, found none; "
+                "add `MEDIA_ON_S3 = False` near the top"),
+    ("MEDIA_ON_S3 = False\nMEDIA_ON_S3 = True\n", "`MEDIA_ON_S3 = True|False` assignment, found 2 at lines 1, 2"),
+    ("MEDIA_ON_S3 = bool(1)\n", "MEDIA_ON_S3 is computed `bool(1)` at line 1"),
+    ("MEDIA_ON_S3 = False\nfrom .local import *\n", "comes after MEDIA_ON_S3 at line 1 and may rebind it; "
+                                                    "move the MEDIA_ON_S3 assignment below it"),
+    ("MEDIA_ON_S3 = False\ndef f():\n    global MEDIA_ON_S3\n", "line 3 (`global MEDIA_ON_S3`"),
+    ("MEDIA_ON_S3 = False\nimport MEDIA_ON_S3\n", "MEDIA_ON_S3 is rebound in a way the cutover cannot flip safely"),
+])
+def test_another_name_is_refused_by_the_same_rules_with_its_name_in_the_message(source, message):
+    with pytest.raises(SettingsFileError) as caught:
+        find_use_s3(source, PATH, "MEDIA_ON_S3")
+    assert message in str(caught.value) and "USE_S3 " not in str(caught.value).replace("MEDIA_ON_S3", "")
+
+
+def test_a_name_that_is_no_python_name_is_a_bug_not_a_settings_problem():
+    with pytest.raises(ValueError):
+        find_use_s3("X = 1\n", PATH, "USE-S3")
+
+
+def test_disk_settings_with_another_name():
+    from deploy.site.settings_file import disk_settings
+    on = OTHER.replace("MEDIA_ON_S3 = False", "MEDIA_ON_S3 = True")
+    assert disk_settings(on, "x", [("x.media-cutover-1.bak", OTHER)], "MEDIA_ON_S3") == (
+        OTHER, "restored from its backup x.media-cutover-1.bak")
+    assert disk_settings(on, "x", [], "MEDIA_ON_S3") == (
+        OTHER, "set MEDIA_ON_S3 = False (no backup matches the current file)")
+    assert disk_settings(OTHER, "x", [], "MEDIA_ON_S3") == (OTHER, "already MEDIA_ON_S3 = False")
+
+
+def test_a_diff_without_context_shows_only_the_changed_line():
+    diff = settings_diff(REALISTIC, set_use_s3(REALISTIC, PATH, True), PATH, context=0)
+    assert [line for line in diff.splitlines() if line[:1] in "+-@"][2:] == [
+        "@@ -12 +12 @@",
+        "-USE_S3 = False   # set by media-cutover; don't compute it\t ",
+        "+USE_S3 = True   # set by media-cutover; don't compute it\t "]
