@@ -265,3 +265,65 @@ def test_concurrent_edit_during_write_is_caught_before_the_swap(settings, monkey
     assert "changed since it was read" in capsys.readouterr().err
     assert settings.read_bytes() == b"EDITED = True\n"
     assert leftovers(settings.parent) == []
+
+
+# --- write_settings with an env file (--format=env) ------------------------
+
+ENV_OLD = b"# site\nDJANGO_SECRET_KEY=abc\nUSE_S3=false  # flipped by media-cutover\nAWS_SECRET_ACCESS_KEY=x/y+z\n"
+ENV_NEW = ENV_OLD.replace(b"USE_S3=false", b"USE_S3=true")
+
+
+@pytest.fixture
+def env_file(tmp_path):
+    path = tmp_path / ".env"
+    path.write_bytes(ENV_OLD)
+    path.chmod(0o600)
+    return path
+
+
+def write_env(path, new=ENV_NEW, *flags):
+    return run(WRITER, *flags, path, sha(ENV_OLD), path.with_name(".env.bak"), stdin=new)
+
+
+def test_an_env_file_keeps_mode_600_on_the_new_file_and_its_backup_and_restores_byte_identical(env_file):
+    result = write_env(env_file, ENV_NEW, "--format=env")
+    assert result.returncode == 0, result.stderr
+    assert env_file.read_bytes() == ENV_NEW and stat.S_IMODE(env_file.stat().st_mode) == 0o600
+    backup = env_file.with_name(".env.bak")
+    assert backup.read_bytes() == ENV_OLD and stat.S_IMODE(backup.stat().st_mode) == 0o600
+    assert leftovers(env_file.parent) == []
+    restored = run(WRITER, "--restore", backup, env_file)
+    assert restored.returncode == 0, restored.stderr
+    assert env_file.read_bytes() == ENV_OLD and stat.S_IMODE(env_file.stat().st_mode) == 0o600
+
+
+def test_an_env_file_is_not_compiled_a_python_file_is(env_file):
+    # `KEY=x/y+z` and a `#` comment compile, but this line does not: an env file may hold it.
+    new = ENV_NEW + b"DATABASE_URL=sqlite:////srv/site/db.sqlite3\n"
+    assert write_env(env_file, new, "--format=python").returncode == 4
+    assert write_env(env_file, new).returncode == 4  # python is the default
+    assert env_file.read_bytes() == ENV_OLD and not env_file.with_name(".env.bak").exists()
+    result = write_env(env_file, new, "--format=env")
+    assert result.returncode == 0, result.stderr
+    assert env_file.read_bytes() == new
+
+
+@pytest.mark.parametrize("flag", ["--format=yaml", "--format="])
+def test_an_unknown_format_is_a_usage_error(env_file, flag):
+    result = write_env(env_file, ENV_NEW, flag)
+    assert result.returncode == 2 and b"usage" in result.stderr
+    assert env_file.read_bytes() == ENV_OLD
+
+
+def test_a_read_only_file_is_refused_for_a_user_who_may_not_write_it(nobody_dir):
+    directory, python = nobody_dir
+    path = directory / ".env"
+    path.write_bytes(ENV_OLD)
+    os.chown(path, 65534, 65534)
+    path.chmod(0o400)
+    result = run(directory / "write_settings.py", "--format=env", path, sha(ENV_OLD), directory / ".env.bak",
+                 stdin=ENV_NEW, python=python, user=65534, group=65534, cwd="/")
+    assert result.returncode == 7, result.stderr
+    assert b"settings file is read-only for uid 65534 (mode 0400), not replacing it" in result.stderr
+    assert path.read_bytes() == ENV_OLD and stat.S_IMODE(path.stat().st_mode) == 0o400
+    assert sorted(p.name for p in directory.iterdir()) == [".env", "write_settings.py"]

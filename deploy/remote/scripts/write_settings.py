@@ -2,20 +2,25 @@
 
 The cutover uploads this file and runs it with the host's ``python3``::
 
-    python3 write_settings.py SETTINGS_PATH EXPECTED_SHA256 BACKUP_PATH  < new content
+    python3 write_settings.py [--format=python|env] SETTINGS_PATH EXPECTED_SHA256 BACKUP_PATH  < new content
     python3 write_settings.py --restore BACKUP_PATH SETTINGS_PATH
 
 Write mode refuses if the file no longer hashes to EXPECTED_SHA256 (someone
-edited it since we read it) or if the new content does not compile, keeps a
-copy at BACKUP_PATH ("-" for none; an existing backup is never overwritten),
-then swaps the new bytes in with temp file + fsync + rename, keeping mode and
-owner.  Restore mode swaps the backup's bytes back the same way and keeps the
-backup.  On success one JSON line goes to stdout; errors go to stderr.
+edited it since we read it), if its user may not write it (a read-only file),
+or, for a Python settings file (``--format=python``, the default), if the new
+content does not compile; an env file (``--format=env``) is not compiled.  It
+keeps a copy at BACKUP_PATH ("-" for none; an existing backup is never
+overwritten) with the file's mode and owner, then swaps the new bytes in with
+temp file + fsync + rename, keeping mode and owner (an env file holding
+secrets stays 600, and so is its backup).  Restore mode swaps the backup's
+bytes back the same way and keeps the backup.  On success one JSON line goes
+to stdout; errors go to stderr.
 
 Exit codes: 0 done (changed or not), 1 I/O error, 2 usage, 3 file changed
 since read, 4 new content does not compile, 5 backup already exists,
-6 owner/group cannot be preserved.  Nothing is changed unless the exit is 0
-(a backup written before a later failure is left in place).
+6 owner/group cannot be preserved, 7 the file is read-only for this user.
+Nothing is changed unless the exit is 0 (a backup written before a later
+failure is left in place).
 """
 
 import errno
@@ -24,8 +29,10 @@ import json
 import os
 import sys
 
-EXIT_IO, EXIT_USAGE, EXIT_CHANGED, EXIT_SYNTAX, EXIT_BACKUP_EXISTS, EXIT_OWNER = 1, 2, 3, 4, 5, 6
-USAGE = ("usage: write_settings.py SETTINGS_PATH EXPECTED_SHA256 BACKUP_PATH  (new content on stdin)\n"
+EXIT_IO, EXIT_USAGE, EXIT_CHANGED, EXIT_SYNTAX, EXIT_BACKUP_EXISTS, EXIT_OWNER, EXIT_READONLY = 1, 2, 3, 4, 5, 6, 7
+FORMATS = ("python", "env")
+USAGE = ("usage: write_settings.py [--format=python|env] SETTINGS_PATH EXPECTED_SHA256 BACKUP_PATH"
+         "  (new content on stdin)\n"
          "       write_settings.py --restore BACKUP_PATH SETTINGS_PATH")
 
 
@@ -53,7 +60,7 @@ def read_bytes(path, what):
         raise Refused(EXIT_IO, "cannot read %s %s: %s" % (what, path, exc.strerror or exc))
 
 
-def write_new(settings_path, expected_sha, backup_path, new):
+def write_new(settings_path, expected_sha, backup_path, new, file_format="python"):
     """Write mode: check, back up, swap in ``new``; return the JSON result."""
     target = os.path.realpath(settings_path)  # replace the file, not a symlink to it
     current = read_bytes(target, "settings file")
@@ -61,10 +68,15 @@ def write_new(settings_path, expected_sha, backup_path, new):
         raise Refused(EXIT_CHANGED, "settings file changed since it was read; re-run: %s" % settings_path)
     if new == current:
         return {"changed": False, "path": target, "sha256": sha256(current)}
-    try:
-        compile(new, settings_path, "exec", dont_inherit=True)
-    except (SyntaxError, ValueError) as exc:
-        raise Refused(EXIT_SYNTAX, "new content for %s does not compile: %s" % (settings_path, exc))
+    if not os.access(target, os.W_OK):
+        # The rename would get past it: a file made read-only stays as its owner left it.
+        raise Refused(EXIT_READONLY, "settings file is read-only for uid %d (mode %04o), not replacing it: %s"
+                      % (os.geteuid(), os.stat(target).st_mode & 0o7777, settings_path))
+    if file_format == "python":
+        try:
+            compile(new, settings_path, "exec", dont_inherit=True)
+        except (SyntaxError, ValueError) as exc:
+            raise Refused(EXIT_SYNTAX, "new content for %s does not compile: %s" % (settings_path, exc))
     st = os.stat(target)
     if backup_path != "-":
         write_backup(backup_path, current, st)
@@ -168,16 +180,29 @@ def fsync_dir(directory):
         os.close(fd)
 
 
+def write_args(argv):
+    """(format, [path, sha256, backup]) of a write mode's arguments, or None when they are not one."""
+    file_format = "python"
+    if argv and argv[0].startswith("--format="):
+        file_format, argv = argv[0][len("--format="):], argv[1:]
+        if file_format not in FORMATS:
+            return None
+    if len(argv) == 3 and not argv[0].startswith("-") and is_sha256(argv[1]):
+        return file_format, argv
+    return None
+
+
 def main(argv, stdin_bytes=None):
     """Run one mode; ``argv`` excludes the program name. Returns the exit code."""
     try:
         if len(argv) == 3 and argv[0] == "--restore":
             result = restore(os.path.expanduser(argv[1]), os.path.expanduser(argv[2]))
-        elif len(argv) == 3 and not argv[0].startswith("-") and is_sha256(argv[1]):
+        elif write_args(argv) is not None:
+            file_format, (path, expected, backup) = write_args(argv)
             if stdin_bytes is None:
                 stdin_bytes = sys.stdin.buffer.read()
-            backup = argv[2] if argv[2] == "-" else os.path.expanduser(argv[2])
-            result = write_new(os.path.expanduser(argv[0]), argv[1], backup, stdin_bytes)
+            backup = backup if backup == "-" else os.path.expanduser(backup)
+            result = write_new(os.path.expanduser(path), expected, backup, stdin_bytes, file_format)
         else:
             sys.stderr.write(USAGE + "\n")
             return EXIT_USAGE
