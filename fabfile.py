@@ -17,7 +17,7 @@ def hosts(c, env=None):
     """Reach every host of an environment over SSH and show what the cutover will touch."""
     with operator_errors():
         settings = load(env, PROJECT_ROOT)
-        say(table(("HOST", "USER", "SETTINGS FILE", "USE_S3"), describe_hosts(settings)))
+        say(table(("HOST", "USER", "SETTINGS FILE", "SWITCH"), describe_hosts(settings)))
 
 
 @task(help={

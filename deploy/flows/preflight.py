@@ -17,7 +17,7 @@ from ..media import manifest
 from ..remote.ssh import run as remote_run
 from ..site import storage
 from ..site.packages import check_site_packages
-from ..site.switch import read_settings
+from ..site.switch import check_writable, read_settings, state_before
 from ..store.probe import check_readable, probe
 from ..sync.commands import upload_command
 
@@ -26,8 +26,9 @@ MIN_FREE_KB = 1024
 
 
 def check_hosts(run: Run) -> str:
-    """Every host: reachable, settings file with one literal USE_S3, room for the backup."""
-    problems = [problem for _, problem in _read_hosts(run, check=_check_free_space)]
+    """Every host: reachable, settings file with one readable switch (SWITCH_NAME), which the deploy user
+    can replace, and room for the backup."""
+    problems = [problem for _, problem in _read_hosts(run, check=_check_writable_with_room)]
     if problems:
         raise PreflightError("\n".join(problems))
     return f"{len(run.hosts)} hosts reachable, settings files parsed ({_states(run)})"
@@ -48,8 +49,8 @@ def _read_hosts(run: Run, check=None, media_host_required: bool = False) -> list
         try:
             connection = run.connection(host.alias)
             remote_run(connection, "true", "SSH login")
-            data, assignment = read_settings(connection, host)
-            run.hosts[host.alias] = HostFacts(original=data, original_use_s3=assignment.value)
+            data, found = read_settings(connection, run.settings, host)
+            run.hosts[host.alias] = HostFacts(original=data, original_use_s3=found.value)
             if check is not None:
                 check(run, host.alias, host.settings_path, len(data))
         except MediaCutoverError as error:
@@ -60,7 +61,7 @@ def _read_hosts(run: Run, check=None, media_host_required: bool = False) -> list
 
 
 def _states(run: Run) -> str:
-    return ", ".join(f"{alias} USE_S3={facts.original_use_s3}" for alias, facts in run.hosts.items())
+    return ", ".join(f"{alias} {state_before(run, alias)}" for alias in run.hosts)
 
 
 def check_media_host(run: Run) -> str:
@@ -100,6 +101,12 @@ def check_bucket(run: Run) -> str:
     probe(settings, key, check_public=settings.public_media)
     public = ", anonymous GET allowed" if settings.public_media else ""
     return f"bucket {settings.bucket}: put/get/delete under {settings.media_prefix}/ work{public}"
+
+
+def _check_writable_with_room(run: Run, alias: str, settings_path: str, size: int) -> None:
+    """The write script could replace the file (writable, its owner kept) and has room for the backup."""
+    check_writable(run.connection(alias), run.settings.host(alias))
+    _check_free_space(run, alias, settings_path, size)
 
 
 def _check_free_space(run: Run, alias: str, settings_path: str, size: int) -> None:

@@ -1,4 +1,8 @@
-"""`invoke status` (per host whether USE_S3 is on, the last run and its result, the lock) and `fab hosts`."""
+"""`invoke status` (per host whether the switch is on, the last run and its result, the lock) and `fab hosts`.
+
+The switch (SWITCH_NAME, USE_S3 by default) is read and shown as the host's file spells it, with the
+file's format: ``USE_S3=false (env file)``, ``USE_S3 = True (Python file)``.
+"""
 
 from __future__ import annotations
 
@@ -9,7 +13,7 @@ from ..engine.journal import last_run, outcome
 from ..engine.lock import describe, read_lock
 from ..errors import MediaCutoverError
 from ..remote.ssh import connect, run
-from ..site.switch import read_settings
+from ..site import switch
 
 
 def host_rows(settings: Settings) -> list[tuple[str, str]]:
@@ -17,22 +21,22 @@ def host_rows(settings: Settings) -> list[tuple[str, str]]:
     for host in settings.hosts:
         try:
             with connect(settings, host.alias) as connection:
-                _, assignment = read_settings(connection, host)
-            rows.append((host.alias, "USE_S3 = True (media from S3)" if assignment.value
-                         else "USE_S3 = False (media from disk)"))
+                _, found = switch.read_settings(connection, settings, host)
+            rows.append((host.alias, f"{switch.describe(settings, host, found)}: media from "
+                         + ("S3" if found.value else "disk")))
         except MediaCutoverError as error:
             rows.append((host.alias, f"unknown: {error}"))
     return rows
 
 
 def describe_hosts(settings: Settings) -> list[tuple[str, str, str, str]]:
-    """`fab hosts`: (host, remote user, settings path, USE_S3) for every host."""
+    """`fab hosts`: (host, remote user, settings path, the switch as the file has it) for every host."""
     rows = []
     for host in settings.hosts:
         with connect(settings, host.alias) as connection:
             user = run(connection, "id -un", "ssh login").strip()
-            _, assignment = read_settings(connection, host)
-            rows.append((host.alias, user, host.settings_path, str(assignment.value)))
+            _, found = switch.read_settings(connection, settings, host)
+            rows.append((host.alias, user, host.settings_path, switch.describe(settings, host, found)))
     return rows
 
 

@@ -1,7 +1,10 @@
-"""A host's settings file: read it, flip USE_S3 atomically with a backup, put it back.
+"""A host's settings file: read its switch, flip it atomically with a backup, put it back.
 
-The edit itself is pure (settings_file.py); the write happens on the host by
-deploy/remote/scripts/write_settings.py: compile check, backup, temp file, fsync, rename.
+The file is a Python settings file or an env file (``HostSettings.switch_format``);
+the edit itself is pure and format-aware (switch_text.py, over settings_file.py
+and env_switch.py); the write happens on the host by
+deploy/remote/scripts/write_settings.py: compile check (Python only), backup with
+the file's mode, temp file, fsync, rename.
 """
 
 from __future__ import annotations
@@ -13,70 +16,93 @@ import posixpath
 from fabric import Connection
 
 from ..config.paths import sftp_path, shell_path
-from ..config.types import HostSettings
+from ..config.types import HostSettings, Settings
 from ..engine.run import Run
-from ..errors import RemoteError, SettingsFileError
+from ..errors import PreflightError, RemoteError, SettingsFileError
 from ..remote.ssh import put_script, read_file, run, run_with_input
+from . import switch_text
 from .commands import manage_command
-from .settings_file import UseS3Assignment, backup_name, disk_settings, find_use_s3, set_use_s3, settings_diff
+from .settings_file import backup_name
+from .switch_text import Found, Switch
 
 
-def read_settings(connection: Connection, host: HostSettings) -> tuple[bytes, UseS3Assignment]:
-    """The host's settings file and its one USE_S3 assignment: the only reader of USE_S3 on a host.
+def read_settings(connection: Connection, settings: Settings, host: HostSettings) -> tuple[bytes, Found]:
+    """The host's settings file and its one switch assignment: the only reader of the switch on a host.
 
-    SettingsFileError when the file is not UTF-8 or has not exactly one literal USE_S3.
+    SettingsFileError when the file is not UTF-8 or has not exactly one readable switch.
     """
     data = read_file(connection, host.settings_path)
-    return data, find_use_s3(_decode(data, host.alias, host.settings_path), f"{host.alias}:{host.settings_path}")
+    found = switch_text.find(_decode(data, host.alias, host.settings_path), _where(host), Switch.of(settings, host))
+    return data, found
+
+
+def describe(settings: Settings, host: HostSettings, found: Found) -> str:
+    """How a host's switch is shown everywhere: ``USE_S3=false (env file)``, ``USE_S3 = True (Python file)``."""
+    return switch_text.state(Switch.of(settings, host), found)
+
+
+def state_before(run_: Run, alias: str) -> str:
+    """The host's switch as preflight read it, shown with its file's format (see :func:`describe`)."""
+    host = run_.settings.host(alias)
+    source = _decode(run_.hosts[alias].original, alias, host.settings_path)
+    return describe(run_.settings, host, switch_text.find(source, _where(host), _switch(run_, alias)))
+
+
+def check_writable(connection: Connection, host: HostSettings) -> None:
+    """PreflightError (one line) unless the deploy user can replace the file as the write script does."""
+    output = run(connection, switch_text.writable_command(host.settings_path),
+                 f"checking that {host.settings_path} can be written")
+    problem = switch_text.write_problem(output, host.alias, host.settings_path)
+    if problem:
+        raise PreflightError(problem)
 
 
 def planned_change(run_: Run, alias: str, use_s3: bool) -> tuple[bytes, bytes]:
-    """(current, new) bytes of the host's settings file for USE_S3 = use_s3."""
+    """(current, new) bytes of the host's settings file with the switch set to use_s3."""
     host = run_.settings.host(alias)
-    current = read_file(run_.connection(alias), host.settings_path)
-    if current != run_.hosts[alias].original:
-        raise SettingsFileError(f"{alias}: {host.settings_path} changed since preflight read it; re-run")
+    current = _current(run_, alias)
     source = _decode(current, alias, host.settings_path)
-    return current, set_use_s3(source, f"{alias}:{host.settings_path}", use_s3).encode("utf-8")
+    return current, switch_text.set_value(source, _where(host), _switch(run_, alias), use_s3).encode("utf-8")
 
 
 def diff(run_: Run, alias: str, use_s3: bool) -> str:
     host = run_.settings.host(alias)
     current, new = planned_change(run_, alias, use_s3)
-    return settings_diff(current.decode("utf-8"), new.decode("utf-8"), f"{alias}:{host.settings_path}")
+    return switch_text.diff(current.decode("utf-8"), new.decode("utf-8"), _where(host), _switch(run_, alias))
 
 
 def write_command(run_: Run, alias: str, script: str, current: bytes) -> str:
     host = run_.settings.host(alias)
     backup = backup_name(host.settings_path, run_.run_id)
-    return (f"{shell_path(run_.settings.remote_python)} {shell_path(script)} {shell_path(host.settings_path)} "
-            f"{hashlib.sha256(current).hexdigest()} {shell_path(backup)}")
+    return (f"{shell_path(run_.settings.remote_python)} {shell_path(script)} --format={host.switch_format} "
+            f"{shell_path(host.settings_path)} {hashlib.sha256(current).hexdigest()} {shell_path(backup)}")
 
 
 def flip(run_: Run, alias: str, use_s3: bool = True) -> str:
-    """Set USE_S3 on one host; returns what was done."""
-    host = run_.settings.host(alias)
+    """Set the switch on one host; returns what was done."""
+    host, switch = run_.settings.host(alias), _switch(run_, alias)
     current, new = planned_change(run_, alias, use_s3)
+    spelling = switch_text.find(new.decode("utf-8"), _where(host), switch).spelling
     if new == current:
-        return f"{alias}: USE_S3 is already {use_s3}, left alone"
+        return f"{alias}: {switch.name} is already {_value(switch, use_s3, spelling)}, left alone"
     backup = write(run_, alias, current, new)
-    return f"{alias}: USE_S3 = {use_s3} in {host.settings_path} (backup {posixpath.basename(backup)})"
+    where = f"the env file {host.settings_path}" if switch.format == "env" else host.settings_path
+    return f"{alias}: {switch_text.spelled(switch, use_s3, spelling)} in {where} (backup {posixpath.basename(backup)})"
 
 
 def preview_flip(run_: Run, alias: str) -> str:
-    return diff(run_, alias, use_s3=True) or f"{alias}: already USE_S3 = True"
+    switch = _switch(run_, alias)
+    return diff(run_, alias, use_s3=True) or f"{alias}: already {switch_text.spelled(switch, True, _spelling(run_, alias))}"
 
 
 def to_disk(run_: Run, alias: str) -> str:
-    """Rollback: the cutover's backup if it is the file as it was, else the minimal USE_S3 = False edit."""
+    """Rollback: the cutover's backup if it is the file as it was, else the minimal edit to the switch off."""
     host = run_.settings.host(alias)
-    current = read_file(run_.connection(alias), host.settings_path)
-    if current != run_.hosts[alias].original:
-        raise SettingsFileError(f"{alias}: {host.settings_path} changed since preflight read it; re-run")
+    current = _current(run_, alias)
     source = _decode(current, alias, host.settings_path)
-    new, how = disk_settings(source, f"{alias}:{host.settings_path}", list_backups(run_, alias))
+    new, how = switch_text.disk_settings(source, _where(host), list_backups(run_, alias), _switch(run_, alias))
     if new == source:
-        return f"{alias}: already on disk (USE_S3 = False), left alone"
+        return f"{alias}: already on disk ({_off(run_, alias)}), left alone"
     write(run_, alias, current, new.encode("utf-8"))
     return f"{alias}: {how}"
 
@@ -85,10 +111,11 @@ def preview_to_disk(run_: Run, alias: str) -> str:
     host = run_.settings.host(alias)
     current = run_.hosts[alias].original
     source = _decode(current, alias, host.settings_path)
-    new, how = disk_settings(source, f"{alias}:{host.settings_path}", list_backups(run_, alias))
+    switch = _switch(run_, alias)
+    new, how = switch_text.disk_settings(source, _where(host), list_backups(run_, alias), switch)
     if new == source:
-        return f"{alias}: already on disk (USE_S3 = False), left alone"
-    return f"{alias}: would be {how}\n" + settings_diff(source, new, f"{alias}:{host.settings_path}")
+        return f"{alias}: already on disk ({_off(run_, alias)}), left alone"
+    return f"{alias}: would be {how}\n" + switch_text.diff(source, new, _where(host), switch)
 
 
 def list_backups(run_: Run, alias: str) -> list[tuple[str, str]]:
@@ -143,6 +170,38 @@ def manage_check(run_: Run, alias: str) -> str | None:
         return None
     run(run_.connection(alias), manage_command(host, "check"), "`manage.py check` of the new settings", timeout=120)
     return f"{alias}: manage.py check passed"
+
+
+def _switch(run_: Run, alias: str) -> Switch:
+    return Switch.of(run_.settings, run_.settings.host(alias))
+
+
+def _where(host: HostSettings) -> str:
+    return f"{host.alias}:{host.settings_path}"
+
+
+def _current(run_: Run, alias: str) -> bytes:
+    """The file now, which must still be what preflight read."""
+    host = run_.settings.host(alias)
+    current = read_file(run_.connection(alias), host.settings_path)
+    if current != run_.hosts[alias].original:
+        raise SettingsFileError(f"{alias}: {host.settings_path} changed since preflight read it; re-run")
+    return current
+
+
+def _spelling(run_: Run, alias: str) -> tuple[str, str]:
+    """How the file as preflight read it spells on/off."""
+    host = run_.settings.host(alias)
+    source = _decode(run_.hosts[alias].original, alias, host.settings_path)
+    return switch_text.find(source, _where(host), _switch(run_, alias)).spelling
+
+
+def _off(run_: Run, alias: str) -> str:
+    return switch_text.spelled(_switch(run_, alias), False, _spelling(run_, alias))
+
+
+def _value(switch: Switch, value: bool, spelling: tuple[str, str]) -> str:
+    return switch_text.spelled(switch, value, spelling).split("=", 1)[1].strip()
 
 
 def _decode(data: bytes, alias: str, path: str) -> str:
