@@ -36,8 +36,17 @@ def check_hosts(run: Run) -> str:
 
 def check_hosts_reachable(run: Run) -> str:
     """The rollback's: every reachable host's settings are read; unreachable ones are set aside (run.unreachable,
-    so the later steps leave them alone) and named at the end.  Only the media host must be reached."""
+    so the later steps leave them alone) and named at the end.  Only the media host must be reached.  A host
+    whose switch is on must let the deploy user replace its settings file (one line each that does not)."""
     run.unreachable = _read_hosts(run, media_host_required=True)
+    problems = []
+    for alias in [alias for alias, facts in run.hosts.items() if facts.original_use_s3]:
+        try:
+            check_writable(run.connection(alias), run.settings.host(alias))
+        except MediaCutoverError as error:
+            problems.append(str(error))
+    if problems:
+        raise PreflightError("\n".join(problems))
     away = "; UNREACHABLE, left alone: " + ", ".join(alias for alias, _ in run.unreachable) if run.unreachable else ""
     return f"{len(run.hosts)} hosts reachable ({_states(run)}){away}"
 

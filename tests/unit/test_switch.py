@@ -245,3 +245,14 @@ def test_a_file_whose_group_cannot_be_kept_is_refused_in_preflight(nobody_home):
     with pytest.raises(PreflightError, match="web1: ~/site/.env belongs to 65534:5678, which the deploy user "
                                              "\\(uid 65534\\) cannot keep"):
         preflight.check_hosts(new_run(settings, host))
+
+
+def test_the_rollback_refuses_a_read_only_file_only_where_the_switch_is_on(nobody_home):
+    host, path, settings = nobody_home
+    path.chmod(0o400)
+    assert "web1 USE_S3=False (env file)" in preflight.check_hosts_reachable(new_run(settings, host))  # nothing to write
+    path.chmod(0o600)
+    path.write_bytes(ENV_FILE.replace(b"USE_S3=False", b"USE_S3=True"))
+    path.chmod(0o400)
+    with pytest.raises(PreflightError, match="^web1: ~/site/.env is read-only for the deploy user"):
+        preflight.check_hosts_reachable(new_run(settings, host))
