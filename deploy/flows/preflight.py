@@ -16,6 +16,7 @@ from ..errors import MediaCutoverError, PreflightError
 from ..media import manifest
 from ..remote.ssh import run as remote_run
 from ..site import storage
+from ..site.health import health_problem
 from ..site.packages import check_site_packages
 from ..site.switch import check_writable, read_settings, state_before
 from ..store.probe import check_readable, probe
@@ -163,6 +164,17 @@ def check_reloads_reload(run: Run) -> str:
     return "\n".join(lines)
 
 
+def check_health_source(run: Run) -> str:
+    """Every host's health answers and shows a storage (its health URL, or its check pages with media URLs):
+    a configuration problem is named here, before anything changes, not by a health wait that times out
+    after the switch (deploy.site.health)."""
+    problems = [problem for host in run.targets if (problem := health_problem(run.settings, host))]
+    if problems:
+        raise PreflightError("\n".join(problems))
+    return "\n".join(f"{host.alias}: health from {host.health_url or ', '.join(host.media_check_paths)}"
+                     for host in run.targets)
+
+
 # --- what each direction checks before it changes anything ---------------------------------
 
 STORAGE_BEFORE_STEP = "preflight: what the sites' settings select"
@@ -173,6 +185,7 @@ BEFORE_CUTOVER = [
     Step("preflight: media host and lock", check_media_host),
     Step("preflight: bucket and credentials", check_bucket),
     Step("preflight: the sites can use S3", check_site_packages),
+    Step("preflight: the sites' health answers", check_health_source),
     Step(STORAGE_BEFORE_STEP, check_storage_selected),
     Step(RELOADS_STEP, check_reloads_reload),
 ]

@@ -227,3 +227,19 @@ def test_on_s3_every_media_url_points_into_the_bucket_and_fetches_anonymously(si
     site.missing.add("a.jpg")
     with pytest.raises(HealthError, match="answered HTTP 404 without credentials"):
         health.check_media_served_from_bucket(settings, host, 10)
+
+
+def test_the_cutovers_preflight_refuses_a_health_it_cannot_read_before_anything_changes(site, tmp_path):
+    from types import SimpleNamespace
+
+    from deploy.errors import PreflightError
+    from deploy.flows import preflight
+
+    assert "preflight: the sites' health answers" in [step.name for step in preflight.BEFORE_CUTOVER]
+    settings, host = settings_for(tmp_path, site.base)
+    run = SimpleNamespace(settings=settings, targets=(host,))
+    assert preflight.check_health_source(run) == "web1: health from /gallery/"
+    site.storage, site.extra = "none", ""
+    site.gallery = lambda: b"<html><body><p>No photos yet.</p></body></html>"
+    with pytest.raises(PreflightError, match=r"configuration problem, not health: .*/gallery/ shows no media URL"):
+        preflight.check_health_source(run)
