@@ -152,6 +152,29 @@ def test_a_failing_health_check_puts_both_hosts_back(fresh, project_root):
     assert_unchanged(fresh)
 
 
+def test_a_health_url_that_answers_404_fails_the_run_and_the_undo_says_what_it_restored_and_could_not_confirm(
+        fresh, project_root):
+    """A config mistake, not a broken environment: web1's HEALTH_URL does not exist.  The wait for S3 fails;
+    the undo puts every settings file back, reloads both sites onto disk, and says that it could not see
+    web1 on disk and why, instead of UNDO FAILED."""
+    nope = "http://127.0.0.1:18101/nope"
+    result = cutover(project_root, env={"HEALTH_URL__WEB1": nope, "RELOAD_TIMEOUT": "6"}, check=False)
+    assert_one_clear_error(result, f"failed: web1: {nope} did not report storage=s3", "HTTP 404")
+    assert "UNDO FAILED" not in result.stderr and "every host is back" not in result.stderr
+    lines = result.stderr.splitlines()
+    undone = next(line for line in lines if line.startswith("undone: "))
+    assert "reload the sites" in undone and "flip USE_S3 = True" in undone
+    restored = next(line for line in lines if line.startswith("restored: "))
+    for alias in fresh.aliases:
+        assert f"{alias}: settings restored byte-identical from local_settings.py.media-cutover-" in restored
+        assert f"{alias}: reloaded back to disk" in restored
+    assert "what the sites stored meanwhile is on disk again, every file" in restored
+    assert f"not confirmed: web1's health on disk ({nope} answered HTTP 404): check HEALTH_URL" in lines
+    assert "web2's health" not in result.stderr
+    assert_unchanged(fresh)  # byte-identical, and both sites (their real /healthz) on disk
+    assert "lock:     free" in invoke(project_root, "status", "--env=sandbox").stdout
+
+
 @pytest.mark.parametrize("edit, expected", [
     (lambda text: text.replace("USE_S3 = False\n", ""), "expected exactly one top-level"),
     (lambda text: text.replace("USE_S3 = False\n", "USE_S3 = False\nUSE_S3 = False\n"), "lines 9, 10"),
