@@ -30,7 +30,8 @@ KNOWN_KEYS = {
     "RELOAD_GRACE_SECONDS": "seconds old workers may still finish requests after a reload: the web server's "
                             "graceful timeout (gunicorn --graceful-timeout; default 30)",
     "SITE_URL": "the site's base URL as reached from this machine (per-host overridable)",
-    "HEALTH_URL": "URL answering 200 with the active storage (default: SITE_URL + /healthz)",
+    "HEALTH_URL": "URL answering 200 with the active storage (default: none with MEDIA_CHECK_PATHS, whose "
+                  "pages then tell the storage; else SITE_URL + /healthz)",
     "MEDIA_CHECK_PATHS": "comma-separated paths of site pages (HTML or JSON) whose media URLs the health check "
                          "fetches (optional; per-host overridable)",
     "MEDIA_LIST_PATH": "older name of MEDIA_CHECK_PATHS (one path)",
