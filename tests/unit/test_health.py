@@ -119,6 +119,8 @@ def test_check_pages_without_health_url_mean_no_healthz_is_assumed(tmp_path):
     assert host.health_url == "http://h/up"
     _, host = settings_for(tmp_path, "http://127.0.0.1:8001", "MEDIA_LIST_PATH=/files/\n")  # today's configs
     assert (host.health_url, host.media_check_paths) == ("http://127.0.0.1:8001/healthz", ("/files/",))
+    _, host = settings_for(tmp_path, "http://127.0.0.1:8001", "MEDIA_CHECK_PATHS__WEB1=/gallery/\n")  # per host
+    assert (host.health_url, host.media_check_paths) == (None, ("/gallery/",))
 
 
 # --- against the fake site -----------------------------------------------------------------------
