@@ -1,8 +1,11 @@
 """The cutover, in order: every step with its undo beside it.
 
-    preflight (changes nothing) -> lock -> install sync tool -> upload media ->
-    verify -> database references -> flip USE_S3 -> manage.py check -> upload
-    what arrived since -> reload -> catch up: again and again while the sites
+    preflight (changes nothing; it also probes what each site's settings select,
+    and refuses a HUP reload that would not load new settings) -> lock -> install
+    sync tool -> upload media -> verify -> database references -> flip USE_S3 ->
+    manage.py check -> check what the flipped settings select (S3Storage, this
+    bucket and prefix, staticfiles unchanged) -> upload what arrived since ->
+    reload -> catch up: again and again while the sites
     switch over (until each answers on S3 and its old workers had
     RELOAD_GRACE_SECONDS to finish), then until the bucket holds every file on
     disk -> health on S3 (the syncs hug the reload so that the URLs the new

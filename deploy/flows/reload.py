@@ -21,6 +21,7 @@ from ..engine.run import Run
 from ..errors import HealthError, MediaCutoverError, RemoteError, UndoUnconfirmed
 from ..remote.ssh import run as remote_run
 from ..site import health, switch
+from ..site import storage as site_storage
 from .direction import TO_DISK, TO_S3, Direction
 
 # The copies while the sites switch over start at most this often (seconds).
@@ -140,7 +141,7 @@ def restore_and_reload_sites(run: Run) -> str:
                         " again, every file")
     unconfirmed = []
     for alias, storage, error in unseen:
-        _judge_unseen(run, alias, storage, error, lines, failures, unconfirmed)
+        _judge_unseen(run, alias, storage, error, lines, failures, unconfirmed, done)
     if failures:
         raise RemoteError("; ".join(failures + [f"not confirmed: {why}" for why in unconfirmed]))
     if unconfirmed:
@@ -149,9 +150,10 @@ def restore_and_reload_sites(run: Run) -> str:
 
 
 def _judge_unseen(run: Run, alias: str, storage: str, error: HealthError, lines: list[str], failures: list[str],
-                  unconfirmed: list[str]) -> None:
+                  unconfirmed: list[str], done: list[str]) -> None:
     """A site not seen answering in its old mode after the reload back: a failure only when it answers in
-    the other mode; when its health URL answers something else, or nothing, it is not confirmed, and why."""
+    the other mode; when its health URL answers something else, or nothing, it is not confirmed, and why
+    (with what its settings select now, where the storage check can ask)."""
     host = run.settings.host(alias)
     status, seen = health.storage_of(host, run.settings)
     if status == 200 and seen == storage:
@@ -164,6 +166,22 @@ def _judge_unseen(run: Run, alias: str, storage: str, error: HealthError, lines:
         answer = (f"answered HTTP {status}" if status != 200 else "showed no storage") if status else "answered nothing"
         unconfirmed.append(f"{alias}'s health on {storage} ({where} {answer}): check {key}"
                            + ("" if status else " and that the site runs"))
+        selected = _what_the_settings_select(run, alias)
+        if selected:
+            done.append(selected)
+            lines.append(selected)
+
+
+def _what_the_settings_select(run: Run, alias: str) -> str | None:
+    """What the settings put back select, as the storage check sees them; None where it cannot ask."""
+    host = run.settings.host(alias)
+    if not (host.manage_py and host.site_python):
+        return None
+    try:
+        report = site_storage.probe(run, alias)
+    except MediaCutoverError as error:
+        return f"{alias}: what its settings select could not be read either ({error})"
+    return f"{alias}: its settings select {(report.default or {}).get('backend')} again (the storage check)"
 
 
 def _carry_back(run: Run, reloaded) -> list[Direction]:

@@ -2,8 +2,8 @@
 
     preflight (changes nothing) -> lock -> install sync tool -> download what the
     bucket has and the disk lacks -> settings back (the cutover's backup, or the
-    minimal USE_S3 = False edit) -> manage.py check -> download what arrived
-    since -> reload -> download again and again while the sites switch over
+    minimal USE_S3 = False edit) -> manage.py check -> check what the settings
+    select (FileSystemStorage at MEDIA_ROOT) -> download what arrived since -> reload -> download again and again while the sites switch over
     (until each answers on disk and its old workers had RELOAD_GRACE_SECONDS to
     finish), then until every object is on disk -> health on disk
 

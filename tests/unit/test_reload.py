@@ -170,7 +170,7 @@ def unseen_on(calls, monkeypatch, alias, answer):
 def with_health_urls(run):
     for host in run.settings.hosts:
         host.health_url, host.site_url = f"http://127.0.0.1:18101/{host.alias}/nope", "http://127.0.0.1:18101"
-        host.media_check_paths = ("/gallery/",)
+        host.media_check_paths, host.manage_py, host.site_python = ("/gallery/",), None, None
     return run
 
 
@@ -197,6 +197,18 @@ def test_a_health_url_that_answers_404_after_the_reload_back_is_not_confirmed_no
     assert error.value.done == ["restore web1", "restore web2", "web1: reloaded back to disk",
                                 "web2: reloaded back to disk", "what the sites stored meanwhile is on disk again, "
                                 "every file"]
+
+
+def test_where_the_storage_check_can_ask_the_undo_says_what_the_settings_select_now(calls, monkeypatch):
+    unseen_on(calls, monkeypatch, "web1", (404, None))
+    run = with_health_urls(fake_run(web1=HostFacts(original_use_s3=False, reloaded=True)))
+    run.settings.hosts[0].manage_py, run.settings.hosts[0].site_python = "~/site/manage.py", "~/venv/bin/python"
+    disk = SimpleNamespace(default={"backend": "django.core.files.storage.FileSystemStorage"})
+    monkeypatch.setattr(reload.site_storage, "probe", lambda run_, alias: disk)
+    with pytest.raises(reload.UndoUnconfirmed) as error:
+        reload.restore_and_reload_sites(run)
+    assert error.value.done[-1] == ("web1: its settings select django.core.files.storage.FileSystemStorage again "
+                                    "(the storage check)")
 
 
 def test_a_health_url_that_answers_nothing_is_not_confirmed_and_says_to_look_at_the_site(calls, monkeypatch):
