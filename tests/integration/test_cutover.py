@@ -158,7 +158,7 @@ def test_a_health_url_that_answers_404_fails_the_run_and_the_undo_says_what_it_r
     the undo puts every settings file back, reloads both sites onto disk, and says that it could not see
     web1 on disk and why, instead of UNDO FAILED."""
     nope = "http://127.0.0.1:18101/nope"
-    result = cutover(project_root, env={"HEALTH_URL__WEB1": nope, "RELOAD_TIMEOUT": "6"}, check=False)
+    result = cutover(project_root, env={"HEALTH_URL__WEB1": nope, "RELOAD_TIMEOUT": "4"}, check=False)
     assert_one_clear_error(result, f"failed: web1: {nope} did not report storage=s3", "HTTP 404")
     assert "UNDO FAILED" not in result.stderr and "every host is back" not in result.stderr
     lines = result.stderr.splitlines()
@@ -169,6 +169,8 @@ def test_a_health_url_that_answers_404_fails_the_run_and_the_undo_says_what_it_r
         assert f"{alias}: settings restored byte-identical from local_settings.py.media-cutover-" in restored
         assert f"{alias}: reloaded back to disk" in restored
     assert "what the sites stored meanwhile is on disk again, every file" in restored
+    assert "web1: its settings select django.core.files.storage.FileSystemStorage again (the storage check)" \
+        in restored
     assert f"not confirmed: web1's health on disk ({nope} answered HTTP 404): check HEALTH_URL" in lines
     assert "web2's health" not in result.stderr
     assert_unchanged(fresh)  # byte-identical, and both sites (their real /healthz) on disk
