@@ -158,7 +158,7 @@ def test_a_health_url_that_answers_404_fails_the_run_and_the_undo_says_what_it_r
     the undo puts every settings file back, reloads both sites onto disk, and says that it could not see
     web1 on disk and why, instead of UNDO FAILED."""
     nope = "http://127.0.0.1:18101/nope"
-    result = cutover(project_root, env={"HEALTH_URL__WEB1": nope, "RELOAD_TIMEOUT": "4"}, check=False)
+    result = cutover(project_root, env={"HEALTH_URL__WEB1": nope, "RELOAD_TIMEOUT": "6"}, check=False)
     assert_one_clear_error(result, f"failed: web1: {nope} did not report storage=s3", "HTTP 404")
     assert "UNDO FAILED" not in result.stderr and "every host is back" not in result.stderr
     lines = result.stderr.splitlines()
