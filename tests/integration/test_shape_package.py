@@ -16,13 +16,14 @@ from pathlib import Path
 import pytest
 
 from .conftest import TEST_MEDIA_FILES
-from .sandbox_client import http_get, invoke
+from .sandbox_client import http_get, invoke, upload
 
 pytestmark = pytest.mark.slow
 
 ENV = "--env=sandbox-package"
 SHORT = ("--hold=1", "--upload-rate=3", "--readers=1")  # as tests/integration/test_rehearse.py
 BUCKET_MEDIA = "http://127.0.0.1:18333/media-cutover-sandbox/media/"
+GALLERY_SIZE = 30  # shopsite.views.NEWEST: the gallery shows the newest 30 files
 
 
 def reset_shape(project_root: Path) -> None:
@@ -35,6 +36,10 @@ def package(sandbox, project_root) -> dict:
     invoke(project_root, "sandbox.up", f"--media-files={TEST_MEDIA_FILES}", "--shapes=package")
     state = json.loads((project_root / ".sandbox" / "sandbox.json").read_text())["shapes"]["package"]
     reset_shape(project_root)
+    # The database is every shape's: other tests leave rows whose files went with the bucket they emptied.
+    # The gallery shows the newest files only, so fresh uploads make all it shows real.
+    for number in range(GALLERY_SIZE):
+        upload(state["hosts"]["web1"]["site_url"], f"package shape {number}.jpg", b"\xff\xd8\xff\xe0" + bytes(500))
     yield state
     reset_shape(project_root)
 
