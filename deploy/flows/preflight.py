@@ -135,7 +135,7 @@ def _check_free_space(run: Run, alias: str, settings_path: str, size: int) -> No
 def check_storage_selected(run: Run) -> str:
     """Every host with MANAGE_PY and SITE_PYTHON: what its settings select now (the storage check after the
     switch compares with it), one summary line a host; the others skipped, and said."""
-    aliases = [alias for alias in storage.probed(run.settings) if alias in run.aliases]
+    aliases = storage.probed(run)
     skipped = [alias for alias in run.aliases if alias not in aliases]
     run.storage_before = storage.probe_sites(run, aliases)
     lines = [report.summary() for report in run.storage_before.values()]
@@ -148,8 +148,7 @@ def check_reloads_reload(run: Run) -> str:
     """Every host whose RELOAD_COMMAND is a HUP read from a pidfile: its gunicorn would load the new
     settings (no --preload; an env-file switch not in the master's environment).  Hosts whose master
     cannot be read are not judged, and said."""
-    pidfiles = {alias: pidfile for alias, pidfile in storage.hup_pidfiles(run.settings).items()
-                if alias in run.aliases}
+    pidfiles = storage.hup_pidfiles(run)
     facts = dict(zip(pidfiles, run.on_every_host(storage.read_reload_facts, list(pidfiles))))
     found = [problem for alias, seen in facts.items() for problem in storage.reload_problems(run, alias, seen)]
     if found:

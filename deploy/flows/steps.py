@@ -95,7 +95,7 @@ def check_storage_selected(run: Run, to: Direction) -> str:
     """Before any reload: what the switched settings select under the site's settings module is ``to``'s
     storage, with this bucket and prefix (or MEDIA_ROOT), and the same staticfiles backend as before.
     A failure here is undone like any other: the settings go back byte-identical, nothing was reloaded."""
-    aliases = [alias for alias in storage.probed(run.settings) if alias in run.aliases]
+    aliases = storage.probed(run)
     reports = storage.probe_sites(run, aliases)
     found = to.settings_problems(run, reports)
     if found:
@@ -108,7 +108,7 @@ def check_storage_selected(run: Run, to: Direction) -> str:
 
 
 def preview_storage_check(run: Run, to: Direction) -> str:
-    aliases = [alias for alias in storage.probed(run.settings) if alias in run.aliases]
+    aliases = storage.probed(run)
     if not aliases:
         return "no MANAGE_PY configured: skipped"
     return (f"would probe {', '.join(aliases)} under their settings modules after the switch and require "

@@ -18,9 +18,9 @@ from .storage_check import StorageReport, parse_report, probe_command, problems_
 PROBE_TIMEOUT = 120  # one Django start-up, as `manage.py check`
 
 
-def probed(settings: Settings) -> list[str]:
-    """The hosts whose site the probe can ask: those with MANAGE_PY and SITE_PYTHON."""
-    return [host.alias for host in settings.hosts if host.manage_py and host.site_python]
+def probed(run: Run) -> list[str]:
+    """The run's hosts whose site the probe can ask: those with MANAGE_PY and SITE_PYTHON."""
+    return [host.alias for host in run.targets if host.manage_py and host.site_python]
 
 
 def env_file_of(host: HostSettings) -> str | None:
@@ -75,10 +75,10 @@ def disk_problems(run: Run, reports: dict[str, StorageReport]) -> list[str]:
 
 # --- reloads that would not reload --------------------------------------------------------------
 
-def hup_pidfiles(settings: Settings) -> dict[str, str]:
-    """alias -> the pidfile of each host whose RELOAD_COMMAND is a HUP read from a pidfile."""
+def hup_pidfiles(run: Run) -> dict[str, str]:
+    """alias -> the pidfile of each of the run's hosts whose RELOAD_COMMAND is a HUP read from a pidfile."""
     found = {}
-    for host in settings.hosts:
+    for host in run.targets:
         pidfile = reload_facts.pidfile_of(host.reload_command)
         if pidfile:
             found[host.alias] = pidfile
