@@ -153,8 +153,9 @@ def check_reloads_reload(run: Run) -> str:
     found = [problem for alias, seen in facts.items() for problem in storage.reload_problems(run, alias, seen)]
     if found:
         raise PreflightError("\n".join(found))
-    lines = [f"{alias}: gunicorn pid {seen['pid']} reloads on HUP (no --preload)" for alias, seen in facts.items()
-             if seen.get("pid") is not None]
+    lines = [f"{alias}: gunicorn pid {seen['pid']} reloads on HUP (no --preload"
+             + ("" if seen.get("config_read", True) else "; its config file could not be read, not judged") + ")"
+             for alias, seen in facts.items() if seen.get("pid") is not None]
     lines += [f"{alias}: gunicorn's master not read from {pidfiles[alias]}, not judged ({seen.get('error')})"
               for alias, seen in facts.items() if seen.get("pid") is None]
     others = [alias for alias in run.aliases if alias not in pidfiles]

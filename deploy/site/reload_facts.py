@@ -42,18 +42,24 @@ try:
         environ = None
     facts["switch_in_environment"] = None if environ is None else switch in environ
     facts["cmd_args_env"] = (environ or {}).get("GUNICORN_CMD_ARGS", "")
-    config = None
+    config = "gunicorn.conf.py"   # what gunicorn reads from its start directory without -c
     for index, arg in enumerate(args):
         if arg in ("-c", "--config") and index + 1 < len(args):
             config = args[index + 1]
         elif arg.startswith("--config="):
             config = arg.split("=", 1)[1]
-    if config and not config.startswith(("python:", "file:")):
-        cwd = os.readlink(f"/proc/{pid}/cwd")
-        try:
-            facts["config_text"] = open(os.path.join(cwd, config), encoding="utf-8").read()[:100000]
-        except OSError:
-            facts["config_text"] = None
+    facts["config_read"] = False
+    if not config.startswith(("python:", "file:")):
+        # A relative config is relative to where gunicorn started, which its `chdir` setting may have left:
+        # the start directory is the master's PWD; its cwd now is the fallback.
+        starts = [(environ or {}).get("PWD"), os.readlink(f"/proc/{pid}/cwd")]
+        for start in filter(None, starts):
+            try:
+                facts["config_text"] = open(os.path.join(start, config), encoding="utf-8").read()[:100000]
+                facts["config_read"] = True
+                break
+            except OSError:
+                facts["config_text"] = None
 except (OSError, ValueError, IndexError) as error:
     facts["error"] = f"{type(error).__name__}: {error}"
 print("MEDIA-CUTOVER-RELOAD " + json.dumps(facts))

@@ -49,8 +49,27 @@ def describe(alias):
              "endpoint": getattr(storage, "endpoint_url", None),
              "custom_domain": getattr(storage, "custom_domain", None)}}
 
+def write_check():
+    """With S3 selected, store, find and delete one small file through the site's own storage and key."""
+    storage = storages["default"]
+    if not any(name.endswith(".S3Storage") for name in names(type(storage))):
+        return None
+    import uuid
+    from django.core.files.base import ContentFile
+    try:
+        name = storage.save(".media-cutover-site-check-%s.txt" % uuid.uuid4().hex, ContentFile(b"media-cutover"))
+        found = storage.exists(name)
+        storage.delete(name)
+    except Exception as problem:
+        kind = type(problem).__name__
+        if kind in ("NoCredentialsError", "PartialCredentialsError"):
+            return "no credentials"
+        return ("failed: " + kind + ": " + str(problem))[:300]
+    return "ok" if found else "failed: the file it stored was not found"
+
 alias = getattr(settings, "THUMBNAIL_DEFAULT_STORAGE_ALIAS", None)
 print({MARKER!r} + json.dumps({{
+    "write": write_check(),
     "settings_module": os.environ.get("DJANGO_SETTINGS_MODULE"),
     "switch": repr(getattr(settings, switch, None)),
     "default": describe("default"),
@@ -92,6 +111,7 @@ class StorageReport:
     legacy_default_file_storage: str | None
     thumbnail_alias: str | None
     thumbnail_storage: dict | None
+    write: str | None = None    # with S3 selected: "ok", "no credentials" or "failed: ..." (the site's own key)
 
     @property
     def default_classes(self) -> list[str]:
@@ -103,7 +123,10 @@ class StorageReport:
                  if default.get("bucket") is not None else f"location {default.get('location')}")
         return (f"{self.host}: {self.settings_module or 'default settings'}: default storage "
                 f"{default.get('backend')} ({where}), MEDIA_URL {self.media_url}, staticfiles {self.staticfiles}"
-                + (f", thumbnails {self.thumbnail_alias}" if self.thumbnail_alias else ""))
+                + (f", thumbnails {self.thumbnail_alias}" if self.thumbnail_alias else "")
+                + {None: "", "ok": ", the site's own key stores a file there",
+                   "no credentials": ", the site's own key NOT checked (none in the environment manage.py gets; "
+                                     "the site must find it at run time)"}.get(self.write, ""))
 
 
 def probe_command(host: HostSettings, switch_name: str, env_file: str | None) -> str:
@@ -150,6 +173,10 @@ def problems_on_s3(report: StorageReport, bucket: str, prefix: str, endpoint: st
     if endpoint and (default.get("endpoint") or "").rstrip("/") != endpoint.rstrip("/"):
         found.append(f"{host}: the site's S3 storage talks to {default.get('endpoint') or 'AWS'}, "
                      f"but the media were uploaded to {endpoint} (AWS_S3_ENDPOINT_URL)")
+    if report.write and report.write.startswith("failed"):
+        found.append(f"{host}: the site's own S3 key could not store a file through its storage "
+                     f"({report.write}): every upload would fail after the reload; check the AWS keys the "
+                     "site reads (a key provision replaced, a typo)")
     found += _staticfiles_kept(report, staticfiles_before)
     return found
 

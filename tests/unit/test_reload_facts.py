@@ -64,3 +64,23 @@ def test_the_facts_script_reads_a_real_gunicorn_like_process(tmp_path):
 def test_no_master_is_no_claim():
     facts = parse_facts(MARKER + json.dumps({"pid": None, "error": "FileNotFoundError: x"}))
     assert reload_problems("web2", facts, "USE_S3", True) == []
+
+
+def test_a_relative_config_is_read_from_where_gunicorn_started_though_it_chdir_ed(tmp_path):
+    """gunicorn's `chdir` moves the master's cwd; its PWD still names the start directory."""
+    start, elsewhere = tmp_path / "start", tmp_path / "elsewhere"
+    start.mkdir()
+    elsewhere.mkdir()
+    (start / "g.py").write_text("chdir = '/'\npreload_app = True\n")
+    child = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(30)", "-c", "g.py"],
+                             cwd=elsewhere, env={**os.environ, "PWD": str(start)})
+    try:
+        pidfile = tmp_path / "g.pid"
+        pidfile.write_text(f"{child.pid}\n")
+        output = subprocess.run(facts_command(sys.executable, str(pidfile), "USE_S3"), shell=True,
+                                capture_output=True, text=True, check=True).stdout
+    finally:
+        child.kill()
+        child.wait()
+    facts = parse_facts(output)
+    assert facts["config_read"] is True and preloads(facts)

@@ -101,3 +101,14 @@ def test_the_env_file_loader_reads_the_file_as_systemd_would_with_the_switch_win
     output = subprocess.run([sys.executable, "-c", code], env=environment, capture_output=True, text=True,
                             check=True).stdout
     assert json.loads(output) == {"USE_S3": "true", "NAME": "a b", "PLAIN": "x", "OFF": None, "KEPT": "process"}
+
+
+def test_the_sites_own_key_must_store_a_file_through_its_storage():
+    assert judge(write="ok") == []
+    (problem,) = judge(write="failed: ClientError: An error occurred (403) when calling the PutObject operation")
+    assert problem.startswith("web1: the site's own S3 key could not store a file through its storage (failed: ")
+    assert "every upload would fail" in problem
+    # Without a key in manage.py's environment (gunicorn gets it elsewhere): said, not refused.
+    assert judge(write="no credentials") == []
+    report = parse_report(report_line(write="no credentials"), "web1")
+    assert "the site's own key NOT checked" in report.summary()
