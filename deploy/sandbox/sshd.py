@@ -2,37 +2,22 @@
 
 from __future__ import annotations
 
-import os
-import shutil
 import subprocess
 from pathlib import Path
 
 from ..errors import SandboxError
 from .layout import SSH_PORT, Layout
-from .processes import ensure_port_free, port_open, read_pid, run, stop_pid, wait_for
+from .processes import apt_install, ensure_port_free, port_open, read_pid, run, stop_pid, wait_for
 
 SSHD = Path("/usr/sbin/sshd")
 
 
 def ensure_openssh_server() -> None:
-    """Install Debian's openssh-server when it is missing (we run as root)."""
+    """Install Debian's openssh-server when it is missing (we run as root); its own service on
+    port 22 is kept from starting."""
     if SSHD.exists():
         return
-    if not shutil.which("apt-get"):
-        raise SandboxError("/usr/sbin/sshd is missing and apt-get is not available: install OpenSSH's server")
-    env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
-    run(["apt-get", "update", "-qq"], env=env)
-    # The package's own service must not start on port 22: policy-rc.d says no.
-    policy = Path("/usr/sbin/policy-rc.d")
-    had_policy = policy.exists()
-    if not had_policy:
-        policy.write_text("#!/bin/sh\nexit 101\n")
-        policy.chmod(0o755)
-    try:
-        run(["apt-get", "install", "-y", "-qq", "--no-install-recommends", "openssh-server"], env=env)
-    finally:
-        if not had_policy:
-            policy.unlink()
+    apt_install("openssh-server", "/usr/sbin/sshd is missing")
 
 
 def ensure_keys(layout: Layout) -> None:
