@@ -43,11 +43,10 @@ def test_a_preloading_master_or_a_switch_in_its_environment_needs_a_restart():
     assert reload_problems("web1", {"pid": None, "error": "no pidfile"}, "USE_S3", True) == []
 
 
-def test_the_facts_script_reads_a_real_gunicorn_like_process(tmp_path):
-    """A stand-in master: its command line, config file and environment, read through /proc."""
-    (tmp_path / "g.py").write_text("preload_app = True\n")
+def facts_of_a_stand_in_master(tmp_path, cwd, environ: dict) -> tuple[dict, int]:
+    """The facts script's answer about a process that looks like a gunicorn master run as `... -c g.py`."""
     child = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(30)", "-c", "g.py"],
-                             cwd=tmp_path, env={**os.environ, "USE_S3": "false"})
+                             cwd=cwd, env={**os.environ, **environ})
     try:
         pidfile = tmp_path / "g.pid"
         pidfile.write_text(f"{child.pid}\n")
@@ -56,8 +55,14 @@ def test_the_facts_script_reads_a_real_gunicorn_like_process(tmp_path):
     finally:
         child.kill()
         child.wait()
-    facts = parse_facts(output)
-    assert facts["pid"] == child.pid and facts["switch_in_environment"] is True
+    return parse_facts(output), child.pid
+
+
+def test_the_facts_script_reads_a_real_gunicorn_like_process(tmp_path):
+    """A stand-in master: its command line, config file and environment, read through /proc."""
+    (tmp_path / "g.py").write_text("preload_app = True\n")
+    facts, pid = facts_of_a_stand_in_master(tmp_path, tmp_path, {"USE_S3": "false"})
+    assert facts["pid"] == pid and facts["switch_in_environment"] is True
     assert facts["config_text"] == "preload_app = True\n" and preloads(facts)
 
 
@@ -72,15 +77,5 @@ def test_a_relative_config_is_read_from_where_gunicorn_started_though_it_chdir_e
     start.mkdir()
     elsewhere.mkdir()
     (start / "g.py").write_text("chdir = '/'\npreload_app = True\n")
-    child = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(30)", "-c", "g.py"],
-                             cwd=elsewhere, env={**os.environ, "PWD": str(start)})
-    try:
-        pidfile = tmp_path / "g.pid"
-        pidfile.write_text(f"{child.pid}\n")
-        output = subprocess.run(facts_command(sys.executable, str(pidfile), "USE_S3"), shell=True,
-                                capture_output=True, text=True, check=True).stdout
-    finally:
-        child.kill()
-        child.wait()
-    facts = parse_facts(output)
+    facts, _ = facts_of_a_stand_in_master(tmp_path, elsewhere, {"PWD": str(start)})
     assert facts["config_read"] is True and preloads(facts)
