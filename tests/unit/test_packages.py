@@ -2,7 +2,7 @@
 
 import json
 import shlex
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -13,6 +13,7 @@ from deploy.errors import PreflightError
 from deploy.config.types import HostSettings
 from deploy.site import packages
 from deploy.site.packages import MARKER, SiteReport, check_site_packages, parse_report, problems
+from .fake_results import Result
 
 GOOD = {"django": "5.2.19", "storages_present": True, "storages_error": None, "storages_version": "1.14.6",
         "boto3_error": None, "boto3_version": "1.44.5", "storages_in_installed_apps": False}
@@ -87,17 +88,6 @@ def test_the_command_runs_under_the_sites_settings_module():
 
 
 # --- check_site_packages with fake connections ---------------------------------------------------
-
-@dataclass
-class Result:
-    stdout: str
-    stderr: str = ""
-    exited: int = 0
-
-    @property
-    def ok(self) -> bool:
-        return self.exited == 0
-
 
 class FakeConnection:
     def __init__(self, alias, result):

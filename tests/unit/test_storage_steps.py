@@ -14,6 +14,7 @@ from deploy.flows import preflight, steps
 from deploy.flows.direction import TO_DISK, TO_S3
 from deploy.site import reload_facts, storage_check
 from deploy.site.storage_check import MARKER
+from .fake_results import Result
 
 MANIFEST = "django.contrib.staticfiles.storage.ManifestStaticFilesStorage"
 S3_CLASSES = ["storages.backends.s3.S3Storage", "storages.base.BaseStorage", "django.core.files.storage.base.Storage"]
@@ -59,17 +60,6 @@ def on_s3(**changes) -> dict:
 def recipe(**changes) -> dict:
     """The recipe-era block flipped: DEFAULT_FILE_STORAGE set, which Django 5.2 ignores."""
     return on_disk(switch="True", legacy_default_file_storage="storages.backends.s3boto3.S3Boto3Storage", **changes)
-
-
-@dataclass
-class Result:
-    stdout: str
-    stderr: str = ""
-    exited: int = 0
-
-    @property
-    def ok(self) -> bool:
-        return self.exited == 0
 
 
 class FakeConnection:
