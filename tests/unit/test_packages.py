@@ -13,6 +13,7 @@ from deploy.errors import PreflightError
 from deploy.config.types import HostSettings
 from deploy.site import packages
 from deploy.site.packages import MARKER, SiteReport, check_site_packages, parse_report, problems
+
 from .fake_results import Result
 
 GOOD = {"django": "5.2.19", "storages_present": True, "storages_error": None, "storages_version": "1.14.6",

@@ -14,6 +14,7 @@ from deploy.flows import preflight, steps
 from deploy.flows.direction import TO_DISK, TO_S3
 from deploy.site import reload_facts, storage_check
 from deploy.site.storage_check import MARKER
+
 from .fake_results import Result
 
 MANIFEST = "django.contrib.staticfiles.storage.ManifestStaticFilesStorage"
