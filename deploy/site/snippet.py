@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 from urllib.parse import urlparse
 
+from ..config.keys import PLACEHOLDER
 from ..config.types import Settings
 from ..errors import ConfigError
 
@@ -73,7 +74,7 @@ def settings_block(settings: Settings, custom_domain: str | None = None, flavor:
                     '    os.environ.setdefault("AWS_REQUEST_CHECKSUM_CALCULATION", "when_required")\n'
                     '    os.environ.setdefault("AWS_RESPONSE_CHECKSUM_VALIDATION", "when_required")\n')
     key_hint = (f"AWS_ACCESS_KEY_ID={settings.access_key_id}"
-                if settings.access_key_id and not settings.access_key_id.startswith("not-provisioned")
+                if settings.access_key_id and settings.access_key_id != PLACEHOLDER
                 else "AWS_ACCESS_KEY_ID (run `invoke provision` first)")
     if environ:
         switch = ("import environ\n\nenv = environ.Env()\n"
