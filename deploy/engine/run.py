@@ -53,6 +53,9 @@ class Run:
     unreadable: list[str] = field(default_factory=list)
     # the media host's clock when the first upload started: the verify leaves out files changed since
     upload_started: int | None = None
+    # the media host's clock when the last pass from disk started (deploy.media.delta): the next one
+    # copies only what changed on disk since; None until a pass from disk, or a reload, set it
+    disk_mark: float | None = None
     # the order the store lists keys in: "bytes" (AWS), or "path" once a comparison found it lists dir by dir
     listing_order: str = "bytes"
     # alias -> (storage, time.time() of its reload command) of sites reloaded but not yet seen

@@ -7,9 +7,14 @@
     bucket and prefix, staticfiles unchanged) -> upload what arrived since ->
     reload -> catch up: again and again while the sites
     switch over (until each answers on S3 and its old workers had
-    RELOAD_GRACE_SECONDS to finish), then until the bucket holds every file on
-    disk -> health on S3 (the syncs hug the reload so that the URLs the new
-    workers render already fetch)
+    RELOAD_GRACE_SECONDS to finish), then once more -> health on S3 (the syncs
+    hug the reload so that the URLs the new workers render already fetch) ->
+    verify, once, off the change-over's critical path, that the bucket holds
+    every file on disk (what is missing is uploaded, exactly that list)
+
+Every copy after the first is a delta pass (``deploy.media.delta``): the media
+host lists the files changed since the previous pass and the tool copies that
+list, so a pass costs what changed, not the whole tree.
 
 If a step fails on any host (or Ctrl-C), the runner undoes the steps done so
 far in reverse: settings files are put back byte-identical from their backups,
@@ -77,7 +82,8 @@ CUTOVER = [
     Step("verify the bucket", verify_snapshot, preview=preview_verify),
     Step("check the database's file references", check_database_references),
     *steps.switch_over(TO_S3, settings=SWITCH_STEP, latest="upload what reached the disk since the snapshot",
-                       catch_up="catch up until the bucket holds every file", health="health check on S3"),
+                       catch_up="catch up while the sites switch over", health="health check on S3",
+                       complete="verify the bucket holds every file"),
 ]
 
 

@@ -13,7 +13,7 @@ from typing import Callable
 
 from ..config.types import HostSettings, Settings
 from ..engine.run import Run
-from ..media import transfer
+from ..media import complete, delta, transfer
 from ..site import health, storage, switch
 
 
@@ -22,8 +22,9 @@ class Direction:
     storage: str                              # what a switched site's health URL reports: "s3" or "disk"
     label: str                                # the same, for people
     copy: Callable[[Run], str]                # what the other side lacks, or holds with another size
-    copy_missing: Callable[[Run], str]        # only what it lacks: once the sites serve from there, it wins
-    until_complete: Callable[[Run], str]      # copy_missing and compare, until nothing is missing
+    copy_missing: Callable[[Run], str]        # a delta pass: what changed since the last (deploy.media.delta)
+    until_complete: Callable[[Run], str]      # compare all, copy what is missing, until nothing is
+    complete: str                             # what until_complete makes sure of, for people
     preview_copy: Callable[[Run], str]
     preview_copy_missing: Callable[[Run], str]
     catching_up: str                          # what copy_missing does, in a preview
@@ -38,9 +39,10 @@ class Direction:
 
 TO_S3 = Direction(
     storage="s3", label="S3",
-    copy=transfer.upload, copy_missing=transfer.upload_missing, until_complete=transfer.upload_until_complete,
-    preview_copy=transfer.preview_upload, preview_copy_missing=transfer.preview_upload_missing,
-    catching_up="upload what is missing in the bucket",
+    copy=transfer.upload, copy_missing=delta.upload_changed, until_complete=complete.upload_until_complete,
+    complete="the bucket holds every file on disk",
+    preview_copy=transfer.preview_upload, preview_copy_missing=delta.preview_upload_changed,
+    catching_up="upload what changed on disk since the last pass",
     switch=switch.flip, preview_switch=switch.preview_flip,
     check_served=health.check_media_served_from_bucket, served="media URLs fetch from the bucket",
     settings_problems=storage.s3_problems,
@@ -49,10 +51,10 @@ TO_S3 = Direction(
 TO_DISK = Direction(
     storage="disk", label="disk",
     # The first download replaces a file whose size differs, after moving it aside (TOOLS_DIR/displaced/).
-    copy=transfer.download, copy_missing=transfer.download_missing,
-    until_complete=transfer.download_until_complete,
-    preview_copy=transfer.preview_download, preview_copy_missing=transfer.preview_download_missing,
-    catching_up="download what is missing on disk",
+    copy=transfer.download, copy_missing=delta.download_changed,
+    until_complete=complete.download_until_complete, complete="every object in the bucket is on disk",
+    preview_copy=transfer.preview_download, preview_copy_missing=delta.preview_download_changed,
+    catching_up="download what the bucket has and the disk lacks",
     switch=switch.to_disk, preview_switch=switch.preview_to_disk,
     check_served=health.check_media_served_by_site, served="media URLs served by the site",
     settings_problems=storage.disk_problems, selects="FileSystemStorage at MEDIA_ROOT (compared on the media host)")

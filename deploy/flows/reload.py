@@ -19,6 +19,7 @@ from typing import Callable
 
 from ..engine.run import Run
 from ..errors import HealthError, MediaCutoverError, RemoteError, UndoUnconfirmed
+from ..media import delta
 from ..remote.ssh import run as remote_run
 from ..site import health, switch
 from ..site import storage as site_storage
@@ -32,6 +33,8 @@ def reload_sites(run: Run) -> str:
     """Reload the hosts this run changed (the copy after it waits for them to answer in their new
     mode); a host found already as wanted keeps running as it is."""
     changed = [host for host in run.targets if run.hosts[host.alias].settings_written]
+    if changed:
+        delta.mark_disk(run)  # a site back on disk stores files there from now on: the passes to S3 start here
     for host in changed:
         run.hosts[host.alias].reloaded = True  # set first: a reload that fails may still have happened
         run.on_host("reload", host.alias, _reload_host)
@@ -56,12 +59,13 @@ def _reload_host(run: Run, alias: str) -> str:
     return f"{alias}: reloaded"
 
 
-def after_reload(run: Run, copy: Callable[[Run], str], until_complete: Callable[[Run], str],
+def after_reload(run: Run, copy: Callable[[Run], str], until_complete: Callable[[Run], str] | None = None,
                  unseen: list[tuple[str, str, HealthError]] | None = None) -> str:
     """Copy at once, and again while the sites switch over: until each answers in its new mode and
     its old workers have had RELOAD_GRACE_SECONDS more to store what they took (the sites serve from the
     new storage now, but an old worker finishing its last requests still writes to the one it left);
-    then until complete.
+    then once more, and, given ``until_complete`` (the undo), until complete.  The flows check
+    completeness in a step of their own, after the health check: off the change-over's critical path.
 
     A site that never answers in its new mode fails this; given ``unseen`` (the undo's reload back),
     (alias, storage, error) of each goes there instead and the copies go on to the end."""
@@ -88,7 +92,9 @@ def after_reload(run: Run, copy: Callable[[Run], str], until_complete: Callable[
             passes += 1
         lines.append(f"{passes} more passes while the sites switched over and their old workers finished "
                      f"(RELOAD_GRACE_SECONDS={run.settings.reload_grace:g})")
-    lines.append(until_complete(run))
+        lines.append(f"last pass: {copy(run)}")
+    if until_complete is not None:
+        lines.append(until_complete(run))
     return "\n".join(lines)
 
 
@@ -108,7 +114,7 @@ def _wait_until_serving(run: Run, alias: str, storage: str, reloaded_at: float) 
 
 def preview_after_reload(run: Run, what: str) -> str:
     return (f"would {what} at once, again until every site answers in its new mode and "
-            f"{run.settings.reload_grace:g} s more (RELOAD_GRACE_SECONDS), then until complete")
+            f"{run.settings.reload_grace:g} s more (RELOAD_GRACE_SECONDS), then once more")
 
 
 def preview_reload(run: Run) -> str:

@@ -5,7 +5,10 @@
     minimal USE_S3 = False edit) -> manage.py check -> check what the settings
     select (FileSystemStorage at MEDIA_ROOT) -> download what arrived since -> reload -> download again and again while the sites switch over
     (until each answers on disk and its old workers had RELOAD_GRACE_SECONDS to
-    finish), then until every object is on disk -> health on disk
+    finish), then once more -> health on disk -> verify that every object is on
+    disk (the missing ones downloaded, exactly that list).  Each download after
+    the first compares the bucket's listing with the manifest and downloads the
+    keys the disk lacks, by exact list (``deploy.media.delta``).
 
 Nothing is deleted, on disk or in the bucket; a disk file the first download
 replaces is moved aside under TOOLS_DIR/displaced/<run id>/.  A host that cannot
@@ -36,7 +39,8 @@ ROLLBACK = [
     steps.INSTALL_SYNC_TOOL,
     steps.copy("download media missing on disk", TO_DISK),
     *steps.switch_over(TO_DISK, settings=SWITCH_STEP, latest="download what reached the bucket since",
-                       catch_up="download what arrived meanwhile", health="health check on disk"),
+                       catch_up="download what arrived meanwhile", health="health check on disk",
+                       complete="verify every object is on disk"),
 ]
 
 

@@ -129,7 +129,16 @@ def preview_health(run: Run, to: Direction) -> str:
 
 
 def catch_up_after_reload(run: Run, to: Direction) -> str:
-    return after_reload(run, to.copy_missing, to.until_complete)
+    return after_reload(run, to.copy_missing)
+
+
+def check_complete(run: Run, to: Direction) -> str:
+    return to.until_complete(run)
+
+
+def preview_complete(run: Run, to: Direction) -> str:
+    return (f"would compare the whole tree with the whole bucket until {to.complete}, copying exactly "
+            "what is missing (nothing replaced)")
 
 
 def preview_catch_up(run: Run, to: Direction) -> str:
@@ -141,7 +150,8 @@ CHECK_STORAGE = "check what the new settings select"
 RELOAD = Step("reload the sites", reload_sites, undo=restore_and_reload_sites, preview=preview_reload)
 
 
-def switch_over(to: Direction, *, settings: str, latest: str, catch_up: str, health: str) -> list[Step]:
+def switch_over(to: Direction, *, settings: str, latest: str, catch_up: str, health: str,
+                complete: str) -> list[Step]:
     """How both directions end, named by each, in this order:
 
     ``settings``: every settings file to ``to`` (undone: the preflight's bytes put back); then
@@ -150,7 +160,9 @@ def switch_over(to: Direction, *, settings: str, latest: str, catch_up: str, hea
     right before the reload, so that the files the new workers render are already there; the
     reload (undone: each site back on its old storage, the uploads it took meanwhile carried back);
     ``catch_up``: copy again and again while the sites switch over, then until nothing is missing
-    (``deploy.flows.reload.after_reload``); ``health``: every site serves media from ``to``.
+    (``deploy.flows.reload.after_reload``); ``health``: every site serves media from ``to``;
+    ``complete``: the whole tree against the whole bucket, once, off the change-over's critical path.
+    Every copy after the first is a delta pass (``deploy.media.delta``): it costs what changed.
     """
     return [
         Step(settings, partial(switch_settings, to=to), undo=restore_settings,
@@ -161,4 +173,5 @@ def switch_over(to: Direction, *, settings: str, latest: str, catch_up: str, hea
         RELOAD,
         Step(catch_up, partial(catch_up_after_reload, to=to), preview=partial(preview_catch_up, to=to)),
         Step(health, partial(health_check, to=to), preview=partial(preview_health, to=to)),
+        Step(complete, partial(check_complete, to=to), preview=partial(preview_complete, to=to)),
     ]

@@ -38,11 +38,14 @@ class Sampled:
     limit: int
     count: int = 0
     samples: list = field(default_factory=list)
+    every: list | None = None  # every one, when the caller copies them next (a delta pass's list)
 
     def add(self, sample) -> None:
         self.count += 1
         if len(self.samples) < self.limit:
             self.samples.append(sample)
+        if self.every is not None:
+            self.every.append(sample)
 
 
 @dataclass
@@ -50,6 +53,7 @@ class VerifyReport:
     """What a comparison found. ``matched`` counts keys on both sides with equal size."""
 
     sample_limit: int = 20
+    collect: bool = False  # keep every missing and extra key, not only samples
     local_count: int = 0
     local_bytes: int = 0
     remote_count: int = 0
@@ -65,6 +69,8 @@ class VerifyReport:
     def __post_init__(self) -> None:
         for name in ("missing", "extra", "size_mismatch", "md5_mismatch"):
             setattr(self, name, Sampled(self.sample_limit))
+        if self.collect:
+            self.missing.every, self.extra.every = [], []
 
     @property
     def ok(self) -> bool:
@@ -107,14 +113,15 @@ ORDERS: dict[str, Callable[[str], object]] = {
 
 def compare(local: Iterable[Entry], remote: Iterable[Entry], *, sample_limit: int = 20,
             check_md5: Callable[[Entry, Entry], Optional[bool]] | None = None,
-            order: str = "bytes") -> VerifyReport:
+            order: str = "bytes", collect: bool = False) -> VerifyReport:
     """Merge-join two key-sorted listings; raise VerifyError if either is unsorted or repeats a key.
 
     ``check_md5(local, remote)`` is called for keys whose sizes match; it returns
     True (same), False (different) or None (cannot tell, e.g. multipart ETag).
+    With ``collect`` the report keeps every missing and extra key (``.missing.every``, ``.extra.every``).
     """
     sort_key = ORDERS[order]
-    report = VerifyReport(sample_limit=sample_limit)
+    report = VerifyReport(sample_limit=sample_limit, collect=collect)
     lefts = _in_order(local, "local manifest", sort_key)
     rights = _in_order(remote, "bucket listing", sort_key)
     # The bucket side first: its listing gets going while the manifest's remote command starts up.

@@ -57,20 +57,21 @@ def scan(run: Run) -> tuple[int, int, list[str]]:
     return files, total, manifest_problems(stream)
 
 
-def compare_tree(run: Run, before: int | None = None) -> tuple[VerifyReport, int]:
+def compare_tree(run: Run, before: int | None = None, collect: bool = False) -> tuple[VerifyReport, int]:
     """Tree against bucket; returns the report and how many files were newer than ``before``.
 
-    The listing order is the store's (AWS: bytes; SeaweedFS: path by path).
+    The listing order is the store's (AWS: bytes; SeaweedFS: path by path).  With
+    ``collect`` the report keeps every missing and extra key.
     """
     order = run.listing_order
     try:
-        return _compare(run, order, before)
+        return _compare(run, order, before, collect)
     except UnsortedListing as error:
         if error.side != "bucket listing" or order != "bytes":
             raise
         # This store lists directory by directory (SeaweedFS does): compare in that order.
         run.listing_order = "path"
-        return _compare(run, "path", before)
+        return _compare(run, "path", before, collect)
 
 
 def verify_bucket(run: Run, before: int | None = None) -> tuple[VerifyReport, int]:
@@ -83,10 +84,10 @@ def verify_bucket(run: Run, before: int | None = None) -> tuple[VerifyReport, in
     return report, newer
 
 
-def _compare(run: Run, order: str, before: int | None) -> tuple[VerifyReport, int]:
+def _compare(run: Run, order: str, before: int | None, collect: bool = False) -> tuple[VerifyReport, int]:
     checksum = run.options.checksum
     stream = manifest_stream(run, order, before, md5=checksum)
     report = compare(parse_manifest_lines(stream, run.settings.media_prefix, with_md5=checksum),
                      listing(run.settings, order), sample_limit=run.options.sample_limit,
-                     check_md5=same_md5 if checksum else None, order=order)
+                     check_md5=same_md5 if checksum else None, order=order, collect=collect)
     return report, newer_count(stream)

