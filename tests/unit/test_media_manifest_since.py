@@ -61,3 +61,17 @@ def test_with_paths_the_list_is_bare_relative_paths_for_a_sync_tool(tmp_path):
     assert sorted(result.stdout.splitlines()) == [b"a b/new\ttab.jpg", b"top.jpg"]  # in no order: no sort
     assert result.stderr.decode().splitlines()[-1] == "listed: 2"
     assert run(MANIFEST, "--paths", tmp_path).returncode == 2  # a list of paths only for a delta pass
+
+
+def test_a_wide_tree_is_walked_by_forked_processes_and_every_changed_file_is_listed_once(tmp_path):
+    names = [f"d{top}/e{sub}/f{number}.jpg" for top in range(12) for sub in range(6) for number in range(5)]
+    for name in names:
+        make_file(tmp_path / name, 1)
+    (tmp_path / "d3" / "e1" / "loop").symlink_to(tmp_path / "d3")
+    result = run(MANIFEST, "--since", "1", "--paths", tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert sorted(result.stdout.decode().splitlines()) == sorted(names)  # each once, none torn
+    report = result.stderr.decode().splitlines()
+    # d3/e1 is below the top the parent opens (the root, then d0): a child found the loop
+    assert "symlink loop: d3/e1/loop" in report and report[-2:] == ["problems: 1", f"listed: {len(names)}"]
+

@@ -95,53 +95,95 @@ class Walker:
             else:
                 self.problem("not a regular file", child_rel)
 
-    def walk_changed(self, root, root_id):
+    def walk_changed(self, root, root_id, workers=1):
         """A delta pass's list (``--paths``): the files changed at or after ``since``, in no order.
 
         The hot path of every pass after the bulk upload, so it does as little as
         the question needs: no sort, one ``lstat`` per plain file (a directory
         entry says whether it is a link or a directory without a system call),
-        and the name checks only for the files it lists.
+        and the name checks only for the files it lists.  With ``workers`` > 1 the
+        top of the tree is opened here, breadth first, and its directories are
+        shared among that many forked processes (one stat walk is bound by one
+        core: 0.64 s at 100,000 files here, 0.43 s in two).
         """
-        since, stack = self.since, [(root, b"", frozenset([root_id]))]
-        while stack:
-            directory, rel, ancestors = stack.pop()
-            try:
-                entries = os.scandir(directory)
-            except OSError as exc:
-                self.problem("cannot read", (rel.rstrip(b"/") or b".") + b" (%s)" % os.fsencode(exc.strerror or str(exc)))
-                continue
-            with entries:
-                for entry in entries:
-                    try:
-                        is_link = entry.is_symlink()
-                        st = (self.followed_stat(entry.path, rel + entry.name) if is_link
-                              else entry.stat(follow_symlinks=False))
-                    except FileNotFoundError:
-                        continue  # removed while we were listing: nothing to copy
-                    if st is None:
+        pending = [(root, b"", frozenset([root_id]))]
+        while workers > 1 and pending and len(pending) < 8 * workers:
+            self.scan(*pending.pop(0), pending)
+        if workers <= 1 or len(pending) < 2:
+            while pending:
+                self.scan(*pending.pop(), pending)
+            return
+        self.out.flush()
+        self.err.flush()
+        children = [self.fork(pending[index::workers]) for index in range(workers)]
+        for pid, counts in children:
+            with os.fdopen(counts, "rb") as reader:
+                report = reader.read().split()
+            _, status = os.waitpid(pid, 0)
+            if status != 0 or len(report) != 2:
+                raise SystemExit("a walker process failed (status %d): the list would be incomplete" % status)
+            self.listed += int(report[0])
+            self.problems += int(report[1])
+
+    def fork(self, share):
+        """Walk ``share`` in a child process; returns (its pid, the pipe it reports its counts on)."""
+        counts, report = os.pipe()
+        pid = os.fork()
+        if pid:
+            os.close(report)
+            return pid, counts
+        os.close(counts)
+        status = 1
+        try:
+            self.out, self.err, self.listed, self.problems = LineChunks(1), LineChunks(2), 0, 0
+            while share:
+                self.scan(*share.pop(), share)
+            self.out.flush()
+            self.err.flush()
+            os.write(report, b"%d %d" % (self.listed, self.problems))
+            status = 0
+        finally:
+            os._exit(status)
+
+    def scan(self, directory, rel, ancestors, pending):
+        """One directory of the delta walk: list its changed files, add its directories to ``pending``."""
+        since = self.since
+        try:
+            entries = os.scandir(directory)
+        except OSError as exc:
+            self.problem("cannot read", (rel.rstrip(b"/") or b".") + b" (%s)" % os.fsencode(exc.strerror or str(exc)))
+            return
+        with entries:
+            for entry in entries:
+                try:
+                    is_link = entry.is_symlink()
+                    st = (self.followed_stat(entry.path, rel + entry.name) if is_link
+                          else entry.stat(follow_symlinks=False))
+                except FileNotFoundError:
+                    continue  # removed while we were listing: nothing to copy
+                if st is None:
+                    continue
+                mode = st.st_mode
+                if stat.S_ISREG(mode):
+                    if st.st_mtime < since and st.st_ctime < since and not (
+                            is_link and self.changed_at(entry.path, st, True) >= since):
                         continue
-                    mode = st.st_mode
-                    if stat.S_ISREG(mode):
-                        if st.st_mtime < since and st.st_ctime < since and not (
-                                is_link and self.changed_at(entry.path, st, True) >= since):
-                            continue
-                        child_rel = rel + entry.name
-                        if not is_utf8(entry.name):
-                            self.problem("not valid UTF-8", child_rel)
-                        elif b"\n" in entry.name:
-                            self.problem("newline in name", child_rel)
-                        else:
-                            self.listed += 1
-                            self.out.write(child_rel + b"\n")
-                    elif stat.S_ISDIR(mode):
-                        child_rel = rel + entry.name
-                        if (st.st_dev, st.st_ino) in ancestors:
-                            self.problem("symlink loop", child_rel)
-                        else:
-                            stack.append((entry.path, child_rel + b"/", ancestors | {(st.st_dev, st.st_ino)}))
+                    child_rel = rel + entry.name
+                    if not is_utf8(entry.name):
+                        self.problem("not valid UTF-8", child_rel)
+                    elif b"\n" in entry.name:
+                        self.problem("newline in name", child_rel)
                     else:
-                        self.problem("not a regular file", rel + entry.name)
+                        self.listed += 1
+                        self.out.write(child_rel + b"\n")
+                elif stat.S_ISDIR(mode):
+                    child_rel = rel + entry.name
+                    if (st.st_dev, st.st_ino) in ancestors:
+                        self.problem("symlink loop", child_rel)
+                    else:
+                        pending.append((entry.path, child_rel + b"/", ancestors | {(st.st_dev, st.st_ino)}))
+                else:
+                    self.problem("not a regular file", rel + entry.name)
 
     @staticmethod
     def changed_at(path, st, is_link):
@@ -205,6 +247,27 @@ class Walker:
         return None
 
 
+class LineChunks:
+    """A forked walker's output: whole lines, written in chunks of at most a pipe's atomic size, so that
+    the processes' lines never mix on the shared stdout or stderr."""
+
+    LIMIT = 4096  # PIPE_BUF: a write this size or smaller is never split
+
+    def __init__(self, fd):
+        self.fd, self.buffer = fd, b""
+
+    def write(self, data):
+        data = data if isinstance(data, bytes) else data.encode("utf-8", "backslashreplace")
+        if len(self.buffer) + len(data) > self.LIMIT:
+            self.flush()
+        self.buffer += data
+
+    def flush(self):
+        while self.buffer:
+            written = os.write(self.fd, self.buffer)
+            self.buffer = self.buffer[written:]
+
+
 def is_epoch(text):
     try:
         return float(text) >= 0
@@ -258,7 +321,7 @@ def main(argv, out=None, err=None):
         err.write("started: %.6f\n" % time.time())
         err.flush()
     if paths:
-        walker.walk_changed(root, (root_stat.st_dev, root_stat.st_ino))
+        walker.walk_changed(root, (root_stat.st_dev, root_stat.st_ino), min(4, os.cpu_count() or 1))
     else:
         walker.walk(root, b"", frozenset([(root_stat.st_dev, root_stat.st_ino)]))
     out.flush()
