@@ -15,6 +15,7 @@ from ..remote.ssh import connect
 from .journal import Journal
 
 if TYPE_CHECKING:
+    from ..site.reference_feed import ReferenceFeed
     from ..site.storage_check import StorageReport
 
 
@@ -67,6 +68,8 @@ class Run:
     # alias -> what the site's settings selected when the preflight probed them (deploy.site.storage):
     # the check after the switch compares with it (the staticfiles backend must stay as it was)
     storage_before: dict[str, "StorageReport"] = field(default_factory=dict)
+    # the site's database, open for the rollback's passes (deploy.site.reference_feed)
+    reference_feed: "ReferenceFeed | None" = None
     _connections: dict[str, Connection] = field(default_factory=dict)
 
     @property
@@ -121,6 +124,9 @@ class Run:
         return self.connection(self.settings.media_host)
 
     def close(self) -> None:
+        if self.reference_feed is not None:
+            self.reference_feed.close()
+            self.reference_feed = None
         for connection in self._connections.values():
             connection.close()
         self._connections.clear()

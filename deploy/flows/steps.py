@@ -147,6 +147,7 @@ def preview_catch_up(run: Run, to: Direction) -> str:
 
 CHECK_NEW_SETTINGS = Step("check the new settings", check_new_settings, preview=preview_check)
 CHECK_STORAGE = "check what the new settings select"
+LAST_PASS = "copy what arrived during the checks"
 RELOAD = Step("reload the sites", reload_sites, undo=restore_and_reload_sites, preview=preview_reload)
 
 
@@ -155,13 +156,13 @@ def switch_over(to: Direction, *, settings: str, latest: str, catch_up: str, hea
     """How both directions end, named by each, in this order:
 
     ``latest``: copy what reached the old storage since the first copy (a delta pass, ~1 s at
-    100,000 files), right before the flip: the change-over, flip to healthy, does not wait for it;
-    ``settings``: every settings file to ``to`` (undone: the preflight's bytes put back); then
-    `manage.py check` on them, and what they select (``to``'s storage, staticfiles as before), both
-    before any reload; the reload (undone: each site back on its old storage, the uploads it took
-    meanwhile carried back); ``catch_up``: copy at once and again and again while the sites switch
-    over: the first pass after the reload is done before the new workers answer (they take a
-    Django start-up, ~2 s here), so the files they render are there; then once more
+    100,000 files), right before the flip; ``settings``: every settings file to ``to`` (undone: the
+    preflight's bytes put back); then `manage.py check` on them, and what they select (``to``'s
+    storage, staticfiles as before), both before any reload; LAST_PASS: what arrived during the
+    checks (a few seconds of uploads), right before the reload, so that the files the new workers
+    render are there when they start; the reload (undone: each site back on its old storage, the
+    uploads it took meanwhile carried back); ``catch_up``: copy at once and again and again while
+    the sites switch over (an old worker takes uploads until the new ones answer), then once more
     (``deploy.flows.reload.after_reload``); ``health``: every site serves media from ``to``;
     ``complete``: the whole tree against the whole bucket, once, off the change-over's critical path.
     Every copy after the first is a delta pass (``deploy.media.delta``): it costs what changed.
@@ -172,6 +173,7 @@ def switch_over(to: Direction, *, settings: str, latest: str, catch_up: str, hea
              preview=partial(preview_switch, to=to)),
         CHECK_NEW_SETTINGS,
         Step(CHECK_STORAGE, partial(check_storage_selected, to=to), preview=partial(preview_storage_check, to=to)),
+        Step(LAST_PASS, to.copy_missing, preview=to.preview_copy_missing),
         RELOAD,
         Step(catch_up, partial(catch_up_after_reload, to=to), preview=partial(preview_catch_up, to=to)),
         Step(health, partial(health_check, to=to), preview=partial(preview_health, to=to)),

@@ -13,9 +13,10 @@ Bucket -> disk (the rollback's passes, the cutover undo's carry-back): S3 has no
 "changed since" query (and the LastModified of a multipart upload is when it
 began), and listing the bucket costs the store ~60 µs a key (SeaweedFS here:
 6-7 s at 100,000 keys).  So where the media host's MANAGE_PY is set, a pass asks
-the site's database which files it references that are not on disk (one Django
-start-up and a stat a reference: ~0.5 s at 100,000) and downloads exactly
-those: what a site on disk would render and fail to serve.  Without MANAGE_PY a
+the site's database which files it references that are not on disk
+(``deploy.site.reference_feed``: one Django process for the run; the first pass
+reads every row, ~0.5 s at 100,000, the later ones the rows added since) and
+downloads exactly those: what a site on disk would render and fail to serve.  Without MANAGE_PY a
 pass compares the bucket's parallel listing with the tree's manifest (both
 streamed, ``deploy.media.compare``).  Objects no row references (orphans) come
 down in the final completeness check (``deploy.media.complete``), which always
@@ -34,7 +35,7 @@ from ..config.paths import sftp_path, shell_path
 from ..engine.run import Run
 from ..remote.ssh import put_script
 from ..remote.ssh import run as remote_run
-from ..site import references
+from ..site.reference_feed import ReferenceFeed
 from ..sync import runner
 from ..sync.commands import supports_lists
 from ..sync.files import remove_file
@@ -70,7 +71,9 @@ def download_changed(run: Run) -> str:
     begin = time.monotonic()
     if run.settings.host(run.settings.media_host).manage_py:
         prefix = f"{run.settings.media_prefix}/" if run.settings.media_prefix else ""
-        keys, found = [prefix + name for name in references.missing_on_disk(run)], "referenced, not on disk"
+        if run.reference_feed is None:
+            run.reference_feed = ReferenceFeed(run)
+        keys, found = [prefix + name for name in run.reference_feed.missing_on_disk()], "referenced, not on disk"
     else:
         keys, found = manifest.compare_tree(run, collect=True)[0].extra.every, "in the bucket, not on disk"
     finding = time.monotonic() - begin

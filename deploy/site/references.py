@@ -82,21 +82,6 @@ def check_references(run: Run) -> ReferenceReport | None:
     return report
 
 
-def missing_on_disk(run: Run) -> list[str]:
-    """The names of every file the database references that is not on disk (the media host's MANAGE_PY
-    must be set): what a site on disk would render and fail to serve.  One Django start-up and one stat a
-    reference: ~0.5 s at 100,000 references here, where listing the bucket took 6-7 s."""
-    settings = run.settings
-    host = settings.host(settings.media_host)
-    command = manage_shell(host, SCRIPT.format(media_root=settings.media_root))
-    names = []
-    for raw in LineStream(run.media_connection, command, "listing the database's file references"):
-        kind, _, value = raw.decode("utf-8", "replace").rstrip("\n").partition("\t")
-        if kind == "missing":
-            names.append(value)
-    return names
-
-
 def _look_up(client, settings, name: str, report: ReferenceReport) -> None:
     if report.in_bucket + len(report.missing_everywhere) >= LOOKUP_LIMIT:
         report.not_looked_up += 1

@@ -226,8 +226,9 @@ def switched(settings, report, before=on_disk, **connections) -> FakeRun:
 
 def test_the_step_sits_right_after_the_manage_py_check_and_before_the_reload():
     names = [step.name for step in steps.switch_over(TO_S3, settings="s", latest="l", catch_up="c", health="h", complete="v")]
-    # the last pass before the switch goes first: the change-over (flip to healthy) does not wait for it
-    assert names[:5] == ["l", "s", "check the new settings", "check what the new settings select", "reload the sites"]
+    # a delta pass before the flip, and one for what arrived during the checks, right before the reload
+    assert names[:6] == ["l", "s", "check the new settings", "check what the new settings select",
+                         "copy what arrived during the checks", "reload the sites"]
     assert names.index("reload the sites") > names.index("check what the new settings select")
     step = steps.switch_over(TO_S3, settings="s", latest="l", catch_up="c", health="h", complete="v")[3]
     assert step.undo is None  # the switch step's undo puts the settings back
