@@ -147,15 +147,28 @@ def rehearse(c, env=None, keep=False, upload_rate=5.0, readers=2, hold=3.0, fail
     "runs": "rounds on the photo tree (medians are reported)",
     "quick": "small trees, one round: a smoke run",
     "changeover": "also measure the change-over with a real cutover (resets the sandbox!)",
+    "passes": "only the delta passes at scale (bench/RESULTS-passes.md); the rest is not re-run",
+    "pass_trees": "with --passes: the trees, 100k and/or 1m (default 100k,1m)",
+    "pass_changes": "with --passes: the numbers of changed files (default 0,100,1000)",
+    "keep_prefixes": "with --passes: keep the bench-passes-* prefixes (python -m bench.run --clean deletes them)",
 })
-def bench(c, env="sandbox", runs=3, quick=False, changeover=False):
+def bench(c, env="sandbox", runs=3, quick=False, changeover=False, passes=False, pass_trees="100k,1m",
+          pass_changes="0,100,1000", keep_prefixes=False):
     """Benchmark sync and verify against s3cmd, awscli, rclone and s5cmd; writes bench/RESULTS.md."""
+    from bench.passes_report import run_passes
     from bench.run import run_bench  # bench/ is not part of the installed package
 
     with operator_errors():
-        path = run_bench(PROJECT_ROOT, runs=int(runs), quick=quick, changeover=changeover, env=env, say=say,
-                         command=f"invoke bench --env={env} --runs={runs}" + (" --quick" if quick else "")
-                         + (" --changeover" if changeover else ""))
+        if passes:
+            path = run_passes(PROJECT_ROOT, trees=pass_trees, changes=pass_changes, keep_prefixes=keep_prefixes,
+                              quick=quick, env=env, say=say,
+                              command=f"invoke bench --env={env} --passes --pass-trees={pass_trees} "
+                                      f"--pass-changes={pass_changes}" + (" --quick" if quick else "")
+                                      + (" --keep-prefixes" if keep_prefixes else ""))
+        else:
+            path = run_bench(PROJECT_ROOT, runs=int(runs), quick=quick, changeover=changeover, env=env, say=say,
+                             command=f"invoke bench --env={env} --runs={runs}" + (" --quick" if quick else "")
+                             + (" --changeover" if changeover else ""))
         say(f"results: {path}")
 
 

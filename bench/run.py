@@ -1,6 +1,7 @@
 """The benchmark: sync, verify and change-over, side by side with the peers, on the sandbox.
 
     python -m bench.run [--runs 3] [--thumb-runs 1] [--quick] [--changeover] [--sweep]
+    python -m bench.run --passes [--pass-trees 100k,1m] [--pass-changes 0,100,1000] [--keep-prefixes]
 
 (``invoke bench --env=sandbox`` calls ``run_bench``.)  It needs the sandbox up
 (``invoke sandbox.up``) and writes the table to bench/RESULTS.md.  Without
@@ -33,6 +34,8 @@ from deploy.store.client import s3_client
 from deploy.sync.tools import tool_spec
 
 from .compare_bench import measure_compare
+from .passes import load_results
+from .passes_report import passes_args, run_passes, with_passes_section
 from .host import BENCH_HOME, RUN_DIR
 from .peers import Contender, peer_tools, project_contender, rclone_check_command
 from .report import (COMPARE_ENTRIES, PEER_ORDER, PHASES, VERIFY_REPEATS, Results, local_versions, machine,
@@ -72,6 +75,8 @@ def run_bench(project_root: Path, *, runs: int = 3, quick: bool = False, say: Ca
     path = project_root / "bench" / ("RESULTS-quick.md" if quick else "RESULTS.md")
     command = command or "python -m bench.run " + shlex.join(_args(runs, quick, thumb_runs, changeover, sweep))
     text = render(results, machine(), command, time.monotonic() - started)
+    if not quick and (passes := load_results(project_root / "bench" / "results-passes.json")):
+        text = with_passes_section(text, passes)   # measured by --passes, not re-run here
     path.write_text(text)
     say(text)
     return path
@@ -265,11 +270,18 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--clean", action="store_true",
                         help="only remove what a killed run left (credentials files in ~/bench-tools/run on "
                              "the media host, bench-* prefixes in the bucket), then exit")
+    passes_args(parser)
     args = parser.parse_args(argv)
     command = "python -m bench.run " + shlex.join(argv) if argv else "python -m bench.run"
     try:
         if args.clean:
             clean_up(Path(__file__).resolve().parent.parent)
+            return 0
+        if args.passes:   # bench/passes.py: only the passes, into RESULTS-passes.md
+            path = run_passes(Path(__file__).resolve().parent.parent, trees=args.pass_trees, quick=args.quick,
+                              changes=args.pass_changes, keep_prefixes=args.keep_prefixes, command=command,
+                              say=lambda line: print(line, flush=True))
+            print(f"written: {path}")
             return 0
         path = run_bench(Path(__file__).resolve().parent.parent, runs=args.runs, quick=args.quick,
                          thumb_runs=args.thumb_runs, changeover=args.changeover, sweep=args.sweep,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -21,7 +22,7 @@ DELTA_PERCENT = 1.0
 class Shape:
     """A tree: ``files`` files of the kind's sizes (photos 16-64 KB, thumbs 5-20 KB)."""
 
-    kind: str            # "photos" or "thumbs" (see remote/make_tree.py)
+    kind: str            # "photos", "thumbs" or "small" (see remote/make_tree.py)
     files: int
     seed: int = SEED
 
@@ -54,6 +55,20 @@ class Tree:
 
 DEFAULT_SHAPES = (Shape("photos", 4000), Shape("thumbs", 20000))
 QUICK_SHAPES = (Shape("photos", 400), Shape("thumbs", 1000))
+# The delta passes at scale (bench/passes.py): 1-4 KB files, a directory a day, no delta twin.
+PASS_SHAPES = {"100k": Shape("small", 100_000), "1m": Shape("small", 1_000_000)}
+QUICK_PASS_SHAPES = {"2k": Shape("small", 2_000)}
+
+
+def ensure_base_tree(connection: Connection, shape: Shape, remote_python: str) -> tuple[int, int, float]:
+    """Make the tree (no twin) on the host unless it is there: (files, bytes, seconds this call took)."""
+    script = shell_path(put_script(connection, TREES_DIR, MAKE_TREE))
+    common = f"--shape {shape.kind} --files {shape.files} --seed {shape.seed}"
+    begin = time.monotonic()
+    base = run(connection, f"{shell_path(remote_python)} {script} {common} {shell_path(shape.directory)}",
+               f"making {shape.directory}", timeout=3600)
+    files, size = (int(value) for value in base.split())
+    return files, size, time.monotonic() - begin
 
 
 def ensure_tree(connection: Connection, shape: Shape, remote_python: str) -> Tree:

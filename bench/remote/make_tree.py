@@ -1,9 +1,11 @@
 """Make a benchmark media tree, deterministically (stdlib only; runs on the media host).
 
-    python3 make_tree.py --shape photos|thumbs --files N --seed S [--extra-percent P --base DIR] ROOT
+    python3 make_tree.py --shape photos|thumbs|small --files N --seed S [--extra-percent P --base DIR] ROOT
 
 Writes N files of random (incompressible, like JPEG) bytes under ROOT, laid out
-as ``<kind>/<year>/<month>/<name>.jpg``; the same arguments give the same names,
+as ``<kind>/<year>/<month>/<name>.jpg`` (``small``: 1-4 KB files, a directory a day,
+``small/<year>/<month>/<day>/``, as the passes' 100,000- and 1,000,000-file trees
+need: ~900 files a directory at a million); the same arguments give the same names,
 sizes and bytes.  With ``--base DIR`` ROOT becomes a hard-linked copy of DIR
 plus P percent new files (the "delta" tree: same sizes and times for the old
 files, so every tool sees them as already uploaded).  Prints ``<files>\\t<bytes>``
@@ -18,12 +20,17 @@ import shutil
 import sys
 
 SIZES = {"photos": (16 * 1024, 64 * 1024),    # ~40 KB on average: 4,000 files ~ 160 MB
-         "thumbs": (5 * 1024, 20 * 1024)}      # 5-20 KB thumbnails
+         "thumbs": (5 * 1024, 20 * 1024),      # 5-20 KB thumbnails
+         "small": (1024, 4 * 1024)}            # 1-4 KB: a million of them fit (~2.5 GB, ~4 GB on disk)
 YEARS = (2023, 2024, 2025)
 
 
 def layout(shape, index, files, tag=""):
     """A file's relative path: spread over years and months like an upload_to date path."""
+    if shape == "small":   # a directory a day (upload_to="%Y/%m/%d"), 3 x 12 x 31 of them
+        slot = index * len(YEARS) * 372 // max(files, 1)
+        year, day = YEARS[slot // 372 % len(YEARS)], slot % 372
+        return "%s/%d/%02d/%02d/IMG_%s%07d.jpg" % (shape, year, day // 31 + 1, day % 31 + 1, tag, index)
     slot = index * len(YEARS) * 12 // max(files, 1)
     year, month = YEARS[slot // 12 % len(YEARS)], slot % 12 + 1
     suffix = "_200x200" if shape == "thumbs" else ""
