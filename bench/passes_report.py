@@ -179,7 +179,7 @@ def with_passes_section(text: str, results: dict[str, dict]) -> str:
             peers = [_passes(tree, tool).get(changed) for tool in TOOLS[1:]]
             rows.append([f"{tree['files']:,}", f"{changed:,}", f"{mine['seconds']:.2f}"] +
                         [f"{peer['seconds']:.2f}" if peer else "—" for peer in peers])
-    lines += [md_table(["tree files", "N changed", "project", "rclone --ignore-existing", "s5cmd sync"], rows), ""]
+    lines += [md_table(["tree files", "N changed", "project", "rclone --ignore-existing", "s5cmd sync --size-only"], rows), ""]
     kept = re.split(r"^## Passes at scale\n.*?(?=^## |\Z)", text, flags=re.S | re.M)
     return "".join(kept).rstrip("\n") + "\n\n" + "\n".join(lines)
 
