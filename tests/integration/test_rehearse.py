@@ -50,7 +50,8 @@ def test_a_rehearsal_cuts_over_and_back_under_traffic_and_reports_it(fresh, proj
         ("cutover", "ok", "rollback", "ok")
     steps = {step["name"]: step for step in cutover["steps"]}
     for name in ("preflight: hosts and settings files", "upload media", "verify the bucket", "flip USE_S3 = True",
-                 "reload the sites", "health check on S3", "catch up until the bucket holds every file"):
+                 "reload the sites", "catch up while the sites switch over", "health check on S3",
+                 "verify the bucket holds every file"):
         assert steps[name]["result"] == "ok" and steps[name]["seconds"] >= 0
     assert {"settings back to disk", "reload the sites", "health check on disk"} <= \
         {step["name"] for step in rollback["steps"]}
