@@ -88,7 +88,7 @@ def test_a_reload_failing_on_web2_is_reported_with_the_undo_and_loses_no_upload(
     assert "stopped the cutover at 'reload the sites' and it was undone (expected" in result.stdout
     # web1 served from S3 while web2's reload hung, so uploads went to the bucket only; the undo brought them down.
     [undo] = [step for step in cutover["steps"] if step["name"] == "undo reload the sites"]
-    carried = [int(count) for count in re.findall(r"reload back: (\d+) files downloaded", undo["summary"])]
+    carried = [int(count) for count in re.findall(r"reload back: \d+ [^\n]*?, (\d+) downloaded", undo["summary"])]
     assert sum(carried) > 0, undo["summary"]
     assert_no_upload_lost(report)
     # Fetches of those files through web2 (on disk) before the undo brought them down may 404; nothing else fails.

@@ -49,7 +49,7 @@ def test_the_recipe_block_is_refused_before_any_reload_and_every_host_is_back(sh
         # it stopped at the storage check, after manage.py check passed, before any reload
         assert "web1: manage.py check passed" in result.stdout
         assert "step 'check what the new settings select' failed" in result.stderr
-        assert "==> reload the sites" not in result.stdout and "==> upload what reached" not in result.stdout
+        assert "==> reload the sites" not in result.stdout and "==> copy what arrived" not in result.stdout
         for alias in hosts:
             line = next(line for line in result.stderr.splitlines() if f"{alias}: the flipped settings" in line)
             assert "DEFAULT_FILE_STORAGE = 'storages.backends.s3boto3.S3Boto3Storage'" in line
