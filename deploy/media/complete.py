@@ -49,7 +49,7 @@ def _upload(run: Run, keys: list[str]) -> int:
     if not supports_lists(run.settings.sync_tool):
         transfer.upload_missing(run)
         return len(keys)
-    return delta.upload_paths(run, keys).files_transferred or 0
+    return delta.upload_keys(run, keys).files_transferred or 0
 
 
 def _download(run: Run, keys: list[str]) -> int:
@@ -63,13 +63,13 @@ def _until_complete(run: Run, lacking: Callable[[VerifyReport], object],
                     copy: Callable[[Run, list[str]], int]) -> tuple[VerifyReport, int]:
     """Compare, copy exactly what the new storage lacks, again, up to ROUNDS copies; the last report and how
     many files were copied in all."""
-    copied = 0
-    for round_number in range(ROUNDS + 1):
-        report, _ = manifest.compare_tree(run, collect=True)
+    copied, report = 0, manifest.compare_tree(run, collect=True)[0]
+    for round_number in range(ROUNDS):
         missing = lacking(report)
-        if not missing.count or round_number == ROUNDS:
-            return report, copied
+        if not missing.count:
+            break
         if round_number:
-            time.sleep(1)
+            time.sleep(1)  # an old worker may still be storing a file
         copied += copy(run, missing.every)
-    raise AssertionError("unreachable")
+        report = manifest.compare_tree(run, collect=True)[0]
+    return report, copied

@@ -37,7 +37,7 @@ from ..remote.ssh import put_script
 from ..remote.ssh import run as remote_run
 from ..site.reference_feed import ReferenceFeed
 from ..sync import runner
-from ..sync.commands import supports_lists
+from ..sync.commands import NICE, supports_lists
 from ..sync.files import remove_file
 from ..sync.tools import prepare_run_dir_command, run_dir
 from . import manifest, transfer
@@ -81,7 +81,7 @@ def download_changed(run: Run) -> str:
     return _passed(run, "download", len(keys), finding, result, begin, 0, found)
 
 
-def upload_paths(run: Run, keys: list[str]) -> runner.SyncResult:
+def upload_keys(run: Run, keys: list[str]) -> runner.SyncResult:
     """Exactly these bucket keys, from disk, never replacing an object (the final verify's repair)."""
     return _with_list(run, "fix-up", keys, lambda path: runner.upload_media(
         run.media_connection, run.settings, files_from=path, overwrite=False))
@@ -143,7 +143,7 @@ def _changed_on_disk(run: Run, since: float, list_path: str) -> tuple[float, int
 
 def _walk_command(run: Run, since: str, list_path: str, script: str) -> str:
     settings = run.settings
-    return (f"{prepare_run_dir_command(settings)} && nice --adjustment=10 {shell_path(settings.remote_python)} "
+    return (f"{prepare_run_dir_command(settings)} && {' '.join(NICE)} {shell_path(settings.remote_python)} "
             f"{shell_path(script)} --since {since} --paths {shell_path(settings.media_root)} "
             f"2>&1 >{shell_path(list_path)}")
 

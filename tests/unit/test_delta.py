@@ -118,7 +118,7 @@ def test_the_final_check_copies_exactly_what_is_missing_until_nothing_is(setting
     monkeypatch.setattr(complete.manifest, "compare_tree", lambda run, collect=False: (reports.pop(0), 0))
     monkeypatch.setattr(complete.time, "sleep", lambda seconds: None)
     copied = []
-    monkeypatch.setattr(complete.delta, "upload_paths",
+    monkeypatch.setattr(complete.delta, "upload_keys",
                         lambda run, keys: copied.append(keys) or SimpleNamespace(files_transferred=len(keys)))
     summary = complete.upload_until_complete(fake_run(settings, host, tmp_path))
     assert copied == [["media/a", "media/b"], ["media/c"]]
@@ -133,6 +133,6 @@ def test_the_final_check_fails_when_the_files_keep_missing(settings, host, tmp_p
 
     monkeypatch.setattr(complete.manifest, "compare_tree", still_missing)
     monkeypatch.setattr(complete.time, "sleep", lambda seconds: None)
-    monkeypatch.setattr(complete.delta, "upload_paths", lambda run, keys: SimpleNamespace(files_transferred=0))
+    monkeypatch.setattr(complete.delta, "upload_keys", lambda run, keys: SimpleNamespace(files_transferred=0))
     with pytest.raises(complete.VerifyError, match="after 3 rounds"):
         complete.upload_until_complete(fake_run(settings, host, tmp_path))
