@@ -151,15 +151,20 @@ def rehearse(c, env=None, keep=False, upload_rate=5.0, readers=2, hold=3.0, fail
     "pass_trees": "with --passes: the trees, 100k and/or 1m (default 100k,1m)",
     "pass_changes": "with --passes: the numbers of changed files (default 0,100,1000)",
     "keep_prefixes": "with --passes: keep the bench-passes-* prefixes (python -m bench.run --clean deletes them)",
+    "scale": "everything the scale targets need, in one run of an hour and more: the change-over both ways and "
+             "the overhead at 100,000 and 1,000,000 files (reseeds the sandbox site!), then --passes",
 })
 def bench(c, env="sandbox", runs=3, quick=False, changeover=False, passes=False, pass_trees="100k,1m",
-          pass_changes="0,100,1000", keep_prefixes=False):
+          pass_changes="0,100,1000", keep_prefixes=False, scale=False):
     """Benchmark sync and verify against s3cmd, awscli, rclone and s5cmd; writes bench/RESULTS.md."""
     from bench.passes_report import run_passes
     from bench.run import run_bench  # bench/ is not part of the installed package
 
     with operator_errors():
-        if passes:
+        if scale:
+            from bench.scale import run_scale
+            path = run_scale(PROJECT_ROOT, env=env, say=say, command="invoke bench --scale")
+        elif passes:
             path = run_passes(PROJECT_ROOT, trees=pass_trees, changes=pass_changes, keep_prefixes=keep_prefixes,
                               quick=quick, env=env, say=say,
                               command=f"invoke bench --env={env} --passes --pass-trees={pass_trees} "
@@ -173,12 +178,13 @@ def bench(c, env="sandbox", runs=3, quick=False, changeover=False, passes=False,
 
 
 @task(name="up", help={"media_files": "how many media files to generate on the media host (first time)",
+                        "small_files": "make them 1-4 KB each (first time; a million fit in ~4 GB: the scale bench)",
                         "shapes": "also bring up extra site shapes, each configured by config/sandbox-<shape>.env: "
                                   "package, envfile, recipe (comma-separated) or all"})
-def sandbox_up(c, media_files=3000, shapes=""):
+def sandbox_up(c, media_files=3000, shapes="", small_files=False):
     """Bring the local sandbox up (sshd, SeaweedFS, Django sites); reuses what runs."""
     with operator_errors():
-        settings = sandbox_lib.up(PROJECT_ROOT, int(media_files), say=say, site_shapes=shapes)
+        settings = sandbox_lib.up(PROJECT_ROOT, int(media_files), say=say, site_shapes=shapes, small_files=small_files)
         say(f"sandbox ready: hosts {', '.join(settings.host_aliases)} "
             f"(ssh -F .sandbox/ssh_config web1), S3 {settings.endpoint_url}/{settings.bucket}, "
             "details in .sandbox/sandbox.json")

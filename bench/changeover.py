@@ -2,7 +2,9 @@
 
 It takes the sandbox: it runs ``invoke sandbox.reset`` (sites back on disk,
 the bucket prefix ``media/`` emptied), then ``invoke cutover --env=sandbox``
-under steady traffic, then resets again.  Only ``bench.run --changeover`` runs it.
+under steady traffic (with ``rollback``: then ``invoke rollback --env=sandbox``
+under the same traffic), then resets again.  ``bench.run --changeover`` and
+``bench.scale_changeover`` run it.
 
 - Traffic: 4 threads, each pausing 50 ms between rounds, GET on both sites ``/healthz``, media files by
   their disk URLs, and now and then the file list with one media URL it
@@ -10,8 +12,9 @@ under steady traffic, then resets again.  Only ``bench.run --changeover`` runs i
   requests and seconds.  A failure is any answer but 200, or no answer.
 - Healthy: a poller per host GETs the health URL every 50 ms; a host is
   healthy on S3 from the first answer ``200, storage=s3`` after which every
-  answer agrees.  The change-over time is from the start of the journal's
-  flip step (runs/*.jsonl) to the last host healthy on S3.
+  answer agrees (on disk: ``storage=disk``, for the rollback).  The change-over
+  time is from the start of the journal's flip step (runs/*.jsonl) to the last
+  host healthy on the new storage.
 """
 
 from __future__ import annotations
@@ -19,6 +22,7 @@ from __future__ import annotations
 import http.client
 import json
 import os
+import resource
 import subprocess
 import sys
 import threading
@@ -34,17 +38,25 @@ from urllib.parse import urljoin
 from deploy.config.types import Settings
 from deploy.engine.journal import read_run
 from deploy.engine.lock import describe, read_lock
-from deploy.flows.cutover import CUTOVER, SWITCH_STEP
+from deploy.flows import cutover, rollback
 from deploy.flows.steps import RELOAD
 from deploy.remote.ssh import connect
 
-FLIP_STEP = SWITCH_STEP
+FLIP_STEP = cutover.SWITCH_STEP
+ROLLBACK_FLIP_STEP = rollback.SWITCH_STEP
 RELOAD_STEP = RELOAD.name
-# The steps from the first flip to the end of the reload, as deploy/flows/cutover.py runs them.
-_CUTOVER_STEPS = [step.name for step in CUTOVER]
-BETWEEN_FLIP_AND_RELOAD = tuple(_CUTOVER_STEPS[_CUTOVER_STEPS.index(FLIP_STEP):_CUTOVER_STEPS.index(RELOAD_STEP) + 1])
-MAX_REQUESTS = 200_000
-MAX_SECONDS = 600
+
+
+def between_flip_and_reload(steps: list, flip: str) -> tuple[str, ...]:
+    """The steps from the flip to the end of the reload, as the flow runs them."""
+    names = [step.name for step in steps]
+    return tuple(names[names.index(flip):names.index(RELOAD_STEP) + 1])
+
+
+BETWEEN_FLIP_AND_RELOAD = between_flip_and_reload(cutover.CUTOVER, FLIP_STEP)
+ROLLBACK_BETWEEN_FLIP_AND_RELOAD = between_flip_and_reload(rollback.ROLLBACK, ROLLBACK_FLIP_STEP)
+MAX_REQUESTS = 2_000_000
+MAX_SECONDS = 7200  # a cutover of a million files under traffic takes ~25 minutes here
 
 
 def invoke(project_root: Path, *args: str, timeout: float = 900) -> subprocess.CompletedProcess:
@@ -151,11 +163,13 @@ class HealthPoller:
             self.samples.append((time.time(), status, storage))
             time.sleep(0.05)
 
-    def healthy_on_s3_since(self) -> float | None:
-        """The first sample from which every answer is 200 with storage=s3."""
+    def healthy_since(self, wanted: str = "s3", after: float = 0.0) -> float | None:
+        """The first sample (after ``after``) from which every answer is 200 with storage=``wanted``."""
         since = None
         for moment, status, storage in self.samples:
-            if (status, storage) == (200, "s3"):
+            if moment < after:
+                continue
+            if (status, storage) == (200, wanted):
                 since = since or moment
             else:
                 since = None
@@ -171,16 +185,17 @@ def disk_media_urls(site: str, limit: int = 20) -> list[str]:
     return [url for url in urls if get(url)[0] == 200]
 
 
-def newest_cutover_journal(runs_dir: Path, after: float) -> Path:
-    journals = [path for path in runs_dir.glob("*-sandbox-cutover.jsonl") if path.stat().st_mtime >= after]
+def newest_cutover_journal(runs_dir: Path, after: float, kind: str = "cutover") -> Path:
+    journals = [path for path in runs_dir.glob(f"*-sandbox-{kind}.jsonl") if path.stat().st_mtime >= after]
     if not journals:
-        raise RuntimeError(f"no cutover journal in {runs_dir} since the bench started the cutover")
+        raise RuntimeError(f"no {kind} journal in {runs_dir} since the bench started the {kind}")
     return max(journals, key=lambda path: path.stat().st_mtime)
 
 
 def measure_changeover(project_root: Path, settings: Settings, say: Callable[[str], None],
-                       threads: int = 4) -> dict:
-    """Reset, cutover under traffic, reset again; the timings and the failed requests.
+                       threads: int = 4, with_rollback: bool = False, timeout: float = 900) -> dict:
+    """Reset, cutover under traffic (with ``with_rollback``: then the rollback, under the same traffic),
+    reset again; the timings and the failed requests (the rollback's under "rollback").
 
     Refuses (RuntimeError) while another run holds the sandbox's lock: the reset would break it.
     """
@@ -190,7 +205,7 @@ def measure_changeover(project_root: Path, settings: Settings, say: Callable[[st
         raise RuntimeError(f"the sandbox is locked by {describe(holder)}: another run uses it, "
                            "and sandbox.reset would break that run")
     say("    invoke sandbox.reset (sites on disk, bucket prefix media/ emptied)")
-    invoke(project_root, "sandbox.reset", timeout=300)
+    invoke(project_root, "sandbox.reset", timeout=timeout)
     try:
         sites = [host.site_url for host in settings.hosts]
         media = [url for site in sites for url in disk_media_urls(site)]
@@ -205,33 +220,53 @@ def measure_changeover(project_root: Path, settings: Settings, say: Callable[[st
         started = time.time()
         say("    invoke cutover --env=sandbox, under traffic")
         try:
-            invoke(project_root, "cutover", "--env=sandbox", timeout=900)
+            invoke(project_root, "cutover", "--env=sandbox", timeout=timeout)
+            peak_kb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss  # the largest child so far
             time.sleep(1.0)                # and a moment after it
+            if with_rollback:
+                cut_over, before_rollback = (traffic.requests, sum(traffic.failures.values())), time.time()
+                say("    invoke rollback --env=sandbox, under the same traffic")
+                invoke(project_root, "rollback", "--env=sandbox", timeout=timeout)
+                time.sleep(1.0)
         finally:
             traffic.stop()
             for poller in pollers.values():
                 poller.stop()
         events = read_run(newest_cutover_journal(project_root / "runs", started - 1))
-        return _summary(events, pollers, traffic)
+        if not with_rollback:
+            return dict(_summary(events, pollers, traffic), peak_memory_mb=peak_kb / 1024)
+        summary = _summary(events, pollers, traffic, until=before_rollback)
+        summary["requests"], summary["failed"] = cut_over
+        back = read_run(newest_cutover_journal(project_root / "runs", before_rollback - 1, "rollback"))
+        summary["rollback"] = _summary(back, pollers, traffic, flip=ROLLBACK_FLIP_STEP, storage="disk",
+                                       between=ROLLBACK_BETWEEN_FLIP_AND_RELOAD, after=before_rollback)
+        summary["rollback"]["requests"] = traffic.requests - cut_over[0]
+        summary["rollback"]["failed"] = sum(traffic.failures.values()) - cut_over[1]
+        # ru_maxrss of the children is the largest one's peak: the invoke processes (and the resets before)
+        summary["peak_memory_mb"] = peak_kb / 1024
+        summary["rollback"]["peak_memory_mb"] = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+        return summary
     finally:
         say("    invoke sandbox.reset (back to disk)")
-        invoke(project_root, "sandbox.reset", timeout=300)
+        invoke(project_root, "sandbox.reset", timeout=timeout)
 
 
-def _summary(events: list[dict], pollers: dict[str, HealthPoller], traffic: Traffic) -> dict:
+def _summary(events: list[dict], pollers: dict[str, HealthPoller], traffic: Traffic, flip: str = FLIP_STEP,
+             storage: str = "s3", between: tuple[str, ...] = BETWEEN_FLIP_AND_RELOAD, after: float = 0.0,
+             until: float | None = None) -> dict:
     def step_time(step: str, result: str) -> float:
         for event in events:
             if event["event"] == "step" and event.get("step") == step and event.get("result") == result:
                 return event["time"]
-        raise RuntimeError(f"the cutover journal has no '{step}' {result} event")
+        raise RuntimeError(f"the run's journal has no '{step}' {result} event")
 
-    flip_started = step_time(FLIP_STEP, "started")
+    flip_started = step_time(flip, "started")
     reload_done = step_time(RELOAD_STEP, "ok")
-    healthy = {alias: poller.healthy_on_s3_since() for alias, poller in pollers.items()}
+    healthy = {alias: _healthy(poller, storage, after, until) for alias, poller in pollers.items()}
     if any(moment is None for moment in healthy.values()):
         seen = {alias: Counter((status, storage) for _, status, storage in poller.samples)
                 for alias, poller in pollers.items()}
-        raise RuntimeError(f"a host was not healthy on S3 when the cutover ended; health answers seen: {seen}")
+        raise RuntimeError(f"a host was not healthy on {storage} when the run ended; health answers seen: {seen}")
     journal_health = {event["host"]: event["seconds_to_healthy"] for event in events
                       if event["event"] == "host" and event.get("step") == "health"}
     steps = {event["step"]: event["seconds"] for event in events
@@ -241,10 +276,18 @@ def _summary(events: list[dict], pollers: dict[str, HealthPoller], traffic: Traf
         "reload_to_all_healthy": max(healthy.values()) - reload_done,
         "per_host_after_flip": {alias: moment - flip_started for alias, moment in healthy.items()},
         "journal_seconds_to_healthy": journal_health,
-        "steps": {name: steps[name] for name in BETWEEN_FLIP_AND_RELOAD if name in steps},
+        "steps": {name: steps[name] for name in between if name in steps},
         "requests": traffic.requests,
         "failed": sum(traffic.failures.values()),
         "failures": dict(traffic.failures.most_common(5)),
         "traffic_seconds": traffic.seconds,
         "result": next((event["result"] for event in events if event["event"] == "end"), "unfinished"),
     }
+
+
+def _healthy(poller: HealthPoller, storage: str, after: float, until: float | None) -> float | None:
+    """When the host turned healthy on ``storage`` for good, among the samples from ``after`` to ``until``."""
+    if until is None:
+        return poller.healthy_since(storage, after)
+    kept = HealthPoller(poller.url, [sample for sample in poller.samples if sample[0] < until])
+    return kept.healthy_since(storage, after)

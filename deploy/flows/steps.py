@@ -21,7 +21,6 @@ from ..engine.run import Run
 from ..engine.runner import Step
 from ..errors import StorageCheckError
 from ..site import storage, switch
-from ..site.commands import manage_command
 from ..site.health import wait_for_storage
 from ..sync import runner
 from .direction import Direction
@@ -81,38 +80,34 @@ def preview_switch(run: Run, to: Direction) -> str:
     return "\n".join(to.preview_switch(run, alias) for alias in run.aliases)
 
 
-def check_new_settings(run: Run) -> str:
-    done = run.on_every_host(switch.manage_check)  # at once: each takes a Django start-up
-    return "\n".join(filter(None, done)) or "no MANAGE_PY configured: skipped"
-
-
-def preview_check(run: Run) -> str:
-    return "\n".join(f"{host.alias}: {manage_command(host, 'check')}"
-                     for host in run.targets if host.manage_py) or "skipped"
-
-
-def check_storage_selected(run: Run, to: Direction) -> str:
-    """Before any reload: what the switched settings select under the site's settings module is ``to``'s
-    storage, with this bucket and prefix (or MEDIA_ROOT), and the same staticfiles backend as before.
-    A failure here is undone like any other: the settings go back byte-identical, nothing was reloaded."""
+def check_new_settings(run: Run, to: Direction) -> str:
+    """Before any reload, in one Django start-up per host (at once): `manage.py check` passes on the
+    switched settings, and what they select under the site's settings module is ``to``'s storage, with
+    this bucket and prefix (or MEDIA_ROOT), and the same staticfiles backend as before.  A failure here
+    is undone like any other: the settings go back byte-identical, nothing was reloaded."""
     aliases = storage.probed(run)
-    reports = storage.probe_sites(run, aliases)
+    reports = storage.probe_sites(run, aliases, system_check=True)
+    refused = [problem for report in reports.values() if (problem := report.check_problem())]
+    if refused:
+        raise StorageCheckError("\n".join(refused))
+    passed = [f"{alias}: manage.py check passed" for alias in reports]
     found = to.settings_problems(run, reports)
     if found:
+        run.say("    " + "\n    ".join(passed))  # said before the refusal: the check itself passed
         raise StorageCheckError("\n".join(found))
-    lines = [report.summary() for report in reports.values()]
+    lines = passed + [report.summary() for report in reports.values()]
     skipped = [alias for alias in run.aliases if alias not in aliases]
     if skipped:
         lines.append(f"not checked: {', '.join(skipped)} (no MANAGE_PY and SITE_PYTHON)")
     return "\n".join(lines) or "no MANAGE_PY configured: skipped"
 
 
-def preview_storage_check(run: Run, to: Direction) -> str:
+def preview_check(run: Run, to: Direction) -> str:
     aliases = storage.probed(run)
     if not aliases:
         return "no MANAGE_PY configured: skipped"
-    return (f"would probe {', '.join(aliases)} under their settings modules after the switch and require "
-            f"{to.selects}, the staticfiles backend unchanged")
+    return (f"would run `manage.py check` on {', '.join(aliases)} under their settings modules after the "
+            f"switch and require {to.selects}, the staticfiles backend unchanged (one Django start-up a host)")
 
 
 def health_check(run: Run, to: Direction) -> str:
@@ -145,8 +140,7 @@ def preview_catch_up(run: Run, to: Direction) -> str:
     return preview_after_reload(run, to.catching_up)
 
 
-CHECK_NEW_SETTINGS = Step("check the new settings", check_new_settings, preview=preview_check)
-CHECK_STORAGE = "check what the new settings select"
+CHECK_SETTINGS = "check the new settings and what they select"
 LAST_PASS = "copy what arrived during the checks"
 RELOAD = Step("reload the sites", reload_sites, undo=restore_and_reload_sites, preview=preview_reload)
 
@@ -157,8 +151,8 @@ def switch_over(to: Direction, *, settings: str, latest: str, catch_up: str, hea
 
     ``latest``: copy what reached the old storage since the first copy (a delta pass, ~1 s at
     100,000 files), right before the flip; ``settings``: every settings file to ``to`` (undone: the
-    preflight's bytes put back); then `manage.py check` on them, and what they select (``to``'s
-    storage, staticfiles as before), both before any reload; LAST_PASS: what arrived during the
+    preflight's bytes put back); then `manage.py check` on them and what they select (``to``'s
+    storage, staticfiles as before), in one Django start-up a host, before any reload; LAST_PASS: what arrived during the
     checks (a few seconds of uploads), right before the reload, so that the files the new workers
     render are there when they start; the reload (undone: each site back on its old storage, the
     uploads it took meanwhile carried back); ``catch_up``: copy at once and again and again while
@@ -171,8 +165,7 @@ def switch_over(to: Direction, *, settings: str, latest: str, catch_up: str, hea
         Step(latest, to.copy_missing, preview=to.preview_copy_missing),
         Step(settings, partial(switch_settings, to=to), undo=restore_settings,
              preview=partial(preview_switch, to=to)),
-        CHECK_NEW_SETTINGS,
-        Step(CHECK_STORAGE, partial(check_storage_selected, to=to), preview=partial(preview_storage_check, to=to)),
+        Step(CHECK_SETTINGS, partial(check_new_settings, to=to), preview=partial(preview_check, to=to)),
         Step(LAST_PASS, to.copy_missing, preview=to.preview_copy_missing),
         RELOAD,
         Step(catch_up, partial(catch_up_after_reload, to=to), preview=partial(preview_catch_up, to=to)),

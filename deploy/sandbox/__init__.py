@@ -51,7 +51,8 @@ def _preconditions(layout: Layout) -> None:
                            "sandbox's host accounts must reach it: clone the project elsewhere, e.g. under /srv")
 
 
-def up(project_root: Path, media_files: int, say: Callable[[str], None] = print, site_shapes: str = "") -> Settings:
+def up(project_root: Path, media_files: int, say: Callable[[str], None] = print, site_shapes: str = "",
+       small_files: bool = False) -> Settings:
     """``site_shapes``: extra site shapes to bring up too ("package,envfile,recipe" or "all"; none by default)."""
     wanted_shapes = shapes.parse(site_shapes)  # a wrong name stops here, before anything changed
     layout = Layout(project_root)
@@ -90,7 +91,7 @@ def up(project_root: Path, media_files: int, say: Callable[[str], None] = print,
     sites.manage(media_account, "migrate --noinput")
     # SQLite creates its file 0644 whatever the umask: both hosts' sites must write it.
     layout.database.chmod(0o664)
-    say(f"media   {sites.seed_media(media_account, media_files)}")
+    say(f"media   {sites.seed_media(media_account, media_files, small_files)}")
     for alias, account in host_accounts.items():
         host = settings.host(alias)
         state = sites.start_site(layout, host, account)

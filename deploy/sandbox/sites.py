@@ -177,5 +177,7 @@ def health(host: HostSettings) -> dict | None:
         return None
 
 
-def seed_media(account: pwd.struct_passwd, count: int) -> str:
-    return manage(account, f"seed_media --count {int(count)} --seed 7", timeout=900).strip()
+def seed_media(account: pwd.struct_passwd, count: int, small: bool = False) -> str:
+    """The media tree, first time only; ``small``: 1-4 KB files (a million fit in ~4 GB)."""
+    return manage(account, f"seed_media --count {int(count)} --seed 7" + (" --small" if small else ""),
+                  timeout=900 + count // 500).strip()

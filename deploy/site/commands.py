@@ -36,3 +36,33 @@ def manage_command(host: HostSettings, arguments: str, variables: Sequence[str] 
 def manage_shell(host: HostSettings, script: str, variables: Sequence[str] = (), python_arguments: str = "") -> str:
     """``manage.py shell -c SCRIPT`` under the site's settings module."""
     return manage_command(host, f"shell -c {shlex.quote(script)}", variables, python_arguments)
+
+
+# The env-file loader that runs before Django starts, as systemd's EnvironmentFile would load it.
+LOAD_ENV_FILE = '''
+import os, re, shlex
+for line in open(os.environ["MEDIA_CUTOVER_ENV_FILE"], encoding="utf-8"):
+    match = re.match(r"\\s*(?:export\\s+)?([A-Za-z_][A-Za-z0-9_]*)\\s*=\\s*(.*?)\\s*$", line)
+    if match and not line.lstrip().startswith("#"):
+        name, value = match.groups()
+        value = re.sub(r"\\s+#.*$", "", value) if value[:1] not in "\\"'" else (shlex.split(value) or [""])[0]
+        os.environ[name] = value if name == os.environ.get("MEDIA_CUTOVER_SWITCH") else os.environ.get(name, value)
+'''
+RUN_MANAGE_PY = '''
+import runpy, sys
+sys.argv = sys.argv[1:]
+runpy.run_path(sys.argv[0], run_name="__main__")
+'''
+
+
+def site_shell(host: HostSettings, script: str, switch_name: str, env_file: str | None,
+               variables: Sequence[str] = ()) -> str:
+    """``manage.py shell -c SCRIPT`` as the running site would start: with ``env_file`` (an env-file
+    switch: systemd's EnvironmentFile) loaded into the environment first, the switch's value winning."""
+    words = [f"MEDIA_CUTOVER_SWITCH={shlex.quote(switch_name)}", *variables]
+    python_arguments = ""
+    if env_file:
+        # manage.py reads the environment when it starts: load the file first, then run manage.py.
+        words.append(f"MEDIA_CUTOVER_ENV_FILE={shell_path(env_file)}")
+        python_arguments = f"-c {shlex.quote(LOAD_ENV_FILE + RUN_MANAGE_PY)}"
+    return manage_shell(host, script, words, python_arguments)

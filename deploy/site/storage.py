@@ -7,6 +7,8 @@ this module only runs their commands on the hosts and hands back what they repor
 
 from __future__ import annotations
 
+from functools import partial
+
 from ..config.paths import shell_path
 from ..config.types import HostSettings, Settings
 from ..engine.run import Run
@@ -28,21 +30,23 @@ def env_file_of(host: HostSettings) -> str | None:
     return host.settings_path if host.switch_format == "env" else None
 
 
-def command_for(settings: Settings, host: HostSettings) -> str:
-    return probe_command(host, settings.switch_name, env_file_of(host))
+def command_for(settings: Settings, host: HostSettings, system_check: bool = False) -> str:
+    return probe_command(host, settings.switch_name, env_file_of(host), system_check)
 
 
-def probe(run: Run, alias: str) -> StorageReport:
-    """One host's report: what Django selects under the site's settings module, with the settings now on disk."""
+def probe(run: Run, alias: str, system_check: bool = False) -> StorageReport:
+    """One host's report: what Django selects under the site's settings module, with the settings now on
+    disk; with ``system_check``, `manage.py check`'s verdict on them too (same start-up)."""
     host = run.settings.host(alias)
-    output = remote_run(run.connection(alias), command_for(run.settings, host),
-                        f"the storage check ({host.manage_py} shell)", timeout=PROBE_TIMEOUT)
+    what = "`manage.py check` and the storage check" if system_check else "the storage check"
+    output = remote_run(run.connection(alias), command_for(run.settings, host, system_check),
+                        f"{what} ({host.manage_py} shell)", timeout=PROBE_TIMEOUT)
     return parse_report(output, alias)
 
 
-def probe_sites(run: Run, aliases: list[str]) -> dict[str, StorageReport]:
+def probe_sites(run: Run, aliases: list[str], system_check: bool = False) -> dict[str, StorageReport]:
     """Every given host's report, probed at once (each takes a Django start-up)."""
-    return dict(zip(aliases, run.on_every_host(probe, aliases)))
+    return dict(zip(aliases, run.on_every_host(partial(probe, system_check=system_check), aliases)))
 
 
 def media_root_real_path(run: Run) -> str:

@@ -15,13 +15,12 @@ environment first, as systemd would, the switch's value winning.
 from __future__ import annotations
 
 import json
-import shlex
 from dataclasses import dataclass
 
-from ..config.paths import shell_path
 from ..config.types import HostSettings
 from ..errors import PreflightError
-from .commands import manage_shell
+from . import thumbnails
+from .commands import site_shell
 
 MARKER = "MEDIA-CUTOVER-STORAGE "
 S3_BACKEND = "storages.backends.s3.S3Storage"
@@ -67,8 +66,36 @@ def write_check():
         return ("failed: " + kind + ": " + str(problem))[:300]
     return "ok" if found else "failed: the file it stored was not found"
 
+def system_check():
+    """`manage.py check` in this same start-up (MEDIA_CUTOVER_CHECK=1): "ok" or "failed: <what it said>"."""
+    if not os.environ.get("MEDIA_CUTOVER_CHECK"):
+        return None
+    import io
+    from django.core.management import call_command
+    said = io.StringIO()
+    try:
+        call_command("check", stdout=said, stderr=said)
+    except Exception as problem:
+        return ("failed: " + (str(problem) or type(problem).__name__)).strip()[:2000]
+    return "ok"
+
+def thumbnails_report():
+    """easy_thumbnails and sorl-thumbnail as this start-up sees them (deploy/remote/scripts/thumbnails.py)."""
+    namespace = {{"__name__": "media_cutover_thumbnails"}}
+    try:
+        exec(compile(_THUMBNAILS_SCRIPT, "thumbnails.py", "exec"), namespace)
+        report = namespace["detect"](None)
+        if os.environ.get("MEDIA_CUTOVER_SORL_COST") and report["sorl"].get("installed"):
+            import argparse
+            report["sorl_cost"] = namespace["sorl_cost"](argparse.Namespace(sample=20))
+        return report
+    except Exception as problem:
+        return {{"error": ("%s: %s" % (type(problem).__name__, problem))[:500]}}
+
 alias = getattr(settings, "THUMBNAIL_DEFAULT_STORAGE_ALIAS", None)
 print({MARKER!r} + json.dumps({{
+    "system_check": system_check(),
+    "thumbnails": thumbnails_report(),
     "write": write_check(),
     "settings_module": os.environ.get("DJANGO_SETTINGS_MODULE"),
     "switch": repr(getattr(settings, switch, None)),
@@ -79,23 +106,6 @@ print({MARKER!r} + json.dumps({{
     "thumbnail_alias": alias, "thumbnail_storage": describe(alias) if alias else None,
 }}, default=str))
 '''
-
-# The env-file loader that runs before Django starts, as systemd's EnvironmentFile would load it.
-_LOAD_ENV_FILE = '''
-import os, re, shlex
-for line in open(os.environ["MEDIA_CUTOVER_ENV_FILE"], encoding="utf-8"):
-    match = re.match(r"\\s*(?:export\\s+)?([A-Za-z_][A-Za-z0-9_]*)\\s*=\\s*(.*?)\\s*$", line)
-    if match and not line.lstrip().startswith("#"):
-        name, value = match.groups()
-        value = re.sub(r"\\s+#.*$", "", value) if value[:1] not in "\\"'" else (shlex.split(value) or [""])[0]
-        os.environ[name] = value if name == os.environ.get("MEDIA_CUTOVER_SWITCH") else os.environ.get(name, value)
-'''
-_RUN_MANAGE_PY = '''
-import runpy, sys
-sys.argv = sys.argv[1:]
-runpy.run_path(sys.argv[0], run_name="__main__")
-'''
-
 
 @dataclass(frozen=True)
 class StorageReport:
@@ -112,6 +122,15 @@ class StorageReport:
     thumbnail_alias: str | None
     thumbnail_storage: dict | None
     write: str | None = None    # with S3 selected: "ok", "no credentials" or "failed: ..." (the site's own key)
+    system_check: str | None = None  # when asked: `manage.py check`'s "ok" or "failed: <what it said>"
+    thumbnails: dict | None = None    # deploy/remote/scripts/thumbnails.py's detect (deploy.site.thumbnails reads it)
+
+    def check_problem(self) -> str | None:
+        """Why `manage.py check` refused these settings, or None (passed, or not asked)."""
+        if self.system_check and self.system_check != "ok":
+            said = self.system_check.removeprefix("failed: ")
+            return f"{self.host}: `manage.py check` of the new settings failed: {said}"
+        return None
 
     @property
     def default_classes(self) -> list[str]:
@@ -129,16 +148,18 @@ class StorageReport:
                                      "the site must find it at run time)"}.get(self.write, ""))
 
 
-def probe_command(host: HostSettings, switch_name: str, env_file: str | None) -> str:
+def probe_command(host: HostSettings, switch_name: str, env_file: str | None, system_check: bool = False,
+                  sorl_cost: bool = False) -> str:
     """The probe's command line under the site's settings module: no secret on it (an env file is
-    read by the probe, not by the shell)."""
-    variables = [f"MEDIA_CUTOVER_SWITCH={shlex.quote(switch_name)}"]
-    python_arguments = ""
-    if env_file:
-        # manage.py reads the environment when it starts: load the file first, then run manage.py.
-        variables.append(f"MEDIA_CUTOVER_ENV_FILE={shell_path(env_file)}")
-        python_arguments = f"-c {shlex.quote(_LOAD_ENV_FILE + _RUN_MANAGE_PY)}"
-    return manage_shell(host, SCRIPT, variables, python_arguments)
+    read by the probe, not by the shell).  With ``system_check`` it also runs `manage.py check`, in
+    the same Django start-up (one start-up per host between the flip and the reload, not two).  The
+    thumbnail libraries are looked at in the same start-up too (``deploy.site.thumbnails``); with
+    ``sorl_cost``, what sorl-thumbnail's first views would cost after a switch."""
+    variables = ["MEDIA_CUTOVER_CHECK=1"] if system_check else []
+    if sorl_cost:
+        variables.append("MEDIA_CUTOVER_SORL_COST=1")
+    script = f"_THUMBNAILS_SCRIPT = {thumbnails.script_text()!r}\n" + SCRIPT
+    return site_shell(host, script, switch_name, env_file, variables)
 
 
 def parse_report(output: str, host: str) -> StorageReport:

@@ -21,7 +21,6 @@ from ..engine.run import Run
 from ..errors import PreflightError, RemoteError, SettingsFileError
 from ..remote.ssh import put_script, read_file, run, run_with_input
 from . import switch_text
-from .commands import manage_command
 from .settings_file import backup_name
 from .switch_text import Found, Switch
 
@@ -161,15 +160,6 @@ def restore(run_: Run, alias: str) -> str | None:
                           f"its backup is {facts.backup_path}")
     facts.settings_written = False
     return f"{alias}: settings restored byte-identical from {posixpath.basename(facts.backup_path)}"
-
-
-def manage_check(run_: Run, alias: str) -> str | None:
-    """`manage.py check` with the settings now on disk, before any reload loads them."""
-    host = run_.settings.host(alias)
-    if not host.manage_py:
-        return None
-    run(run_.connection(alias), manage_command(host, "check"), "`manage.py check` of the new settings", timeout=120)
-    return f"{alias}: manage.py check passed"
 
 
 def _switch(run_: Run, alias: str) -> Switch:

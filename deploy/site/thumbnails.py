@@ -19,18 +19,13 @@ from __future__ import annotations
 import hashlib
 import json
 import posixpath
-import shlex
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Sequence
 
-from ..config.paths import shell_path
 from ..config.types import HostSettings
 from ..errors import PreflightError, RemoteError
-from .commands import manage_shell
-# The env-file loader the storage probe runs before manage.py (a switch that reaches the site only
-# through its process environment, as systemd's EnvironmentFile): the same here.
-from .storage_check import _LOAD_ENV_FILE, _RUN_MANAGE_PY
+from .commands import site_shell
 
 MARKER = "MEDIA-CUTOVER-THUMBNAILS "
 S3_BACKEND = "storages.backends.s3.S3Storage"
@@ -49,20 +44,20 @@ S3_HASH = storage_hash(S3_BACKEND)
 
 # --- command lines -------------------------------------------------------------------------------
 
+def script_text() -> str:
+    """Both parts of the script, the rows' first (the storage probe runs ``detect`` from this text)."""
+    return "\n".join((SCRIPTS / name).read_text(encoding="utf-8") for name in SCRIPT_FILES)
+
+
 def script(arguments: Sequence[str]) -> str:
     """The text ``manage.py shell -c`` runs: both parts of the script, then ``main(arguments)``."""
-    text = "\n".join((SCRIPTS / name).read_text(encoding="utf-8") for name in SCRIPT_FILES)
-    return f"{text}\nraise SystemExit(main({[str(argument) for argument in arguments]!r}))\n"
+    return f"{script_text()}\nraise SystemExit(main({[str(argument) for argument in arguments]!r}))\n"
 
 
 def command(host: HostSettings, arguments: Sequence[str], env_file: str | None = None,
             switch_name: str = "USE_S3") -> str:
     """The script under the site's settings module; with ``env_file``, loaded first as the storage probe does."""
-    variables, python_arguments = [], ""
-    if env_file:
-        variables = [f"MEDIA_CUTOVER_SWITCH={shlex.quote(switch_name)}", f"MEDIA_CUTOVER_ENV_FILE={shell_path(env_file)}"]
-        python_arguments = f"-c {shlex.quote(_LOAD_ENV_FILE + _RUN_MANAGE_PY)}"
-    return manage_shell(host, script(arguments), variables, python_arguments)
+    return site_shell(host, script(arguments), switch_name, env_file)
 
 
 def record_path(tools_dir: str, run_id: str) -> str:
@@ -93,12 +88,13 @@ def detect_command(host: HostSettings, env_file: str | None = None, switch_name:
     return command(host, ["detect"], env_file, switch_name)
 
 
-def migrate_command(host: HostSettings, migration: EasyMigration, record: str) -> str:
-    return command(host, migration.arguments(record))
+def migrate_command(host: HostSettings, migration: EasyMigration, record: str, env_file: str | None = None,
+                    switch_name: str = "USE_S3") -> str:
+    return command(host, migration.arguments(record), env_file, switch_name)
 
 
-def restore_command(host: HostSettings, record: str) -> str:
-    return command(host, ["restore-easy", "--record", record])
+def restore_command(host: HostSettings, record: str, env_file: str | None = None, switch_name: str = "USE_S3") -> str:
+    return command(host, ["restore-easy", "--record", record], env_file, switch_name)
 
 
 def sorl_cost_command(host: HostSettings, sample: int = 20) -> str:
@@ -196,7 +192,13 @@ def _library(cls, data: dict):
 
 
 def parse_report(output: str, host: str) -> ThumbnailReport:
-    data = _marked(output, host, "the thumbnail check", PreflightError)
+    return report_of(_marked(output, host, "the thumbnail check", PreflightError), host)
+
+
+def report_of(data: dict, host: str) -> ThumbnailReport:
+    """The report from ``detect``'s data (its own line, or the storage probe's "thumbnails")."""
+    if data.get("error"):
+        raise PreflightError(f"{host}: the thumbnail check failed: {data['error']}")
     return ThumbnailReport(host=host, django=data["django"], settings_module=data.get("settings_module"),
                            default=Storage.read(data["default"]), easy=_library(EasyThumbnails, data["easy_thumbnails"]),
                            sorl=_library(Sorl, data["sorl"]))
@@ -238,7 +240,10 @@ class SorlCost:
 
 
 def parse_sorl_cost(output: str, host: str) -> SorlCost:
-    data = _marked(output, host, "the sorl-thumbnail count", PreflightError)
+    return sorl_cost_of(_marked(output, host, "the sorl-thumbnail count", PreflightError), host)
+
+
+def sorl_cost_of(data: dict, host: str) -> SorlCost:
     return SorlCost(host, data["regenerate"], data["sources"], data["requests"], data["orphaned_rows"],
                     data["dead"]["count"], data["dead"]["sample"], data["sorl"].get("prefix"))
 

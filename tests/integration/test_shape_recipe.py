@@ -48,7 +48,7 @@ def test_the_recipe_block_is_refused_before_any_reload_and_every_host_is_back(sh
         assert "web1: mediasite.settings: default storage django.core.files.storage.FileSystemStorage" in preflight
         # it stopped at the storage check, after manage.py check passed, before any reload
         assert "web1: manage.py check passed" in result.stdout
-        assert "step 'check what the new settings select' failed" in result.stderr
+        assert "step 'check the new settings and what they select' failed" in result.stderr
         assert "==> reload the sites" not in result.stdout and "==> copy what arrived" not in result.stdout
         for alias in hosts:
             line = next(line for line in result.stderr.splitlines() if f"{alias}: the flipped settings" in line)

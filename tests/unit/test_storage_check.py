@@ -10,7 +10,7 @@ import pytest
 
 from deploy.config.types import HostSettings
 from deploy.errors import PreflightError
-from deploy.site import storage_check
+from deploy.site import commands, storage_check
 from deploy.site.storage_check import MARKER, parse_report, probe_command, problems_on_disk, problems_on_s3
 
 MANIFEST = "django.contrib.staticfiles.storage.ManifestStaticFilesStorage"
@@ -94,7 +94,7 @@ def test_the_command_names_the_module_and_switch_and_carries_no_file_content():
 def test_the_env_file_loader_reads_the_file_as_systemd_would_with_the_switch_winning(tmp_path):
     env_file = tmp_path / "site.env"
     env_file.write_text("# comment\nexport USE_S3=true\nNAME=\"a b\" # c\nPLAIN=x # note\n#OFF=1\nKEPT=file\n")
-    code = storage_check._LOAD_ENV_FILE + "\nimport json; print(json.dumps({k: os.environ.get(k) for k in " \
+    code = commands.LOAD_ENV_FILE + "\nimport json; print(json.dumps({k: os.environ.get(k) for k in " \
         "['USE_S3', 'NAME', 'PLAIN', 'OFF', 'KEPT']}))"
     environment = {**os.environ, "MEDIA_CUTOVER_ENV_FILE": str(env_file), "MEDIA_CUTOVER_SWITCH": "USE_S3",
                    "USE_S3": "false", "KEPT": "process"}

@@ -94,6 +94,7 @@ class FakeRun:
     connections: dict
     storage_before: dict = field(default_factory=dict)
     unreachable: list = field(default_factory=list)
+    said: list = field(default_factory=list)
 
     targets = Run.targets
     aliases = Run.aliases
@@ -102,6 +103,9 @@ class FakeRun:
 
     def connection(self, alias):
         return self.connections[alias]
+
+    def say(self, line):
+        self.said.append(line)
 
 
 @pytest.fixture
@@ -224,20 +228,34 @@ def switched(settings, report, before=on_disk, **connections) -> FakeRun:
     return run
 
 
-def test_the_step_sits_right_after_the_manage_py_check_and_before_the_reload():
+def test_the_step_sits_right_after_the_flip_and_before_the_reload():
     names = [step.name for step in steps.switch_over(TO_S3, settings="s", latest="l", catch_up="c", health="h", complete="v")]
     # a delta pass before the flip, and one for what arrived during the checks, right before the reload
-    assert names[:6] == ["l", "s", "check the new settings", "check what the new settings select",
+    assert names[:5] == ["l", "s", "check the new settings and what they select",
                          "copy what arrived during the checks", "reload the sites"]
-    assert names.index("reload the sites") > names.index("check what the new settings select")
-    step = steps.switch_over(TO_S3, settings="s", latest="l", catch_up="c", health="h", complete="v")[3]
+    step = steps.switch_over(TO_S3, settings="s", latest="l", catch_up="c", health="h", complete="v")[2]
     assert step.undo is None  # the switch step's undo puts the settings back
+
+
+def test_manage_py_check_runs_in_the_probes_own_start_up_and_its_refusal_names_the_host(settings):
+    run = switched(settings, on_s3())
+    lines = steps.check_new_settings(run, TO_S3).splitlines()
+    assert lines[:3] == ["web1: manage.py check passed", "web2: manage.py check passed", "web3: manage.py check passed"]
+    for connection in run.connections.values():  # one command a host: the probe, asked to run the check too
+        assert len(connection.commands) == 1 and "MEDIA_CUTOVER_CHECK=1" in connection.commands[0]
+
+    said = "SystemCheckError: System check identified some issues:\n\nERRORS:\n?: (shop.E001) no"
+    refused = switched(settings, on_s3(), web2=FakeConnection("web2", on_s3(system_check="failed: " + said)))
+    with pytest.raises(StorageCheckError) as error:
+        steps.check_new_settings(refused, TO_S3)
+    assert str(error.value).startswith("web2: `manage.py check` of the new settings failed: SystemCheckError: System")
+    assert "web1" not in str(error.value) and "(shop.E001) no" in str(error.value)
 
 
 def test_s3_settings_that_select_the_bucket_pass_with_every_hosts_summary(settings):
     run = switched(settings, on_s3())
-    summary = steps.check_storage_selected(run, TO_S3)
-    assert summary.splitlines()[0].startswith("web1: shop.settings.production: default storage "
+    summary = steps.check_new_settings(run, TO_S3)
+    assert summary.splitlines()[3].startswith("web1: shop.settings.production: default storage "
                                                "storages.backends.s3.S3Storage (bucket my-media, location 'media')")
     assert all(connection.probes() == 1 for connection in run.connections.values())
 
@@ -245,30 +263,31 @@ def test_s3_settings_that_select_the_bucket_pass_with_every_hosts_summary(settin
 def test_the_recipe_block_is_refused_naming_every_host_and_what_to_write_instead(settings):
     run = switched(settings, recipe())
     with pytest.raises(StorageCheckError) as error:
-        steps.check_storage_selected(run, TO_S3)
+        steps.check_new_settings(run, TO_S3)
     lines = str(error.value).splitlines()
     assert [line.split(":")[0] for line in lines] == ["web1", "web2", "web3"]
     assert "DEFAULT_FILE_STORAGE = 'storages.backends.s3boto3.S3Boto3Storage'" in lines[0]
     assert "Set STORAGES['default']" in lines[0]
+    assert run.said == ["    web1: manage.py check passed\n    web2: manage.py check passed\n    web3: manage.py check passed"]
 
 
 def test_staticfiles_changed_by_the_flip_is_refused_against_what_the_preflight_saw(settings):
     run = switched(settings, on_s3(staticfiles="django.contrib.staticfiles.storage.StaticFilesStorage"))
     with pytest.raises(StorageCheckError, match=f"changed the staticfiles backend from {MANIFEST}"):
-        steps.check_storage_selected(run, TO_S3)
+        steps.check_new_settings(run, TO_S3)
 
 
 def test_one_wrong_host_among_good_ones_is_named_alone(settings):
     run = switched(settings, on_s3(), web2=FakeConnection("web2", on_s3(default={"bucket": "other"})))
     with pytest.raises(StorageCheckError) as error:
-        steps.check_storage_selected(run, TO_S3)
+        steps.check_new_settings(run, TO_S3)
     assert str(error.value) == ("web2: the site's S3 storage uses bucket 'other', but the media were uploaded to "
                                 "'my-media' (AWS_STORAGE_BUCKET_NAME)")
 
 
 def test_the_rollback_wants_file_system_storage_at_the_real_media_root_on_the_media_host_only(settings):
     run = switched(settings, on_disk(), before=on_s3)
-    assert steps.check_storage_selected(run, TO_DISK)
+    assert steps.check_new_settings(run, TO_DISK)
     assert run.connections["web1"].commands[-1] == 'readlink -f "$HOME"/webapps/media'
     assert not any(command.startswith("readlink") for command in run.connections["web2"].commands)
 
@@ -276,28 +295,28 @@ def test_the_rollback_wants_file_system_storage_at_the_real_media_root_on_the_me
                          web1=FakeConnection("web1", on_disk(), real_media_root="/srv/other"))
     with pytest.raises(StorageCheckError, match=r"^web1: the site stores media in /srv/media, not in MEDIA_ROOT "
                                                 r"\(/srv/other\)$"):
-        steps.check_storage_selected(elsewhere, TO_DISK)
+        steps.check_new_settings(elsewhere, TO_DISK)
 
 
 def test_the_rollback_refuses_settings_that_still_select_s3(settings):
     run = switched(settings, on_s3(), before=on_s3)
     with pytest.raises(StorageCheckError, match="with the switch off, the default storage is storages.backends"):
-        steps.check_storage_selected(run, TO_DISK)
+        steps.check_new_settings(run, TO_DISK)
 
 
 def test_hosts_without_manage_py_are_not_checked_and_said(settings):
     hosts = (settings.hosts[0], *(replace(host, manage_py=None) for host in settings.hosts[1:]))
     run = switched(replace(settings, hosts=hosts), on_s3())
-    assert steps.check_storage_selected(run, TO_S3).splitlines()[-1] == \
+    assert steps.check_new_settings(run, TO_S3).splitlines()[-1] == \
         "not checked: web2, web3 (no MANAGE_PY and SITE_PYTHON)"
     none = switched(replace(settings, hosts=tuple(replace(host, manage_py=None) for host in settings.hosts)), on_s3())
-    assert steps.check_storage_selected(none, TO_S3) == "not checked: web1, web2, web3 (no MANAGE_PY and SITE_PYTHON)"
+    assert steps.check_new_settings(none, TO_S3) == "not checked: web1, web2, web3 (no MANAGE_PY and SITE_PYTHON)"
 
 
 def test_the_preview_says_what_would_be_checked_and_runs_nothing(settings):
     run = switched(settings, on_s3())
-    preview = steps.preview_storage_check(run, TO_S3)
-    assert preview.startswith("would probe web1, web2, web3 under their settings modules after the switch and "
-                              "require django-storages' S3Storage with AWS_STORAGE_BUCKET_NAME")
-    assert "FileSystemStorage at MEDIA_ROOT" in steps.preview_storage_check(run, TO_DISK)
+    preview = steps.preview_check(run, TO_S3)
+    assert preview.startswith("would run `manage.py check` on web1, web2, web3 under their settings modules after "
+                              "the switch and require django-storages' S3Storage with AWS_STORAGE_BUCKET_NAME")
+    assert "FileSystemStorage at MEDIA_ROOT" in steps.preview_check(run, TO_DISK)
     assert all(connection.commands == [] for connection in run.connections.values())

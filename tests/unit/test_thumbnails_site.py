@@ -73,8 +73,8 @@ def test_the_script_is_both_parts_then_main_with_the_arguments():
 
 def test_commands_run_the_script_under_the_sites_settings_module():
     command = thumbnails.detect_command(HOST)
-    prefix = ('cd "$HOME"/site && env DJANGO_SETTINGS_MODULE=shop.settings.production /srv/venv/bin/python '
-              '"$HOME"/site/manage.py shell -c ')
+    prefix = ('cd "$HOME"/site && env DJANGO_SETTINGS_MODULE=shop.settings.production MEDIA_CUTOVER_SWITCH=USE_S3 '
+              '/srv/venv/bin/python "$HOME"/site/manage.py shell -c ')
     assert command.startswith(prefix)
     assert shlex.split(command[len(prefix):]) == [thumbnails.script(["detect"])]
     with_env = thumbnails.detect_command(dataclasses.replace(HOST, settings_module=None), "~/site/.env", "S3")

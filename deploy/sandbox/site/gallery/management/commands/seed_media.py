@@ -5,7 +5,8 @@ Layout, all under MEDIA_ROOT/user_media/:
   <user id>/images/<name>.jpg   ~30%, 30-300 KB, one in a hundred 1-3 MB
   empty/zero-byte.jpg           the one empty file
   shared/linked photo.jpg       the one symlink (relative) to a generated image
-Names are often camera-style (IMG_0042.jpg), often phrases with spaces and
+With --small every file is 1-4 KB instead (a million files in ~4 GB, for the
+scale bench).  Names are often camera-style (IMG_0042.jpg), often phrases with spaces and
 non-ASCII letters ("Grüße aus Köln 12.jpg", "東京 7.jpg"). Contents are random
 bytes after the JPEG magic. Every file, the symlink included, gets a
 StoredFile row (host "seed"). The same --count and --seed give the same tree.
@@ -54,8 +55,10 @@ def random_name(rnd):
     return f"{rnd.choice(phrases)} {rnd.randint(1, 99)}.jpg"
 
 
-def random_size(rnd, kind):
+def random_size(rnd, kind, small=False):
     """Size in bytes of a file of `kind` ("thumbs" or "images")."""
+    if small:
+        return rnd.randint(1 * KB, 4 * KB)
     if kind == "thumbs":
         return rnd.randint(3 * KB, 20 * KB)
     if rnd.random() < 0.01:
@@ -63,16 +66,19 @@ def random_size(rnd, kind):
     return rnd.randint(30 * KB, 300 * KB)
 
 
-def plan_files(rnd, count):
+MAX_USERS = 9_999  # user ids 1-9999: past 100,000 files the folders grow instead
+
+
+def plan_files(rnd, count, small=False):
     """Map relative path -> size for `count` distinct thumbs and images."""
-    user_ids = rnd.sample(range(1, 10_000), k=max(2, count // 10))
+    user_ids = rnd.sample(range(1, MAX_USERS + 1), k=min(MAX_USERS, max(2, count // 10)))
     planned = {}
     while len(planned) < count:
         # The first file is an image so that the symlink always has a target.
         kind = "images" if not planned or rnd.random() < 0.3 else "thumbs"
         path = f"{TREE_NAME}/{rnd.choice(user_ids)}/{kind}/{random_name(rnd)}"
         if path not in planned:  # a repeated name would overwrite: draw again
-            planned[path] = random_size(rnd, kind)
+            planned[path] = random_size(rnd, kind, small)
     return planned
 
 
@@ -93,12 +99,13 @@ class Command(BaseCommand):
             help="files in all, the zero-byte file and the symlink included (>= 3)",
         )
         parser.add_argument("--seed", type=int, default=1, help="random seed")
+        parser.add_argument("--small", action="store_true", help="every file 1-4 KB (the scale bench's million)")
         parser.add_argument(
             "--force", action="store_true",
             help=f"delete an existing {TREE_NAME}/ and its 'seed' rows, then regenerate",
         )
 
-    def handle(self, *args, count, seed, force, **options):
+    def handle(self, *args, count, seed, force, small, **options):
         if count < SPECIAL_FILE_COUNT + 1:
             raise CommandError(f"--count must be at least {SPECIAL_FILE_COUNT + 1}")
         media_root = Path(settings.MEDIA_ROOT)
@@ -111,7 +118,7 @@ class Command(BaseCommand):
             StoredFile.objects.filter(host="seed").delete()
 
         rnd = random.Random(seed)
-        planned = plan_files(rnd, count - SPECIAL_FILE_COUNT)
+        planned = plan_files(rnd, count - SPECIAL_FILE_COUNT, small)
         for relative_path, size in planned.items():
             body = JPEG_MAGIC + rnd.randbytes(size - len(JPEG_MAGIC))
             write_file(media_root / relative_path, body)
