@@ -32,12 +32,16 @@ def config(c, env=None):
     "dry_run": "show every diff and remote command, change nothing",
     "checksum": "also compare MD5s with plain-MD5 ETags (slower)",
     "break_lock": "remove a lock left by a dead run (its details are shown first)",
+    "accept_thumbnail_regeneration": "go on although sorl-thumbnail will make its thumbnails again on first view "
+                                     "(the preflight states how many, and the requests to the bucket)",
 })
-def cutover(c, env=None, dry_run=False, checksum=False, break_lock=False):
+def cutover(c, env=None, dry_run=False, checksum=False, break_lock=False, accept_thumbnail_regeneration=False):
     """Move media to S3 and switch every host to it; all or nothing."""
     with operator_errors():
         settings = load(env, PROJECT_ROOT)
-        runner = run_cutover(settings, Options(dry_run=dry_run, checksum=checksum, break_lock=break_lock), say)
+        options = Options(dry_run=dry_run, checksum=checksum, break_lock=break_lock,
+                          accept_thumbnail_regeneration=accept_thumbnail_regeneration)
+        runner = run_cutover(settings, options, say)
         say(step_table(runner.outcomes))
         say(f"cutover of {settings.env} " + ("previewed: nothing changed" if dry_run
                                                  else "done: every host serves media from S3"))

@@ -17,6 +17,7 @@ from .journal import Journal
 if TYPE_CHECKING:
     from ..site.reference_feed import ReferenceFeed
     from ..site.storage_check import StorageReport
+    from ..site.thumbnails import EasyMigration
 
 
 @dataclass(frozen=True)
@@ -25,6 +26,8 @@ class Options:
     checksum: bool = False
     break_lock: bool = False
     sample_limit: int = 10
+    # go on although sorl-thumbnail's thumbnails will be made again on first view (the preflight's count)
+    accept_thumbnail_regeneration: bool = False
 
 
 @dataclass
@@ -68,6 +71,15 @@ class Run:
     # alias -> what the site's settings selected when the preflight probed them (deploy.site.storage):
     # the check after the switch compares with it (the staticfiles backend must stay as it was)
     storage_before: dict[str, "StorageReport"] = field(default_factory=dict)
+    # the new settings as checked before any reload (deploy.flows.new_settings): each probed host's
+    # report, and the hosts whose site did not read the staged file (checked once it is written)
+    settings_checked: dict[str, "StorageReport"] = field(default_factory=dict)
+    check_after_flip: list[str] = field(default_factory=list)
+    # easy_thumbnails' rows (deploy.site.easy_rows): the move the flipped settings call for, the record
+    # this run wrote (its undo puts it back), the record it restored (its undo moves the rows again)
+    easy_migration: "EasyMigration | None" = None
+    easy_record: str | None = None
+    easy_restored: str | None = None
     # the site's database, open for the rollback's passes (deploy.site.reference_feed)
     reference_feed: "ReferenceFeed | None" = None
     _connections: dict[str, Connection] = field(default_factory=dict)

@@ -14,7 +14,7 @@ from typing import Callable
 from ..config.types import HostSettings, Settings
 from ..engine.run import Run
 from ..media import complete, delta, transfer
-from ..site import health, storage, switch
+from ..site import easy_rows, health, storage, switch
 
 
 @dataclass(frozen=True)
@@ -29,12 +29,16 @@ class Direction:
     preview_copy_missing: Callable[[Run], str]
     catching_up: str                          # what copy_missing does, in a preview
     switch: Callable[[Run, str], str]         # one host's settings file to this storage
+    staged: Callable[[Run, str], bytes]       # that file's new bytes, before switch writes them
     preview_switch: Callable[[Run, str], str]
     check_served: Callable[[Settings, HostSettings, int], int]  # a sample of the site's media URLs; how many
     served: str                               # what check_served found true of them
     # why the switched settings would not serve media from here (deploy.site.storage), every host's
     settings_problems: Callable[[Run, dict], list[str]]
     selects: str                              # what the storage check requires, for people
+    # easy_thumbnails' rows to this storage's hashes, right before the reload, and their undo (deploy.site.easy_rows)
+    thumbnail_rows: Callable[[Run], str]
+    undo_thumbnail_rows: Callable[[Run], str]
 
 
 TO_S3 = Direction(
@@ -43,10 +47,11 @@ TO_S3 = Direction(
     complete="the bucket holds every file on disk",
     preview_copy=transfer.preview_upload, preview_copy_missing=delta.preview_upload_changed,
     catching_up="upload what changed on disk since the last pass",
-    switch=switch.flip, preview_switch=switch.preview_flip,
+    switch=switch.flip, staged=switch.staged_on, preview_switch=switch.preview_flip,
     check_served=health.check_media_served_from_bucket, served="media URLs fetch from the bucket",
     settings_problems=storage.s3_problems,
-    selects="django-storages' S3Storage with AWS_STORAGE_BUCKET_NAME, AWS_LOCATION and AWS_S3_ENDPOINT_URL")
+    selects="django-storages' S3Storage with AWS_STORAGE_BUCKET_NAME, AWS_LOCATION and AWS_S3_ENDPOINT_URL",
+    thumbnail_rows=easy_rows.to_bucket, undo_thumbnail_rows=easy_rows.back_from_bucket)
 
 TO_DISK = Direction(
     storage="disk", label="disk",
@@ -55,6 +60,7 @@ TO_DISK = Direction(
     until_complete=complete.download_until_complete, complete="every object in the bucket is on disk",
     preview_copy=transfer.preview_download, preview_copy_missing=delta.preview_download_changed,
     catching_up="download what the bucket has and the disk lacks",
-    switch=switch.to_disk, preview_switch=switch.preview_to_disk,
+    switch=switch.to_disk, staged=switch.staged_off, preview_switch=switch.preview_to_disk,
     check_served=health.check_media_served_by_site, served="media URLs served by the site",
-    settings_problems=storage.disk_problems, selects="FileSystemStorage at MEDIA_ROOT (compared on the media host)")
+    settings_problems=storage.disk_problems, selects="FileSystemStorage at MEDIA_ROOT (compared on the media host)",
+    thumbnail_rows=easy_rows.to_disk, undo_thumbnail_rows=easy_rows.back_from_disk)

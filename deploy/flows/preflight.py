@@ -7,6 +7,7 @@ Host problems are collected across all hosts, so one run shows them all.
 from __future__ import annotations
 
 import posixpath
+from functools import partial
 
 from ..config.paths import shell_path
 from ..engine.lock import describe, lock_path, read_lock
@@ -15,7 +16,7 @@ from ..engine.runner import Step
 from ..errors import MediaCutoverError, PreflightError
 from ..media import manifest
 from ..remote.ssh import run as remote_run
-from ..site import storage
+from ..site import storage, thumbnails
 from ..site.health import health_problem
 from ..site.packages import check_site_packages
 from ..site.switch import check_writable, read_settings, state_before
@@ -132,12 +133,14 @@ def _check_free_space(run: Run, alias: str, settings_path: str, size: int) -> No
                              f"{MIN_FREE_KB + 2 * size // 1024} KB: free some space")
 
 
-def check_storage_selected(run: Run) -> str:
+def check_storage_selected(run: Run, sorl_cost: bool = False) -> str:
     """Every host with MANAGE_PY and SITE_PYTHON: what its settings select now (the storage check after the
-    switch compares with it), one summary line a host; the others skipped, and said."""
+    switch compares with it), one summary line a host; the others skipped, and said.  The same start-up
+    reads the thumbnail libraries (and, with ``sorl_cost``, what sorl-thumbnail's first views would cost
+    after a switch): ``check_thumbnails`` judges that."""
     aliases = storage.probed(run)
     skipped = [alias for alias in run.aliases if alias not in aliases]
-    run.storage_before = storage.probe_sites(run, aliases)
+    run.storage_before = storage.probe_sites(run, aliases, sorl_cost=sorl_cost)
     lines = [report.summary() for report in run.storage_before.values()]
     if skipped:
         lines.append(f"not probed: {', '.join(skipped)} (no MANAGE_PY and SITE_PYTHON)")
@@ -175,9 +178,37 @@ def check_health_source(run: Run) -> str:
                      for host in run.targets)
 
 
+def check_thumbnails(run: Run, cutover: bool) -> str:
+    """The thumbnail libraries of the media host's site (one database for every host), as the storage
+    probe saw them: what they use and hold, and for the cutover whether they follow the media (refused,
+    nothing changed, if not) and what sorl-thumbnail's first views will cost (refused unless accepted)."""
+    alias = run.settings.media_host
+    probed = run.storage_before.get(alias)
+    if probed is None or probed.thumbnails is None:
+        return f"{alias}: not probed (no MANAGE_PY and SITE_PYTHON): thumbnail libraries not looked at"
+    report = thumbnails.report_of(probed.thumbnails, alias)  # a probe that failed here: PreflightError
+    lines = thumbnails.summary_lines(report)
+    if not cutover:
+        return "\n".join(lines)
+    found = thumbnails.problems(report, storage.media_root_real_path(run))
+    if found:
+        raise PreflightError("\n".join(found))
+    if "sorl_cost" in probed.thumbnails:
+        cost = thumbnails.sorl_cost_of(probed.thumbnails["sorl_cost"], alias)
+        run.journal.record("counts", step="sorl-thumbnail", regenerate=cost.regenerate, sources=cost.sources,
+                           requests=cost.requests, dead=cost.dead_count, dead_sample=cost.dead_sample,
+                           orphaned_rows=cost.orphaned_rows)
+        refused = thumbnails.sorl_cost_problem(cost, run.options.accept_thumbnail_regeneration)
+        if refused:
+            raise PreflightError(refused)
+        lines += thumbnails.sorl_cost_lines(cost)
+    return "\n".join(lines)
+
+
 # --- what each direction checks before it changes anything ---------------------------------
 
 STORAGE_BEFORE_STEP = "preflight: what the sites' settings select"
+THUMBNAILS_STEP = "preflight: the sites' thumbnails"
 RELOADS_STEP = "preflight: the reloads load new settings"
 
 BEFORE_CUTOVER = [
@@ -186,7 +217,8 @@ BEFORE_CUTOVER = [
     Step("preflight: bucket and credentials", check_bucket),
     Step("preflight: the sites can use S3", check_site_packages),
     Step("preflight: the sites' health answers", check_health_source),
-    Step(STORAGE_BEFORE_STEP, check_storage_selected),
+    Step(STORAGE_BEFORE_STEP, partial(check_storage_selected, sorl_cost=True)),
+    Step(THUMBNAILS_STEP, partial(check_thumbnails, cutover=True)),
     Step(RELOADS_STEP, check_reloads_reload),
 ]
 
@@ -195,5 +227,6 @@ BEFORE_ROLLBACK = [  # it reads from the bucket only, and leaves a host it canno
     Step("preflight: media host and lock", check_media_host),
     Step("preflight: bucket", check_bucket_readable),
     Step(STORAGE_BEFORE_STEP, check_storage_selected),
+    Step(THUMBNAILS_STEP, partial(check_thumbnails, cutover=False)),
     Step(RELOADS_STEP, check_reloads_reload),
 ]

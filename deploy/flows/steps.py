@@ -19,10 +19,10 @@ from ..engine import lock
 from ..engine.journal import operator
 from ..engine.run import Run
 from ..engine.runner import Step
-from ..errors import StorageCheckError
-from ..site import storage, switch
+from ..site import easy_rows, switch
 from ..site.health import wait_for_storage
 from ..sync import runner
+from . import new_settings
 from .direction import Direction
 from .reload import after_reload, preview_after_reload, preview_reload, reload_sites, restore_and_reload_sites
 
@@ -80,36 +80,6 @@ def preview_switch(run: Run, to: Direction) -> str:
     return "\n".join(to.preview_switch(run, alias) for alias in run.aliases)
 
 
-def check_new_settings(run: Run, to: Direction) -> str:
-    """Before any reload, in one Django start-up per host (at once): `manage.py check` passes on the
-    switched settings, and what they select under the site's settings module is ``to``'s storage, with
-    this bucket and prefix (or MEDIA_ROOT), and the same staticfiles backend as before.  A failure here
-    is undone like any other: the settings go back byte-identical, nothing was reloaded."""
-    aliases = storage.probed(run)
-    reports = storage.probe_sites(run, aliases, system_check=True)
-    refused = [problem for report in reports.values() if (problem := report.check_problem())]
-    if refused:
-        raise StorageCheckError("\n".join(refused))
-    passed = [f"{alias}: manage.py check passed" for alias in reports]
-    found = to.settings_problems(run, reports)
-    if found:
-        run.say("    " + "\n    ".join(passed))  # said before the refusal: the check itself passed
-        raise StorageCheckError("\n".join(found))
-    lines = passed + [report.summary() for report in reports.values()]
-    skipped = [alias for alias in run.aliases if alias not in aliases]
-    if skipped:
-        lines.append(f"not checked: {', '.join(skipped)} (no MANAGE_PY and SITE_PYTHON)")
-    return "\n".join(lines) or "no MANAGE_PY configured: skipped"
-
-
-def preview_check(run: Run, to: Direction) -> str:
-    aliases = storage.probed(run)
-    if not aliases:
-        return "no MANAGE_PY configured: skipped"
-    return (f"would run `manage.py check` on {', '.join(aliases)} under their settings modules after the "
-            f"switch and require {to.selects}, the staticfiles backend unchanged (one Django start-up a host)")
-
-
 def health_check(run: Run, to: Direction) -> str:
     lines = []
     for host in run.targets:
@@ -141,6 +111,8 @@ def preview_catch_up(run: Run, to: Direction) -> str:
 
 
 CHECK_SETTINGS = "check the new settings and what they select"
+CHECK_WRITTEN = "check the settings as written"
+THUMBNAIL_ROWS = "move easy_thumbnails' rows to the new storage"
 LAST_PASS = "copy what arrived during the checks"
 RELOAD = Step("reload the sites", reload_sites, undo=restore_and_reload_sites, preview=preview_reload)
 
@@ -150,9 +122,14 @@ def switch_over(to: Direction, *, settings: str, latest: str, catch_up: str, hea
     """How both directions end, named by each, in this order:
 
     ``latest``: copy what reached the old storage since the first copy (a delta pass, ~1 s at
-    100,000 files), right before the flip; ``settings``: every settings file to ``to`` (undone: the
-    preflight's bytes put back); then `manage.py check` on them and what they select (``to``'s
-    storage, staticfiles as before), in one Django start-up a host, before any reload; LAST_PASS: what arrived during the
+    100,000 files); CHECK_SETTINGS: the new settings, staged, before anything is written
+    (``deploy.flows.new_settings``): `manage.py check` on them and what they select (``to``'s storage,
+    staticfiles as before; thumbnails follow the media), in one Django start-up a host, so that a
+    refusal changes nothing and the change-over does not wait for Django; ``settings``: every
+    settings file to ``to`` (undone: the preflight's bytes put back); CHECK_WRITTEN: the same checks
+    on the written file, only for a host whose site did not read the staged settings;
+    THUMBNAIL_ROWS: easy_thumbnails' rows to the new storage's hashes (undone: the record put back),
+    so that no thumbnail is made again; all before any reload; LAST_PASS: what arrived during the
     checks (a few seconds of uploads), right before the reload, so that the files the new workers
     render are there when they start; the reload (undone: each site back on its old storage, the
     uploads it took meanwhile carried back); ``catch_up``: copy at once and again and again while
@@ -163,9 +140,13 @@ def switch_over(to: Direction, *, settings: str, latest: str, catch_up: str, hea
     """
     return [
         Step(latest, to.copy_missing, preview=to.preview_copy_missing),
+        Step(CHECK_SETTINGS, partial(new_settings.check_staged, to=to),
+             preview=partial(new_settings.preview_check, to=to)),
         Step(settings, partial(switch_settings, to=to), undo=restore_settings,
              preview=partial(preview_switch, to=to)),
-        Step(CHECK_SETTINGS, partial(check_new_settings, to=to), preview=partial(preview_check, to=to)),
+        Step(CHECK_WRITTEN, partial(new_settings.check_written, to=to),
+             preview=partial(new_settings.preview_written, to=to)),
+        Step(THUMBNAIL_ROWS, to.thumbnail_rows, undo=to.undo_thumbnail_rows, preview=easy_rows.preview),
         Step(LAST_PASS, to.copy_missing, preview=to.preview_copy_missing),
         RELOAD,
         Step(catch_up, partial(catch_up_after_reload, to=to), preview=partial(preview_catch_up, to=to)),

@@ -29,19 +29,25 @@ def connect(settings: Settings, alias: str) -> Connection:
 
 def run(connection: Connection, command: str, what: str, timeout: float | None = None) -> str:
     """Run ``command``; a non-zero exit or a lost connection becomes a RemoteError naming the host."""
+    result = run_to_end(connection, command, what, timeout)
+    if not result.ok:
+        detail = (result.stderr or result.stdout).strip().splitlines()[-3:]
+        raise RemoteError(f"{connection.original_host}: {what} failed (exit {result.exited}): "
+                          + " | ".join(detail))
+    return result.stdout
+
+
+def run_to_end(connection: Connection, command: str, what: str, timeout: float | None = None):
+    """Run ``command`` and hand back its result whatever its exit (a script that reports its own refusal
+    on stdout); only a lost connection or a timeout becomes a RemoteError naming the host."""
     try:
-        result = connection.run(command, hide=True, warn=True, timeout=timeout, in_stream=False)
+        return connection.run(command, hide=True, warn=True, timeout=timeout, in_stream=False)
     except (OSError, paramiko.SSHException, UnexpectedExit) as error:
         raise RemoteError(f"{connection.original_host}: {what} failed: {error}") from None
     except Exception as error:  # invoke's CommandTimedOut has no common base with the above
         if type(error).__name__ == "CommandTimedOut":
             raise RemoteError(f"{connection.original_host}: {what} took longer than {timeout:.0f} s") from None
         raise
-    if not result.ok:
-        detail = (result.stderr or result.stdout).strip().splitlines()[-3:]
-        raise RemoteError(f"{connection.original_host}: {what} failed (exit {result.exited}): "
-                          + " | ".join(detail))
-    return result.stdout
 
 
 def read_file(connection: Connection, path: str) -> bytes:

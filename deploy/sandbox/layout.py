@@ -24,14 +24,17 @@ WEED_PORTS = {"master.port": 18933, "volume.port": 18980, "filer.port": 18988,
 SITE_PYTHON_PACKAGES = ("Django>=5.2,<6", "django-storages[s3]>=1.14.4,<2",
                         "gunicorn>=23,<28", "boto3>=1.36,<2",
                         # shape "envfile" reads its .env the way cookiecutter-style sites do
-                        "django-environ>=0.11,<1")
+                        "django-environ>=0.11,<1",
+                        # shape "thumbs": the thumbnail libraries issue 12 measured
+                        "easy-thumbnails==2.10.1", "sorl-thumbnail==13.4.0", "Pillow>=10,<13")
 
 # The extra site shapes (deploy/sandbox/shapes/), each on every host beside the site of
 # shape (a): its gunicorn's port per host, and for "package" the port of its nginx front end.
-SHAPES = ("package", "envfile", "recipe")
+SHAPES = ("package", "envfile", "recipe", "thumbs")
 SHAPE_GUNICORN_PORTS = {"package": {"web1": 18111, "web2": 18112},
                         "envfile": {"web1": 18121, "web2": 18122},
-                        "recipe": {"web1": 18131, "web2": 18132}}
+                        "recipe": {"web1": 18131, "web2": 18132},
+                        "thumbs": {"web1": 18141, "web2": 18142}}
 FRONT_END_PORTS = {"web1": 18201, "web2": 18202}
 
 
@@ -102,6 +105,16 @@ class Layout:
     @property
     def database(self) -> Path:
         return self.shared / "db" / "site.sqlite3"
+
+    def shape_data(self, name: str) -> Path:
+        """A shape's own media and database (shape "thumbs"), shared by both hosts like the default site's."""
+        return self.shared / "shapes" / name
+
+    def shape_media(self, name: str) -> Path:
+        return self.shape_data(name) / "media"
+
+    def shape_database(self, name: str) -> Path:
+        return self.shape_data(name) / "db" / "site.sqlite3"
 
     @property
     def hosts_dir(self) -> Path:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import os
 import pwd
+import shutil
 import signal
 import urllib.error
 import urllib.request
@@ -22,7 +23,7 @@ from ..config.types import Settings
 from ..errors import SandboxError
 from . import nginx
 from .accounts import as_user
-from .layout import HOST_ALIASES, SHAPES, Layout
+from .layout import GROUP, HOST_ALIASES, SHAPES, Layout
 from .processes import ensure_port_free, port_open, read_pid, wait_for
 from .shapes import (SHAPES_BY_NAME, Shape, collect_static, install_files, one, restore_pristine_settings,
                      static_root, write_env_file)
@@ -36,17 +37,51 @@ def up(layout: Layout, accounts: dict[str, pwd.struct_passwd], shapes: tuple[Sha
     recorded = state.setdefault("shapes", {})
     for shape in shapes:
         settings = shape_settings(layout, shape)
+        changed = {}
         for alias, account in accounts.items():
-            changed = install_files(layout, shape, alias, account)
-            changed = write_env_file(layout, settings, shape, alias, account) or changed
+            changed[alias] = install_files(layout, shape, alias, account)
+            changed[alias] = write_env_file(layout, settings, shape, alias, account) or changed[alias]
             if shape.front_end:
                 collect_static(layout, shape, alias, account)
+        if shape.own_data:
+            say(f"data    shape {shape.name}: {ensure_data(layout, shape, accounts, settings.media_host)}")
+        for alias, account in accounts.items():
             say(f"shape   {shape.name} on {alias} at {site_url(shape, alias)}: "
-                f"{start_or_reload(layout, shape, alias, account, changed)}")
+                f"{start_or_reload(layout, shape, alias, account, changed[alias])}")
         if shape.front_end:
             say(f"nginx   in front of shape {shape.name}: {nginx.start(layout, front_ends(layout, shape))}")
         recorded[shape.name] = shape_state(layout, shape, settings)
         layout.write_state(state)
+
+
+def ensure_data(layout: Layout, shape: Shape, accounts: dict[str, pwd.struct_passwd], media_host: str) -> str:
+    """A shape's own media directory and database (group-writable, as the default site's), linked at
+    ~/webapps/<shape>-media on each host, and made by its commands on the media host (each a no-op
+    once done); the last command's last line."""
+    for path in (layout.shape_data(shape.name), layout.shape_media(shape.name), layout.shape_database(shape.name).parent):
+        path.mkdir(parents=True, exist_ok=True)
+        shutil.chown(path, "root", GROUP)
+        path.chmod(0o2775)
+    for account in accounts.values():
+        link = Path(account.pw_dir) / "webapps" / f"{shape.name}-media"
+        if not link.is_symlink():
+            link.parent.mkdir(exist_ok=True)
+            link.symlink_to(layout.shape_media(shape.name))
+    said = ""
+    for command in shape.own_data:
+        said = as_user(accounts[media_host], f"cd {shape.home_path()} && ~/site-venv/bin/python manage.py {command}",
+                       timeout=300).stdout.strip()
+    layout.shape_database(shape.name).chmod(0o664)  # SQLite makes it 0644: both hosts' sites write it
+    return said.splitlines()[-1] if said else "ready"
+
+
+def accounts_of(layout: Layout) -> dict[str, pwd.struct_passwd]:
+    return {alias: pwd.getpwnam(layout.account(alias)) for alias in HOST_ALIASES}
+
+
+def clear_data(layout: Layout, shape: Shape) -> None:
+    """The shape's media and database gone (its reset makes them again)."""
+    shutil.rmtree(layout.shape_data(shape.name), ignore_errors=True)
 
 
 def shape_settings(layout: Layout, shape: Shape) -> Settings:
@@ -156,9 +191,14 @@ def reset(layout: Layout, name: str, say: Say) -> None:
             changed = write_env_file(layout, settings, shape, alias, account, pristine=True)
         else:
             changed = restore_pristine_settings(layout, shape, alias, account)
-        if changed or not serves_from_disk(shape, alias, settings.bucket_url):
-            reload(layout, shape, alias, account)
+        if changed or shape.own_data or not serves_from_disk(shape, alias, settings.bucket_url):
             reloaded.append(alias)
+    if shape.own_data:  # its data afresh (the workers reopen the new database after their reload)
+        clear_data(layout, shape)
+        as_user(pwd.getpwnam(layout.account(settings.media_host)), "rm -rf ~/.media-cutover/thumbnails")
+        say(f"data    shape {shape.name}: {ensure_data(layout, shape, accounts_of(layout), settings.media_host)}")
+    for alias in reloaded:
+        reload(layout, shape, alias, pwd.getpwnam(layout.account(alias)))
     for alias in reloaded:
         wait_for(f"site shape {shape.name} on {alias} back on disk",
                  lambda: serves_from_disk(shape, alias, settings.bucket_url), 30)
@@ -189,7 +229,8 @@ def shape_state(layout: Layout, shape: Shape, settings: Settings) -> dict:
             "error_log": str(shape_dir / "logs" / "gunicorn-error.log"),
             "reload_command": shape.reload_command,
             "static_root": str(static_root(layout, shape, alias)) if shape.front_end else None,
-            "media_root": str(layout.shared_media),
+            "media_root": str(layout.shape_media(shape.name) if shape.own_data else layout.shared_media),
+            "database": str(layout.shape_database(shape.name) if shape.own_data else layout.database),
             "media_host": alias == settings.media_host,
         }
     recorded = {"env": shape.env, "config": f"config/{shape.env}.env", "about": shape.about, "hosts": hosts}

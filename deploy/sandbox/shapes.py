@@ -41,6 +41,9 @@ class Shape:
     settings_module: str  # the module the running site uses
     manage_default_module: str  # the module manage.py falls back to
     front_end: bool = False  # behind the sandbox's nginx, which serves /media/ and /static/ from disk
+    # a media directory and database of its own (Layout.shape_data), made by these manage.py commands
+    # on the media host when the shape's data is new (shape_control.ensure_data)
+    own_data: tuple[str, ...] = ()
 
     @property
     def env(self) -> str:
@@ -87,7 +90,15 @@ RECIPE = Shape(
     wsgi="mediasite.wsgi:application", settings_file="mediasite/local_settings.py", env_file="site.env",
     restarts=False, health_path="/healthz", page_path="/files/?limit=50",
     settings_module="mediasite.settings", manage_default_module="mediasite.settings")
-SHAPES_BY_NAME = {shape.name: shape for shape in (PACKAGE, ENVFILE, RECIPE)}
+THUMBS = Shape(
+    name="thumbs", about="easy_thumbnails and sorl-thumbnail pages of seeded photos; its own media and database",
+    reused=(("gallery", "gallery"), ("mediasite", "mediasite"),
+            ("../shape_templates/recipe/gunicorn.conf.py", "gunicorn.conf.py")),  # run/ and logs/ in the shape
+    wsgi="thumbsite.wsgi:application", settings_file="mediasite/local_settings.py", env_file="site.env",
+    restarts=False, health_path="/healthz", page_path="/easy/",
+    settings_module="thumbsite.settings", manage_default_module="thumbsite.settings",
+    own_data=("migrate --noinput -v 0", "seed_thumbs"))
+SHAPES_BY_NAME = {shape.name: shape for shape in (PACKAGE, ENVFILE, RECIPE, THUMBS)}
 assert tuple(SHAPES_BY_NAME) == SHAPES
 
 
@@ -155,7 +166,7 @@ def _executable(source: Path) -> bool:
 
 def restore_pristine_settings(layout: Layout, shape: Shape, alias: str, account: pwd.struct_passwd) -> bool:
     """The template's settings file back (USE_S3 = False), owned and 644; False if it was already so."""
-    pristine = SHAPE_TEMPLATES / shape.name / shape.settings_file
+    pristine = template_files(shape)[shape.settings_file]  # the shape's own, or the part of site/ it reuses
     target = layout.shape_dir(alias, shape.name) / shape.settings_file
     return _put(target, pristine.read_bytes(), account, 0o644)
 
@@ -183,6 +194,9 @@ def env_values(layout: Layout, settings: Settings, shape: Shape, alias: str) -> 
     """What the shape's site reads from its environment file, but the switch."""
     env_path = layout.shape_dir(alias, shape.name) / shape.env_file
     values = site_env_values(layout, settings, alias, shape.gunicorn_port(alias), env_path)
+    if shape.own_data:
+        values["MEDIA_ROOT"] = str(layout.shape_media(shape.name))
+        values["DATABASE_PATH"] = str(layout.shape_database(shape.name))
     if shape.front_end:
         values["STATIC_ROOT"] = str(static_root(layout, shape, alias))
     if shape.switch_in_env_file:  # django-environ's spelling, as cookiecutter-style projects write it

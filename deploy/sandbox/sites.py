@@ -19,6 +19,7 @@ from .layout import GROUP, SITE_PYTHON_PACKAGES, Layout
 from .processes import ensure_port_free, port_open, read_pid, run, stop_pid, wait_for
 
 TEMPLATE = Path(__file__).parent / "site"
+SETTINGS_FILE = Path("mediasite") / "local_settings.py"  # the switch's file: the cutover's, never refreshed
 # The site runs as the host's user: it needs a Python every user can execute
 # (a pyenv Python under /root is not), so the system's.
 SYSTEM_PYTHON = "/usr/bin/python3"
@@ -56,9 +57,10 @@ def ensure_shared_dirs(layout: Layout) -> None:
 
 def install_site(layout: Layout, settings: Settings, host: HostSettings,
                  account: pwd.struct_passwd) -> bool:
-    """Copy the site into the host's home once; a running site's files are left alone.
+    """Copy the site into the host's home, or bring its files up to the template (its local_settings.py,
+    the operator's, is left as it is).
 
-    Writes site.env afresh; True when its content changed (a running site must reload).
+    Writes site.env afresh; True when it or a file changed (a running site must reload).
     """
     home = Path(account.pw_dir)
     _link(home / "site-venv", layout.site_venv)
@@ -67,21 +69,39 @@ def install_site(layout: Layout, settings: Settings, host: HostSettings,
     for name in ("run", "logs", "webapps"):
         (home / name).mkdir(exist_ok=True)
     site = home / "site"
-    installed = not site.exists()
-    if installed:
+    changed = False
+    if not site.exists():
         shutil.copytree(TEMPLATE, site, ignore=shutil.ignore_patterns("__pycache__"))
+    else:
+        changed = _refresh(site)
     env_file = site / "site.env"
     before = env_file.read_text() if env_file.exists() else None
     env_file.write_text(_site_env(layout, settings, host, env_file))
     env_file.chmod(0o600)
     owned_tree(home, account)
-    return env_file.read_text() != before
+    return env_file.read_text() != before or changed
+
+
+def _refresh(site: Path) -> bool:
+    """The template's files over an installed site, but its local_settings.py; True when one changed."""
+    changed = False
+    for source in sorted(TEMPLATE.rglob("*")):
+        relative = source.relative_to(TEMPLATE)
+        if not source.is_file() or "__pycache__" in relative.parts or relative == SETTINGS_FILE:
+            continue
+        target = site / relative
+        if target.is_file() and target.read_bytes() == source.read_bytes():
+            continue
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(source, target)
+        changed = True
+    return changed
 
 
 def restore_pristine_settings(account: pwd.struct_passwd) -> bool:
     """Put the template's local_settings.py back (USE_S3 = False); False if it was already so."""
-    pristine = TEMPLATE / "mediasite" / "local_settings.py"
-    target = Path(account.pw_dir) / "site" / "mediasite" / "local_settings.py"
+    pristine = TEMPLATE / SETTINGS_FILE
+    target = Path(account.pw_dir) / "site" / SETTINGS_FILE
     try:
         found = target.stat()
         if (target.read_bytes() == pristine.read_bytes() and (found.st_uid, found.st_gid) ==

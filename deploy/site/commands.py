@@ -39,14 +39,60 @@ def manage_shell(host: HostSettings, script: str, variables: Sequence[str] = (),
 
 
 # The env-file loader that runs before Django starts, as systemd's EnvironmentFile would load it.
-LOAD_ENV_FILE = '''
+# How an env file's lines become variables (as systemd reads an EnvironmentFile), the switch winning
+# over the process environment and the process environment over the rest: both loaders below use it.
+_ENV_LINES = '''
 import os, re, shlex
-for line in open(os.environ["MEDIA_CUTOVER_ENV_FILE"], encoding="utf-8"):
-    match = re.match(r"\\s*(?:export\\s+)?([A-Za-z_][A-Za-z0-9_]*)\\s*=\\s*(.*?)\\s*$", line)
-    if match and not line.lstrip().startswith("#"):
-        name, value = match.groups()
-        value = re.sub(r"\\s+#.*$", "", value) if value[:1] not in "\\"'" else (shlex.split(value) or [""])[0]
-        os.environ[name] = value if name == os.environ.get("MEDIA_CUTOVER_SWITCH") else os.environ.get(name, value)
+
+def media_cutover_load_env(lines):
+    for line in lines:
+        match = re.match(r"\\s*(?:export\\s+)?([A-Za-z_][A-Za-z0-9_]*)\\s*=\\s*(.*?)\\s*$", line)
+        if match and not line.lstrip().startswith("#"):
+            name, value = match.groups()
+            value = re.sub(r"\\s+#.*$", "", value) if value[:1] not in "\\"'" else (shlex.split(value) or [""])[0]
+            os.environ[name] = value if name == os.environ.get("MEDIA_CUTOVER_SWITCH") else os.environ.get(name, value)
+'''
+LOAD_ENV_FILE = _ENV_LINES + '''
+media_cutover_load_env(open(os.environ["MEDIA_CUTOVER_ENV_FILE"], encoding="utf-8"))
+'''
+# The switched settings, staged: read from stdin ({"format", "path", "source"}) before Django starts, so
+# that manage.py sees them while the file on disk is still the old one.  A Python settings file is
+# imported from the staged source (a finder ahead of the path finder; no bytecode cache read or written);
+# an env file's lines are loaded as LOAD_ENV_FILE loads the file, the staged switch winning.  The probe
+# reports whether the staged source was imported (MEDIA_CUTOVER_STAGED) and what the switch reads as.
+STAGED_SETTINGS = _ENV_LINES + '''
+import json, sys
+staged = json.loads(sys.stdin.buffer.read().decode("utf-8"))
+if staged["format"] == "env":
+    media_cutover_load_env(staged["source"].splitlines())
+    os.environ["MEDIA_CUTOVER_STAGED"] = "environment"
+else:
+    import importlib.abc, importlib.machinery
+    target = os.path.realpath(os.path.expanduser(staged["path"]))
+
+    class StagedSettings(importlib.abc.SourceLoader):
+        def __init__(self, path):
+            self.path = path
+
+        def get_filename(self, fullname):
+            return self.path
+
+        def get_data(self, path):
+            if os.path.realpath(path) == target:
+                os.environ["MEDIA_CUTOVER_STAGED"] = "imported"
+                return staged["source"].encode("utf-8")
+            with open(path, "rb") as handle:
+                return handle.read()
+
+    class StagedFinder:
+        @staticmethod
+        def find_spec(fullname, path=None, target_module=None):
+            spec = importlib.machinery.PathFinder.find_spec(fullname, path)
+            if spec is not None and spec.origin and os.path.realpath(spec.origin) == target:
+                spec.loader = StagedSettings(spec.origin)
+            return spec
+
+    sys.meta_path.insert(0, StagedFinder)
 '''
 RUN_MANAGE_PY = '''
 import runpy, sys
@@ -56,12 +102,15 @@ runpy.run_path(sys.argv[0], run_name="__main__")
 
 
 def site_shell(host: HostSettings, script: str, switch_name: str, env_file: str | None,
-               variables: Sequence[str] = ()) -> str:
+               variables: Sequence[str] = (), staged: bool = False) -> str:
     """``manage.py shell -c SCRIPT`` as the running site would start: with ``env_file`` (an env-file
-    switch: systemd's EnvironmentFile) loaded into the environment first, the switch's value winning."""
+    switch: systemd's EnvironmentFile) loaded into the environment first, the switch's value winning.
+    With ``staged`` the settings file's new content comes on stdin instead (STAGED_SETTINGS)."""
     words = [f"MEDIA_CUTOVER_SWITCH={shlex.quote(switch_name)}", *variables]
     python_arguments = ""
-    if env_file:
+    if staged:
+        python_arguments = f"-c {shlex.quote(STAGED_SETTINGS + RUN_MANAGE_PY)}"
+    elif env_file:
         # manage.py reads the environment when it starts: load the file first, then run manage.py.
         words.append(f"MEDIA_CUTOVER_ENV_FILE={shell_path(env_file)}")
         python_arguments = f"-c {shlex.quote(LOAD_ENV_FILE + RUN_MANAGE_PY)}"

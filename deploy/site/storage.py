@@ -7,15 +7,17 @@ this module only runs their commands on the hosts and hands back what they repor
 
 from __future__ import annotations
 
-from functools import partial
+from typing import Callable
 
 from ..config.paths import shell_path
 from ..config.types import HostSettings, Settings
 from ..engine.run import Run
 from ..errors import MediaCutoverError
 from ..remote.ssh import run as remote_run
+from ..remote.ssh import run_with_input
 from . import reload_facts
-from .storage_check import StorageReport, parse_report, probe_command, problems_on_disk, problems_on_s3
+from .storage_check import (StorageReport, parse_report, probe_command, problems_on_disk, problems_on_s3,
+                            staged_input)
 
 PROBE_TIMEOUT = 120  # one Django start-up, as `manage.py check`
 
@@ -30,23 +32,36 @@ def env_file_of(host: HostSettings) -> str | None:
     return host.settings_path if host.switch_format == "env" else None
 
 
-def command_for(settings: Settings, host: HostSettings, system_check: bool = False) -> str:
-    return probe_command(host, settings.switch_name, env_file_of(host), system_check)
+def command_for(settings: Settings, host: HostSettings, system_check: bool = False, sorl_cost: bool = False,
+                staged: bool = False) -> str:
+    return probe_command(host, settings.switch_name, env_file_of(host), system_check, sorl_cost, staged)
 
 
-def probe(run: Run, alias: str, system_check: bool = False) -> StorageReport:
+def probe(run: Run, alias: str, system_check: bool = False, sorl_cost: bool = False,
+          staged: bytes | None = None) -> StorageReport:
     """One host's report: what Django selects under the site's settings module, with the settings now on
-    disk; with ``system_check``, `manage.py check`'s verdict on them too (same start-up)."""
+    disk, or with ``staged`` (the file's new bytes, before they are written); with ``system_check``,
+    `manage.py check`'s verdict on them too (same start-up)."""
     host = run.settings.host(alias)
     what = "`manage.py check` and the storage check" if system_check else "the storage check"
-    output = remote_run(run.connection(alias), command_for(run.settings, host, system_check),
-                        f"{what} ({host.manage_py} shell)", timeout=PROBE_TIMEOUT)
+    command = command_for(run.settings, host, system_check, sorl_cost, staged is not None)
+    if staged is None:
+        output = remote_run(run.connection(alias), command, f"{what} ({host.manage_py} shell)", timeout=PROBE_TIMEOUT)
+    else:
+        output = run_with_input(run.connection(alias), command, staged_input(host, staged),
+                                f"{what} of the new settings, staged ({host.manage_py} shell)", timeout=PROBE_TIMEOUT)
     return parse_report(output, alias)
 
 
-def probe_sites(run: Run, aliases: list[str], system_check: bool = False) -> dict[str, StorageReport]:
-    """Every given host's report, probed at once (each takes a Django start-up)."""
-    return dict(zip(aliases, run.on_every_host(partial(probe, system_check=system_check), aliases)))
+def probe_sites(run: Run, aliases: list[str], system_check: bool = False, sorl_cost: bool = False,
+                staged: Callable[[Run, str], bytes] | None = None) -> dict[str, StorageReport]:
+    """Every given host's report, probed at once (each takes a Django start-up); sorl-thumbnail's cost
+    is counted on the media host only (one database for every host); with ``staged`` (a host's settings
+    file as the switch will write it) before the switch."""
+    def one(run_: Run, alias: str) -> StorageReport:
+        return probe(run_, alias, system_check, sorl_cost and alias == run_.settings.media_host,
+                     staged(run_, alias) if staged is not None else None)
+    return dict(zip(aliases, run.on_every_host(one, aliases)))
 
 
 def media_root_real_path(run: Run) -> str:

@@ -95,6 +95,7 @@ def thumbnails_report():
 alias = getattr(settings, "THUMBNAIL_DEFAULT_STORAGE_ALIAS", None)
 print({MARKER!r} + json.dumps({{
     "system_check": system_check(),
+    "staged": os.environ.get("MEDIA_CUTOVER_STAGED"),
     "thumbnails": thumbnails_report(),
     "write": write_check(),
     "settings_module": os.environ.get("DJANGO_SETTINGS_MODULE"),
@@ -124,6 +125,12 @@ class StorageReport:
     write: str | None = None    # with S3 selected: "ok", "no credentials" or "failed: ..." (the site's own key)
     system_check: str | None = None  # when asked: `manage.py check`'s "ok" or "failed: <what it said>"
     thumbnails: dict | None = None    # deploy/remote/scripts/thumbnails.py's detect (deploy.site.thumbnails reads it)
+    staged: str | None = None         # with staged settings: "imported" (a Python file) or "environment"
+
+    def saw_staged(self, use_s3: bool) -> bool:
+        """Did the staged probe see the switched settings?  Their source was used, and the switch reads as
+        set; otherwise (settings read some other way) only the file itself, once written, can be checked."""
+        return self.staged is not None and self.switch == repr(use_s3)
 
     def check_problem(self) -> str | None:
         """Why `manage.py check` refused these settings, or None (passed, or not asked)."""
@@ -149,17 +156,24 @@ class StorageReport:
 
 
 def probe_command(host: HostSettings, switch_name: str, env_file: str | None, system_check: bool = False,
-                  sorl_cost: bool = False) -> str:
+                  sorl_cost: bool = False, staged: bool = False) -> str:
     """The probe's command line under the site's settings module: no secret on it (an env file is
     read by the probe, not by the shell).  With ``system_check`` it also runs `manage.py check`, in
     the same Django start-up (one start-up per host between the flip and the reload, not two).  The
     thumbnail libraries are looked at in the same start-up too (``deploy.site.thumbnails``); with
-    ``sorl_cost``, what sorl-thumbnail's first views would cost after a switch."""
+    ``sorl_cost``, what sorl-thumbnail's first views would cost after a switch.  With ``staged`` the
+    settings file's new content is read from stdin (``staged_input``), before any flip."""
     variables = ["MEDIA_CUTOVER_CHECK=1"] if system_check else []
     if sorl_cost:
         variables.append("MEDIA_CUTOVER_SORL_COST=1")
     script = f"_THUMBNAILS_SCRIPT = {thumbnails.script_text()!r}\n" + SCRIPT
-    return site_shell(host, script, switch_name, env_file, variables)
+    return site_shell(host, script, switch_name, env_file, variables, staged)
+
+
+def staged_input(host: HostSettings, content: bytes) -> bytes:
+    """What the staged probe reads on stdin: the settings file as the switch would write it."""
+    return json.dumps({"format": host.switch_format, "path": host.settings_path,
+                       "source": content.decode("utf-8")}).encode("utf-8")
 
 
 def parse_report(output: str, host: str) -> StorageReport:

@@ -89,6 +89,19 @@ def flip(run_: Run, alias: str, use_s3: bool = True) -> str:
     return f"{alias}: {switch_text.spelled(switch, use_s3, spelling)} in {where} (backup {posixpath.basename(backup)})"
 
 
+def staged_on(run_: Run, alias: str) -> bytes:
+    """The host's settings file as :func:`flip` will write it (for the check before the flip)."""
+    return planned_change(run_, alias, True)[1]
+
+
+def staged_off(run_: Run, alias: str) -> bytes:
+    """The host's settings file as :func:`to_disk` will write it."""
+    host = run_.settings.host(alias)
+    source = _decode(_current(run_, alias), alias, host.settings_path)
+    new, _ = switch_text.disk_settings(source, _where(host), list_backups(run_, alias), _switch(run_, alias))
+    return new.encode("utf-8")
+
+
 def preview_flip(run_: Run, alias: str) -> str:
     switch = _switch(run_, alias)
     return diff(run_, alias, use_s3=True) or f"{alias}: already {switch_text.spelled(switch, True, _spelling(run_, alias))}"

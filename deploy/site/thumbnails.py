@@ -78,6 +78,9 @@ class EasyMigration:
     def noop(self) -> bool:
         return self.from_hash == self.to_hash and self.thumbnails_from_hash == self.thumbnails_to_hash
 
+    def reversed(self) -> EasyMigration:
+        return EasyMigration(self.to_hash, self.from_hash, self.thumbnails_to_hash, self.thumbnails_from_hash)
+
     def arguments(self, record: str) -> list[str]:
         return ["migrate-easy", "--from-hash", self.from_hash, "--to-hash", self.to_hash,
                 "--thumbnails-from-hash", self.thumbnails_from_hash, "--thumbnails-to-hash",
@@ -285,6 +288,18 @@ def sorl_cost_problem(cost: SorlCost, accepted: bool, flag: str = ACCEPT_FLAG) -
             f"on first view after the switch, about {requests['total']} requests to the bucket ({requests['HEAD']} "
             f"HEAD, {requests['PUT']} PUT, {requests['GET']} GET), and their {cost.dead_count} old files under "
             f"{cost.prefix} are left unused (never deleted); run again with {flag} to go on")
+
+
+def sorl_cost_lines(cost: SorlCost) -> list[str]:
+    """What sorl-thumbnail's first views will cost, once accepted; the dead names counted, never deleted."""
+    if not cost.regenerate:
+        return [f"{cost.host}: sorl-thumbnail: no thumbnail in use to make again"]
+    sample = ", ".join(cost.dead_sample[:3]) + (", ..." if cost.dead_count > 3 else "")
+    return [f"{cost.host}: sorl-thumbnail: {cost.regenerate} thumbnails of {cost.sources} images will be made "
+            f"again on first view after the switch, about {cost.requests['total']} requests to the bucket "
+            f"(accepted: {ACCEPT_FLAG})",
+            f"{cost.host}: sorl-thumbnail: {cost.dead_count} old thumbnail files under {cost.prefix} go out of use "
+            f"and are left as they are, never deleted ({sample}; the first 20 names in the run's journal)"]
 
 
 def easy_migration(before: ThumbnailReport, after: ThumbnailReport) -> EasyMigration | None:

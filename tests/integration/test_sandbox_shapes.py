@@ -28,7 +28,7 @@ from .sandbox_client import Sandbox, http_get, http_json, invoke, upload
 
 pytestmark = pytest.mark.slow
 
-SHAPES = ("package", "envfile", "recipe")
+SHAPES = ("package", "envfile", "recipe", "thumbs")
 JPEG = b"\xff\xd8\xff\xe0"
 
 
@@ -104,7 +104,12 @@ def test_sandbox_json_and_the_shape_environments_reach_each_shape(shapes, sandbo
             assert recorded["site_url"] == host.site_url
             assert Path(recorded["settings_path"]).is_file()
             assert Path(recorded["env_file"]).stat().st_mode & 0o777 == 0o600
-            assert recorded["media_root"] == sandbox.host(host.alias)["media_root"]
+            if name == "thumbs":  # its own media and database, shared by both hosts
+                assert recorded["media_root"] == shapes["thumbs"]["hosts"]["web1"]["media_root"] != \
+                    sandbox.host(host.alias)["media_root"]
+                assert Path(recorded["media_root"]).is_dir() and Path(recorded["database"]).is_file()
+            else:
+                assert recorded["media_root"] == sandbox.host(host.alias)["media_root"]
     status = invoke(project_root, "sandbox.status").stdout
     assert re.search(r"shape package web2\s+running \(pid \d+\), answering", status)
     assert re.search(r"nginx \(package\)\s+running", status)

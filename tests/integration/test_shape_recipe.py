@@ -1,7 +1,7 @@
 """What the flipped settings really select, checked before any reload, on the sandbox's site shapes.
 
 (d) recipe: the recipe-era `DEFAULT_FILE_STORAGE` block, which Django 5.2 ignores: `manage.py check`
-passes it, the storage check refuses it before any reload, and the flip is undone byte-identical.
+passes it, the storage check of the staged settings refuses it before the flip: nothing is written.
 (c) envfile: a HUP reload of a gunicorn that preloads the app is refused in the preflight.
 Run under the sandbox lock (see /tmp/context15.md): the cutover uploads into the shared prefix.
 """
@@ -46,16 +46,16 @@ def test_the_recipe_block_is_refused_before_any_reload_and_every_host_is_back(sh
         # the preflight showed what the settings selected before
         preflight = result.stdout.split("==> preflight: what the sites' settings select")[1].split("==>")[0]
         assert "web1: mediasite.settings: default storage django.core.files.storage.FileSystemStorage" in preflight
-        # it stopped at the storage check, after manage.py check passed, before any reload
+        # it stopped at the storage check of the staged settings, after manage.py check passed, before the flip
         assert "web1: manage.py check passed" in result.stdout
         assert "step 'check the new settings and what they select' failed" in result.stderr
-        assert "==> reload the sites" not in result.stdout and "==> copy what arrived" not in result.stdout
+        assert "==> flip USE_S3 = True" not in result.stdout and "==> reload the sites" not in result.stdout
         for alias in hosts:
             line = next(line for line in result.stderr.splitlines() if f"{alias}: the flipped settings" in line)
             assert "DEFAULT_FILE_STORAGE = 'storages.backends.s3boto3.S3Boto3Storage'" in line
             assert "Django 5.1 and later ignore" in line
             assert "Set STORAGES['default'] to {'BACKEND': 'storages.backends.s3.S3Storage'" in line
-        assert "undone: flip USE_S3 = True" in result.stderr
+        assert "flip" not in result.stderr  # nothing was written, so nothing to undo
         assert "every host is back as it was before the run" in result.stderr
         # byte-identical, on disk, never reloaded
         for alias, host in hosts.items():

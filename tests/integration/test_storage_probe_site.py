@@ -54,3 +54,21 @@ def test_a_check_error_is_reported_with_what_django_said_and_names_the_host(site
     command = subprocess.run([str(site.python), "manage.py", "check"], cwd=site.code, capture_output=True, text=True,
                              env=site.environment("disk", THUMBS_BREAK_CHECK="1"), timeout=120)
     assert command.returncode != 0 and "caches.E001" in command.stderr
+
+
+def test_staged_settings_are_what_the_probe_sees_while_the_file_on_disk_stays_as_it_was(site):
+    from deploy.site.storage_check import staged_input
+    settings_file = site.code / "testsite" / "settings.py"
+    before = settings_file.read_bytes()
+    staged = before + b'\nUSE_S3 = True\nMEDIA_URL = "http://bucket.test/staged/"\n'
+    command = probe_command(site.host, "USE_S3", None, system_check=True, staged=True)
+    result = subprocess.run(["bash", "-c", command], input=staged_input(site.host, staged), capture_output=True,
+                            env=site.environment("disk"), timeout=120)
+    assert result.returncode == 0, result.stderr.decode()
+    report = parse_report(result.stdout.decode(), "web1")
+    assert (report.staged, report.switch, report.media_url) == ("imported", "True", "http://bucket.test/staged/")
+    assert report.saw_staged(True) and not report.saw_staged(False) and report.system_check == "ok"
+    assert settings_file.read_bytes() == before  # nothing written, no bytecode of the staged source kept
+    assert not any(b"staged" in path.read_bytes() for path in site.code.rglob("*.pyc"))
+    plain = probe(site, system_check=False)
+    assert (plain.staged, plain.switch, plain.media_url) == (None, "None", "/media/")

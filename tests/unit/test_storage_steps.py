@@ -10,13 +10,16 @@ import pytest
 from deploy.config.load import load_settings
 from deploy.engine.run import Run
 from deploy.errors import HostsFailed, PreflightError, StorageCheckError
-from deploy.flows import preflight, steps
-from deploy.flows.direction import TO_DISK, TO_S3
+from deploy.flows import new_settings, preflight, steps
+from deploy.flows import direction
 from deploy.site import reload_facts, storage_check
 from deploy.site.storage_check import MARKER
 
 from .fake_results import Result
 
+# The directions with the staged settings file stood in for (it is read from the host in the real ones).
+TO_S3 = replace(direction.TO_S3, staged=lambda run, alias: b"USE_S3 = True\n")
+TO_DISK = replace(direction.TO_DISK, staged=lambda run, alias: b"USE_S3 = False\n")
 MANIFEST = "django.contrib.staticfiles.storage.ManifestStaticFilesStorage"
 S3_CLASSES = ["storages.backends.s3.S3Storage", "storages.base.BaseStorage", "django.core.files.storage.base.Storage"]
 DISK_CLASSES = ["django.core.files.storage.filesystem.FileSystemStorage", "django.core.files.storage.base.Storage"]
@@ -67,7 +70,7 @@ class FakeConnection:
     """Answers the probe, the reload facts and readlink by what the command runs."""
 
     def __init__(self, alias, report=None, facts=None, real_media_root="/srv/media"):
-        self.original_host, self.commands = alias, []
+        self.original_host, self.commands, self.inputs = alias, [], []
         self.report, self.facts, self.real_media_root = report, facts, real_media_root
 
     def run(self, command, **kwargs):
@@ -84,6 +87,16 @@ class FakeConnection:
             return Result(self.real_media_root + "\n")
         raise AssertionError(f"unexpected command on {self.original_host}: {command}")
 
+    def run_with_input(self, command, data):
+        """The staged probe: the site read the staged settings unless its report says otherwise."""
+        self.inputs.append(data)
+        self.commands.append(command)
+        report = self.report
+        if isinstance(report, dict):
+            report = {"staged": "imported", **report}
+        return Result(f"{MARKER}{json.dumps(report)}\n").stdout if isinstance(report, dict) else \
+            self.run(command).stdout
+
     def probes(self) -> int:
         return sum(storage_check.MARKER.strip() in command for command in self.commands)
 
@@ -95,6 +108,9 @@ class FakeRun:
     storage_before: dict = field(default_factory=dict)
     unreachable: list = field(default_factory=list)
     said: list = field(default_factory=list)
+    settings_checked: dict = field(default_factory=dict)
+    check_after_flip: list = field(default_factory=list)
+    easy_migration: object = None
 
     targets = Run.targets
     aliases = Run.aliases
@@ -106,6 +122,13 @@ class FakeRun:
 
     def say(self, line):
         self.said.append(line)
+
+
+@pytest.fixture(autouse=True)
+def staged_input_over_the_fake(monkeypatch):
+    from deploy.site import storage
+    monkeypatch.setattr(storage, "run_with_input",
+                        lambda connection, command, data, what, timeout=120: connection.run_with_input(command, data))
 
 
 @pytest.fixture
@@ -215,7 +238,8 @@ def test_a_master_that_cannot_be_read_is_not_judged(settings):
 def test_both_checks_are_in_both_preflights():
     for before in (preflight.BEFORE_CUTOVER, preflight.BEFORE_ROLLBACK):
         names = [step.name for step in before]
-        assert names[-2:] == ["preflight: what the sites' settings select", "preflight: the reloads load new settings"]
+        assert names[-3:] == ["preflight: what the sites' settings select", "preflight: the sites' thumbnails",
+                              "preflight: the reloads load new settings"]
 
 
 # --- after the switch, before any reload --------------------------------------------------------
@@ -228,18 +252,37 @@ def switched(settings, report, before=on_disk, **connections) -> FakeRun:
     return run
 
 
-def test_the_step_sits_right_after_the_flip_and_before_the_reload():
+def test_the_check_comes_before_the_flip_and_everything_before_the_reload():
     names = [step.name for step in steps.switch_over(TO_S3, settings="s", latest="l", catch_up="c", health="h", complete="v")]
-    # a delta pass before the flip, and one for what arrived during the checks, right before the reload
-    assert names[:5] == ["l", "s", "check the new settings and what they select",
-                         "copy what arrived during the checks", "reload the sites"]
-    step = steps.switch_over(TO_S3, settings="s", latest="l", catch_up="c", health="h", complete="v")[2]
-    assert step.undo is None  # the switch step's undo puts the settings back
+    # a delta pass before the check, and one for what arrived meanwhile, right before the reload
+    assert names[:7] == ["l", "check the new settings and what they select", "s", "check the settings as written",
+                         "move easy_thumbnails' rows to the new storage", "copy what arrived during the checks",
+                         "reload the sites"]
+    step = steps.switch_over(TO_S3, settings="s", latest="l", catch_up="c", health="h", complete="v")[1]
+    assert step.undo is None  # it changes nothing
+
+
+def test_the_staged_settings_go_on_stdin_and_a_site_that_did_not_read_them_is_checked_once_written(settings):
+    unread = FakeConnection("web2", on_s3())
+    unread.run_with_input = lambda command, data: (unread.inputs.append(data), unread.commands.append(command),
+                                                   Result(f"{MARKER}{json.dumps(dict(on_disk(), staged=None))}\n")
+                                                   )[-1].stdout
+    run = switched(settings, on_s3(), web2=unread)
+    lines = new_settings.check_staged(run, TO_S3).splitlines()
+    assert lines[-1] == "web2: the site did not read the staged settings (its switch read as False): checked once " \
+                        "written, before any reload"
+    assert json.loads(run.connections["web1"].inputs[0]) == {"format": "python", "path": "~/site/local_settings.py",
+                                                             "source": "USE_S3 = True\n"}
+    assert run.check_after_flip == ["web2"] and sorted(run.settings_checked) == ["web1", "web3"]
+    written = new_settings.check_written(run, TO_S3).splitlines()
+    assert written[0] == "web2: manage.py check passed" and len(unread.commands) == 2  # on disk, this time
+    assert "MEDIA_CUTOVER_STAGED" not in unread.commands[1].split("shell -c")[0]
+    assert sorted(run.settings_checked) == ["web1", "web2", "web3"]
 
 
 def test_manage_py_check_runs_in_the_probes_own_start_up_and_its_refusal_names_the_host(settings):
     run = switched(settings, on_s3())
-    lines = steps.check_new_settings(run, TO_S3).splitlines()
+    lines = new_settings.check_staged(run, TO_S3).splitlines()
     assert lines[:3] == ["web1: manage.py check passed", "web2: manage.py check passed", "web3: manage.py check passed"]
     for connection in run.connections.values():  # one command a host: the probe, asked to run the check too
         assert len(connection.commands) == 1 and "MEDIA_CUTOVER_CHECK=1" in connection.commands[0]
@@ -247,14 +290,14 @@ def test_manage_py_check_runs_in_the_probes_own_start_up_and_its_refusal_names_t
     said = "SystemCheckError: System check identified some issues:\n\nERRORS:\n?: (shop.E001) no"
     refused = switched(settings, on_s3(), web2=FakeConnection("web2", on_s3(system_check="failed: " + said)))
     with pytest.raises(StorageCheckError) as error:
-        steps.check_new_settings(refused, TO_S3)
+        new_settings.check_staged(refused, TO_S3)
     assert str(error.value).startswith("web2: `manage.py check` of the new settings failed: SystemCheckError: System")
     assert "web1" not in str(error.value) and "(shop.E001) no" in str(error.value)
 
 
 def test_s3_settings_that_select_the_bucket_pass_with_every_hosts_summary(settings):
     run = switched(settings, on_s3())
-    summary = steps.check_new_settings(run, TO_S3)
+    summary = new_settings.check_staged(run, TO_S3)
     assert summary.splitlines()[3].startswith("web1: shop.settings.production: default storage "
                                                "storages.backends.s3.S3Storage (bucket my-media, location 'media')")
     assert all(connection.probes() == 1 for connection in run.connections.values())
@@ -263,7 +306,7 @@ def test_s3_settings_that_select_the_bucket_pass_with_every_hosts_summary(settin
 def test_the_recipe_block_is_refused_naming_every_host_and_what_to_write_instead(settings):
     run = switched(settings, recipe())
     with pytest.raises(StorageCheckError) as error:
-        steps.check_new_settings(run, TO_S3)
+        new_settings.check_staged(run, TO_S3)
     lines = str(error.value).splitlines()
     assert [line.split(":")[0] for line in lines] == ["web1", "web2", "web3"]
     assert "DEFAULT_FILE_STORAGE = 'storages.backends.s3boto3.S3Boto3Storage'" in lines[0]
@@ -274,20 +317,20 @@ def test_the_recipe_block_is_refused_naming_every_host_and_what_to_write_instead
 def test_staticfiles_changed_by_the_flip_is_refused_against_what_the_preflight_saw(settings):
     run = switched(settings, on_s3(staticfiles="django.contrib.staticfiles.storage.StaticFilesStorage"))
     with pytest.raises(StorageCheckError, match=f"changed the staticfiles backend from {MANIFEST}"):
-        steps.check_new_settings(run, TO_S3)
+        new_settings.check_staged(run, TO_S3)
 
 
 def test_one_wrong_host_among_good_ones_is_named_alone(settings):
     run = switched(settings, on_s3(), web2=FakeConnection("web2", on_s3(default={"bucket": "other"})))
     with pytest.raises(StorageCheckError) as error:
-        steps.check_new_settings(run, TO_S3)
+        new_settings.check_staged(run, TO_S3)
     assert str(error.value) == ("web2: the site's S3 storage uses bucket 'other', but the media were uploaded to "
                                 "'my-media' (AWS_STORAGE_BUCKET_NAME)")
 
 
 def test_the_rollback_wants_file_system_storage_at_the_real_media_root_on_the_media_host_only(settings):
     run = switched(settings, on_disk(), before=on_s3)
-    assert steps.check_new_settings(run, TO_DISK)
+    assert new_settings.check_staged(run, TO_DISK)
     assert run.connections["web1"].commands[-1] == 'readlink -f "$HOME"/webapps/media'
     assert not any(command.startswith("readlink") for command in run.connections["web2"].commands)
 
@@ -295,28 +338,28 @@ def test_the_rollback_wants_file_system_storage_at_the_real_media_root_on_the_me
                          web1=FakeConnection("web1", on_disk(), real_media_root="/srv/other"))
     with pytest.raises(StorageCheckError, match=r"^web1: the site stores media in /srv/media, not in MEDIA_ROOT "
                                                 r"\(/srv/other\)$"):
-        steps.check_new_settings(elsewhere, TO_DISK)
+        new_settings.check_staged(elsewhere, TO_DISK)
 
 
 def test_the_rollback_refuses_settings_that_still_select_s3(settings):
-    run = switched(settings, on_s3(), before=on_s3)
+    run = switched(settings, dict(on_s3(), switch="False"), before=on_s3)
     with pytest.raises(StorageCheckError, match="with the switch off, the default storage is storages.backends"):
-        steps.check_new_settings(run, TO_DISK)
+        new_settings.check_staged(run, TO_DISK)
 
 
 def test_hosts_without_manage_py_are_not_checked_and_said(settings):
     hosts = (settings.hosts[0], *(replace(host, manage_py=None) for host in settings.hosts[1:]))
     run = switched(replace(settings, hosts=hosts), on_s3())
-    assert steps.check_new_settings(run, TO_S3).splitlines()[-1] == \
+    assert new_settings.check_staged(run, TO_S3).splitlines()[-1] == \
         "not checked: web2, web3 (no MANAGE_PY and SITE_PYTHON)"
     none = switched(replace(settings, hosts=tuple(replace(host, manage_py=None) for host in settings.hosts)), on_s3())
-    assert steps.check_new_settings(none, TO_S3) == "not checked: web1, web2, web3 (no MANAGE_PY and SITE_PYTHON)"
+    assert new_settings.check_staged(none, TO_S3) == "not checked: web1, web2, web3 (no MANAGE_PY and SITE_PYTHON)"
 
 
 def test_the_preview_says_what_would_be_checked_and_runs_nothing(settings):
     run = switched(settings, on_s3())
-    preview = steps.preview_check(run, TO_S3)
-    assert preview.startswith("would run `manage.py check` on web1, web2, web3 under their settings modules after "
-                              "the switch and require django-storages' S3Storage with AWS_STORAGE_BUCKET_NAME")
-    assert "FileSystemStorage at MEDIA_ROOT" in steps.preview_check(run, TO_DISK)
+    preview = new_settings.preview_check(run, TO_S3)
+    assert preview.startswith("would run `manage.py check` on web1, web2, web3 under their settings modules with the "
+                              "new settings staged (nothing written yet) and require django-storages' S3Storage")
+    assert "FileSystemStorage at MEDIA_ROOT" in new_settings.preview_check(run, TO_DISK)
     assert all(connection.commands == [] for connection in run.connections.values())

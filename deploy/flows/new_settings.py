@@ -1,0 +1,90 @@
+"""The switched settings checked before any reload: staged before the flip, and once written where need be.
+
+Each probed host (MANAGE_PY and SITE_PYTHON) starts Django once with the settings file as the switch
+will write it, read from stdin (``deploy.site.commands.STAGED_SETTINGS``), while the file on disk and
+the running site are untouched: `manage.py check` passes, the default storage is the direction's
+(this bucket and prefix, or MEDIA_ROOT), staticfiles is as before, and the thumbnail libraries
+follow the media.  A refusal then changes nothing at all, and the change-over (flip to healthy)
+does not wait for a Django start-up.
+
+A site may read its settings some other way than by importing the file (``exec`` of it, a loader of
+its own, an env file it reads with override): the probe says whether it saw the staged settings
+(``StorageReport.saw_staged``), and for a host where it did not, the same checks run on the written
+file after the flip, before any reload, as the only way to know.
+"""
+
+from __future__ import annotations
+
+from ..engine.run import Run
+from ..errors import PreflightError, StorageCheckError
+from ..site import easy_rows, storage, thumbnails
+from .direction import Direction
+
+
+def check_staged(run: Run, to: Direction) -> str:
+    aliases = storage.probed(run)
+    reports = storage.probe_sites(run, aliases, system_check=True, staged=to.staged)
+    seen = {alias: report for alias, report in reports.items() if report.saw_staged(to.storage == "s3")}
+    run.check_after_flip = [alias for alias in aliases if alias not in seen]
+    lines = judge(run, to, seen)
+    run.settings_checked = dict(seen)
+    if run.check_after_flip:
+        lines.append(f"{', '.join(run.check_after_flip)}: the site did not read the staged settings (its switch "
+                     "read as " + ", ".join(reports[alias].switch for alias in run.check_after_flip)
+                     + "): checked once written, before any reload")
+    skipped = [alias for alias in run.aliases if alias not in aliases]
+    if skipped:
+        lines.append(f"not checked: {', '.join(skipped)} (no MANAGE_PY and SITE_PYTHON)")
+    return "\n".join(lines) or "no MANAGE_PY configured: skipped"
+
+
+def check_written(run: Run, to: Direction) -> str:
+    """After the flip, before any reload: the hosts the staged check could not judge; then the move of
+    easy_thumbnails' rows that the new settings call for (``deploy.site.easy_rows``)."""
+    lines = []
+    if run.check_after_flip:
+        reports = storage.probe_sites(run, run.check_after_flip, system_check=True)
+        lines = judge(run, to, reports)
+        run.settings_checked.update(reports)
+    run.easy_migration = easy_rows.plan(run, run.settings_checked)
+    return "\n".join(lines) or "every probed host's new settings were checked before the flip"
+
+
+def judge(run: Run, to: Direction, reports: dict) -> list[str]:
+    """StorageCheckError naming each host whose new settings fail; else one line a host, and its summary."""
+    refused = [problem for report in reports.values() if (problem := report.check_problem())]
+    if refused:
+        raise StorageCheckError("\n".join(refused))
+    passed = [f"{alias}: manage.py check passed" for alias in reports]
+    found = to.settings_problems(run, reports) + thumbnail_problems(reports)
+    if found:
+        run.say("    " + "\n    ".join(passed))  # said before the refusal: the check itself passed
+        raise StorageCheckError("\n".join(found))
+    return passed + [report.summary() for report in reports.values()]
+
+
+def thumbnail_problems(reports: dict) -> list[str]:
+    """Why the thumbnails would not follow the media under the switched settings (written to one storage,
+    linked at the other; a library that does not load), every host's."""
+    found = []
+    for alias, report in reports.items():
+        if not report.thumbnails:
+            continue
+        try:
+            found += thumbnails.problems(thumbnails.report_of(report.thumbnails, alias))
+        except PreflightError as error:
+            found.append(str(error))
+    return found
+
+
+def preview_check(run: Run, to: Direction) -> str:
+    aliases = storage.probed(run)
+    if not aliases:
+        return "no MANAGE_PY configured: skipped"
+    return (f"would run `manage.py check` on {', '.join(aliases)} under their settings modules with the new "
+            f"settings staged (nothing written yet) and require {to.selects}, the staticfiles backend unchanged "
+            "(one Django start-up a host)")
+
+
+def preview_written(run: Run, to: Direction) -> str:
+    return "would check the written settings of any host whose site did not read the staged ones"
