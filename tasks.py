@@ -131,14 +131,16 @@ def teardown_provision(c, env=None, admin_env=None, dry_run=False):
     "fail_reload_on": "inject a fault: the reload command fails on this host (the cutover must undo)",
     "force_production": "rehearse even on an environment marked PRODUCTION=true",
     "checksum": "the cutover also compares MD5s with plain-MD5 ETags",
+    "accept_thumbnail_regeneration": "the cutover goes on although sorl-thumbnail will make its thumbnails again",
 })
 def rehearse(c, env=None, keep=False, upload_rate=5.0, readers=2, hold=3.0, fail_reload_on=None,
-             force_production=False, checksum=False):
+             force_production=False, checksum=False, accept_thumbnail_regeneration=False):
     """Dress rehearsal: cutover then rollback under live traffic; report under runs/rehearsal-<run id>/."""
     with operator_errors():
         options = rehearsal_lib.RehearsalOptions(
             keep=keep, force_production=force_production, fail_reload_on=fail_reload_on,
-            upload_rate=float(upload_rate), readers_per_host=int(readers), hold=float(hold), checksum=checksum)
+            upload_rate=float(upload_rate), readers_per_host=int(readers), hold=float(hold), checksum=checksum,
+            accept_thumbnail_regeneration=accept_thumbnail_regeneration)
         settings = rehearsal_lib.load_rehearsal_settings(env, PROJECT_ROOT, options)
         outcome = rehearsal_lib.run_rehearsal(settings, options, say)
     say(outcome.summary)

@@ -10,7 +10,7 @@ import difflib
 import re
 
 PER_HOST_KEYS = ("SETTINGS_PATH", "SWITCH_FORMAT", "RELOAD_COMMAND", "SITE_URL", "HEALTH_URL",
-                 "MEDIA_CHECK_PATHS", "MANAGE_PY", "SITE_PYTHON", "DJANGO_SETTINGS_MODULE")
+                 "MEDIA_CHECK_PATHS", "MANAGE_PY", "SITE_PYTHON", "DJANGO_SETTINGS_MODULE", "THUMBNAIL_PAGES")
 SECRET_KEYS = ("AWS_SECRET_ACCESS_KEY",)
 # Every key this tool reads, with a one-line description (also the --help of `invoke config`).
 KNOWN_KEYS = {
@@ -35,6 +35,9 @@ KNOWN_KEYS = {
     "MEDIA_CHECK_PATHS": "comma-separated paths of site pages (HTML or JSON) whose media URLs the health check "
                          "fetches (optional; per-host overridable)",
     "MEDIA_LIST_PATH": "older name of MEDIA_CHECK_PATHS (one path)",
+    "THUMBNAIL_PAGES": "comma-separated paths of site pages that render thumbnails: `invoke rehearse` views them "
+                       "after each change-over and counts what easy_thumbnails and sorl-thumbnail made again "
+                       "(optional; per-host overridable)",
     "MANAGE_PY": "the site's manage.py on each host, for `manage.py check` (optional)",
     "SITE_PYTHON": "the Python that runs the site on each host (required with MANAGE_PY)",
     "SSH_CONFIG": "ssh_config file resolving the host aliases (relative to the project; optional)",

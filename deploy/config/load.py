@@ -261,14 +261,15 @@ def _host_settings(read: _Reader, alias: str) -> HostSettings:
         settings_module=settings_module,
         switch_format=switch_format,
         media_check_paths=_paths(read, check_pages or read.text("MEDIA_LIST_PATH", "")),
+        thumbnail_pages=_paths(read, value("THUMBNAIL_PAGES", required=False), "THUMBNAIL_PAGES"),
     )
 
 
-def _paths(read: _Reader, text: str | None) -> tuple[str, ...]:
+def _paths(read: _Reader, text: str | None, key: str = "MEDIA_CHECK_PATHS") -> tuple[str, ...]:
     paths = tuple(path.strip() for path in (text or "").split(",") if path.strip())
     for path in paths:
         if not path.startswith("/"):
-            read.problem("MEDIA_CHECK_PATHS", f"has {path!r}; expected paths starting with /, comma-separated")
+            read.problem(key, f"has {path!r}; expected paths starting with /, comma-separated")
     return paths
 
 

@@ -50,6 +50,7 @@ class HostSettings:
     settings_module: str | None = None       # DJANGO_SETTINGS_MODULE for our checks; None: manage.py's own
     switch_format: str = "python"            # "python" or "env": how settings_path holds the switch
     media_check_paths: tuple[str, ...] = ()  # pages whose media URLs the health check fetches
+    thumbnail_pages: tuple[str, ...] = ()    # pages the rehearsal views to count thumbnails made again
 
 
 @dataclass(frozen=True)

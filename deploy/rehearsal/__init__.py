@@ -36,7 +36,9 @@ from ..flows.direction import TO_DISK, TO_S3
 from ..flows.rollback import run_rollback
 from ..flows.steps import RELOAD
 from ..config.redact import redact
+from . import thumbnails as thumbnail_views
 from .report import PhaseNames, build_report, phase_from_journal, render_markdown, split_by_fault
+from .thumbnails import FirstViews, thumbnail_checks
 from .traffic import Site, Traffic, check_uploads, records_as_dicts
 
 # What --fail-reload-on puts in the host's RELOAD_COMMAND__<HOST> override.  It fails
@@ -61,6 +63,7 @@ class RehearsalOptions:
     hold: float = 3.0                  # seconds of traffic before, between and after the phases
     max_seconds: float = 900.0         # the traffic stops by itself after this
     checksum: bool = False
+    accept_thumbnail_regeneration: bool = False  # the cutover's flag (sorl-thumbnail's cost, stated in preflight)
 
 
 @dataclass(frozen=True)
@@ -110,13 +113,15 @@ def run_rehearsal(settings: Settings, options: RehearsalOptions, say: Callable[[
     traffic.baseline()
     origin = time.time()
     traffic.start()
-    phases = []
+    phases, views = [], []
     try:
         time.sleep(options.hold)
         phases.append(_run_phase(CUTOVER_NAMES, run_cutover, settings, options, say, origin))
+        views += _first_views(settings, phases[-1], traffic, run_id, say)
         if phases[0]["result"] == "ok" and not options.keep:
             time.sleep(options.hold)
             phases.append(_run_phase(ROLLBACK_NAMES, run_rollback, settings, options, say, origin))
+            views += _first_views(settings, phases[-1], traffic, run_id, say)
         time.sleep(options.hold)
     finally:
         traffic.stop()
@@ -128,11 +133,12 @@ def run_rehearsal(settings: Settings, options: RehearsalOptions, say: Callable[[
     meta = {"run_id": run_id, "env": settings.env, "hosts": list(settings.host_aliases), "started": origin,
             "seconds": round(ended - origin, 3), "options": asdict(options),
             "fault": f"the reload command fails on {options.fail_reload_on}" if options.fail_reload_on else None}
-    checks = _checks(settings, options, phases, traffic, uploads, ended - origin, origin)
+    checks = _checks(settings, options, phases, traffic, uploads, ended - origin, origin) + thumbnail_checks(views)
     report = build_report(meta, phases, traffic.records, uploads,
                           {"known": len(traffic.known) - len(traffic.uploads), "missing_before":
                            len(traffic.missing_before)}, checks, origin,
                           {upload.name: upload.time for upload in traffic.uploads})
+    report["thumbnails"] = [asdict(view) for view in views]
     passed = report["passed"]
     meta["summary"] = _verdict(options, phases, report)
     meta["exit_code"] = int(RehearsalExit.PASSED if passed else RehearsalExit.FAILED)
@@ -144,10 +150,21 @@ def run_rehearsal(settings: Settings, options: RehearsalOptions, say: Callable[[
 def _run_phase(names: PhaseNames, function, settings: Settings, options: RehearsalOptions, say, origin) -> dict:
     begin = time.time()
     try:
-        function(settings, Options(checksum=options.checksum), say)
+        function(settings, Options(checksum=options.checksum,
+                                   accept_thumbnail_regeneration=options.accept_thumbnail_regeneration), say)
     except MediaCutoverError as error:
         say(f"{names.phase} failed: {error}")
     return phase_from_journal(names, _journal_events(settings, names.phase, begin), origin)
+
+
+def _first_views(settings: Settings, phase: dict, traffic: Traffic, run_id: str, say) -> list[FirstViews]:
+    """The thumbnail pages viewed once after a phase that changed storage (THUMBNAIL_PAGES), counted."""
+    if phase["result"] != "ok" or not thumbnail_views.configured(settings):
+        return []
+    seen = thumbnail_views.first_views(settings, phase["phase"], lambda: {upload.name for upload in traffic.uploads},
+                                       run_id)
+    say(f"==> thumbnails on the first views after the {phase['phase']}\n    {seen.summary()}")
+    return [seen]
 
 
 def _journal_events(settings: Settings, kind: str, since: float) -> list[dict]:

@@ -171,6 +171,10 @@ def _sync(phases: list[dict]) -> list[dict]:
 
 # --- the page for people ---------------------------------------------------------------------
 
+def _count(value) -> str:
+    return "-" if value is None else str(value)
+
+
 def render_markdown(report: dict, picture: str | None) -> str:
     meta, requests, uploads = report["rehearsal"], report["requests"], report["uploads"]
     lines = [f"# Rehearsal {meta['run_id']} on `{meta['env']}`", "",
@@ -183,6 +187,15 @@ def render_markdown(report: dict, picture: str | None) -> str:
     lines += ["## Checks", "", _table(("check", "result", "detail"),
                                        [(c["name"], "ok" if c["ok"] else "FAILED", c["detail"])
                                         for c in report["checks"]]), ""]
+    if report.get("thumbnails"):
+        lines += ["## Thumbnails on the first views", "",
+                  "After each change-over every host's THUMBNAIL_PAGES were viewed once: thumbnails each library made "
+                  "again (rows the views added to its tables) and the objects they wrote to the bucket (PUT; HEADs "
+                  "and GETs are not counted).", "",
+                  _table(("after", "pages", "thumbnails linked", "failed", "easy_thumbnails made", "sorl-thumbnail made",
+                          "bucket writes"),
+                         [(v["phase"], v["pages"], v["linked"], len(v["failed"]), _count(v["easy_made"]),
+                           _count(v["sorl_made"]), _count(v["bucket_writes"])) for v in report["thumbnails"]]), ""]
     lines += ["## Steps", "", "Each step acts on every host; its time covers all of them. Times in seconds "
               "since the rehearsal started.", ""]
     for phase in report["phases"]:

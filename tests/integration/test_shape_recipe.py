@@ -55,7 +55,7 @@ def test_the_recipe_block_is_refused_before_any_reload_and_every_host_is_back(sh
             assert "DEFAULT_FILE_STORAGE = 'storages.backends.s3boto3.S3Boto3Storage'" in line
             assert "Django 5.1 and later ignore" in line
             assert "Set STORAGES['default'] to {'BACKEND': 'storages.backends.s3.S3Storage'" in line
-        assert "flip" not in result.stderr  # nothing was written, so nothing to undo
+        assert "undone: flip" not in result.stderr  # nothing was written, so nothing to undo
         assert "every host is back as it was before the run" in result.stderr
         # byte-identical, on disk, never reloaded
         for alias, host in hosts.items():

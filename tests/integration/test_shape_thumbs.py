@@ -35,15 +35,15 @@ EASY_TABLES = ("easy_thumbnails_source", "easy_thumbnails_thumbnail", "easy_thum
 def shape(sandbox, project_root) -> dict:
     result = invoke(project_root, "sandbox.up", f"--media-files={TEST_MEDIA_FILES}", "--shapes=thumbs")
     assert result.stdout.strip().splitlines()[-1].startswith("sandbox ready")
-    return Sandbox.load(project_root).state["shapes"]["thumbs"]
+    yield Sandbox.load(project_root).state["shapes"]["thumbs"]
+    invoke(project_root, "sandbox.reset", "--shape=thumbs", "--empty-bucket")  # once, for the tests after
 
 
 @pytest.fixture
 def fresh(shape, project_root) -> dict:
     """The shape afresh: photos and their disk thumbnails made again, switch off, bucket prefix empty."""
     invoke(project_root, "sandbox.reset", "--shape=thumbs", "--empty-bucket")
-    yield shape
-    invoke(project_root, "sandbox.reset", "--shape=thumbs", "--empty-bucket")
+    return shape
 
 
 class Site:
@@ -96,7 +96,7 @@ def made(before: dict, after: dict) -> dict[str, int]:
 def test_easy_thumbnails_makes_nothing_in_either_direction_and_sorl_makes_what_was_stated(fresh, project_root):
     site = Site(project_root, fresh)
     site.view("easy"), site.view("sorl")  # warmed on disk: nothing new (seed_thumbs made them all)
-    seeded = site.rows()
+    seeded, before = site.rows(), site.counts()
 
     # without the flag, the preflight states sorl's cost and changes nothing
     refused = invoke(project_root, "cutover", ENV, check=False)
@@ -106,33 +106,36 @@ def test_easy_thumbnails_makes_nothing_in_either_direction_and_sorl_makes_what_w
     assert ACCEPT in refused.stderr and "==> flip" not in refused.stdout
     assert site.rows() == seeded
 
-    cutover = invoke(project_root, "cutover", ENV, ACCEPT)
-    assert "easy_thumbnails rows moved: " in cutover.stdout
-    assert f"{2 * PHOTOS} thumbnails moved" in cutover.stdout.replace("thumbnails_moved", "thumbnails moved")
-    before = site.counts()
-    easy_urls = site.view("easy")
-    assert all(url.startswith(site.settings.endpoint_url) for url in easy_urls)  # linked at the bucket
-    assert made(before, site.counts()) == {}  # easy_thumbnails: no row, no object (no PUT), no file
-    site.view("sorl")
-    assert made(before, site.counts()) == {"sorl rows": 2 * PHOTOS, "sorl objects": 2 * PHOTOS}
-    site.view("easy"), site.view("sorl")
-    assert made(before, site.counts()) == {"sorl rows": 2 * PHOTOS, "sorl objects": 2 * PHOTOS}  # once only
-
-    rollback = invoke(project_root, "rollback", ENV)
-    assert "easy_thumbnails rows put back: " in rollback.stdout
-    back = site.counts()
-    assert all(not url.startswith("http") for url in site.view("easy"))
-    site.view("sorl")
-    assert made(back, site.counts()) == {}  # on disk again: nothing made, by either library
+    # the rehearsal cuts over and back under traffic, and counts what the first views make each way
+    rehearsal = invoke(project_root, "rehearse", ENV, "--hold=1", "--upload-rate=3", "--readers=1", ACCEPT,
+                       check=False, timeout=300)
+    assert rehearsal.returncode == 0, rehearsal.stdout[-3000:] + rehearsal.stderr[-3000:]
+    assert "easy_thumbnails rows moved: " in rehearsal.stdout and "easy_thumbnails rows put back: " in rehearsal.stdout
+    directory = project_root / re.search(r"report: (runs/rehearsal-\S+)/report\.md", rehearsal.stdout)[1]
+    report = json.loads((directory / "report.json").read_text())
+    views = {view["phase"]: view for view in report["thumbnails"]}
+    assert (views["cutover"]["easy_made"], views["cutover"]["sorl_made"]) == (0, 2 * PHOTOS)
+    assert views["cutover"]["bucket_writes"] == 2 * PHOTOS  # sorl's, once each; easy_thumbnails' none
+    assert (views["rollback"]["easy_made"], views["rollback"]["sorl_made"], views["rollback"]["bucket_writes"]) \
+        == (0, 0, 0)
+    assert all(view["linked"] == 2 * 2 * 2 * PHOTOS and not view["failed"] for view in views.values())
+    assert "## Thumbnails on the first views" in (directory / "report.md").read_text()
+    # the same, counted by this test in the database and on disk: sorl's S3 thumbnails came back with the rollback
+    after = site.counts()
+    assert made(before, after) == {"sorl rows": 2 * PHOTOS, "sorl files": 2 * PHOTOS,
+                                   "easy objects": 2 * PHOTOS, "sorl objects": 4 * PHOTOS}  # objects: uploaded
+    assert (after["easy objects"], after["sorl objects"]) == (after["easy files"], after["sorl files"])
     with sqlite3.connect(site.database) as database:
         sources = database.execute("SELECT DISTINCT storage_hash FROM easy_thumbnails_source").fetchall()
     assert len(sources) == 1  # every source back under the disk storage's hash
 
     again = invoke(project_root, "cutover", ENV, ACCEPT)  # a second cutover after a rollback: rows merge
-    assert "UNIQUE" not in again.stdout + again.stderr
+    assert "UNIQUE" not in again.stdout + again.stderr and "easy_thumbnails rows moved: " in again.stdout
     second = site.counts()
-    site.view("easy"), site.view("sorl")
-    assert made(second, site.counts()) == {}  # sorl's bucket thumbnails of the first cutover are used again
+    easy_urls = site.view("easy")
+    assert all(url.startswith(site.settings.endpoint_url) for url in easy_urls)  # linked at the bucket
+    site.view("sorl")
+    assert made(second, site.counts()) == {}  # no row, no object (no PUT), no file: sorl's of the first time serve
 
 
 def test_the_undo_after_a_failed_reload_puts_the_rows_back_exactly(fresh, project_root):
