@@ -167,6 +167,18 @@ class Sorl:
 
 
 @dataclass(frozen=True)
+class Filer:
+    """django-filer (it makes thumbnails with easy_thumbnails): its public files' and thumbnails' storages."""
+
+    installed: bool
+    version: str | None = None
+    error: str | None = None
+    files: Storage | None = None
+    thumbnails: Storage | None = None
+    mismatch: str | None = None
+
+
+@dataclass(frozen=True)
 class ThumbnailReport:
     host: str
     django: str
@@ -174,6 +186,7 @@ class ThumbnailReport:
     default: Storage
     easy: EasyThumbnails
     sorl: Sorl
+    filer: Filer = Filer(installed=False)
 
 
 def _marked(output: str, host: str, what: str, error: type[Exception]) -> dict:
@@ -189,8 +202,9 @@ def _marked(output: str, host: str, what: str, error: type[Exception]) -> dict:
 
 def _library(cls, data: dict):
     values = {name: data[name] for name in cls.__dataclass_fields__ if name in data}
-    if "storage" in values:
-        values["storage"] = Storage.read(values["storage"])
+    for name in ("files", "thumbnails") if cls is Filer else ("storage",):  # easy's and sorl's thumbnails: counts
+        if name in values:
+            values[name] = Storage.read(values[name])
     return cls(**values)
 
 
@@ -204,7 +218,7 @@ def report_of(data: dict, host: str) -> ThumbnailReport:
         raise PreflightError(f"{host}: the thumbnail check failed: {data['error']}")
     return ThumbnailReport(host=host, django=data["django"], settings_module=data.get("settings_module"),
                            default=Storage.read(data["default"]), easy=_library(EasyThumbnails, data["easy_thumbnails"]),
-                           sorl=_library(Sorl, data["sorl"]))
+                           sorl=_library(Sorl, data["sorl"]), filer=_library(Filer, data.get("filer") or {"installed": False}))
 
 
 @dataclass(frozen=True)
@@ -256,12 +270,20 @@ def sorl_cost_of(data: dict, host: str) -> SorlCost:
 def problems(report: ThumbnailReport, media_root: str | None = None) -> list[str]:
     """Why the thumbnails would not follow the media; [] when they do.  Each line names the host."""
     host, easy, sorl, found = report.host, report.easy, report.sorl, []
-    for name, library in (("easy_thumbnails", easy), ("sorl-thumbnail", sorl)):
+    for name, library in (("easy_thumbnails", easy), ("sorl-thumbnail", sorl), ("django-filer", report.filer)):
         if library.error:
             found.append(f"{host}: {name} is in INSTALLED_APPS but does not load ({library.error}): fix the "
                          "site's environment first")
         if library.mismatch:
             found.append(f"{host}: {library.mismatch}")
+    filer = report.filer
+    for part, storage in (("main", filer.files), ("thumbnails", filer.thumbnails)):
+        if filer.installed and storage and not storage.local and storage.bucket is None:
+            found.append(f"{host}: django-filer's FILER_STORAGES['public'][{part!r}] is a {storage.short} without a bucket: "
+                         "filer builds its storages from STORAGES['default']['BACKEND'] but not its OPTIONS, so every "
+                         "filer upload and thumbnail would fail; set the AWS_* settings (AWS_STORAGE_BUCKET_NAME, "
+                         "AWS_LOCATION, ...) inside the switch's block, or FILER_STORAGES' OPTIONS")
+            break
     if easy.installed and easy.legacy_setting and easy.storage and easy.legacy_setting != easy.storage.backend:
         found.append(f"{host}: THUMBNAIL_DEFAULT_STORAGE = {easy.legacy_setting!r} is read by nothing in "
                      f"easy-thumbnails 2.10 and later: thumbnails go to {easy.storage.backend} (alias "
@@ -340,6 +362,12 @@ def summary_lines(report: ThumbnailReport, to_backend: str = S3_BACKEND) -> list
                      f"{sorl.storage.backend}, {sorl.rows} key-value rows ({sorl.images} images, {sorl.thumbnails} "
                      f"thumbnails, {sorl.live_thumbnails} in use){files}"
                      + ("; every thumbnail name changes at the switch" if sorl.live_thumbnails else ""))
+    filer = report.filer
+    if filer.installed and filer.files and filer.thumbnails:
+        lines.append(f"{host}: django-filer {filer.version}: files -> {filer.files.backend}"
+                     + (f" (bucket {filer.files.bucket})" if not filer.files.local else "")
+                     + f", thumbnails (easy_thumbnails) -> {filer.thumbnails.backend}: FILER_STORAGES follows "
+                       "STORAGES['default']'s backend, with OPTIONS of its own")
     if not lines:
         lines.append(f"{host}: no thumbnail library (easy_thumbnails, sorl-thumbnail) in INSTALLED_APPS")
     return lines

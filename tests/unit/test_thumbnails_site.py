@@ -53,8 +53,28 @@ def report_data(easy=None, sorl=None, default=None):
     return data
 
 
-def report(**parts):
-    return parse_report("Using production settings\n" + MARKER + json.dumps(report_data(**parts)) + "\n", "web1")
+def report(filer=None, **parts):
+    data = report_data(**parts)
+    if filer is not None:
+        data["filer"] = {"installed": True, "version": "3.6.0", "mismatch": None, **filer}
+    return parse_report("Using production settings\n" + MARKER + json.dumps(data) + "\n", "web1")
+
+
+def test_django_filer_on_s3_needs_a_bucket_of_its_own_settings_as_it_ignores_the_defaults_options():
+    s3 = "storages.backends.s3.S3Storage"
+    default = storage(s3, local=False, hash=None)
+    configured = report(filer={"files": storage(s3, local=False), "thumbnails": storage(s3, local=False)},
+                        default=default, easy={"storage": storage(s3, local=False), "source_hash": S3_HASH})
+    assert problems(configured) == []
+    assert summary_lines(configured)[-1].startswith("web1: django-filer 3.6.0: files -> storages.backends.s3.S3Storage "
+                                                    "(bucket my-media), thumbnails (easy_thumbnails) -> ")
+    options_only = report(filer={"files": storage(s3, local=False, bucket=None),
+                                 "thumbnails": storage(s3, local=False, bucket=None)},
+                          default=default, easy={"storage": storage(s3, local=False), "source_hash": S3_HASH})
+    (problem,) = problems(options_only)
+    assert problem.startswith("web1: django-filer's FILER_STORAGES['public']['main'] is a S3Storage without a bucket")
+    assert "set the AWS_* settings" in problem
+    assert report().filer.installed is False  # a report without the filer part (an older script) reads as none
 
 
 # --- hashes and command lines -------------------------------------------------------------------
@@ -108,7 +128,7 @@ def test_the_scripts_need_only_the_stdlib_at_import_and_the_sites_packages_insid
     tree = ast.parse((REMOTE / name).read_text(), feature_version=(3, 8))
     assert top_modules(tree.body) <= set(sys.stdlib_module_names)
     assert top_modules(ast.walk(tree)) - set(sys.stdlib_module_names) <= {"django", "easy_thumbnails", "sorl",
-                                                                         "thumbnail_rows"}
+                                                                         "thumbnail_rows", "filer"}
 
 
 @pytest.mark.parametrize("arguments", [[], ["migrate-easy", "--from-hash", "a"], ["sorl-cost", "--sample", "x"]])

@@ -171,6 +171,28 @@ def detect_sorl(default):
                                   thumbnails, default, "set THUMBNAIL_STORAGE = 'default'")), rows
 
 
+def detect_filer(default):
+    """django-filer's public storages.  It builds them from FILER_STORAGES, whose ENGINE follows
+    STORAGES['default']'s BACKEND but whose OPTIONS are its own: an S3 default configured only by its
+    OPTIONS leaves filer's S3Storage without a bucket."""
+    from django.apps import apps
+    found = {"installed": False, "version": version("django-filer")}
+    if not apps.is_installed("filer"):
+        return found
+    try:
+        from filer import settings as filer_settings
+        files = describe(filer_settings.FILER_PUBLICMEDIA_STORAGE)
+        thumbnails = describe(filer_settings.FILER_PUBLICMEDIA_THUMBNAIL_STORAGE)
+    except Exception as problem:
+        return dict(found, error="%s: %s" % (type(problem).__name__, problem))
+    setting = "FILER_STORAGES['public']"
+    return dict(found, installed=True, files=files, thumbnails=thumbnails,
+                mismatch=mismatch("django-filer", setting + "['main']", files, default,
+                                  "make %s follow STORAGES['default']" % setting)
+                or mismatch("django-filer", setting + "['thumbnails']", thumbnails, default,
+                            "make %s follow STORAGES['default']" % setting))
+
+
 def default_storage():
     from django.core.files.storage import default_storage as storage
     return storage
@@ -180,7 +202,8 @@ def detect(args):
     import django
     default = describe(default_storage())
     return {"django": django.get_version(), "settings_module": os.environ.get("DJANGO_SETTINGS_MODULE"),
-            "default": default, "easy_thumbnails": detect_easy(default), "sorl": detect_sorl(default)[0]}
+            "default": default, "easy_thumbnails": detect_easy(default), "sorl": detect_sorl(default)[0],
+            "filer": detect_filer(default)}
 
 
 def sorl_cost(args):
