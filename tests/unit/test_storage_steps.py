@@ -276,7 +276,8 @@ def test_the_staged_settings_go_on_stdin_and_a_site_that_did_not_read_them_is_ch
     assert run.check_after_flip == ["web2"] and sorted(run.settings_checked) == ["web1", "web3"]
     written = new_settings.check_written(run, TO_S3).splitlines()
     assert written[0] == "web2: manage.py check passed" and len(unread.commands) == 2  # on disk, this time
-    assert "MEDIA_CUTOVER_STAGED" not in unread.commands[1].split("shell -c")[0]
+    assert "staged = json.loads(sys.stdin" not in unread.commands[1]
+    assert "staged = json.loads(sys.stdin" in unread.commands[0]
     assert sorted(run.settings_checked) == ["web1", "web2", "web3"]
 
 
@@ -363,3 +364,18 @@ def test_the_preview_says_what_would_be_checked_and_runs_nothing(settings):
                               "new settings staged (nothing written yet) and require django-storages' S3Storage")
     assert "FileSystemStorage at MEDIA_ROOT" in new_settings.preview_check(run, TO_DISK)
     assert all(connection.commands == [] for connection in run.connections.values())
+
+
+def test_thumbnails_written_to_one_storage_and_linked_at_the_other_are_refused_before_the_flip(settings):
+    thumbnail_disk = {"backend": "easy_thumbnails.storage.ThumbnailFileSystemStorage", "local": True,
+                      "location": "/srv/media", "bucket": None, "url": "http://127.0.0.1:18333/my-media/media/"}
+    detect = {"django": "5.2", "default": {"backend": "storages.backends.s3.S3Storage", "local": False},
+              "easy_thumbnails": {"installed": True, "version": "2.10.1", "storage": thumbnail_disk,
+                                  "mismatch": "easy_thumbnails would write new thumbnails on disk in /srv/media, "
+                                              "linked at http://127.0.0.1:18333/my-media/media/"},
+              "sorl": {"installed": False}}
+    run = switched(settings, on_s3(), web1=FakeConnection("web1", on_s3(thumbnails=detect)))
+    with pytest.raises(StorageCheckError, match=r"^web1: easy_thumbnails would write new thumbnails on disk in "):
+        new_settings.check_staged(run, TO_S3)
+    staged = "staged = json.loads(sys.stdin"  # the staged settings' loader: nothing was written
+    assert run.connections["web1"].commands and all(staged in c for c in run.connections["web1"].commands)
