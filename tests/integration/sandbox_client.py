@@ -150,6 +150,19 @@ def upload_across_the_reload(sandbox: "Sandbox", alias: str, delay: float):
     assert answers, f"the reload of {alias} never started: no upload was made across it"
 
 
+def shapes_up(project_root: Path, names: str, media_files: int) -> dict:
+    """sandbox.json's shapes once NAMES (comma-separated) run: `invoke sandbox.up --shapes=NAMES`, unless each
+    is recorded already and its page answers on every host (test_sandbox_shapes brings them all up first,
+    and another `up` only costs seconds of checks)."""
+    recorded = Sandbox.load(project_root).state.get("shapes", {})
+    if all(name in recorded and all(http_get(host["page_url"], timeout=5)[0] == 200
+                                    for host in recorded[name]["hosts"].values()) for name in names.split(",")):
+        return recorded
+    result = invoke(project_root, "sandbox.up", f"--media-files={media_files}", f"--shapes={names}")
+    assert result.stdout.strip().splitlines()[-1].startswith("sandbox ready")
+    return Sandbox.load(project_root).state["shapes"]
+
+
 @dataclass
 class Sandbox:
     project_root: Path

@@ -18,7 +18,7 @@ from deploy.config.load import load_settings
 from deploy.store.client import s3_client
 
 from .conftest import TEST_MEDIA_FILES
-from .sandbox_client import Sandbox, http_get, http_json, invoke
+from .sandbox_client import http_get, http_json, invoke, shapes_up
 from .test_rollback import fab
 
 pytestmark = pytest.mark.slow
@@ -27,9 +27,7 @@ ENV = "--env=sandbox-envfile"
 
 @pytest.fixture(scope="module")
 def envfile(sandbox, project_root) -> dict:
-    result = invoke(project_root, "sandbox.up", f"--media-files={TEST_MEDIA_FILES}", "--shapes=envfile")
-    assert result.stdout.strip().splitlines()[-1].startswith("sandbox ready")
-    return Sandbox.load(project_root).state["shapes"]["envfile"]["hosts"]
+    return shapes_up(project_root, "envfile", TEST_MEDIA_FILES)["envfile"]["hosts"]
 
 
 def reset_shape(project_root: Path) -> None:

@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 
 from .conftest import TEST_MEDIA_FILES
-from .sandbox_client import http_get, invoke, upload
+from .sandbox_client import http_get, invoke, shapes_up, upload
 
 pytestmark = pytest.mark.slow
 
@@ -33,8 +33,7 @@ def reset_shape(project_root: Path) -> None:
 
 @pytest.fixture(scope="module")
 def package(sandbox, project_root) -> dict:
-    invoke(project_root, "sandbox.up", f"--media-files={TEST_MEDIA_FILES}", "--shapes=package")
-    state = json.loads((project_root / ".sandbox" / "sandbox.json").read_text())["shapes"]["package"]
+    state = shapes_up(project_root, "package", TEST_MEDIA_FILES)["package"]
     reset_shape(project_root)
     # The database is every shape's: other tests leave rows whose files went with the bucket they emptied.
     # The gallery shows the newest files only, so fresh uploads make all it shows real.

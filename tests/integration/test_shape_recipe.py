@@ -15,16 +15,14 @@ from pathlib import Path
 import pytest
 
 from .conftest import TEST_MEDIA_FILES
-from .sandbox_client import Sandbox, http_json, invoke
+from .sandbox_client import http_json, invoke, shapes_up
 
 pytestmark = pytest.mark.slow
 
 
 @pytest.fixture(scope="module")
 def shapes(sandbox, project_root) -> dict:
-    result = invoke(project_root, "sandbox.up", f"--media-files={TEST_MEDIA_FILES}", "--shapes=recipe,envfile")
-    assert result.stdout.strip().splitlines()[-1].startswith("sandbox ready")
-    return Sandbox.load(project_root).state["shapes"]
+    return shapes_up(project_root, "recipe,envfile", TEST_MEDIA_FILES)
 
 
 def workers(host: dict) -> set[int]:

@@ -21,7 +21,7 @@ from deploy.sandbox.layout import Layout
 from deploy.store.client import s3_client
 
 from .conftest import TEST_MEDIA_FILES
-from .sandbox_client import Sandbox, http_get, invoke
+from .sandbox_client import Sandbox, http_get, invoke, shapes_up
 
 pytestmark = pytest.mark.slow
 
@@ -33,9 +33,7 @@ EASY_TABLES = ("easy_thumbnails_source", "easy_thumbnails_thumbnail", "easy_thum
 
 @pytest.fixture(scope="module")
 def shape(sandbox, project_root) -> dict:
-    result = invoke(project_root, "sandbox.up", f"--media-files={TEST_MEDIA_FILES}", "--shapes=thumbs")
-    assert result.stdout.strip().splitlines()[-1].startswith("sandbox ready")
-    yield Sandbox.load(project_root).state["shapes"]["thumbs"]
+    yield shapes_up(project_root, "thumbs", TEST_MEDIA_FILES)["thumbs"]
     invoke(project_root, "sandbox.reset", "--shape=thumbs", "--empty-bucket")  # once, for the tests after
 
 
@@ -94,8 +92,7 @@ def made(before: dict, after: dict) -> dict[str, int]:
 
 
 def test_easy_thumbnails_makes_nothing_in_either_direction_and_sorl_makes_what_was_stated(fresh, project_root):
-    site = Site(project_root, fresh)
-    site.view("easy"), site.view("sorl")  # warmed on disk: nothing new (seed_thumbs made them all)
+    site = Site(project_root, fresh)  # seed_thumbs made every thumbnail the pages render, on disk
     seeded, before = site.rows(), site.counts()
 
     # without the flag, the preflight states sorl's cost and changes nothing
