@@ -15,8 +15,6 @@ from __future__ import annotations
 
 import re
 import time
-import urllib.error
-import urllib.request
 from dataclasses import dataclass, field
 from typing import Callable
 from urllib.parse import urljoin
@@ -28,6 +26,7 @@ from ..site import thumbnails
 from ..site.storage import command_for
 from ..site.storage_check import parse_report
 from ..store.client import s3_client
+from ..store.probe import anonymous_get
 from ..media.compare import object_key
 
 IMAGE = re.compile(r"""<img\b[^>]*\bsrc=["']([^"']+)["']""", re.I)
@@ -115,10 +114,5 @@ def _written_since(settings: Settings, since: float, uploaded: set[str], marker:
 
 
 def _get(url: str) -> tuple[int, bytes]:
-    try:
-        with urllib.request.urlopen(url, timeout=60) as response:
-            return response.status, response.read()
-    except urllib.error.HTTPError as error:
-        return error.code, b""
-    except (OSError, ValueError):
-        return 0, b""
+    status, body, _ = anonymous_get(url, timeout=60)  # a page may make its thumbnails: it takes a while
+    return status, body
