@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from ..engine.run import Run
 from ..errors import PreflightError, StorageCheckError
-from ..site import easy_rows, storage, thumbnails
+from ..site import easy_rows, storage, thumbnail_plan, thumbnails
 from .direction import Direction
 
 
@@ -71,7 +71,7 @@ def thumbnail_problems(reports: dict) -> list[str]:
         if not report.thumbnails:
             continue
         try:
-            found += thumbnails.problems(thumbnails.report_of(report.thumbnails, alias))
+            found += thumbnail_plan.problems(thumbnails.report_of(report.thumbnails, alias))
         except PreflightError as error:
             found.append(str(error))
     return found

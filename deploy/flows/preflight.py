@@ -16,7 +16,7 @@ from ..engine.runner import Step
 from ..errors import MediaCutoverError, PreflightError
 from ..media import manifest
 from ..remote.ssh import run as remote_run
-from ..site import storage, thumbnails
+from ..site import storage, thumbnail_plan, thumbnails
 from ..site.health import health_problem
 from ..site.packages import check_site_packages
 from ..site.switch import check_writable, read_settings, state_before
@@ -187,10 +187,10 @@ def check_thumbnails(run: Run, cutover: bool) -> str:
     if probed is None or probed.thumbnails is None:
         return f"{alias}: not probed (no MANAGE_PY and SITE_PYTHON): thumbnail libraries not looked at"
     report = thumbnails.report_of(probed.thumbnails, alias)  # a probe that failed here: PreflightError
-    lines = thumbnails.summary_lines(report)
+    lines = thumbnail_plan.summary_lines(report)
     if not cutover:
         return "\n".join(lines)
-    found = thumbnails.problems(report, storage.media_root_real_path(run))
+    found = thumbnail_plan.problems(report, storage.media_root_real_path(run))
     if found:
         raise PreflightError("\n".join(found))
     if "sorl_cost" in probed.thumbnails:
@@ -198,10 +198,10 @@ def check_thumbnails(run: Run, cutover: bool) -> str:
         run.journal.record("counts", step="sorl-thumbnail", regenerate=cost.regenerate, sources=cost.sources,
                            requests=cost.requests, dead=cost.dead_count, dead_sample=cost.dead_sample,
                            orphaned_rows=cost.orphaned_rows)
-        refused = thumbnails.sorl_cost_problem(cost, run.options.accept_thumbnail_regeneration)
+        refused = thumbnail_plan.sorl_cost_problem(cost, run.options.accept_thumbnail_regeneration)
         if refused:
             raise PreflightError(refused)
-        lines += thumbnails.sorl_cost_lines(cost)
+        lines += thumbnail_plan.sorl_cost_lines(cost)
     return "\n".join(lines)
 
 

@@ -6,7 +6,7 @@ of each move under ``TOOLS_DIR/thumbnails/`` on that host (mode 600), where the 
 rollback, find it to put the rows back byte for byte.
 
 - The cutover moves the rows from the hashes the site selected before the flip to those it selects
-  after (``thumbnails.easy_migration``), right after the flipped settings are checked and before the
+  after (``thumbnail_plan.easy_migration``), right after the flipped settings are checked and before the
   reload; its undo restores the record.
 - The rollback restores the newest record of a move to the hash it leaves (the cutover's), and marks
   it restored; without one (a site switched by hand) it moves the rows itself, recorded.  Its undo
@@ -23,7 +23,7 @@ from ..engine.run import Run
 from ..errors import RemoteError
 from ..remote.ssh import run as remote_run
 from ..remote.ssh import run_to_end
-from . import thumbnails
+from . import thumbnail_plan, thumbnails
 from .storage import env_file_of
 from .thumbnails import EasyMigration, RowsChange
 
@@ -55,7 +55,7 @@ def plan(run: Run, after: dict) -> EasyMigration | None:
     before_probe, after_probe = run.storage_before.get(alias), after.get(alias)
     if not (before_probe and after_probe and before_probe.thumbnails and after_probe.thumbnails):
         return None
-    return thumbnails.easy_migration(thumbnails.report_of(before_probe.thumbnails, alias),
+    return thumbnail_plan.easy_migration(thumbnails.report_of(before_probe.thumbnails, alias),
                                      thumbnails.report_of(after_probe.thumbnails, alias))
 
 

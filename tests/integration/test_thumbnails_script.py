@@ -15,8 +15,8 @@ import pytest
 
 from deploy.errors import RemoteError
 from deploy.site import thumbnails
-from deploy.site.thumbnails import (S3_HASH, easy_migration, parse_report, parse_rows_change, parse_sorl_cost,
-                                    problems, sorl_cost_problem, storage_hash, summary_lines)
+from deploy.site.thumbnail_plan import easy_migration, problems, sorl_cost_problem, summary_lines
+from deploy.site.thumbnails import S3_HASH, parse_report, parse_rows_change, parse_sorl_cost, storage_hash
 
 from .thumbnail_site import IMAGES, build, copy
 

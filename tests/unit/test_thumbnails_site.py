@@ -16,9 +16,9 @@ import pytest
 from deploy.config.types import HostSettings
 from deploy.errors import PreflightError, RemoteError
 from deploy.site import thumbnails
-from deploy.site.thumbnails import (MARKER, S3_HASH, EasyMigration, easy_migration, parse_report, parse_rows_change,
-                                    parse_sorl_cost, planned_migration, problems, record_path, sorl_cost_problem,
-                                    storage_hash, summary_lines)
+from deploy.site.thumbnail_plan import easy_migration, planned_migration, problems, sorl_cost_problem, summary_lines
+from deploy.site.thumbnails import (MARKER, S3_HASH, EasyMigration, parse_report, parse_rows_change, parse_sorl_cost,
+                                    record_path, storage_hash)
 
 from .remote_scripts import REMOTE, run
 
