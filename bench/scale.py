@@ -85,7 +85,7 @@ def run_scale(project_root: Path = ROOT, sizes: str = "100k,1m", passes: bool = 
         say("==> delta passes against rclone and s5cmd at 100,000 and 1,000,000 files")
         run_passes(project_root, trees="100k,1m", command=command, say=say)
     minutes = (time.monotonic() - started) / 60
-    return scale_changeover.finish(project_root, command, minutes)
+    return scale_changeover.finish(project_root, command, minutes, passes)
 
 
 def main(argv: list[str]) -> int:

@@ -135,15 +135,17 @@ def save(project_root: Path, result: dict) -> None:
 HEADLINE = "## Change-over at scale"
 
 
-def finish(project_root: Path, command: str, minutes: float) -> Path:
+def finish(project_root: Path, command: str, minutes: float, passes: bool = True) -> Path:
     """bench/RESULTS.md's headline of the change-over at scale, from results-scale.json, with the run's
     command and length; the rest of RESULTS.md is left as it is."""
     path = project_root / "bench" / "RESULTS.md"
     results = json.loads((project_root / "bench" / "results-scale.json").read_text())
     lines = [HEADLINE, "",
              f"From one run of `{command}` ({minutes:.0f} minutes, ended "
-             f"{time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}; it also measured the passes of the next "
-             "section): `invoke cutover` from an empty prefix, then `invoke rollback`, under steady traffic on the "
+             f"{time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}"
+             + ("; it also measured the passes of the next section" if passes else
+                "; the passes were not measured in it: their section keeps its own run")
+             + "): `invoke cutover` from an empty prefix, then `invoke rollback`, under steady traffic on the "
              "sandbox site's own tree. Details: [RESULTS-passes.md](RESULTS-passes.md).", "",
              "| files | cutover: flip to all healthy | rollback: flip to all healthy | bound | everything but the "
              "bulk upload | failed requests | operator's peak memory |", "| --- | --- | --- | --- | --- | --- | --- |"]
