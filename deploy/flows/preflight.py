@@ -186,7 +186,12 @@ def check_thumbnails(run: Run, cutover: bool) -> str:
     probed = run.storage_before.get(alias)
     if probed is None or probed.thumbnails is None:
         return f"{alias}: not probed (no MANAGE_PY and SITE_PYTHON): thumbnail libraries not looked at"
-    report = thumbnails.report_of(probed.thumbnails, alias)  # a probe that failed here: PreflightError
+    try:
+        report = thumbnails.report_of(probed.thumbnails, alias)
+    except PreflightError as error:
+        if cutover:
+            raise
+        return f"{error}: the rollback goes on, easy_thumbnails' rows are left as they are"  # disk reads file times
     lines = thumbnail_plan.summary_lines(report)
     if not cutover:
         return "\n".join(lines)

@@ -55,6 +55,8 @@ def plan(run: Run, after: dict) -> EasyMigration | None:
     before_probe, after_probe = run.storage_before.get(alias), after.get(alias)
     if not (before_probe and after_probe and before_probe.thumbnails and after_probe.thumbnails):
         return None
+    if before_probe.thumbnails.get("error") or after_probe.thumbnails.get("error"):
+        return None  # the cutover refused it before (preflight, staged check); a rollback goes on without
     return thumbnail_plan.easy_migration(thumbnails.report_of(before_probe.thumbnails, alias),
                                      thumbnails.report_of(after_probe.thumbnails, alias))
 

@@ -130,3 +130,8 @@ def test_a_refusal_of_the_script_is_one_line_naming_the_host(settings, tmp_path)
     run.easy_migration = EasyMigration(DISK_HASH, S3_HASH, DISK_HASH, S3_HASH)
     with pytest.raises(RemoteError, match=r"^web1: moving easy_thumbnails' rows failed: the record x exists"):
         easy_rows.to_bucket(run)
+
+
+def test_a_thumbnail_check_that_failed_moves_nothing(settings, tmp_path):
+    run = fake_run(settings, tmp_path, FakeMediaHost(), before={"error": "ImportError: no module named PIL"})
+    assert easy_rows.plan(run, {"web1": probe(easy_report(DISK_HASH))}) is None

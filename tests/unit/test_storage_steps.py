@@ -379,3 +379,17 @@ def test_thumbnails_written_to_one_storage_and_linked_at_the_other_are_refused_b
         new_settings.check_staged(run, TO_S3)
     staged = "staged = json.loads(sys.stdin"  # the staged settings' loader: nothing was written
     assert run.connections["web1"].commands and all(staged in c for c in run.connections["web1"].commands)
+
+
+def test_the_rollback_is_not_refused_for_its_thumbnails_nor_for_a_thumbnail_check_that_failed(settings):
+    failed = {"error": "ImportError: cannot import name 'x' from 'easy_thumbnails'"}
+    run = switched(settings, dict(on_disk(), thumbnails=failed), before=on_s3)
+    assert new_settings.check_staged(run, TO_DISK)  # on the way back, the site's own settings of before
+    run.storage_before["web1"] = storage_check.parse_report(MARKER + json.dumps(dict(on_s3(), thumbnails=failed)),
+                                                           "web1")
+    assert preflight.check_thumbnails(run, cutover=False).endswith("the rollback goes on, easy_thumbnails' rows "
+                                                                   "are left as they are")
+    with pytest.raises(PreflightError, match="the thumbnail check failed: ImportError"):
+        preflight.check_thumbnails(run, cutover=True)
+    with pytest.raises(StorageCheckError, match="the thumbnail check failed"):
+        new_settings.check_staged(switched(settings, dict(on_s3(), thumbnails=failed)), TO_S3)
