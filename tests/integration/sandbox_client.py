@@ -155,12 +155,19 @@ def shapes_up(project_root: Path, names: str, media_files: int) -> dict:
     is recorded already and its page answers on every host (test_sandbox_shapes brings them all up first,
     and another `up` only costs seconds of checks)."""
     recorded = Sandbox.load(project_root).state.get("shapes", {})
-    if all(name in recorded and all(http_get(host["page_url"], timeout=5)[0] == 200
-                                    for host in recorded[name]["hosts"].values()) for name in names.split(",")):
+    if all(name in recorded and all(_answers(host["page_url"]) for host in recorded[name]["hosts"].values())
+           for name in names.split(",")):
         return recorded
     result = invoke(project_root, "sandbox.up", f"--media-files={media_files}", f"--shapes={names}")
     assert result.stdout.strip().splitlines()[-1].startswith("sandbox ready")
     return Sandbox.load(project_root).state["shapes"]
+
+
+def _answers(url: str) -> bool:
+    try:
+        return http_get(url, timeout=5)[0] == 200
+    except OSError:  # refused: recorded in sandbox.json, but not running (a sandbox brought up since)
+        return False
 
 
 @dataclass
