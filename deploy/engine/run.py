@@ -15,6 +15,7 @@ from ..remote.ssh import connect
 from .journal import Journal
 
 if TYPE_CHECKING:
+    from ..media.accounting import UploadAccount
     from ..site.reference_feed import ReferenceFeed
     from ..site.storage_check import StorageReport
     from ..site.thumbnails import EasyMigration
@@ -57,6 +58,8 @@ class Run:
     unreadable: list[str] = field(default_factory=list)
     # the media host's clock when the first upload started: the verify leaves out files changed since
     upload_started: int | None = None
+    # what the first upload said of itself (deploy.media.accounting): the verify before the flip takes it
+    upload_account: "UploadAccount | None" = None
     # the media host's clock when the last pass from disk started (deploy.media.delta): the next one
     # copies only what changed on disk since; None until a pass from disk, or a reload, set it
     disk_mark: float | None = None

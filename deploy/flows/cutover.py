@@ -2,7 +2,8 @@
 
     preflight (changes nothing; it also probes what each site's settings select,
     and refuses a HUP reload that would not load new settings) -> lock -> install
-    sync tool -> upload media -> verify -> database references -> flip USE_S3 ->
+    sync tool -> upload media -> verify (rclone's accounting of the upload when it covers every file;
+    else the manifest against the listing) -> database references -> flip USE_S3 ->
     manage.py check -> check what the flipped settings select (S3Storage, this
     bucket and prefix, staticfiles unchanged) -> upload what arrived since ->
     reload -> catch up: again and again while the sites
@@ -34,6 +35,7 @@ from typing import Callable
 from ..config.types import Settings
 from ..engine.run import Options, Run
 from ..engine.runner import Runner, Step, execute_run
+from ..media import accounting
 from ..media.manifest import verify_bucket
 from ..site import references
 from . import steps
@@ -44,13 +46,23 @@ SWITCH_STEP = "flip USE_S3 = True"  # exported: the rehearsal times each host's 
 
 
 def verify_snapshot(run: Run) -> str:
-    """Every file that existed when the upload started is in the bucket (the site still writes to disk)."""
+    """Every file that existed when the upload started is in the bucket (the site still writes to disk).
+
+    The upload's own accounting when it covers the whole tree (``deploy.media.accounting``: rclone
+    compared every file with the bucket as it copied); else the manifest against the listing.
+    """
+    account = run.upload_account
+    if not run.options.checksum and accounting.accounts_for_tree(account):
+        run.journal.record("counts", step="verify", method="accounting", local=account.tree_files,
+                           transferred=account.transferred, checked=account.checked, errors=account.errors)
+        return "\n".join(accounting.summary_lines(account))
+    run.say(f"    the manifest against the listing: {accounting.why_not(account, run.options.checksum)}")
     return _verify(run, before=run.upload_started)
 
 
 def _verify(run: Run, before: int | None) -> str:
     report, newer = verify_bucket(run, before)
-    run.journal.record("counts", step="verify", local=report.local_count, remote=report.remote_count,
+    run.journal.record("counts", step="verify", method="listing", local=report.local_count, remote=report.remote_count,
                        matched=report.matched, extra=report.extra.count, md5_checked=report.md5_checked,
                        newer=newer)
     lines = report.summary_lines()
@@ -69,8 +81,12 @@ def check_database_references(run: Run) -> str:
 
 
 def preview_verify(run: Run) -> str:
-    return (f"would compare {run.settings.media_root} on {run.settings.media_host} with "
-            f"s3://{run.settings.bucket}/{run.settings.media_prefix}/")
+    compare = (f"compare {run.settings.media_root} on {run.settings.media_host} with "
+               f"s3://{run.settings.bucket}/{run.settings.media_prefix}/")
+    if run.settings.sync_tool == "rclone" and not run.options.checksum:
+        return (f"would take rclone's accounting of the upload (every file of the tree uploaded or found with "
+                f"its size, 0 errors), or else {compare}")
+    return f"would {compare}"
 
 
 # --- the sequence -------------------------------------------------------------------

@@ -14,6 +14,7 @@ from __future__ import annotations
 from ..engine.run import Run
 from ..sync import runner
 from . import manifest
+from .accounting import UploadAccount
 
 def upload(run: Run, overwrite: bool = True) -> str:
     """What the disk has and the bucket lacks (or has with another size, when ``overwrite``)."""
@@ -28,7 +29,10 @@ def upload(run: Run, overwrite: bool = True) -> str:
                                  overwrite=overwrite)
     run.journal.record("counts", step="upload", files=files, bytes=size, problems=len(problems),
                        transferred=result.files_transferred, transferred_bytes=result.bytes_transferred,
-                       seconds=result.elapsed)
+                       checked=result.files_checked, errors=result.errors_reported, seconds=result.elapsed)
+    if run.upload_account is None:
+        run.upload_account = UploadAccount(result.tool, files, result.files_transferred, result.files_checked,
+                                           result.errors_reported)
     run.disk_mark = float(started)  # the next pass from disk copies only what changed since (deploy.media.delta)
     sent = "" if result.files_transferred is None else \
         f"{result.files_transferred} uploaded ({(result.bytes_transferred or 0) / 1e6:.1f} MB), "

@@ -132,7 +132,7 @@ def _rclone(settings: Settings, config: str, source: str, excluded: list[str], o
              *([] if overwrite else ["--ignore-existing"]),
              "--transfers", str(settings.sync_concurrency), "--checkers", str(settings.sync_concurrency),
              # No HEAD after each PUT (-30 % on small files, measured): the PUT's ETag is still
-             # checked, and the cutover verifies every key and size afterwards.  No --fast-list:
+             # checked, and the cutover compares every key and size once the sites are healthy.  No --fast-list:
              # it holds the whole listing in memory (~1 KB an object) for no gain measured here.
              "--s3-no-check-bucket", "--s3-no-head",
              "--stats", "1s", "--stats-one-line", "--stats-log-level", "NOTICE", "--use-json-log"]

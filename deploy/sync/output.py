@@ -31,6 +31,8 @@ class ToolOutput:
         self.files: int | None = None
         self.bytes: int | None = None
         self.displaced: int | None = None     # files moved aside before being replaced (rclone)
+        self.checked: int | None = None       # found on the other side already, not sent (rclone)
+        self.reported_errors: int | None = None   # the tool's own error count (rclone's stats)
         self.errors = 0
         self.problems: deque[str] = deque(maxlen=5)    # the last error lines, for the exception
         self._shown_at = float("-inf")
@@ -88,6 +90,7 @@ class RcloneOutput(ToolOutput):
         if isinstance(stats, dict):
             self.files, self.bytes = stats.get("transfers"), stats.get("bytes")
             self.displaced = stats.get("renames")      # --backup-dir moves; nothing else renames
+            self.checked, self.reported_errors = stats.get("checks"), stats.get("errors")
             self.elapsed = stats.get("elapsedTime")
             return _rclone_stats_line(stats)
         message = str(entry.get("msg", "")).strip()

@@ -62,6 +62,8 @@ class SyncResult:
     dry_run: bool = False
     source: str | None = None             # a download's bucket URL
     files_displaced: int | None = None    # a download's replaced files, moved into displaced_dir
+    files_checked: int | None = None      # found on the other side with the same size (rclone)
+    errors_reported: int | None = None    # the tool's own error count (rclone)
     umask: str | None = None              # a download's umask, from MEDIA_ROOT's mode (e.g. "002")
 
 
@@ -118,6 +120,7 @@ def upload_media(connection: Connection, settings: Settings, *,
     exit_code, result.elapsed = _run_tool(connection, settings, config_path, pid_path, launch, output,
                                           on_progress, "upload")
     result.files_transferred, result.bytes_transferred = output.files, output.bytes
+    result.files_checked, result.errors_reported = output.checked, output.reported_errors
     if output.failed(exit_code):
         _raise_failure(connection, settings, spec, exit_code, output, f"upload to {destination_url(settings)}")
     return result

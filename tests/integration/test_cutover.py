@@ -132,9 +132,14 @@ def test_a_held_lock_refuses_then_the_happy_path_then_a_second_run_changes_nothi
 
 
 def test_a_reload_that_fails_on_web2_puts_both_hosts_back(fresh, project_root):
-    result = cutover(project_root, env={"RELOAD_COMMAND__WEB2": "echo reload broke >&2; exit 3"}, check=False)
+    # --checksum: the verify before the flip lists both sides and compares every MD5, not rclone's accounting
+    result = cutover(project_root, "--checksum", env={"RELOAD_COMMAND__WEB2": "echo reload broke >&2; exit 3"},
+                     check=False)
     assert_one_clear_error(result, "step 'reload the sites' failed", "web2", "reload broke",
                            "every host is back as it was")
+    verify = result.stdout.split("==> verify the bucket")[1].split("==>")[0]
+    assert "the manifest against the listing: --checksum" in verify and "md5:" in verify, verify
+    assert "OK: the bucket holds every local file" in verify, verify
     assert_unchanged(fresh)
     assert "lock:     free" in invoke(project_root, "status", "--env=sandbox").stdout
 
@@ -233,6 +238,9 @@ def test_a_sync_killed_half_way_completes_on_the_next_run_without_uploading_twic
 
     second = cutover(project_root).stdout
     assert f"{total - partial} uploaded" in second.split("==> verify the bucket")[0]
+    # rclone's own count covers the tree: the part already there, and the rest it sent
+    assert (f"rclone accounted for every file of the tree: {total:,} ({total - partial:,} uploaded, "
+            f"{partial:,} already there with the same size), 0 errors") in second
     assert len(bucket_objects(fresh)) == total
 
 
