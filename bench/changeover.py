@@ -22,9 +22,9 @@ from __future__ import annotations
 import http.client
 import json
 import os
-import resource
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 import urllib.error
@@ -32,7 +32,7 @@ import urllib.request
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable
+from typing import Callable, NamedTuple
 from urllib.parse import urljoin
 
 from deploy.config.types import Settings
@@ -59,11 +59,36 @@ MAX_REQUESTS = 2_000_000
 MAX_SECONDS = 7200  # a cutover of a million files under traffic takes ~25 minutes here
 
 
-def invoke(project_root: Path, *args: str, timeout: float = 900) -> subprocess.CompletedProcess:
-    result = subprocess.run([sys.executable, "-m", "invoke", *args], cwd=project_root, capture_output=True,
-                            text=True, timeout=timeout, env=dict(os.environ))
-    if result.returncode != 0:
-        raise RuntimeError(f"invoke {' '.join(args)} exited {result.returncode}: "
+class Invoked(NamedTuple):
+    stdout: str
+    stderr: str
+    peak_mb: float   # this invoke process's own peak RSS (and its waited children's): the tool, nothing else
+
+
+def invoke(project_root: Path, *args: str, timeout: float = 900) -> Invoked:
+    """``python -m invoke ARGS`` to its end; raises RuntimeError unless it exits 0.
+
+    Its peak memory comes from wait4() on it alone: RUSAGE_CHILDREN would also count the resets
+    and the reseed (a Django process writing a million rows) that this bench ran before.
+    """
+    with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
+        process = subprocess.Popen([sys.executable, "-m", "invoke", *args], cwd=project_root, stdout=out,
+                                   stderr=err, text=True, env=dict(os.environ))
+        deadline = time.monotonic() + timeout
+        while True:
+            pid, status, usage = os.wait4(process.pid, os.WNOHANG)
+            if pid:
+                break
+            if time.monotonic() > deadline:
+                process.kill()
+                os.wait4(process.pid, 0)
+                raise RuntimeError(f"invoke {' '.join(args)} did not end within {timeout:.0f} s")
+            time.sleep(0.2)
+        process.returncode = os.waitstatus_to_exitcode(status)
+        out.seek(0), err.seek(0)
+        result = Invoked(out.read(), err.read(), usage.ru_maxrss / 1024)
+    if process.returncode != 0:
+        raise RuntimeError(f"invoke {' '.join(args)} exited {process.returncode}: "
                            f"{(result.stdout + result.stderr)[-1500:]}")
     return result
 
@@ -220,13 +245,12 @@ def measure_changeover(project_root: Path, settings: Settings, say: Callable[[st
         started = time.time()
         say("    invoke cutover --env=sandbox, under traffic")
         try:
-            invoke(project_root, "cutover", "--env=sandbox", timeout=timeout)
-            peak_kb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss  # the largest child so far
+            peak_mb = invoke(project_root, "cutover", "--env=sandbox", timeout=timeout).peak_mb
             time.sleep(1.0)                # and a moment after it
             if with_rollback:
                 cut_over, before_rollback = (traffic.requests, sum(traffic.failures.values())), time.time()
                 say("    invoke rollback --env=sandbox, under the same traffic")
-                invoke(project_root, "rollback", "--env=sandbox", timeout=timeout)
+                back_peak_mb = invoke(project_root, "rollback", "--env=sandbox", timeout=timeout).peak_mb
                 time.sleep(1.0)
         finally:
             traffic.stop()
@@ -234,7 +258,7 @@ def measure_changeover(project_root: Path, settings: Settings, say: Callable[[st
                 poller.stop()
         events = read_run(newest_cutover_journal(project_root / "runs", started - 1))
         if not with_rollback:
-            return dict(_summary(events, pollers, traffic), peak_memory_mb=peak_kb / 1024)
+            return dict(_summary(events, pollers, traffic), peak_memory_mb=peak_mb)
         summary = _summary(events, pollers, traffic, until=before_rollback)
         summary["requests"], summary["failed"] = cut_over
         back = read_run(newest_cutover_journal(project_root / "runs", before_rollback - 1, "rollback"))
@@ -242,9 +266,8 @@ def measure_changeover(project_root: Path, settings: Settings, say: Callable[[st
                                        between=ROLLBACK_BETWEEN_FLIP_AND_RELOAD, after=before_rollback)
         summary["rollback"]["requests"] = traffic.requests - cut_over[0]
         summary["rollback"]["failed"] = sum(traffic.failures.values()) - cut_over[1]
-        # ru_maxrss of the children is the largest one's peak: the invoke processes (and the resets before)
-        summary["peak_memory_mb"] = peak_kb / 1024
-        summary["rollback"]["peak_memory_mb"] = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+        summary["peak_memory_mb"] = peak_mb
+        summary["rollback"]["peak_memory_mb"] = back_peak_mb
         return summary
     finally:
         # After a rollback the sites are on disk already; the prefix is left full (emptying a million

@@ -28,7 +28,7 @@ from deploy.errors import ConfigError
 from deploy.sandbox import sites
 from deploy.sandbox.layout import Layout
 
-from . import scale_changeover
+from . import scale_changeover, scale_rehearsals
 from .passes_report import run_passes
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -65,7 +65,8 @@ def ensure_tree(project_root: Path, files: int, small: bool, say: Callable[[str]
 
 
 def run_scale(project_root: Path = ROOT, sizes: str = "100k,1m", passes: bool = True, env: str = "sandbox",
-              say: Callable[[str], None] = print, command: str = "invoke bench --scale") -> Path:
+              say: Callable[[str], None] = print, command: str = "invoke bench --scale",
+              rehearsals: bool = True) -> Path:
     started = time.monotonic()
     if env != "sandbox":
         raise ConfigError(f"the scale bench runs on the sandbox only (it reseeds the site), not {env!r}")
@@ -80,6 +81,12 @@ def run_scale(project_root: Path = ROOT, sizes: str = "100k,1m", passes: bool = 
         result = scale_changeover.measure(project_root, say)
         result["command"] = command
         scale_changeover.save(project_root, result)
+        if rehearsals and size == "100k":   # the issue's rehearsals run on the 100,000-file tree
+            say(f"==> invoke rehearse at {files:,} files, at " + " and ".join(
+                f"{rate:g}" for rate in scale_rehearsals.RATES) + " uploads/s")
+            result["rehearsals"] = [scale_rehearsals.rehearse_at(project_root, rate, say)
+                                    for rate in scale_rehearsals.RATES]
+            scale_changeover.save(project_root, result)
         say("\n".join(scale_changeover.render_one(result)))
     if passes:
         say("==> delta passes against rclone and s5cmd at 100,000 and 1,000,000 files")
@@ -92,10 +99,11 @@ def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.scale", description=__doc__.split("\n\n")[0])
     parser.add_argument("--sizes", default="100k,1m", help="the change-over's tree sizes (default 100k,1m)")
     parser.add_argument("--no-passes", action="store_true", help="leave the delta passes' bench out")
+    parser.add_argument("--no-rehearsals", action="store_true", help="leave the rehearsals at 100k out")
     args = parser.parse_args(argv)
     command = "python -m bench.scale" + (f" --sizes {args.sizes}" if args.sizes != "100k,1m" else "") \
-        + (" --no-passes" if args.no_passes else "")
-    print(f"results: {run_scale(ROOT, args.sizes, not args.no_passes, command=command)}")
+        + (" --no-passes" if args.no_passes else "") + (" --no-rehearsals" if args.no_rehearsals else "")
+    print(f"results: {run_scale(ROOT, args.sizes, not args.no_passes, command=command, rehearsals=not args.no_rehearsals)}")
     return 0
 
 

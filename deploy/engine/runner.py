@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from typing import Callable
 
 from ..errors import MediaCutoverError, StepFailed, UndoUnconfirmed
+from . import memory
 from .journal import Journal, new_run_id
 from .run import Run
 
@@ -55,6 +56,7 @@ class Runner:
         for step in steps:
             started.append(step)
             begin = time.monotonic()
+            memory.reset_peak()
             self.journal.record("step", step=step.name, result="started")
             self.say(f"==> {step.name}")
             # A step that changes anything has a preview; read-only steps run as they are.
@@ -108,7 +110,7 @@ class Runner:
         self.outcomes.append(StepOutcome(step.name if kind == "step" else f"undo {step.name}",
                                          result, seconds, summary))
         self.journal.record(kind, step=step.name, result=result, seconds=round(seconds, 3), summary=summary,
-                            **fields)
+                            peak_mb=memory.peak_mb(), **fields)
 
 
 def execute_run(kind: str, steps: list[Step], settings, options, say: Callable[[str], None],

@@ -184,9 +184,15 @@ def reset(project_root: Path, say: Callable[[str], None] = print, shape: str | N
 
 
 def _empty_media_prefix(layout: Layout, settings: Settings) -> None:
-    """Delete every object under the media prefix (with the admin key), then re-check the public policy."""
+    """Delete every object under the media prefix (with the admin key), then re-check the public policy.
+
+    The sandbox's store is SeaweedFS: its filer drops the prefix's directory in one request (a
+    million objects in well under a second; S3 deletes go at ~1,600 objects/s, ten minutes a
+    million).  Whatever that leaves is deleted through S3.
+    """
     admin = admin_settings(layout, settings)
     client = s3_client(admin)
+    s3store.drop_directory(settings.bucket, settings.media_prefix)
     paginator = client.get_paginator("list_objects_v2")
     for page in paginator.paginate(Bucket=settings.bucket, Prefix=settings.media_prefix + "/"):
         keys = [{"Key": item["Key"]} for item in page.get("Contents", [])]

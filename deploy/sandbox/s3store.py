@@ -7,6 +7,9 @@ import os
 import shutil
 import subprocess
 import sys
+import urllib.error
+import urllib.parse
+import urllib.request
 from pathlib import Path
 
 import botocore.exceptions
@@ -79,3 +82,20 @@ def ensure_public_media(settings: Settings) -> None:
 def stop(layout: Layout) -> None:
     stop_pid(read_pid(layout.weed_pidfile), timeout=20)
     layout.weed_pidfile.unlink(missing_ok=True)
+
+
+def drop_directory(bucket: str, prefix: str, timeout: float = 600) -> bool:
+    """Delete the prefix's directory in SeaweedFS's filer, recursively, in one request (sandbox only).
+
+    True when the filer answered 2xx (404: nothing there, also fine); False when it did not answer,
+    and the caller deletes through S3.
+    """
+    path = "/buckets/" + urllib.parse.quote(f"{bucket}/{prefix.strip('/')}")
+    url = f"http://127.0.0.1:{WEED_PORTS['filer.port']}{path}?recursive=true&ignoreRecursiveError=true"
+    try:
+        with urllib.request.urlopen(urllib.request.Request(url, method="DELETE"), timeout=timeout):
+            return True
+    except urllib.error.HTTPError as error:
+        return error.code == 404
+    except OSError:
+        return False
