@@ -85,6 +85,8 @@ class Run:
     easy_restored: str | None = None
     # the site's database, open for the rollback's passes (deploy.site.reference_feed)
     reference_feed: "ReferenceFeed | None" = None
+    # how many files the last delta pass found to copy (deploy.media.delta); None before one
+    last_pass_listed: int | None = None
     _connections: dict[str, Connection] = field(default_factory=dict)
 
     @property

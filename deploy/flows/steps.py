@@ -22,6 +22,7 @@ from ..engine.runner import Step
 from ..site import easy_rows, switch
 from ..site.health import wait_for_storage
 from ..sync import runner
+from ..sync.commands import supports_lists
 from . import new_settings
 from .direction import Direction
 from .reload import after_reload, preview_after_reload, preview_reload, reload_sites, restore_and_reload_sites
@@ -81,16 +82,36 @@ def preview_switch(run: Run, to: Direction) -> str:
 
 
 def health_check(run: Run, to: Direction) -> str:
-    lines = []
-    for host in run.targets:
+    """Every site serves media from ``to``: the hosts at once (each its own answers; a host that fails
+    is named, with every other host's result)."""
+    def one(run: Run, alias: str) -> str:
+        host = run.settings.host(alias)
         wait_for_storage(host, to.storage, run.settings.reload_timeout, run.settings)
         checked = to.check_served(run.settings, host, run.options.sample_limit)
-        lines.append(f"{host.alias}: on {to.label}, {checked} {to.served}")
-    return "\n".join(lines)
+        return f"{alias}: on {to.label}, {checked} {to.served}"
+    return "\n".join(run.on_every_host(one))
 
 
 def preview_health(run: Run, to: Direction) -> str:
     return f"would check every site on {to.label}"
+
+
+# The passes before the staged check go on while a pass still finds more than this: the first one
+# carries every upload of the bulk copy's minutes, and the pass right before the reload (the
+# change-over's window) then only carries the few seconds of uploads since the last of these.
+FEW_CHANGED = 50
+MOST_PASSES = 4
+
+
+def copy_until_few(run: Run, to: Direction) -> str:
+    """Delta passes until one finds at most FEW_CHANGED files (at most MOST_PASSES); a tool that cannot
+    copy a list makes one full pass (each costs the whole tree)."""
+    lines = [to.copy_missing(run)]
+    if not supports_lists(run.settings.sync_tool):
+        return lines[0]
+    while len(lines) < MOST_PASSES and (run.last_pass_listed or 0) > FEW_CHANGED:
+        lines.append(to.copy_missing(run))
+    return "\n".join(lines)
 
 
 def catch_up_after_reload(run: Run, to: Direction) -> str:
@@ -121,8 +142,8 @@ def switch_over(to: Direction, *, settings: str, latest: str, catch_up: str, hea
                 complete: str) -> list[Step]:
     """How both directions end, named by each, in this order:
 
-    ``latest``: copy what reached the old storage since the first copy (a delta pass, ~1 s at
-    100,000 files); CHECK_SETTINGS: the new settings, staged, before anything is written
+    ``latest``: copy what reached the old storage since the first copy (delta passes, ~1 s each at
+    100,000 files, until one finds at most FEW_CHANGED files); CHECK_SETTINGS: the new settings, staged, before anything is written
     (``deploy.flows.new_settings``): `manage.py check` on them and what they select (``to``'s storage,
     staticfiles as before; thumbnails follow the media), in one Django start-up a host, so that a
     refusal changes nothing and the change-over does not wait for Django; ``settings``: every
@@ -139,7 +160,7 @@ def switch_over(to: Direction, *, settings: str, latest: str, catch_up: str, hea
     Every copy after the first is a delta pass (``deploy.media.delta``): it costs what changed.
     """
     return [
-        Step(latest, to.copy_missing, preview=to.preview_copy_missing),
+        Step(latest, partial(copy_until_few, to=to), preview=to.preview_copy_missing),
         Step(CHECK_SETTINGS, partial(new_settings.check_staged, to=to),
              preview=partial(new_settings.preview_check, to=to)),
         Step(settings, partial(switch_settings, to=to), undo=restore_settings,

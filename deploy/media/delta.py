@@ -171,6 +171,7 @@ def _passed(run: Run, direction: str, listed: int, finding: float, result, begin
     """Journal one pass's cost; its line for people."""
     copied = result.files_transferred if result is not None else 0
     seconds = time.monotonic() - begin
+    run.last_pass_listed = listed
     run.journal.record("counts", step="pass", direction=direction, listed=listed, copied=copied,
                        find_seconds=round(finding, 3), seconds=round(seconds, 3), problems=problems)
     verb = "uploaded" if direction == "upload" else "downloaded"
