@@ -97,7 +97,8 @@ def provision(c, env=None, admin_env=None, dry_run=False, replace_drifted=False,
 
 @task(name="settings-snippet", help={
     "env": "environment: reads config/<env>.env",
-    "part": "both (default), settings (the settings block) or tag (the template-tag module)",
+    "part": "both (default), settings (the settings block), tag (the template-tag module) or mirror (the "
+            "mirror storage module, media_mirror.py)",
     "custom_domain": "serve media from this host name (a CDN) instead of the bucket's own",
     "flavor": "plain (default: a USE_S3 = False literal) or environ (django-environ; the switch in an env file)",
 })

@@ -9,6 +9,7 @@ printed text never carries a secret.  It keeps the one plain top-level
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from urllib.parse import urlparse
 
 from ..config.keys import PLACEHOLDER
@@ -16,7 +17,8 @@ from ..config.types import Settings
 from ..errors import ConfigError
 
 TAG_MODULE_NAME = "absolute_media.py"
-PARTS = ("both", "settings", "tag")
+MIRROR_MODULE = Path(__file__).with_name("site_files") / "media_mirror.py"
+PARTS = ("both", "settings", "tag", "mirror")
 FLAVORS = ("plain", "environ")
 
 
@@ -174,6 +176,11 @@ def template_tag_module() -> str:
     return TEMPLATE_TAG
 
 
+def mirror_module() -> str:
+    """The mirror storage (``media_mirror.MirrorStorage``): every file written to two storages."""
+    return MIRROR_MODULE.read_text()
+
+
 def render(settings: Settings, custom_domain: str | None = None, part: str = "both", flavor: str = "plain") -> str:
     """What settings-snippet prints: the block, the tag module, or both clearly separated."""
     if part not in PARTS:
@@ -184,6 +191,8 @@ def render(settings: Settings, custom_domain: str | None = None, part: str = "bo
         return block
     if part == "tag":
         return tag
+    if part == "mirror":
+        return mirror_module()
     rule = "# " + "=" * 76
     return (f"{rule}\n# 1. Add at the end of the site's settings (its local.py or local_settings.py)\n{rule}\n{block}\n"
             f"{rule}\n# 2. Optional, for e-mail templates: <app>/templatetags/{TAG_MODULE_NAME}\n"
