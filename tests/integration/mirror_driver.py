@@ -70,9 +70,9 @@ if scenario == "both":
         record["after_delete"] = state(mirror, [first])
         out[label] = record
 elif scenario == "secondary-down":
-    # The store is stopped: the disk is the primary, the bucket the failing secondary.
+    # The store does not answer (nothing listens on its port): the disk primary, the bucket the failing secondary.
     from botocore.config import Config
-    quick = {**S3, "OPTIONS": {**S3["OPTIONS"], "client_config": Config(
+    quick = {**S3, "OPTIONS": {**S3["OPTIONS"], "endpoint_url": os.environ["MIRROR_DOWN_ENDPOINT"], "client_config": Config(
         retries={"max_attempts": 2}, connect_timeout=2, read_timeout=5)}}
     mirror = media_mirror.MirrorStorage(DISK, quick, failures=failures)
     name = mirror.save("down/while-the-store-is-stopped.jpg", ContentFile(b"kept on disk"))
