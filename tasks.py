@@ -159,7 +159,8 @@ def rehearse(c, env=None, keep=False, upload_rate=5.0, readers=2, hold=3.0, fail
     "pass_changes": "with --passes: the numbers of changed files (default 0,100,1000)",
     "keep_prefixes": "with --passes: keep the bench-passes-* prefixes (python -m bench.run --clean deletes them)",
     "scale": "everything the scale targets need, in one run of an hour and more: the change-over both ways and "
-             "the overhead at 100,000 and 1,000,000 files (reseeds the sandbox site!), then --passes",
+             "the overhead at 100,000 and 1,000,000 files (reseeds the sandbox site!), invoke rehearse at 5 "
+             "and 30 uploads/s on the 100,000, then --passes",
 })
 def bench(c, env="sandbox", runs=3, quick=False, changeover=False, passes=False, pass_trees="100k,1m",
           pass_changes="0,100,1000", keep_prefixes=False, scale=False):

@@ -120,8 +120,8 @@ def render_passes(results: dict[str, dict], machine_lines: list[str], versions: 
           [f"- {name}: {version}" for name, version in sorted(versions.items())] + \
           [f"- s5cmd (peer): {trees[0]['s5cmd_version']}" if trees else "", "",
            "## Targets", "", md_table(["target", "measured", "verdict"], targets(results)), "",
-           "Not measured here: the change-over windows and the whole cutover against the bulk upload "
-           "(measured by the lead from `invoke cutover` journals).", "",
+           "The change-over windows, the whole cutover against the bulk upload and the rehearsals are in "
+           "the sections at the end (`invoke bench --scale`).", "",
            "## Trees and the bulk upload", "",
            md_table(["tree", "files", "MB", "on disk MB", "made in", "bulk upload s", "files/s"],
                     [[tree["shape"], f"{tree['files']:,}", f"{tree['bytes'] / 1e6:.0f}", f"{tree['disk_mb']:,}",

@@ -106,11 +106,14 @@ MOST_PASSES = 4
 def copy_until_few(run: Run, to: Direction) -> str:
     """Delta passes until one finds at most FEW_CHANGED files (at most MOST_PASSES); a tool that cannot
     copy a list makes one full pass (each costs the whole tree)."""
-    lines = [to.copy_missing(run)]
+    def one_pass() -> str:
+        run.last_pass_listed = None   # a full pass says no count: then no second one for a stale count
+        return to.copy_missing(run)
+    lines = [one_pass()]
     if not supports_lists(run.settings.sync_tool):
         return lines[0]
     while len(lines) < MOST_PASSES and (run.last_pass_listed or 0) > FEW_CHANGED:
-        lines.append(to.copy_missing(run))
+        lines.append(one_pass())
     return "\n".join(lines)
 
 

@@ -90,6 +90,8 @@ def drop_directory(bucket: str, prefix: str, timeout: float = 600) -> bool:
     True when the filer answered 2xx (404: nothing there, also fine); False when it did not answer,
     and the caller deletes through S3.
     """
+    if not prefix.strip("/"):
+        return False   # no prefix: the directory would be the whole bucket; the S3 deletes take the keys
     path = "/buckets/" + urllib.parse.quote(f"{bucket}/{prefix.strip('/')}")
     url = f"http://127.0.0.1:{WEED_PORTS['filer.port']}{path}?recursive=true&ignoreRecursiveError=true"
     try:

@@ -30,3 +30,15 @@ def test_again_while_a_pass_finds_many_and_no_more_than_the_most():
 def test_a_tool_without_lists_makes_one_full_pass():
     run, to = passes_finding(6000, 400, tool="s5cmd")
     assert copy_until_few(run, to) == "6000 changed"
+
+
+def test_a_pass_that_says_no_count_is_not_taken_for_the_previous_ones():
+    run, to = passes_finding(6000)
+    calls = []
+
+    def full_pass(run):   # e.g. no mark yet: a full pass, which leaves the count alone
+        calls.append(run.last_pass_listed)
+        return "full pass"
+    run.last_pass_listed = 6000
+    to.copy_missing = full_pass
+    assert copy_until_few(run, to) == "full pass" and calls == [None]
