@@ -14,6 +14,7 @@ from deploy.config.load import load
 from deploy.engine.run import Options
 from deploy.flows import status as status_lib
 from deploy.flows.cutover import run_cutover
+from deploy.flows.finalize import run_finalize
 from deploy.flows.rollback import run_rollback
 from deploy.provision import apply as provision_lib
 from deploy.provision import teardown as teardown_lib
@@ -60,6 +61,21 @@ def rollback(c, env=None, dry_run=False, break_lock=False):
         say(step_table(runner.outcomes))
         say(f"rollback of {settings.env} " + ("previewed: nothing changed" if dry_run
                                                   else "done: every host serves media from disk"))
+
+
+@task(help={
+    "env": "environment: reads config/<env>.env",
+    "dry_run": "show every diff and remote command, change nothing",
+    "break_lock": "remove a lock left by a dead run (its details are shown first)",
+})
+def finalize(c, env=None, dry_run=False, break_lock=False):
+    """End a mirror-mode cutover's soak: the mirror off, the sites writing to the bucket only; deletes nothing."""
+    with operator_errors():
+        settings = load(env, PROJECT_ROOT)
+        runner = run_finalize(settings, Options(dry_run=dry_run, break_lock=break_lock), say)
+        say(step_table(runner.outcomes))
+        say(f"finalize of {settings.env} " + ("previewed: nothing changed" if dry_run else
+            "done: every host serves from and writes to the bucket only; a rollback now downloads"))
 
 
 @task(help={"env": "environment: reads config/<env>.env"})
@@ -223,5 +239,5 @@ def sandbox_reset(c, shape=None, empty_bucket=False):
 
 
 sandbox = Collection("sandbox", sandbox_up, sandbox_down, sandbox_status, sandbox_reset)
-ns = Collection(config, cutover, rollback, status, provision, settings_snippet, teardown_provision,
+ns = Collection(config, cutover, rollback, finalize, status, provision, settings_snippet, teardown_provision,
                 rehearse, bench, sandbox)

@@ -27,6 +27,10 @@ class SettingsFileError(PreflightError):
     """A site settings file we cannot safely edit."""
 
 
+class SwitchMissing(SettingsFileError):
+    """The settings file has no assignment of the switch at all (for the mirror's switch: no mirror)."""
+
+
 class RemoteError(MediaCutoverError):
     """A command on a remote host failed."""
 

@@ -22,6 +22,13 @@ KNOWN_KEYS = {
     "SWITCH_FORMAT": "python | env | auto (default auto: python for a .py SETTINGS_PATH, else env; "
                      "per-host overridable)",
     "SWITCH_NAME": "the switch the site reads (default USE_S3)",
+    "CHANGEOVER": "copy | mirror (default copy): mirror first turns on the site's second switch, so every new "
+                  "file is written to both storages, and the change-over has no window (the site must install "
+                  "media_mirror.py: `invoke settings-snippet --part=mirror`)",
+    "MIRROR_SWITCH_NAME": "the second switch, read by the site's mirror block (default MEDIA_MIRROR; in the same "
+                          "SETTINGS_PATH as the first)",
+    "MIRROR_FAILURES": "where the site's mirror storage records a write to its second storage that failed, on "
+                       "each host (default ~/.media-cutover/mirror-failures.jsonl: the block's default too)",
     "DJANGO_SETTINGS_MODULE": "the settings module the site runs under (e.g. shop.settings.production), for "
                               "every check the tool runs with the site's Python (default: manage.py's own; "
                               "per-host overridable)",
@@ -63,7 +70,8 @@ SWITCH_FORMATS = ("auto", "python", "env")
 # Names of keys only this tool would use: one of these that it does not know is a typo, or a key
 # of a newer version of the tool, and is refused rather than silently ignored.
 OWN_PREFIXES = ("MEDIA_CUTOVER_", "SYNC_", "RELOAD_", "SWITCH_", "HEALTH_", "MEDIA_CHECK_", "MEDIA_LIST_",
-                "MEDIA_MIRROR", "CHANGEOVER", "REHEARSAL_")
+                "MEDIA_MIRROR", "MIRROR_", "CHANGEOVER", "REHEARSAL_")
+CHANGEOVERS = ("copy", "mirror")
 
 # The deploy key: the site's and ours (provision makes it, config/<env>.secrets.env holds it).
 DEPLOY_KEYS = ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY")

@@ -23,7 +23,7 @@ from urllib.parse import urlparse
 from dotenv import dotenv_values
 
 from ..errors import ConfigError
-from .keys import (DEPLOY_KEYS, KNOWN_KEYS, PER_HOST_KEYS, PLACEHOLDER, REQUIRED_KEYS, SECRET_KEYS,
+from .keys import (CHANGEOVERS, DEPLOY_KEYS, KNOWN_KEYS, PER_HOST_KEYS, PLACEHOLDER, REQUIRED_KEYS, SECRET_KEYS,
                    SWITCH_FORMATS, host_key, mask, unknown_key_problem)
 from .types import HostSettings, Secret, Settings
 
@@ -214,8 +214,14 @@ def _validate(env: str, project_root: Path, raw: dict[str, tuple[str, str]]) -> 
         tools_dir=read.text("TOOLS_DIR", "~/.media-cutover"),
         production=read.flag("PRODUCTION", False),
         switch_name=_switch_name(read),
+        changeover=read.choice("CHANGEOVER", CHANGEOVERS, "copy"),
+        mirror_switch_name=_switch_name(read, "MIRROR_SWITCH_NAME", "MEDIA_MIRROR"),
+        mirror_failures=read.text("MIRROR_FAILURES", "~/.media-cutover/mirror-failures.jsonl"),
         effective=_effective(raw),
     )
+    if settings.mirror_switch_name == settings.switch_name:
+        read.problem("MIRROR_SWITCH_NAME", f"is {settings.mirror_switch_name!r}, the same as SWITCH_NAME; expected "
+                     "a second name, such as MEDIA_MIRROR")
     if settings.ssh_config and not settings.ssh_config.is_file():
         read.problem("SSH_CONFIG", f"is {ssh_config!r} but {settings.ssh_config} does not exist"
                      + (" (run `invoke sandbox.up` first)" if env == "sandbox" else ""))
@@ -273,11 +279,11 @@ def _paths(read: _Reader, text: str | None, key: str = "MEDIA_CHECK_PATHS") -> t
     return paths
 
 
-def _switch_name(read: _Reader) -> str:
-    name = read.text("SWITCH_NAME", "USE_S3")
+def _switch_name(read: _Reader, key: str = "SWITCH_NAME", default: str = "USE_S3") -> str:
+    name = read.text(key, default)
     if not IDENTIFIER.match(name):
-        read.problem("SWITCH_NAME", f"is {name!r}; expected a Python name such as USE_S3")
-        return "USE_S3"
+        read.problem(key, f"is {name!r}; expected a Python name such as {default}")
+        return default
     return name
 
 

@@ -81,6 +81,9 @@ class Settings:
     tools_dir: str
     production: bool
     switch_name: str = "USE_S3"
+    changeover: str = "copy"                 # "copy" or "mirror" (CHANGEOVER): what the operator asked for
+    mirror_switch_name: str = "MEDIA_MIRROR"
+    mirror_failures: str = "~/.media-cutover/mirror-failures.jsonl"
     # key -> (value as shown, where it came from); secrets already masked
     effective: dict[str, tuple[str, str]] = field(repr=False, compare=False, default_factory=dict)
 

@@ -16,6 +16,7 @@ from .journal import Journal
 
 if TYPE_CHECKING:
     from ..media.accounting import UploadAccount
+    from ..site.mirror_failures import MirrorFailure
     from ..site.reference_feed import ReferenceFeed
     from ..site.storage_check import StorageReport
     from ..site.thumbnails import EasyMigration
@@ -37,7 +38,10 @@ class HostFacts:
 
     original: bytes = b""          # the settings file as preflight read it
     original_use_s3: bool = False
-    backup_path: str | None = None  # set once the flip wrote a backup
+    original_mirror: bool | None = None  # the mirror's switch (MIRROR_SWITCH_NAME); None: the file has none
+    backup_path: str | None = None  # set once the flip wrote a backup: the file as preflight read it
+    written: bytes | None = None    # what this run wrote last (a mirror-mode run writes the file twice)
+    writes: int = 0
     settings_written: bool = False  # this run replaced the settings file (undo restores it)
     reloaded: bool = False
 
@@ -87,6 +91,10 @@ class Run:
     reference_feed: "ReferenceFeed | None" = None
     # how many files the last delta pass found to copy (deploy.media.delta); None before one
     last_pass_listed: int | None = None
+    # the change-over's mode, as the preflight chose it (deploy.flows.mode): "copy" or "mirror"
+    mode: str = "copy"
+    # the mirror's failed writes the run took from the hosts' records (deploy.site.mirror_failures)
+    mirror_failures: list["MirrorFailure"] = field(default_factory=list)
     _connections: dict[str, Connection] = field(default_factory=dict)
 
     @property

@@ -114,11 +114,13 @@ class Runner:
 
 
 def execute_run(kind: str, steps: list[Step], settings, options, say: Callable[[str], None],
-                release_lock: Action, finish: Action | None = None) -> Runner:
+                release_lock: Action, finish: Action | None = None,
+                then: Callable[[Run], list[Step]] | None = None) -> Runner:
     """One cutover or rollback: journal, preflight and steps, the lock released at the end.
 
-    ``finish`` runs last, after the lock is released (the rollback names the hosts
-    it could not reach there).  Raises StepFailed after undoing.
+    ``then``, given, picks the steps that follow ``steps`` (the preflight) from what it found: the
+    change-over's mode (copy or mirror).  ``finish`` runs last, after the lock is released (the
+    rollback names the hosts it could not reach there).  Raises StepFailed after undoing.
     """
     run_id = new_run_id()
     journal = Journal(settings.project_root / "runs", run_id, settings.env, kind, options.dry_run)
@@ -128,6 +130,8 @@ def execute_run(kind: str, steps: list[Step], settings, options, say: Callable[[
         + (" -- DRY RUN, nothing will change" if options.dry_run else ""))
     try:
         runner.execute(steps, run, dry_run=options.dry_run)
+        if then is not None:
+            runner.execute(then(run), run, dry_run=options.dry_run)
         if not options.dry_run:
             release_lock(run)
         if finish is not None:

@@ -22,6 +22,10 @@ far in reverse: settings files are put back byte-identical from their backups,
 reloaded sites are reloaded again and checked healthy on disk.  Uploads and the
 sync tool are never undone: they delete nothing and change nothing the site uses.
 
+With CHANGEOVER=mirror (``MIRROR_CUTOVER``, when every site has the mirror's switch: ``deploy.flows.mode``)
+the mirror is turned on and the sites reloaded first (``deploy.flows.mirror``), and the mirror's records
+of failed writes are taken before the final verify, which repairs what they missed.
+
 The preflight's checks are ``deploy.flows.preflight.BEFORE_CUTOVER``; the steps
 both directions share are in ``deploy.flows.steps``, over the direction
 ``TO_S3`` (``deploy.flows.direction``); the verify and the database's
@@ -38,8 +42,9 @@ from ..engine.runner import Runner, Step, execute_run
 from ..media import accounting
 from ..media.manifest import verify_bucket
 from ..site import references
-from . import steps
+from . import mirror, steps
 from .direction import TO_S3
+from .mode import CUTOVER_MODE
 from .preflight import BEFORE_CUTOVER
 
 SWITCH_STEP = "flip USE_S3 = True"  # exported: the rehearsal times each host's change-over from it
@@ -91,18 +96,38 @@ def preview_verify(run: Run) -> str:
 
 # --- the sequence -------------------------------------------------------------------
 
+def _switch_over(before_complete: tuple[Step, ...] = ()) -> list[Step]:
+    return steps.switch_over(TO_S3, settings=SWITCH_STEP, latest="upload what reached the disk since the snapshot",
+                             catch_up="catch up while the sites switch over", health="health check on S3",
+                             complete="verify the bucket holds every file", before_complete=before_complete)
+
+
 CUTOVER = [
     steps.TAKE_LOCK,
     steps.INSTALL_SYNC_TOOL,
     steps.copy("upload media", TO_S3),
     Step("verify the bucket", verify_snapshot, preview=preview_verify),
     Step("check the database's file references", check_database_references),
-    *steps.switch_over(TO_S3, settings=SWITCH_STEP, latest="upload what reached the disk since the snapshot",
-                       catch_up="catch up while the sites switch over", health="health check on S3",
-                       complete="verify the bucket holds every file"),
+    *_switch_over(),
+]
+
+# CHANGEOVER=mirror: every new file is written to both storages before the upload starts, so the upload
+# covers everything older with no race, and the flip that follows moves only the reads.  The mirror
+# stays on (the disk stays a complete copy) until `invoke finalize`.
+MIRROR_CUTOVER = [
+    steps.TAKE_LOCK,
+    steps.INSTALL_SYNC_TOOL,
+    *mirror.switch_mirror(on=True),
+    steps.copy("upload media", TO_S3),
+    Step("verify the bucket", verify_snapshot, preview=preview_verify),
+    Step("check the database's file references", check_database_references),
+    *_switch_over(before_complete=(mirror.TAKE_RECORDS,)),
 ]
 
 
 def run_cutover(settings: Settings, options: Options, say: Callable[[str], None]) -> Runner:
-    """Preflight, then the cutover under the environment's lock; raises StepFailed after undoing."""
-    return execute_run("cutover", BEFORE_CUTOVER + CUTOVER, settings, options, say, release_lock=steps.release_lock)
+    """Preflight, then the cutover (copy or mirror, as the preflight chose) under the environment's lock;
+    raises StepFailed after undoing."""
+    return execute_run("cutover", BEFORE_CUTOVER + [CUTOVER_MODE], settings, options, say,
+                       release_lock=steps.release_lock,
+                       then=lambda run: MIRROR_CUTOVER if run.mode == "mirror" else CUTOVER)

@@ -19,7 +19,7 @@ from ..remote.ssh import run as remote_run
 from ..site import storage, thumbnail_plan, thumbnails
 from ..site.health import health_problem
 from ..site.packages import check_site_packages
-from ..site.switch import check_writable, read_settings, state_before
+from ..site.switch import check_writable, read_mirror, read_settings, state_before
 from ..store.probe import check_readable, probe
 from ..sync.commands import upload_command
 
@@ -61,7 +61,8 @@ def _read_hosts(run: Run, check=None, media_host_required: bool = False) -> list
             connection = run.connection(host.alias)
             remote_run(connection, "true", "SSH login")
             data, found = read_settings(connection, run.settings, host)
-            run.hosts[host.alias] = HostFacts(original=data, original_use_s3=found.value)
+            run.hosts[host.alias] = HostFacts(original=data, original_use_s3=found.value,
+                                              original_mirror=read_mirror(run.settings, host, data))
             if check is not None:
                 check(run, host.alias, host.settings_path, len(data))
         except MediaCutoverError as error:

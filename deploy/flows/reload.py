@@ -37,7 +37,7 @@ def reload_sites(run: Run) -> str:
         delta.mark_disk(run)  # a site back on disk stores files there from now on: the passes to S3 start here
     for host in changed:
         run.hosts[host.alias].reloaded = True  # set first: a reload that fails may still have happened
-        run.on_host("reload", host.alias, _reload_host)
+        run.on_host("reload", host.alias, reload_host)
         run.switching[host.alias] = (_ahead(run, host.alias).storage, time.time())
     return f"reloaded {', '.join(host.alias for host in changed)}" if changed else "no host changed: none reloaded"
 
@@ -52,7 +52,7 @@ def _back(run: Run, alias: str) -> Direction:
     return TO_S3 if run.hosts[alias].original_use_s3 else TO_DISK
 
 
-def _reload_host(run: Run, alias: str) -> str:
+def reload_host(run: Run, alias: str) -> str:
     host = run.settings.host(alias)
     remote_run(run.connection(alias), host.reload_command, f"reload command `{host.reload_command}`",
                timeout=run.settings.reload_timeout)

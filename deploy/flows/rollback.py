@@ -15,6 +15,9 @@ replaces is moved aside under TOOLS_DIR/displaced/<run id>/.  A host that cannot
 be reached is left alone and named at the end: run the rollback again once it is
 back.  If a step fails, the settings written so far are put back and reloaded.
 
+With the mirror on on every host (``MIRROR_ROLLBACK``: ``deploy.flows.mode``) there is no bulk download:
+the disk has every file; the passes and the verify find what a failed write missed.
+
 The preflight's checks are ``deploy.flows.preflight.BEFORE_ROLLBACK``; the
 steps are those of ``deploy.flows.steps``, over the direction ``TO_DISK``
 (``deploy.flows.direction``).
@@ -26,21 +29,35 @@ from typing import Callable
 
 from ..config.types import Settings
 from ..engine.run import Options, Run
-from ..engine.runner import Runner, execute_run
+from ..engine.runner import Runner, Step, execute_run
 from ..errors import PreflightError
-from . import steps
+from . import mirror, steps
 from .direction import TO_DISK
+from .mode import ROLLBACK_MODE
 from .preflight import BEFORE_ROLLBACK
 
 SWITCH_STEP = "settings back to disk"  # exported: the rehearsal times each host's change-over from it
+
+def _switch_over(before_complete: tuple[Step, ...] = ()) -> list[Step]:
+    return steps.switch_over(TO_DISK, settings=SWITCH_STEP, latest="download what reached the bucket since",
+                             catch_up="download what arrived meanwhile", health="health check on disk",
+                             complete="verify every object is on disk", before_complete=before_complete)
+
 
 ROLLBACK = [
     steps.TAKE_LOCK,
     steps.INSTALL_SYNC_TOOL,
     steps.copy("download media missing on disk", TO_DISK),
-    *steps.switch_over(TO_DISK, settings=SWITCH_STEP, latest="download what reached the bucket since",
-                       catch_up="download what arrived meanwhile", health="health check on disk",
-                       complete="verify every object is on disk"),
+    *_switch_over(),
+]
+
+# The mirror on on every host: the disk has every file the sites stored, so there is no bulk download;
+# the passes find what a failed write to the disk missed (the records say which), the verify makes sure.
+# The mirror stays on: the bucket keeps every new file, and the next cutover moves nothing.
+MIRROR_ROLLBACK = [
+    steps.TAKE_LOCK,
+    steps.INSTALL_SYNC_TOOL,
+    *_switch_over(before_complete=(mirror.TAKE_RECORDS,)),
 ]
 
 
@@ -54,5 +71,6 @@ def report_unreachable(run: Run) -> str:
 
 def run_rollback(settings: Settings, options: Options, say: Callable[[str], None]) -> Runner:
     """Roll every reachable host back to disk; raises (after undoing) on failure or unreachable hosts."""
-    return execute_run("rollback", BEFORE_ROLLBACK + ROLLBACK, settings, options, say,
-                       release_lock=steps.release_lock, finish=report_unreachable)
+    return execute_run("rollback", BEFORE_ROLLBACK + [ROLLBACK_MODE], settings, options, say,
+                       release_lock=steps.release_lock, finish=report_unreachable,
+                       then=lambda run: MIRROR_ROLLBACK if run.mode == "mirror" else ROLLBACK)

@@ -142,7 +142,7 @@ RELOAD = Step("reload the sites", reload_sites, undo=restore_and_reload_sites, p
 
 
 def switch_over(to: Direction, *, settings: str, latest: str, catch_up: str, health: str,
-                complete: str) -> list[Step]:
+                complete: str, before_complete: tuple[Step, ...] = ()) -> list[Step]:
     """How both directions end, named by each, in this order:
 
     ``latest``: copy what reached the old storage since the first copy (delta passes, ~1 s each at
@@ -159,7 +159,8 @@ def switch_over(to: Direction, *, settings: str, latest: str, catch_up: str, hea
     uploads it took meanwhile carried back); ``catch_up``: copy at once and again and again while
     the sites switch over (an old worker takes uploads until the new ones answer), then once more
     (``deploy.flows.reload.after_reload``); ``health``: every site serves media from ``to``;
-    ``complete``: the whole tree against the whole bucket, once, off the change-over's critical path.
+    ``complete``: the whole tree against the whole bucket, once, off the change-over's critical path
+    (``before_complete`` right before it: the mirror's records of failed writes, which it repairs).
     Every copy after the first is a delta pass (``deploy.media.delta``): it costs what changed.
     """
     return [
@@ -175,5 +176,6 @@ def switch_over(to: Direction, *, settings: str, latest: str, catch_up: str, hea
         RELOAD,
         Step(catch_up, partial(catch_up_after_reload, to=to), preview=partial(preview_catch_up, to=to)),
         Step(health, partial(health_check, to=to), preview=partial(preview_health, to=to)),
+        *before_complete,
         Step(complete, partial(check_complete, to=to), preview=partial(preview_complete, to=to)),
     ]

@@ -14,6 +14,7 @@ from pathlib import Path
 from urllib.parse import urlparse
 
 from ..config.types import HostSettings, Settings
+from ..site.snippet import mirror_module
 from .accounts import as_user, owned_tree
 from .layout import GROUP, SITE_PYTHON_PACKAGES, Layout
 from .processes import ensure_port_free, port_open, read_pid, run, stop_pid, wait_for
@@ -74,12 +75,23 @@ def install_site(layout: Layout, settings: Settings, host: HostSettings,
         shutil.copytree(TEMPLATE, site, ignore=shutil.ignore_patterns("__pycache__"))
     else:
         changed = _refresh(site)
+    changed = _install_mirror_module(site) or changed
     env_file = site / "site.env"
     before = env_file.read_text() if env_file.exists() else None
     env_file.write_text(_site_env(layout, settings, host, env_file))
     env_file.chmod(0o600)
     owned_tree(home, account)
     return env_file.read_text() != before or changed
+
+
+def _install_mirror_module(site: Path) -> bool:
+    """media_mirror.py beside manage.py, as `invoke settings-snippet --part=mirror` prints it (the site's
+    MEDIA_MIRROR block names it); True when it changed."""
+    target, module = site / "media_mirror.py", mirror_module()
+    if target.is_file() and target.read_text() == module:
+        return False
+    target.write_text(module)
+    return True
 
 
 def _refresh(site: Path) -> bool:

@@ -50,7 +50,8 @@ def media_cutover_load_env(lines):
         if match and not line.lstrip().startswith("#"):
             name, value = match.groups()
             value = re.sub(r"\\s+#.*$", "", value) if value[:1] not in "\\"'" else (shlex.split(value) or [""])[0]
-            os.environ[name] = value if name == os.environ.get("MEDIA_CUTOVER_SWITCH") else os.environ.get(name, value)
+            switches = (os.environ.get("MEDIA_CUTOVER_SWITCH"), os.environ.get("MEDIA_CUTOVER_MIRROR_SWITCH"))
+            os.environ[name] = value if name in switches else os.environ.get(name, value)
 '''
 LOAD_ENV_FILE = _ENV_LINES + '''
 media_cutover_load_env(open(os.environ["MEDIA_CUTOVER_ENV_FILE"], encoding="utf-8"))

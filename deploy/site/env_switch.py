@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from ..errors import SettingsFileError
+from ..errors import SettingsFileError, SwitchMissing
 
 # Each pair is (on, off) as files spell them; matched case-sensitively, so a file keeps its case.
 SPELLINGS = [("true", "false"), ("True", "False"), ("TRUE", "FALSE"), ("1", "0"),
@@ -48,7 +48,7 @@ def find_env_switch(source: str, path: str, name: str) -> EnvSwitch:
     if not found:
         hint = (f" (only a commented one, at line {commented_lines[0]}: uncomment it)" if commented_lines
                 else f"; add `{name}=false`")
-        raise SettingsFileError(f"{path}: expected exactly one `{name}=true|false` line, found none{hint}")
+        raise SwitchMissing(f"{path}: expected exactly one `{name}=true|false` line, found none{hint}")
     if len(found) > 1:
         lines = ", ".join(str(number) for number, _, _ in found)
         raise SettingsFileError(f"{path}: expected exactly one `{name}=` line, found {len(found)} at lines "

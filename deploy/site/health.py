@@ -108,6 +108,35 @@ def wait_for_storage(host: HostSettings, storage: str, timeout: float, settings:
     raise HealthError(timeout_message(host, storage, timeout, last, settings))
 
 
+def mirror_of(host: HostSettings) -> bool | None:
+    """Whether the site says it mirrors (its health URL's ``"mirror": true|false``); None when it does not say."""
+    if not host.health_url:
+        return None
+    status, body, _ = anonymous_get(host.health_url, timeout=5)
+    try:
+        said = json.loads(body).get("mirror") if status == 200 else None
+    except (ValueError, AttributeError):
+        return None
+    return said if isinstance(said, bool) else None
+
+
+def wait_for_mirror(host: HostSettings, on: bool, timeout: float) -> bool:
+    """Poll until the site's health says it mirrors as ``on`` several times in a row: True; False at once
+    when it does not say (no health URL, or no "mirror" in its answer); HealthError when it says otherwise
+    until ``timeout``."""
+    begin, agreeing, said = time.monotonic(), 0, None
+    while time.monotonic() - begin < timeout:
+        said = mirror_of(host)
+        if said is None and agreeing == 0:
+            return False
+        agreeing = agreeing + 1 if said is on else 0
+        if agreeing >= AGREEING_ANSWERS:
+            return True
+        time.sleep(0.1)
+    raise HealthError(f"{host.alias}: {host.health_url} still said mirror={said} {timeout:.0f} s after the reload, "
+                      f"never {str(on).lower()}: {NOT_RELOADED}")
+
+
 def timeout_message(host: HostSettings, storage: str, timeout: float, last: tuple[int, str | None],
                     settings: Settings | None = None) -> str:
     """Why a wait for ``storage`` ended: the last answer decides what to say."""

@@ -15,7 +15,7 @@ import difflib
 import re
 from dataclasses import dataclass
 
-from deploy.errors import SettingsFileError
+from deploy.errors import SettingsFileError, SwitchMissing
 
 NAME = "USE_S3"
 _BOM = "\ufeff"
@@ -60,7 +60,7 @@ def find_use_s3(source: str, path: str, name: str = NAME) -> UseS3Assignment:
             f"{path}: {name} is rebound in a way the cutover cannot flip safely: {where}; "
             f"keep exactly one plain top-level `{name} = True|False` and remove the others")
     if not candidates:
-        raise SettingsFileError(
+        raise SwitchMissing(
             f"{path}: expected exactly one top-level `{name} = True|False` assignment, found none; "
             f"add `{name} = False` near the top")
     if len(candidates) > 1:

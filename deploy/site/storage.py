@@ -34,7 +34,8 @@ def env_file_of(host: HostSettings) -> str | None:
 
 def command_for(settings: Settings, host: HostSettings, system_check: bool = False, sorl_cost: bool = False,
                 staged: bool = False) -> str:
-    return probe_command(host, settings.switch_name, env_file_of(host), system_check, sorl_cost, staged)
+    return probe_command(host, settings.switch_name, env_file_of(host), system_check, sorl_cost, staged,
+                         settings.mirror_switch_name)
 
 
 def probe(run: Run, alias: str, system_check: bool = False, sorl_cost: bool = False,

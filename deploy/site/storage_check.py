@@ -15,7 +15,7 @@ environment first, as systemd would, the switch's value winning.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from ..config.types import HostSettings
 from ..errors import PreflightError
@@ -30,28 +30,47 @@ DISK_BACKEND = "django.core.files.storage.filesystem.FileSystemStorage"
 SCRIPT = f'''
 import json, os
 env_file, switch = os.environ.get("MEDIA_CUTOVER_ENV_FILE"), os.environ.get("MEDIA_CUTOVER_SWITCH", "USE_S3")
+mirror_switch = os.environ.get("MEDIA_CUTOVER_MIRROR_SWITCH", "MEDIA_MIRROR")
 from django.conf import settings
 from django.core.files.storage import storages
 
 def names(cls):
     return [klass.__module__ + "." + klass.__qualname__ for klass in cls.__mro__]
 
-def describe(alias):
-    if alias not in settings.STORAGES:
-        return None
-    storage = storages[alias]
+def describe_storage(storage, backend):
     location = getattr(storage, "location", None)
-    return {{"backend": settings.STORAGES[alias].get("BACKEND"), "classes": names(type(storage)),
+    return {{"backend": backend or names(type(storage))[0], "classes": names(type(storage)),
              "bucket": getattr(storage, "bucket_name", None), "location": location,
              "real_location": os.path.realpath(location) if isinstance(location, str) and
                               location.startswith("/") else None,
              "endpoint": getattr(storage, "endpoint_url", None),
              "custom_domain": getattr(storage, "custom_domain", None)}}
 
+def sides(storage):
+    """A mirror storage's two (media_mirror.MirrorStorage: a primary and a secondary), or None."""
+    primary, secondary = getattr(storage, "primary", None), getattr(storage, "secondary", None)
+    return (primary, secondary) if primary is not None and secondary is not None else None
+
+def describe(alias):
+    if alias not in settings.STORAGES:
+        return None
+    storage = storages[alias]
+    found = describe_storage(storage, settings.STORAGES[alias].get("BACKEND"))
+    if sides(storage):
+        found["mirror"] = {{"primary": describe_storage(sides(storage)[0], None),
+                           "secondary": describe_storage(sides(storage)[1], None),
+                           "failures": getattr(storage, "failures", None)}}
+    return found
+
 def write_check():
-    """With S3 selected, store, find and delete one small file through the site's own storage and key."""
+    """With S3 selected (served, or a mirror's second storage), store, find and delete one small file
+    through the site's own storage and key."""
     storage = storages["default"]
-    if not any(name.endswith(".S3Storage") for name in names(type(storage))):
+    for side in (storage, *(sides(storage) or ())):
+        if any(name.endswith(".S3Storage") for name in names(type(side))):
+            storage = side
+            break
+    else:
         return None
     import uuid
     from django.core.files.base import ContentFile
@@ -100,6 +119,7 @@ print({MARKER!r} + json.dumps({{
     "write": write_check(),
     "settings_module": os.environ.get("DJANGO_SETTINGS_MODULE"),
     "switch": repr(getattr(settings, switch, None)),
+    "mirror_switch": repr(getattr(settings, mirror_switch, None)),
     "default": describe("default"),
     "staticfiles": (settings.STORAGES.get("staticfiles") or {{}}).get("BACKEND"),
     "media_url": str(settings.MEDIA_URL), "media_root": str(settings.MEDIA_ROOT),
@@ -126,11 +146,25 @@ class StorageReport:
     system_check: str | None = None  # when asked: `manage.py check`'s "ok" or "failed: <what it said>"
     thumbnails: dict | None = None    # deploy/remote/scripts/thumbnails.py's detect (deploy.site.thumbnails reads it)
     staged: str | None = None         # with staged settings: "imported" (a Python file) or "environment"
+    mirror_switch: str | None = None  # repr of the mirror's switch (MIRROR_SWITCH_NAME) as the settings read it
 
-    def saw_staged(self, use_s3: bool) -> bool:
-        """Did the staged probe see the switched settings?  Their source was used, and the switch reads as
-        set; otherwise (settings read some other way) only the file itself, once written, can be checked."""
-        return self.staged is not None and self.switch == repr(use_s3)
+    def saw_staged(self, use_s3: bool, mirror: bool | None = None) -> bool:
+        """Did the staged probe see the switched settings?  Their source was used, and the switch (and,
+        given ``mirror``, the mirror's) reads as set; otherwise (settings read some other way) only the file
+        itself, once written, can be checked."""
+        return (self.staged is not None and self.switch == repr(use_s3)
+                and (mirror is None or self.mirror_switch == repr(mirror)))
+
+    @property
+    def mirror(self) -> dict | None:
+        """The default storage's two sides when it is the mirror (media_mirror.MirrorStorage): primary,
+        secondary, failures (the file it records failed writes to the secondary in)."""
+        return (self.default or {}).get("mirror")
+
+    @property
+    def serving(self) -> dict:
+        """The storage media are read and served from: the mirror's primary, or the default storage."""
+        return self.mirror["primary"] if self.mirror else (self.default or {})
 
     def check_problem(self) -> str | None:
         """Why `manage.py check` refused these settings, or None (passed, or not asked)."""
@@ -141,14 +175,18 @@ class StorageReport:
 
     @property
     def default_classes(self) -> list[str]:
-        return (self.default or {}).get("classes") or []
+        """The classes of the storage media are served from (a mirror's primary)."""
+        return self.serving.get("classes") or []
 
     def summary(self) -> str:
-        default = self.default or {}
+        default = self.serving
         where = (f"bucket {default.get('bucket')}, location {default.get('location')!r}"
                  if default.get("bucket") is not None else f"location {default.get('location')}")
+        mirrored = ""
+        if self.mirror:
+            mirrored = f", mirrored to {self.mirror['secondary'].get('backend')} by {(self.default or {}).get('backend')}"
         return (f"{self.host}: {self.settings_module or 'default settings'}: default storage "
-                f"{default.get('backend')} ({where}), MEDIA_URL {self.media_url}, staticfiles {self.staticfiles}"
+                f"{default.get('backend')} ({where}){mirrored}, MEDIA_URL {self.media_url}, staticfiles {self.staticfiles}"
                 + (f", thumbnails {self.thumbnail_alias}" if self.thumbnail_alias else "")
                 + {None: "", "ok": ", the site's own key stores a file there",
                    "no credentials": ", the site's own key NOT checked (none in the environment manage.py gets; "
@@ -156,14 +194,16 @@ class StorageReport:
 
 
 def probe_command(host: HostSettings, switch_name: str, env_file: str | None, system_check: bool = False,
-                  sorl_cost: bool = False, staged: bool = False) -> str:
+                  sorl_cost: bool = False, staged: bool = False, mirror_switch: str = "MEDIA_MIRROR") -> str:
     """The probe's command line under the site's settings module: no secret on it (an env file is
     read by the probe, not by the shell).  With ``system_check`` it also runs `manage.py check`, in
     the same Django start-up (one start-up per host between the flip and the reload, not two).  The
     thumbnail libraries are looked at in the same start-up too (``deploy.site.thumbnails``); with
     ``sorl_cost``, what sorl-thumbnail's first views would cost after a switch.  With ``staged`` the
     settings file's new content is read from stdin (``staged_input``), before any flip."""
-    variables = ["MEDIA_CUTOVER_CHECK=1"] if system_check else []
+    variables = [f"MEDIA_CUTOVER_MIRROR_SWITCH={mirror_switch}"]  # a Python name: checked by the config
+    if system_check:
+        variables.append("MEDIA_CUTOVER_CHECK=1")
     if sorl_cost:
         variables.append("MEDIA_CUTOVER_SORL_COST=1")
     script = f"_THUMBNAILS_SCRIPT = {thumbnails.script_text()!r}\n" + SCRIPT
@@ -187,8 +227,9 @@ def parse_report(output: str, host: str) -> StorageReport:
 
 def problems_on_s3(report: StorageReport, bucket: str, prefix: str, endpoint: str | None,
                    staticfiles_before: str | None) -> list[str]:
-    """Why these settings do not serve media from ``bucket``/``prefix``; [] when they do."""
-    host, default = report.host, report.default or {}
+    """Why these settings do not serve media from ``bucket``/``prefix``; [] when they do (a mirror's
+    primary is what serves)."""
+    host, default = report.host, report.serving
     if S3_BACKEND not in report.default_classes:
         if report.legacy_default_file_storage:
             return [f"{host}: the flipped settings set DEFAULT_FILE_STORAGE = "
@@ -218,7 +259,7 @@ def problems_on_s3(report: StorageReport, bucket: str, prefix: str, endpoint: st
 
 def problems_on_disk(report: StorageReport, media_root: str | None, staticfiles_before: str | None) -> list[str]:
     """Why these settings do not serve media from the disk (rollback); ``media_root`` checked where given."""
-    host, default = report.host, report.default or {}
+    host, default = report.host, report.serving
     if DISK_BACKEND not in report.default_classes:
         return [f"{host}: with the switch off, the default storage is {default.get('backend')}, not "
                 "FileSystemStorage: the site would keep storing media in the bucket; fix the settings"]
@@ -235,3 +276,29 @@ def _staticfiles_kept(report: StorageReport, before: str | None) -> list[str]:
     return [f"{report.host}: the flip changed the staticfiles backend from {before} to {report.staticfiles}: "
             "the block the switch guards replaces STORAGES whole; update only STORAGES['default'] "
             "(`invoke settings-snippet` prints such a block)"]
+
+
+MIRROR_BACKEND = "media_mirror.MirrorStorage"
+
+
+def problems_of_mirror(report: StorageReport, on: bool, name: str, bucket: str, prefix: str,
+                       endpoint: str | None, media_root: str | None) -> list[str]:
+    """Why these settings do not mirror as the mirror's switch (``name``) set ``on`` calls for: with it on,
+    the default storage must be the mirror, its second storage the other one (the bucket and prefix the
+    media went to, or MEDIA_ROOT); with it off, not the mirror.  The primary is judged by the callers."""
+    host, default = report.host, report.default or {}
+    if not on:
+        return [] if report.mirror is None else [
+            f"{host}: with {name} off the default storage is still the mirror ({default.get('backend')}): the "
+            f"block {name} guards does not decide it; fix the settings"]
+    if report.mirror is None:
+        return [f"{host}: with {name} on, the default storage is {default.get('backend')}, not the mirror "
+                f"({MIRROR_BACKEND}): the site's settings do not build it; add the mirror block "
+                "(`invoke settings-snippet` with CHANGEOVER=mirror prints it) and media_mirror.py beside the "
+                "settings (`invoke settings-snippet --part=mirror`)"]
+    secondary = replace(report, default=report.mirror["secondary"])
+    if S3_BACKEND in report.default_classes:
+        found = problems_on_disk(secondary, media_root, None)
+    else:
+        found = problems_on_s3(secondary, bucket, prefix, endpoint, None)
+    return [f"the mirror's second storage: {problem}" for problem in found]

@@ -18,7 +18,7 @@ from fabric import Connection
 from ..config.paths import sftp_path, shell_path
 from ..config.types import HostSettings, Settings
 from ..engine.run import Run
-from ..errors import PreflightError, RemoteError, SettingsFileError
+from ..errors import PreflightError, RemoteError, SettingsFileError, SwitchMissing
 from ..remote.ssh import put_script, read_file, run, run_with_input
 from . import switch_text
 from .settings_file import backup_name
@@ -32,6 +32,7 @@ def read_settings(connection: Connection, settings: Settings, host: HostSettings
     """
     data = read_file(connection, host.settings_path)
     found = switch_text.find(_decode(data, host.alias, host.settings_path), _where(host), Switch.of(settings, host))
+    read_mirror(settings, host, data)  # a mirror's switch the edit could not flip safely is refused here too
     return data, found
 
 
@@ -41,10 +42,58 @@ def describe(settings: Settings, host: HostSettings, found: Found) -> str:
 
 
 def state_before(run_: Run, alias: str) -> str:
-    """The host's switch as preflight read it, shown with its file's format (see :func:`describe`)."""
+    """The host's switch as preflight read it, shown with its file's format (see :func:`describe`);
+    and the mirror's switch, where the file has one."""
     host = run_.settings.host(alias)
     source = _decode(run_.hosts[alias].original, alias, host.settings_path)
-    return describe(run_.settings, host, switch_text.find(source, _where(host), _switch(run_, alias)))
+    shown = describe(run_.settings, host, switch_text.find(source, _where(host), _switch(run_, alias)))
+    mirror = mirror_switch(run_.settings, host)
+    if run_.hosts[alias].original_mirror is not None:
+        found = switch_text.find(source, _where(host), mirror)
+        shown = shown.replace(" (", f", {switch_text.spelled(mirror, found.value, found.spelling)} (", 1)
+    return shown
+
+
+# --- the mirror's switch (CHANGEOVER=mirror): the same minimal, atomic, backed-up edit -----------------
+
+def mirror_switch(settings: Settings, host: HostSettings) -> Switch:
+    return Switch(settings.mirror_switch_name, host.switch_format)
+
+
+def read_mirror(settings: Settings, host: HostSettings, data: bytes) -> bool | None:
+    """The mirror's switch in the file as read: its value, or None when the file has none (no mirror)."""
+    try:
+        return switch_text.find(_decode(data, host.alias, host.settings_path), _where(host),
+                                mirror_switch(settings, host)).value
+    except SwitchMissing:
+        return None
+
+
+def set_mirror(run_: Run, alias: str, on: bool) -> str:
+    """The mirror's switch on one host set to ``on`` (nothing else in the file changes); what was done."""
+    host, switch = run_.settings.host(alias), mirror_switch(run_.settings, run_.settings.host(alias))
+    current = _current(run_, alias)
+    new = staged_mirror(run_, alias, on)
+    spelling = switch_text.find(new.decode("utf-8"), _where(host), switch).spelling
+    if new == current:
+        return f"{alias}: {switch.name} is already {_value(switch, on, spelling)}, left alone"
+    backup = write(run_, alias, current, new)
+    return f"{alias}: {switch_text.spelled(switch, on, spelling)} in {host.settings_path} (backup {posixpath.basename(backup)})"
+
+
+def staged_mirror(run_: Run, alias: str, on: bool) -> bytes:
+    """The host's settings file as :func:`set_mirror` will write it."""
+    host = run_.settings.host(alias)
+    source = _decode(_current(run_, alias), alias, host.settings_path)
+    return switch_text.set_value(source, _where(host), mirror_switch(run_.settings, host), on).encode("utf-8")
+
+
+def preview_mirror(run_: Run, alias: str, on: bool) -> str:
+    host = run_.settings.host(alias)
+    switch = mirror_switch(run_.settings, host)
+    current = _current(run_, alias).decode("utf-8")
+    new = staged_mirror(run_, alias, on).decode("utf-8")
+    return switch_text.diff(current, new, _where(host), switch) or f"{alias}: {switch.name} already as wanted"
 
 
 def check_writable(connection: Connection, host: HostSettings) -> None:
@@ -70,9 +119,8 @@ def diff(run_: Run, alias: str, use_s3: bool) -> str:
     return switch_text.diff(current.decode("utf-8"), new.decode("utf-8"), _where(host), _switch(run_, alias))
 
 
-def write_command(run_: Run, alias: str, script: str, current: bytes) -> str:
+def write_command(run_: Run, alias: str, script: str, current: bytes, backup: str) -> str:
     host = run_.settings.host(alias)
-    backup = backup_name(host.settings_path, run_.run_id)
     return (f"{shell_path(run_.settings.remote_python)} {shell_path(script)} --format={host.switch_format} "
             f"{shell_path(host.settings_path)} {hashlib.sha256(current).hexdigest()} {shell_path(backup)}")
 
@@ -148,12 +196,18 @@ def write(run_: Run, alias: str, current: bytes, new: bytes) -> str:
     facts, host = run_.hosts[alias], run_.settings.host(alias)
     connection = run_.connection(alias)
     script = put_script(connection, run_.settings.tools_dir, "write_settings.py")
-    # From here on the file may change: the undo must look, even if the write fails.
-    facts.backup_path = backup_name(host.settings_path, run_.run_id)
+    # From here on the file may change: the undo must look, even if the write fails.  The first write's
+    # backup is the file as preflight read it (the undo's); a second (mirror mode) keeps its own.
+    stamp = run_.run_id if facts.writes == 0 else f"{run_.run_id}-{facts.writes + 1}"
+    backup = backup_name(host.settings_path, stamp)
+    if facts.writes == 0:
+        facts.backup_path = backup
     facts.settings_written = True
-    result = json.loads(run_with_input(connection, write_command(run_, alias, script, current), new,
+    facts.writes += 1
+    result = json.loads(run_with_input(connection, write_command(run_, alias, script, current, backup), new,
                                        f"writing {host.settings_path}"))
-    return result.get("backup") or facts.backup_path
+    facts.written = new
+    return result.get("backup") or backup
 
 
 def restore(run_: Run, alias: str) -> str | None:
@@ -163,7 +217,7 @@ def restore(run_: Run, alias: str) -> str | None:
         return None
     connection = run_.connection(alias)
     if read_file(connection, host.settings_path) == facts.original:
-        facts.settings_written = False
+        facts.settings_written, facts.written = False, None
         return f"{alias}: settings already as before"
     script = put_script(connection, run_.settings.tools_dir, "write_settings.py")
     run(connection, f"{shell_path(run_.settings.remote_python)} {shell_path(script)} --restore "
@@ -171,7 +225,7 @@ def restore(run_: Run, alias: str) -> str | None:
     if read_file(connection, host.settings_path) != facts.original:
         raise RemoteError(f"{alias}: {host.settings_path} differs from before the run after the restore; "
                           f"its backup is {facts.backup_path}")
-    facts.settings_written = False
+    facts.settings_written, facts.written = False, None
     return f"{alias}: settings restored byte-identical from {posixpath.basename(facts.backup_path)}"
 
 
@@ -184,10 +238,10 @@ def _where(host: HostSettings) -> str:
 
 
 def _current(run_: Run, alias: str) -> bytes:
-    """The file now, which must still be what preflight read."""
-    host = run_.settings.host(alias)
+    """The file now, which must still be what preflight read (or what this run wrote last)."""
+    host, facts = run_.settings.host(alias), run_.hosts[alias]
     current = read_file(run_.connection(alias), host.settings_path)
-    if current != run_.hosts[alias].original:
+    if current != (facts.written if facts.written is not None else facts.original):
         raise SettingsFileError(f"{alias}: {host.settings_path} changed since preflight read it; re-run")
     return current
 

@@ -45,7 +45,9 @@ def test_media_list_path_is_the_older_name_of_one_check_page(project):
     ("MEDIA_CHECK_PATHS=gallery/", "MEDIA_CHECK_PATHS has 'gallery/'; expected paths starting with /"),
     ("HEALTH_ULR=http://x/healthz", "HEALTH_ULR is not a key media-cutover knows: did you mean HEALTH_URL?"),
     ("SYNC_WORKERS=8", "SYNC_WORKERS is not a key this version of media-cutover knows"),
-    ("CHANGEOVER=mirror", "CHANGEOVER is not a key this version of media-cutover knows"),
+    ("CHANGEOVER=both", "CHANGEOVER is 'both'; expected one of copy, mirror"),
+    ("MIRROR_SWITCH_NAME=USE_S3", "MIRROR_SWITCH_NAME is 'USE_S3', the same as SWITCH_NAME"),
+    ("MIRROR_SWICH_NAME=X", "MIRROR_SWICH_NAME is not a key media-cutover knows: did you mean MIRROR_SWITCH_NAME?"),
     ("AWS_STORAGE_BUCKET_NAME__WEB1=other",
      "AWS_STORAGE_BUCKET_NAME__WEB1 is a per-host override of AWS_STORAGE_BUCKET_NAME, which is the same"),
 ])

@@ -85,10 +85,11 @@ def test_the_command_names_the_module_and_switch_and_carries_no_file_content():
                         settings_module="shop.settings.production")
     command = probe_command(host, "USE_S3", None)
     assert command.startswith('cd "$HOME"/site && env DJANGO_SETTINGS_MODULE=shop.settings.production '
-                              'MEDIA_CUTOVER_SWITCH=USE_S3 /srv/venv/bin/python "$HOME"/site/manage.py shell -c ')
+                              'MEDIA_CUTOVER_SWITCH=USE_S3 MEDIA_CUTOVER_MIRROR_SWITCH=MEDIA_MIRROR '
+                              '/srv/venv/bin/python "$HOME"/site/manage.py shell -c ')
     with_env = probe_command(dataclasses.replace(host, settings_module=None), "USE_S3", "~/site/.env")
     assert with_env.startswith('cd "$HOME"/site && env MEDIA_CUTOVER_SWITCH=USE_S3 '
-                               'MEDIA_CUTOVER_ENV_FILE="$HOME"/site/.env /srv/venv/bin/python -c ')
+                               'MEDIA_CUTOVER_MIRROR_SWITCH=MEDIA_MIRROR MEDIA_CUTOVER_ENV_FILE="$HOME"/site/.env /srv/venv/bin/python -c ')
 
 
 def test_the_env_file_loader_reads_the_file_as_systemd_would_with_the_switch_winning(tmp_path):
@@ -112,3 +113,44 @@ def test_the_sites_own_key_must_store_a_file_through_its_storage():
     assert judge(write="no credentials") == []
     report = parse_report(report_line(write="no credentials"), "web1")
     assert "the site's own key NOT checked" in report.summary()
+
+
+S3_SIDE = {"backend": "storages.backends.s3.S3Storage", "classes": S3_CLASSES, "bucket": "my-media",
+           "location": "media", "real_location": None, "endpoint": "http://127.0.0.1:18333", "custom_domain": None}
+DISK_SIDE = {"backend": DISK_CLASSES[0], "classes": DISK_CLASSES, "bucket": None, "location": "/srv/m",
+             "real_location": "/srv/m", "endpoint": None, "custom_domain": None}
+MIRROR_CLASSES = ["media_mirror.MirrorStorage", "django.core.files.storage.base.Storage"]
+
+
+def mirror_report(primary: dict, secondary: dict):
+    default = {**DISK_SIDE, "backend": "media_mirror.MirrorStorage", "classes": MIRROR_CLASSES, "location": None,
+               "real_location": None, "mirror": {"primary": primary, "secondary": secondary, "failures": "/h/f"}}
+    line = report_line(mirror_switch="True")
+    data = json.loads(line.split(MARKER)[1])
+    data["default"] = default
+    return parse_report(MARKER + json.dumps(data), "web1")
+
+
+def test_the_mirror_is_judged_by_its_primary_and_its_second_storage_must_be_the_other_one():
+    on_disk = mirror_report(primary=DISK_SIDE, secondary=S3_SIDE)
+    assert on_disk.serving == DISK_SIDE and problems_on_disk(on_disk, "/srv/m", MANIFEST) == []
+    assert storage_check.problems_of_mirror(on_disk, True, "MEDIA_MIRROR", "my-media", "media",
+                                            "http://127.0.0.1:18333", "/srv/m") == []
+    assert "mirrored to storages.backends.s3.S3Storage by media_mirror.MirrorStorage" in on_disk.summary()
+    on_s3 = mirror_report(primary=S3_SIDE, secondary=DISK_SIDE)
+    assert problems_on_s3(on_s3, "my-media", "media", "http://127.0.0.1:18333", MANIFEST) == []
+    assert storage_check.problems_of_mirror(on_s3, True, "MEDIA_MIRROR", "my-media", "media", None, "/srv/m") == []
+    elsewhere = mirror_report(primary=DISK_SIDE, secondary={**S3_SIDE, "location": "uploads"})
+    [problem] = storage_check.problems_of_mirror(elsewhere, True, "MEDIA_MIRROR", "my-media", "media", None, None)
+    assert problem.startswith("the mirror's second storage: web1: the site's S3 storage has location 'uploads'")
+
+
+def test_a_switch_that_builds_no_mirror_is_refused_naming_what_to_add_and_off_must_mean_off():
+    plain = parse_report(report_line(), "web1")
+    [problem] = storage_check.problems_of_mirror(plain, True, "MEDIA_MIRROR", "my-media", "media", None, None)
+    assert "with MEDIA_MIRROR on, the default storage is storages.backends.s3.S3Storage, not the mirror" in problem
+    assert "--part=mirror" in problem
+    assert storage_check.problems_of_mirror(plain, False, "MEDIA_MIRROR", "my-media", "media", None, None) == []
+    still = mirror_report(primary=S3_SIDE, secondary=DISK_SIDE)
+    [problem] = storage_check.problems_of_mirror(still, False, "MEDIA_MIRROR", "my-media", "media", None, None)
+    assert "with MEDIA_MIRROR off the default storage is still the mirror" in problem

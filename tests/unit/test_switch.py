@@ -129,10 +129,12 @@ def test_a_python_file_with_another_switch_name_flips_that_name_only(tmp_path, a
                                         f"(backup local.py.media-cutover-{RUN_ID}.bak)")
     assert path.read_bytes() == LOCAL_PY.replace(b"MEDIA_ON_S3 = False", b"MEDIA_ON_S3 = True")
     assert any("--format=python" in command for command in host.commands)
-    with pytest.raises(SettingsFileError, match="changed since preflight read it"):
-        switch.flip(run, "web1")  # the run's preflight read False: a second flip of this run is refused
-    run.hosts["web1"].original = path.read_bytes()
+    # The run knows what it wrote (mirror mode writes twice): its own file again is no surprise ...
     assert switch.flip(run, "web1") == "web1: MEDIA_ON_S3 is already True, left alone"
+    # ... an edit by someone else since is refused.
+    path.write_bytes(path.read_bytes() + b"# edited\n")
+    with pytest.raises(SettingsFileError, match="changed since preflight read it"):
+        switch.flip(run, "web1")
 
 
 @pytest.mark.parametrize("content, expected", [
@@ -256,3 +258,39 @@ def test_the_rollback_refuses_a_read_only_file_only_where_the_switch_is_on(nobod
     path.chmod(0o400)
     with pytest.raises(PreflightError, match="^web1: ~/site/.env is read-only for the deploy user"):
         preflight.check_hosts_reachable(new_run(settings, host))
+
+
+MIRROR_PY = b"USE_S3 = False\nMEDIA_MIRROR = False  # the mirror's switch\n"
+
+
+def test_mirror_mode_writes_the_file_twice_each_write_backed_up_and_the_undo_puts_back_the_first(tmp_path, adapters):
+    home = tmp_path / "home"
+    (home / "site").mkdir(parents=True)
+    path = home / "site" / "local.py"
+    path.write_bytes(MIRROR_PY)
+    host = LocalHost("web1", home)
+    run = new_run(settings_for(tmp_path, "SETTINGS_PATH=~/site/local.py\n"), host)
+    assert "web1 USE_S3 = False, MEDIA_MIRROR = False (Python file)" in preflight.check_hosts(run)
+    assert run.hosts["web1"].original_mirror is False
+    assert switch.set_mirror(run, "web1", True) == (f"web1: MEDIA_MIRROR = True in ~/site/local.py "
+                                                    f"(backup local.py.media-cutover-{RUN_ID}.bak)")
+    assert switch.flip(run, "web1") == (f"web1: USE_S3 = True in ~/site/local.py "
+                                        f"(backup local.py.media-cutover-{RUN_ID}-2.bak)")
+    assert path.read_bytes() == b"USE_S3 = True\nMEDIA_MIRROR = True  # the mirror's switch\n"
+    assert (home / "site" / f"local.py.media-cutover-{RUN_ID}.bak").read_bytes() == MIRROR_PY
+    assert switch.restore(run, "web1").startswith("web1: settings restored byte-identical")
+    assert path.read_bytes() == MIRROR_PY
+
+
+def test_a_file_without_the_mirrors_switch_has_no_mirror_and_an_ambiguous_one_is_refused(tmp_path, adapters):
+    home = tmp_path / "home"
+    (home / "site").mkdir(parents=True)
+    path = home / "site" / "local.py"
+    path.write_bytes(LOCAL_PY)
+    host = LocalHost("web1", home)
+    run = new_run(settings_for(tmp_path, "SETTINGS_PATH=~/site/local.py\n"), host)
+    preflight.check_hosts(run)
+    assert run.hosts["web1"].original_mirror is None
+    path.write_bytes(MIRROR_PY + b"MEDIA_MIRROR = True\n")
+    with pytest.raises(PreflightError, match="found 2 at lines 2, 3"):
+        preflight.check_hosts(new_run(settings_for(tmp_path, "SETTINGS_PATH=~/site/local.py\n"), host))

@@ -18,11 +18,17 @@ def active_storage_kind():
     Checked on the live storage object rather than trusting USE_S3, so a
     flag that disagrees with STORAGES shows up instead of being hidden.
     """
-    if isinstance(default_storage, S3Storage):
+    serving = getattr(default_storage, "primary", default_storage)  # a mirror serves from its primary
+    if isinstance(serving, S3Storage):
         return "s3"
-    if isinstance(default_storage, FileSystemStorage):
+    if isinstance(serving, FileSystemStorage):
         return "disk"
     return "other"
+
+
+def mirroring():
+    """Whether every save also goes to a second storage (media_mirror.MirrorStorage)."""
+    return hasattr(default_storage, "secondary")
 
 
 @require_GET
@@ -32,6 +38,7 @@ def healthz(request):
         "status": "ok",
         "host": settings.SITE_HOST_NAME,
         "storage": active_storage_kind(),
+        "mirror": mirroring(),
         "use_s3": settings.USE_S3,
         "media_url": settings.MEDIA_URL,
     }

@@ -1,0 +1,169 @@
+"""The mirror's steps (CHANGEOVER=mirror): its switch turned on (the cutover) or off (finalize), and its records.
+
+With the mirror's switch (MIRROR_SWITCH_NAME, ``MEDIA_MIRROR``) on, the site's default storage is
+``media_mirror.MirrorStorage``: every file saved goes to the storage USE_S3 selects (the primary,
+which serves) and to the other one.  Turning it on is the same change as the USE_S3 flip, on the other
+switch: the new settings checked staged (`manage.py check`; the mirror, its primary serving as before,
+its second storage the bucket and prefix the media go to, or MEDIA_ROOT), the minimal atomic edit with
+a backup (undone: the preflight's bytes put back), the written settings checked where the staged ones
+were not seen, easy_thumbnails' rows moved to the mirror's hash (its class path: nothing regenerates),
+and a reload that waits until every site answers with its new settings and its old workers, which
+still store on one storage only, had RELOAD_GRACE_SECONDS to finish.  Nothing is copied here: what
+the sites stored before is the bulk upload's, after.
+"""
+
+from __future__ import annotations
+
+import time
+from functools import partial
+
+from ..engine.run import Run
+from ..engine.runner import Step
+from ..errors import StorageCheckError
+from ..remote.ssh import run as remote_run
+from ..site import easy_rows, health, mirror_records, storage, switch
+from ..site.storage_check import problems_of_mirror
+from .reload import preview_reload, reload_host, restore_and_reload_sites
+from .steps import restore_settings
+
+
+def _staged(run: Run, alias: str, on: bool) -> bytes:
+    return switch.staged_mirror(run, alias, on)
+
+
+def check_staged(run: Run, on: bool) -> str:
+    """The settings with the mirror's switch set, staged (nothing written): judged before the write."""
+    aliases = storage.probed(run)
+    reports = storage.probe_sites(run, aliases, system_check=True, staged=partial(_staged, on=on))
+    seen = {alias: report for alias, report in reports.items()
+            if report.saw_staged(run.hosts[alias].original_use_s3, on)}
+    run.check_after_flip = [alias for alias in aliases if alias not in seen]
+    lines = judge(run, seen, on)
+    run.settings_checked = dict(seen)
+    if run.check_after_flip:
+        lines.append(f"{', '.join(run.check_after_flip)}: the site did not read the staged settings: checked once "
+                     "written, before any reload")
+    return "\n".join(lines) or "no MANAGE_PY configured: skipped"
+
+
+def judge(run: Run, reports: dict, on: bool) -> list[str]:
+    """StorageCheckError naming each host whose settings would not mirror as asked (or not serve as
+    before); else one line a host."""
+    refused = [problem for report in reports.values() if (problem := report.check_problem())]
+    if refused:
+        raise StorageCheckError("\n".join(refused))
+    settings = run.settings
+    on_s3 = {alias: report for alias, report in reports.items() if run.hosts[alias].original_use_s3}
+    on_disk = {alias: report for alias, report in reports.items() if alias not in on_s3}
+    found = (storage.s3_problems(run, on_s3) if on_s3 else []) + (storage.disk_problems(run, on_disk) if on_disk else [])
+    media_root = storage.media_root_real_path(run)
+    for alias, report in reports.items():
+        found += problems_of_mirror(report, on, settings.mirror_switch_name, settings.bucket, settings.media_prefix,
+                                    settings.endpoint_url, media_root if alias == settings.media_host else None)
+    if found:
+        raise StorageCheckError("\n".join(found))
+    return [f"{alias}: manage.py check passed" for alias in reports] + [r.summary() for r in reports.values()]
+
+
+def set_switch(run: Run, on: bool) -> str:
+    return "\n".join(run.on_host("mirror", alias, partial(_one, on=on)) for alias in run.aliases)
+
+
+def _one(run: Run, alias: str, on: bool) -> str:
+    return switch.set_mirror(run, alias, on)
+
+
+def preview_switch(run: Run, on: bool) -> str:
+    return "\n".join(switch.preview_mirror(run, alias, on) for alias in run.aliases)
+
+
+def check_written(run: Run, on: bool) -> str:
+    """The hosts whose site did not read the staged settings, now on the written file; then the move of
+    easy_thumbnails' rows the mirror calls for (its class path is its hash)."""
+    lines = []
+    if run.check_after_flip:
+        reports = storage.probe_sites(run, run.check_after_flip, system_check=True)
+        lines = judge(run, reports, on)
+        run.settings_checked.update(reports)
+    run.easy_migration = easy_rows.plan(run, run.settings_checked)
+    return "\n".join(lines) or "every probed host's new settings were checked before the write"
+
+
+def reload_sites(run: Run, on: bool) -> str:
+    """Reload the hosts whose mirror's switch this run set; wait until each answers as before (the
+    primary still serves) and, where its health says so, mirrors as asked; then RELOAD_GRACE_SECONDS
+    for the old workers, which store on one storage only, to finish."""
+    changed = [host.alias for host in run.targets if run.hosts[host.alias].settings_written]
+    run.storage_before.update(run.settings_checked)  # from here on the sites select these settings
+    if not changed:
+        return "no host changed: none reloaded"
+    for alias in changed:
+        run.hosts[alias].reloaded = True  # set first: a reload that fails may still have happened
+        run.on_host("reload", alias, reload_host)
+    lines = run.on_every_host(partial(_wait, on=on), changed)
+    time.sleep(run.settings.reload_grace)
+    lines.append(f"RELOAD_GRACE_SECONDS={run.settings.reload_grace:g} waited: the old workers have finished")
+    return "\n".join(lines)
+
+
+def _wait(run: Run, alias: str, on: bool) -> str:
+    host, began = run.settings.host(alias), time.monotonic()
+    serving = "s3" if run.hosts[alias].original_use_s3 else "disk"
+    health.wait_for_storage(host, serving, run.settings.reload_timeout, run.settings)
+    said = health.wait_for_mirror(host, on, run.settings.reload_timeout)
+    seconds = time.monotonic() - began
+    run.journal.record("host", step="health", host=alias, seconds_to_healthy=round(seconds, 3), mirror=on)
+    if said:
+        return f"{alias}: answers on {serving}, mirror {'on' if on else 'off'}, {seconds:.1f} s after its reload"
+    return (f"{alias}: answers on {serving} {seconds:.1f} s after its reload (its health does not say whether it "
+            "mirrors: the grace below covers the workers still starting)")
+
+
+def preview_check(run: Run, on: bool) -> str:
+    return (f"would run `manage.py check` on {', '.join(storage.probed(run)) or 'no host'} with "
+            f"{run.settings.mirror_switch_name} {'on' if on else 'off'} staged, and require "
+            + ("media_mirror.MirrorStorage, its primary serving as now, its second storage the other one"
+               if on else "the storage USE_S3 selects, not the mirror"))
+
+
+def switch_mirror(on: bool) -> list[Step]:
+    """The mirror's switch to ``on`` on every host, checked before and after, reloaded; in this order."""
+    word = "on" if on else "off"
+    return [
+        Step(f"check the settings with the mirror {word}", partial(check_staged, on=on),
+             preview=partial(preview_check, on=on)),
+        Step(f"turn the mirror {word}", partial(set_switch, on=on), undo=restore_settings,
+             preview=partial(preview_switch, on=on)),
+        Step("check the mirror's settings as written", partial(check_written, on=on),
+             preview=lambda run: "would check the written settings of any host whose site did not read the staged ones"),
+        Step(f"move easy_thumbnails' rows with the mirror {word}", easy_rows.to_bucket, undo=easy_rows.back_from_bucket,
+             preview=easy_rows.preview),
+        Step(f"reload the sites with the mirror {word}", partial(reload_sites, on=on),
+             undo=restore_and_reload_sites, preview=preview_reload),
+    ]
+
+
+# --- the records of failed writes to the second storage ------------------------------------------
+
+def take_records(run: Run) -> str:
+    """Every host's record of the mirror's failed writes, taken (renamed aside, kept) and said; the whole-tree
+    comparison after it copies whatever they missed."""
+    path = run.settings.mirror_failures
+    unreadable = 0
+    for alias in run.aliases:
+        output = remote_run(run.connection(alias), mirror_records.take_command(path, run.run_id),
+                            f"taking the mirror's records ({path})")
+        found, torn = mirror_records.parse(output, alias)
+        run.mirror_failures += found
+        unreadable += torn
+    run.journal.record("counts", step="mirror records", failures=len(run.mirror_failures), unreadable=unreadable,
+                       names=[failure.name for failure in run.mirror_failures[:100]])
+    return mirror_records.summary(run.mirror_failures, unreadable, path)
+
+
+def preview_records(run: Run) -> str:
+    return "\n".join(f"{alias}: {mirror_records.take_command(run.settings.mirror_failures, run.run_id)}"
+                     for alias in run.aliases)
+
+
+TAKE_RECORDS = Step("take the mirror's records of failed writes", take_records, preview=preview_records)
