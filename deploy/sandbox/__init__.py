@@ -171,7 +171,8 @@ def reset(project_root: Path, say: Callable[[str], None] = print, shape: str | N
     reloaded = []
     for host in settings.hosts:
         account = pwd.getpwnam(layout.account(host.alias))
-        accounts.as_user(account, f"rm -rf ~/.media-cutover/locks/{settings.env}.lock")
+        accounts.as_user(account, f"rm -rf ~/.media-cutover/locks/{settings.env}.lock "
+                                  "~/.media-cutover/mirror-failures.jsonl*")  # the mirror's records too
         # A site whose settings were pristine and that serves from disk is left running (most tests
         # change nothing); the others are reloaded at once, then waited for.
         if sites.restore_pristine_settings(account) or (sites.health(host) or {}).get("storage") != "disk":
