@@ -149,15 +149,16 @@ def teardown_provision(c, env=None, admin_env=None, dry_run=False):
     "force_production": "rehearse even on an environment marked PRODUCTION=true",
     "checksum": "the cutover also compares MD5s with plain-MD5 ETags",
     "accept_thumbnail_regeneration": "the cutover goes on although sorl-thumbnail will make its thumbnails again",
+    "changeover": "copy | mirror: the change-over to rehearse (default: the environment's CHANGEOVER)",
 })
 def rehearse(c, env=None, keep=False, upload_rate=5.0, readers=2, hold=3.0, fail_reload_on=None,
-             force_production=False, checksum=False, accept_thumbnail_regeneration=False):
+             force_production=False, checksum=False, accept_thumbnail_regeneration=False, changeover=None):
     """Dress rehearsal: cutover then rollback under live traffic; report under runs/rehearsal-<run id>/."""
     with operator_errors():
         options = rehearsal_lib.RehearsalOptions(
             keep=keep, force_production=force_production, fail_reload_on=fail_reload_on,
             upload_rate=float(upload_rate), readers_per_host=int(readers), hold=float(hold), checksum=checksum,
-            accept_thumbnail_regeneration=accept_thumbnail_regeneration)
+            accept_thumbnail_regeneration=accept_thumbnail_regeneration, changeover=changeover)
         settings = rehearsal_lib.load_rehearsal_settings(env, PROJECT_ROOT, options)
         outcome = rehearsal_lib.run_rehearsal(settings, options, say)
     say(outcome.summary)
@@ -177,15 +178,20 @@ def rehearse(c, env=None, keep=False, upload_rate=5.0, readers=2, hold=3.0, fail
     "scale": "everything the scale targets need, in one run of an hour and more: the change-over both ways and "
              "the overhead at 100,000 and 1,000,000 files (reseeds the sandbox site!), invoke rehearse at 5 "
              "and 30 uploads/s on the 100,000, then --passes",
+    "mirror": "only `invoke rehearse` in copy and in mirror mode on the 100,000-file tree at 30 uploads/s, "
+              "side by side (reseeds the sandbox site; about 20 minutes); the rest is not re-run",
 })
 def bench(c, env="sandbox", runs=3, quick=False, changeover=False, passes=False, pass_trees="100k,1m",
-          pass_changes="0,100,1000", keep_prefixes=False, scale=False):
+          pass_changes="0,100,1000", keep_prefixes=False, scale=False, mirror=False):
     """Benchmark sync and verify against s3cmd, awscli, rclone and s5cmd; writes bench/RESULTS.md."""
     from bench.passes_report import run_passes
     from bench.run import run_bench  # bench/ is not part of the installed package
 
     with operator_errors():
-        if scale:
+        if mirror:
+            from bench.mirror_rehearsals import run as run_mirror
+            path = run_mirror(PROJECT_ROOT, say=say, command="invoke bench --mirror")
+        elif scale:
             from bench.scale import run_scale
             path = run_scale(PROJECT_ROOT, env=env, say=say, command="invoke bench --scale")
         elif passes:

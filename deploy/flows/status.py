@@ -21,9 +21,12 @@ def host_rows(settings: Settings) -> list[tuple[str, str]]:
     for host in settings.hosts:
         try:
             with connect(settings, host.alias) as connection:
-                _, found = switch.read_settings(connection, settings, host)
+                data, found = switch.read_settings(connection, settings, host)
+            mirror = switch.read_mirror(settings, host, data)
             rows.append((host.alias, f"{switch.describe(settings, host, found)}: media from "
-                         + ("S3" if found.value else "disk")))
+                         + ("S3" if found.value else "disk")
+                         + (f", mirrored to {'the disk' if found.value else 'the bucket'} "
+                            f"({settings.mirror_switch_name} on: `invoke finalize` ends it)" if mirror else "")))
         except MediaCutoverError as error:
             rows.append((host.alias, f"unknown: {error}"))
     return rows

@@ -64,6 +64,7 @@ class RehearsalOptions:
     max_seconds: float = 900.0         # the traffic stops by itself after this
     checksum: bool = False
     accept_thumbnail_regeneration: bool = False  # the cutover's flag (sorl-thumbnail's cost, stated in preflight)
+    changeover: str | None = None      # CHANGEOVER for this rehearsal (copy or mirror); None: the config's
 
 
 @dataclass(frozen=True)
@@ -90,9 +91,12 @@ def load_rehearsal_settings(env: str | None, project_root: Path, options: Rehear
         raise ConfigError(f"environment {env} has PRODUCTION=true ({where}): a rehearsal cuts it over "
                           "and back under test traffic and uploads test files; refused "
                           "(rehearse on staging, or pass --force-production if you really mean it)")
+    if options.changeover:
+        environ["CHANGEOVER"] = options.changeover  # checked as the config's own value is
     if options.fail_reload_on:
         settings.host(options.fail_reload_on)  # an unknown alias is a ConfigError naming the hosts
         environ[host_key("RELOAD_COMMAND", options.fail_reload_on)] = INJECTED_RELOAD_FAILURE
+    if options.changeover or options.fail_reload_on:
         settings = load_settings(env, project_root, environ)
     return settings
 
@@ -107,8 +111,8 @@ def run_rehearsal(settings: Settings, options: RehearsalOptions, say: Callable[[
              for host in settings.hosts]
     traffic = Traffic(sites, settings.bucket_url, options.upload_rate, options.readers_per_host,
                       options.max_seconds, tag=f"rehearsal {run_id}", media_prefix=settings.media_prefix)
-    say(f"rehearsal {run_id} of {settings.env} ({', '.join(settings.host_aliases)}): traffic on every site, "
-        f"{options.upload_rate:g} uploads/s" + (f", reload failing on {options.fail_reload_on}"
+    say(f"rehearsal {run_id} of {settings.env} ({', '.join(settings.host_aliases)}), CHANGEOVER="
+        f"{settings.changeover}: traffic on every site, {options.upload_rate:g} uploads/s" + (f", reload failing on {options.fail_reload_on}"
                                                  if options.fail_reload_on else ""))
     traffic.baseline()
     origin = time.time()
@@ -192,6 +196,12 @@ def _checks(settings, options, phases, traffic, uploads, seconds, origin) -> lis
         checks = [_check("cutover", cutover["result"] == "ok", cutover["result"])]
     if len(phases) > 1:
         checks.append(_check("rollback", phases[1]["result"] == "ok", phases[1]["result"]))
+    if len(phases) > 1 and phases[1].get("mode") == "mirror":
+        rollback = phases[1]
+        checks.append(_check("the mirror rollback moves only what failed writes missed",
+                             rollback["files_moved"] <= rollback["mirror_failures"],
+                             f"{rollback['files_moved']} files downloaded, {rollback['mirror_failures']} failed "
+                             "writes to the second storage recorded"))
 
     expected = "s3" if cutover["result"] == "ok" and len(phases) == 1 else "disk"
     seen = {site.alias: traffic.storage_now(site) for site in traffic.sites}
@@ -263,8 +273,8 @@ def _summary(report: dict, directory: Path, root: Path) -> str:
         result = "ok" if phase["result"] == "ok" else f"failed at '{phase['failed_step']}'" \
             + (f" and undone (hosts back as they were {phase['undone_seconds']:.1f} s after the flip)"
                if phase["undone_seconds"] is not None else "")
-        lines.append(f"  {phase['phase']:<9} {result}, {took:.1f} s in all"
-                     + (f"; change-over {windows}" if windows else ""))
+        lines.append(f"  {phase['phase']:<9} {result}, {took:.1f} s in all, {phase.get('mode', 'copy')} mode, "
+                     f"{phase.get('files_moved', 0)} files copied" + (f"; change-over {windows}" if windows else ""))
     for check in report["checks"]:
         lines.append(f"  [{'ok' if check['ok'] else 'FAILED'}] {check['name']}: {check['detail']}")
     lines.append(f"  report: {directory.relative_to(root)}/report.md (report.json, timeline.png)")

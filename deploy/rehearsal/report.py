@@ -55,6 +55,10 @@ def phase_from_journal(names: PhaseNames, events: list[dict], origin: float) -> 
     back_t = max(undo_ends) if undo_ends and flip_at else None  # undone: every host back as it was
     end = next((event for event in reversed(events) if event["event"] == "end"), None)
     return {"phase": names.phase, "run_id": events[0]["run_id"] if events else None, "target": names.target,
+            "mode": next((count["mode"] for count in counts if count.get("step") == "mode"), "copy"),
+            "files_moved": files_moved(counts),
+            "mirror_failures": sum(count.get("failures", 0) for count in counts
+                                   if count.get("step") == "mirror records"),
             "result": end["result"] if end else "unfinished",
             "start": round(events[0]["time"] - origin, 3) if events else None,
             "end": round(events[-1]["time"] - origin, 3) if events else None,
@@ -65,6 +69,16 @@ def phase_from_journal(names: PhaseNames, events: list[dict], origin: float) -> 
             "failed_step": next((step["name"] for step in steps if step["result"] in ("failed", "crashed")), None),
             "undone": [step["name"] for step in steps if step["kind"] == "undo" and step["result"] == "undone"],
             "undo_failed": [step["name"] for step in steps if step["result"] == "undo failed"]}
+
+
+# The journal's counts of a copy, and the field that says how many files it copied.
+_COPIED = {"upload": "transferred", "download": "transferred", "pass": "copied", "final verify": "copied",
+           "reverse verify": "copied"}
+
+
+def files_moved(counts: list[dict]) -> int:
+    """How many files a run copied, either way: the first copy, every pass, the final verify's repairs."""
+    return sum(count.get(_COPIED[count.get("step")]) or 0 for count in counts if count.get("step") in _COPIED)
 
 
 def observed_switch(records: list[Record], host: str, flip_t: float, target: str, origin: float,
@@ -200,6 +214,9 @@ def render_markdown(report: dict, picture: str | None) -> str:
               "since the rehearsal started.", ""]
     for phase in report["phases"]:
         lines += [f"### {phase['phase']} ({phase['run_id']}): {phase['result']}", "",
+                  f"{phase.get('mode', 'copy')} mode; {phase.get('files_moved', 0)} files copied in all"
+                  + (f"; {phase['mirror_failures']} failed writes to the mirror's second storage recorded"
+                     if phase.get("mirror_failures") else ""), "",
                   _table(("step", "result", "start", "seconds"),
                          [(s["name"], s["result"], f"{s['start']:.1f}", f"{s['seconds']:.2f}")
                           for s in phase["steps"]]), ""]

@@ -1,18 +1,15 @@
 """Where this host keeps media: local disk (MEDIA_ROOT) or the S3 bucket.
 
-The media-cutover tool flips ONLY the `USE_S3 = ...` line below (and, with
-CHANGEOVER=mirror, the `MEDIA_MIRROR = ...` line), then reloads gunicorn; leave
-those lines plain True/False. Everything else is fixed, and reads os.environ,
-which settings.py filled from site.env.
-
-With MEDIA_MIRROR on, the default storage is media_mirror.MirrorStorage (the
-file beside this site's manage.py, as `invoke settings-snippet --part=mirror`
-prints it): every upload is written to both the disk and the bucket, and read
-from the one USE_S3 selects.
+The media-cutover tool flips ONLY the `USE_S3 = ...` line below (and, with CHANGEOVER=mirror, the
+`MEDIA_MIRROR = ...` one), then reloads gunicorn; leave them plain True/False. Everything else is
+fixed, and reads os.environ, which settings.py filled from site.env.
 """
 import os
 
 USE_S3 = False
+# With MEDIA_MIRROR on, the default storage is media_mirror.MirrorStorage (media_mirror.py beside
+# manage.py, as `invoke settings-snippet --part=mirror` prints it): every upload is written to the
+# disk and to the bucket, and read from the one USE_S3 selects.
 MEDIA_MIRROR = False
 
 AWS_STORAGE_BUCKET_NAME = os.environ.get("AWS_STORAGE_BUCKET_NAME")
