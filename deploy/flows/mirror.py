@@ -19,7 +19,7 @@ from functools import partial
 
 from ..engine.run import Run
 from ..engine.runner import Step
-from ..errors import StorageCheckError
+from ..errors import RemoteError, StorageCheckError
 from ..remote.ssh import run as remote_run
 from ..site import easy_rows, health, mirror_records, storage, switch
 from ..site.storage_check import problems_of_mirror
@@ -149,16 +149,21 @@ def take_records(run: Run) -> str:
     """Every host's record of the mirror's failed writes, taken (renamed aside, kept) and said; the whole-tree
     comparison after it copies whatever they missed."""
     path = run.settings.mirror_failures
-    unreadable = 0
+    unreadable, untaken = 0, []
     for alias in run.aliases:
-        output = remote_run(run.connection(alias), mirror_records.take_command(path, run.run_id),
-                            f"taking the mirror's records ({path})")
+        try:
+            output = remote_run(run.connection(alias), mirror_records.take_command(path, run.run_id),
+                                f"taking the mirror's records ({path})")
+        except RemoteError as error:  # the comparison after this step repairs all the same: said, not fatal
+            untaken.append(f"{alias}: its records could not be taken ({error}); the comparison below still "
+                           "copies whatever a failed write missed")
+            continue
         found, torn = mirror_records.parse(output, alias)
         run.mirror_failures += found
         unreadable += torn
     run.journal.record("counts", step="mirror records", failures=len(run.mirror_failures), unreadable=unreadable,
                        names=[failure.name for failure in run.mirror_failures[:100]])
-    return mirror_records.summary(run.mirror_failures, unreadable, path)
+    return "\n".join([*untaken, mirror_records.summary(run.mirror_failures, unreadable, path)])
 
 
 def preview_records(run: Run) -> str:

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import json
+import shlex
+
 from ..config.paths import shell_path
 from ..engine.run import Run
 from ..errors import VerifyError
-from ..remote.ssh import LineStream, put_script
+from ..remote.ssh import LineStream, put_script, run_with_input
 from ..remote.ssh import run as remote_run
 from ..store.listing import listing
 from .compare import UnsortedListing, VerifyReport, compare, parse_manifest_lines, same_md5
@@ -41,6 +44,21 @@ def newer_count(stream: LineStream) -> int:
         if line.startswith("newer: "):
             return int(line.split()[1])
     return 0
+
+
+# On the media host with REMOTE_PYTHON: which of the names on stdin (one JSON list) are under MEDIA_ROOT.
+_EXISTING = ("import json, os, sys; root = os.path.expanduser(sys.argv[1]); "
+             "print(json.dumps([n for n in json.load(sys.stdin) if os.path.lexists(os.path.join(root, n))]))")
+
+
+def existing(run: Run, names: list[str]) -> list[str]:
+    """The names (paths below MEDIA_ROOT) that are on the media host's disk now."""
+    settings = run.settings
+    command = (f"{shell_path(settings.remote_python)} -c {shlex.quote(_EXISTING)} "
+               f"{shlex.quote(settings.media_root)}")
+    output = run_with_input(run.media_connection, command, json.dumps(names).encode(),
+                            f"looking up {len(names)} files under {settings.media_root}")
+    return json.loads(output.strip().splitlines()[-1])
 
 
 def host_clock(run: Run) -> int:

@@ -7,6 +7,8 @@ import os
 import time
 from types import SimpleNamespace
 
+import uuid
+
 import pytest
 
 from deploy.engine.journal import Journal
@@ -134,5 +136,25 @@ def test_the_final_check_fails_when_the_files_keep_missing(settings, host, tmp_p
     monkeypatch.setattr(complete.manifest, "compare_tree", still_missing)
     monkeypatch.setattr(complete.time, "sleep", lambda seconds: None)
     monkeypatch.setattr(complete.delta, "upload_keys", lambda run, keys: SimpleNamespace(files_transferred=0))
+    monkeypatch.setattr(complete, "object_exists", lambda settings, key: False)
     with pytest.raises(complete.VerifyError, match="after 3 rounds"):
         complete.upload_until_complete(fake_run(settings, host, tmp_path))
+
+
+def test_a_file_written_to_both_storages_during_the_last_comparison_is_found_by_its_key(settings, host, tmp_path,
+                                                                                        monkeypatch):
+    # The mirror writes the bucket, then the disk: a comparison that listed the bucket before and walked the
+    # disk after sees it on disk only.  Looked up by its key, it is there.
+    def arriving(run, collect=False):
+        report = VerifyReport(collect=True)
+        report.missing.add(f"media/new-{uuid.uuid4().hex}")
+        return report, 0
+
+    monkeypatch.setattr(complete.manifest, "compare_tree", arriving)
+    monkeypatch.setattr(complete.time, "sleep", lambda seconds: None)
+    monkeypatch.setattr(complete.delta, "upload_keys", lambda run, keys: SimpleNamespace(files_transferred=0))
+    looked_up = []
+    monkeypatch.setattr(complete, "object_exists", lambda settings, key: looked_up.append(key) or True)
+    run = fake_run(settings, host, tmp_path)
+    said = complete.upload_until_complete(run)
+    assert len(looked_up) == 1 and "1 written while the last comparison ran, each found in the bucket" in said
