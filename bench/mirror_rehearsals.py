@@ -44,7 +44,9 @@ def rehearse(project_root: Path, mode: str, rate: float, say: Callable[[str], No
         return {"mode": mode, "rate": rate, "passed": False, "minutes": round(minutes, 1),
                 "error": error or "no report written"}
     phases = {phase["phase"]: phase for phase in report["phases"]}
+    upload = report["requests"]["by_kind"].get("upload", {})
     return dict(figures(report), mode=mode, rate=rate, minutes=round(minutes, 1),
+                upload_ms={"p50": upload.get("p50_ms"), "p95": upload.get("p95_ms"), "max": upload.get("max_ms")},
                 modes={name: phase.get("mode") for name, phase in phases.items()},
                 copied={name: phase.get("files_moved") for name, phase in phases.items()},
                 mirror_failures={name: phase.get("mirror_failures", 0) for name, phase in phases.items()},
@@ -58,23 +60,29 @@ def render(result: dict) -> list[str]:
              f"`invoke rehearse` on the sandbox site's tree of {result['files']:,} files at {runs[0]['rate']:g} "
              "uploads/s, once a mode, each from an empty prefix (its cutover uploads the whole tree under "
              "traffic), then its rollback. Windows: flip to every host healthy, the slowest host.", "",
-             "| CHANGEOVER | verdict | requests (failed) | uploads (lost) | cutover window | rollback window | "
-             "files the cutover copied | files the rollback copied | minutes |",
-             "| --- | --- | --- | --- | --- | --- | --- | --- | --- |"]
+             "| CHANGEOVER | verdict | requests (failed) | uploads (lost) | upload p50 / p95 | cutover window | "
+             "rollback window | files the cutover copied | files the rollback copied | minutes |",
+             "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |"]
     for one in runs:
         windows, copied = one.get("windows", {}), one.get("copied", {})
         lines.append(f"| {one['mode']} | {'PASSED' if one['passed'] else 'FAILED'} | "
                      f"{one.get('requests', 0):,} ({one.get('failed', '?')}) | "
-                     f"{one.get('uploads', 0):,} ({one.get('lost', '?')}) | {windows.get('cutover', 0):.2f} s | "
+                     f"{one.get('uploads', 0):,} ({one.get('lost', '?')}) | "
+                     f"{(one.get('upload_ms') or {}).get('p50')} / {(one.get('upload_ms') or {}).get('p95')} ms | "
+                     f"{windows.get('cutover', 0):.2f} s | "
                      f"{windows.get('rollback', 0):.2f} s | {copied.get('cutover', 0):,} | "
                      f"{copied.get('rollback', 0):,} | {one['minutes']:.1f} |")
     by_mode = {one["mode"]: one for one in runs}
     if {"copy", "mirror"} <= set(by_mode) and all(one.get("copied") for one in by_mode.values()):
         copy, mirror = by_mode["copy"], by_mode["mirror"]
+        latency = [(one.get("upload_ms") or {}).get("p50") for one in (copy, mirror)]
         lines += ["", f"The mirror rollback copied {mirror['copied'].get('rollback', 0):,} files where the copy "
                   f"rollback copied {copy['copied'].get('rollback', 0):,} (everything the sites stored in the bucket "
-                  f"during the soak); its cutover took {mirror['minutes'] / copy['minutes']:.2f}x the copy "
-                  "rehearsal's minutes."]
+                  f"while they served from it). The price is the uploads': each is written twice while the mirror "
+                  f"is on" + (f", median {latency[1]} ms against {latency[0]} ms ({latency[1] / latency[0]:.1f}x); "
+                              "the traffic's uploaders wait for each answer, so they made fewer uploads"
+                              if all(latency) else "") + ". The whole mirror rehearsal took "
+                  f"{mirror['minutes'] / copy['minutes']:.2f}x the copy one's minutes."]
     for one in runs:
         for problem in one.get("failed_checks") or ([one["error"]] if one.get("error") else []):
             lines.append(f"- {one['mode']}: {problem}")

@@ -16,9 +16,8 @@ from ..engine.runner import Step
 from ..errors import MediaCutoverError, PreflightError
 from ..media import manifest
 from ..remote.ssh import run as remote_run
-from ..site import storage, thumbnail_plan, thumbnails
+from ..site import packages, storage, thumbnail_plan, thumbnails
 from ..site.health import health_problem
-from ..site.packages import check_site_packages
 from ..site.switch import check_writable, read_mirror, read_settings, state_before
 from ..store.probe import check_readable, probe
 from ..sync.commands import upload_command
@@ -134,15 +133,28 @@ def _check_free_space(run: Run, alias: str, settings_path: str, size: int) -> No
                              f"{MIN_FREE_KB + 2 * size // 1024} KB: free some space")
 
 
-def check_storage_selected(run: Run, sorl_cost: bool = False) -> str:
+def check_storage_selected(run: Run, sorl_cost: bool = False, site_packages: bool = False) -> str:
     """Every host with MANAGE_PY and SITE_PYTHON: what its settings select now (the storage check after the
     switch compares with it), one summary line a host; the others skipped, and said.  The same start-up
     reads the thumbnail libraries (and, with ``sorl_cost``, what sorl-thumbnail's first views would cost
-    after a switch): ``check_thumbnails`` judges that."""
+    after a switch): ``check_thumbnails`` judges that; and the site's packages, which, with
+    ``site_packages`` (the cutover), must let it use S3 (``deploy.site.packages``: every host's problems
+    in one PreflightError)."""
     aliases = storage.probed(run)
     skipped = [alias for alias in run.aliases if alias not in aliases]
     run.storage_before = storage.probe_sites(run, aliases, sorl_cost=sorl_cost)
     lines = [report.summary() for report in run.storage_before.values()]
+    if site_packages:
+        reports, found = [], []
+        for alias, report in run.storage_before.items():
+            try:
+                reports.append(packages.from_data(report.packages, alias))
+            except PreflightError as error:
+                found.append(str(error))
+        found += [problem for report in reports for problem in packages.problems(report)]
+        if found:
+            raise PreflightError("\n".join(found))
+        lines.append("site packages: " + "; ".join(packages.versions(report) for report in reports))
     if skipped:
         lines.append(f"not probed: {', '.join(skipped)} (no MANAGE_PY and SITE_PYTHON)")
     return "\n".join(lines)
@@ -221,9 +233,9 @@ BEFORE_CUTOVER = [
     Step("preflight: hosts and settings files", check_hosts),
     Step("preflight: media host and lock", check_media_host),
     Step("preflight: bucket and credentials", check_bucket),
-    Step("preflight: the sites can use S3", check_site_packages),
     Step("preflight: the sites' health answers", check_health_source),
-    Step(STORAGE_BEFORE_STEP, partial(check_storage_selected, sorl_cost=True)),
+    # the same start-up: the sites can use S3 (Django, django-storages, boto3)
+    Step(STORAGE_BEFORE_STEP, partial(check_storage_selected, sorl_cost=True, site_packages=True)),
     Step(THUMBNAILS_STEP, partial(check_thumbnails, cutover=True)),
     Step(RELOADS_STEP, check_reloads_reload),
 ]

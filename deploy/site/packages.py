@@ -1,10 +1,10 @@
-"""Does each host's site have what the S3 settings block needs?
+"""Does each host's site have what the S3 settings block needs?  Asked in the storage probe's start-up.
 
-For every host with MANAGE_PY and SITE_PYTHON, one `manage.py shell -c` over SSH
-reports Django's version, whether django-storages (its S3 backend) and boto3
-import in the site's own environment, and whether ``storages`` is in
-INSTALLED_APPS.  Parsing and judging the report are pure (:func:`parse_report`,
-:func:`problems`).
+The storage probe (``deploy.site.storage_check``), run with the site's Python under its settings
+module in the preflight, also runs :data:`REPORT_SOURCE`: Django's version, whether django-storages
+(its S3 backend) and boto3 import in the site's own environment, and whether ``storages`` is in
+INSTALLED_APPS.  Judging that report is pure (:func:`problems`); the preflight says every host's.
+One Django start-up a host for both, not two.
 
 What is required, and why:
 - Django >= 4.2: the block configures storage with ``STORAGES``; older Django
@@ -18,50 +18,47 @@ What is required, and why:
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 
-from ..engine.run import Run
-from ..errors import PreflightError, RemoteError
-from ..config.types import HostSettings
-from ..remote.ssh import run as remote_run
-from .commands import manage_shell
+from ..errors import PreflightError
 
-MARKER = "MEDIA-CUTOVER-SITE-CHECK "
 MIN_DJANGO = (4, 2)
 MIN_STORAGES = (1, 14)
 STORAGES_APP_UNTIL = (1, 7)   # django-storages before this asked for INSTALLED_APPS
 
-# Runs inside the site (`manage.py shell -c`): prints one marked JSON line.
-SCRIPT = f'''
-import importlib, json
-import django
-from django.conf import settings
+# Runs inside the site, in the storage probe (`manage.py shell -c`): defines site_packages().
+REPORT_SOURCE = '''
+def site_packages():
+    import importlib
+    import django
+    from django.conf import settings
 
-def version(name):
-    try:
-        from importlib.metadata import version as v
-        return v(name)
-    except Exception:
-        return None
+    def version(name):
+        try:
+            from importlib.metadata import version as v
+            return v(name)
+        except Exception:
+            return None
 
-def error(module):
-    try:
-        importlib.import_module(module)
-        return None
-    except Exception as problem:
-        return type(problem).__name__ + ": " + str(problem)
+    def error(module):
+        try:
+            importlib.import_module(module)
+            return None
+        except Exception as problem:
+            return type(problem).__name__ + ": " + str(problem)
 
-print({MARKER!r} + json.dumps({{
-    "django": django.get_version(),
-    "storages_error": error("storages.backends.s3"),
-    "storages_present": error("storages") is None,
-    "storages_version": version("django-storages"),
-    "boto3_error": error("boto3"),
-    "boto3_version": version("boto3"),
-    "storages_in_installed_apps": "storages" in settings.INSTALLED_APPS,
-}}))
+    return {
+        "django": django.get_version(),
+        "storages_error": error("storages.backends.s3"),
+        "storages_present": error("storages") is None,
+        "storages_version": version("django-storages"),
+        "boto3_error": error("boto3"),
+        "boto3_version": version("boto3"),
+        "storages_in_installed_apps": "storages" in settings.INSTALLED_APPS,
+    }
 '''
+FIELDS = ("django", "storages_present", "storages_error", "storages_version", "boto3_error", "boto3_version",
+          "storages_in_installed_apps")
 
 
 @dataclass(frozen=True)
@@ -86,19 +83,16 @@ def _version_tuple(text: str | None) -> tuple[int, ...]:
     return tuple(numbers)
 
 
-def parse_report(output: str, host: str) -> SiteReport:
-    """The marked JSON line among whatever else manage.py printed."""
-    for line in reversed(output.splitlines()):
-        if line.startswith(MARKER):
-            try:
-                data = json.loads(line[len(MARKER):])
-                return SiteReport(host=host, **{field: data.get(field) for field in (
-                    "django", "storages_present", "storages_error", "storages_version", "boto3_error",
-                    "boto3_version", "storages_in_installed_apps")})
-            except (ValueError, TypeError):
-                break
-    tail = " | ".join(output.strip().splitlines()[-3:]) or "no output"
-    raise PreflightError(f"{host}: the site check printed no report ({tail})")
+def from_data(data: dict | None, host: str) -> SiteReport:
+    """The probe's "packages" as a report; PreflightError naming the host when the probe had none."""
+    if not isinstance(data, dict) or "django" not in data:
+        raise PreflightError(f"{host}: the storage check reported no site packages ({str(data)[:200]})")
+    return SiteReport(host=host, **{field: data.get(field) for field in FIELDS})
+
+
+def versions(report: SiteReport) -> str:
+    return (f"{report.host} Django {report.django}, django-storages {report.storages_version}, "
+            f"boto3 {report.boto3_version}")
 
 
 def problems(report: SiteReport) -> list[str]:
@@ -124,40 +118,3 @@ def problems(report: SiteReport) -> list[str]:
         found.append(f"{host}: add 'storages' to INSTALLED_APPS (django-storages "
                      f"{report.storages_version} requires it)")
     return found
-
-
-def check_command(host: HostSettings) -> str:
-    return manage_shell(host, SCRIPT)
-
-
-def _check_host(run: Run, alias: str) -> tuple[list[str], str | None]:
-    """(problems, versions seen) of one host's site."""
-    host = run.settings.host(alias)
-    try:
-        output = remote_run(run.connection(alias), check_command(host),
-                            f"checking the site's packages ({host.manage_py} shell)", timeout=120)
-        report = parse_report(output, alias)
-    except (RemoteError, PreflightError) as error:
-        return [str(error)], None
-    return problems(report), (f"{alias} Django {report.django}, django-storages {report.storages_version}, "
-                              f"boto3 {report.boto3_version}")
-
-
-def check_site_packages(run: Run) -> str:
-    """Every host with MANAGE_PY and SITE_PYTHON: the site can use the S3 backend.
-
-    Raises PreflightError naming each host and what it lacks (all hosts in one
-    message); returns a one-line summary.  Hosts without MANAGE_PY are skipped.
-    """
-    checked = [host.alias for host in run.targets if host.manage_py and host.site_python]
-    skipped = [alias for alias in run.aliases if alias not in checked]
-    found, seen = [], []
-    for problems_found, versions in run.on_every_host(_check_host, checked):  # at once: each starts Django
-        found += problems_found
-        seen += [versions] if versions else []
-    if found:
-        raise PreflightError("\n".join(found))
-    summary = "; ".join(seen) if seen else "no host has MANAGE_PY and SITE_PYTHON"
-    if skipped and seen:
-        summary += f" (not checked: {', '.join(skipped)}, no MANAGE_PY)"
-    return f"site packages: {summary}"

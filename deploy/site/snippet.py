@@ -204,11 +204,12 @@ if USE_S3 or {name}:
         # Every file saved goes to both storages, under one name; reads, URLs and names come from the one
         # USE_S3 selects.  media_mirror.py (`invoke settings-snippet --part=mirror`) must be importable:
         # put it beside manage.py.  The bucket as the second storage gives up quickly: a store that does
-        # not answer must not hold the user's upload (the failure is recorded, the tool's verify repairs it).
+        # not answer holds the user's upload at most ~8 s, one attempt (the failure is recorded, and the
+        # tool's verify copies the file).
         from botocore.config import Config
 
         _s3_second = {{**_s3_media, "OPTIONS": {{**_s3_media["OPTIONS"], "client_config": Config(
-            s3={{"addressing_style": "{style}"}}, connect_timeout=5, read_timeout=10, retries={{"total_max_attempts": 2}})}}}}
+            s3={{"addressing_style": "{style}"}}, connect_timeout=3, read_timeout=5, retries={{"total_max_attempts": 1}})}}}}
         STORAGES["default"] = {{"BACKEND": "media_mirror.MirrorStorage", "OPTIONS": {{
             "primary": STORAGES["default"], "secondary": _disk_media if USE_S3 else _s3_second,
             "failures": {_literal(settings.mirror_failures)},  # MIRROR_FAILURES: where media-cutover reads them

@@ -19,7 +19,7 @@ from dataclasses import dataclass, replace
 
 from ..config.types import HostSettings
 from ..errors import PreflightError
-from . import thumbnails
+from . import packages, thumbnails
 from .commands import site_shell
 
 MARKER = "MEDIA-CUTOVER-STORAGE "
@@ -114,6 +114,7 @@ def thumbnails_report():
 alias = getattr(settings, "THUMBNAIL_DEFAULT_STORAGE_ALIAS", None)
 print({MARKER!r} + json.dumps({{
     "system_check": system_check(),
+    "packages": site_packages(),
     "staged": os.environ.get("MEDIA_CUTOVER_STAGED"),
     "thumbnails": thumbnails_report(),
     "write": write_check(),
@@ -147,6 +148,7 @@ class StorageReport:
     thumbnails: dict | None = None    # deploy/remote/scripts/thumbnails.py's detect (deploy.site.thumbnails reads it)
     staged: str | None = None         # with staged settings: "imported" (a Python file) or "environment"
     mirror_switch: str | None = None  # repr of the mirror's switch (MIRROR_SWITCH_NAME) as the settings read it
+    packages: dict | None = None      # deploy.site.packages: Django, django-storages and boto3 as the site has them
 
     def saw_staged(self, use_s3: bool, mirror: bool | None = None) -> bool:
         """Did the staged probe see the switched settings?  Their source was used, and the switch (and,
@@ -206,7 +208,7 @@ def probe_command(host: HostSettings, switch_name: str, env_file: str | None, sy
         variables.append("MEDIA_CUTOVER_CHECK=1")
     if sorl_cost:
         variables.append("MEDIA_CUTOVER_SORL_COST=1")
-    script = f"_THUMBNAILS_SCRIPT = {thumbnails.script_text()!r}\n" + SCRIPT
+    script = f"_THUMBNAILS_SCRIPT = {thumbnails.script_text()!r}\n" + packages.REPORT_SOURCE + SCRIPT
     return site_shell(host, script, switch_name, env_file, variables, staged)
 
 

@@ -35,6 +35,7 @@ class Project:
     root: Path
     store: ministack.MiniStack
     template: str                  # config/sandbox.env, with the sandbox's SSH config
+    env: str = ENV                 # the environment the methods default to
 
     @property
     def admin_env(self) -> Path:
@@ -46,38 +47,39 @@ class Project:
         text = re.sub(r"(?m)^PUBLIC_MEDIA=.*$", f"PUBLIC_MEDIA={'true' if public_media else 'false'}", text)
         (self.root / "config" / f"{env}.env").write_text(text)
 
-    def settings(self, env: str = ENV):
-        return load(env, self.root, {}, deploy_key_optional=True)
+    def settings(self, env: str | None = None):
+        return load(env or self.env, self.root, {}, deploy_key_optional=True)
 
-    def admin(self, env: str = ENV):
+    def admin(self, env: str | None = None):
         return credentials.admin_settings(self.settings(env), str(self.admin_env), {})
 
-    def key_settings(self, env: str = ENV):
+    def key_settings(self, env: str | None = None):
         """The environment with the key provision wrote."""
         settings = self.settings(env)
         return credentials.with_key(settings, *credentials.key_on_file(settings))
 
-    def provision(self, env: str = ENV, **options) -> tuple[list, str]:
+    def provision(self, env: str | None = None, **options) -> tuple[list, str]:
         lines: list[str] = []
         steps = run_provision(self.settings(env), self.admin(env), ProvisionOptions(**options), lines.append)
         return steps, "\n".join(lines)
 
-    def admin_s3(self, env: str = ENV):
+    def admin_s3(self, env: str | None = None):
         return s3_client(self.admin(env))
 
 
 @contextmanager
-def ministack_project(sandbox, root: Path) -> Iterator[Project]:
-    """MiniStack started for the block (stopped after it), and a project root at ``root`` using it."""
+def ministack_project(sandbox, root: Path, store: ministack.MiniStack, env: str = ENV,
+                      bucket: str = BUCKET) -> Iterator[Project]:
+    """A project root at ``root`` whose environment ``env`` (bucket ``bucket``) uses ``store``: one MiniStack
+    for every module (``ministack_store``), each module its own environment, bucket and IAM user."""
     (root / "config").mkdir()
     template = (sandbox.project_root / "config" / "sandbox.env").read_text()
     template = re.sub(r"(?m)^SSH_CONFIG=.*$", f"SSH_CONFIG={sandbox.ssh_config}", template)
-    with ministack.running(sandbox.project_root, root / "ministack") as store:
-        made = Project(root, store, template)
-        made.admin_env.write_text(store.admin_env())
-        made.admin_env.chmod(0o600)
-        made.add_env(ENV, BUCKET)
-        yield made
+    made = Project(root, store, template, env)
+    made.admin_env.write_text(store.admin_env())
+    made.admin_env.chmod(0o600)
+    made.add_env(env, bucket)
+    yield made
 
 
 def checked_with_nothing_skipped(output: str) -> bool:

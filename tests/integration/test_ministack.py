@@ -30,8 +30,8 @@ pytestmark = pytest.mark.slow
 
 
 @pytest.fixture(scope="module")
-def project(sandbox, tmp_path_factory):
-    with ministack_project(sandbox, tmp_path_factory.mktemp("ministack-provision")) as made:
+def project(sandbox, ministack_store, tmp_path_factory):
+    with ministack_project(sandbox, tmp_path_factory.mktemp("ministack-provision"), ministack_store) as made:
         yield made
 
 

@@ -28,7 +28,10 @@ from deploy.store.listing import listing
 from deploy.store.client import s3_client
 from deploy.sync.runner import download_media, install_sync_tool, upload_media
 
-from .ministack_project import BUCKET, Project, checked_with_nothing_skipped, code_of, ministack_project
+from .ministack_project import Project, checked_with_nothing_skipped, code_of, ministack_project
+
+# Its own environment, bucket and IAM user on the MiniStack test_ministack.py uses too.
+ENV, BUCKET = "mskey", "media-cutover-ministack-key"
 
 pytestmark = pytest.mark.slow
 
@@ -52,9 +55,9 @@ for path, content in tree.items():
 
 
 @pytest.fixture(scope="module")
-def project(sandbox, tmp_path_factory):
+def project(sandbox, ministack_store, tmp_path_factory):
     """A fresh bucket and key, provisioned as a new AWS user would."""
-    with ministack_project(sandbox, tmp_path_factory.mktemp("ministack-key")) as made:
+    with ministack_project(sandbox, tmp_path_factory.mktemp("ministack-key"), ministack_store, ENV, BUCKET) as made:
         _, output = made.provision()
         assert checked_with_nothing_skipped(output), output
         yield made

@@ -43,11 +43,17 @@ def assert_no_failed_request(report):
 
 
 def test_a_rehearsal_cuts_over_and_back_under_traffic_and_reports_it(fresh, project_root):
-    result, report, records = rehearse(project_root)
+    # In mirror mode (copy mode's rehearsals: the reload fault below, and shape (b)'s through nginx).
+    result, report, records = rehearse(project_root, "--changeover=mirror")
 
     cutover, rollback = report["phases"]
     assert (cutover["phase"], cutover["result"], rollback["phase"], rollback["result"]) == \
         ("cutover", "ok", "rollback", "ok")
+    assert (cutover["mode"], rollback["mode"]) == ("mirror", "mirror")
+    assert cutover["files_moved"] >= 3000 and rollback["files_moved"] == 0  # a mirror rollback downloads nothing
+    assert "CHANGEOVER=mirror" in result.stdout and "rollback  ok" in result.stdout
+    assert re.search(r"rollback  ok, [0-9.]+ s in all, mirror mode, 0 files copied", result.stdout)
+    assert "reload the sites with the mirror on" in {step["name"] for step in cutover["steps"]}
     steps = {step["name"]: step for step in cutover["steps"]}
     for name in ("preflight: hosts and settings files", "upload media", "verify the bucket", "flip USE_S3 = True",
                  "reload the sites", "catch up while the sites switch over", "health check on S3",

@@ -8,6 +8,8 @@ import subprocess
 
 import pytest
 
+from deploy.site import packages
+
 from deploy.site.storage_check import parse_report, probe_command
 
 from .thumbnail_site import build
@@ -30,6 +32,8 @@ def test_the_check_passes_in_the_same_start_up_and_is_not_run_unless_asked(site)
     checked = probe(site, system_check=True)
     assert checked.system_check == "ok" and checked.check_problem() is None
     assert checked.default["backend"] == "django.core.files.storage.FileSystemStorage"
+    site_packages = packages.from_data(checked.packages, "web1")  # the same start-up: can the site use S3?
+    assert site_packages.django.startswith("5.") and packages.problems(site_packages) == []
     assert probe(site, system_check=False).system_check is None
 
 

@@ -28,7 +28,7 @@ import os
 import time
 
 from django.core.files import File
-from django.core.files.storage import Storage
+from django.core.files.storage import FileSystemStorage, Storage
 from django.utils.deconstruct import deconstructible
 from django.utils.module_loading import import_string
 
@@ -72,8 +72,10 @@ class MirrorStorage(Storage):
         return name
 
     def _write_secondary(self, name, content):
-        if self.secondary.exists(name):
-            # A stale copy under the primary's new name (the primary holds the truth): replaced.
+        # A stale copy under the primary's new name (the primary holds the truth) is replaced.  An object
+        # store's _save writes the key over it; only the disk's would pick another name, so only there is
+        # it looked for first (one request less to the bucket for every upload).
+        if isinstance(self.secondary, FileSystemStorage) and self.secondary.exists(name):
             self.secondary.delete(name)
         written = self.secondary._save(name, content)
         if written != name:
