@@ -50,7 +50,7 @@ def test_a_rehearsal_cuts_over_and_back_under_traffic_and_reports_it(fresh, proj
     assert (cutover["phase"], cutover["result"], rollback["phase"], rollback["result"]) == \
         ("cutover", "ok", "rollback", "ok")
     assert (cutover["mode"], rollback["mode"]) == ("mirror", "mirror")
-    assert cutover["files_moved"] >= 3000 and rollback["files_moved"] == 0  # a mirror rollback downloads nothing
+    assert cutover["files_moved"] > 0 and rollback["files_moved"] == 0  # a mirror rollback downloads nothing
     assert "CHANGEOVER=mirror" in result.stdout and "rollback  ok" in result.stdout
     assert re.search(r"rollback  ok, [0-9.]+ s in all, mirror mode, 0 files copied", result.stdout)
     assert "reload the sites with the mirror on" in {step["name"] for step in cutover["steps"]}
