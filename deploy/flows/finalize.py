@@ -36,7 +36,7 @@ def check_soaking(run: Run) -> str:
         elif facts.original_mirror is None:
             problems.append(f"{alias}: its settings file has no {name} switch: there is no mirror to turn off")
     if problems:
-        raise PreflightError("\n".join(problems) + "\nnothing was changed")
+        raise PreflightError("\n".join(problems))
     on = [alias for alias, facts in run.hosts.items() if facts.original_mirror]
     if not on:
         raise PreflightError(f"{name} is already off on every host: the soak has ended, nothing to finalize")
