@@ -263,13 +263,19 @@ def test_the_rollback_refuses_a_read_only_file_only_where_the_switch_is_on(nobod
 MIRROR_PY = b"USE_S3 = False\nMEDIA_MIRROR = False  # the mirror's switch\n"
 
 
-def test_mirror_mode_writes_the_file_twice_each_write_backed_up_and_the_undo_puts_back_the_first(tmp_path, adapters):
+def local_py_host(tmp_path, content: bytes):
+    """(the file ~/site/local.py holding ``content``, its host, a run on it) under tmp_path."""
     home = tmp_path / "home"
     (home / "site").mkdir(parents=True)
     path = home / "site" / "local.py"
-    path.write_bytes(MIRROR_PY)
+    path.write_bytes(content)
     host = LocalHost("web1", home)
-    run = new_run(settings_for(tmp_path, "SETTINGS_PATH=~/site/local.py\n"), host)
+    return path, host, new_run(settings_for(tmp_path, "SETTINGS_PATH=~/site/local.py\n"), host)
+
+
+def test_mirror_mode_writes_the_file_twice_each_write_backed_up_and_the_undo_puts_back_the_first(tmp_path, adapters):
+    path, host, run = local_py_host(tmp_path, MIRROR_PY)
+    home = tmp_path / "home"
     assert "web1 USE_S3 = False, MEDIA_MIRROR = False (Python file)" in preflight.check_hosts(run)
     assert run.hosts["web1"].original_mirror is False
     assert switch.set_mirror(run, "web1", True) == (f"web1: MEDIA_MIRROR = True in ~/site/local.py "
@@ -283,12 +289,7 @@ def test_mirror_mode_writes_the_file_twice_each_write_backed_up_and_the_undo_put
 
 
 def test_a_file_without_the_mirrors_switch_has_no_mirror_and_an_ambiguous_one_is_refused(tmp_path, adapters):
-    home = tmp_path / "home"
-    (home / "site").mkdir(parents=True)
-    path = home / "site" / "local.py"
-    path.write_bytes(LOCAL_PY)
-    host = LocalHost("web1", home)
-    run = new_run(settings_for(tmp_path, "SETTINGS_PATH=~/site/local.py\n"), host)
+    path, host, run = local_py_host(tmp_path, LOCAL_PY)
     preflight.check_hosts(run)
     assert run.hosts["web1"].original_mirror is None
     path.write_bytes(MIRROR_PY + b"MEDIA_MIRROR = True\n")
