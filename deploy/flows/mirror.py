@@ -19,50 +19,35 @@ from functools import partial
 
 from ..engine.run import Run
 from ..engine.runner import Step
-from ..errors import RemoteError, StorageCheckError
+from ..errors import RemoteError
 from ..remote.ssh import run as remote_run
 from ..site import easy_rows, health, mirror_records, storage, switch
 from ..site.storage_check import problems_of_mirror
+from . import new_settings
+from .new_settings import Change
 from .reload import preview_reload, reload_host, restore_and_reload_sites
 from .steps import restore_settings
 
 
-def _staged(run: Run, alias: str, on: bool) -> bytes:
-    return switch.staged_mirror(run, alias, on)
+def change(on: bool) -> Change:
+    """The mirror's switch set to ``on``, as the checks of new settings see it (``deploy.flows.new_settings``):
+    the site's primary serves as before, and the mirror is there (its second storage the other one) or not."""
+    return Change(staged=lambda run, alias: switch.staged_mirror(run, alias, on),
+                  saw=lambda run, alias, report: report.saw_staged(run.hosts[alias].original_use_s3, on),
+                  problems=partial(problems, on=on), read_as=lambda report: report.mirror_switch or "?")
 
 
-def check_staged(run: Run, on: bool) -> str:
-    """The settings with the mirror's switch set, staged (nothing written): judged before the write."""
-    aliases = storage.probed(run)
-    reports = storage.probe_sites(run, aliases, system_check=True, staged=partial(_staged, on=on))
-    seen = {alias: report for alias, report in reports.items()
-            if report.saw_staged(run.hosts[alias].original_use_s3, on)}
-    run.check_after_flip = [alias for alias in aliases if alias not in seen]
-    lines = judge(run, seen, on)
-    run.settings_checked = dict(seen)
-    if run.check_after_flip:
-        lines.append(f"{', '.join(run.check_after_flip)}: the site did not read the staged settings: checked once "
-                     "written, before any reload")
-    return "\n".join(lines) or "no MANAGE_PY configured: skipped"
-
-
-def judge(run: Run, reports: dict, on: bool) -> list[str]:
-    """StorageCheckError naming each host whose settings would not mirror as asked (or not serve as
-    before); else one line a host."""
-    refused = [problem for report in reports.values() if (problem := report.check_problem())]
-    if refused:
-        raise StorageCheckError("\n".join(refused))
+def problems(run: Run, reports: dict, on: bool) -> list[str]:
     settings = run.settings
     on_s3 = {alias: report for alias, report in reports.items() if run.hosts[alias].original_use_s3}
     on_disk = {alias: report for alias, report in reports.items() if alias not in on_s3}
     found = (storage.s3_problems(run, on_s3) if on_s3 else []) + (storage.disk_problems(run, on_disk) if on_disk else [])
-    media_root = storage.media_root_real_path(run)
+    # A disk second storage is compared with MEDIA_ROOT on the media host (disk_problems did for a disk primary).
+    media_root = storage.media_root_real_path(run) if on and settings.media_host in on_s3 else None
     for alias, report in reports.items():
         found += problems_of_mirror(report, on, settings.mirror_switch_name, settings.bucket, settings.media_prefix,
                                     settings.endpoint_url, media_root if alias == settings.media_host else None)
-    if found:
-        raise StorageCheckError("\n".join(found))
-    return [f"{alias}: manage.py check passed" for alias in reports] + [r.summary() for r in reports.values()]
+    return found
 
 
 def set_switch(run: Run, on: bool) -> str:
@@ -75,18 +60,6 @@ def _one(run: Run, alias: str, on: bool) -> str:
 
 def preview_switch(run: Run, on: bool) -> str:
     return "\n".join(switch.preview_mirror(run, alias, on) for alias in run.aliases)
-
-
-def check_written(run: Run, on: bool) -> str:
-    """The hosts whose site did not read the staged settings, now on the written file; then the move of
-    easy_thumbnails' rows the mirror calls for (its class path is its hash)."""
-    lines = []
-    if run.check_after_flip:
-        reports = storage.probe_sites(run, run.check_after_flip, system_check=True)
-        lines = judge(run, reports, on)
-        run.settings_checked.update(reports)
-    run.easy_migration = easy_rows.plan(run, run.settings_checked)
-    return "\n".join(lines) or "every probed host's new settings were checked before the write"
 
 
 def reload_sites(run: Run, on: bool) -> str:
@@ -130,11 +103,11 @@ def switch_mirror(on: bool) -> list[Step]:
     """The mirror's switch to ``on`` on every host, checked before and after, reloaded; in this order."""
     word = "on" if on else "off"
     return [
-        Step(f"check the settings with the mirror {word}", partial(check_staged, on=on),
+        Step(f"check the settings with the mirror {word}", partial(new_settings.check_change_staged, change=change(on)),
              preview=partial(preview_check, on=on)),
         Step(f"turn the mirror {word}", partial(set_switch, on=on), undo=restore_settings,
              preview=partial(preview_switch, on=on)),
-        Step("check the mirror's settings as written", partial(check_written, on=on),
+        Step("check the mirror's settings as written", partial(new_settings.check_change_written, change=change(on)),
              preview=lambda run: "would check the written settings of any host whose site did not read the staged ones"),
         Step(f"move easy_thumbnails' rows with the mirror {word}", easy_rows.to_bucket, undo=easy_rows.back_from_bucket,
              preview=easy_rows.preview),

@@ -15,22 +15,57 @@ file after the flip, before any reload, as the only way to know.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from typing import Callable
+
 from ..engine.run import Run
 from ..errors import PreflightError, StorageCheckError
 from ..site import easy_rows, storage, thumbnail_plan, thumbnails
+from ..site.storage_check import StorageReport
 from .direction import Direction
 
 
+@dataclass(frozen=True)
+class Change:
+    """One change of the settings file, as its checks see it: the file's new bytes (``staged``), whether
+    a probe of them saw them (``saw``), what the settings must then select (``problems``: every host's),
+    and how a probe that did not see them read the switch (``read_as``, for the line that says so)."""
+
+    staged: Callable[[Run, str], bytes]
+    saw: Callable[[Run, str, StorageReport], bool]
+    problems: Callable[[Run, dict], list[str]]
+    read_as: Callable[[StorageReport], str]
+
+
+def of_direction(to: Direction) -> Change:
+    """USE_S3 flipped ``to`` a storage; thumbnails must follow the media into the bucket (the way back is
+    the site's own settings of before)."""
+    return Change(staged=to.staged, saw=lambda run, alias, report: report.saw_staged(to.storage == "s3"),
+                  problems=lambda run, reports: to.settings_problems(run, reports)
+                  + (thumbnail_problems(reports) if to.storage == "s3" else []),
+                  read_as=lambda report: report.switch)
+
+
 def check_staged(run: Run, to: Direction) -> str:
+    return check_change_staged(run, of_direction(to))
+
+
+def check_written(run: Run, to: Direction) -> str:
+    """After the flip, before any reload: the hosts the staged check could not judge; then the move of
+    easy_thumbnails' rows that the new settings call for (``deploy.site.easy_rows``)."""
+    return check_change_written(run, of_direction(to))
+
+
+def check_change_staged(run: Run, change: Change) -> str:
     aliases = storage.probed(run)
-    reports = storage.probe_sites(run, aliases, system_check=True, staged=to.staged)
-    seen = {alias: report for alias, report in reports.items() if report.saw_staged(to.storage == "s3")}
+    reports = storage.probe_sites(run, aliases, system_check=True, staged=change.staged)
+    seen = {alias: report for alias, report in reports.items() if change.saw(run, alias, report)}
     run.check_after_flip = [alias for alias in aliases if alias not in seen]
-    lines = judge(run, to, seen)
+    lines = judge(run, change, seen)
     run.settings_checked = dict(seen)
     if run.check_after_flip:
         lines.append(f"{', '.join(run.check_after_flip)}: the site did not read the staged settings (its switch "
-                     "read as " + ", ".join(reports[alias].switch for alias in run.check_after_flip)
+                     "read as " + ", ".join(change.read_as(reports[alias]) for alias in run.check_after_flip)
                      + "): checked once written, before any reload")
     skipped = [alias for alias in run.aliases if alias not in aliases]
     if skipped:
@@ -38,26 +73,23 @@ def check_staged(run: Run, to: Direction) -> str:
     return "\n".join(lines) or "no MANAGE_PY configured: skipped"
 
 
-def check_written(run: Run, to: Direction) -> str:
-    """After the flip, before any reload: the hosts the staged check could not judge; then the move of
-    easy_thumbnails' rows that the new settings call for (``deploy.site.easy_rows``)."""
+def check_change_written(run: Run, change: Change) -> str:
     lines = []
     if run.check_after_flip:
         reports = storage.probe_sites(run, run.check_after_flip, system_check=True)
-        lines = judge(run, to, reports)
+        lines = judge(run, change, reports)
         run.settings_checked.update(reports)
     run.easy_migration = easy_rows.plan(run, run.settings_checked)
     return "\n".join(lines) or "every probed host's new settings were checked before the flip"
 
 
-def judge(run: Run, to: Direction, reports: dict) -> list[str]:
+def judge(run: Run, change: Change, reports: dict) -> list[str]:
     """StorageCheckError naming each host whose new settings fail; else one line a host, and its summary."""
     refused = [problem for report in reports.values() if (problem := report.check_problem())]
     if refused:
         raise StorageCheckError("\n".join(refused))
     passed = [f"{alias}: manage.py check passed" for alias in reports]
-    # Thumbnails must follow the media into the bucket; the way back is the site's own settings of before.
-    found = to.settings_problems(run, reports) + (thumbnail_problems(reports) if to.storage == "s3" else [])
+    found = change.problems(run, reports)
     if found:
         run.say("    " + "\n    ".join(passed))  # said before the refusal: the check itself passed
         raise StorageCheckError("\n".join(found))

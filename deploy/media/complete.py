@@ -16,7 +16,7 @@ from typing import Callable
 from ..engine.run import Run
 from ..errors import VerifyError
 from ..sync.commands import supports_lists
-from ..store.probe import object_exists
+from ..store.probe import missing_keys
 from . import delta, manifest, transfer
 from .compare import VerifyReport
 
@@ -68,9 +68,7 @@ def _arrived(keys: list[str], lacking: Callable[[list[str]], list[str]]) -> list
 
 
 def _lacking_in_bucket(run: Run) -> Callable[[list[str]], list[str]]:
-    def lacking(keys: list[str]) -> list[str]:
-        return [key for key in keys if not object_exists(run.settings, key)]
-    return lacking
+    return lambda keys: missing_keys(run.settings, keys)
 
 
 def _lacking_on_disk(run: Run) -> Callable[[list[str]], list[str]]:

@@ -46,12 +46,14 @@ def state_before(run_: Run, alias: str) -> str:
     and the mirror's switch, where the file has one."""
     host = run_.settings.host(alias)
     source = _decode(run_.hosts[alias].original, alias, host.settings_path)
-    shown = describe(run_.settings, host, switch_text.find(source, _where(host), _switch(run_, alias)))
+    switch = _switch(run_, alias)
+    found = switch_text.find(source, _where(host), switch)
+    if run_.hosts[alias].original_mirror is None:
+        return describe(run_.settings, host, found)
     mirror = mirror_switch(run_.settings, host)
-    if run_.hosts[alias].original_mirror is not None:
-        found = switch_text.find(source, _where(host), mirror)
-        shown = shown.replace(" (", f", {switch_text.spelled(mirror, found.value, found.spelling)} (", 1)
-    return shown
+    mirrored = switch_text.find(source, _where(host), mirror)
+    return (f"{switch_text.spelled(switch, found.value, found.spelling)}, "
+            f"{switch_text.spelled(mirror, mirrored.value, mirrored.spelling)} ({switch.kind})")
 
 
 # --- the mirror's switch (CHANGEOVER=mirror): the same minimal, atomic, backed-up edit -----------------

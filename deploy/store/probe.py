@@ -87,14 +87,16 @@ def check_readable(settings: Settings) -> None:
         client.list_objects_v2(Bucket=settings.bucket, Prefix=settings.media_prefix + "/", MaxKeys=1)
 
 
-def object_exists(settings: Settings, key: str) -> bool:
-    """Whether the bucket has ``key`` (a HEAD with the deploy key); other errors are the store's."""
-    client = s3_client(settings)
-    with store_errors(settings, f"looking up s3://{settings.bucket}/{key}", key=DEPLOY_KEY):
-        try:
-            client.head_object(Bucket=settings.bucket, Key=key)
-            return True
-        except client.exceptions.ClientError as error:
-            if error.response.get("Error", {}).get("Code") in ("404", "NoSuchKey", "NotFound"):
-                return False
-            raise
+def missing_keys(settings: Settings, keys: list[str]) -> list[str]:
+    """The keys the bucket does not have, each looked up by a HEAD with the deploy key (one client for all);
+    other errors are the store's, as one operator-facing error."""
+    client, missing = s3_client(settings), []
+    for key in keys:
+        with store_errors(settings, f"looking up s3://{settings.bucket}/{key}", key=DEPLOY_KEY):
+            try:
+                client.head_object(Bucket=settings.bucket, Key=key)
+            except client.exceptions.ClientError as error:
+                if error.response.get("Error", {}).get("Code") not in ("404", "NoSuchKey", "NotFound"):
+                    raise
+                missing.append(key)
+    return missing

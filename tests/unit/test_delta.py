@@ -136,7 +136,7 @@ def test_the_final_check_fails_when_the_files_keep_missing(settings, host, tmp_p
     monkeypatch.setattr(complete.manifest, "compare_tree", still_missing)
     monkeypatch.setattr(complete.time, "sleep", lambda seconds: None)
     monkeypatch.setattr(complete.delta, "upload_keys", lambda run, keys: SimpleNamespace(files_transferred=0))
-    monkeypatch.setattr(complete, "object_exists", lambda settings, key: False)
+    monkeypatch.setattr(complete, "missing_keys", lambda settings, keys: list(keys))
     with pytest.raises(complete.VerifyError, match="after 3 rounds"):
         complete.upload_until_complete(fake_run(settings, host, tmp_path))
 
@@ -154,7 +154,7 @@ def test_a_file_written_to_both_storages_during_the_last_comparison_is_found_by_
     monkeypatch.setattr(complete.time, "sleep", lambda seconds: None)
     monkeypatch.setattr(complete.delta, "upload_keys", lambda run, keys: SimpleNamespace(files_transferred=0))
     looked_up = []
-    monkeypatch.setattr(complete, "object_exists", lambda settings, key: looked_up.append(key) or True)
+    monkeypatch.setattr(complete, "missing_keys", lambda settings, keys: looked_up.extend(keys) or [])
     run = fake_run(settings, host, tmp_path)
     said = complete.upload_until_complete(run)
     assert len(looked_up) == 1 and "1 written while the last comparison ran, each found in the bucket" in said
