@@ -42,6 +42,21 @@ def _literal(value) -> str:
     return "None" if value is None else json.dumps(value)
 
 
+# Parts of both blocks (copy and mirror), as they are printed.
+_KEEP_OTHER_STORAGES = '''    # Only "default" changes: the site's staticfiles backend and every other STORAGES entry stay.
+    # The settings module being executed is in sys.modules and holds the STORAGES defined so far,
+    # also when this is a local.py it star-imports at its end.
+    _site = sys.modules.get(os.environ.get("DJANGO_SETTINGS_MODULE", ""))
+    STORAGES = dict(getattr(_site, "STORAGES", None) or globals().get("STORAGES")
+                    or {"staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"}})
+'''
+_THUMBNAILS_FOLLOW = '''    # Thumbnails are stored where they are linked: easy_thumbnails' alias, if the site has one, follows.
+    _thumbnails = getattr(_site, "THUMBNAIL_DEFAULT_STORAGE_ALIAS", None) or "easy_thumbnails"
+    if _thumbnails in STORAGES:
+        STORAGES[_thumbnails] = STORAGES["default"]
+'''
+
+
 def settings_block(settings: Settings, custom_domain: str | None = None, flavor: str = "plain") -> str:
     """The storage block for the site's settings (its local.py, local_settings.py or the module itself).
 
@@ -99,22 +114,12 @@ import sys
         return header + _mirror_block(settings, environ, checksum, option_lines, media_url(settings, custom_domain))
     return header + f'''
 if USE_S3:
-{checksum}    # Only "default" changes: the site's staticfiles backend and every other STORAGES entry stay.
-    # The settings module being executed is in sys.modules and holds the STORAGES defined so far,
-    # also when this is a local.py it star-imports at its end.
-    _site = sys.modules.get(os.environ.get("DJANGO_SETTINGS_MODULE", ""))
-    STORAGES = dict(getattr(_site, "STORAGES", None) or globals().get("STORAGES")
-                    or {{"staticfiles": {{"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"}}}})
-    STORAGES["default"] = {{
+{checksum}{_KEEP_OTHER_STORAGES}    STORAGES["default"] = {{
         "BACKEND": "storages.backends.s3.S3Storage",
         "OPTIONS": {{
 {option_lines}        }},
     }}
-    # Thumbnails are stored where they are linked: easy_thumbnails' alias, if the site has one, follows.
-    _thumbnails = getattr(_site, "THUMBNAIL_DEFAULT_STORAGE_ALIAS", None) or "easy_thumbnails"
-    if _thumbnails in STORAGES:
-        STORAGES[_thumbnails] = STORAGES["default"]
-    MEDIA_URL = {_literal(media_url(settings, custom_domain))}
+{_THUMBNAILS_FOLLOW}    MEDIA_URL = {_literal(media_url(settings, custom_domain))}
 # With USE_S3 off the site's own STORAGES and MEDIA_URL (on disk) stay in force.
 '''
 
@@ -187,13 +192,7 @@ def _mirror_block(settings: Settings, environ: bool, checksum: str, option_lines
     style = "path" if settings.endpoint_url else "virtual"
     return f'''{switch}
 if USE_S3 or {name}:
-{checksum}    # Only "default" changes: the site's staticfiles backend and every other STORAGES entry stay.
-    # The settings module being executed is in sys.modules and holds the STORAGES defined so far,
-    # also when this is a local.py it star-imports at its end.
-    _site = sys.modules.get(os.environ.get("DJANGO_SETTINGS_MODULE", ""))
-    STORAGES = dict(getattr(_site, "STORAGES", None) or globals().get("STORAGES")
-                    or {{"staticfiles": {{"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"}}}})
-    _disk_media = STORAGES.get("default") or {{"BACKEND": "django.core.files.storage.FileSystemStorage"}}
+{checksum}{_KEEP_OTHER_STORAGES}    _disk_media = STORAGES.get("default") or {{"BACKEND": "django.core.files.storage.FileSystemStorage"}}
     _s3_media = {{
         "BACKEND": "storages.backends.s3.S3Storage",
         "OPTIONS": {{
@@ -214,11 +213,7 @@ if USE_S3 or {name}:
             "primary": STORAGES["default"], "secondary": _disk_media if USE_S3 else _s3_second,
             "failures": {_literal(settings.mirror_failures)},  # MIRROR_FAILURES: where media-cutover reads them
         }}}}
-    # Thumbnails are stored where they are linked: easy_thumbnails' alias, if the site has one, follows.
-    _thumbnails = getattr(_site, "THUMBNAIL_DEFAULT_STORAGE_ALIAS", None) or "easy_thumbnails"
-    if _thumbnails in STORAGES:
-        STORAGES[_thumbnails] = STORAGES["default"]
-if USE_S3:
+{_THUMBNAILS_FOLLOW}if USE_S3:
     MEDIA_URL = {_literal(url)}
 # With both off the site's own STORAGES and MEDIA_URL (on disk) stay in force.
 '''
