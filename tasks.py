@@ -18,7 +18,7 @@ from deploy.flows.finalize import run_finalize
 from deploy.flows.rollback import run_rollback
 from deploy.provision import apply as provision_lib
 from deploy.provision import teardown as teardown_lib
-from deploy.site import snippet as snippet_lib
+from deploy.site.edits import snippet as snippet_lib
 
 
 @task(help={"env": "environment: reads config/<env>.env (+ .secrets.env, + environment variables)"})

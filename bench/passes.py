@@ -4,7 +4,7 @@
 
 On each tree (``trees.PASS_SHAPES``: 1-4 KB files, a directory a day, made on
 the media host under ``~/bench-trees/`` and kept) it times the bulk upload into
-a fresh ``bench-passes-*`` prefix (``deploy.sync.runner.upload_media``, as the
+a fresh ``bench-passes-*`` prefix (``deploy.sync.on_host.upload_media``, as the
 cutover's first copy), then, for each N of changed files, three passes that
 each have N new files to carry:
 
@@ -46,7 +46,7 @@ from deploy.remote.ssh import connect, put_script
 from deploy.remote.ssh import run as remote_run
 from deploy.sandbox import admin_settings
 from deploy.sandbox.layout import Layout
-from deploy.sync.runner import install_sync_tool, upload_media
+from deploy.sync.on_host import install_sync_tool, upload_media
 from deploy.sync.tools import credentials_file
 
 from .host import BENCH_HOME, RUN_DIR, CommandFailed, prepare_private_dir, private_file, timed_run

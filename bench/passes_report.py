@@ -130,7 +130,7 @@ def render_passes(results: dict[str, dict], machine_lines: list[str], versions: 
                      for tree in trees]), "",
            "Trees by bench/remote/make_tree.py (fixed seed) under the media host's ~/bench-trees/, kept; 1-4 KB "
            "files, a directory a day (3 years: 1,116 directories). Bulk upload: "
-           "`deploy.sync.runner.upload_media` into a fresh bench-passes-* prefix.", ""]
+           "`deploy.sync.on_host.upload_media` into a fresh bench-passes-* prefix.", ""]
     for tree in trees:
         out += [f"## Passes: {tree['shape']} ({tree['files']:,} files)", "",
                 f"Measured {tree['measured']} by `{tree['command']}` (a run of {tree['run_minutes']} minutes, "

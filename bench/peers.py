@@ -22,7 +22,7 @@ from deploy.config.paths import shell_path
 from deploy.config.types import Settings
 from deploy.errors import RemoteError
 from deploy.remote.ssh import run
-from deploy.sync.runner import install_sync_tool, upload_media
+from deploy.sync.on_host import install_sync_tool, upload_media
 from deploy.sync.tools import (TOOLS, ToolSpec, answers_pinned_version, binary, credentials_file, install_command,
                                probe_command, tool_spec)
 
@@ -46,7 +46,7 @@ class Contender:
 
 def project_contender(connection: Connection, settings: Settings, key: str = "project",
                       label: str | None = None) -> Contender:
-    """``deploy.sync.runner.upload_media`` exactly as the cutover calls it, only MEDIA_ROOT and the prefix changed."""
+    """``deploy.sync.on_host.upload_media`` exactly as the cutover calls it, only MEDIA_ROOT and the prefix changed."""
     spec = tool_spec(settings.sync_tool)
     install_sync_tool(connection, settings)
 

@@ -99,7 +99,7 @@ def race_uploads(project_root: Path, settings: Settings, shapes, results: Result
         with peer_tools(connection, bench_settings, say) as (peers, versions, files):
             results.versions.update(versions)
             spec = tool_spec(bench_settings.sync_tool)
-            results.versions["project"] = f"{spec.name} {spec.version} (deploy.sync.runner.upload_media)"
+            results.versions["project"] = f"{spec.name} {spec.version} (deploy.sync.on_host.upload_media)"
             contenders = [project_contender(connection, bench_settings)] + [peers[key] for key in PEER_ORDER]
             variants = sweep_contenders(connection, bench_settings) if sweep else []
             results.labels = {c.key: c.label for c in contenders[:1] + variants + contenders[1:]}

@@ -48,7 +48,7 @@ class SandboxError(MediaCutoverError):
 
 
 class StorageCheckError(MediaCutoverError):
-    """The switched settings do not select the storage the run switches to (``deploy.site.storage``)."""
+    """The switched settings do not select the storage the run switches to (``deploy.site.ops.storage``)."""
 
 
 class HealthError(MediaCutoverError):

@@ -17,9 +17,9 @@ from .journal import Journal
 if TYPE_CHECKING:
     from ..media.accounting import UploadAccount
     from ..site.mirror_failures import MirrorFailure
-    from ..site.reference_feed import ReferenceFeed
-    from ..site.storage_check import StorageReport
-    from ..site.thumbnails import EasyMigration
+    from ..site.ops.reference_feed import ReferenceFeed
+    from ..site.facts.storage import StorageReport
+    from ..site.facts.thumbnails import EasyMigration
 
 
 @dataclass(frozen=True)
@@ -75,19 +75,19 @@ class Run:
     # time.monotonic() when the last reloaded site answered in its new mode: from then on,
     # only old workers finishing their last requests still write to the storage it left
     reloaded_at: float | None = None
-    # alias -> what the site's settings selected when the preflight probed them (deploy.site.storage):
+    # alias -> what the site's settings selected when the preflight probed them (deploy.site.ops.storage):
     # the check after the switch compares with it (the staticfiles backend must stay as it was)
     storage_before: dict[str, "StorageReport"] = field(default_factory=dict)
     # the new settings as checked before any reload (deploy.flows.new_settings): each probed host's
     # report, and the hosts whose site did not read the staged file (checked once it is written)
     settings_checked: dict[str, "StorageReport"] = field(default_factory=dict)
     check_after_flip: list[str] = field(default_factory=list)
-    # easy_thumbnails' rows (deploy.site.easy_rows): the move the flipped settings call for, the record
+    # easy_thumbnails' rows (deploy.site.ops.thumbnails): the move the flipped settings call for, the record
     # this run wrote (its undo puts it back), the record it restored (its undo moves the rows again)
     easy_migration: "EasyMigration | None" = None
     easy_record: str | None = None
     easy_restored: str | None = None
-    # the site's database, open for the rollback's passes (deploy.site.reference_feed)
+    # the site's database, open for the rollback's passes (deploy.site.ops.reference_feed)
     reference_feed: "ReferenceFeed | None" = None
     # how many files the last delta pass found to copy (deploy.media.delta); None before one
     last_pass_listed: int | None = None

@@ -41,7 +41,7 @@ from ..engine.run import Options, Run
 from ..engine.runner import Runner, Step, execute_run
 from ..media import accounting
 from ..media.manifest import verify_bucket
-from ..site import references
+from ..site.ops import references
 from . import mirror, steps
 from .direction import TO_S3
 from .mode import CUTOVER_MODE

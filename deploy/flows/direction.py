@@ -14,7 +14,10 @@ from typing import Callable
 from ..config.types import HostSettings, Settings
 from ..engine.run import Run
 from ..media import complete, delta, transfer
-from ..site import easy_rows, health, storage, switch
+from ..site.ops import thumbnails as easy_rows
+from ..site.ops import health
+from ..site.ops import storage
+from ..site.ops import switch
 
 
 @dataclass(frozen=True)
@@ -33,10 +36,10 @@ class Direction:
     preview_switch: Callable[[Run, str], str]
     check_served: Callable[[Settings, HostSettings, int], int]  # a sample of the site's media URLs; how many
     served: str                               # what check_served found true of them
-    # why the switched settings would not serve media from here (deploy.site.storage), every host's
+    # why the switched settings would not serve media from here (deploy.site.ops.storage), every host's
     settings_problems: Callable[[Run, dict], list[str]]
     selects: str                              # what the storage check requires, for people
-    # easy_thumbnails' rows to this storage's hashes, right before the reload, and their undo (deploy.site.easy_rows)
+    # easy_thumbnails' rows to this storage's hashes, right before the reload, and their undo (deploy.site.ops.thumbnails)
     thumbnail_rows: Callable[[Run], str]
     undo_thumbnail_rows: Callable[[Run], str]
 

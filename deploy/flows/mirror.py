@@ -21,8 +21,12 @@ from ..engine.run import Run
 from ..engine.runner import Step
 from ..errors import RemoteError
 from ..remote.ssh import run as remote_run
-from ..site import easy_rows, health, mirror_records, storage, switch
-from ..site.storage_check import problems_of_mirror
+from ..site.ops import thumbnails as easy_rows
+from ..site.ops import health
+from ..site.facts import mirror_records
+from ..site.ops import storage
+from ..site.ops import switch
+from ..site.facts.storage import problems_of_mirror
 from . import new_settings
 from .new_settings import Change
 from .reload import preview_reload, reload_host, restore_and_reload_sites

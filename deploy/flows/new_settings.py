@@ -1,7 +1,7 @@
 """The switched settings checked before any reload: staged before the flip, and once written where need be.
 
 Each probed host (MANAGE_PY and SITE_PYTHON) starts Django once with the settings file as the switch
-will write it, read from stdin (``deploy.site.commands.STAGED_SETTINGS``), while the file on disk and
+will write it, read from stdin (``deploy.site.site_python.STAGED_SETTINGS``), while the file on disk and
 the running site are untouched: `manage.py check` passes, the default storage is the direction's
 (this bucket and prefix, or MEDIA_ROOT), staticfiles is as before, and the thumbnail libraries
 follow the media.  A refusal then changes nothing at all, and the change-over (flip to healthy)
@@ -20,8 +20,11 @@ from typing import Callable
 
 from ..engine.run import Run
 from ..errors import PreflightError, StorageCheckError
-from ..site import easy_rows, storage, thumbnail_plan, thumbnails
-from ..site.storage_check import StorageReport
+from ..site.ops import thumbnails as easy_rows
+from ..site.ops import storage
+from ..site.facts import thumbnail_plan
+from ..site.facts import thumbnails
+from ..site.facts.storage import StorageReport
 from .direction import Direction
 
 
@@ -52,7 +55,7 @@ def check_staged(run: Run, to: Direction) -> str:
 
 def check_written(run: Run, to: Direction) -> str:
     """After the flip, before any reload: the hosts the staged check could not judge; then the move of
-    easy_thumbnails' rows that the new settings call for (``deploy.site.easy_rows``)."""
+    easy_thumbnails' rows that the new settings call for (``deploy.site.ops.thumbnails``)."""
     return check_change_written(run, of_direction(to))
 
 

@@ -16,9 +16,12 @@ from ..engine.runner import Step
 from ..errors import MediaCutoverError, PreflightError
 from ..media import manifest
 from ..remote.ssh import run as remote_run
-from ..site import packages, storage, thumbnail_plan, thumbnails
-from ..site.health import health_problem
-from ..site.switch import check_writable, read_mirror, read_settings, state_before
+from ..site.facts import packages
+from ..site.ops import storage
+from ..site.facts import thumbnail_plan
+from ..site.facts import thumbnails
+from ..site.ops.health import health_problem
+from ..site.ops.switch import check_writable, read_mirror, read_settings, state_before
 from ..store.probe import check_readable, probe
 from ..sync.commands import upload_command
 
@@ -138,7 +141,7 @@ def check_storage_selected(run: Run, sorl_cost: bool = False, site_packages: boo
     switch compares with it), one summary line a host; the others skipped, and said.  The same start-up
     reads the thumbnail libraries (and, with ``sorl_cost``, what sorl-thumbnail's first views would cost
     after a switch): ``check_thumbnails`` judges that; and the site's packages, which, with
-    ``site_packages`` (the cutover), must let it use S3 (``deploy.site.packages``: every host's problems
+    ``site_packages`` (the cutover), must let it use S3 (``deploy.site.facts.packages``: every host's problems
     in one PreflightError)."""
     aliases = storage.probed(run)
     skipped = [alias for alias in run.aliases if alias not in aliases]
@@ -183,7 +186,7 @@ def check_reloads_reload(run: Run) -> str:
 def check_health_source(run: Run) -> str:
     """Every host's health answers and shows a storage (its health URL, or its check pages with media URLs):
     a configuration problem is named here, before anything changes, not by a health wait that times out
-    after the switch (deploy.site.health)."""
+    after the switch (deploy.site.ops.health)."""
     problems = [problem for host in run.targets if (problem := health_problem(run.settings, host))]
     if problems:
         raise PreflightError("\n".join(problems))

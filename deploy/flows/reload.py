@@ -21,8 +21,9 @@ from ..engine.run import Run
 from ..errors import HealthError, MediaCutoverError, RemoteError, UndoUnconfirmed
 from ..media import delta
 from ..remote.ssh import run as remote_run
-from ..site import health, switch
-from ..site import storage as site_storage
+from ..site.ops import health
+from ..site.ops import switch
+from ..site.ops import storage as site_storage
 from .direction import TO_DISK, TO_S3, Direction
 
 # The copies while the sites switch over start at most this often (seconds).

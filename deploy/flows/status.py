@@ -13,7 +13,7 @@ from ..engine.journal import last_run, outcome
 from ..engine.lock import describe, read_lock
 from ..errors import MediaCutoverError
 from ..remote.ssh import connect, run
-from ..site import switch
+from ..site.ops import switch
 
 
 def host_rows(settings: Settings) -> list[tuple[str, str]]:

@@ -19,9 +19,10 @@ from ..engine import lock
 from ..engine.journal import operator
 from ..engine.run import Run
 from ..engine.runner import Step
-from ..site import easy_rows, switch
-from ..site.health import wait_for_storage
-from ..sync import runner
+from ..site.ops import thumbnails as easy_rows
+from ..site.ops import switch
+from ..site.ops.health import wait_for_storage
+from ..sync import on_host as runner
 from ..sync.commands import supports_lists
 from . import new_settings
 from .direction import Direction

@@ -14,7 +14,7 @@ Bucket -> disk (the rollback's passes, the cutover undo's carry-back): S3 has no
 began), and listing the bucket costs the store ~60 µs a key (SeaweedFS here:
 6-7 s at 100,000 keys).  So where the media host's MANAGE_PY is set, a pass asks
 the site's database which files it references that are not on disk
-(``deploy.site.reference_feed``: one Django process for the run; the first pass
+(``deploy.site.ops.reference_feed``: one Django process for the run; the first pass
 reads every row, ~0.5 s at 100,000, the later ones the rows added since) and
 downloads exactly those: what a site on disk would render and fail to serve.  Without MANAGE_PY a
 pass compares the bucket's parallel listing with the tree's manifest (both
@@ -35,8 +35,8 @@ from ..config.paths import sftp_path, shell_path
 from ..engine.run import Run
 from ..remote.ssh import put_script
 from ..remote.ssh import run as remote_run
-from ..site.reference_feed import ReferenceFeed
-from ..sync import runner
+from ..site.ops.reference_feed import ReferenceFeed
+from ..sync import on_host as runner
 from ..sync.commands import NICE, supports_lists
 from ..sync.files import remove_file
 from ..sync.tools import prepare_run_dir_command, run_dir

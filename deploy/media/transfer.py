@@ -12,7 +12,7 @@ TOOLS_DIR/displaced/<run id>/).
 from __future__ import annotations
 
 from ..engine.run import Run
-from ..sync import runner
+from ..sync import on_host as runner
 from . import manifest
 from .accounting import UploadAccount
 

@@ -36,9 +36,9 @@ from ..flows.direction import TO_DISK, TO_S3
 from ..flows.rollback import run_rollback
 from ..flows.steps import RELOAD
 from ..config.redact import redact
-from . import thumbnails as thumbnail_views
+from . import thumbnail_views
 from .report import PhaseNames, build_report, phase_from_journal, render_markdown, split_by_fault
-from .thumbnails import FirstViews, thumbnail_checks
+from .thumbnail_views import FirstViews, thumbnail_checks
 from .traffic import Site, Traffic, check_uploads, records_as_dicts
 
 # What --fail-reload-on puts in the host's RELOAD_COMMAND__<HOST> override.  It fails

@@ -8,7 +8,7 @@ Two kinds of site: one with a health URL and the sandbox's JSON list
 (``/files/``, shape (a)), and one with only pages (MEDIA_CHECK_PATHS and no
 HEALTH_URL, shape (b)).  For the latter the readers fetch the check pages: the
 storage each answer shows is the one its media URLs are in
-(``deploy.site.page_media``), a file's name is its media URL's path under
+(``deploy.site.facts.health``), a file's name is its media URL's path under
 SITE_URL/media/ or the bucket's URL + AWS_LOCATION, and the uploads are checked
 afterwards at the URL each host's storage gives them.
 
@@ -34,7 +34,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Callable
 from urllib.parse import quote
 
-from ..site.page_media import MediaBases, page_storage, urls_on_page
+from ..site.facts.health import MediaBases, page_storage, urls_on_page
 
 PAGE_SIZE = 20
 JPEG_MAGIC = b"\xff\xd8\xff\xe0"

@@ -15,7 +15,7 @@ from typing import Callable
 from ..config.load import load, load_settings
 from ..config.types import HostSettings, Secret, Settings
 from ..errors import SandboxError
-from ..site.health import wait_for_storage
+from ..site.ops.health import wait_for_storage
 from ..store.client import s3_client
 from . import accounts, nginx, s3store, shape_control, shapes, sites, sshd
 from .deploy_key import ensure_deploy_key

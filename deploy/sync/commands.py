@@ -1,6 +1,6 @@
 """The sync tools' command lines: the upload to the bucket, and the download (rollback) from it.
 
-Pure: nothing here touches a host.  ``deploy.sync.runner`` runs these commands.  No
+Pure: nothing here touches a host.  ``deploy.sync.on_host`` runs these commands.  No
 secret is ever on them: the tool reads it from its credentials file
 (``deploy.sync.tools.credentials_file``).
 

@@ -1,6 +1,6 @@
 """Reading the sync tools' output, line by line: counters, progress lines, errors.
 
-Pure: ``deploy.sync.runner`` cuts the tool's streams into lines (:class:`LineWriter`),
+Pure: ``deploy.sync.on_host`` cuts the tool's streams into lines (:class:`LineWriter`),
 feeds every line a tool prints to a :class:`ToolOutput`
 (:func:`tool_output` picks the tool's parser) and shows the operator what it
 returns.  rclone reports running totals in its stats lines; s5cmd and s3cmd

@@ -21,7 +21,7 @@ from deploy.engine.journal import Journal
 from deploy.engine.run import Options, Run
 from deploy.media import delta, manifest
 from deploy.store.client import s3_client
-from deploy.sync.runner import install_sync_tool
+from deploy.sync.on_host import install_sync_tool
 
 pytestmark = pytest.mark.slow
 

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from deploy.site import snippet
+from deploy.site.edits import snippet
 from deploy.store.client import s3_client
 
 DRIVER = Path(__file__).with_name("mirror_driver.py")

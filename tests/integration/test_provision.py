@@ -31,8 +31,8 @@ from deploy.provision.desired import names_for
 from deploy.provision.plan import State
 from deploy.provision.teardown import run_teardown
 from deploy.sandbox.sites import TEMPLATE
-from deploy.site import snippet
-from deploy.site.settings_file import set_use_s3
+from deploy.site.edits import snippet
+from deploy.site.edits.settings_file import set_use_s3
 from deploy.store import bucket_admin, iam
 from deploy.store.client import s3_client
 from deploy.store.errors import error_code

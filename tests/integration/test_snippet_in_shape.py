@@ -10,8 +10,8 @@ import uuid
 import pytest
 
 from deploy.config.load import load_settings
-from deploy.site import snippet
-from deploy.site.settings_file import set_use_s3
+from deploy.site.edits import snippet
+from deploy.site.edits.settings_file import set_use_s3
 
 from .test_sandbox_shapes import as_host, shapes  # noqa: F401  (shapes: the module fixture)
 

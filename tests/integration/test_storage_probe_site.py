@@ -8,9 +8,9 @@ import subprocess
 
 import pytest
 
-from deploy.site import packages
+from deploy.site.facts import packages
 
-from deploy.site.storage_check import parse_report, probe_command
+from deploy.site.facts.storage import parse_report, probe_command
 
 from .thumbnail_site import build
 
@@ -38,7 +38,7 @@ def test_the_check_passes_in_the_same_start_up_and_is_not_run_unless_asked(site)
 
 
 def test_the_thumbnail_libraries_are_looked_at_in_the_same_start_up(site):
-    from deploy.site.thumbnails import report_of, sorl_cost_of
+    from deploy.site.facts.thumbnails import report_of, sorl_cost_of
     report = probe(site, system_check=True)
     thumbnails = report_of(report.thumbnails, "web1")
     assert thumbnails.easy.installed and thumbnails.easy.version == "2.10.1"
@@ -61,7 +61,7 @@ def test_a_check_error_is_reported_with_what_django_said_and_names_the_host(site
 
 
 def test_staged_settings_are_what_the_probe_sees_while_the_file_on_disk_stays_as_it_was(site):
-    from deploy.site.storage_check import staged_input
+    from deploy.site.facts.storage import staged_input
     settings_file = site.code / "testsite" / "settings.py"
     before = settings_file.read_bytes()
     staged = before + b'\nUSE_S3 = True\nMEDIA_URL = "http://bucket.test/staged/"\n'

@@ -1,6 +1,6 @@
-"""deploy/remote/scripts/thumbnails.py in a real Django 5.2 site with easy-thumbnails 2.10.1 and sorl-thumbnail 13.4.0.
+"""deploy/site/programs/thumbnail_tool.py in a real Django 5.2 site with easy-thumbnails 2.10.1 and sorl-thumbnail 13.4.0.
 
-Every command runs as deploy/site/thumbnails.py builds it (``manage.py shell -c`` under the
+Every command runs as deploy/site/facts/thumbnails.py builds it (``manage.py shell -c`` under the
 site's settings module) and every report is read by it.  The site (tests/integration/thumbnail_site.py)
 is built once; each test gets its own copy of the seeded state: 10 images, 20 easy_thumbnails and
 20 sorl thumbnails made on disk.  "bucket" mode is the site after the switch, with a storage that
@@ -14,9 +14,10 @@ import stat
 import pytest
 
 from deploy.errors import RemoteError
-from deploy.site import thumbnails
-from deploy.site.thumbnail_plan import easy_migration, problems, sorl_cost_problem, summary_lines
-from deploy.site.thumbnails import S3_HASH, parse_report, parse_rows_change, parse_sorl_cost, storage_hash
+from deploy.site.facts import thumbnails
+from deploy.site.facts.thumbnail_plan import easy_migration, problems, sorl_cost_problem, summary_lines
+from deploy.site.site_python import PROGRAMS
+from deploy.site.facts.thumbnails import S3_HASH, parse_report, parse_rows_change, parse_sorl_cost, storage_hash
 
 from .thumbnail_site import IMAGES, build, copy
 
@@ -83,7 +84,7 @@ def test_detect_reports_each_library_its_storage_hashes_and_rows(site):
     assert problems(report, str(site.state / "media")) == []
     # Run as a file with the site on sys.path, it reports the same.
     as_file = site.shell(f"cd / && PYTHONPATH={site.code} DJANGO_SETTINGS_MODULE=testsite.settings {site.python} "
-                         f"{thumbnails.SCRIPTS / 'thumbnails.py'} detect")
+                         f"{PROGRAMS / 'thumbnail_tool.py'} detect")
     assert parse_report(as_file.stdout, "web1") == report, as_file.stderr
     assert summary_lines(report) == [
         "web1: easy_thumbnails 2.10.1: alias 'easy_thumbnails' -> easy_thumbnails.storage.ThumbnailFileSystemStorage, "

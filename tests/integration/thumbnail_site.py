@@ -211,7 +211,7 @@ class Site:
         return {**os.environ, "THUMBS_ROOT": str(self.state), "THUMBS_STORE": store, **extra}
 
     def shell(self, command: str, store: str = "disk", **extra: str) -> subprocess.CompletedProcess:
-        """A command line of deploy.site.thumbnails, run as the SSH adapter would run it on the host."""
+        """A command line of deploy.site.facts.thumbnails, run as the SSH adapter would run it on the host."""
         return subprocess.run(["bash", "-c", command], env=self.environment(store, **extra), capture_output=True,
                               text=True, timeout=120)
 

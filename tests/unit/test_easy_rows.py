@@ -1,4 +1,4 @@
-"""easy_thumbnails' rows at the switch (deploy.site.easy_rows) on a fake media host: which command runs
+"""easy_thumbnails' rows at the switch (deploy.site.ops.thumbnails) on a fake media host: which command runs
 when, with which record, and what each direction's undo runs.  The script itself runs against a real
 Django site in tests/integration/test_thumbnails_script.py, the whole flow in test_shape_thumbs.py."""
 
@@ -13,9 +13,10 @@ import pytest
 
 from deploy.engine.journal import Journal
 from deploy.errors import RemoteError
-from deploy.site import easy_rows, thumbnails
-from deploy.site.storage_check import StorageReport
-from deploy.site.thumbnails import MARKER, S3_HASH, EasyMigration
+from deploy.site.ops import thumbnails as easy_rows
+from deploy.site.facts import thumbnails
+from deploy.site.facts.storage import StorageReport
+from deploy.site.facts.thumbnails import MARKER, S3_HASH, EasyMigration
 
 from .fake_results import Result
 from .sync_fakes import settings  # noqa: F401

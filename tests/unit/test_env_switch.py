@@ -3,7 +3,7 @@
 import pytest
 
 from deploy.errors import SettingsFileError
-from deploy.site.env_switch import find_env_switch, set_env_switch
+from deploy.site.edits.env_file import find_env_switch, set_env_switch
 
 PATH = "web1:~/site/.env"
 

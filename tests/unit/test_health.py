@@ -13,8 +13,8 @@ import pytest
 
 from deploy.config.load import load_settings
 from deploy.errors import HealthError
-from deploy.site import health
-from deploy.site.page_media import MediaBases, page_storage
+from deploy.site.ops import health
+from deploy.site.facts.health import MediaBases, page_storage
 
 from .configs import MINIMAL
 

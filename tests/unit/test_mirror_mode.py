@@ -2,7 +2,7 @@
 
 from deploy.flows.mode import cutover_mode, rollback_mode
 from deploy.rehearsal.report import files_moved
-from deploy.site import mirror_records
+from deploy.site.facts import mirror_records
 
 
 def test_mirror_mode_needs_the_switch_on_every_host_and_falls_back_to_copy_naming_the_hosts_without():

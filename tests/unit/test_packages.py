@@ -7,9 +7,10 @@ import pytest
 from deploy.config.types import HostSettings
 from deploy.errors import PreflightError
 from deploy.flows import preflight
-from deploy.site import packages, storage
-from deploy.site.packages import SiteReport, from_data, problems
-from deploy.site.storage_check import parse_report, probe_command
+from deploy.site.facts import packages
+from deploy.site.ops import storage
+from deploy.site.facts.packages import SiteReport, from_data, problems
+from deploy.site.facts.storage import parse_report, probe_command
 
 from .test_storage_check import report_line
 

@@ -1,6 +1,6 @@
 """The media URLs on a page: parsed as a browser would, resolved, and sorted by storage."""
 
-from deploy.site.page_media import media_urls, urls_on_page
+from deploy.site.facts.health import media_urls, urls_on_page
 
 PAGE = "https://www.example.org/gallery/"
 HTML = b"""<!doctype html><html><head>

@@ -7,7 +7,7 @@ import sys
 
 import pytest
 
-from deploy.site.reload_facts import (MARKER, facts_command, parse_facts, pidfile_of, preloads,
+from deploy.site.facts.gunicorn import (MARKER, facts_command, parse_facts, pidfile_of, preloads,
                                       reload_problems)
 
 

@@ -1,9 +1,9 @@
-"""Unit tests for deploy.site.settings_file: finding, flipping and refusing USE_S3 edits."""
+"""Unit tests for deploy.site.edits.settings_file: finding, flipping and refusing USE_S3 edits."""
 
 import pytest
 
 from deploy.errors import PreflightError, SettingsFileError
-from deploy.site.settings_file import backup_name, find_use_s3, set_use_s3, settings_diff
+from deploy.site.edits.settings_file import backup_name, find_use_s3, set_use_s3, settings_diff
 
 PATH = "web1:/srv/site/local_settings.py"
 
@@ -286,7 +286,7 @@ def test_backup_name_rejects_stamps_that_are_not_a_plain_token(stamp):
 
 
 def test_disk_settings_prefers_a_matching_backup_and_otherwise_edits_minimally():
-    from deploy.site.settings_file import disk_settings
+    from deploy.site.edits.settings_file import disk_settings
     before = "A = 1\nUSE_S3 = False\n"
     after = "A = 1\nUSE_S3 = True\n"
     edited_since = "A = 2\nUSE_S3 = True\n"
@@ -334,7 +334,7 @@ def test_a_name_that_is_no_python_name_is_a_bug_not_a_settings_problem():
 
 
 def test_disk_settings_with_another_name():
-    from deploy.site.settings_file import disk_settings
+    from deploy.site.edits.settings_file import disk_settings
     on = OTHER.replace("MEDIA_ON_S3 = False", "MEDIA_ON_S3 = True")
     assert disk_settings(on, "x", [("x.media-cutover-1.bak", OTHER)], "MEDIA_ON_S3") == (
         OTHER, "restored from its backup x.media-cutover-1.bak")

@@ -9,8 +9,8 @@ import pytest
 
 from deploy.config.load import load_settings
 from deploy.errors import ConfigError
-from deploy.site import snippet
-from deploy.site.settings_file import find_use_s3, set_use_s3
+from deploy.site.edits import snippet
+from deploy.site.edits.settings_file import find_use_s3, set_use_s3
 
 from .configs import MINIMAL
 

@@ -10,8 +10,9 @@ import pytest
 
 from deploy.config.types import HostSettings
 from deploy.errors import PreflightError
-from deploy.site import commands, storage_check
-from deploy.site.storage_check import MARKER, parse_report, probe_command, problems_on_disk, problems_on_s3
+from deploy.site import site_python as commands
+from deploy.site.facts import storage as storage_check
+from deploy.site.facts.storage import MARKER, parse_report, probe_command, problems_on_disk, problems_on_s3
 
 MANIFEST = "django.contrib.staticfiles.storage.ManifestStaticFilesStorage"
 S3_CLASSES = ["storages.backends.s3.S3Storage", "storages.base.BaseStorage",

@@ -12,8 +12,9 @@ from deploy.engine.run import Run
 from deploy.errors import HostsFailed, PreflightError, StorageCheckError
 from deploy.flows import new_settings, preflight, steps
 from deploy.flows import direction
-from deploy.site import reload_facts, storage_check
-from deploy.site.storage_check import MARKER
+from deploy.site.facts import gunicorn as reload_facts
+from deploy.site.facts import storage as storage_check
+from deploy.site.facts.storage import MARKER
 
 from .fake_results import Result
 
@@ -126,7 +127,7 @@ class FakeRun:
 
 @pytest.fixture(autouse=True)
 def staged_input_over_the_fake(monkeypatch):
-    from deploy.site import storage
+    from deploy.site.ops import storage
     monkeypatch.setattr(storage, "run_with_input",
                         lambda connection, command, data, what, timeout=120: connection.run_with_input(command, data))
 

@@ -20,7 +20,7 @@ from deploy.config.load import load_settings
 from deploy.engine.run import Options, Run
 from deploy.errors import PreflightError, RemoteError, SettingsFileError
 from deploy.flows import preflight, status
-from deploy.site import switch
+from deploy.site.ops import switch
 
 from . import local_host
 from .configs import MINIMAL

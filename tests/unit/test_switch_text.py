@@ -7,7 +7,7 @@ import subprocess
 import pytest
 
 from deploy.errors import SettingsFileError
-from deploy.site.switch_text import (Found, Switch, diff, disk_settings, find, set_value, spelled, state,
+from deploy.site.edits.switch import (Found, Switch, diff, disk_settings, find, set_value, spelled, state,
                                      writable_command, write_problem)
 
 PY, ENV = Switch("USE_S3", "python"), Switch("USE_S3", "env")

@@ -11,7 +11,7 @@ import pytest
 from deploy.config.types import Secret
 from deploy.errors import PreflightError
 from deploy.sync.commands import check_download_umask, download_command, inspect_command, umask_for, upload_command
-from deploy.sync.runner import download_media
+from deploy.sync.on_host import download_media
 from deploy.sync.tools import TOOLS, credentials_file
 
 from .sync_fakes import (CONFIG_PATH, DELETE_FLAGS, DISPLACED, SECRET, FakeConnection, settings,  # noqa: F401

@@ -1,4 +1,4 @@
-"""The thumbnail libraries' pure side (deploy/site/thumbnails.py): command lines, reports, judging, summaries.
+"""The thumbnail libraries' pure side (deploy/site/facts/thumbnails.py): command lines, reports, judging, summaries.
 
 The script itself runs in a real Django site in tests/integration/test_thumbnails_script.py;
 here only what needs no Django: its command line's shape and its usage errors.
@@ -15,12 +15,14 @@ import pytest
 
 from deploy.config.types import HostSettings
 from deploy.errors import PreflightError, RemoteError
-from deploy.site import thumbnails
-from deploy.site.thumbnail_plan import easy_migration, planned_migration, problems, sorl_cost_problem, summary_lines
-from deploy.site.thumbnails import (MARKER, S3_HASH, EasyMigration, parse_report, parse_rows_change, parse_sorl_cost,
+from deploy.site.facts import thumbnails
+from deploy.site.facts.thumbnail_plan import easy_migration, planned_migration, problems, sorl_cost_problem, summary_lines
+from deploy.site.facts.thumbnails import (MARKER, S3_HASH, EasyMigration, parse_report, parse_rows_change, parse_sorl_cost,
                                     record_path, storage_hash)
 
-from .remote_scripts import REMOTE, run
+from deploy.site.site_python import PROGRAMS
+
+from .remote_scripts import run
 
 DISK = "django.core.files.storage.filesystem.FileSystemStorage"
 THUMBNAIL_DISK = "easy_thumbnails.storage.ThumbnailFileSystemStorage"
@@ -123,9 +125,9 @@ def top_modules(nodes):
              [node.module] if isinstance(node, ast.ImportFrom) else [])}
 
 
-@pytest.mark.parametrize("name", ["thumbnails.py", "thumbnail_rows.py"])
+@pytest.mark.parametrize("name", ["thumbnail_tool.py", "thumbnail_rows.py"])
 def test_the_scripts_need_only_the_stdlib_at_import_and_the_sites_packages_inside(name):
-    tree = ast.parse((REMOTE / name).read_text(), feature_version=(3, 8))
+    tree = ast.parse((PROGRAMS / name).read_text(), feature_version=(3, 8))
     assert top_modules(tree.body) <= set(sys.stdlib_module_names)
     assert top_modules(ast.walk(tree)) - set(sys.stdlib_module_names) <= {"django", "easy_thumbnails", "sorl",
                                                                          "thumbnail_rows", "filer"}
@@ -133,8 +135,8 @@ def test_the_scripts_need_only_the_stdlib_at_import_and_the_sites_packages_insid
 
 @pytest.mark.parametrize("arguments", [[], ["migrate-easy", "--from-hash", "a"], ["sorl-cost", "--sample", "x"]])
 def test_usage_errors_exit_2_before_django_is_touched(arguments):
-    result = run(REMOTE / "thumbnails.py", *arguments)  # the project's Python: no Django there
-    assert result.returncode == 2 and b"usage: thumbnails.py" in result.stderr
+    result = run(PROGRAMS / "thumbnail_tool.py", *arguments)  # the project's Python: no Django there
+    assert result.returncode == 2 and b"usage: thumbnail_tool.py" in result.stderr
 
 
 # --- reports ------------------------------------------------------------------------------------

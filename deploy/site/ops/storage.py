@@ -9,14 +9,14 @@ from __future__ import annotations
 
 from typing import Callable
 
-from ..config.paths import shell_path
-from ..config.types import HostSettings, Settings
-from ..engine.run import Run
-from ..errors import MediaCutoverError
-from ..remote.ssh import run as remote_run
-from ..remote.ssh import run_with_input
-from . import reload_facts
-from .storage_check import (StorageReport, parse_report, probe_command, problems_on_disk, problems_on_s3,
+from ...config.paths import shell_path
+from ...config.types import HostSettings, Settings
+from ...engine.run import Run
+from ...errors import MediaCutoverError
+from ...remote.ssh import run as remote_run
+from ...remote.ssh import run_with_input
+from ..facts import gunicorn as reload_facts
+from ..facts.storage import (StorageReport, parse_report, probe_command, problems_on_disk, problems_on_s3,
                             staged_input)
 
 PROBE_TIMEOUT = 120  # one Django start-up, as `manage.py check`

@@ -15,14 +15,14 @@ import posixpath
 
 from fabric import Connection
 
-from ..config.paths import sftp_path, shell_path
-from ..config.types import HostSettings, Settings
-from ..engine.run import Run
-from ..errors import PreflightError, RemoteError, SettingsFileError, SwitchMissing
-from ..remote.ssh import put_script, read_file, run, run_with_input
-from . import switch_text
-from .settings_file import backup_name
-from .switch_text import Found, Switch
+from ...config.paths import sftp_path, shell_path
+from ...config.types import HostSettings, Settings
+from ...engine.run import Run
+from ...errors import PreflightError, RemoteError, SettingsFileError, SwitchMissing
+from ...remote.ssh import put_script, read_file, run, run_with_input
+from ..edits import switch as switch_text
+from ..edits.settings_file import backup_name
+from ..edits.switch import Found, Switch
 
 
 def read_settings(connection: Connection, settings: Settings, host: HostSettings) -> tuple[bytes, Found]:

@@ -9,15 +9,15 @@ printed text never carries a secret.  It keeps the one plain top-level
 from __future__ import annotations
 
 import json
-from pathlib import Path
 from urllib.parse import urlparse
 
-from ..config.keys import PLACEHOLDER
-from ..config.types import Settings
-from ..errors import ConfigError
+from ...config.keys import PLACEHOLDER
+from ...config.types import Settings
+from ...errors import ConfigError
+from ..site_python import PROGRAMS
 
 TAG_MODULE_NAME = "absolute_media.py"
-MIRROR_MODULE = Path(__file__).with_name("site_files") / "media_mirror.py"
+MIRROR_MODULE = PROGRAMS / "media_mirror.py"
 PARTS = ("both", "settings", "tag", "mirror")
 FLAVORS = ("plain", "environ")
 

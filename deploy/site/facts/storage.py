@@ -17,10 +17,11 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, replace
 
-from ..config.types import HostSettings
-from ..errors import PreflightError
-from . import packages, thumbnails
-from .commands import site_shell
+from ...config.types import HostSettings
+from ...errors import PreflightError
+from . import packages
+from . import thumbnails
+from ..site_python import site_shell
 
 MARKER = "MEDIA-CUTOVER-STORAGE "
 S3_BACKEND = "storages.backends.s3.S3Storage"
@@ -99,7 +100,7 @@ def system_check():
     return "ok"
 
 def thumbnails_report():
-    """easy_thumbnails and sorl-thumbnail as this start-up sees them (deploy/remote/scripts/thumbnails.py)."""
+    """easy_thumbnails and sorl-thumbnail as this start-up sees them (deploy/site/programs/thumbnail_tool.py)."""
     namespace = {{"__name__": "media_cutover_thumbnails"}}
     try:
         exec(compile(_THUMBNAILS_SCRIPT, "thumbnails.py", "exec"), namespace)
@@ -145,10 +146,10 @@ class StorageReport:
     thumbnail_storage: dict | None
     write: str | None = None    # with S3 selected: "ok", "no credentials" or "failed: ..." (the site's own key)
     system_check: str | None = None  # when asked: `manage.py check`'s "ok" or "failed: <what it said>"
-    thumbnails: dict | None = None    # deploy/remote/scripts/thumbnails.py's detect (deploy.site.thumbnails reads it)
+    thumbnails: dict | None = None    # deploy/site/programs/thumbnail_tool.py's detect (deploy.site.facts.thumbnails reads it)
     staged: str | None = None         # with staged settings: "imported" (a Python file) or "environment"
     mirror_switch: str | None = None  # repr of the mirror's switch (MIRROR_SWITCH_NAME) as the settings read it
-    packages: dict | None = None      # deploy.site.packages: Django, django-storages and boto3 as the site has them
+    packages: dict | None = None      # deploy.site.facts.packages: Django, django-storages and boto3 as the site has them
 
     def saw_staged(self, use_s3: bool, mirror: bool | None = None) -> bool:
         """Did the staged probe see the switched settings?  Their source was used, and the switch (and,
@@ -200,7 +201,7 @@ def probe_command(host: HostSettings, switch_name: str, env_file: str | None, sy
     """The probe's command line under the site's settings module: no secret on it (an env file is
     read by the probe, not by the shell).  With ``system_check`` it also runs `manage.py check`, in
     the same Django start-up (one start-up per host between the flip and the reload, not two).  The
-    thumbnail libraries are looked at in the same start-up too (``deploy.site.thumbnails``); with
+    thumbnail libraries are looked at in the same start-up too (``deploy.site.facts.thumbnails``); with
     ``sorl_cost``, what sorl-thumbnail's first views would cost after a switch.  With ``staged`` the
     settings file's new content is read from stdin (``staged_input``), before any flip."""
     variables = [f"MEDIA_CUTOVER_MIRROR_SWITCH={mirror_switch}"]  # a Python name: checked by the config

@@ -16,9 +16,9 @@ from __future__ import annotations
 
 import paramiko
 
-from ..engine.run import Run
-from ..errors import RemoteError
-from .commands import manage_shell
+from ...engine.run import Run
+from ...errors import RemoteError
+from ..site_python import manage_shell
 
 SCRIPT = """
 import os, sys

@@ -1,14 +1,14 @@
 """easy_thumbnails and sorl-thumbnail as the site sees them, run with the site's own Python and settings.
 
-    SITE_PYTHON thumbnails.py detect
-    SITE_PYTHON thumbnails.py migrate-easy --from-hash H1 --to-hash H2
+    SITE_PYTHON thumbnail_tool.py detect
+    SITE_PYTHON thumbnail_tool.py migrate-easy --from-hash H1 --to-hash H2
                  [--thumbnails-from-hash T1 --thumbnails-to-hash T2] --record FILE
-    SITE_PYTHON thumbnails.py restore-easy --record FILE
-    SITE_PYTHON thumbnails.py sorl-cost [--sample N]
+    SITE_PYTHON thumbnail_tool.py restore-easy --record FILE
+    SITE_PYTHON thumbnail_tool.py sorl-cost [--sample N]
 
 with DJANGO_SETTINGS_MODULE set and the site's directory on sys.path; or as the text of
 ``manage.py shell -c``, this file followed by ``raise SystemExit(main([...]))``
-(``deploy/site/thumbnails.py`` builds that line).  The rows' part lives in
+(``deploy/site/facts/thumbnails.py`` builds that line).  The rows' part lives in
 ``thumbnail_rows.py`` beside it, prepended to this text in that form.
 
 stdout gets one line ``MEDIA-CUTOVER-THUMBNAILS {json}`` (a marker: settings modules and
@@ -233,7 +233,7 @@ def setup_django():
 
 
 def main(argv):
-    parser = argparse.ArgumentParser(prog="thumbnails.py")
+    parser = argparse.ArgumentParser(prog="thumbnail_tool.py")
     commands = parser.add_subparsers(dest="command")
     commands.required = True
     commands.add_parser("detect")

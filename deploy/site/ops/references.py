@@ -14,11 +14,11 @@ from dataclasses import dataclass, field
 
 import botocore.exceptions
 
-from ..engine.run import Run
-from ..media.compare import object_key
-from ..remote.ssh import LineStream
-from ..store.client import s3_client
-from .commands import manage_shell
+from ...engine.run import Run
+from ...media.compare import object_key
+from ...remote.ssh import LineStream
+from ...store.client import s3_client
+from ..site_python import manage_shell
 
 # Looked up in the bucket one by one; past that they are only counted.
 LOOKUP_LIMIT = 1000

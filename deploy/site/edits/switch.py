@@ -13,9 +13,10 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from ..config.paths import shell_path
-from ..config.types import HostSettings, Settings
-from . import env_switch, settings_file
+from ...config.paths import shell_path
+from ...config.types import HostSettings, Settings
+from . import env_file as env_switch
+from . import settings_file
 
 FORMATS = ("python", "env")
 _KINDS = {"python": "Python file", "env": "env file"}

@@ -5,7 +5,7 @@ Two sources tell which storage a site serves from:
 - its health URL (HEALTH_URL, or SITE_URL/healthz when no check pages are configured), a JSON view
   saying ``{"storage": "s3"|"disk"}``;
 - the pages it renders (MEDIA_CHECK_PATHS, or MEDIA_LIST_PATH, its alias): HTML or JSON, read with
-  ``deploy.site.page_media``.  A URL is media when it is under the disk MEDIA_URL (SITE_URL + /media/)
+  ``deploy.site.facts.health``.  A URL is media when it is under the disk MEDIA_URL (SITE_URL + /media/)
   or under the bucket's URL + AWS_LOCATION + /; every other URL (a stylesheet, a footer link) is ignored.
   A page shows "s3" when all its media URLs are in the bucket, "disk" when all are under /media/,
   "mixed" otherwise.  A page with no media URL at all is a configuration problem, not health.
@@ -22,11 +22,11 @@ import time
 from dataclasses import dataclass, field
 from urllib.parse import unquote
 
-from ..config.types import HostSettings, Settings
-from ..errors import HealthError
-from ..store.client import s3_client
-from ..store.probe import anonymous_get
-from .page_media import DISK_MEDIA_PATH, MediaBases, page_storage, urls_on_page
+from ...config.types import HostSettings, Settings
+from ...errors import HealthError
+from ...store.client import s3_client
+from ...store.probe import anonymous_get
+from ..facts.health import DISK_MEDIA_PATH, MediaBases, page_storage, urls_on_page
 
 # Answers in a row that must agree: after a graceful reload old workers drain for a moment.
 AGREEING_ANSWERS = 4

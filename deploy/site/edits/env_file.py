@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from ..errors import SettingsFileError, SwitchMissing
+from ...errors import SettingsFileError, SwitchMissing
 
 # Each pair is (on, off) as files spell them; matched case-sensitively, so a file keeps its case.
 SPELLINGS = [("true", "false"), ("True", "False"), ("TRUE", "FALSE"), ("1", "0"),

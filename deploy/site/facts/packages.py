@@ -1,6 +1,6 @@
 """Does each host's site have what the S3 settings block needs?  Asked in the storage probe's start-up.
 
-The storage probe (``deploy.site.storage_check``), run with the site's Python under its settings
+The storage probe (``deploy.site.facts.storage``), run with the site's Python under its settings
 module in the preflight, also runs :data:`REPORT_SOURCE`: Django's version, whether django-storages
 (its S3 backend) and boto3 import in the site's own environment, and whether ``storages`` is in
 INSTALLED_APPS.  Judging that report is pure (:func:`problems`); the preflight says every host's.
@@ -20,7 +20,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ..errors import PreflightError
+from ...errors import PreflightError
 
 MIN_DJANGO = (4, 2)
 MIN_STORAGES = (1, 14)

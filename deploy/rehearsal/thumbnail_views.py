@@ -22,9 +22,9 @@ from urllib.parse import urljoin
 from ..config.types import Settings
 from ..remote.ssh import connect
 from ..remote.ssh import run as remote_run
-from ..site import thumbnails
-from ..site.storage import command_for
-from ..site.storage_check import parse_report
+from ..site.facts import thumbnails
+from ..site.ops.storage import command_for
+from ..site.facts.storage import parse_report
 from ..store.client import s3_client
 from ..store.probe import anonymous_get
 from ..media.compare import object_key

@@ -1,10 +1,10 @@
 """The site's thumbnail libraries (easy_thumbnails, sorl-thumbnail, django-filer): the script's command lines
-and its reports (``deploy.site.thumbnail_plan`` judges them).
+and its reports (``deploy.site.facts.thumbnail_plan`` judges them).
 
 Pure: this module builds the command lines and reads what the script prints; the
-SSH adapter runs them.  The script (``deploy/remote/scripts/thumbnails.py`` with the rows' part,
+SSH adapter runs them.  The script (``deploy/site/programs/thumbnail_tool.py`` with the rows' part,
 ``thumbnail_rows.py``) runs inside the site through ``manage.py shell -c`` under its settings
-module (``commands.manage_shell``), so it sees the storages, the database and the library versions
+module (``site_python.manage_shell``), so it sees the storages, the database and the library versions
 the running site sees.
 
 - easy_thumbnails keys its rows by ``storage_hash``, the md5 of the storage's class path
@@ -20,17 +20,15 @@ from __future__ import annotations
 import hashlib
 import json
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Sequence
 
-from ..config.types import HostSettings
-from ..errors import PreflightError, RemoteError
-from .commands import site_shell
+from ...config.types import HostSettings
+from ...errors import PreflightError, RemoteError
+from ..site_python import program, site_shell
 
 MARKER = "MEDIA-CUTOVER-THUMBNAILS "
 S3_BACKEND = "storages.backends.s3.S3Storage"
-SCRIPTS = Path(__file__).resolve().parent.parent / "remote" / "scripts"
-SCRIPT_FILES = ("thumbnail_rows.py", "thumbnails.py")  # in this order: thumbnails.py uses the rows' part
+SCRIPT_FILES = ("thumbnail_rows.py", "thumbnail_tool.py")  # in this order: the tool uses the rows' part
 ACCEPT_FLAG = "--accept-thumbnail-regeneration"
 
 
@@ -46,7 +44,7 @@ S3_HASH = storage_hash(S3_BACKEND)
 
 def script_text() -> str:
     """Both parts of the script, the rows' first (the storage probe runs ``detect`` from this text)."""
-    return "\n".join((SCRIPTS / name).read_text(encoding="utf-8") for name in SCRIPT_FILES)
+    return "\n".join(program(name) for name in SCRIPT_FILES)
 
 
 def script(arguments: Sequence[str]) -> str:

@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 
-from ..config.paths import shell_path
+from ...config.paths import shell_path
 
 MARKER = "media-cutover-mirror-record "
 

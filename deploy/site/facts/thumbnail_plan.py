@@ -1,7 +1,7 @@
 """What the site's thumbnail libraries mean for a switch: what refuses it, what sorl-thumbnail's first views
 cost, how easy_thumbnails' rows move, and the lines people read.
 
-Pure: plain functions over the reports ``deploy.site.thumbnails`` reads from the script.
+Pure: plain functions over the reports ``deploy.site.facts.thumbnails`` reads from the script.
 """
 
 from __future__ import annotations

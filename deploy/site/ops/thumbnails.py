@@ -1,6 +1,6 @@
 """easy_thumbnails' rows at the switch: moved to the new storage's hash, recorded, and put back.
 
-The adapter around ``deploy.site.thumbnails`` (the script's command lines and reports): it runs them
+The adapter around ``deploy.site.facts.thumbnails`` (the script's command lines and reports): it runs them
 through the media host's site (``MANAGE_PY`` there, one database for every host), and keeps the record
 of each move under ``TOOLS_DIR/thumbnails/`` on that host (mode 600), where the undo, and a later
 rollback, find it to put the rows back byte for byte.
@@ -18,14 +18,15 @@ from __future__ import annotations
 import json
 import shlex
 
-from ..config.paths import shell_path
-from ..engine.run import Run
-from ..errors import RemoteError
-from ..remote.ssh import run as remote_run
-from ..remote.ssh import run_to_end
-from . import thumbnail_plan, thumbnails
+from ...config.paths import shell_path
+from ...engine.run import Run
+from ...errors import RemoteError
+from ...remote.ssh import run as remote_run
+from ...remote.ssh import run_to_end
+from ..facts import thumbnail_plan
+from ..facts import thumbnails
 from .storage import env_file_of
-from .thumbnails import EasyMigration, RowsChange
+from ..facts.thumbnails import EasyMigration, RowsChange
 
 TIMEOUT = 600  # one transaction over every row: a big site's table takes minutes
 RESTORED = ".restored"

@@ -11,10 +11,20 @@ from __future__ import annotations
 
 import posixpath
 import shlex
+from pathlib import Path
 from typing import Sequence
 
 from ..config.paths import shell_path
 from ..config.types import HostSettings
+
+
+# Every program run in the site's Python or installed in the site is a real file here (linted, unit-tested).
+PROGRAMS = Path(__file__).resolve().with_name("programs")
+
+
+def program(name: str) -> str:
+    """The text of ``deploy/site/programs/<name>``, as sent to the host."""
+    return (PROGRAMS / name).read_text(encoding="utf-8")
 
 
 def manage_command(host: HostSettings, arguments: str, variables: Sequence[str] = (),
