@@ -100,3 +100,14 @@ def missing_keys(settings: Settings, keys: list[str]) -> list[str]:
                     raise
                 missing.append(key)
     return missing
+
+
+def md5chksums(settings: Settings, keys: list[str]) -> dict[str, str | None]:
+    """Each key's ``X-Amz-Meta-Md5chksum`` (the whole-file MD5 rclone stores with a multipart upload,
+    base64), or None where the object has none: a HEAD each, with the deploy key, one client for all."""
+    client, found = s3_client(settings), {}
+    for key in keys:
+        with store_errors(settings, f"reading the metadata of s3://{settings.bucket}/{key}", key=DEPLOY_KEY):
+            metadata = client.head_object(Bucket=settings.bucket, Key=key).get("Metadata") or {}
+        found[key] = metadata.get("md5chksum")
+    return found

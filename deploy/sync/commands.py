@@ -276,6 +276,27 @@ def download_command(settings: Settings, config_path: str, *, overwrite: bool, d
     return " ".join([*_launcher(settings, spec), *words])
 
 
+# --- reclaim's proof -------------------------------------------------------------------------
+
+def check_command(settings: Settings, config_path: str, combined_path: str, exclude: Iterable[str] = ()) -> str:
+    """rclone's proof that the bucket holds every file of MEDIA_ROOT: ``check --one-way`` compares each
+    file's size and MD5 (read from disk: every byte of the tree once) with its object's; ``--combined``
+    writes one line a file (``= path`` identical, ``*`` differs, ``-`` missing, ``!`` error).
+
+    ``--copy-links`` as the upload: a symlinked file is checked as the content it was uploaded with.
+    Always rclone, whatever SYNC_TOOL says: the other tools have no such check.  Never a secret on it.
+    """
+    no_line_breaks("combined report", combined_path)
+    spec = tool_spec("rclone")
+    words = ["check", shell_path(settings.media_root.rstrip("/") + "/"), rclone_root(settings),
+             "--config", shell_path(config_path), "--one-way", "--copy-links",
+             "--combined", shell_path(combined_path),
+             "--checkers", str(settings.sync_concurrency), "--s3-no-check-bucket",
+             "--stats", "1s", "--stats-one-line", "--stats-log-level", "NOTICE", "--use-json-log",
+             *_rclone_excludes([_relative(path) for path in exclude])]
+    return " ".join([*_launcher(settings, spec), *words])
+
+
 # --- small helpers ---------------------------------------------------------------------------
 
 def _launcher(settings: Settings, spec) -> list[str]:

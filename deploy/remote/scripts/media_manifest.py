@@ -1,8 +1,9 @@
 """List every regular file under a media root, byte-sorted (stdlib only).
 
 Run on the media host as
-``python3 media_manifest.py [--md5] [--order bytes|path] [--before EPOCH | --since EPOCH [--paths]] MEDIA_ROOT``
-(``--md5``: lines are ``<size>\\t<md5>\\t<path>``).  Stdout gets
+``python3 media_manifest.py [--md5 | --stat] [--order bytes|path] [--before EPOCH | --since EPOCH [--paths]] MEDIA_ROOT``
+(``--md5``: lines are ``<size>\\t<md5>\\t<path>``; ``--stat``: ``<size>\\t<mtime_ns>\\t<inode>\\t<path>``, what
+reclaim compares again before it removes a file, so that nothing changed since its proof goes).  Stdout gets
 one line per file, ``<size>\\t<relative/path>\\n`` in UTF-8, sorted by the
 path's UTF-8 bytes: the order S3 ListObjectsV2 returns keys in, so the cutover
 can merge-join the two listings without holding either in memory.
@@ -39,7 +40,8 @@ CONTROL_ESCAPES = {code: "\\x%02x" % code for code in range(32)}  # keep each pr
 class Walker:
     """Walks one media root, writing manifest lines and counting problems."""
 
-    def __init__(self, out, err, order="bytes", before=None, md5=False, since=None, paths=False):
+    def __init__(self, out, err, order="bytes", before=None, md5=False, since=None, paths=False, stats=False):
+        self.stats = stats  # "<size>\t<mtime_ns>\t<inode>\t<path>" lines (the followed file's)
         self.paths = paths  # bare relative paths, no sizes: a sync tool's --files-from list
         self.listed = 0
         self.md5 = md5  # also hash each file: "<size>\t<md5>\t<path>" lines
@@ -80,6 +82,8 @@ class Walker:
                 self.listed += 1
                 if self.paths:
                     self.out.write(child_rel + b"\n")
+                elif self.stats:
+                    self.out.write(b"%d\t%d\t%d\t%s\n" % (st.st_size, st.st_mtime_ns, st.st_ino, child_rel))
                 elif self.md5:
                     digest = self.digest(path, child_rel)
                     if digest is None:
@@ -287,9 +291,11 @@ def main(argv, out=None, err=None):
     """Write the manifest of ``argv[0]``; return the exit code."""
     out = out if out is not None else sys.stdout.buffer
     err = err if err is not None else sys.stderr
-    order, before, since, md5, paths = "bytes", None, None, False, False
+    order, before, since, md5, paths, stats = "bytes", None, None, False, False, False
     if argv[:1] == ["--md5"]:
         md5, argv = True, argv[1:]
+    elif argv[:1] == ["--stat"]:
+        stats, argv = True, argv[1:]
     while argv[:1] == ["--paths"] or len(argv) >= 2 and argv[0] in ("--order", "--before", "--since"):
         if argv[0] == "--paths":
             paths, argv = True, argv[1:]
@@ -303,8 +309,8 @@ def main(argv, out=None, err=None):
         else:
             break
         argv = argv[2:]
-    if len(argv) != 1 or (before is not None and since is not None) or (paths and (since is None or md5)):
-        err.write("usage: media_manifest.py [--md5] [--order bytes|path] [--before EPOCH | --since EPOCH "
+    if len(argv) != 1 or (before is not None and since is not None) or (paths and (since is None or md5 or stats)):
+        err.write("usage: media_manifest.py [--md5 | --stat] [--order bytes|path] [--before EPOCH | --since EPOCH "
                   "[--paths]] MEDIA_ROOT\n")
         return EXIT_USAGE
     root = os.fsencode(os.path.expanduser(argv[0]))
@@ -316,7 +322,7 @@ def main(argv, out=None, err=None):
     if not stat.S_ISDIR(root_stat.st_mode):
         err.write("media root %s: not a directory\n" % argv[0])
         return EXIT_USAGE
-    walker = Walker(out, err, order, before, md5, since, paths)
+    walker = Walker(out, err, order, before, md5, since, paths, stats)
     if since is not None:
         err.write("started: %.6f\n" % time.time())
         err.flush()

@@ -1,0 +1,120 @@
+"""Remove exactly the files reclaim proved are in the bucket, and nothing else (stdlib only).
+
+Run on the media host as ``python3 remove_proven.py MEDIA_ROOT`` with the proven list on stdin,
+one JSON object a line: ``{"path": "a/b.jpg", "size": 12, "mtime_ns": 1, "inode": 7}`` (the
+path relative to MEDIA_ROOT; size, mtime and inode as the proof's snapshot saw the file).
+
+A file goes only when all of these hold, else it is kept and the line says why:
+
+- its path is a plain relative path below MEDIA_ROOT (no ``..``, no absolute path);
+- no directory between MEDIA_ROOT and it is a symlink (its real parent is the one the path names:
+  a link to elsewhere must not make us delete there);
+- it is still what the proof saw: the same size, mtime and inode (followed through a symlinked file,
+  as the sync tool read it); anything written since stays;
+- it is a regular file or a symlink: a symlink is unlinked, never followed (its target stays).
+
+Then every directory this left empty is removed, deepest first, up to but never MEDIA_ROOT.
+
+Stdout gets one JSON line per input line, ``{"path": P, "removed": true}`` or
+``{"path": P, "kept": "why"}``, then ``{"directories": N}``.  Exit 0 when it ran (even with files
+kept); 2 when MEDIA_ROOT is missing, not a directory, or is ``/`` or the home directory
+(refused outright: nothing is removed).
+"""
+
+import json
+import os
+import stat
+import sys
+
+EXIT_USAGE = 2
+
+
+def refusal(root):
+    """Why MEDIA_ROOT must not be worked on, or None."""
+    real = os.path.realpath(root)
+    if not os.path.isdir(real):
+        return "MEDIA_ROOT %s is not a directory" % root
+    if real == "/" or real == os.path.realpath(os.path.expanduser("~")):
+        return "MEDIA_ROOT %s resolves to %s: refusing to remove anything there" % (root, real)
+    return None
+
+
+def plain_relative(path):
+    parts = path.split("/")
+    return bool(path) and not path.startswith("/") and all(part not in ("", ".", "..") for part in parts)
+
+
+def remove_one(root_real, entry):
+    """Remove one proven file; returns None when removed, else why it was kept."""
+    path = entry.get("path")
+    if not isinstance(path, str) or not plain_relative(path):
+        return "not a plain path below MEDIA_ROOT"
+    full = os.path.join(root_real, path)
+    parent = os.path.dirname(full)
+    if os.path.realpath(parent) != parent:
+        return "under a symlinked directory: not removed through the link"
+    try:
+        now = os.stat(full)
+        link = os.lstat(full)
+    except FileNotFoundError:
+        return "gone from disk since the proof"
+    except OSError as exc:
+        return "cannot be read: %s" % (exc.strerror or exc)
+    if not (stat.S_ISREG(link.st_mode) or stat.S_ISLNK(link.st_mode)):
+        return "not a regular file or a symlink"
+    seen = (entry.get("size"), entry.get("mtime_ns"), entry.get("inode"))
+    if (now.st_size, now.st_mtime_ns, now.st_ino) != seen:
+        return "changed on disk since the proof (size, mtime or inode)"
+    try:
+        os.unlink(full)  # a symlink itself, never its target
+    except OSError as exc:
+        return "cannot be removed: %s" % (exc.strerror or exc)
+    return None
+
+
+def remove_empty_directories(root_real, directories):
+    """Remove the directories that removing files left empty, deepest first; MEDIA_ROOT stays."""
+    removed = 0
+    pending = set(directories)
+    while pending:
+        directory = max(pending, key=lambda name: name.count("/"))
+        pending.discard(directory)
+        if directory == root_real or not directory.startswith(root_real + "/"):
+            continue
+        try:
+            os.rmdir(directory)  # fails unless empty: whatever else is there keeps it
+        except OSError:
+            continue
+        removed += 1
+        pending.add(os.path.dirname(directory))
+    return removed
+
+
+def main(argv, lines, out):
+    if len(argv) != 1:
+        sys.stderr.write("usage: remove_proven.py MEDIA_ROOT < proven.jsonl\n")
+        return EXIT_USAGE
+    root = os.path.expanduser(argv[0])
+    refused = refusal(root)
+    if refused:
+        sys.stderr.write(refused + "\n")
+        return EXIT_USAGE
+    root_real = os.path.realpath(root)
+    touched = set()
+    for line in lines:
+        if not line.strip():
+            continue
+        entry = json.loads(line)
+        kept = remove_one(root_real, entry)
+        if kept is None:
+            touched.add(os.path.dirname(os.path.join(root_real, entry["path"])))
+            out.write(json.dumps({"path": entry["path"], "removed": True}) + "\n")
+        else:
+            out.write(json.dumps({"path": entry.get("path"), "kept": kept}) + "\n")
+    out.write(json.dumps({"directories": remove_empty_directories(root_real, touched)}) + "\n")
+    out.flush()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:], sys.stdin, sys.stdout))
