@@ -61,6 +61,8 @@ class VerifyReport:
     matched: int = 0
     md5_checked: int = 0
     md5_not_comparable: int = 0
+    extra_bytes: int = 0          # the bucket's objects the disk lacks: what a download brings
+    size_mismatch_bytes: int = 0  # the bucket's sizes of the keys whose sizes differ (a download replaces them)
     missing: Sampled = field(init=False)
     extra: Sampled = field(init=False)
     size_mismatch: Sampled = field(init=False)
@@ -137,6 +139,7 @@ def compare(local: Iterable[Entry], remote: Iterable[Entry], *, sample_limit: in
         elif left is None or right_key < left_key:
             _count_remote(report, right)
             report.extra.add(right.key)
+            report.extra_bytes += right.size
             right = next(rights, None)
         else:
             _count_local(report, left)
@@ -227,6 +230,7 @@ def _compare_pair(report: VerifyReport, left: Entry, right: Entry,
                   check_md5: Callable[[Entry, Entry], Optional[bool]] | None) -> None:
     if left.size != right.size:
         report.size_mismatch.add(SizeMismatch(left.key, left.size, right.size))
+        report.size_mismatch_bytes += right.size
         return
     report.matched += 1
     if check_md5 is None:

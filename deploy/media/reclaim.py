@@ -20,7 +20,7 @@ from pathlib import Path
 from ..config.paths import shell_path
 from ..engine.run import Run
 from ..errors import RemoteError
-from ..remote.ssh import LineStream, put_script, run_with_input
+from ..remote.ssh import LineStream, put_script, run_to_end, run_with_input
 from ..remote.ssh import run as remote_run
 from ..store.listing import listing
 from ..store.probe import md5chksums
@@ -88,6 +88,15 @@ def write_record(run: Run, proof: Proof, removal: Removal) -> Path:
         for kept in [*proof.kept, *removal.kept]:
             record.write(json.dumps({"path": kept.path, "kept": kept.why}) + "\n")
     return path
+
+
+def media_root_refusal(run: Run) -> str | None:
+    """Why MEDIA_ROOT must not be reclaimed (it resolves to / or the home directory, or is no directory), or None."""
+    settings = run.settings
+    script = put_script(run.media_connection, settings.tools_dir, "remove_proven.py")
+    result = run_to_end(run.media_connection, f"{shell_path(settings.remote_python)} {shell_path(script)} --check "
+                        f"{shell_path(settings.media_root)}", f"checking MEDIA_ROOT {settings.media_root}")
+    return None if result.ok else (result.stderr.strip() or f"exit {result.exited}")
 
 
 def filesystem(run: Run) -> tuple[int, int]:

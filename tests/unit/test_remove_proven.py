@@ -101,3 +101,11 @@ def test_media_root_at_home_or_at_the_root_is_refused_outright(tmp_path):
     assert result.returncode == 2 and b"refusing to remove anything" in result.stderr
     result = run(SCRIPT, tmp_path / "missing", stdin=b"")
     assert result.returncode == 2 and b"is not a directory" in result.stderr
+
+
+def test_check_only_says_whether_media_root_would_be_refused(tmp_path):
+    make(tmp_path / "media", "a.jpg")
+    assert run(SCRIPT, "--check", tmp_path / "media", stdin=b"").returncode == 0
+    home = run(SCRIPT, "--check", tmp_path, stdin=b"", env={**os.environ, "HOME": str(tmp_path)})
+    assert home.returncode == 2 and b"refusing to remove anything" in home.stderr
+    assert (tmp_path / "media" / "a.jpg").exists()

@@ -1,6 +1,7 @@
 """Remove exactly the files reclaim proved are in the bucket, and nothing else (stdlib only).
 
-Run on the media host as ``python3 remove_proven.py MEDIA_ROOT`` with the proven list on stdin,
+Run on the media host as ``python3 remove_proven.py MEDIA_ROOT`` with the proven list on stdin
+(``python3 remove_proven.py --check MEDIA_ROOT`` only says whether MEDIA_ROOT would be refused),
 one JSON object a line: ``{"path": "a/b.jpg", "size": 12, "mtime_ns": 1, "inode": 7}`` (the
 path relative to MEDIA_ROOT; size, mtime and inode as the proof's snapshot saw the file).
 
@@ -91,14 +92,18 @@ def remove_empty_directories(root_real, directories):
 
 
 def main(argv, lines, out):
+    check_only = argv[:1] == ["--check"]
+    argv = argv[1:] if check_only else argv
     if len(argv) != 1:
-        sys.stderr.write("usage: remove_proven.py MEDIA_ROOT < proven.jsonl\n")
+        sys.stderr.write("usage: remove_proven.py [--check] MEDIA_ROOT < proven.jsonl\n")
         return EXIT_USAGE
     root = os.path.expanduser(argv[0])
     refused = refusal(root)
     if refused:
         sys.stderr.write(refused + "\n")
         return EXIT_USAGE
+    if check_only:
+        return 0
     root_real = os.path.realpath(root)
     touched = set()
     for line in lines:

@@ -1,0 +1,181 @@
+"""`invoke reclaim`: the end of the move, the disk freed of every file the bucket is proven to hold.
+
+    preflight (changes nothing: every site serves from S3, no mirror on, the lock free, MEDIA_ROOT
+    neither / nor the home directory; what would be freed, and what the proof costs) -> lock ->
+    rclone installed -> the proof (a snapshot of every file, rclone's check of each one's size and
+    MD5 against its object, each object's MD5) -> with --delete-local only: the removal of exactly
+    the proven files still as the snapshot saw them, and of the directories left empty, with a
+    record under runs/ (mode 600) -> health on S3
+
+Without --delete-local reclaim is a report: the proof, and what --delete-local would remove.  It
+never touches the bucket, nor a path outside MEDIA_ROOT.  If a step after the removal fails, its
+undo downloads exactly the removed files back.  A rollback after a reclaim downloads the whole tree
+(its preflight checks the disk has room first).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from functools import partial
+from typing import Callable
+
+from ..config.types import Settings
+from ..engine.run import Options, Run
+from ..engine.runner import Runner, Step, execute_run
+from ..errors import PreflightError
+from ..media import delta, manifest
+from ..media import reclaim as reclaim_lib
+from ..media.compare import object_key
+from ..media.proof import Proof
+from ..site.facts.storage import problems_on_s3
+from ..sync import on_host
+from . import steps
+from .direction import TO_S3
+from .preflight import (STORAGE_BEFORE_STEP, check_health_source, check_hosts_read, check_media_host,
+                        check_storage_selected)
+
+
+@dataclass
+class ReclaimState:
+    """What reclaim's steps hand on: the tree's size, the proof, the removal."""
+
+    files: int = 0
+    bytes: int = 0
+    proof: Proof | None = None
+    removal: reclaim_lib.Removal | None = None
+    record: str | None = None
+    unreadable: list[str] = field(default_factory=list)
+
+
+# --- preflight ---------------------------------------------------------------------------------
+
+def check_on_s3_unmirrored(run: Run) -> str:
+    """Every host's switch is on and its mirror off: the sites serve from and write to the bucket only."""
+    settings, problems = run.settings, []
+    for alias, facts in run.hosts.items():
+        if not facts.original_use_s3:
+            problems.append(f"{alias}: {settings.switch_name} is off: the site serves media from disk; reclaim "
+                            f"frees the disk only after a cutover (`invoke cutover --env={settings.env}`)")
+        elif facts.original_mirror:
+            problems.append(f"{alias}: {settings.mirror_switch_name} is on: the site still writes every upload "
+                            f"to the disk too; end the soak with `invoke finalize --env={settings.env}` first")
+    if problems:
+        raise PreflightError("\n".join(problems))
+    return f"every host serves from S3, no mirror on ({', '.join(run.hosts)})"
+
+
+def check_serving_s3(run: Run) -> str:
+    """What each probed site's settings select is this bucket and prefix (the switch alone may lie)."""
+    settings = run.settings
+    found = [problem for report in run.storage_before.values()
+             for problem in problems_on_s3(report, settings.bucket, settings.media_prefix, settings.endpoint_url, None)]
+    found += [f"{alias}: the site's default storage is a mirror: end the soak with `invoke finalize` first"
+              for alias, report in run.storage_before.items() if report.mirror is not None]
+    if found:
+        raise PreflightError("\n".join(found))
+    return f"the storage probe says S3 on {', '.join(run.storage_before) or 'no host (none probed)'}"
+
+
+def check_what_is_freed(run: Run) -> str:
+    """MEDIA_ROOT is a media directory (not / nor the home directory); what reclaim would free, and its cost."""
+    settings, state = run.settings, run.state
+    refused = reclaim_lib.media_root_refusal(run)
+    if refused:
+        raise PreflightError(f"{settings.media_host}: {refused}: set MEDIA_ROOT to the media directory itself")
+    state.files, state.bytes, problems = manifest.scan(run)
+    state.unreadable = manifest.unreadable(problems)
+    size, free = reclaim_lib.filesystem(run)
+    run.journal.record("counts", step="reclaim-preflight", files=state.files, bytes=state.bytes,
+                       filesystem_bytes=size, free_bytes=free)
+    return (f"{settings.media_host}:{settings.media_root} holds {state.files:,} files ({state.bytes / 1e6:,.1f} MB); "
+            f"its filesystem: {size / 1e9:,.2f} GB, {free / 1e9:,.2f} GB free now, up to "
+            f"{(free + state.bytes) / 1e9:,.2f} GB free once every file proven in the bucket is removed\n"
+            f"the proof reads every byte of the tree once ({state.bytes / 1e6:,.1f} MB from disk) and lists the bucket")
+
+
+BEFORE_RECLAIM = [
+    Step("preflight: hosts and settings files", check_hosts_read),
+    Step("preflight: every site on S3, no mirror", check_on_s3_unmirrored),
+    Step("preflight: media host and lock", check_media_host),
+    Step("preflight: the sites' health answers", check_health_source),
+    Step(STORAGE_BEFORE_STEP, check_storage_selected),
+    Step("preflight: the sites' settings select the bucket", check_serving_s3),
+    Step("preflight: what reclaim would free", check_what_is_freed),
+]
+
+
+# --- the steps -------------------------------------------------------------------------------
+
+def install_rclone(run: Run) -> str:
+    result = on_host.install_sync_tool(run.media_connection, replace(run.settings, sync_tool="rclone"))
+    return f"rclone {result.version} " + ("installed" if result.installed else "already installed") + f" in {result.path}"
+
+
+def preview_install_rclone(run: Run) -> str:
+    result = on_host.install_sync_tool(run.media_connection, replace(run.settings, sync_tool="rclone"), dry_run=True)
+    return "\n".join(result.commands)
+
+
+def prove(run: Run) -> str:
+    proof = run.state.proof = reclaim_lib.prove(run, run.state.unreadable)
+    run.journal.record("counts", step="proof", proven=len(proof.proven), proven_bytes=proof.proven_bytes,
+                       kept=len(proof.kept), newer=proof.newer)
+    return "\n".join(proof.summary_lines(run.options.sample_limit))
+
+
+def preview_prove(run: Run) -> str:
+    return (f"would check every file under {run.settings.media_root} against "
+            f"s3://{run.settings.bucket}/{run.settings.media_prefix}/ (rclone check --one-way, size and MD5)")
+
+
+def remove(run: Run) -> str:
+    settings, proof = run.settings, run.state.proof
+    if not run.options.delete_local:
+        return (f"a report only: nothing removed. `invoke reclaim --env={settings.env} --delete-local` removes the "
+                f"{len(proof.proven):,} proven files ({proof.proven_bytes / 1e6:,.1f} MB)" if proof.proven else
+                "a report only: nothing to remove")
+    if not proof.proven:
+        return "nothing to remove: no file on disk is proven in the bucket (a second run finds none)"
+    removal = run.state.removal = reclaim_lib.remove(run, proof)
+    record = reclaim_lib.write_record(run, proof, removal)
+    run.state.record = str(record)
+    run.journal.record("counts", step="reclaim", removed=len(removal.removed), removed_bytes=removal.removed_bytes,
+                       kept=len(proof.kept) + len(removal.kept), directories=removal.directories,
+                       record=str(record))
+    lines = [f"removed {len(removal.removed):,} files ({removal.removed_bytes / 1e6:,.1f} MB) and "
+             f"{removal.directories:,} emptied directories from {settings.media_host}:{settings.media_root}",
+             f"record: {record} (every removed path, its size and MD5)"]
+    lines += [f"kept, changed since the proof: {kept.path} ({kept.why})" for kept in removal.kept[:run.options.sample_limit]]
+    return "\n".join(lines)
+
+
+def put_back(run: Run) -> str:
+    """Undo: the removed files downloaded back from the bucket, exactly that list."""
+    removal = run.state.removal
+    if removal is None or not removal.removed:
+        return ""
+    prefix = run.settings.media_prefix
+    delta.download_keys(run, [object_key(prefix, file.path) for file in removal.removed])
+    return f"downloaded the {len(removal.removed):,} removed files back into {run.settings.media_root}"
+
+
+def preview_remove(run: Run) -> str:
+    if not run.options.delete_local:
+        return "would remove nothing (a report: --delete-local removes the proven files)"
+    return (f"would remove from {run.settings.media_host}:{run.settings.media_root} every file proven in the bucket "
+            "and still as the proof saw it, and the directories left empty; record under runs/")
+
+
+RECLAIM = [
+    steps.TAKE_LOCK,
+    Step("install rclone (the proof's check)", install_rclone, preview=preview_install_rclone),
+    Step("prove each file is in the bucket", prove, preview=preview_prove),
+    Step("remove the proven files from disk", remove, undo=put_back, preview=preview_remove),
+    Step("health check on S3", partial(steps.health_check, to=TO_S3), preview=partial(steps.preview_health, to=TO_S3)),
+]
+
+
+def run_reclaim(settings: Settings, options: Options, say: Callable[[str], None]) -> Runner:
+    """The proof, and with ``options.delete_local`` the removal; raises StepFailed after undoing."""
+    return execute_run("reclaim", BEFORE_RECLAIM + RECLAIM, settings, options, say, release_lock=steps.release_lock,
+                       state=ReclaimState())
