@@ -14,7 +14,7 @@ from ..engine.lock import describe, lock_path, read_lock
 from ..engine.run import HostFacts, Run
 from ..engine.runner import Step
 from ..errors import MediaCutoverError, PreflightError
-from ..media import manifest
+from ..media import manifest, space
 from ..remote.ssh import run as remote_run
 from ..site.facts import packages
 from ..site.ops import storage
@@ -53,6 +53,14 @@ def check_hosts_reachable(run: Run) -> str:
         raise PreflightError("\n".join(problems))
     away = "; UNREACHABLE, left alone: " + ", ".join(alias for alias, _ in run.unreachable) if run.unreachable else ""
     return f"{len(run.hosts)} hosts reachable ({_states(run)}){away}"
+
+
+def check_hosts_read(run: Run) -> str:
+    """Every host reachable and its settings file read (a flow that edits no settings file: reclaim)."""
+    problems = [problem for _, problem in _read_hosts(run)]
+    if problems:
+        raise PreflightError("\n".join(problems))
+    return f"{len(run.hosts)} hosts reachable, settings files parsed ({_states(run)})"
 
 
 def _read_hosts(run: Run, check=None, media_host_required: bool = False) -> list[tuple[str, str]]:
@@ -98,6 +106,23 @@ def check_media_host(run: Run) -> str:
     return (f"{settings.media_host}: {settings.media_root} holds {files} files ({size / 1e6:.1f} MB)"
             + (f", {len(problems)} unreadable (left out)" if problems else "")
             + ("; lock free" if holder is None else ""))
+
+
+def check_room_for_download(run: Run) -> str:
+    """The rollback's: the media filesystem has room for what the download brings (every object the disk
+    lacks, and the bucket's copy of each file whose size differs: the old one is moved aside, not deleted),
+    with a margin (``deploy.media.space``); one line naming host, directory, needed and free if not."""
+    settings = run.settings
+    report, _ = manifest.compare_tree(run)
+    files = report.extra.count + report.size_mismatch.count
+    size = report.extra_bytes + report.size_mismatch_bytes
+    _, free = manifest.filesystem(run)
+    problem = space.room_problem(settings.media_host, settings.media_root, files, size, free)
+    run.journal.record("counts", step="room", files=files, bytes=size, needed=space.needed(files, size), free=free)
+    if problem:
+        raise PreflightError(problem)
+    return (f"{settings.media_host}: {files:,} files ({space.human(size)}) to download into {settings.media_root}, "
+            f"{space.human(free)} free there: room enough")
 
 
 def check_bucket_readable(run: Run) -> str:
@@ -247,6 +272,7 @@ BEFORE_ROLLBACK = [  # it reads from the bucket only, and leaves a host it canno
     Step("preflight: hosts and settings files", check_hosts_reachable),
     Step("preflight: media host and lock", check_media_host),
     Step("preflight: bucket", check_bucket_readable),
+    Step("preflight: room on the media disk for the download", check_room_for_download),
     Step(STORAGE_BEFORE_STEP, check_storage_selected),
     Step(THUMBNAILS_STEP, partial(check_thumbnails, cutover=False)),
     Step(RELOADS_STEP, check_reloads_reload),

@@ -84,7 +84,7 @@ def check_what_is_freed(run: Run) -> str:
         raise PreflightError(f"{settings.media_host}: {refused}: set MEDIA_ROOT to the media directory itself")
     state.files, state.bytes, problems = manifest.scan(run)
     state.unreadable = manifest.unreadable(problems)
-    size, free = reclaim_lib.filesystem(run)
+    size, free = manifest.filesystem(run)
     run.journal.record("counts", step="reclaim-preflight", files=state.files, bytes=state.bytes,
                        filesystem_bytes=size, free_bytes=free)
     return (f"{settings.media_host}:{settings.media_root} holds {state.files:,} files ({state.bytes / 1e6:,.1f} MB); "

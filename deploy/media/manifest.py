@@ -7,7 +7,7 @@ import shlex
 
 from ..config.paths import shell_path
 from ..engine.run import Run
-from ..errors import VerifyError
+from ..errors import RemoteError, VerifyError
 from ..remote.ssh import LineStream, put_script, run_with_input
 from ..remote.ssh import run as remote_run
 from ..store.listing import listing
@@ -59,6 +59,18 @@ def existing(run: Run, names: list[str]) -> list[str]:
     output = run_with_input(run.media_connection, command, json.dumps(names).encode(),
                             f"looking up {len(names)} files under {settings.media_root}")
     return json.loads(output.strip().splitlines()[-1])
+
+
+def filesystem(run: Run) -> tuple[int, int]:
+    """(size, free) in bytes of the media host's filesystem that holds MEDIA_ROOT (``df -Pk``)."""
+    output = remote_run(run.media_connection, f"df -Pk {shell_path(run.settings.media_root)} | tail -n 1",
+                        f"reading the free space of {run.settings.media_root}")
+    try:
+        fields = output.split()
+        return int(fields[1]) * 1024, int(fields[3]) * 1024
+    except (IndexError, ValueError):
+        raise RemoteError(f"{run.settings.media_host}: cannot read the free space of {run.settings.media_root} "
+                          f"from df: {output.strip()!r}") from None
 
 
 def host_clock(run: Run) -> int:

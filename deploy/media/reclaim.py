@@ -19,7 +19,6 @@ from pathlib import Path
 
 from ..config.paths import shell_path
 from ..engine.run import Run
-from ..errors import RemoteError
 from ..remote.ssh import LineStream, put_script, run_to_end, run_with_input
 from ..remote.ssh import run as remote_run
 from ..store.listing import listing
@@ -97,18 +96,6 @@ def media_root_refusal(run: Run) -> str | None:
     result = run_to_end(run.media_connection, f"{shell_path(settings.remote_python)} {shell_path(script)} --check "
                         f"{shell_path(settings.media_root)}", f"checking MEDIA_ROOT {settings.media_root}")
     return None if result.ok else (result.stderr.strip() or f"exit {result.exited}")
-
-
-def filesystem(run: Run) -> tuple[int, int]:
-    """(size, free) in bytes of the media host's filesystem that holds MEDIA_ROOT (``df -Pk``)."""
-    output = remote_run(run.media_connection, f"df -Pk {shell_path(run.settings.media_root)} | tail -n 1",
-                        f"reading the free space of {run.settings.media_root}")
-    try:
-        fields = output.split()
-        return int(fields[1]) * 1024, int(fields[3]) * 1024
-    except (IndexError, ValueError):
-        raise RemoteError(f"{run.settings.media_host}: cannot read the free space of {run.settings.media_root} "
-                          f"from df: {output.strip()!r}") from None
 
 
 # --- the parts of the proof ------------------------------------------------------------------

@@ -1,0 +1,187 @@
+"""`invoke reclaim` end to end on the sandbox: the proof, the removal of exactly the proven files, the site
+served from the bucket, a second run that finds nothing, the rollback's room check on a small filesystem,
+and the rollback that brings every file back byte-identical (checked by MD5 against the record)."""
+
+import hashlib
+import json
+import os
+import stat
+import subprocess
+import uuid
+from pathlib import Path
+
+import pytest
+
+from deploy.config.load import load
+from deploy.engine.run import Options
+from deploy.engine.runner import Step
+from deploy.flows import reclaim as reclaim_flow
+
+from .sandbox_client import assert_provisioned_key_on_an_empty_prefix, http_get, http_json, invoke, reset
+from .test_cutover import bucket_objects
+from .test_rollback import fab
+
+pytestmark = pytest.mark.slow
+MIRROR = {"CHANGEOVER": "mirror"}
+
+
+def md5s(root: Path) -> dict[str, str]:
+    """relative path -> MD5 of every file reached through the tree (symlinked files followed)."""
+    found = {}
+    for path in root.rglob("*"):
+        if path.is_file():
+            found[str(path.relative_to(root))] = hashlib.md5(path.read_bytes()).hexdigest()
+    return found
+
+
+def regular_files(root: Path) -> set[str]:
+    return {str(path.relative_to(root)) for path in root.rglob("*") if path.is_symlink() or path.is_file()}
+
+
+def empty_directories(root: Path) -> list[str]:
+    return [str(path) for path in root.rglob("*") if path.is_dir() and not path.is_symlink() and not any(path.iterdir())]
+
+
+def records(project_root: Path) -> list[Path]:
+    return sorted((project_root / "runs").glob("*-sandbox-reclaim.removed"))
+
+
+def read_record(path: Path) -> tuple[dict, dict[str, dict], dict[str, str]]:
+    lines = [json.loads(line) for line in path.read_text().splitlines()]
+    removed = {line["path"]: line for line in lines[1:] if "md5" in line}
+    kept = {line["path"]: line["kept"] for line in lines[1:] if "kept" in line}
+    return lines[0], removed, kept
+
+
+def served_from_the_bucket(sandbox) -> int:
+    """Every file the sites list is served, from the bucket, by every host: how many were fetched."""
+    fetched = 0
+    for alias in sandbox.aliases:
+        listed = http_json(sandbox.host(alias)["site_url"] + "/files/")["files"]
+        for entry in listed:
+            assert not entry["url"].startswith("/media/"), f"{alias} still renders {entry['url']} from disk"
+            status, body, _ = http_get(entry["url"])
+            assert status == 200 and len(body) == entry["size"], f"{alias}: {entry['url']} answered {status}"
+            fetched += 1
+    return fetched
+
+
+@pytest.fixture
+def fresh(sandbox, project_root):
+    reset(project_root)
+    assert_provisioned_key_on_an_empty_prefix(sandbox)
+    yield sandbox
+    reset(project_root)
+
+
+def test_reclaim_proves_removes_exactly_the_proven_files_and_the_rollback_brings_them_back(fresh, project_root):
+    sandbox, root = fresh, fresh.media_root()
+    refused = invoke(project_root, "reclaim", "--env=sandbox", "--delete-local", check=False)
+    assert refused.returncode == 1 and "USE_S3 is off: the site serves media from disk" in refused.stderr
+    invoke(project_root, "cutover", "--env=sandbox")
+    before = md5s(root)
+    settings_before = {alias: sandbox.settings_bytes(alias) for alias in sandbox.aliases}
+
+    # Without the flag, a report: the proof, and nothing changed.
+    report = invoke(project_root, "reclaim", "--env=sandbox")
+    assert "proven in the bucket (same size and MD5)" in report.stdout
+    assert "a report only: nothing removed" in report.stdout
+    assert "the proof reads every byte of the tree once" in report.stdout
+    assert md5s(root) == before and not records(project_root)
+
+    # A bucket copy altered behind our back (same size, other bytes), and, once proven, a file changed on
+    # disk and a new one written: all three stay, and are named.
+    settings = sandbox.settings()
+    altered, changed = sorted(path for path in before if not (root / path).is_symlink())[:2]
+    key = f"{settings.media_prefix}/{altered}"
+    client = __import__("deploy.store.client", fromlist=["s3_client"]).s3_client(settings)
+    client.put_object(Bucket=settings.bucket, Key=key, Body=b"\0" * (root / altered).stat().st_size)
+    new_name = f"written after the proof {uuid.uuid4().hex[:6]}.jpg"
+
+    def change_the_disk(run):
+        with open(root / changed, "ab") as appended:
+            appended.write(b"more")
+        (root / new_name).write_bytes(b"new")
+        return "changed one proven file, wrote one new"
+
+    steps = list(reclaim_flow.RECLAIM)
+    at = next(index for index, step in enumerate(steps) if step.name.startswith("remove the proven"))
+    steps.insert(at, Step("test: the disk changes after the proof", change_the_disk))
+    said = []
+    reclaim_flow.execute_reclaim(load("sandbox", project_root), Options(delete_local=True), said.append,
+                                 reclaim_flow.BEFORE_RECLAIM + steps)
+    output = "\n".join(said)
+    assert f"{altered}: differs from its object in the bucket" in output
+    assert f"{changed} (changed on disk since the proof" in output
+
+    [record] = records(project_root)
+    assert stat.S_IMODE(record.stat().st_mode) == 0o600
+    head, removed, kept = read_record(record)
+    assert set(removed) == set(before) - {altered, changed}
+    assert head["removed"] == len(removed) and {altered, changed} <= set(kept)
+    assert all(line["md5"] == before[path] for path, line in removed.items())
+    left = regular_files(root)
+    assert {altered, changed, new_name} <= left and not left & set(removed)
+    assert empty_directories(root) == []
+    assert served_from_the_bucket(sandbox) > 0
+    assert {alias: sandbox.settings_bytes(alias) for alias in sandbox.aliases} == settings_before
+
+    again = invoke(project_root, "reclaim", "--env=sandbox", "--delete-local")
+    assert "nothing to remove" in again.stdout and len(records(project_root)) == 1
+    status = invoke(project_root, "status", "--env=sandbox")
+    assert f"disk reclaimed: {len(removed):,} files" in status.stdout
+
+    # The way back checks its room first: on a filesystem too small for the download, refused, nothing changed.
+    client.put_object(Bucket=settings.bucket, Key=key, Body=(root / altered).read_bytes())  # undo our tamper
+    with small_filesystem(sandbox, root, size_kb=max(256, sum((root / p).stat().st_size for p in left) // 1024 + 64)):
+        refused = fab(project_root, "rollback", "--env=sandbox", check=False)
+        assert refused.returncode == 1, refused.stdout
+        problem = [line for line in refused.stderr.splitlines() if "the download needs" in line]
+        assert problem and "web1: " in problem[0] and "~/webapps/media" in problem[0] and "bytes free" in problem[0]
+        assert all(http_json(sandbox.host(alias)["health_url"])["storage"] == "s3" for alias in sandbox.aliases)
+        assert regular_files(root) == left
+    fab(project_root, "rollback", "--env=sandbox")
+    back = md5s(root)
+    assert all(back[path] == line["md5"] for path, line in removed.items())
+
+
+class small_filesystem:
+    """A tmpfs of ``size_kb`` over the media directory, holding what it held (as the web1 account), unmounted
+    on the way out with the directory's content as it was."""
+
+    def __init__(self, sandbox, root: Path, size_kb: int):
+        self.root, self.size_kb, self.keep = root, size_kb, root.parent / f".media-before-tmpfs-{uuid.uuid4().hex[:6]}"
+
+    def __enter__(self):
+        if os.geteuid() != 0:
+            pytest.skip("mounting a tmpfs needs root (CI runs as root)")
+        owner = self.root.stat()
+        subprocess.run(["cp", "-a", str(self.root), str(self.keep)], check=True)
+        subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={self.size_kb}k,uid={owner.st_uid},gid={owner.st_gid},"
+                        f"mode={stat.S_IMODE(owner.st_mode):o}", "tmpfs", str(self.root)], check=True)
+        subprocess.run(["cp", "-a", f"{self.keep}/.", str(self.root)], check=True)
+        return self
+
+    def __exit__(self, *exc):
+        subprocess.run(["umount", str(self.root)], check=True)
+        subprocess.run(["rm", "-rf", str(self.keep)], check=True)
+        return False
+
+
+def test_after_a_mirror_cutover_and_finalize_reclaim_empties_the_disk_and_the_rollback_refills_it(fresh, project_root):
+    sandbox, root = fresh, fresh.media_root()
+    invoke(project_root, "cutover", "--env=sandbox", env=MIRROR)
+    soaking = invoke(project_root, "reclaim", "--env=sandbox", "--delete-local", check=False)
+    assert soaking.returncode == 1 and "run `invoke finalize" not in soaking.stderr
+    assert "MEDIA_MIRROR is on" in soaking.stderr and "`invoke finalize --env=sandbox` first" in soaking.stderr
+    invoke(project_root, "finalize", "--env=sandbox")
+    before = md5s(root)
+    invoke(project_root, "reclaim", "--env=sandbox", "--delete-local")
+    [record] = records(project_root)
+    _, removed, kept = read_record(record)
+    assert set(removed) == set(before) and not kept
+    assert regular_files(root) == set() and empty_directories(root) == []
+    assert len(bucket_objects(sandbox)) >= len(removed)
+    assert served_from_the_bucket(sandbox) > 0
+    fab(project_root, "rollback", "--env=sandbox")
+    assert md5s(root) == before
