@@ -5,11 +5,12 @@ Thin on purpose: each task loads the environment and calls deploy/.
 
 from fabric import task
 
-from deploy.cli import PROJECT_ROOT, load_for_rollback, operator_errors, say, step_table, table
+from deploy.cli import PROJECT_ROOT, load_for_rollback, operator_errors, say, step_table
 from deploy.config.load import load
 from deploy.engine.run import Options
 from deploy.flows.rollback import run_rollback
 from deploy.flows.status import describe_hosts
+from deploy.text_table import table
 
 
 @task(help={"env": "environment: reads config/<env>.env"})

@@ -8,7 +8,7 @@ from invoke.exceptions import Exit
 
 from deploy import sandbox as sandbox_lib
 from deploy import rehearsal as rehearsal_lib
-from deploy.cli import PROJECT_ROOT, load_for_rollback, operator_errors, render_config, say, step_table, table
+from deploy.cli import PROJECT_ROOT, load_for_rollback, operator_errors, render_config, say, step_table
 from deploy.config import credentials
 from deploy.config.load import load
 from deploy.engine.run import Options
@@ -19,6 +19,7 @@ from deploy.flows.rollback import run_rollback
 from deploy.provision import apply as provision_lib
 from deploy.provision import teardown as teardown_lib
 from deploy.site.edits import snippet as snippet_lib
+from deploy.text_table import table
 
 
 @task(help={"env": "environment: reads config/<env>.env (+ .secrets.env, + environment variables)"})

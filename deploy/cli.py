@@ -6,7 +6,7 @@ import sys
 from contextlib import contextmanager
 from dataclasses import replace
 from pathlib import Path
-from typing import Iterator, Sequence
+from typing import Iterator
 
 from invoke.exceptions import Exit
 
@@ -16,6 +16,7 @@ from .config.types import Settings
 from .engine.journal import last_run
 from .errors import ConfigError, MediaCutoverError
 from .config.redact import redact
+from .text_table import table
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
@@ -44,15 +45,6 @@ def load_for_rollback(env: str | None, project_root: Path, only_hosts: list[str]
                               f"({', '.join(settings.host_aliases)})")
         settings = replace(settings, hosts=tuple(h for h in settings.hosts if h.alias in only_hosts))
     return settings
-
-
-def table(headers: Sequence[str], rows: Sequence[Sequence[object]]) -> str:
-    """A plain aligned text table."""
-    cells = [[str(value) for value in row] for row in [headers, *rows]]
-    widths = [max(len(row[column]) for row in cells) for column in range(len(headers))]
-    lines = ["  ".join(value.ljust(width) for value, width in zip(row, widths)).rstrip() for row in cells]
-    lines.insert(1, "  ".join("-" * width for width in widths))
-    return "\n".join(lines)
 
 
 def step_table(outcomes) -> str:
