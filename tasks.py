@@ -8,7 +8,7 @@ from invoke.exceptions import Exit
 
 from deploy import sandbox as sandbox_lib
 from deploy import rehearsal as rehearsal_lib
-from deploy.cli import PROJECT_ROOT, load_for_rollback, operator_errors, render_config, say, step_table
+from deploy.cli import PROJECT_ROOT, load_for_rollback, operator_errors, render_config, run_flow, say
 from deploy.config import credentials
 from deploy.config.load import load
 from deploy.engine.run import Options
@@ -39,14 +39,10 @@ def config(c, env=None):
 })
 def cutover(c, env=None, dry_run=False, checksum=False, break_lock=False, accept_thumbnail_regeneration=False):
     """Move media to S3 and switch every host to it; all or nothing."""
-    with operator_errors():
-        settings = load(env, PROJECT_ROOT)
-        options = Options(dry_run=dry_run, checksum=checksum, break_lock=break_lock,
-                          accept_thumbnail_regeneration=accept_thumbnail_regeneration)
-        runner = run_cutover(settings, options, say)
-        say(step_table(runner.outcomes))
-        say(f"cutover of {settings.env} " + ("previewed: nothing changed" if dry_run
-                                                 else "done: every host serves media from S3"))
+    options = Options(dry_run=dry_run, checksum=checksum, break_lock=break_lock,
+                      accept_thumbnail_regeneration=accept_thumbnail_regeneration)
+    run_flow("cutover", run_cutover, lambda: load(env, PROJECT_ROOT), options,
+             done="every host serves media from S3")
 
 
 @task(help={
@@ -56,12 +52,8 @@ def cutover(c, env=None, dry_run=False, checksum=False, break_lock=False, accept
 })
 def rollback(c, env=None, dry_run=False, break_lock=False):
     """Back to disk-served media on every host, downloading every file uploaded to the bucket meanwhile."""
-    with operator_errors():
-        settings = load_for_rollback(env, PROJECT_ROOT)
-        runner = run_rollback(settings, Options(dry_run=dry_run, break_lock=break_lock), say)
-        say(step_table(runner.outcomes))
-        say(f"rollback of {settings.env} " + ("previewed: nothing changed" if dry_run
-                                                  else "done: every host serves media from disk"))
+    run_flow("rollback", run_rollback, lambda: load_for_rollback(env, PROJECT_ROOT),
+             Options(dry_run=dry_run, break_lock=break_lock), done="every host serves media from disk")
 
 
 @task(help={
@@ -71,12 +63,8 @@ def rollback(c, env=None, dry_run=False, break_lock=False):
 })
 def finalize(c, env=None, dry_run=False, break_lock=False):
     """End a mirror-mode cutover's soak: the mirror off, the sites writing to the bucket only; deletes nothing."""
-    with operator_errors():
-        settings = load(env, PROJECT_ROOT)
-        runner = run_finalize(settings, Options(dry_run=dry_run, break_lock=break_lock), say)
-        say(step_table(runner.outcomes))
-        say(f"finalize of {settings.env} " + ("previewed: nothing changed" if dry_run else
-            "done: every host serves from and writes to the bucket only; a rollback now downloads"))
+    run_flow("finalize", run_finalize, lambda: load(env, PROJECT_ROOT), Options(dry_run=dry_run, break_lock=break_lock),
+             done="every host serves from and writes to the bucket only; a rollback now downloads")
 
 
 @task(help={"env": "environment: reads config/<env>.env"})

@@ -6,7 +6,7 @@ import sys
 from contextlib import contextmanager
 from dataclasses import replace
 from pathlib import Path
-from typing import Iterator
+from typing import Callable, Iterator
 
 from invoke.exceptions import Exit
 
@@ -14,6 +14,8 @@ from .config.keys import KNOWN_KEYS
 from .config.load import load
 from .config.types import Settings
 from .engine.journal import last_run
+from .engine.run import Options
+from .engine.runner import Runner
 from .errors import ConfigError, MediaCutoverError
 from .config.redact import redact
 from .text_table import table
@@ -50,6 +52,18 @@ def load_for_rollback(env: str | None, project_root: Path, only_hosts: list[str]
 def step_table(outcomes) -> str:
     """The short table printed at the end of a run."""
     return table(("STEP", "RESULT", "SECONDS"), [(o.name, o.result, f"{o.seconds:.1f}") for o in outcomes])
+
+
+def run_flow(name: str, flow: Callable[[Settings, Options, Callable[[str], None]], Runner],
+             load_settings: Callable[[], Settings], options: Options, done: str | None = None) -> None:
+    """A cutover, rollback or finalize task's body: load the settings, run ``flow``, print its step table,
+    then (given ``done``) the line that ends it: "<name> of <env> done: <done>" or, dry, "... previewed"."""
+    with operator_errors():
+        settings = load_settings()
+        runner = flow(settings, options, say)
+        say(step_table(runner.outcomes))
+        if done is not None:
+            say(f"{name} of {settings.env} " + ("previewed: nothing changed" if options.dry_run else f"done: {done}"))
 
 
 def render_config(settings: Settings) -> str:
