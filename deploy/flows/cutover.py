@@ -102,12 +102,17 @@ def _switch_over(before_complete: tuple[Step, ...] = ()) -> list[Step]:
                              complete="verify the bucket holds every file", before_complete=before_complete)
 
 
-CUTOVER = [
-    steps.TAKE_LOCK,
-    steps.INSTALL_SYNC_TOOL,
+# Both change-overs copy the disk as it is to the bucket and check it before the switch-over.
+_UPLOAD_AND_CHECK = [
     steps.copy("upload media", TO_S3),
     Step("verify the bucket", verify_snapshot, preview=preview_verify),
     Step("check the database's file references", check_database_references),
+]
+
+CUTOVER = [
+    steps.TAKE_LOCK,
+    steps.INSTALL_SYNC_TOOL,
+    *_UPLOAD_AND_CHECK,
     *_switch_over(),
 ]
 
@@ -118,9 +123,7 @@ MIRROR_CUTOVER = [
     steps.TAKE_LOCK,
     steps.INSTALL_SYNC_TOOL,
     *mirror.switch_mirror(on=True),
-    steps.copy("upload media", TO_S3),
-    Step("verify the bucket", verify_snapshot, preview=preview_verify),
-    Step("check the database's file references", check_database_references),
+    *_UPLOAD_AND_CHECK,
     *_switch_over(before_complete=(mirror.TAKE_RECORDS,)),
 ]
 
