@@ -50,6 +50,7 @@ from deploy.sync.on_host import install_sync_tool, upload_media
 from deploy.sync.tools import credentials_file
 
 from .host import BENCH_HOME, RUN_DIR, CommandFailed, prepare_private_dir, private_file, timed_run
+from .prefixes import delete_prefix
 from .peers import PEER_SPECS, PeerFiles, install_peer, peer_commands
 from .trees import PASS_SHAPES, QUICK_PASS_SHAPES, Shape, ensure_base_tree
 
@@ -215,7 +216,6 @@ def _status(field: str) -> float:
 
 
 def _delete_in_background(settings: Settings, prefix: str) -> threading.Thread:
-    from .run import delete_prefix
     thread = threading.Thread(target=delete_prefix, args=(settings, prefix), name=f"delete {prefix}")
     thread.start()
     return thread
