@@ -8,6 +8,7 @@ import shlex
 from ..config.paths import shell_path
 from ..engine.run import Run
 from ..errors import VerifyError
+from ..host_scripts import host_script
 from ..remote.ssh import LineStream, put_script, run_with_input
 from ..remote.ssh import run as remote_run
 from ..store.listing import listing
@@ -46,9 +47,9 @@ def newer_count(stream: LineStream) -> int:
     return 0
 
 
-# On the media host with REMOTE_PYTHON: which of the names on stdin (one JSON list) are under MEDIA_ROOT.
-_EXISTING = ("import json, os, sys; root = os.path.expanduser(sys.argv[1]); "
-             "print(json.dumps([n for n in json.load(sys.stdin) if os.path.lexists(os.path.join(root, n))]))")
+# On the media host with REMOTE_PYTHON: which of the names on stdin (one JSON list) are under MEDIA_ROOT
+# (deploy/remote/scripts/names_on_disk.py).
+_EXISTING = host_script("names_on_disk.py")
 
 
 def existing(run: Run, names: list[str]) -> list[str]:

@@ -21,6 +21,7 @@ import shlex
 from ...config.paths import shell_path
 from ...engine.run import Run
 from ...errors import RemoteError
+from ...host_scripts import host_script
 from ...remote.ssh import run as remote_run
 from ...remote.ssh import run_to_end
 from ..facts import thumbnail_plan
@@ -32,21 +33,8 @@ TIMEOUT = 600  # one transaction over every row: a big site's table takes minute
 RESTORED = ".restored"
 
 # On the media host with REMOTE_PYTHON: the newest record of ENV (by name: run ids sort by time) of a move
-# to HASH: DIR HASH ENV.
-_NEWEST = '''
-import glob, json, os, sys
-directory, wanted = os.path.expanduser(sys.argv[1]), sys.argv[2]
-for path in sorted(glob.glob(os.path.join(directory, "*-%s-easy-rows.json" % sys.argv[3])), reverse=True):
-    try:
-        with open(path, encoding="utf-8") as record:
-            if json.load(record)["hashes"]["to"] == wanted:
-                print(json.dumps({"record": path}))
-                break
-    except (OSError, ValueError, KeyError):
-        continue
-else:
-    print(json.dumps({"record": None}))
-'''
+# to HASH: DIR HASH ENV (deploy/remote/scripts/easy_newest_record.py).
+_NEWEST = host_script("easy_newest_record.py")
 
 
 def plan(run: Run, after: dict) -> EasyMigration | None:
