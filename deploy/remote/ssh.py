@@ -17,8 +17,8 @@ from invoke.exceptions import UnexpectedExit
 from ..config.paths import sftp_path, shell_path
 from ..config.types import Settings
 from ..errors import RemoteError
+from ..host_scripts import SCRIPTS  # the scripts run on the hosts (put_script)
 
-SCRIPTS = Path(__file__).parent / "scripts"   # the scripts run on the hosts (put_script)
 
 
 def connect(settings: Settings, alias: str) -> Connection:
