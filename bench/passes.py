@@ -39,7 +39,8 @@ from typing import Callable
 
 from deploy.config.paths import shell_path
 from deploy.config.types import Settings
-from deploy.engine.journal import Journal, new_run_id, read_run
+from deploy.engine.counts import PassCounts
+from deploy.engine.journal import Journal, new_run_id, read_entries
 from deploy.engine.run import Options, Run
 from deploy.media import delta
 from deploy.remote.ssh import connect, put_script
@@ -167,9 +168,9 @@ def project_pass(run: Run, connection, files_dir: str, changed: int) -> dict:
     delta.upload_changed(run)
     seconds = time.monotonic() - begin
     peak = _status("VmHWM")
-    record = [line for line in read_run(run.journal.path) if line.get("step") == "pass"][-1]
-    return {"seconds": round(seconds, 3), "walk_seconds": record["find_seconds"], "listed": record["listed"],
-            "copied": record["copied"], "operator_rss_mb": before, "operator_peak_mb": peak}
+    record = [entry.event for entry in read_entries(run.journal.path) if isinstance(entry.event, PassCounts)][-1]
+    return {"seconds": round(seconds, 3), "walk_seconds": record.find_seconds, "listed": record.listed,
+            "copied": record.copied, "operator_rss_mb": before, "operator_peak_mb": peak}
 
 
 def peer_pass(connection, settings: Settings, tool: str, s5cmd, root: str, prefix: str) -> dict:

@@ -12,6 +12,7 @@ from fabric import Connection
 from ..config.types import HostSettings, Settings
 from ..errors import HostsFailed, MediaCutoverError
 from ..remote.ssh import connect
+from .events import HostDone
 from .journal import Journal
 
 if TYPE_CHECKING:
@@ -118,9 +119,9 @@ class Run:
         try:
             summary = action(self, alias) or ""
         except MediaCutoverError as error:
-            self.journal.record("host", step=step, host=alias, start=begin, result="failed", summary=str(error))
+            self.journal.record(HostDone(step=step, host=alias, start=begin, result="failed", summary=str(error)))
             raise
-        self.journal.record("host", step=step, host=alias, start=begin, result="ok", summary=summary)
+        self.journal.record(HostDone(step=step, host=alias, start=begin, result="ok", summary=summary))
         return summary
 
     def on_every_host(self, action: Callable[["Run", str], object], aliases=None) -> list:

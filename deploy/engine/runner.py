@@ -13,6 +13,7 @@ from typing import Callable
 
 from ..errors import MediaCutoverError, StepFailed, UndoUnconfirmed
 from . import memory
+from .events import End, StepFinished, StepStarted, UndoFinished
 from .journal import Journal, new_run_id
 from .run import Run
 
@@ -57,7 +58,7 @@ class Runner:
             started.append(step)
             begin = time.monotonic()
             memory.reset_peak()
-            self.journal.record("step", step=step.name, result="started")
+            self.journal.record(StepStarted(step=step.name))
             self.say(f"==> {step.name}")
             # A step that changes anything has a preview; read-only steps run as they are.
             action = (step.preview or step.apply) if dry_run else step.apply
@@ -105,12 +106,14 @@ class Runner:
                 self.say("    " + summary.replace("\n", "\n    "))
         return outcome
 
-    def _finish(self, step: Step, result: str, begin: float, summary: str, kind: str = "step", **fields) -> None:
+    def _finish(self, step: Step, result: str, begin: float, summary: str, kind: str = "step",
+                unconfirmed: list[str] | None = None) -> None:
         seconds = time.monotonic() - begin
         self.outcomes.append(StepOutcome(step.name if kind == "step" else f"undo {step.name}",
                                          result, seconds, summary))
-        self.journal.record(kind, step=step.name, result=result, seconds=round(seconds, 3), summary=summary,
-                            peak_mb=memory.peak_mb(), **fields)
+        finished = UndoFinished if kind == "undo" else StepFinished
+        self.journal.record(finished(step=step.name, result=result, seconds=round(seconds, 3), summary=summary,
+                                     peak_mb=memory.peak_mb(), unconfirmed=unconfirmed))
 
 
 def execute_run(kind: str, steps: list[Step], settings, options, say: Callable[[str], None],
@@ -136,12 +139,12 @@ def execute_run(kind: str, steps: list[Step], settings, options, say: Callable[[
             release_lock(run)
         if finish is not None:
             finish(run)
-        journal.record("end", result="ok")
+        journal.record(End(result="ok"))
     except MediaCutoverError as error:
-        journal.record("end", result=f"failed: {error}".splitlines()[0])
+        journal.record(End(result=f"failed: {error}".splitlines()[0]))
         raise
     except BaseException as error:
-        journal.record("end", result=f"crashed: {type(error).__name__}")
+        journal.record(End(result=f"crashed: {type(error).__name__}"))
         raise
     finally:
         run.close()

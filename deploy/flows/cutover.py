@@ -37,6 +37,7 @@ from __future__ import annotations
 from typing import Callable
 
 from ..config.types import Settings
+from ..engine.counts import AccountingVerifyCounts, ListingVerifyCounts, ReferenceCounts
 from ..engine.run import Options, Run
 from ..engine.runner import Runner, Step, execute_run
 from ..media import accounting
@@ -58,8 +59,8 @@ def verify_snapshot(run: Run) -> str:
     """
     account = run.upload_account
     if not run.options.checksum and accounting.accounts_for_tree(account):
-        run.journal.record("counts", step="verify", method="accounting", local=account.tree_files,
-                           transferred=account.transferred, checked=account.checked, errors=account.errors)
+        run.journal.record(AccountingVerifyCounts(local=account.tree_files, transferred=account.transferred,
+                                                  checked=account.checked, errors=account.errors))
         return "\n".join(accounting.summary_lines(account))
     run.say(f"    the manifest against the listing: {accounting.why_not(account, run.options.checksum)}")
     return _verify(run, before=run.upload_started)
@@ -67,9 +68,8 @@ def verify_snapshot(run: Run) -> str:
 
 def _verify(run: Run, before: int | None) -> str:
     report, newer = verify_bucket(run, before)
-    run.journal.record("counts", step="verify", method="listing", local=report.local_count, remote=report.remote_count,
-                       matched=report.matched, extra=report.extra.count, md5_checked=report.md5_checked,
-                       newer=newer)
+    run.journal.record(ListingVerifyCounts(local=report.local_count, remote=report.remote_count, matched=report.matched,
+                                           extra=report.extra.count, md5_checked=report.md5_checked, newer=newer))
     lines = report.summary_lines()
     if newer:
         lines.append(f"{newer} files arrived on disk since the upload started: the catch-up takes them")
@@ -80,8 +80,8 @@ def check_database_references(run: Run) -> str:
     report = references.check_references(run)
     if report is None:
         return "no MANAGE_PY configured for the media host: skipped"
-    run.journal.record("counts", step="references", references=report.references,
-                       missing_on_disk=report.missing_on_disk, missing_everywhere=len(report.missing_everywhere))
+    run.journal.record(ReferenceCounts(references=report.references, missing_on_disk=report.missing_on_disk,
+                                       missing_everywhere=len(report.missing_everywhere)))
     return report.summary()
 
 

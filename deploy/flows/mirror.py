@@ -17,6 +17,8 @@ from __future__ import annotations
 import time
 from functools import partial
 
+from ..engine.counts import MirrorRecordCounts
+from ..engine.events import Healthy
 from ..engine.run import Run
 from ..engine.runner import Step
 from ..errors import RemoteError
@@ -89,7 +91,7 @@ def _wait(run: Run, alias: str, on: bool) -> str:
     health.wait_for_storage(host, serving, run.settings.reload_timeout, run.settings)
     said = health.wait_for_mirror(host, on, run.settings.reload_timeout)
     seconds = time.monotonic() - began
-    run.journal.record("host", step="health", host=alias, seconds_to_healthy=round(seconds, 3), mirror=on)
+    run.journal.record(Healthy(host=alias, seconds_to_healthy=round(seconds, 3), mirror=on))
     if said:
         return f"{alias}: answers on {serving}, mirror {'on' if on else 'off'}, {seconds:.1f} s after its reload"
     return (f"{alias}: answers on {serving} {seconds:.1f} s after its reload (its health does not say whether it "
@@ -138,8 +140,8 @@ def take_records(run: Run) -> str:
         found, torn = mirror_records.parse(output, alias)
         run.mirror_failures += found
         unreadable += torn
-    run.journal.record("counts", step="mirror records", failures=len(run.mirror_failures), unreadable=unreadable,
-                       names=[failure.name for failure in run.mirror_failures[:100]])
+    run.journal.record(MirrorRecordCounts(failures=len(run.mirror_failures), unreadable=unreadable,
+                                          names=[failure.name for failure in run.mirror_failures[:100]]))
     return "\n".join([*untaken, mirror_records.summary(run.mirror_failures, unreadable, path)])
 
 

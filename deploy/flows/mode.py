@@ -9,6 +9,7 @@ whatever CHANGEOVER says: that is the state the hosts are in.
 
 from __future__ import annotations
 
+from ..engine.counts import ModeCounts
 from ..engine.run import Run
 from ..engine.runner import Step
 
@@ -45,7 +46,7 @@ def rollback_mode(mirrors: dict[str, bool | None], name: str) -> tuple[str, str]
 def choose_cutover(run: Run) -> str:
     mirrors = {alias: facts.original_mirror for alias, facts in run.hosts.items()}
     run.mode, why = cutover_mode(run.settings.changeover, mirrors, run.settings.mirror_switch_name)
-    run.journal.record("counts", step="mode", mode=run.mode)
+    run.journal.record(ModeCounts(mode=run.mode))
     if run.mode == "copy":
         why += "; the window left: " + residual_window(run)
     return why
@@ -54,7 +55,7 @@ def choose_cutover(run: Run) -> str:
 def choose_rollback(run: Run) -> str:
     mirrors = {alias: run.hosts[alias].original_mirror for alias in run.aliases}
     run.mode, why = rollback_mode(mirrors, run.settings.mirror_switch_name)
-    run.journal.record("counts", step="mode", mode=run.mode)
+    run.journal.record(ModeCounts(mode=run.mode))
     return why
 
 

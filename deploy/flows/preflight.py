@@ -10,6 +10,7 @@ import posixpath
 from functools import partial
 
 from ..config.paths import shell_path
+from ..engine.counts import SorlCostCounts
 from ..engine.lock import describe, lock_path, read_lock
 from ..engine.run import HostFacts, Run
 from ..engine.runner import Step
@@ -216,9 +217,9 @@ def check_thumbnails(run: Run, cutover: bool) -> str:
         raise PreflightError("\n".join(found))
     if "sorl_cost" in probed.thumbnails:
         cost = thumbnails.sorl_cost_of(probed.thumbnails["sorl_cost"], alias)
-        run.journal.record("counts", step="sorl-thumbnail", regenerate=cost.regenerate, sources=cost.sources,
-                           requests=cost.requests, dead=cost.dead_count, dead_sample=cost.dead_sample,
-                           orphaned_rows=cost.orphaned_rows)
+        run.journal.record(SorlCostCounts(regenerate=cost.regenerate, sources=cost.sources, requests=cost.requests,
+                                          dead=cost.dead_count, dead_sample=cost.dead_sample,
+                                          orphaned_rows=cost.orphaned_rows))
         refused = thumbnail_plan.sorl_cost_problem(cost, run.options.accept_thumbnail_regeneration)
         if refused:
             raise PreflightError(refused)

@@ -17,6 +17,7 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from typing import Callable
 
+from ..engine.events import Healthy
 from ..engine.run import Run
 from ..errors import HealthError, MediaCutoverError, RemoteError, UndoUnconfirmed
 from ..media import delta
@@ -109,7 +110,7 @@ def _wait_until_serving(run: Run, alias: str, storage: str, reloaded_at: float) 
     health.wait_for_storage(run.settings.host(alias), storage, run.settings.reload_timeout, run.settings)
     healthy_at = time.time()
     seconds = healthy_at - reloaded_at
-    run.journal.record("host", step="health", host=alias, seconds_to_healthy=round(seconds, 3), healthy_at=healthy_at)
+    run.journal.record(Healthy(host=alias, seconds_to_healthy=round(seconds, 3), healthy_at=healthy_at))
     return f"{alias}: answers on {storage} {seconds:.1f} s after its reload command"
 
 

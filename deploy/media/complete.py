@@ -13,6 +13,7 @@ from __future__ import annotations
 import time
 from typing import Callable
 
+from ..engine.counts import FinalVerifyCounts, ReverseVerifyCounts
 from ..engine.run import Run
 from ..errors import VerifyError
 from ..sync.commands import supports_lists
@@ -30,8 +31,8 @@ def upload_until_complete(run: Run) -> str:
     if report.size_mismatch.count or report.md5_mismatch.count or len(arrived) < report.missing.count:
         raise VerifyError("the bucket still lacks files from disk after "
                           f"{ROUNDS} rounds:\n    " + "\n    ".join(report.summary_lines()))
-    run.journal.record("counts", step="final verify", local=report.local_count, remote=report.remote_count,
-                       matched=report.matched, extra=report.extra.count, copied=copied, arrived=len(arrived))
+    run.journal.record(FinalVerifyCounts(local=report.local_count, remote=report.remote_count, matched=report.matched,
+                                         extra=report.extra.count, copied=copied, arrived=len(arrived)))
     lines = report.summary_lines() if not arrived else [
         f"local: {report.local_count:,} files; matched: {report.matched:,}; {len(arrived)} written while the "
         "last comparison ran, each found in the bucket by its key: OK, the bucket holds every local file"]
@@ -45,8 +46,8 @@ def download_until_complete(run: Run) -> str:
     if len(arrived) < report.extra.count:
         raise VerifyError(f"{report.extra.count} objects in the bucket are still not on disk after "
                           f"{ROUNDS} rounds, e.g. {', '.join(report.extra.samples[:3])}")
-    run.journal.record("counts", step="reverse verify", on_disk=report.local_count,
-                       in_bucket=report.remote_count, not_on_disk=0, copied=copied, arrived=len(arrived))
+    run.journal.record(ReverseVerifyCounts(on_disk=report.local_count, in_bucket=report.remote_count, not_on_disk=0,
+                                           copied=copied, arrived=len(arrived)))
     return (f"{copied} files downloaded by the check\nevery one of {report.remote_count} objects under "
             f"{run.settings.media_prefix}/ is on disk ({report.local_count} files there"
             + (f"; {len(arrived)} written while the last comparison ran, each found on disk by name)" if arrived

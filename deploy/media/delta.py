@@ -32,6 +32,7 @@ from __future__ import annotations
 import time
 
 from ..config.paths import sftp_path, shell_path
+from ..engine.counts import PassCounts
 from ..engine.run import Run
 from ..remote.ssh import put_script
 from ..remote.ssh import run as remote_run
@@ -172,7 +173,7 @@ def _passed(run: Run, direction: str, listed: int, finding: float, result, begin
     copied = result.files_transferred if result is not None else 0
     seconds = time.monotonic() - begin
     run.last_pass_listed = listed
-    run.journal.record("counts", step="pass", direction=direction, listed=listed, copied=copied,
-                       find_seconds=round(finding, 3), seconds=round(seconds, 3), problems=problems)
+    run.journal.record(PassCounts(direction=direction, listed=listed, copied=copied, find_seconds=round(finding, 3),
+                                  seconds=round(seconds, 3), problems=problems))
     verb = "uploaded" if direction == "upload" else "downloaded"
     return f"{listed} {found}, {copied or 0} {verb} ({seconds:.1f} s, {finding:.1f} s of it finding them)"

@@ -11,6 +11,7 @@ TOOLS_DIR/displaced/<run id>/).
 
 from __future__ import annotations
 
+from ..engine.counts import DownloadCounts, UploadCounts
 from ..engine.run import Run
 from ..sync import on_host as runner
 from . import manifest
@@ -27,9 +28,9 @@ def upload(run: Run, overwrite: bool = True) -> str:
     result = runner.upload_media(run.media_connection, run.settings, manifest_totals=(files, size),
                                  on_progress=lambda line: run.say(f"    {line}"), exclude=manifest.unreadable(problems),
                                  overwrite=overwrite)
-    run.journal.record("counts", step="upload", files=files, bytes=size, problems=len(problems),
-                       transferred=result.files_transferred, transferred_bytes=result.bytes_transferred,
-                       checked=result.files_checked, errors=result.errors_reported, seconds=result.elapsed)
+    run.journal.record(UploadCounts(files=files, bytes=size, problems=len(problems), transferred=result.files_transferred,
+                                    transferred_bytes=result.bytes_transferred, checked=result.files_checked,
+                                    errors=result.errors_reported, seconds=result.elapsed))
     if run.upload_account is None:
         run.upload_account = UploadAccount(result.tool, files, result.files_transferred, result.files_checked,
                                            result.errors_reported)
@@ -51,8 +52,8 @@ def download(run: Run, overwrite: bool = True) -> str:
     result = runner.download_media(run.media_connection, run.settings, overwrite=overwrite,
                                    displaced_dir=displaced_dir(run), exclude=run.unreadable,
                                    on_progress=lambda line: run.say(f"    {line}"))
-    run.journal.record("counts", step="download", overwrite=overwrite, transferred=result.files_transferred,
-                       transferred_bytes=result.bytes_transferred, seconds=result.elapsed)
+    run.journal.record(DownloadCounts(overwrite=overwrite, transferred=result.files_transferred,
+                                      transferred_bytes=result.bytes_transferred, seconds=result.elapsed))
     count = result.files_transferred
     return f"{'no' if count == 0 else count if count is not None else 'the missing'} files downloaded " \
            f"({result.tool}, {result.elapsed or 0:.1f} s)"

@@ -12,8 +12,8 @@ from deploy.flows import reload
 
 
 class Journal(list):
-    def record(self, event, **fields):
-        self.append((event, fields))
+    def record(self, event):
+        self.append((event.event_name(), event.fields()))
 
 
 def fake_run(grace=0.0, **facts):

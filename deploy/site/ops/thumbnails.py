@@ -19,6 +19,7 @@ import json
 import shlex
 
 from ...config.paths import shell_path
+from ...engine.counts import EasyRowsCounts
 from ...engine.run import Run
 from ...errors import RemoteError
 from ...remote.ssh import run as remote_run
@@ -73,8 +74,8 @@ def move(run: Run, migration: EasyMigration) -> RowsChange:
     host = run.settings.host(run.settings.media_host)
     change = _run(run, thumbnails.migrate_command(host, migration, record, env_file_of(host), run.settings.switch_name),
                   "moving easy_thumbnails' rows")
-    run.journal.record("counts", step="easy_thumbnails rows", command=change.command, changed=change.changed,
-                       record=record, **change.counts)
+    run.journal.record(EasyRowsCounts(command=change.command, changed=change.changed, record=record,
+                                      counts=change.counts))
     return change
 
 
@@ -83,8 +84,8 @@ def restore(run: Run, record: str) -> RowsChange:
     host = run.settings.host(run.settings.media_host)
     change = _run(run, thumbnails.restore_command(host, record, env_file_of(host), run.settings.switch_name),
                   "putting easy_thumbnails' rows back")
-    run.journal.record("counts", step="easy_thumbnails rows", command=change.command, changed=change.changed,
-                       record=record, **change.counts)
+    run.journal.record(EasyRowsCounts(command=change.command, changed=change.changed, record=record,
+                                      counts=change.counts))
     return change
 
 
