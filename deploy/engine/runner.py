@@ -118,16 +118,17 @@ class Runner:
 
 def execute_run(kind: str, steps: list[Step], settings, options, say: Callable[[str], None],
                 release_lock: Action, finish: Action | None = None,
-                then: Callable[[Run], list[Step]] | None = None) -> Runner:
+                then: Callable[[Run], list[Step]] | None = None, *, state: object) -> Runner:
     """One cutover or rollback: journal, preflight and steps, the lock released at the end.
 
+    ``state`` is the flow's own, new: the run carries it (``Run.state``) without knowing its type.
     ``then``, given, picks the steps that follow ``steps`` (the preflight) from what it found: the
     change-over's mode (copy or mirror).  ``finish`` runs last, after the lock is released (the
     rollback names the hosts it could not reach there).  Raises StepFailed after undoing.
     """
     run_id = new_run_id()
     journal = Journal(settings.project_root / "runs", run_id, settings.env, kind, options.dry_run)
-    run = Run(settings, options, journal, say, run_id)
+    run = Run(settings, options, journal, say, run_id, state)
     runner = Runner(journal, say)
     say(f"{kind} of {settings.env} ({', '.join(settings.host_aliases)}), run {run_id}"
         + (" -- DRY RUN, nothing will change" if options.dry_run else ""))
