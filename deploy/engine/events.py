@@ -25,8 +25,10 @@ class Event:
     OMITTED_WHEN_NONE: ClassVar[tuple[str, ...]] = ()  # written only when set
     FLATTENED: ClassVar[str | None] = None  # a mapping written inline, that takes what is undeclared on reading
 
+    # what a line read back held beyond the record's fields; the record's fields it lacked (they read None and
+    # are left out again when written: how it was written, not what it says, so not compared)
     undeclared: Mapping[str, object] = field(default_factory=dict, repr=False)
-    absent: frozenset[str] = field(default=frozenset(), repr=False, compare=False)  # how it was written, not what
+    absent: frozenset[str] = field(default=frozenset(), repr=False, compare=False)
 
     def event_name(self) -> str:
         return self.EVENT
@@ -46,6 +48,7 @@ class Event:
 
     @classmethod
     def of_fields(cls, fields: Mapping[str, object]) -> "Event":
+        """The record of a line's fields (after the header and the name), as read back."""
         declared = [f for f in dataclasses.fields(cls) if f.name not in _OWN]
         names = {f.name for f in declared}
         given = {f.name: fields.get(f.name) for f in declared if f.init and f.name != cls.FLATTENED}

@@ -45,7 +45,7 @@ class Run(Generic[S]):
     journal: Journal
     say: Callable[[str], None]
     run_id: str
-    state: S  # the flow's own (deploy.flows.state); None for a run with no flow (a bench's, a test's)
+    state: S  # the flow's own (deploy.flows.state), made by its entry function; a bench's: the passes alone
     # (alias, why) of the hosts the rollback's preflight could not reach: left alone, named at the end
     unreachable: list[tuple[str, str]] = field(default_factory=list)
     _connections: dict[str, Connection] = field(default_factory=dict)
