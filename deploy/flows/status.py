@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import datetime, timezone
 
 from ..config.types import Settings
-from ..engine.journal import last_run, outcome
+from ..engine.journal import last_run, outcome, parse
 from ..engine.lock import describe, read_lock
 from ..errors import MediaCutoverError
 from ..remote.ssh import connect, run
@@ -56,5 +56,6 @@ def last_run_line(settings: Settings) -> str:
     events = last_run(settings.project_root / "runs", settings.env)
     if not events:
         return "none recorded"
-    started = datetime.fromtimestamp(events[0]["time"], timezone.utc).strftime("%Y-%m-%d %H:%M:%S UTC")
-    return f"{events[0]['kind']} {events[0]['run_id']} at {started}: {outcome(events)}"
+    first = parse(events[0])
+    started = datetime.fromtimestamp(first.time, timezone.utc).strftime("%Y-%m-%d %H:%M:%S UTC")
+    return f"{first.kind} {first.run_id} at {started}: {outcome(events)}"
