@@ -19,10 +19,6 @@ import grimp
 
 ROOT = Path(__file__).resolve().parents[2]
 
-# deploy.engine.run names ReferenceFeed (for a type, under TYPE_CHECKING) and
-# deploy.site.ops.reference_feed imports Run.  Another branch removes this cycle: delete this entry when
-# it is merged (test_every_known_cycle_is_still_there says when).  No other entry belongs here.
-KNOWN_CYCLES = {frozenset({"deploy.engine.run", "deploy.site.ops.reference_feed"})}
 
 SHARED_NAMES = {"errors.py": {"deploy/errors.py", "deploy/store/errors.py"}}
 FEATURE_ROLES = {"facts", "edits", "ops"}                # deploy/site/<role>/<feature>.py
@@ -66,15 +62,8 @@ def deploy_modules() -> list[str]:
 def test_deploy_and_bench_have_no_import_cycles():
     for package in ("deploy", "bench"):   # this checkout's, not another's on the path
         assert Path(importlib.util.find_spec(package).origin).parent == ROOT / package
-    cycles = [cycle for cycle in import_cycles("deploy", "bench") if frozenset(cycle) not in KNOWN_CYCLES]
+    cycles = [cycle for cycle in import_cycles("deploy", "bench")]
     assert not cycles, "import cycles: " + "; ".join(" <-> ".join(cycle) for cycle in cycles)
-
-
-def test_every_known_cycle_is_still_there():
-    """An entry of KNOWN_CYCLES whose cycle is gone is deleted, not kept as a licence."""
-    cycles = {frozenset(cycle) for cycle in import_cycles("deploy", "bench")}
-    gone = [" <-> ".join(sorted(cycle)) for cycle in KNOWN_CYCLES - cycles]
-    assert not gone, f"no longer a cycle, delete it from KNOWN_CYCLES: {gone}"
 
 
 def test_a_cycle_through_a_function_or_a_type_checking_import_is_found(tmp_path, monkeypatch):
