@@ -5,11 +5,12 @@ Thin on purpose: each task loads the environment and calls deploy/.
 
 from fabric import task
 
-from deploy.cli import PROJECT_ROOT, load_for_rollback, operator_errors, say, step_table, table
+from deploy.cli import PROJECT_ROOT, load_for_rollback, operator_errors, run_flow, say
 from deploy.config.load import load
 from deploy.engine.run import Options
 from deploy.flows.rollback import run_rollback
 from deploy.flows.status import describe_hosts
+from deploy.text_table import table
 
 
 @task(help={"env": "environment: reads config/<env>.env"})
@@ -28,7 +29,5 @@ def hosts(c, env=None):
 def rollback(c, env=None, dry_run=False, break_lock=False):
     """Back to disk-served media, downloading every file uploaded to the bucket meanwhile."""
     only = [c.original_host] if getattr(c, "original_host", None) else None  # fab -H web1,web2: one host a call
-    with operator_errors():
-        settings = load_for_rollback(env, PROJECT_ROOT, only)
-        runner = run_rollback(settings, Options(dry_run=dry_run, break_lock=break_lock), say)
-        say(step_table(runner.outcomes))
+    run_flow("rollback", run_rollback, lambda: load_for_rollback(env, PROJECT_ROOT, only),
+             Options(dry_run=dry_run, break_lock=break_lock))

@@ -8,17 +8,19 @@ from invoke.exceptions import Exit
 
 from deploy import sandbox as sandbox_lib
 from deploy import rehearsal as rehearsal_lib
-from deploy.cli import PROJECT_ROOT, load_for_rollback, operator_errors, render_config, say, step_table, table
+from deploy.cli import PROJECT_ROOT, load_for_rollback, operator_errors, render_config, run_flow, say
 from deploy.config import credentials
 from deploy.config.load import load
 from deploy.engine.run import Options
 from deploy.flows import status as status_lib
 from deploy.flows.cutover import run_cutover
 from deploy.flows.finalize import run_finalize
+from deploy.flows.reclaim import run_reclaim
 from deploy.flows.rollback import run_rollback
 from deploy.provision import apply as provision_lib
 from deploy.provision import teardown as teardown_lib
 from deploy.site.edits import snippet as snippet_lib
+from deploy.text_table import table
 
 
 @task(help={"env": "environment: reads config/<env>.env (+ .secrets.env, + environment variables)"})
@@ -38,14 +40,10 @@ def config(c, env=None):
 })
 def cutover(c, env=None, dry_run=False, checksum=False, break_lock=False, accept_thumbnail_regeneration=False):
     """Move media to S3 and switch every host to it; all or nothing."""
-    with operator_errors():
-        settings = load(env, PROJECT_ROOT)
-        options = Options(dry_run=dry_run, checksum=checksum, break_lock=break_lock,
-                          accept_thumbnail_regeneration=accept_thumbnail_regeneration)
-        runner = run_cutover(settings, options, say)
-        say(step_table(runner.outcomes))
-        say(f"cutover of {settings.env} " + ("previewed: nothing changed" if dry_run
-                                                 else "done: every host serves media from S3"))
+    options = Options(dry_run=dry_run, checksum=checksum, break_lock=break_lock,
+                      accept_thumbnail_regeneration=accept_thumbnail_regeneration)
+    run_flow("cutover", run_cutover, lambda: load(env, PROJECT_ROOT), options,
+             done="every host serves media from S3")
 
 
 @task(help={
@@ -55,12 +53,8 @@ def cutover(c, env=None, dry_run=False, checksum=False, break_lock=False, accept
 })
 def rollback(c, env=None, dry_run=False, break_lock=False):
     """Back to disk-served media on every host, downloading every file uploaded to the bucket meanwhile."""
-    with operator_errors():
-        settings = load_for_rollback(env, PROJECT_ROOT)
-        runner = run_rollback(settings, Options(dry_run=dry_run, break_lock=break_lock), say)
-        say(step_table(runner.outcomes))
-        say(f"rollback of {settings.env} " + ("previewed: nothing changed" if dry_run
-                                                  else "done: every host serves media from disk"))
+    run_flow("rollback", run_rollback, lambda: load_for_rollback(env, PROJECT_ROOT),
+             Options(dry_run=dry_run, break_lock=break_lock), done="every host serves media from disk")
 
 
 @task(help={
@@ -70,12 +64,23 @@ def rollback(c, env=None, dry_run=False, break_lock=False):
 })
 def finalize(c, env=None, dry_run=False, break_lock=False):
     """End a mirror-mode cutover's soak: the mirror off, the sites writing to the bucket only; deletes nothing."""
-    with operator_errors():
-        settings = load(env, PROJECT_ROOT)
-        runner = run_finalize(settings, Options(dry_run=dry_run, break_lock=break_lock), say)
-        say(step_table(runner.outcomes))
-        say(f"finalize of {settings.env} " + ("previewed: nothing changed" if dry_run else
-            "done: every host serves from and writes to the bucket only; a rollback now downloads"))
+    run_flow("finalize", run_finalize, lambda: load(env, PROJECT_ROOT), Options(dry_run=dry_run, break_lock=break_lock),
+             done="every host serves from and writes to the bucket only; a rollback now downloads")
+
+
+@task(help={
+    "env": "environment: reads config/<env>.env",
+    "delete_local": "remove the files proven in the bucket (same size and MD5) from the media host's disk; "
+                    "without it, reclaim only reports",
+    "dry_run": "show what the proof and the removal would do, change nothing",
+    "break_lock": "remove a lock left by a dead run (its details are shown first)",
+})
+def reclaim(c, env=None, delete_local=False, dry_run=False, break_lock=False):
+    """Free the disk: prove each media file is in the bucket (size and MD5), and with --delete-local remove those."""
+    run_flow("reclaim", run_reclaim, lambda: load(env, PROJECT_ROOT),
+             Options(dry_run=dry_run, break_lock=break_lock, delete_local=delete_local),
+             done="the disk holds only the files not proven in the bucket (the record is under runs/)"
+             if delete_local else "a report: nothing removed")
 
 
 @task(help={"env": "environment: reads config/<env>.env"})
@@ -86,6 +91,7 @@ def status(c, env=None):
         say(table(("HOST", "STATE"), status_lib.host_rows(settings)))
         say(f"last run: {status_lib.last_run_line(settings)}")
         say(f"lock:     {status_lib.lock_line(settings)}")
+        say(f"disk:     {status_lib.disk_line(settings)}")
 
 
 ADMIN_ENV_HELP = ("dotenv file with the admin's AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, for this command "

@@ -36,7 +36,8 @@ from typing import Callable, NamedTuple
 from urllib.parse import urljoin
 
 from deploy.config.types import Settings
-from deploy.engine.journal import read_run
+from deploy.engine.events import End, Healthy, StepFinished, StepStarted
+from deploy.engine.journal import Entry, read_entries
 from deploy.engine.lock import describe, read_lock
 from deploy.flows import cutover, rollback
 from deploy.flows.steps import RELOAD
@@ -256,12 +257,12 @@ def measure_changeover(project_root: Path, settings: Settings, say: Callable[[st
             traffic.stop()
             for poller in pollers.values():
                 poller.stop()
-        events = read_run(newest_cutover_journal(project_root / "runs", started - 1))
+        events = read_entries(newest_cutover_journal(project_root / "runs", started - 1))
         if not with_rollback:
             return dict(_summary(events, pollers, traffic), peak_memory_mb=peak_mb)
         summary = _summary(events, pollers, traffic, until=before_rollback)
         summary["requests"], summary["failed"] = cut_over
-        back = read_run(newest_cutover_journal(project_root / "runs", before_rollback - 1, "rollback"))
+        back = read_entries(newest_cutover_journal(project_root / "runs", before_rollback - 1, "rollback"))
         summary["rollback"] = _summary(back, pollers, traffic, flip=ROLLBACK_FLIP_STEP, storage="disk",
                                        between=ROLLBACK_BETWEEN_FLIP_AND_RELOAD, after=before_rollback)
         summary["rollback"]["requests"] = traffic.requests - cut_over[0]
@@ -277,13 +278,14 @@ def measure_changeover(project_root: Path, settings: Settings, say: Callable[[st
             invoke(project_root, "sandbox.reset", timeout=timeout)
 
 
-def _summary(events: list[dict], pollers: dict[str, HealthPoller], traffic: Traffic, flip: str = FLIP_STEP,
+def _summary(events: list[Entry], pollers: dict[str, HealthPoller], traffic: Traffic, flip: str = FLIP_STEP,
              storage: str = "s3", between: tuple[str, ...] = BETWEEN_FLIP_AND_RELOAD, after: float = 0.0,
              until: float | None = None) -> dict:
     def step_time(step: str, result: str) -> float:
-        for event in events:
-            if event["event"] == "step" and event.get("step") == step and event.get("result") == result:
-                return event["time"]
+        for entry in events:
+            if isinstance(entry.event, (StepStarted, StepFinished)) and (entry.event.step, entry.event.result) == \
+                    (step, result):
+                return entry.time
         raise RuntimeError(f"the run's journal has no '{step}' {result} event")
 
     flip_started = step_time(flip, "started")
@@ -293,10 +295,9 @@ def _summary(events: list[dict], pollers: dict[str, HealthPoller], traffic: Traf
         seen = {alias: Counter((status, storage) for _, status, storage in poller.samples)
                 for alias, poller in pollers.items()}
         raise RuntimeError(f"a host was not healthy on {storage} when the run ended; health answers seen: {seen}")
-    journal_health = {event["host"]: event["seconds_to_healthy"] for event in events
-                      if event["event"] == "host" and event.get("step") == "health"}
-    steps = {event["step"]: event["seconds"] for event in events
-             if event["event"] == "step" and "seconds" in event}
+    journal_health = {entry.event.host: entry.event.seconds_to_healthy for entry in events
+                      if isinstance(entry.event, Healthy)}
+    steps = {entry.event.step: entry.event.seconds for entry in events if isinstance(entry.event, StepFinished)}
     return {
         "flip_to_all_healthy": max(healthy.values()) - flip_started,
         "reload_to_all_healthy": max(healthy.values()) - reload_done,
@@ -307,7 +308,7 @@ def _summary(events: list[dict], pollers: dict[str, HealthPoller], traffic: Traf
         "failed": sum(traffic.failures.values()),
         "failures": dict(traffic.failures.most_common(5)),
         "traffic_seconds": traffic.seconds,
-        "result": next((event["result"] for event in events if event["event"] == "end"), "unfinished"),
+        "result": next((entry.event.result for entry in events if isinstance(entry.event, End)), "unfinished"),
     }
 
 

@@ -1,11 +1,9 @@
-"""Small remote helpers for the benchmark: private files, scripts, timed commands on the media host."""
+"""Small remote helpers for the benchmark: private files and timed commands on the media host."""
 
 from __future__ import annotations
 
-import hashlib
 import time
 from contextlib import contextmanager
-from pathlib import Path
 from typing import Iterator
 
 import paramiko
@@ -25,21 +23,6 @@ def prepare_private_dir(connection: Connection, path: str) -> None:
     quoted = shell_path(path)
     run(connection, f"umask 077 && mkdir -p {quoted} && chmod 700 {quoted} && test ! -L {quoted} && test -O {quoted}",
         f"preparing {path}")
-
-
-def put_script(connection: Connection, directory: str, source: Path) -> str:
-    """Upload a local script once (content-addressed name); returns its remote path."""
-    content = source.read_bytes()
-    remote = f"{directory}/{source.stem}-{hashlib.sha256(content).hexdigest()[:10]}{source.suffix}"
-    run(connection, f"mkdir -p {shell_path(directory)}", f"creating {directory}")
-    sftp = connection.sftp()
-    try:
-        sftp.stat(sftp_path(remote))
-    except FileNotFoundError:
-        with sftp.open(sftp_path(remote) + ".part", "wb") as handle:
-            handle.write(content)
-        sftp.posix_rename(sftp_path(remote) + ".part", sftp_path(remote))
-    return remote
 
 
 @contextmanager

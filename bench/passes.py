@@ -10,8 +10,8 @@ each have N new files to carry:
 
 - project: ``deploy.media.delta.upload_changed`` on a real ``deploy.engine.run.Run``
   (the sandbox's settings with MEDIA_ROOT and the prefix replaced, a Journal under
-  a temporary directory), ``run.disk_mark`` set to the host's clock at the end of
-  the previous pass, then N new files written;
+  a temporary directory, its state the run's passes), ``run.state.disk_mark`` set to
+  the host's clock at the end of the previous pass, then N new files written;
 - rclone: ``upload_media(..., overwrite=False)`` without a list: the project's flags
   with ``--ignore-existing``, the whole tree compared (the old catch-up pass);
 - s5cmd: ``s5cmd sync --size-only`` of the whole tree, otherwise as bench/peers.py runs it.
@@ -39,9 +39,11 @@ from typing import Callable
 
 from deploy.config.paths import shell_path
 from deploy.config.types import Settings
-from deploy.engine.journal import Journal, new_run_id, read_run
+from deploy.engine.counts import PassCounts
+from deploy.engine.journal import Journal, new_run_id, read_entries
 from deploy.engine.run import Options, Run
 from deploy.media import delta
+from deploy.media.passes import Passes
 from deploy.remote.ssh import connect, put_script
 from deploy.remote.ssh import run as remote_run
 from deploy.sandbox import admin_settings
@@ -50,6 +52,7 @@ from deploy.sync.on_host import install_sync_tool, upload_media
 from deploy.sync.tools import credentials_file
 
 from .host import BENCH_HOME, RUN_DIR, CommandFailed, prepare_private_dir, private_file, timed_run
+from .prefixes import delete_prefix
 from .peers import PEER_SPECS, PeerFiles, install_peer, peer_commands
 from .trees import PASS_SHAPES, QUICK_PASS_SHAPES, Shape, ensure_base_tree
 
@@ -129,7 +132,7 @@ def measure_tree(connection, settings: Settings, shape: Shape, changes: tuple[in
     with tempfile.TemporaryDirectory(prefix="bench-passes-") as journal_dir:
         run_id = new_run_id()
         run = Run(tree_settings, Options(), Journal(Path(journal_dir), run_id, "sandbox", "bench-passes"),
-                  say=lambda line: None, run_id=run_id)
+                  say=lambda line: None, run_id=run_id, state=Passes())
         try:
             for index, changed in enumerate(changes):
                 order = TOOLS[index % 3:] + TOOLS[:index % 3]   # the order turns with N (the page cache)
@@ -147,7 +150,7 @@ def measure_tree(connection, settings: Settings, shape: Shape, changes: tuple[in
                     say(f"    N={changed:<5} {tool:8} {row['seconds']:7.2f} s" +
                         (f" (walk {row['walk_seconds']:.2f} s, listed {row['listed']}, peak "
                          f"{row['operator_peak_mb']:.0f} MB)" if tool == "project" else ""))
-            tree["walk"] = walk_memory(connection, tree_settings, run.disk_mark)
+            tree["walk"] = walk_memory(connection, tree_settings, run.state.disk_mark)
             say("    remote walk: " + ", ".join(f"{w['since']}: {w['seconds']:.2f} s, {w['peak_mb']:.0f} MB"
                                                for w in tree["walk"]))
         finally:
@@ -156,20 +159,20 @@ def measure_tree(connection, settings: Settings, shape: Shape, changes: tuple[in
     return tree
 
 
-def project_pass(run: Run, connection, files_dir: str, changed: int) -> dict:
+def project_pass(run: Run[Passes], connection, files_dir: str, changed: int) -> dict:
     """The mark, N new files, then ``delta.upload_changed``: wall seconds and the journal's counts."""
     time.sleep(QUIET)   # the other tools' files are then before the mark, minus the margin
-    run.disk_mark = float(remote_run(connection, "date +%s", "reading the host's clock").strip())
+    run.state.disk_mark = float(remote_run(connection, "date +%s", "reading the host's clock").strip())
     make_files(connection, run.settings, files_dir, changed)
     before = _status("VmRSS")
     Path("/proc/self/clear_refs").write_text("5")   # resets VmHWM to the current RSS
     begin = time.monotonic()
-    delta.upload_changed(run)
+    delta.upload_changed(run, run.state)
     seconds = time.monotonic() - begin
     peak = _status("VmHWM")
-    record = [line for line in read_run(run.journal.path) if line.get("step") == "pass"][-1]
-    return {"seconds": round(seconds, 3), "walk_seconds": record["find_seconds"], "listed": record["listed"],
-            "copied": record["copied"], "operator_rss_mb": before, "operator_peak_mb": peak}
+    record = [entry.event for entry in read_entries(run.journal.path) if isinstance(entry.event, PassCounts)][-1]
+    return {"seconds": round(seconds, 3), "walk_seconds": record.find_seconds, "listed": record.listed,
+            "copied": record.copied, "operator_rss_mb": before, "operator_peak_mb": peak}
 
 
 def peer_pass(connection, settings: Settings, tool: str, s5cmd, root: str, prefix: str) -> dict:
@@ -215,7 +218,6 @@ def _status(field: str) -> float:
 
 
 def _delete_in_background(settings: Settings, prefix: str) -> threading.Thread:
-    from .run import delete_prefix
     thread = threading.Thread(target=delete_prefix, args=(settings, prefix), name=f"delete {prefix}")
     thread.start()
     return thread

@@ -150,7 +150,7 @@ def render_passes(results: dict[str, dict], machine_lines: list[str], versions: 
             "`<tree>/bench-new-<token>/`, removed at the end), so every pass copies exactly N; the order of the "
             "three turns with N. The project's pass is `deploy.media.delta.upload_changed` on a real "
             "`deploy.engine.run.Run` (sandbox settings, MEDIA_ROOT and prefix replaced, a Journal in a "
-            "temporary directory), `run.disk_mark` set to the host's clock 3.5 s after the previous pass "
+            "temporary directory), `run.state.disk_mark` set to the host's clock 3.5 s after the previous pass "
             "(the other tools' files are then before the mark minus delta.MARGIN); `listed / copied` come from "
             "its journal. The peers compare the whole tree with the whole prefix: rclone through "
             "`upload_media(overwrite=False)` (the project's flags and --ignore-existing, the catch-up before the "

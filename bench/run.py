@@ -37,6 +37,7 @@ from .compare_bench import measure_compare
 from .passes import load_results
 from .passes_report import passes_args, run_passes, with_passes_section
 from .host import BENCH_HOME, RUN_DIR
+from .prefixes import count_prefix, delete_prefix
 from .peers import Contender, peer_tools, project_contender, rclone_check_command
 from .report import (COMPARE_ENTRIES, PEER_ORDER, PHASES, VERIFY_REPEATS, Results, local_versions, machine,
                      render)
@@ -214,11 +215,6 @@ class StoreCpu:
 
 # --- the bucket ------------------------------------------------------------------------------
 
-def count_prefix(client, bucket: str, prefix: str) -> int:
-    pages = client.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix + "/")
-    return sum(len(page.get("Contents", [])) for page in pages)
-
-
 def clean_up(project_root: Path, say: Callable[[str], None] = print) -> int:
     """What a run killed before its cleanup leaves: credentials files on the media host, bench-* prefixes."""
     settings = admin_settings(Layout(project_root), load_settings("sandbox", project_root))
@@ -230,19 +226,6 @@ def clean_up(project_root: Path, say: Callable[[str], None] = print) -> int:
     prefixes = [item["Prefix"].rstrip("/") for page in pages for item in page.get("CommonPrefixes", [])]
     deleted = sum(delete_prefix(settings, prefix) for prefix in prefixes)
     say(f"deleted {deleted:,} objects under {len(prefixes)} bench-* prefixes")
-    return deleted
-
-
-def delete_prefix(settings: Settings, prefix: str) -> int:
-    """Delete every object under ``prefix/`` (admin key); how many there were."""
-    if not prefix.startswith("bench-"):
-        raise ValueError(f"refusing to delete {prefix!r}: the benchmark deletes only its bench-* prefixes")
-    client, deleted = s3_client(settings), 0
-    for page in client.get_paginator("list_objects_v2").paginate(Bucket=settings.bucket, Prefix=prefix + "/"):
-        keys = [{"Key": item["Key"]} for item in page.get("Contents", [])]
-        if keys:
-            client.delete_objects(Bucket=settings.bucket, Delete={"Objects": keys, "Quiet": True})
-            deleted += len(keys)
     return deleted
 
 

@@ -22,7 +22,9 @@ import time
 from pathlib import Path
 
 from deploy.config.load import load_settings
-from deploy.engine.journal import read_run
+from deploy.engine.counts import PassCounts, UploadCounts
+from deploy.engine.events import Counts, StepFinished
+from deploy.engine.journal import Entry, read_entries
 
 from . import scale_rehearsals
 from .changeover import measure_changeover, newest_cutover_journal
@@ -47,11 +49,11 @@ def measure(project_root: Path = ROOT, say=print, timeout: float = 5400) -> dict
     started = time.time()
     summary = measure_changeover(project_root, settings, say, with_rollback=True, timeout=timeout)
     runs = project_root / "runs"
-    cutover = _run_facts(read_run(newest_cutover_journal(runs, started - 1)))
-    rollback = _run_facts(read_run(newest_cutover_journal(runs, started - 1, "rollback")))
+    cutover = _run_facts(read_entries(newest_cutover_journal(runs, started - 1)))
+    rollback = _run_facts(read_entries(newest_cutover_journal(runs, started - 1, "rollback")))
     upload = cutover["steps"][UPLOAD_STEP]
-    return {"when": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()), "files": cutover["bulk"]["files"],
-            "bytes": cutover["bulk"]["bytes"], "bulk_upload_seconds": upload,
+    return {"when": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()), "files": cutover["bulk"].files,
+            "bytes": cutover["bulk"].bytes, "bulk_upload_seconds": upload,
             "cutover_seconds": cutover["seconds"], "overhead": (cutover["seconds"] - upload) / upload,
             "steps": cutover["steps"], "passes": cutover["passes"],
             "rollback_seconds": rollback["seconds"], "rollback_steps": rollback["steps"],
@@ -59,14 +61,14 @@ def measure(project_root: Path = ROOT, say=print, timeout: float = 5400) -> dict
             "step_peaks": cutover["peaks"], "rollback_step_peaks": rollback["peaks"]}
 
 
-def _run_facts(events: list[dict]) -> dict:
-    steps = {event["step"]: event["seconds"] for event in events if event["event"] == "step" and "seconds" in event}
-    peaks = {event["step"]: event["peak_mb"] for event in events
-             if event["event"] == "step" and event.get("peak_mb") is not None}
-    counts = [event for event in events if event["event"] == "counts"]
-    passes = [{key: event[key] for key in ("listed", "copied", "find_seconds", "seconds")}
-              for event in counts if event.get("step") == "pass"]
-    bulk = next((event for event in counts if event.get("step") == "upload"), None)
+def _run_facts(entries: list[Entry]) -> dict:
+    finished = [entry.event for entry in entries if isinstance(entry.event, StepFinished)]
+    steps = {event.step: event.seconds for event in finished}
+    peaks = {event.step: event.peak_mb for event in finished if event.peak_mb is not None}
+    counts = [entry.event for entry in entries if isinstance(entry.event, Counts)]
+    passes = [{"listed": event.listed, "copied": event.copied, "find_seconds": event.find_seconds,
+               "seconds": event.seconds} for event in counts if isinstance(event, PassCounts)]
+    bulk = next((event for event in counts if isinstance(event, UploadCounts)), None)
     return {"steps": steps, "seconds": sum(steps.values()), "passes": passes, "bulk": bulk, "peaks": peaks}
 
 

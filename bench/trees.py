@@ -9,11 +9,12 @@ from pathlib import Path
 from fabric import Connection
 
 from deploy.config.paths import shell_path
-from deploy.remote.ssh import run
+from deploy.remote.ssh import put_script, run
 
-from .host import TREES_DIR, put_script
+from .host import BENCH_HOME, TREES_DIR
 
-MAKE_TREE = Path(__file__).parent / "remote" / "make_tree.py"
+REMOTE_SCRIPTS = Path(__file__).parent / "remote"   # put_script uploads make_tree.py to ~/bench-tools/lib/
+MAKE_TREE = "make_tree.py"
 SEED = 20240611
 DELTA_PERCENT = 1.0
 
@@ -62,7 +63,7 @@ QUICK_PASS_SHAPES = {"2k": Shape("small", 2_000)}
 
 def ensure_base_tree(connection: Connection, shape: Shape, remote_python: str) -> tuple[int, int, float]:
     """Make the tree (no twin) on the host unless it is there: (files, bytes, seconds this call took)."""
-    script = shell_path(put_script(connection, TREES_DIR, MAKE_TREE))
+    script = shell_path(put_script(connection, BENCH_HOME, MAKE_TREE, REMOTE_SCRIPTS))
     common = f"--shape {shape.kind} --files {shape.files} --seed {shape.seed}"
     begin = time.monotonic()
     base = run(connection, f"{shell_path(remote_python)} {script} {common} {shell_path(shape.directory)}",
@@ -73,7 +74,7 @@ def ensure_base_tree(connection: Connection, shape: Shape, remote_python: str) -
 
 def ensure_tree(connection: Connection, shape: Shape, remote_python: str) -> Tree:
     """Make the tree and its delta twin on the host unless they are there; count them."""
-    script = shell_path(put_script(connection, TREES_DIR, MAKE_TREE))
+    script = shell_path(put_script(connection, BENCH_HOME, MAKE_TREE, REMOTE_SCRIPTS))
     python = shell_path(remote_python)
     common = f"--shape {shape.kind} --files {shape.files} --seed {shape.seed}"
     base = run(connection, f"{python} {script} {common} {shell_path(shape.directory)}",

@@ -17,12 +17,13 @@ from fabric import Connection
 from deploy.config.types import Settings
 from deploy.engine.run import Options, Run
 from deploy.media.manifest import verify_bucket
+from deploy.media.passes import Passes
 
 from .host import timed_run
 
 
 class _NoJournal:
-    def record(self, event: str, **fields) -> None:
+    def record(self, event) -> None:
         pass
 
 
@@ -31,10 +32,10 @@ def project_verify(connection: Connection, settings: Settings, source: str, pref
     verify_settings = replace(settings, media_root=source, media_prefix=prefix)
 
     def timed() -> float:
-        run = Run(verify_settings, Options(), _NoJournal(), lambda line: None, "bench",
+        run = Run(verify_settings, Options(), _NoJournal(), lambda line: None, "bench", Passes(),
                   _connections={verify_settings.media_host: connection})
         begin = time.monotonic()
-        report, _ = verify_bucket(run)
+        report, _ = verify_bucket(run, run.state)
         seconds = time.monotonic() - begin
         if report.local_count == 0 or not report.ok:
             raise RuntimeError(f"verify of {prefix} found {report.summary_lines()}")

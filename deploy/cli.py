@@ -6,7 +6,7 @@ import sys
 from contextlib import contextmanager
 from dataclasses import replace
 from pathlib import Path
-from typing import Iterator, Sequence
+from typing import Callable, Iterator
 
 from invoke.exceptions import Exit
 
@@ -14,8 +14,11 @@ from .config.keys import KNOWN_KEYS
 from .config.load import load
 from .config.types import Settings
 from .engine.journal import last_run
+from .engine.run import Options
+from .engine.runner import Runner
 from .errors import ConfigError, MediaCutoverError
 from .config.redact import redact
+from .text_table import table
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
@@ -46,18 +49,21 @@ def load_for_rollback(env: str | None, project_root: Path, only_hosts: list[str]
     return settings
 
 
-def table(headers: Sequence[str], rows: Sequence[Sequence[object]]) -> str:
-    """A plain aligned text table."""
-    cells = [[str(value) for value in row] for row in [headers, *rows]]
-    widths = [max(len(row[column]) for row in cells) for column in range(len(headers))]
-    lines = ["  ".join(value.ljust(width) for value, width in zip(row, widths)).rstrip() for row in cells]
-    lines.insert(1, "  ".join("-" * width for width in widths))
-    return "\n".join(lines)
-
-
 def step_table(outcomes) -> str:
     """The short table printed at the end of a run."""
     return table(("STEP", "RESULT", "SECONDS"), [(o.name, o.result, f"{o.seconds:.1f}") for o in outcomes])
+
+
+def run_flow(name: str, flow: Callable[[Settings, Options, Callable[[str], None]], Runner],
+             load_settings: Callable[[], Settings], options: Options, done: str | None = None) -> None:
+    """A cutover, rollback or finalize task's body: load the settings, run ``flow``, print its step table,
+    then (given ``done``) the line that ends it: "<name> of <env> done: <done>" or, dry, "... previewed"."""
+    with operator_errors():
+        settings = load_settings()
+        runner = flow(settings, options, say)
+        say(step_table(runner.outcomes))
+        if done is not None:
+            say(f"{name} of {settings.env} " + ("previewed: nothing changed" if options.dry_run else f"done: {done}"))
 
 
 def render_config(settings: Settings) -> str:

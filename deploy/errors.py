@@ -11,10 +11,6 @@ class MediaCutoverError(Exception):
     """Base: carries the operator-facing message (str(exc))."""
 
 
-# The base's name before issue 11: code written against it (a branch started earlier) still imports.
-CutoverError = MediaCutoverError
-
-
 class ConfigError(MediaCutoverError):
     """The environment's configuration is missing, unknown or malformed."""
 

@@ -1,25 +1,29 @@
-"""What one run carries from step to step: settings, options, connections, facts."""
+"""What one run carries from step to step: settings, options, journal, connections, and its flow's state.
+
+The engine knows nothing of a flow's state (``state``, of a type the flow chooses: ``deploy.flows.state``);
+the flow creates it, and its steps read and write it.
+"""
 
 from __future__ import annotations
 
 import time
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Callable
+from typing import Callable, Generic, Protocol, TypeVar
 
 from fabric import Connection
 
 from ..config.types import HostSettings, Settings
 from ..errors import HostsFailed, MediaCutoverError
 from ..remote.ssh import connect
+from .events import HostDone
 from .journal import Journal
 
-if TYPE_CHECKING:
-    from ..media.accounting import UploadAccount
-    from ..site.mirror_failures import MirrorFailure
-    from ..site.ops.reference_feed import ReferenceFeed
-    from ..site.facts.storage import StorageReport
-    from ..site.facts.thumbnails import EasyMigration
+S = TypeVar("S")
+
+
+class Closable(Protocol):
+    def close(self) -> None: ...
 
 
 @dataclass(frozen=True)
@@ -30,72 +34,24 @@ class Options:
     sample_limit: int = 10
     # go on although sorl-thumbnail's thumbnails will be made again on first view (the preflight's count)
     accept_thumbnail_regeneration: bool = False
+    # reclaim: remove the files proven in the bucket (without it, reclaim is a report)
+    delete_local: bool = False
 
 
 @dataclass
-class HostFacts:
-    """What preflight read from a host, and what the run did to it."""
-
-    original: bytes = b""          # the settings file as preflight read it
-    original_use_s3: bool = False
-    original_mirror: bool | None = None  # the mirror's switch (MIRROR_SWITCH_NAME); None: the file has none
-    backup_path: str | None = None  # set once the flip wrote a backup: the file as preflight read it
-    written: bytes | None = None    # what this run wrote last (a mirror-mode run writes the file twice)
-    writes: int = 0
-    settings_written: bool = False  # this run replaced the settings file (undo restores it)
-    reloaded: bool = False
-
-
-@dataclass
-class Run:
-    """One cutover or rollback: what it was given, and what its steps learn and hand on, by name."""
+class Run(Generic[S]):
+    """One cutover, rollback or finalize: what it was given, its hosts and connections, and its flow's state."""
 
     settings: Settings
     options: Options
     journal: Journal
     say: Callable[[str], None]
     run_id: str
-    hosts: dict[str, HostFacts] = field(default_factory=dict)
+    state: S  # the flow's own (deploy.flows.state), made by its entry function; a bench's: the passes alone
     # (alias, why) of the hosts the rollback's preflight could not reach: left alone, named at the end
     unreachable: list[tuple[str, str]] = field(default_factory=list)
-    # paths under MEDIA_ROOT the manifest cannot follow (symlink loops, dangling links): no copy touches them
-    unreadable: list[str] = field(default_factory=list)
-    # the media host's clock when the first upload started: the verify leaves out files changed since
-    upload_started: int | None = None
-    # what the first upload said of itself (deploy.media.accounting): the verify before the flip takes it
-    upload_account: "UploadAccount | None" = None
-    # the media host's clock when the last pass from disk started (deploy.media.delta): the next one
-    # copies only what changed on disk since; None until a pass from disk, or a reload, set it
-    disk_mark: float | None = None
-    # the order the store lists keys in: "bytes" (AWS), or "path" once a comparison found it lists dir by dir
-    listing_order: str = "bytes"
-    # alias -> (storage, time.time() of its reload command) of sites reloaded but not yet seen
-    # answering in their new mode (deploy.flows.reload.after_reload waits for them)
-    switching: dict[str, tuple[str, float]] = field(default_factory=dict)
-    # time.monotonic() when the last reloaded site answered in its new mode: from then on,
-    # only old workers finishing their last requests still write to the storage it left
-    reloaded_at: float | None = None
-    # alias -> what the site's settings selected when the preflight probed them (deploy.site.ops.storage):
-    # the check after the switch compares with it (the staticfiles backend must stay as it was)
-    storage_before: dict[str, "StorageReport"] = field(default_factory=dict)
-    # the new settings as checked before any reload (deploy.flows.new_settings): each probed host's
-    # report, and the hosts whose site did not read the staged file (checked once it is written)
-    settings_checked: dict[str, "StorageReport"] = field(default_factory=dict)
-    check_after_flip: list[str] = field(default_factory=list)
-    # easy_thumbnails' rows (deploy.site.ops.thumbnails): the move the flipped settings call for, the record
-    # this run wrote (its undo puts it back), the record it restored (its undo moves the rows again)
-    easy_migration: "EasyMigration | None" = None
-    easy_record: str | None = None
-    easy_restored: str | None = None
-    # the site's database, open for the rollback's passes (deploy.site.ops.reference_feed)
-    reference_feed: "ReferenceFeed | None" = None
-    # how many files the last delta pass found to copy (deploy.media.delta); None before one
-    last_pass_listed: int | None = None
-    # the change-over's mode, as the preflight chose it (deploy.flows.mode): "copy" or "mirror"
-    mode: str = "copy"
-    # the mirror's failed writes the run took from the hosts' records (deploy.site.mirror_failures)
-    mirror_failures: list["MirrorFailure"] = field(default_factory=list)
     _connections: dict[str, Connection] = field(default_factory=dict)
+    _closing: list[Closable] = field(default_factory=list)
 
     @property
     def targets(self) -> tuple[HostSettings, ...]:
@@ -118,9 +74,9 @@ class Run:
         try:
             summary = action(self, alias) or ""
         except MediaCutoverError as error:
-            self.journal.record("host", step=step, host=alias, start=begin, result="failed", summary=str(error))
+            self.journal.record(HostDone(step=step, host=alias, start=begin, result="failed", summary=str(error)))
             raise
-        self.journal.record("host", step=step, host=alias, start=begin, result="ok", summary=summary)
+        self.journal.record(HostDone(step=step, host=alias, start=begin, result="ok", summary=summary))
         return summary
 
     def on_every_host(self, action: Callable[["Run", str], object], aliases=None) -> list:
@@ -148,10 +104,14 @@ class Run:
     def media_connection(self) -> Connection:
         return self.connection(self.settings.media_host)
 
+    def close_at_end(self, opened: Closable) -> None:
+        """Something a step opened for the rest of the run (the site's database feed): closed by close()."""
+        self._closing.append(opened)
+
     def close(self) -> None:
-        if self.reference_feed is not None:
-            self.reference_feed.close()
-            self.reference_feed = None
+        for opened in self._closing:  # first: they may run over the connections
+            opened.close()
+        self._closing.clear()
         for connection in self._connections.values():
             connection.close()
         self._connections.clear()

@@ -13,6 +13,7 @@ from typing import Callable
 
 from ..errors import MediaCutoverError, StepFailed, UndoUnconfirmed
 from . import memory
+from .events import End, StepFinished, StepStarted, UndoFinished
 from .journal import Journal, new_run_id
 from .run import Run
 
@@ -57,7 +58,7 @@ class Runner:
             started.append(step)
             begin = time.monotonic()
             memory.reset_peak()
-            self.journal.record("step", step=step.name, result="started")
+            self.journal.record(StepStarted(step=step.name))
             self.say(f"==> {step.name}")
             # A step that changes anything has a preview; read-only steps run as they are.
             action = (step.preview or step.apply) if dry_run else step.apply
@@ -105,26 +106,29 @@ class Runner:
                 self.say("    " + summary.replace("\n", "\n    "))
         return outcome
 
-    def _finish(self, step: Step, result: str, begin: float, summary: str, kind: str = "step", **fields) -> None:
+    def _finish(self, step: Step, result: str, begin: float, summary: str, kind: str = "step",
+                unconfirmed: list[str] | None = None) -> None:
         seconds = time.monotonic() - begin
         self.outcomes.append(StepOutcome(step.name if kind == "step" else f"undo {step.name}",
                                          result, seconds, summary))
-        self.journal.record(kind, step=step.name, result=result, seconds=round(seconds, 3), summary=summary,
-                            peak_mb=memory.peak_mb(), **fields)
+        finished = UndoFinished if kind == "undo" else StepFinished
+        self.journal.record(finished(step=step.name, result=result, seconds=round(seconds, 3), summary=summary,
+                                     peak_mb=memory.peak_mb(), unconfirmed=unconfirmed))
 
 
 def execute_run(kind: str, steps: list[Step], settings, options, say: Callable[[str], None],
                 release_lock: Action, finish: Action | None = None,
-                then: Callable[[Run], list[Step]] | None = None) -> Runner:
+                then: Callable[[Run], list[Step]] | None = None, *, state: object) -> Runner:
     """One cutover or rollback: journal, preflight and steps, the lock released at the end.
 
+    ``state`` is the flow's own, new: the run carries it (``Run.state``) without knowing its type.
     ``then``, given, picks the steps that follow ``steps`` (the preflight) from what it found: the
     change-over's mode (copy or mirror).  ``finish`` runs last, after the lock is released (the
     rollback names the hosts it could not reach there).  Raises StepFailed after undoing.
     """
     run_id = new_run_id()
     journal = Journal(settings.project_root / "runs", run_id, settings.env, kind, options.dry_run)
-    run = Run(settings, options, journal, say, run_id)
+    run = Run(settings, options, journal, say, run_id, state)
     runner = Runner(journal, say)
     say(f"{kind} of {settings.env} ({', '.join(settings.host_aliases)}), run {run_id}"
         + (" -- DRY RUN, nothing will change" if options.dry_run else ""))
@@ -136,12 +140,12 @@ def execute_run(kind: str, steps: list[Step], settings, options, say: Callable[[
             release_lock(run)
         if finish is not None:
             finish(run)
-        journal.record("end", result="ok")
+        journal.record(End(result="ok"))
     except MediaCutoverError as error:
-        journal.record("end", result=f"failed: {error}".splitlines()[0])
+        journal.record(End(result=f"failed: {error}".splitlines()[0]))
         raise
     except BaseException as error:
-        journal.record("end", result=f"crashed: {type(error).__name__}")
+        journal.record(End(result=f"crashed: {type(error).__name__}"))
         raise
     finally:
         run.close()

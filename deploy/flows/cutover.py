@@ -37,7 +37,8 @@ from __future__ import annotations
 from typing import Callable
 
 from ..config.types import Settings
-from ..engine.run import Options, Run
+from ..engine.counts import AccountingVerifyCounts, ListingVerifyCounts, ReferenceCounts
+from ..engine.run import Options
 from ..engine.runner import Runner, Step, execute_run
 from ..media import accounting
 from ..media.manifest import verify_bucket
@@ -46,46 +47,46 @@ from . import mirror, steps
 from .direction import TO_S3
 from .mode import CUTOVER_MODE
 from .preflight import BEFORE_CUTOVER
+from .state import FlowRun, FlowState
 
 SWITCH_STEP = "flip USE_S3 = True"  # exported: the rehearsal times each host's change-over from it
 
 
-def verify_snapshot(run: Run) -> str:
+def verify_snapshot(run: FlowRun) -> str:
     """Every file that existed when the upload started is in the bucket (the site still writes to disk).
 
     The upload's own accounting when it covers the whole tree (``deploy.media.accounting``: rclone
     compared every file with the bucket as it copied); else the manifest against the listing.
     """
-    account = run.upload_account
+    account = run.state.passes.upload_account
     if not run.options.checksum and accounting.accounts_for_tree(account):
-        run.journal.record("counts", step="verify", method="accounting", local=account.tree_files,
-                           transferred=account.transferred, checked=account.checked, errors=account.errors)
+        run.journal.record(AccountingVerifyCounts(local=account.tree_files, transferred=account.transferred,
+                                                  checked=account.checked, errors=account.errors))
         return "\n".join(accounting.summary_lines(account))
     run.say(f"    the manifest against the listing: {accounting.why_not(account, run.options.checksum)}")
-    return _verify(run, before=run.upload_started)
+    return _verify(run, before=run.state.passes.upload_started)
 
 
-def _verify(run: Run, before: int | None) -> str:
-    report, newer = verify_bucket(run, before)
-    run.journal.record("counts", step="verify", method="listing", local=report.local_count, remote=report.remote_count,
-                       matched=report.matched, extra=report.extra.count, md5_checked=report.md5_checked,
-                       newer=newer)
+def _verify(run: FlowRun, before: int | None) -> str:
+    report, newer = verify_bucket(run, run.state.passes, before)
+    run.journal.record(ListingVerifyCounts(local=report.local_count, remote=report.remote_count, matched=report.matched,
+                                           extra=report.extra.count, md5_checked=report.md5_checked, newer=newer))
     lines = report.summary_lines()
     if newer:
         lines.append(f"{newer} files arrived on disk since the upload started: the catch-up takes them")
     return "\n".join(lines)
 
 
-def check_database_references(run: Run) -> str:
+def check_database_references(run: FlowRun) -> str:
     report = references.check_references(run)
     if report is None:
         return "no MANAGE_PY configured for the media host: skipped"
-    run.journal.record("counts", step="references", references=report.references,
-                       missing_on_disk=report.missing_on_disk, missing_everywhere=len(report.missing_everywhere))
+    run.journal.record(ReferenceCounts(references=report.references, missing_on_disk=report.missing_on_disk,
+                                       missing_everywhere=len(report.missing_everywhere)))
     return report.summary()
 
 
-def preview_verify(run: Run) -> str:
+def preview_verify(run: FlowRun) -> str:
     compare = (f"compare {run.settings.media_root} on {run.settings.media_host} with "
                f"s3://{run.settings.bucket}/{run.settings.media_prefix}/")
     if run.settings.sync_tool == "rclone" and not run.options.checksum:
@@ -102,12 +103,17 @@ def _switch_over(before_complete: tuple[Step, ...] = ()) -> list[Step]:
                              complete="verify the bucket holds every file", before_complete=before_complete)
 
 
-CUTOVER = [
-    steps.TAKE_LOCK,
-    steps.INSTALL_SYNC_TOOL,
+# Both change-overs copy the disk as it is to the bucket and check it before the switch-over.
+_UPLOAD_AND_CHECK = [
     steps.copy("upload media", TO_S3),
     Step("verify the bucket", verify_snapshot, preview=preview_verify),
     Step("check the database's file references", check_database_references),
+]
+
+CUTOVER = [
+    steps.TAKE_LOCK,
+    steps.INSTALL_SYNC_TOOL,
+    *_UPLOAD_AND_CHECK,
     *_switch_over(),
 ]
 
@@ -118,9 +124,7 @@ MIRROR_CUTOVER = [
     steps.TAKE_LOCK,
     steps.INSTALL_SYNC_TOOL,
     *mirror.switch_mirror(on=True),
-    steps.copy("upload media", TO_S3),
-    Step("verify the bucket", verify_snapshot, preview=preview_verify),
-    Step("check the database's file references", check_database_references),
+    *_UPLOAD_AND_CHECK,
     *_switch_over(before_complete=(mirror.TAKE_RECORDS,)),
 ]
 
@@ -130,4 +134,5 @@ def run_cutover(settings: Settings, options: Options, say: Callable[[str], None]
     raises StepFailed after undoing."""
     return execute_run("cutover", BEFORE_CUTOVER + [CUTOVER_MODE], settings, options, say,
                        release_lock=steps.release_lock,
-                       then=lambda run: MIRROR_CUTOVER if run.mode == "mirror" else CUTOVER)
+                       then=lambda run: MIRROR_CUTOVER if run.state.mirror.mode == "mirror" else CUTOVER,
+                       state=FlowState())

@@ -17,19 +17,20 @@ from functools import partial
 from typing import Callable
 
 from ..config.types import Settings
-from ..engine.run import Options, Run
+from ..engine.run import Options
 from ..engine.runner import Runner, Step, execute_run
 from ..errors import PreflightError
 from . import mirror, steps
 from .direction import TO_S3
 from .preflight import (RELOADS_STEP, STORAGE_BEFORE_STEP, check_health_source, check_hosts, check_media_host,
                         check_reloads_reload, check_storage_selected)
+from .state import FlowRun, FlowState
 
 
-def check_soaking(run: Run) -> str:
+def check_soaking(run: FlowRun) -> str:
     """Every host serves from S3 with the mirror on (or already off): there is a soak to end."""
-    name, problems = run.settings.mirror_switch_name, []
-    for alias, facts in run.hosts.items():
+    name, problems, hosts = run.settings.mirror_switch_name, [], run.state.switch.hosts
+    for alias, facts in hosts.items():
         if not facts.original_use_s3:
             problems.append(f"{alias}: {run.settings.switch_name} is off: the site serves from disk; finalize ends "
                             "the soak after a mirror-mode cutover (`invoke cutover` with CHANGEOVER=mirror)")
@@ -37,7 +38,7 @@ def check_soaking(run: Run) -> str:
             problems.append(f"{alias}: its settings file has no {name} switch: there is no mirror to turn off")
     if problems:
         raise PreflightError("\n".join(problems))
-    on = [alias for alias, facts in run.hosts.items() if facts.original_mirror]
+    on = [alias for alias, facts in hosts.items() if facts.original_mirror]
     if not on:
         raise PreflightError(f"{name} is already off on every host: the soak has ended, nothing to finalize")
     return f"{name} on on {', '.join(on)}: the sites serve from S3 and write to the disk too"
@@ -63,4 +64,4 @@ FINALIZE = [
 def run_finalize(settings: Settings, options: Options, say: Callable[[str], None]) -> Runner:
     """Turn the mirror off on every host; raises StepFailed after undoing."""
     return execute_run("finalize", BEFORE_FINALIZE + FINALIZE, settings, options, say,
-                       release_lock=steps.release_lock)
+                       release_lock=steps.release_lock, state=FlowState())

@@ -17,35 +17,38 @@ from __future__ import annotations
 import time
 from functools import partial
 
-from ..engine.run import Run
+from ..engine.counts import MirrorRecordCounts
+from ..engine.events import Healthy
 from ..engine.runner import Step
 from ..errors import RemoteError
 from ..remote.ssh import run as remote_run
-from ..site.ops import thumbnails as easy_rows
 from ..site.ops import health
 from ..site.facts import mirror_records
 from ..site.ops import storage
 from ..site.ops import switch
 from ..site.facts.storage import problems_of_mirror
 from . import new_settings
+from .direction import preview_rows, rows_back_from_bucket, rows_to_bucket
 from .new_settings import Change
 from .reload import preview_reload, reload_host, restore_and_reload_sites
+from .state import FlowRun
 from .steps import restore_settings
 
 
 def change(on: bool) -> Change:
     """The mirror's switch set to ``on``, as the checks of new settings see it (``deploy.flows.new_settings``):
     the site's primary serves as before, and the mirror is there (its second storage the other one) or not."""
-    return Change(staged=lambda run, alias: switch.staged_mirror(run, alias, on),
-                  saw=lambda run, alias, report: report.saw_staged(run.hosts[alias].original_use_s3, on),
+    return Change(staged=lambda run, alias: switch.staged_mirror(run, alias, run.state.switch.hosts[alias], on),
+                  saw=lambda run, alias, report: report.saw_staged(run.state.switch.hosts[alias].original_use_s3, on),
                   problems=partial(problems, on=on), read_as=lambda report: report.mirror_switch or "?")
 
 
-def problems(run: Run, reports: dict, on: bool) -> list[str]:
-    settings = run.settings
-    on_s3 = {alias: report for alias, report in reports.items() if run.hosts[alias].original_use_s3}
+def problems(run: FlowRun, reports: dict, on: bool) -> list[str]:
+    settings, before = run.settings, run.state.switch.storage_before
+    on_s3 = {alias: report for alias, report in reports.items() if run.state.switch.hosts[alias].original_use_s3}
     on_disk = {alias: report for alias, report in reports.items() if alias not in on_s3}
-    found = (storage.s3_problems(run, on_s3) if on_s3 else []) + (storage.disk_problems(run, on_disk) if on_disk else [])
+    found = ((storage.s3_problems(run, on_s3, before) if on_s3 else [])
+             + (storage.disk_problems(run, on_disk, before) if on_disk else []))
     # A disk second storage is compared with MEDIA_ROOT on the media host (disk_problems did for a disk primary).
     media_root = storage.media_root_real_path(run) if on and settings.media_host in on_s3 else None
     for alias, report in reports.items():
@@ -54,28 +57,29 @@ def problems(run: Run, reports: dict, on: bool) -> list[str]:
     return found
 
 
-def set_switch(run: Run, on: bool) -> str:
+def set_switch(run: FlowRun, on: bool) -> str:
     return "\n".join(run.on_host("mirror", alias, partial(_one, on=on)) for alias in run.aliases)
 
 
-def _one(run: Run, alias: str, on: bool) -> str:
-    return switch.set_mirror(run, alias, on)
+def _one(run: FlowRun, alias: str, on: bool) -> str:
+    return switch.set_mirror(run, alias, run.state.switch.hosts[alias], on)
 
 
-def preview_switch(run: Run, on: bool) -> str:
-    return "\n".join(switch.preview_mirror(run, alias, on) for alias in run.aliases)
+def preview_switch(run: FlowRun, on: bool) -> str:
+    return "\n".join(switch.preview_mirror(run, alias, run.state.switch.hosts[alias], on) for alias in run.aliases)
 
 
-def reload_sites(run: Run, on: bool) -> str:
+def reload_sites(run: FlowRun, on: bool) -> str:
     """Reload the hosts whose mirror's switch this run set; wait until each answers as before (the
     primary still serves) and, where its health says so, mirrors as asked; then RELOAD_GRACE_SECONDS
     for the old workers, which store on one storage only, to finish."""
-    changed = [host.alias for host in run.targets if run.hosts[host.alias].settings_written]
-    run.storage_before.update(run.settings_checked)  # from here on the sites select these settings
+    state = run.state.switch
+    changed = [host.alias for host in run.targets if state.hosts[host.alias].settings_written]
+    state.storage_before.update(state.settings_checked)  # from here on the sites select these settings
     if not changed:
         return "no host changed: none reloaded"
     for alias in changed:
-        run.hosts[alias].reloaded = True  # set first: a reload that fails may still have happened
+        state.hosts[alias].reloaded = True  # set first: a reload that fails may still have happened
         run.on_host("reload", alias, reload_host)
     lines = run.on_every_host(partial(_wait, on=on), changed)
     time.sleep(run.settings.reload_grace)
@@ -83,20 +87,20 @@ def reload_sites(run: Run, on: bool) -> str:
     return "\n".join(lines)
 
 
-def _wait(run: Run, alias: str, on: bool) -> str:
+def _wait(run: FlowRun, alias: str, on: bool) -> str:
     host, began = run.settings.host(alias), time.monotonic()
-    serving = "s3" if run.hosts[alias].original_use_s3 else "disk"
+    serving = "s3" if run.state.switch.hosts[alias].original_use_s3 else "disk"
     health.wait_for_storage(host, serving, run.settings.reload_timeout, run.settings)
     said = health.wait_for_mirror(host, on, run.settings.reload_timeout)
     seconds = time.monotonic() - began
-    run.journal.record("host", step="health", host=alias, seconds_to_healthy=round(seconds, 3), mirror=on)
+    run.journal.record(Healthy(host=alias, seconds_to_healthy=round(seconds, 3), mirror=on))
     if said:
         return f"{alias}: answers on {serving}, mirror {'on' if on else 'off'}, {seconds:.1f} s after its reload"
     return (f"{alias}: answers on {serving} {seconds:.1f} s after its reload (its health does not say whether it "
             "mirrors: the grace below covers the workers still starting)")
 
 
-def preview_check(run: Run, on: bool) -> str:
+def preview_check(run: FlowRun, on: bool) -> str:
     return (f"would run `manage.py check` on {', '.join(storage.probed(run)) or 'no host'} with "
             f"{run.settings.mirror_switch_name} {'on' if on else 'off'} staged, and require "
             + ("media_mirror.MirrorStorage, its primary serving as now, its second storage the other one"
@@ -113,8 +117,8 @@ def switch_mirror(on: bool) -> list[Step]:
              preview=partial(preview_switch, on=on)),
         Step("check the mirror's settings as written", partial(new_settings.check_change_written, change=change(on)),
              preview=lambda run: "would check the written settings of any host whose site did not read the staged ones"),
-        Step(f"move easy_thumbnails' rows with the mirror {word}", easy_rows.to_bucket, undo=easy_rows.back_from_bucket,
-             preview=easy_rows.preview),
+        Step(f"move easy_thumbnails' rows with the mirror {word}", rows_to_bucket, undo=rows_back_from_bucket,
+             preview=preview_rows),
         Step(f"reload the sites with the mirror {word}", partial(reload_sites, on=on),
              undo=restore_and_reload_sites, preview=preview_reload),
     ]
@@ -122,10 +126,10 @@ def switch_mirror(on: bool) -> list[Step]:
 
 # --- the records of failed writes to the second storage ------------------------------------------
 
-def take_records(run: Run) -> str:
+def take_records(run: FlowRun) -> str:
     """Every host's record of the mirror's failed writes, taken (renamed aside, kept) and said; the whole-tree
     comparison after it copies whatever they missed."""
-    path = run.settings.mirror_failures
+    path, failures = run.settings.mirror_failures, run.state.mirror.failures
     unreadable, untaken = 0, []
     for alias in run.aliases:
         try:
@@ -136,14 +140,14 @@ def take_records(run: Run) -> str:
                            "copies whatever a failed write missed")
             continue
         found, torn = mirror_records.parse(output, alias)
-        run.mirror_failures += found
+        failures += found
         unreadable += torn
-    run.journal.record("counts", step="mirror records", failures=len(run.mirror_failures), unreadable=unreadable,
-                       names=[failure.name for failure in run.mirror_failures[:100]])
-    return "\n".join([*untaken, mirror_records.summary(run.mirror_failures, unreadable, path)])
+    run.journal.record(MirrorRecordCounts(failures=len(failures), unreadable=unreadable,
+                                          names=[failure.name for failure in failures[:100]]))
+    return "\n".join([*untaken, mirror_records.summary(failures, unreadable, path)])
 
 
-def preview_records(run: Run) -> str:
+def preview_records(run: FlowRun) -> str:
     return "\n".join(f"{alias}: {mirror_records.take_command(run.settings.mirror_failures, run.run_id)}"
                      for alias in run.aliases)
 

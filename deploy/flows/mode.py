@@ -9,11 +9,12 @@ whatever CHANGEOVER says: that is the state the hosts are in.
 
 from __future__ import annotations
 
-from ..engine.run import Run
+from ..engine.counts import ModeCounts
 from ..engine.runner import Step
+from .state import FlowRun
 
 
-def residual_window(run: Run) -> str:
+def residual_window(run: FlowRun) -> str:
     return ("a file stored on disk in the moment between the last pass and the new workers, or by an old "
             f"worker within RELOAD_GRACE_SECONDS ({run.settings.reload_grace:g} s), has a bucket URL before the "
             "catch-up passes after the reload upload it (every 0.5 s until the sites have switched)")
@@ -42,19 +43,21 @@ def rollback_mode(mirrors: dict[str, bool | None], name: str) -> tuple[str, str]
     return "copy", "copy" + (f" ({name} on only on {', '.join(on)})" if on else "")
 
 
-def choose_cutover(run: Run) -> str:
-    mirrors = {alias: facts.original_mirror for alias, facts in run.hosts.items()}
-    run.mode, why = cutover_mode(run.settings.changeover, mirrors, run.settings.mirror_switch_name)
-    run.journal.record("counts", step="mode", mode=run.mode)
-    if run.mode == "copy":
+def choose_cutover(run: FlowRun) -> str:
+    mirrors = {alias: facts.original_mirror for alias, facts in run.state.switch.hosts.items()}
+    state = run.state.mirror
+    state.mode, why = cutover_mode(run.settings.changeover, mirrors, run.settings.mirror_switch_name)
+    run.journal.record(ModeCounts(mode=state.mode))
+    if state.mode == "copy":
         why += "; the window left: " + residual_window(run)
     return why
 
 
-def choose_rollback(run: Run) -> str:
-    mirrors = {alias: run.hosts[alias].original_mirror for alias in run.aliases}
-    run.mode, why = rollback_mode(mirrors, run.settings.mirror_switch_name)
-    run.journal.record("counts", step="mode", mode=run.mode)
+def choose_rollback(run: FlowRun) -> str:
+    mirrors = {alias: run.state.switch.hosts[alias].original_mirror for alias in run.aliases}
+    state = run.state.mirror
+    state.mode, why = rollback_mode(mirrors, run.settings.mirror_switch_name)
+    run.journal.record(ModeCounts(mode=state.mode))
     return why
 
 

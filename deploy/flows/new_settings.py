@@ -18,7 +18,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Callable
 
-from ..engine.run import Run
 from ..errors import PreflightError, StorageCheckError
 from ..site.ops import thumbnails as easy_rows
 from ..site.ops import storage
@@ -26,6 +25,7 @@ from ..site.facts import thumbnail_plan
 from ..site.facts import thumbnails
 from ..site.facts.storage import StorageReport
 from .direction import Direction
+from .state import FlowRun
 
 
 @dataclass(frozen=True)
@@ -34,9 +34,9 @@ class Change:
     a probe of them saw them (``saw``), what the settings must then select (``problems``: every host's),
     and how a probe that did not see them read the switch (``read_as``, for the line that says so)."""
 
-    staged: Callable[[Run, str], bytes]
-    saw: Callable[[Run, str, StorageReport], bool]
-    problems: Callable[[Run, dict], list[str]]
+    staged: Callable[[FlowRun, str], bytes]
+    saw: Callable[[FlowRun, str, StorageReport], bool]
+    problems: Callable[[FlowRun, dict], list[str]]
     read_as: Callable[[StorageReport], str]
 
 
@@ -49,26 +49,27 @@ def of_direction(to: Direction) -> Change:
                   read_as=lambda report: report.switch)
 
 
-def check_staged(run: Run, to: Direction) -> str:
+def check_staged(run: FlowRun, to: Direction) -> str:
     return check_change_staged(run, of_direction(to))
 
 
-def check_written(run: Run, to: Direction) -> str:
+def check_written(run: FlowRun, to: Direction) -> str:
     """After the flip, before any reload: the hosts the staged check could not judge; then the move of
     easy_thumbnails' rows that the new settings call for (``deploy.site.ops.thumbnails``)."""
     return check_change_written(run, of_direction(to))
 
 
-def check_change_staged(run: Run, change: Change) -> str:
+def check_change_staged(run: FlowRun, change: Change) -> str:
     aliases = storage.probed(run)
     reports = storage.probe_sites(run, aliases, system_check=True, staged=change.staged)
     seen = {alias: report for alias, report in reports.items() if change.saw(run, alias, report)}
-    run.check_after_flip = [alias for alias in aliases if alias not in seen]
+    state = run.state.switch
+    state.check_after_flip = [alias for alias in aliases if alias not in seen]
     lines = judge(run, change, seen)
-    run.settings_checked = dict(seen)
-    if run.check_after_flip:
-        lines.append(f"{', '.join(run.check_after_flip)}: the site did not read the staged settings (its switch "
-                     "read as " + ", ".join(change.read_as(reports[alias]) for alias in run.check_after_flip)
+    state.settings_checked = dict(seen)
+    if state.check_after_flip:
+        lines.append(f"{', '.join(state.check_after_flip)}: the site did not read the staged settings (its switch "
+                     "read as " + ", ".join(change.read_as(reports[alias]) for alias in state.check_after_flip)
                      + "): checked once written, before any reload")
     skipped = [alias for alias in run.aliases if alias not in aliases]
     if skipped:
@@ -76,17 +77,17 @@ def check_change_staged(run: Run, change: Change) -> str:
     return "\n".join(lines) or "no MANAGE_PY configured: skipped"
 
 
-def check_change_written(run: Run, change: Change) -> str:
-    lines = []
-    if run.check_after_flip:
-        reports = storage.probe_sites(run, run.check_after_flip, system_check=True)
+def check_change_written(run: FlowRun, change: Change) -> str:
+    lines, state = [], run.state.switch
+    if state.check_after_flip:
+        reports = storage.probe_sites(run, state.check_after_flip, system_check=True)
         lines = judge(run, change, reports)
-        run.settings_checked.update(reports)
-    run.easy_migration = easy_rows.plan(run, run.settings_checked)
+        state.settings_checked.update(reports)
+    run.state.easy_rows.migration = easy_rows.plan(run, state.storage_before, state.settings_checked)
     return "\n".join(lines) or "every probed host's new settings were checked before the flip"
 
 
-def judge(run: Run, change: Change, reports: dict) -> list[str]:
+def judge(run: FlowRun, change: Change, reports: dict) -> list[str]:
     """StorageCheckError naming each host whose new settings fail; else one line a host, and its summary."""
     refused = [problem for report in reports.values() if (problem := report.check_problem())]
     if refused:
@@ -113,7 +114,7 @@ def thumbnail_problems(reports: dict) -> list[str]:
     return found
 
 
-def preview_check(run: Run, to: Direction) -> str:
+def preview_check(run: FlowRun, to: Direction) -> str:
     aliases = storage.probed(run)
     if not aliases:
         return "no MANAGE_PY configured: skipped"
@@ -122,5 +123,5 @@ def preview_check(run: Run, to: Direction) -> str:
             "(one Django start-up a host)")
 
 
-def preview_written(run: Run, to: Direction) -> str:
+def preview_written(run: FlowRun, to: Direction) -> str:
     return "would check the written settings of any host whose site did not read the staged ones"

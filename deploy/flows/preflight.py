@@ -10,8 +10,8 @@ import posixpath
 from functools import partial
 
 from ..config.paths import shell_path
+from ..engine.counts import RoomCounts, SorlCostCounts
 from ..engine.lock import describe, lock_path, read_lock
-from ..engine.run import HostFacts, Run
 from ..engine.runner import Step
 from ..errors import MediaCutoverError, PreflightError
 from ..media import manifest, space
@@ -20,31 +20,33 @@ from ..site.facts import packages
 from ..site.ops import storage
 from ..site.facts import thumbnail_plan
 from ..site.facts import thumbnails
+from ..site.host_facts import HostFacts
 from ..site.ops.health import health_problem
 from ..site.ops.switch import check_writable, read_mirror, read_settings, state_before
 from ..store.probe import check_readable, probe
 from ..sync.commands import upload_command
+from .state import FlowRun
 
 # Room for a backup of the settings file and its temp copy, with margin.
 MIN_FREE_KB = 1024
 
 
-def check_hosts(run: Run) -> str:
+def check_hosts(run: FlowRun) -> str:
     """Every host: reachable, settings file with one readable switch (SWITCH_NAME), which the deploy user
     can replace, and room for the backup."""
     problems = [problem for _, problem in _read_hosts(run, check=_check_writable_with_room)]
     if problems:
         raise PreflightError("\n".join(problems))
-    return f"{len(run.hosts)} hosts reachable, settings files parsed ({_states(run)})"
+    return f"{len(run.state.switch.hosts)} hosts reachable, settings files parsed ({_states(run)})"
 
 
-def check_hosts_reachable(run: Run) -> str:
+def check_hosts_reachable(run: FlowRun) -> str:
     """The rollback's: every reachable host's settings are read; unreachable ones are set aside (run.unreachable,
     so the later steps leave them alone) and named at the end.  Only the media host must be reached.  A host
     whose switch is on must let the deploy user replace its settings file (one line each that does not)."""
     run.unreachable = _read_hosts(run, media_host_required=True)
     problems = []
-    for alias in [alias for alias, facts in run.hosts.items() if facts.original_use_s3]:
+    for alias in [alias for alias, facts in run.state.switch.hosts.items() if facts.original_use_s3]:
         try:
             check_writable(run.connection(alias), run.settings.host(alias))
         except MediaCutoverError as error:
@@ -52,27 +54,28 @@ def check_hosts_reachable(run: Run) -> str:
     if problems:
         raise PreflightError("\n".join(problems))
     away = "; UNREACHABLE, left alone: " + ", ".join(alias for alias, _ in run.unreachable) if run.unreachable else ""
-    return f"{len(run.hosts)} hosts reachable ({_states(run)}){away}"
+    return f"{len(run.state.switch.hosts)} hosts reachable ({_states(run)}){away}"
 
 
-def check_hosts_read(run: Run) -> str:
+def check_hosts_read(run: FlowRun) -> str:
     """Every host reachable and its settings file read (a flow that edits no settings file: reclaim)."""
     problems = [problem for _, problem in _read_hosts(run)]
     if problems:
         raise PreflightError("\n".join(problems))
-    return f"{len(run.hosts)} hosts reachable, settings files parsed ({_states(run)})"
+    return f"{len(run.state.switch.hosts)} hosts reachable, settings files parsed ({_states(run)})"
 
 
-def _read_hosts(run: Run, check=None, media_host_required: bool = False) -> list[tuple[str, str]]:
-    """Log in to every host and read its settings file into run.hosts; (alias, problem) of each that failed."""
+def _read_hosts(run: FlowRun, check=None, media_host_required: bool = False) -> list[tuple[str, str]]:
+    """Log in to every host and read its settings file into the run's HostFacts; (alias, problem) of each that
+    failed."""
     failed = []
     for host in run.settings.hosts:
         try:
             connection = run.connection(host.alias)
             remote_run(connection, "true", "SSH login")
             data, found = read_settings(connection, run.settings, host)
-            run.hosts[host.alias] = HostFacts(original=data, original_use_s3=found.value,
-                                              original_mirror=read_mirror(run.settings, host, data))
+            run.state.switch.hosts[host.alias] = HostFacts(original=data, original_use_s3=found.value,
+                                                           original_mirror=read_mirror(run.settings, host, data))
             if check is not None:
                 check(run, host.alias, host.settings_path, len(data))
         except MediaCutoverError as error:
@@ -82,11 +85,11 @@ def _read_hosts(run: Run, check=None, media_host_required: bool = False) -> list
     return failed
 
 
-def _states(run: Run) -> str:
-    return ", ".join(f"{alias} {state_before(run, alias)}" for alias in run.hosts)
+def _states(run: FlowRun) -> str:
+    return ", ".join(f"{alias} {state_before(run, alias, facts)}" for alias, facts in run.state.switch.hosts.items())
 
 
-def check_media_host(run: Run) -> str:
+def check_media_host(run: FlowRun) -> str:
     settings = run.settings
     connection = run.media_connection
     remote_run(connection, f"{shell_path(settings.remote_python)} -c 'import sys; assert sys.version_info >= (3, 8)'",
@@ -101,37 +104,37 @@ def check_media_host(run: Run) -> str:
         raise PreflightError(f"{settings.media_host}: environment {settings.env!r} is locked by {describe(holder)} "
                              f"at {lock_path(settings)}; if that run is dead, re-run with --break-lock")
     files, size, problems = manifest.scan(run)
-    run.unreadable = manifest.unreadable(problems)
-    upload_command(settings, "-", run.unreadable)  # refuses a tool that cannot leave them out
+    run.state.passes.unreadable = manifest.unreadable(problems)
+    upload_command(settings, "-", run.state.passes.unreadable)  # refuses a tool that cannot leave them out
     return (f"{settings.media_host}: {settings.media_root} holds {files} files ({size / 1e6:.1f} MB)"
             + (f", {len(problems)} unreadable (left out)" if problems else "")
             + ("; lock free" if holder is None else ""))
 
 
-def check_room_for_download(run: Run) -> str:
+def check_room_for_download(run: FlowRun) -> str:
     """The rollback's: the media filesystem has room for what the download brings (every object the disk
     lacks, and the bucket's copy of each file whose size differs: the old one is moved aside, not deleted),
     with a margin (``deploy.media.space``); one line naming host, directory, needed and free if not."""
     settings = run.settings
-    report, _ = manifest.compare_tree(run)
+    report, _ = manifest.compare_tree(run, run.state.passes)
     files = report.extra.count + report.size_mismatch.count
     size = report.extra_bytes + report.size_mismatch_bytes
     _, free = manifest.filesystem(run)
     problem = space.room_problem(settings.media_host, settings.media_root, files, size, free)
-    run.journal.record("counts", step="room", files=files, bytes=size, needed=space.needed(files, size), free=free)
+    run.journal.record(RoomCounts(files=files, bytes=size, needed=space.needed(files, size), free=free))
     if problem:
         raise PreflightError(problem)
     return (f"{settings.media_host}: {files:,} files ({space.human(size)}) to download into {settings.media_root}, "
             f"{space.human(free)} free there: room enough")
 
 
-def check_bucket_readable(run: Run) -> str:
+def check_bucket_readable(run: FlowRun) -> str:
     """The rollback's: it only reads from the bucket."""
     check_readable(run.settings)
     return f"bucket {run.settings.bucket} readable"
 
 
-def check_bucket(run: Run) -> str:
+def check_bucket(run: FlowRun) -> str:
     settings = run.settings
     if run.options.dry_run:
         check_readable(settings)
@@ -142,13 +145,13 @@ def check_bucket(run: Run) -> str:
     return f"bucket {settings.bucket}: put/get/delete under {settings.media_prefix}/ work{public}"
 
 
-def _check_writable_with_room(run: Run, alias: str, settings_path: str, size: int) -> None:
+def _check_writable_with_room(run: FlowRun, alias: str, settings_path: str, size: int) -> None:
     """The write script could replace the file (writable, its owner kept) and has room for the backup."""
     check_writable(run.connection(alias), run.settings.host(alias))
     _check_free_space(run, alias, settings_path, size)
 
 
-def _check_free_space(run: Run, alias: str, settings_path: str, size: int) -> None:
+def _check_free_space(run: FlowRun, alias: str, settings_path: str, size: int) -> None:
     directory = posixpath.dirname(settings_path) or "."
     output = remote_run(run.connection(alias), f"df -Pk {shell_path(directory)} | tail -n 1",
                         f"checking free space in {directory}")
@@ -161,7 +164,7 @@ def _check_free_space(run: Run, alias: str, settings_path: str, size: int) -> No
                              f"{MIN_FREE_KB + 2 * size // 1024} KB: free some space")
 
 
-def check_storage_selected(run: Run, sorl_cost: bool = False, site_packages: bool = False) -> str:
+def check_storage_selected(run: FlowRun, sorl_cost: bool = False, site_packages: bool = False) -> str:
     """Every host with MANAGE_PY and SITE_PYTHON: what its settings select now (the storage check after the
     switch compares with it), one summary line a host; the others skipped, and said.  The same start-up
     reads the thumbnail libraries (and, with ``sorl_cost``, what sorl-thumbnail's first views would cost
@@ -170,11 +173,11 @@ def check_storage_selected(run: Run, sorl_cost: bool = False, site_packages: boo
     in one PreflightError)."""
     aliases = storage.probed(run)
     skipped = [alias for alias in run.aliases if alias not in aliases]
-    run.storage_before = storage.probe_sites(run, aliases, sorl_cost=sorl_cost)
-    lines = [report.summary() for report in run.storage_before.values()]
+    before = run.state.switch.storage_before = storage.probe_sites(run, aliases, sorl_cost=sorl_cost)
+    lines = [report.summary() for report in before.values()]
     if site_packages:
         reports, found = [], []
-        for alias, report in run.storage_before.items():
+        for alias, report in before.items():
             try:
                 reports.append(packages.from_data(report.packages, alias))
             except PreflightError as error:
@@ -188,7 +191,7 @@ def check_storage_selected(run: Run, sorl_cost: bool = False, site_packages: boo
     return "\n".join(lines)
 
 
-def check_reloads_reload(run: Run) -> str:
+def check_reloads_reload(run: FlowRun) -> str:
     """Every host whose RELOAD_COMMAND is a HUP read from a pidfile: its gunicorn would load the new
     settings (no --preload; an env-file switch not in the master's environment).  Hosts whose master
     cannot be read are not judged, and said."""
@@ -208,7 +211,7 @@ def check_reloads_reload(run: Run) -> str:
     return "\n".join(lines)
 
 
-def check_health_source(run: Run) -> str:
+def check_health_source(run: FlowRun) -> str:
     """Every host's health answers and shows a storage (its health URL, or its check pages with media URLs):
     a configuration problem is named here, before anything changes, not by a health wait that times out
     after the switch (deploy.site.ops.health)."""
@@ -219,12 +222,12 @@ def check_health_source(run: Run) -> str:
                      for host in run.targets)
 
 
-def check_thumbnails(run: Run, cutover: bool) -> str:
+def check_thumbnails(run: FlowRun, cutover: bool) -> str:
     """The thumbnail libraries of the media host's site (one database for every host), as the storage
     probe saw them: what they use and hold, and for the cutover whether they follow the media (refused,
     nothing changed, if not) and what sorl-thumbnail's first views will cost (refused unless accepted)."""
     alias = run.settings.media_host
-    probed = run.storage_before.get(alias)
+    probed = run.state.switch.storage_before.get(alias)
     if probed is None or probed.thumbnails is None:
         return f"{alias}: not probed (no MANAGE_PY and SITE_PYTHON): thumbnail libraries not looked at"
     try:
@@ -241,9 +244,9 @@ def check_thumbnails(run: Run, cutover: bool) -> str:
         raise PreflightError("\n".join(found))
     if "sorl_cost" in probed.thumbnails:
         cost = thumbnails.sorl_cost_of(probed.thumbnails["sorl_cost"], alias)
-        run.journal.record("counts", step="sorl-thumbnail", regenerate=cost.regenerate, sources=cost.sources,
-                           requests=cost.requests, dead=cost.dead_count, dead_sample=cost.dead_sample,
-                           orphaned_rows=cost.orphaned_rows)
+        run.journal.record(SorlCostCounts(regenerate=cost.regenerate, sources=cost.sources, requests=cost.requests,
+                                          dead=cost.dead_count, dead_sample=cost.dead_sample,
+                                          orphaned_rows=cost.orphaned_rows))
         refused = thumbnail_plan.sorl_cost_problem(cost, run.options.accept_thumbnail_regeneration)
         if refused:
             raise PreflightError(refused)

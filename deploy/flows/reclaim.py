@@ -20,39 +20,51 @@ from functools import partial
 from typing import Callable
 
 from ..config.types import Settings
+from ..engine.counts import ProofCounts, ReclaimCounts
 from ..engine.run import Options, Run
 from ..engine.runner import Runner, Step, execute_run
 from ..errors import PreflightError
 from ..media import delta, manifest
-from ..media import reclaim as reclaim_lib
+from ..media import free_disk
 from ..media.compare import object_key
 from ..media.proof import Proof
 from ..site.facts.storage import problems_on_s3
 from ..sync import on_host
 from . import steps
+from .state import FlowState
 from .direction import TO_S3
 from .preflight import (STORAGE_BEFORE_STEP, check_health_source, check_hosts_read, check_media_host,
                         check_storage_selected)
 
 
 @dataclass
-class ReclaimState:
-    """What reclaim's steps hand on: the tree's size, the proof, the removal."""
+class Reclaiming:
+    """What reclaim's own steps hand on: the tree and its filesystem, the proof, the removal."""
 
     files: int = 0
     bytes: int = 0
+    filesystem_bytes: int = 0
+    free_bytes: int = 0
     proof: Proof | None = None
-    removal: reclaim_lib.Removal | None = None
-    record: str | None = None
-    unreadable: list[str] = field(default_factory=list)
+    removal: free_disk.Removal | None = None
+
+
+@dataclass
+class ReclaimState(FlowState):
+    """The preflight's parts (the sites' switches and storages, the tree's unreadable paths), and reclaim's."""
+
+    reclaim: Reclaiming = field(default_factory=Reclaiming)
+
+
+ReclaimRun = Run[ReclaimState]
 
 
 # --- preflight ---------------------------------------------------------------------------------
 
-def check_on_s3_unmirrored(run: Run) -> str:
+def check_on_s3_unmirrored(run: ReclaimRun) -> str:
     """Every host's switch is on and its mirror off: the sites serve from and write to the bucket only."""
-    settings, problems = run.settings, []
-    for alias, facts in run.hosts.items():
+    settings, problems, hosts = run.settings, [], run.state.switch.hosts
+    for alias, facts in hosts.items():
         if not facts.original_use_s3:
             problems.append(f"{alias}: {settings.switch_name} is off: the site serves media from disk; reclaim "
                             f"frees the disk only after a cutover (`invoke cutover --env={settings.env}`)")
@@ -61,32 +73,30 @@ def check_on_s3_unmirrored(run: Run) -> str:
                             f"to the disk too; end the soak with `invoke finalize --env={settings.env}` first")
     if problems:
         raise PreflightError("\n".join(problems))
-    return f"every host serves from S3, no mirror on ({', '.join(run.hosts)})"
+    return f"every host serves from S3, no mirror on ({', '.join(hosts)})"
 
 
-def check_serving_s3(run: Run) -> str:
+def check_serving_s3(run: ReclaimRun) -> str:
     """What each probed site's settings select is this bucket and prefix (the switch alone may lie)."""
-    settings = run.settings
-    found = [problem for report in run.storage_before.values()
+    settings, reports = run.settings, run.state.switch.storage_before
+    found = [problem for report in reports.values()
              for problem in problems_on_s3(report, settings.bucket, settings.media_prefix, settings.endpoint_url, None)]
     found += [f"{alias}: the site's default storage is a mirror: end the soak with `invoke finalize` first"
-              for alias, report in run.storage_before.items() if report.mirror is not None]
+              for alias, report in reports.items() if report.mirror is not None]
     if found:
         raise PreflightError("\n".join(found))
-    return f"the storage probe says S3 on {', '.join(run.storage_before) or 'no host (none probed)'}"
+    return f"the storage probe says S3 on {', '.join(reports) or 'no host (none probed)'}"
 
 
-def check_what_is_freed(run: Run) -> str:
+def check_what_is_freed(run: ReclaimRun) -> str:
     """MEDIA_ROOT is a media directory (not / nor the home directory); what reclaim would free, and its cost."""
-    settings, state = run.settings, run.state
-    refused = reclaim_lib.media_root_refusal(run)
+    settings, state = run.settings, run.state.reclaim
+    refused = free_disk.media_root_refusal(run)
     if refused:
         raise PreflightError(f"{settings.media_host}: {refused}: set MEDIA_ROOT to the media directory itself")
-    state.files, state.bytes, problems = manifest.scan(run)
-    state.unreadable = manifest.unreadable(problems)
+    state.files, state.bytes, _ = manifest.scan(run)
     size, free = manifest.filesystem(run)
-    run.journal.record("counts", step="reclaim-preflight", files=state.files, bytes=state.bytes,
-                       filesystem_bytes=size, free_bytes=free)
+    state.filesystem_bytes, state.free_bytes = size, free
     return (f"{settings.media_host}:{settings.media_root} holds {state.files:,} files ({state.bytes / 1e6:,.1f} MB); "
             f"its filesystem: {size / 1e9:,.2f} GB, {free / 1e9:,.2f} GB free now, up to "
             f"{(free + state.bytes) / 1e9:,.2f} GB free once every file proven in the bucket is removed\n"
@@ -106,42 +116,44 @@ BEFORE_RECLAIM = [
 
 # --- the steps -------------------------------------------------------------------------------
 
-def install_rclone(run: Run) -> str:
+def install_rclone(run: ReclaimRun) -> str:
     result = on_host.install_sync_tool(run.media_connection, replace(run.settings, sync_tool="rclone"))
     return f"rclone {result.version} " + ("installed" if result.installed else "already installed") + f" in {result.path}"
 
 
-def preview_install_rclone(run: Run) -> str:
+def preview_install_rclone(run: ReclaimRun) -> str:
     result = on_host.install_sync_tool(run.media_connection, replace(run.settings, sync_tool="rclone"), dry_run=True)
     return "\n".join(result.commands)
 
 
-def prove(run: Run) -> str:
-    proof = run.state.proof = reclaim_lib.prove(run, run.state.unreadable)
-    run.journal.record("counts", step="proof", proven=len(proof.proven), proven_bytes=proof.proven_bytes,
-                       kept=len(proof.kept), newer=proof.newer)
+def prove(run: ReclaimRun) -> str:
+    state = run.state.reclaim
+    proof = state.proof = free_disk.prove(run, run.state.passes.unreadable)
+    run.journal.record(ProofCounts(files=state.files, bytes=state.bytes, filesystem_bytes=state.filesystem_bytes,
+                                   free_bytes=state.free_bytes, proven=len(proof.proven),
+                                   proven_bytes=proof.proven_bytes, kept=len(proof.kept), newer=proof.newer))
     return "\n".join(proof.summary_lines(run.options.sample_limit))
 
 
-def preview_prove(run: Run) -> str:
+def preview_prove(run: ReclaimRun) -> str:
     return (f"would check every file under {run.settings.media_root} against "
             f"s3://{run.settings.bucket}/{run.settings.media_prefix}/ (rclone check --one-way, size and MD5)")
 
 
-def remove(run: Run) -> str:
-    settings, proof = run.settings, run.state.proof
+def remove(run: ReclaimRun) -> str:
+    settings, state = run.settings, run.state.reclaim
+    proof = state.proof
     if not run.options.delete_local:
         return (f"a report only: nothing removed. `invoke reclaim --env={settings.env} --delete-local` removes the "
                 f"{len(proof.proven):,} proven files ({proof.proven_bytes / 1e6:,.1f} MB)" if proof.proven else
                 "a report only: nothing to remove")
     if not proof.proven:
         return "nothing to remove: no file on disk is proven in the bucket (a second run finds none)"
-    removal = run.state.removal = reclaim_lib.remove(run, proof)
-    record = reclaim_lib.write_record(run, proof, removal)
-    run.state.record = str(record)
-    run.journal.record("counts", step="reclaim", removed=len(removal.removed), removed_bytes=removal.removed_bytes,
-                       kept=len(proof.kept) + len(removal.kept), directories=removal.directories,
-                       record=str(record))
+    removal = state.removal = free_disk.remove(run, proof)
+    record = free_disk.write_record(run, proof, removal)
+    run.journal.record(ReclaimCounts(removed=len(removal.removed), removed_bytes=removal.removed_bytes,
+                                     kept=len(proof.kept) + len(removal.kept), directories=removal.directories,
+                                     record=str(record)))
     lines = [f"removed {len(removal.removed):,} files ({removal.removed_bytes / 1e6:,.1f} MB) and "
              f"{removal.directories:,} emptied directories from {settings.media_host}:{settings.media_root}",
              f"record: {record} (every removed path, its size and MD5)"]
@@ -149,9 +161,9 @@ def remove(run: Run) -> str:
     return "\n".join(lines)
 
 
-def put_back(run: Run) -> str:
+def put_back(run: ReclaimRun) -> str:
     """Undo: the removed files downloaded back from the bucket, exactly that list."""
-    removal = run.state.removal
+    removal = run.state.reclaim.removal
     if removal is None or not removal.removed:
         return ""
     prefix = run.settings.media_prefix
@@ -159,7 +171,7 @@ def put_back(run: Run) -> str:
     return f"downloaded the {len(removal.removed):,} removed files back into {run.settings.media_root}"
 
 
-def preview_remove(run: Run) -> str:
+def preview_remove(run: ReclaimRun) -> str:
     if not run.options.delete_local:
         return "would remove nothing (a report: --delete-local removes the proven files)"
     return (f"would remove from {run.settings.media_host}:{run.settings.media_root} every file proven in the bucket "
@@ -175,7 +187,10 @@ RECLAIM = [
 ]
 
 
-def run_reclaim(settings: Settings, options: Options, say: Callable[[str], None]) -> Runner:
-    """The proof, and with ``options.delete_local`` the removal; raises StepFailed after undoing."""
-    return execute_run("reclaim", BEFORE_RECLAIM + RECLAIM, settings, options, say, release_lock=steps.release_lock,
-                       state=ReclaimState())
+def run_reclaim(settings: Settings, options: Options, say: Callable[[str], None],
+                step_list: list[Step] | None = None) -> Runner:
+    """The proof, and with ``options.delete_local`` the removal; raises StepFailed after undoing.
+    ``step_list``: another list of steps over the same state (the tests insert one between the proof and
+    the removal)."""
+    return execute_run("reclaim", BEFORE_RECLAIM + RECLAIM if step_list is None else step_list, settings, options, say,
+                       release_lock=steps.release_lock, state=ReclaimState())

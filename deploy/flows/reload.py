@@ -17,7 +17,7 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from typing import Callable
 
-from ..engine.run import Run
+from ..engine.events import Healthy
 from ..errors import HealthError, MediaCutoverError, RemoteError, UndoUnconfirmed
 from ..media import delta
 from ..remote.ssh import run as remote_run
@@ -25,42 +25,44 @@ from ..site.ops import health
 from ..site.ops import switch
 from ..site.ops import storage as site_storage
 from .direction import TO_DISK, TO_S3, Direction
+from .state import FlowRun
 
 # The copies while the sites switch over start at most this often (seconds).
 PASS_INTERVAL = 0.5
 
 
-def reload_sites(run: Run) -> str:
+def reload_sites(run: FlowRun) -> str:
     """Reload the hosts this run changed (the copy after it waits for them to answer in their new
     mode); a host found already as wanted keeps running as it is."""
-    changed = [host for host in run.targets if run.hosts[host.alias].settings_written]
-    if changed:
-        delta.mark_disk(run)  # a site back on disk stores files there from now on: the passes to S3 start here
+    hosts = run.state.switch.hosts
+    changed = [host for host in run.targets if hosts[host.alias].settings_written]
+    if changed:  # a site back on disk stores files there from now on: the passes to S3 start here
+        delta.mark_disk(run, run.state.passes)
     for host in changed:
-        run.hosts[host.alias].reloaded = True  # set first: a reload that fails may still have happened
+        hosts[host.alias].reloaded = True  # set first: a reload that fails may still have happened
         run.on_host("reload", host.alias, reload_host)
-        run.switching[host.alias] = (_ahead(run, host.alias).storage, time.time())
+        run.state.switch.switching[host.alias] = (_ahead(run, host.alias).storage, time.time())
     return f"reloaded {', '.join(host.alias for host in changed)}" if changed else "no host changed: none reloaded"
 
 
-def _ahead(run: Run, alias: str) -> Direction:
+def _ahead(run: FlowRun, alias: str) -> Direction:
     """Where a reloaded host goes: away from the storage the run found it on."""
-    return TO_DISK if run.hosts[alias].original_use_s3 else TO_S3
+    return TO_DISK if run.state.switch.hosts[alias].original_use_s3 else TO_S3
 
 
-def _back(run: Run, alias: str) -> Direction:
+def _back(run: FlowRun, alias: str) -> Direction:
     """Where a host goes back to: the storage the run found it on."""
-    return TO_S3 if run.hosts[alias].original_use_s3 else TO_DISK
+    return TO_S3 if run.state.switch.hosts[alias].original_use_s3 else TO_DISK
 
 
-def reload_host(run: Run, alias: str) -> str:
+def reload_host(run: FlowRun, alias: str) -> str:
     host = run.settings.host(alias)
     remote_run(run.connection(alias), host.reload_command, f"reload command `{host.reload_command}`",
                timeout=run.settings.reload_timeout)
     return f"{alias}: reloaded"
 
 
-def after_reload(run: Run, copy: Callable[[Run], str], until_complete: Callable[[Run], str] | None = None,
+def after_reload(run: FlowRun, copy: Callable[[FlowRun], str], until_complete: Callable[[FlowRun], str] | None = None,
                  unseen: list[tuple[str, str, HealthError]] | None = None) -> str:
     """Copy at once, and again while the sites switch over: until each answers in its new mode and
     its old workers have had RELOAD_GRACE_SECONDS more to store what they took (the sites serve from the
@@ -70,8 +72,9 @@ def after_reload(run: Run, copy: Callable[[Run], str], until_complete: Callable[
 
     A site that never answers in its new mode fails this; given ``unseen`` (the undo's reload back),
     (alias, storage, error) of each goes there instead and the copies go on to the end."""
+    state = run.state.switch
     lines, passes = [copy(run)], 0
-    switching, run.switching = run.switching, {}
+    switching, state.switching = state.switching, {}
     if switching:
         with ThreadPoolExecutor(len(switching)) as pool:
             waits = [pool.submit(_wait_until_serving, run, alias, storage, since)
@@ -86,9 +89,9 @@ def after_reload(run: Run, copy: Callable[[Run], str], until_complete: Callable[
                 if unseen is None:
                     raise
                 unseen.append((alias, storage, error))
-        run.reloaded_at = time.monotonic()
-    if run.reloaded_at is not None:
-        while time.monotonic() < run.reloaded_at + run.settings.reload_grace:
+        state.reloaded_at = time.monotonic()
+    if state.reloaded_at is not None:
+        while time.monotonic() < state.reloaded_at + run.settings.reload_grace:
             _copy_again(run, copy)
             passes += 1
         lines.append(f"{passes} more passes while the sites switched over and their old workers finished "
@@ -99,42 +102,43 @@ def after_reload(run: Run, copy: Callable[[Run], str], until_complete: Callable[
     return "\n".join(lines)
 
 
-def _copy_again(run: Run, copy: Callable[[Run], str]) -> None:
+def _copy_again(run: FlowRun, copy: Callable[[FlowRun], str]) -> None:
     begin = time.monotonic()
     copy(run)
     time.sleep(max(0.0, PASS_INTERVAL - (time.monotonic() - begin)))
 
 
-def _wait_until_serving(run: Run, alias: str, storage: str, reloaded_at: float) -> str:
+def _wait_until_serving(run: FlowRun, alias: str, storage: str, reloaded_at: float) -> str:
     health.wait_for_storage(run.settings.host(alias), storage, run.settings.reload_timeout, run.settings)
     healthy_at = time.time()
     seconds = healthy_at - reloaded_at
-    run.journal.record("host", step="health", host=alias, seconds_to_healthy=round(seconds, 3), healthy_at=healthy_at)
+    run.journal.record(Healthy(host=alias, seconds_to_healthy=round(seconds, 3), healthy_at=healthy_at))
     return f"{alias}: answers on {storage} {seconds:.1f} s after its reload command"
 
 
-def preview_after_reload(run: Run, what: str) -> str:
+def preview_after_reload(run: FlowRun, what: str) -> str:
     return (f"would {what} at once, again until every site answers in its new mode and "
             f"{run.settings.reload_grace:g} s more (RELOAD_GRACE_SECONDS), then once more")
 
 
-def preview_reload(run: Run) -> str:
+def preview_reload(run: FlowRun) -> str:
     return "\n".join(f"{host.alias}: {host.reload_command}" for host in run.targets)
 
 
-def restore_and_reload_sites(run: Run) -> str:
+def restore_and_reload_sites(run: FlowRun) -> str:
     """Undo of a reload: settings as the run found them, uploads taken meanwhile carried back, reload, healthy.
 
     Raises RemoteError when a part failed; UndoUnconfirmed when every part was done but a site's health
     in its old mode could not be seen (its health URL answers 404 or nothing): that names what was
     restored, and what could not be confirmed and why, without calling the undo failed.
     """
-    reloaded = [host for host in run.targets if run.hosts[host.alias].reloaded]
-    run.switching = {}  # going back now: nothing waits for the new mode any more
+    hosts = run.state.switch.hosts
+    reloaded = [host for host in run.targets if hosts[host.alias].reloaded]
+    run.state.switch.switching = {}  # going back now: nothing waits for the new mode any more
     carry_back = _carry_back(run, reloaded)
     lines, failures, done, unseen = [], [], [], []
     for host in run.targets:
-        _attempt(lines, failures, lambda: switch.restore(run, host.alias)
+        _attempt(lines, failures, lambda: switch.restore(run, host.alias, hosts[host.alias])
                  or f"{host.alias}: settings unchanged", done)
     for back in carry_back:
         _attempt(lines, failures, lambda: f"before the reload back: {back.copy_missing(run)}")
@@ -156,7 +160,7 @@ def restore_and_reload_sites(run: Run) -> str:
     return "\n".join(lines)
 
 
-def _judge_unseen(run: Run, alias: str, storage: str, error: HealthError, lines: list[str], failures: list[str],
+def _judge_unseen(run: FlowRun, alias: str, storage: str, error: HealthError, lines: list[str], failures: list[str],
                   unconfirmed: list[str], done: list[str]) -> None:
     """A site not seen answering in its old mode after the reload back: a failure only when it answers in
     the other mode; when its health URL answers something else, or nothing, it is not confirmed, and why
@@ -179,7 +183,7 @@ def _judge_unseen(run: Run, alias: str, storage: str, error: HealthError, lines:
             lines.append(selected)
 
 
-def _what_the_settings_select(run: Run, alias: str) -> str | None:
+def _what_the_settings_select(run: FlowRun, alias: str) -> str | None:
     """What the settings put back select, as the storage check sees them; None where it cannot ask."""
     host = run.settings.host(alias)
     if not (host.manage_py and host.site_python):
@@ -191,7 +195,7 @@ def _what_the_settings_select(run: Run, alias: str) -> str | None:
     return f"{alias}: its settings select {(report.default or {}).get('backend')} again (the storage check)"
 
 
-def _carry_back(run: Run, reloaded) -> list[Direction]:
+def _carry_back(run: FlowRun, reloaded) -> list[Direction]:
     """Each way the uploads taken meanwhile must go: a site that served from S3 for a while took them into
     the bucket only (back to disk), one that served from disk onto the disk only (back to S3)."""
     back = {_back(run, host.alias).storage for host in reloaded}
@@ -212,7 +216,7 @@ def _attempt(lines: list[str], failures: list[str], action, done: list[str] | No
     return True
 
 
-def _reload_back(run: Run, host) -> str:
+def _reload_back(run: FlowRun, host) -> str:
     """The reload command again; the copy after it (after_reload) waits for the site on its old storage."""
     storage = _back(run, host.alias).storage
     try:
@@ -221,9 +225,9 @@ def _reload_back(run: Run, host) -> str:
     except RemoteError as error:
         # The reload that failed may never have taken effect: what counts is what the site serves.
         health.wait_for_storage(host, storage, timeout=10, settings=run.settings)
-        run.hosts[host.alias].reloaded = False
-        run.reloaded_at = time.monotonic()
+        run.state.switch.hosts[host.alias].reloaded = False
+        run.state.switch.reloaded_at = time.monotonic()
         return f"{host.alias}: reload command failed again ({error}), but the site is healthy on {storage}"
-    run.hosts[host.alias].reloaded = False
-    run.switching[host.alias] = (storage, time.time())
+    run.state.switch.hosts[host.alias].reloaded = False
+    run.state.switch.switching[host.alias] = (storage, time.time())
     return f"{host.alias}: reloaded back to {storage}"

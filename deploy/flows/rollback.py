@@ -28,13 +28,14 @@ from __future__ import annotations
 from typing import Callable
 
 from ..config.types import Settings
-from ..engine.run import Options, Run
+from ..engine.run import Options
 from ..engine.runner import Runner, Step, execute_run
 from ..errors import PreflightError
 from . import mirror, steps
 from .direction import TO_DISK
 from .mode import ROLLBACK_MODE
 from .preflight import BEFORE_ROLLBACK
+from .state import FlowRun, FlowState
 
 SWITCH_STEP = "settings back to disk"  # exported: the rehearsal times each host's change-over from it
 
@@ -61,7 +62,7 @@ MIRROR_ROLLBACK = [
 ]
 
 
-def report_unreachable(run: Run) -> str:
+def report_unreachable(run: FlowRun) -> str:
     if run.unreachable:
         raise PreflightError("not rolled back, could not be reached: "
                              + "; ".join(f"{alias} ({error})" for alias, error in run.unreachable)
@@ -73,4 +74,5 @@ def run_rollback(settings: Settings, options: Options, say: Callable[[str], None
     """Roll every reachable host back to disk; raises (after undoing) on failure or unreachable hosts."""
     return execute_run("rollback", BEFORE_ROLLBACK + [ROLLBACK_MODE], settings, options, say,
                        release_lock=steps.release_lock, finish=report_unreachable,
-                       then=lambda run: MIRROR_ROLLBACK if run.mode == "mirror" else ROLLBACK)
+                       then=lambda run: MIRROR_ROLLBACK if run.state.mirror.mode == "mirror" else ROLLBACK,
+                       state=FlowState())

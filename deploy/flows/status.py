@@ -9,7 +9,8 @@ from __future__ import annotations
 from datetime import datetime, timezone
 
 from ..config.types import Settings
-from ..engine.journal import last_run, outcome
+from ..engine.counts import ReclaimCounts
+from ..engine.journal import last_run, outcome, parse
 from ..engine.lock import describe, read_lock
 from ..errors import MediaCutoverError
 from ..remote.ssh import connect, run
@@ -56,5 +57,31 @@ def last_run_line(settings: Settings) -> str:
     events = last_run(settings.project_root / "runs", settings.env)
     if not events:
         return "none recorded"
-    started = datetime.fromtimestamp(events[0]["time"], timezone.utc).strftime("%Y-%m-%d %H:%M:%S UTC")
-    return f"{events[0]['kind']} {events[0]['run_id']} at {started}: {outcome(events)}"
+    first = parse(events[0])
+    return f"{first.kind} {first.run_id} at {_when(first.time)}: {outcome(events)}"
+
+
+def disk_line(settings: Settings) -> str:
+    """Whether a reclaim freed the disk: when, how many files and bytes, by which run; and whether a
+    rollback since brought them back (the journals under runs/)."""
+    runs = settings.project_root / "runs"
+    reclaim = last_run(runs, settings.env, kinds=("reclaim",), where=_removed_files)
+    if reclaim is None:
+        return "not reclaimed: the disk holds every file (`invoke reclaim` frees it once the bucket holds them)"
+    counts = next(entry.event for entry in map(parse, reclaim) if isinstance(entry.event, ReclaimCounts))
+    first = parse(reclaim[0])
+    line = (f"reclaimed at {_when(first.time)} by run {first.run_id}: {counts.removed:,} files, "
+            f"{counts.removed_bytes / 1e6:,.1f} MB removed (record: {counts.record})")
+    back = last_run(runs, settings.env, kinds=("rollback",), where=lambda events: outcome(events) == "ok")
+    if back is not None and parse(back[0]).run_id > first.run_id:
+        line += f"; rollback {parse(back[0]).run_id} at {_when(parse(back[0]).time)} brought them back"
+    return line
+
+
+def _removed_files(events: list[dict]) -> bool:
+    return outcome(events) == "ok" and any(isinstance(entry.event, ReclaimCounts) and entry.event.removed
+                                           for entry in map(parse, events))
+
+
+def _when(time: float) -> str:
+    return datetime.fromtimestamp(time, timezone.utc).strftime("%Y-%m-%d %H:%M:%S UTC")

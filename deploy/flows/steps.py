@@ -17,43 +17,42 @@ from functools import partial
 
 from ..engine import lock
 from ..engine.journal import operator
-from ..engine.run import Run
 from ..engine.runner import Step
-from ..site.ops import thumbnails as easy_rows
 from ..site.ops import switch
 from ..site.ops.health import wait_for_storage
 from ..sync import on_host as runner
 from ..sync.commands import supports_lists
 from . import new_settings
-from .direction import Direction
+from .direction import Direction, preview_rows
 from .reload import after_reload, preview_after_reload, preview_reload, reload_sites, restore_and_reload_sites
+from .state import FlowRun
 
 
 # --- the lock and the sync tool --------------------------------------------------------------
 
-def take_lock(run: Run) -> str:
+def take_lock(run: FlowRun) -> str:
     details = {"run_id": run.run_id, "kind": run.journal.kind, "owner": operator(),
                "since": run.run_id.split("-")[0], "pid": os.getpid()}
     lock.take_lock(run.media_connection, run.settings, details, break_lock=run.options.break_lock)
     return f"{run.settings.media_host}:{lock.lock_path(run.settings)}"
 
 
-def release_lock(run: Run) -> str:
+def release_lock(run: FlowRun) -> str:
     lock.release_lock(run.media_connection, run.settings, run.run_id)
     return "lock released"
 
 
-def preview_lock(run: Run) -> str:
+def preview_lock(run: FlowRun) -> str:
     return f"would take the lock {run.settings.media_host}:{lock.lock_path(run.settings)}"
 
 
-def install_sync_tool(run: Run) -> str:
+def install_sync_tool(run: FlowRun) -> str:
     result = runner.install_sync_tool(run.media_connection, run.settings)
     return f"{result.tool} {result.version} " + ("installed" if result.installed else "already installed") \
         + f" in {result.path}"
 
 
-def preview_install(run: Run) -> str:
+def preview_install(run: FlowRun) -> str:
     result = runner.install_sync_tool(run.media_connection, run.settings, dry_run=True)
     return "\n".join(result.commands) or f"{result.tool} {result.version} already installed"
 
@@ -69,23 +68,24 @@ def copy(name: str, to: Direction) -> Step:
 
 # --- the switch-over: both directions end with it -----------------------------------------------
 
-def switch_settings(run: Run, to: Direction) -> str:
+def switch_settings(run: FlowRun, to: Direction) -> str:
     return "\n".join(run.on_host("flip", alias, to.switch) for alias in run.aliases)
 
 
-def restore_settings(run: Run) -> str:
+def restore_settings(run: FlowRun) -> str:
     """Undo: each settings file as the run's preflight found it."""
-    return "\n".join(filter(None, (switch.restore(run, alias) for alias in run.aliases)))
+    hosts = run.state.switch.hosts
+    return "\n".join(filter(None, (switch.restore(run, alias, hosts[alias]) for alias in run.aliases)))
 
 
-def preview_switch(run: Run, to: Direction) -> str:
+def preview_switch(run: FlowRun, to: Direction) -> str:
     return "\n".join(to.preview_switch(run, alias) for alias in run.aliases)
 
 
-def health_check(run: Run, to: Direction) -> str:
+def health_check(run: FlowRun, to: Direction) -> str:
     """Every site serves media from ``to``: the hosts at once (each its own answers; a host that fails
     is named, with every other host's result)."""
-    def one(run: Run, alias: str) -> str:
+    def one(run: FlowRun, alias: str) -> str:
         host = run.settings.host(alias)
         wait_for_storage(host, to.storage, run.settings.reload_timeout, run.settings)
         checked = to.check_served(run.settings, host, run.options.sample_limit)
@@ -93,7 +93,7 @@ def health_check(run: Run, to: Direction) -> str:
     return "\n".join(run.on_every_host(one))
 
 
-def preview_health(run: Run, to: Direction) -> str:
+def preview_health(run: FlowRun, to: Direction) -> str:
     return f"would check every site on {to.label}"
 
 
@@ -104,34 +104,36 @@ FEW_CHANGED = 50
 MOST_PASSES = 4
 
 
-def copy_until_few(run: Run, to: Direction) -> str:
+def copy_until_few(run: FlowRun, to: Direction) -> str:
     """Delta passes until one finds at most FEW_CHANGED files (at most MOST_PASSES); a tool that cannot
     copy a list makes one full pass (each costs the whole tree)."""
+    passes = run.state.passes
+
     def one_pass() -> str:
-        run.last_pass_listed = None   # a full pass says no count: then no second one for a stale count
+        passes.last_pass_listed = None   # a full pass says no count: then no second one for a stale count
         return to.copy_missing(run)
     lines = [one_pass()]
     if not supports_lists(run.settings.sync_tool):
         return lines[0]
-    while len(lines) < MOST_PASSES and (run.last_pass_listed or 0) > FEW_CHANGED:
+    while len(lines) < MOST_PASSES and (passes.last_pass_listed or 0) > FEW_CHANGED:
         lines.append(one_pass())
     return "\n".join(lines)
 
 
-def catch_up_after_reload(run: Run, to: Direction) -> str:
+def catch_up_after_reload(run: FlowRun, to: Direction) -> str:
     return after_reload(run, to.copy_missing)
 
 
-def check_complete(run: Run, to: Direction) -> str:
+def check_complete(run: FlowRun, to: Direction) -> str:
     return to.until_complete(run)
 
 
-def preview_complete(run: Run, to: Direction) -> str:
+def preview_complete(run: FlowRun, to: Direction) -> str:
     return (f"would compare the whole tree with the whole bucket until {to.complete}, copying exactly "
             "what is missing (nothing replaced)")
 
 
-def preview_catch_up(run: Run, to: Direction) -> str:
+def preview_catch_up(run: FlowRun, to: Direction) -> str:
     return preview_after_reload(run, to.catching_up)
 
 
@@ -172,7 +174,7 @@ def switch_over(to: Direction, *, settings: str, latest: str, catch_up: str, hea
              preview=partial(preview_switch, to=to)),
         Step(CHECK_WRITTEN, partial(new_settings.check_written, to=to),
              preview=partial(new_settings.preview_written, to=to)),
-        Step(THUMBNAIL_ROWS, to.thumbnail_rows, undo=to.undo_thumbnail_rows, preview=easy_rows.preview),
+        Step(THUMBNAIL_ROWS, to.thumbnail_rows, undo=to.undo_thumbnail_rows, preview=preview_rows),
         Step(LAST_PASS, to.copy_missing, preview=to.preview_copy_missing),
         RELOAD,
         Step(catch_up, partial(catch_up_after_reload, to=to), preview=partial(preview_catch_up, to=to)),

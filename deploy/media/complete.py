@@ -5,7 +5,8 @@ workers have finished (off the change-over's critical path), and by the undo
 of a reload.  Each round compares the manifest with the listing; what the new
 storage lacks is copied, exactly that list, without replacing anything there
 (the sites write into it now: it wins), and compared again, up to ROUNDS
-times: an old worker may still have stored a file between two rounds.
+times: an old worker may still have stored a file between two rounds.  A tool that cannot copy a
+list makes a full pass instead (``deploy.media.transfer``, over the run's ``Passes``).
 """
 
 from __future__ import annotations
@@ -13,40 +14,42 @@ from __future__ import annotations
 import time
 from typing import Callable
 
+from ..engine.counts import FinalVerifyCounts, ReverseVerifyCounts
 from ..engine.run import Run
 from ..errors import VerifyError
 from ..sync.commands import supports_lists
 from ..store.probe import missing_keys
 from . import delta, manifest, transfer
 from .compare import VerifyReport
+from .passes import Passes
 
 ROUNDS = 3
 
 
-def upload_until_complete(run: Run) -> str:
+def upload_until_complete(run: Run, passes: Passes) -> str:
     """Until the bucket holds every file on disk (missing ones uploaded; an object there is never replaced)."""
-    report, copied = _until_complete(run, lambda report: report.missing, _upload)
+    report, copied = _until_complete(run, passes, lambda report: report.missing, _upload)
     arrived = _arrived(report.missing.every if report.missing.count else [], _lacking_in_bucket(run))
     if report.size_mismatch.count or report.md5_mismatch.count or len(arrived) < report.missing.count:
         raise VerifyError("the bucket still lacks files from disk after "
                           f"{ROUNDS} rounds:\n    " + "\n    ".join(report.summary_lines()))
-    run.journal.record("counts", step="final verify", local=report.local_count, remote=report.remote_count,
-                       matched=report.matched, extra=report.extra.count, copied=copied, arrived=len(arrived))
+    run.journal.record(FinalVerifyCounts(local=report.local_count, remote=report.remote_count, matched=report.matched,
+                                         extra=report.extra.count, copied=copied, arrived=len(arrived)))
     lines = report.summary_lines() if not arrived else [
         f"local: {report.local_count:,} files; matched: {report.matched:,}; {len(arrived)} written while the "
         "last comparison ran, each found in the bucket by its key: OK, the bucket holds every local file"]
     return "\n".join([f"{copied} files uploaded by the check", *lines])
 
 
-def download_until_complete(run: Run) -> str:
+def download_until_complete(run: Run, passes: Passes) -> str:
     """Until every object under the prefix is on disk (missing ones downloaded; a file there is never replaced)."""
-    report, copied = _until_complete(run, lambda report: report.extra, _download)
+    report, copied = _until_complete(run, passes, lambda report: report.extra, _download)
     arrived = _arrived(report.extra.every if report.extra.count else [], _lacking_on_disk(run))
     if len(arrived) < report.extra.count:
         raise VerifyError(f"{report.extra.count} objects in the bucket are still not on disk after "
                           f"{ROUNDS} rounds, e.g. {', '.join(report.extra.samples[:3])}")
-    run.journal.record("counts", step="reverse verify", on_disk=report.local_count,
-                       in_bucket=report.remote_count, not_on_disk=0, copied=copied, arrived=len(arrived))
+    run.journal.record(ReverseVerifyCounts(on_disk=report.local_count, in_bucket=report.remote_count, not_on_disk=0,
+                                           copied=copied, arrived=len(arrived)))
     return (f"{copied} files downloaded by the check\nevery one of {report.remote_count} objects under "
             f"{run.settings.media_prefix}/ is on disk ({report.local_count} files there"
             + (f"; {len(arrived)} written while the last comparison ran, each found on disk by name)" if arrived
@@ -80,31 +83,31 @@ def _lacking_on_disk(run: Run) -> Callable[[list[str]], list[str]]:
     return lacking
 
 
-def _upload(run: Run, keys: list[str]) -> int:
+def _upload(run: Run, passes: Passes, keys: list[str]) -> int:
     if not supports_lists(run.settings.sync_tool):
-        transfer.upload_missing(run)
+        transfer.upload_missing(run, passes)
         return len(keys)
     return delta.upload_keys(run, keys).files_transferred or 0
 
 
-def _download(run: Run, keys: list[str]) -> int:
+def _download(run: Run, passes: Passes, keys: list[str]) -> int:
     if not supports_lists(run.settings.sync_tool):
-        transfer.download_missing(run)
+        transfer.download_missing(run, passes)
         return len(keys)
     return delta.download_keys(run, keys).files_transferred or 0
 
 
-def _until_complete(run: Run, lacking: Callable[[VerifyReport], object],
-                    copy: Callable[[Run, list[str]], int]) -> tuple[VerifyReport, int]:
+def _until_complete(run: Run, passes: Passes, lacking: Callable[[VerifyReport], object],
+                    copy: Callable[[Run, Passes, list[str]], int]) -> tuple[VerifyReport, int]:
     """Compare, copy exactly what the new storage lacks, again, up to ROUNDS copies; the last report and how
     many files were copied in all."""
-    copied, report = 0, manifest.compare_tree(run, collect=True)[0]
+    copied, report = 0, manifest.compare_tree(run, passes, collect=True)[0]
     for round_number in range(ROUNDS):
         missing = lacking(report)
         if not missing.count:
             break
         if round_number:
             time.sleep(1)  # an old worker may still be storing a file
-        copied += copy(run, missing.every)
-        report = manifest.compare_tree(run, collect=True)[0]
+        copied += copy(run, passes, missing.every)
+        report = manifest.compare_tree(run, passes, collect=True)[0]
     return report, copied

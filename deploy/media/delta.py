@@ -24,7 +24,8 @@ lists the whole bucket.
 
 A tool that cannot take a list (s5cmd, s3cmd) makes each pass a full one, as
 before; a run with no mark yet (nothing copied from disk so far) does one full
-pass first.  Every pass's cost goes to the journal (``counts``, step "pass").
+pass first.  Every pass's cost goes to the journal (``counts``, step "pass"); the mark, the
+open feed and the last pass's count are the run's ``Passes`` (``deploy.media.passes``).
 """
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ from __future__ import annotations
 import time
 
 from ..config.paths import sftp_path, shell_path
+from ..engine.counts import PassCounts
 from ..engine.run import Run
 from ..remote.ssh import put_script
 from ..remote.ssh import run as remote_run
@@ -41,44 +43,46 @@ from ..sync.commands import NICE, supports_lists
 from ..sync.files import remove_file
 from ..sync.tools import prepare_run_dir_command, run_dir
 from . import manifest, transfer
+from .passes import Passes
 
 # Seconds before the previous pass's start that still count as "since": NFS and ext3 keep whole
 # seconds, and the kernel stamps files from a clock a tick behind time.time().
 MARGIN = 2.0
 
 
-def upload_changed(run: Run) -> str:
+def upload_changed(run: Run, passes: Passes) -> str:
     """What changed on disk since the previous pass, copied to the bucket by exact list."""
-    if run.disk_mark is None or not supports_lists(run.settings.sync_tool):
-        return transfer.upload_missing(run)
+    if passes.disk_mark is None or not supports_lists(run.settings.sync_tool):
+        return transfer.upload_missing(run, passes)
     begin = time.monotonic()
     list_path = _list_path(run, "up")
-    started, listed, problems = _changed_on_disk(run, run.disk_mark - MARGIN, list_path)
+    started, listed, problems = _changed_on_disk(run, passes.disk_mark - MARGIN, list_path)
     walked = time.monotonic() - begin
     try:
         result = runner.upload_media(run.media_connection, run.settings, files_from=list_path) if listed else None
     finally:
         remove_file(run.media_connection, list_path)
-    run.disk_mark = started
-    return _passed(run, "upload", listed, walked, result, begin, problems)
+    passes.disk_mark = started
+    return _passed(run, passes, "upload", listed, walked, result, begin, problems)
 
 
-def download_changed(run: Run) -> str:
+def download_changed(run: Run, passes: Passes) -> str:
     """What the site references (or, without MANAGE_PY, the bucket has) and the disk lacks, downloaded by
     exact list."""
     if not supports_lists(run.settings.sync_tool):
-        return transfer.download_missing(run)
+        return transfer.download_missing(run, passes)
     begin = time.monotonic()
     if run.settings.host(run.settings.media_host).manage_py:
         prefix = f"{run.settings.media_prefix}/" if run.settings.media_prefix else ""
-        if run.reference_feed is None:
-            run.reference_feed = ReferenceFeed(run)
-        keys, found = [prefix + name for name in run.reference_feed.missing_on_disk()], "referenced, not on disk"
+        if passes.reference_feed is None:
+            passes.reference_feed = ReferenceFeed(run)
+            run.close_at_end(passes.reference_feed)  # one Django process for the whole run
+        keys, found = [prefix + name for name in passes.reference_feed.missing_on_disk()], "referenced, not on disk"
     else:
-        keys, found = manifest.compare_tree(run, collect=True)[0].extra.every, "in the bucket, not on disk"
+        keys, found = manifest.compare_tree(run, passes, collect=True)[0].extra.every, "in the bucket, not on disk"
     finding = time.monotonic() - begin
     result = download_keys(run, keys) if keys else None
-    return _passed(run, "download", len(keys), finding, result, begin, 0, found)
+    return _passed(run, passes, "download", len(keys), finding, result, begin, 0, found)
 
 
 def upload_keys(run: Run, keys: list[str]) -> runner.SyncResult:
@@ -94,10 +98,10 @@ def download_keys(run: Run, keys: list[str]) -> runner.SyncResult:
         files_from=path))
 
 
-def mark_disk(run: Run) -> None:
+def mark_disk(run: Run, passes: Passes) -> None:
     """From now on the sites may store files on disk that the bucket must get: the next disk pass starts here."""
-    if run.disk_mark is None:
-        run.disk_mark = float(manifest.host_clock(run))
+    if passes.disk_mark is None:
+        passes.disk_mark = float(manifest.host_clock(run))
 
 
 def preview_upload_changed(run: Run) -> str:
@@ -110,9 +114,10 @@ def preview_upload_changed(run: Run) -> str:
                       *upload.commands])
 
 
-def preview_download_changed(run: Run) -> str:
+def preview_download_changed(run: Run, passes: Passes) -> str:
     if not supports_lists(run.settings.sync_tool):
-        return f"{run.settings.sync_tool} cannot copy a list: a full pass\n" + transfer.preview_download_missing(run)
+        return (f"{run.settings.sync_tool} cannot copy a list: a full pass\n"
+                + transfer.preview_download_missing(run, passes))
     list_path = _list_path(run, "down")
     download = runner.download_media(run.media_connection, run.settings, overwrite=False, files_from=list_path,
                                      displaced_dir=transfer.displaced_dir(run), dry_run=True)
@@ -166,13 +171,13 @@ def _list_path(run: Run, kind: str) -> str:
     return f"{run_dir(run.settings)}/{run.run_id}-{kind}.list"
 
 
-def _passed(run: Run, direction: str, listed: int, finding: float, result, begin: float, problems: int,
-            found: str = "changed on disk") -> str:
+def _passed(run: Run, passes: Passes, direction: str, listed: int, finding: float, result, begin: float,
+            problems: int, found: str = "changed on disk") -> str:
     """Journal one pass's cost; its line for people."""
     copied = result.files_transferred if result is not None else 0
     seconds = time.monotonic() - begin
-    run.last_pass_listed = listed
-    run.journal.record("counts", step="pass", direction=direction, listed=listed, copied=copied,
-                       find_seconds=round(finding, 3), seconds=round(seconds, 3), problems=problems)
+    passes.last_pass_listed = listed
+    run.journal.record(PassCounts(direction=direction, listed=listed, copied=copied, find_seconds=round(finding, 3),
+                                  seconds=round(seconds, 3), problems=problems))
     verb = "uploaded" if direction == "upload" else "downloaded"
     return f"{listed} {found}, {copied or 0} {verb} ({seconds:.1f} s, {finding:.1f} s of it finding them)"

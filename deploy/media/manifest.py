@@ -8,10 +8,12 @@ import shlex
 from ..config.paths import shell_path
 from ..engine.run import Run
 from ..errors import RemoteError, VerifyError
+from ..host_scripts import host_script
 from ..remote.ssh import LineStream, put_script, run_with_input
 from ..remote.ssh import run as remote_run
 from ..store.listing import listing
 from .compare import UnsortedListing, VerifyReport, compare, parse_manifest_lines, same_md5
+from .passes import Passes
 
 
 def manifest_stream(run: Run, order: str, before: int | None = None, md5: bool = False) -> LineStream:
@@ -46,9 +48,9 @@ def newer_count(stream: LineStream) -> int:
     return 0
 
 
-# On the media host with REMOTE_PYTHON: which of the names on stdin (one JSON list) are under MEDIA_ROOT.
-_EXISTING = ("import json, os, sys; root = os.path.expanduser(sys.argv[1]); "
-             "print(json.dumps([n for n in json.load(sys.stdin) if os.path.lexists(os.path.join(root, n))]))")
+# On the media host with REMOTE_PYTHON: which of the names on stdin (one JSON list) are under MEDIA_ROOT
+# (deploy/remote/scripts/names_on_disk.py).
+_EXISTING = host_script("names_on_disk.py")
 
 
 def existing(run: Run, names: list[str]) -> list[str]:
@@ -87,27 +89,28 @@ def scan(run: Run) -> tuple[int, int, list[str]]:
     return files, total, manifest_problems(stream)
 
 
-def compare_tree(run: Run, before: int | None = None, collect: bool = False) -> tuple[VerifyReport, int]:
+def compare_tree(run: Run, passes: Passes, before: int | None = None,
+                 collect: bool = False) -> tuple[VerifyReport, int]:
     """Tree against bucket; returns the report and how many files were newer than ``before``.
 
-    The listing order is the store's (AWS: bytes; SeaweedFS: path by path).  With
-    ``collect`` the report keeps every missing and extra key.
+    The listing order is the store's (AWS: bytes; SeaweedFS: path by path), learned once for the run's
+    passes.  With ``collect`` the report keeps every missing and extra key.
     """
-    order = run.listing_order
+    order = passes.listing_order
     try:
         return _compare(run, order, before, collect)
     except UnsortedListing as error:
         if error.side != "bucket listing" or order != "bytes":
             raise
         # This store lists directory by directory (SeaweedFS does): compare in that order.
-        run.listing_order = "path"
+        passes.listing_order = "path"
         return _compare(run, "path", before, collect)
 
 
-def verify_bucket(run: Run, before: int | None = None) -> tuple[VerifyReport, int]:
+def verify_bucket(run: Run, passes: Passes, before: int | None = None) -> tuple[VerifyReport, int]:
     """The cutover's verify: every file on disk (older than ``before``) is in the bucket, same size; else
     VerifyError."""
-    report, newer = compare_tree(run, before)
+    report, newer = compare_tree(run, passes, before)
     if not report.ok:
         raise VerifyError("the bucket does not hold every media file intact:\n    "
                           + "\n    ".join(report.summary_lines()))

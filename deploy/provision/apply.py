@@ -18,13 +18,13 @@ import json
 from dataclasses import dataclass, field
 from typing import Callable
 
-from ..cli import table
 from ..config import credentials
 from ..config.types import Settings
 from ..errors import ProvisionError
 from ..store import bucket_admin, iam
 from ..store.client import s3_client
 from ..store.errors import store_errors
+from ..text_table import table
 from .check import check_key
 from .observe import observe
 from .desired import Desired, desired_for

@@ -13,9 +13,11 @@ import statistics
 from collections import Counter
 from dataclasses import dataclass
 
+from ..engine.counts import (DownloadCounts, FinalVerifyCounts, MirrorRecordCounts, ModeCounts, PassCounts,
+                             ReverseVerifyCounts, UploadCounts)
+from ..engine.events import Counts, End, Finished, Healthy, Started
+from ..engine.journal import parse
 from .traffic import Record
-
-COUNT_FIELDS_DROPPED = ("time", "run_id", "env", "kind", "event")
 
 
 @dataclass(frozen=True)
@@ -27,24 +29,26 @@ class PhaseNames:
     target: str           # the storage the hosts serve from after the phase: s3 | disk
 
 
-def phase_from_journal(names: PhaseNames, events: list[dict], origin: float) -> dict:
-    """Steps, undo, sync counts, per-host health and the change-over window of one journaled run."""
+def phase_from_journal(names: PhaseNames, lines: list[dict], origin: float) -> dict:
+    """Steps, undo, sync counts, per-host health and the change-over window of one journaled run (its lines as
+    ``deploy.engine.journal.read_run`` gives them)."""
+    entries = [parse(line) for line in lines]
     steps, counts, healthy, started = [], [], {}, {}
-    for event in events:
-        kind = event["event"]
-        if kind in ("step", "undo") and event.get("result") == "started":
-            started[(kind, event["step"])] = event["time"]
-        elif kind in ("step", "undo"):
-            end = event["time"] - origin
-            steps.append({"name": ("undo " if kind == "undo" else "") + event["step"], "kind": kind,
-                          "result": event["result"], "seconds": event.get("seconds", 0.0),
-                          "start": round(end - event.get("seconds", 0.0), 3), "end": round(end, 3),
-                          "summary": event.get("summary", "")})
-        elif kind == "counts":
-            counts.append({key: value for key, value in event.items() if key not in COUNT_FIELDS_DROPPED})
-        elif kind == "host" and event.get("step") == "health":
-            healthy[event["host"]] = {"seconds_to_healthy": event["seconds_to_healthy"],
-                                      "healthy_at": event.get("healthy_at", event["time"])}
+    for entry in entries:
+        event = entry.event
+        if isinstance(event, Started):
+            started[(event.EVENT, event.step)] = entry.time
+        elif isinstance(event, Finished):
+            end, seconds = entry.time - origin, event.seconds if event.seconds is not None else 0.0
+            steps.append({"name": ("undo " if event.EVENT == "undo" else "") + event.step, "kind": event.EVENT,
+                          "result": event.result, "seconds": seconds,
+                          "start": round(end - seconds, 3), "end": round(end, 3),
+                          "summary": event.summary if event.summary is not None else ""})
+        elif isinstance(event, Counts):
+            counts.append(event)
+        elif isinstance(event, Healthy):
+            healthy[event.host] = {"seconds_to_healthy": event.seconds_to_healthy,
+                                   "healthy_at": event.healthy_at if event.healthy_at is not None else entry.time}
     flip_at = started.get(("step", names.flip))
     hosts = {}
     for alias, facts in healthy.items():
@@ -53,32 +57,35 @@ def phase_from_journal(names: PhaseNames, events: list[dict], origin: float) -> 
                         "window_seconds": round(facts["healthy_at"] - flip_at, 3) if flip_at else None}
     undo_ends = [step["end"] for step in steps if step["kind"] == "undo"]
     back_t = max(undo_ends) if undo_ends and flip_at else None  # undone: every host back as it was
-    end = next((event for event in reversed(events) if event["event"] == "end"), None)
-    return {"phase": names.phase, "run_id": events[0]["run_id"] if events else None, "target": names.target,
-            "mode": next((count["mode"] for count in counts if count.get("step") == "mode"), "copy"),
+    end = next((entry.event for entry in reversed(entries) if isinstance(entry.event, End)), None)
+    return {"phase": names.phase, "run_id": entries[0].run_id if entries else None, "target": names.target,
+            "mode": next((count.mode for count in counts if isinstance(count, ModeCounts)), "copy"),
             "files_moved": files_moved(counts),
-            "mirror_failures": sum(count.get("failures", 0) for count in counts
-                                   if count.get("step") == "mirror records"),
-            "result": end["result"] if end else "unfinished",
-            "start": round(events[0]["time"] - origin, 3) if events else None,
-            "end": round(events[-1]["time"] - origin, 3) if events else None,
+            "mirror_failures": sum(count.failures or 0 for count in counts if isinstance(count, MirrorRecordCounts)),
+            "result": end.result if end else "unfinished",
+            "start": round(entries[0].time - origin, 3) if entries else None,
+            "end": round(entries[-1].time - origin, 3) if entries else None,
             "flip_t": round(flip_at - origin, 3) if flip_at else None,
             "undone_back_t": back_t,
             "undone_seconds": round(back_t - (flip_at - origin), 3) if back_t is not None else None,
-            "steps": steps, "counts": counts, "hosts": hosts,
+            "steps": steps, "counts": [count.fields() for count in counts], "hosts": hosts,
             "failed_step": next((step["name"] for step in steps if step["result"] in ("failed", "crashed")), None),
             "undone": [step["name"] for step in steps if step["kind"] == "undo" and step["result"] == "undone"],
             "undo_failed": [step["name"] for step in steps if step["result"] == "undo failed"]}
 
 
-# The journal's counts of a copy, and the field that says how many files it copied.
-_COPIED = {"upload": "transferred", "download": "transferred", "pass": "copied", "final verify": "copied",
-           "reverse verify": "copied"}
-
-
-def files_moved(counts: list[dict]) -> int:
+def files_moved(counts: list[Counts]) -> int:
     """How many files a run copied, either way: the first copy, every pass, the final verify's repairs."""
-    return sum(count.get(_COPIED[count.get("step")]) or 0 for count in counts if count.get("step") in _COPIED)
+    return sum(_copied(count) or 0 for count in counts)
+
+
+def _copied(count: Counts) -> int | None:
+    """How many files the step counted copied; None for a step that copies nothing."""
+    if isinstance(count, (UploadCounts, DownloadCounts)):
+        return count.transferred
+    if isinstance(count, (PassCounts, FinalVerifyCounts, ReverseVerifyCounts)):
+        return count.copied
+    return None
 
 
 def observed_switch(records: list[Record], host: str, flip_t: float, target: str, origin: float,

@@ -17,6 +17,8 @@ from invoke.exceptions import UnexpectedExit
 from ..config.paths import sftp_path, shell_path
 from ..config.types import Settings
 from ..errors import RemoteError
+from ..host_scripts import SCRIPTS  # the scripts run on the hosts (put_script)
+
 
 
 def connect(settings: Settings, alias: str) -> Connection:
@@ -105,9 +107,10 @@ class LineStream:
                               + " | ".join(self.stderr.strip().splitlines()[-3:]))
 
 
-def put_script(connection: Connection, settings_tools_dir: str, name: str) -> str:
-    """Upload one of deploy/remote/scripts/*.py (content-addressed, so once); returns its remote path."""
-    source = (Path(__file__).parent / "scripts" / name).read_bytes()
+def put_script(connection: Connection, settings_tools_dir: str, name: str, folder: Path = SCRIPTS) -> str:
+    """Upload one of ``folder``'s scripts, deploy/remote/scripts/*.py unless told, to TOOLS_DIR/lib
+    (content-addressed, so once); returns its remote path."""
+    source = (folder / name).read_bytes()
     directory = f"{settings_tools_dir.rstrip('/')}/lib"
     remote = f"{directory}/{Path(name).stem}-{hashlib.sha256(source).hexdigest()[:10]}.py"
     run(connection, f"mkdir -p {shell_path(directory)} && chmod 700 {shell_path(settings_tools_dir)}",

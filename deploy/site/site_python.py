@@ -48,68 +48,22 @@ def manage_shell(host: HostSettings, script: str, variables: Sequence[str] = (),
     return manage_command(host, f"shell -c {shlex.quote(script)}", variables, python_arguments)
 
 
-# The env-file loader that runs before Django starts, as systemd's EnvironmentFile would load it.
-# How an env file's lines become variables (as systemd reads an EnvironmentFile), the switch winning
-# over the process environment and the process environment over the rest: both loaders below use it.
-_ENV_LINES = '''
-import os, re, shlex
+def prelude(**values: str) -> str:
+    """Plain assignments ``NAME = <repr(value)>``, one a line: how a program run with ``shell -c`` (no argv
+    of its own) takes its parameters.  The sender puts them before the program's text; the program says
+    which names it expects."""
+    return "".join(f"{name} = {value!r}\n" for name, value in values.items())
 
-def media_cutover_load_env(lines):
-    for line in lines:
-        match = re.match(r"\\s*(?:export\\s+)?([A-Za-z_][A-Za-z0-9_]*)\\s*=\\s*(.*?)\\s*$", line)
-        if match and not line.lstrip().startswith("#"):
-            name, value = match.groups()
-            value = re.sub(r"\\s+#.*$", "", value) if value[:1] not in "\\"'" else (shlex.split(value) or [""])[0]
-            switches = (os.environ.get("MEDIA_CUTOVER_SWITCH"), os.environ.get("MEDIA_CUTOVER_MIRROR_SWITCH"))
-            os.environ[name] = value if name in switches else os.environ.get(name, value)
-'''
-LOAD_ENV_FILE = _ENV_LINES + '''
-media_cutover_load_env(open(os.environ["MEDIA_CUTOVER_ENV_FILE"], encoding="utf-8"))
-'''
-# The switched settings, staged: read from stdin ({"format", "path", "source"}) before Django starts, so
-# that manage.py sees them while the file on disk is still the old one.  A Python settings file is
-# imported from the staged source (a finder ahead of the path finder; no bytecode cache read or written);
-# an env file's lines are loaded as LOAD_ENV_FILE loads the file, the staged switch winning.  The probe
-# reports whether the staged source was imported (MEDIA_CUTOVER_STAGED) and what the switch reads as.
-STAGED_SETTINGS = _ENV_LINES + '''
-import json, sys
-staged = json.loads(sys.stdin.buffer.read().decode("utf-8"))
-if staged["format"] == "env":
-    media_cutover_load_env(staged["source"].splitlines())
-    os.environ["MEDIA_CUTOVER_STAGED"] = "environment"
-else:
-    import importlib.abc, importlib.machinery
-    target = os.path.realpath(os.path.expanduser(staged["path"]))
 
-    class StagedSettings(importlib.abc.SourceLoader):
-        def __init__(self, path):
-            self.path = path
-
-        def get_filename(self, fullname):
-            return self.path
-
-        def get_data(self, path):
-            if os.path.realpath(path) == target:
-                os.environ["MEDIA_CUTOVER_STAGED"] = "imported"
-                return staged["source"].encode("utf-8")
-            with open(path, "rb") as handle:
-                return handle.read()
-
-    class StagedFinder:
-        @staticmethod
-        def find_spec(fullname, path=None, target_module=None):
-            spec = importlib.machinery.PathFinder.find_spec(fullname, path)
-            if spec is not None and spec.origin and os.path.realpath(spec.origin) == target:
-                spec.loader = StagedSettings(spec.origin)
-            return spec
-
-    sys.meta_path.insert(0, StagedFinder)
-'''
-RUN_MANAGE_PY = '''
-import runpy, sys
-sys.argv = sys.argv[1:]
-runpy.run_path(sys.argv[0], run_name="__main__")
-'''
+# Run with ``python -c`` before manage.py (programs/): env_file_loader.py is how an env file's lines become
+# variables (as systemd reads an EnvironmentFile), the switch winning over the process environment and the
+# process environment over the rest; both loaders start with it.  LOAD_ENV_FILE loads MEDIA_CUTOVER_ENV_FILE;
+# STAGED_SETTINGS reads the switched settings from stdin ({"format", "path", "source"}) so that manage.py
+# sees them while the file on disk is still the old one (a Python settings file imported from the staged
+# source, an env file's lines loaded, the staged switch winning; MEDIA_CUTOVER_STAGED says which).
+LOAD_ENV_FILE = program("env_file_loader.py") + program("load_env_file.py")
+STAGED_SETTINGS = program("env_file_loader.py") + program("staged_settings.py")
+RUN_MANAGE_PY = program("run_manage_py.py")
 
 
 def site_shell(host: HostSettings, script: str, switch_name: str, env_file: str | None,

@@ -62,6 +62,7 @@ from typing import Iterable
 from ..config.paths import shell_path
 from ..config.types import Settings
 from ..errors import PreflightError
+from ..host_scripts import host_script
 from .tools import PROFILE, binary, no_line_breaks, tool_spec
 
 _q = shlex.quote
@@ -184,19 +185,9 @@ def _s3cmd(settings: Settings, config: str, source: str, excluded: list[str], ov
 
 # --- the download command (rollback) --------------------------------------------------------
 
-# Prints what download_media must know about MEDIA_ROOT and the displaced directory, as JSON.
-_INSPECT = """\
-import json, os, sys
-root, displaced = sys.argv[1:3]
-info = {"root_mode": None}
-if os.path.isdir(root):
-    info["root_mode"] = os.stat(root).st_mode & 0o7777
-    info["root"] = os.path.realpath(root)
-    info["displaced"] = os.path.realpath(displaced)
-    info["displaced_used"] = os.path.lexists(displaced) and not (
-        os.path.isdir(displaced) and not os.path.islink(displaced) and not os.listdir(displaced))
-print(json.dumps(info))
-"""
+# Prints what download_media must know about MEDIA_ROOT and the displaced directory, as JSON
+# (deploy/remote/scripts/media_root_inspect.py).
+_INSPECT = host_script("media_root_inspect.py")
 
 
 def inspect_command(settings: Settings, displaced_dir: str) -> str:

@@ -20,6 +20,7 @@ import pytest
 from deploy.engine.journal import Journal
 from deploy.engine.run import Options, Run
 from deploy.media import delta, manifest
+from deploy.media.passes import Passes
 from deploy.store.client import s3_client
 from deploy.sync.on_host import install_sync_tool
 
@@ -57,18 +58,18 @@ def test_a_pass_on_ten_times_the_files_costs_a_few_times_as_much_and_copies_only
                                        media_prefix=f"test-delta-{tag}/{name}")
         client = s3_client(settings)
         run = Run(settings, Options(), Journal(tmp_path, f"delta-{name}", "sandbox", "test"), say=lambda line: None,
-                  run_id=f"delta-{name}-{tag}")
+                  run_id=f"delta-{name}-{tag}", state=Passes())
         try:
             install_sync_tool(run.media_connection, settings)
             # "the previous pass" began just after the trees were made: they are not new, what comes next is
-            run.disk_mark = float(manifest.host_clock(run)) + 1 + delta.MARGIN
+            run.state.disk_mark = float(manifest.host_clock(run)) + 1 + delta.MARGIN
             time.sleep(2)
             seconds = []
             for round_number in range(ROUNDS):
                 first = size + round_number * CHANGED
                 sandbox.ssh("web1", f"{MAKE} {base}/{name} {CHANGED} {first}")
                 began = time.monotonic()
-                summary = delta.upload_changed(run)
+                summary = delta.upload_changed(run, run.state)
                 seconds.append(time.monotonic() - began)
                 # the margin lists the previous round's files again too; they are there already
                 assert f"changed on disk, {CHANGED} uploaded" in summary, summary

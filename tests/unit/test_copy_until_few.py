@@ -2,16 +2,17 @@
 
 from types import SimpleNamespace
 
+from deploy.flows.state import FlowState
 from deploy.flows.steps import FEW_CHANGED, MOST_PASSES, copy_until_few
 
 
 def passes_finding(*counts, tool="rclone"):
-    run = SimpleNamespace(settings=SimpleNamespace(sync_tool=tool), last_pass_listed=None)
+    run = SimpleNamespace(settings=SimpleNamespace(sync_tool=tool), state=FlowState())
     found = list(counts)
 
     def copy_missing(run):
-        run.last_pass_listed = found.pop(0)
-        return f"{run.last_pass_listed} changed"
+        run.state.passes.last_pass_listed = found.pop(0)
+        return f"{run.state.passes.last_pass_listed} changed"
     return run, SimpleNamespace(copy_missing=copy_missing)
 
 
@@ -37,8 +38,8 @@ def test_a_pass_that_says_no_count_is_not_taken_for_the_previous_ones():
     calls = []
 
     def full_pass(run):   # e.g. no mark yet: a full pass, which leaves the count alone
-        calls.append(run.last_pass_listed)
+        calls.append(run.state.passes.last_pass_listed)
         return "full pass"
-    run.last_pass_listed = 6000
+    run.state.passes.last_pass_listed = 6000
     to.copy_missing = full_pass
     assert copy_until_few(run, to) == "full pass" and calls == [None]

@@ -65,52 +65,55 @@ def probe(thumbnail_data) -> StorageReport:
 
 
 def fake_run(settings, tmp_path, host, before=None):
+    """A run, with what the steps hand the rows' functions: its EasyRows (``rows``) and what the preflight's
+    storage probe saw (``before``)."""
     hosts = tuple(dataclasses.replace(one, manage_py="~/site/manage.py", site_python="~/venv/bin/python")
                   for one in settings.hosts)
     return SimpleNamespace(settings=dataclasses.replace(settings, hosts=hosts), media_connection=host, run_id="20261202T010203Z-abc123",
                            journal=Journal(tmp_path / "runs", "run-1", "demo", "cutover"),
-                           storage_before={"web1": probe(before)} if before is not None else {},
-                           easy_migration=None, easy_record=None, easy_restored=None)
+                           before={"web1": probe(before)} if before is not None else {}, rows=easy_rows.EasyRows())
 
 
 def test_the_move_follows_the_hashes_the_media_hosts_site_selects_before_and_after_the_flip(settings, tmp_path):
     run = fake_run(settings, tmp_path, FakeMediaHost(), before=easy_report(DISK_HASH))
-    migration = easy_rows.plan(run, {"web1": probe(easy_report(S3_HASH))})
+    migration = easy_rows.plan(run, run.before, {"web1": probe(easy_report(S3_HASH))})
     assert migration == EasyMigration(DISK_HASH, S3_HASH, DISK_HASH, S3_HASH)
-    assert easy_rows.plan(run, {"web1": probe(easy_report(DISK_HASH))}) is None  # nothing moves
-    assert easy_rows.plan(run, {"web2": probe(easy_report(S3_HASH))}) is None    # not the media host
-    assert easy_rows.plan(fake_run(settings, tmp_path, FakeMediaHost()), {"web1": probe(easy_report(S3_HASH))}) is None
+    assert easy_rows.plan(run, run.before, {"web1": probe(easy_report(DISK_HASH))}) is None  # nothing moves
+    assert easy_rows.plan(run, run.before, {"web2": probe(easy_report(S3_HASH))}) is None    # not the media host
+    assert easy_rows.plan(run, {}, {"web1": probe(easy_report(S3_HASH))}) is None
 
 
 def test_without_easy_thumbnails_nothing_runs_on_the_host(settings, tmp_path):
     host = FakeMediaHost()
     run = fake_run(settings, tmp_path, host, before=easy_report(DISK_HASH, installed=False))
-    assert easy_rows.to_bucket(run) == "easy_thumbnails is not installed on the media host's site: nothing to move"
-    assert easy_rows.back_from_bucket(run) == "" and host.commands == []
+    assert easy_rows.to_bucket(run, run.rows, run.before) == \
+        "easy_thumbnails is not installed on the media host's site: nothing to move"
+    assert easy_rows.back_from_bucket(run, run.rows) == "" and host.commands == []
 
 
 def test_the_cutover_moves_with_a_record_of_its_own_and_its_undo_puts_that_record_back(settings, tmp_path):
     host = FakeMediaHost()
     run = fake_run(settings, tmp_path, host, before=easy_report(DISK_HASH))
-    run.easy_migration = EasyMigration(DISK_HASH, S3_HASH, DISK_HASH, S3_HASH)
-    summary = easy_rows.to_bucket(run)
+    run.rows.migration = EasyMigration(DISK_HASH, S3_HASH, DISK_HASH, S3_HASH)
+    summary = easy_rows.to_bucket(run, run.rows, run.before)
     record = f"{settings.tools_dir.rstrip('/')}/thumbnails/20261202T010203Z-abc123-demo-easy-rows.json"
     assert summary == f"web1: easy_thumbnails rows moved: 12 sources moved, 24 thumbnails moved (record {record})"
-    assert run.easy_record == record
-    assert easy_rows.back_from_bucket(run).startswith("web1: easy_thumbnails rows put back: 12 sources restored")
+    assert run.rows.record == record
+    assert easy_rows.back_from_bucket(run, run.rows).startswith(
+        "web1: easy_thumbnails rows put back: 12 sources restored")
     assert host.scripts() == ["migrate", "restore", "mv"]  # the record restored is marked so
     assert host.commands[-1].endswith("-demo-easy-rows.json.restored")
-    assert run.easy_record is None
+    assert run.rows.record is None
 
 
 def test_the_rollback_restores_the_cutovers_record_and_its_undo_moves_the_rows_again(settings, tmp_path):
     host = FakeMediaHost(newest="/home/u/.media-cutover/thumbnails/20261201T000000Z-x-demo-easy-rows.json")
     run = fake_run(settings, tmp_path, host, before=easy_report(S3_HASH))
-    run.easy_migration = EasyMigration(S3_HASH, DISK_HASH, S3_HASH, DISK_HASH)
-    assert "rows put back" in easy_rows.to_disk(run)
+    run.rows.migration = EasyMigration(S3_HASH, DISK_HASH, S3_HASH, DISK_HASH)
+    assert "rows put back" in easy_rows.to_disk(run, run.rows, run.before)
     assert host.scripts() == ["look-up", "restore", "mv"]
     assert S3_HASH in host.commands[0] and "demo" in host.commands[0]  # a record of this env's move to S3
-    assert easy_rows.back_from_disk(run).startswith("web1: easy_thumbnails rows moved")
+    assert easy_rows.back_from_disk(run, run.rows).startswith("web1: easy_thumbnails rows moved")
     migrate = shlex.split(host.commands[-1])[-1]
     assert f"'--from-hash', '{DISK_HASH}', '--to-hash', '{S3_HASH}'" in migrate  # to the bucket's hash again
 
@@ -118,21 +121,21 @@ def test_the_rollback_restores_the_cutovers_record_and_its_undo_moves_the_rows_a
 def test_a_rollback_without_a_record_moves_the_rows_itself_recorded(settings, tmp_path):
     host = FakeMediaHost(newest=None)
     run = fake_run(settings, tmp_path, host, before=easy_report(S3_HASH))
-    run.easy_migration = EasyMigration(S3_HASH, DISK_HASH, S3_HASH, DISK_HASH)
-    assert easy_rows.to_disk(run).endswith("(no record of a cutover's move: moved, recorded)")
-    assert host.scripts() == ["look-up", "migrate"] and run.easy_record is not None
-    easy_rows.back_from_disk(run)
+    run.rows.migration = EasyMigration(S3_HASH, DISK_HASH, S3_HASH, DISK_HASH)
+    assert easy_rows.to_disk(run, run.rows, run.before).endswith("(no record of a cutover's move: moved, recorded)")
+    assert host.scripts() == ["look-up", "migrate"] and run.rows.record is not None
+    easy_rows.back_from_disk(run, run.rows)
     assert host.scripts()[-2:] == ["restore", "mv"]
 
 
 def test_a_refusal_of_the_script_is_one_line_naming_the_host(settings, tmp_path):
     run = fake_run(settings, tmp_path, FakeMediaHost(refuse="the record x exists already: restore it"),
                    before=easy_report(DISK_HASH))
-    run.easy_migration = EasyMigration(DISK_HASH, S3_HASH, DISK_HASH, S3_HASH)
+    run.rows.migration = EasyMigration(DISK_HASH, S3_HASH, DISK_HASH, S3_HASH)
     with pytest.raises(RemoteError, match=r"^web1: moving easy_thumbnails' rows failed: the record x exists"):
-        easy_rows.to_bucket(run)
+        easy_rows.to_bucket(run, run.rows, run.before)
 
 
 def test_a_thumbnail_check_that_failed_moves_nothing(settings, tmp_path):
     run = fake_run(settings, tmp_path, FakeMediaHost(), before={"error": "ImportError: no module named PIL"})
-    assert easy_rows.plan(run, {"web1": probe(easy_report(DISK_HASH))}) is None
+    assert easy_rows.plan(run, run.before, {"web1": probe(easy_report(DISK_HASH))}) is None

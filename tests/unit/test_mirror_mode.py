@@ -1,6 +1,7 @@
 """Mirror mode's pure parts: which mode a run makes, the mirror's records, what a rehearsal phase copied."""
 
 from deploy.flows.mode import cutover_mode, rollback_mode
+from deploy.engine.journal import record_of
 from deploy.rehearsal.report import files_moved
 from deploy.site.facts import mirror_records
 
@@ -38,7 +39,8 @@ def test_the_records_are_taken_aside_and_read_a_torn_line_counted_not_fatal():
 
 
 def test_a_phase_counts_every_copy_it_made_either_way():
-    counts = [{"step": "mode", "mode": "mirror"}, {"step": "upload", "transferred": 3},
-              {"step": "pass", "copied": 2}, {"step": "pass", "copied": None}, {"step": "final verify", "copied": 1},
-              {"step": "verify", "transferred": 99}]
+    counts = [record_of("counts", fields) for fields in (
+        {"step": "mode", "mode": "mirror"}, {"step": "upload", "transferred": 3},
+        {"step": "pass", "copied": 2}, {"step": "pass", "copied": None}, {"step": "final verify", "copied": 1},
+        {"step": "verify", "transferred": 99})]
     assert files_moved(counts) == 6

@@ -7,6 +7,7 @@ import pytest
 from deploy.config.types import HostSettings
 from deploy.errors import PreflightError
 from deploy.flows import preflight
+from deploy.flows.state import FlowState
 from deploy.site.facts import packages
 from deploy.site.ops import storage
 from deploy.site.facts.packages import SiteReport, from_data, problems
@@ -79,7 +80,7 @@ def test_the_storage_probe_asks_for_the_packages_in_its_own_start_up():
 
 class FakeRun:
     def __init__(self, reports):
-        self.reports, self.storage_before, self.aliases = reports, {}, tuple(reports)
+        self.reports, self.state, self.aliases = reports, FlowState(), tuple(reports)
 
 
 def probed(monkeypatch, **by_host):

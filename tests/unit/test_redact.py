@@ -9,6 +9,7 @@ from invoke.exceptions import Exit
 from deploy import cli
 from deploy.config.load import load_settings
 from deploy.errors import RemoteError
+from deploy.engine.events import StepFinished
 from deploy.engine.journal import Journal
 from deploy.config.redact import REDACTED, redact
 from deploy.store import listing
@@ -75,7 +76,8 @@ def test_a_listing_that_cannot_reach_the_store_names_the_prefix_not_the_signed_u
 
 def test_the_journal_never_holds_a_signed_query(settings, tmp_path):
     journal = Journal(tmp_path / "runs", "20261201T000000Z-abcdef", "demo", "cutover")
-    journal.record("step", step="verify", result="failed", summary=f"listing failed: {presigned(settings)}")
+    journal.record(StepFinished(step="verify", result="failed", seconds=0.1, summary=f"listing failed: "
+                                f"{presigned(settings)}", peak_mb=None))
     text = journal.path.read_text()
     assert_clean(text)
     assert f"listing failed: http://127.0.0.1:9/my-media?{REDACTED}" in text

@@ -6,22 +6,24 @@ from types import SimpleNamespace
 
 import pytest
 
-from deploy.engine.run import HostFacts
 from deploy.errors import RemoteError
 from deploy.flows import reload
+from deploy.flows.state import FlowState, SwitchState
+from deploy.media.passes import Passes
+from deploy.site.host_facts import HostFacts
 
 
 class Journal(list):
-    def record(self, event, **fields):
-        self.append((event, fields))
+    def record(self, event):
+        self.append((event.event_name(), event.fields()))
 
 
 def fake_run(grace=0.0, **facts):
     hosts = tuple(SimpleNamespace(alias=alias, reload_command=f"reload {alias}") for alias in facts)
     settings = SimpleNamespace(hosts=hosts, reload_timeout=5, reload_grace=grace,
                                host=lambda alias: next(host for host in hosts if host.alias == alias))
-    run = SimpleNamespace(settings=settings, targets=hosts, hosts=facts, connection=lambda alias: alias, disk_mark=0.0,
-                          journal=Journal(), reloaded_at=None, switching={})
+    run = SimpleNamespace(settings=settings, targets=hosts, connection=lambda alias: alias, journal=Journal(),
+                          state=FlowState(passes=Passes(disk_mark=0.0), switch=SwitchState(hosts=facts)))
     run.on_host = lambda step, alias, action: action(run, alias)
     return run
 
@@ -71,7 +73,7 @@ def test_a_site_that_served_from_s3_goes_back_with_the_buckets_new_files_on_disk
                                "download until complete"]
     assert "healthy web1 on disk" in calls and calls.index("healthy web1 on disk") > calls.index("reload web1")
     assert "web1: reloaded back to disk" in summary and "web1: answers on disk" in summary
-    assert not run.hosts["web1"].reloaded and run.switching == {}
+    assert not run.state.switch.hosts["web1"].reloaded and run.state.switch.switching == {}
 
 
 def test_a_site_that_served_from_disk_goes_back_to_s3_with_the_disks_new_files_uploaded(calls):
@@ -107,8 +109,8 @@ def test_the_copy_after_a_reload_goes_on_until_every_site_answers_in_its_new_mod
     run = fake_run(web1=HostFacts(original_use_s3=False, settings_written=True),
                    web2=HostFacts(original_use_s3=False, settings_written=False))
     assert reload.reload_sites(run) == "reloaded web1"
-    assert calls == ["reload web1"] and list(run.switching) == ["web1"]
-    assert run.hosts["web1"].reloaded and not run.hosts["web2"].reloaded
+    assert calls == ["reload web1"] and list(run.state.switch.switching) == ["web1"]
+    assert run.state.switch.hosts["web1"].reloaded and not run.state.switch.hosts["web2"].reloaded
 
     copied = threading.Event()  # web1's new workers answer once two more copies were made
 
@@ -127,7 +129,7 @@ def test_the_copy_after_a_reload_goes_on_until_every_site_answers_in_its_new_mod
     assert (event, fields["host"], fields["step"]) == ("host", "web1", "health") and fields["healthy_at"] > 0
     # the first copy, the passes, one last copy once the old workers are done, the check
     assert "web1: answers on s3" in summary and f"{len(calls) - 4} more passes" in summary
-    assert run.switching == {} and run.reloaded_at is not None
+    assert run.state.switch.switching == {} and run.state.switch.reloaded_at is not None
 
 
 def test_nothing_changed_means_no_reload_and_no_wait_afterwards(calls):
@@ -138,7 +140,7 @@ def test_nothing_changed_means_no_reload_and_no_wait_afterwards(calls):
 
 def test_the_copies_go_on_through_the_grace_the_old_workers_have(calls, monkeypatch):
     run = fake_run(grace=30, web1=HostFacts())
-    run.reloaded_at = 1000.0
+    run.state.switch.reloaded_at = 1000.0
     clock = {"now": 1004.0}
     monkeypatch.setattr(reload.time, "monotonic", lambda: clock["now"])
     monkeypatch.setattr(reload.time, "sleep", lambda seconds: None)

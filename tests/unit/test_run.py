@@ -1,4 +1,5 @@
-"""Run: on_every_host (the hosts at once, results in order, every failing host named in HostsFailed), targets."""
+"""Run: on_every_host (the hosts at once, results in order, every failing host named in HostsFailed), targets,
+and what it closes at its end."""
 
 import time
 
@@ -89,8 +90,26 @@ def test_the_hosts_the_rollback_could_not_reach_leave_the_targets_not_the_settin
     (tmp_path / "config" / "demo.env").write_text(MINIMAL.replace("HOSTS=web1", "HOSTS=web1,web2,web3")
                                                   + "AWS_ACCESS_KEY_ID=AKIA\nAWS_SECRET_ACCESS_KEY=s\n")
     settings = load_settings("demo", tmp_path, {})
-    run = Run(settings, Options(), journal=None, say=print, run_id="r")
+    run = Run(settings, Options(), journal=None, say=print, run_id="r", state=None)
     assert run.aliases == ("web1", "web2", "web3")
     run.unreachable = [("web2", "web2: SSH login failed")]
     assert run.aliases == ("web1", "web3") and [host.alias for host in run.targets] == ["web1", "web3"]
     assert run.settings is settings and settings.host_aliases == ("web1", "web2", "web3")
+
+
+def test_what_a_step_opened_for_the_run_is_closed_once_at_its_end_before_the_connections():
+    closed = []
+
+    class Opened:
+        def __init__(self, name):
+            self.name = name
+
+        def close(self):
+            closed.append(self.name)
+
+    run = Run(settings=None, options=Options(), journal=None, say=print, run_id="r", state=None)
+    run._connections["web1"] = Opened("connection web1")
+    run.close_at_end(Opened("the database's feed"))
+    run.close()
+    run.close()
+    assert closed == ["the database's feed", "connection web1"]

@@ -7,8 +7,8 @@ from deploy.errors import HealthError, RemoteError, StepFailed, UndoUnconfirmed
 
 
 class Journal(list):
-    def record(self, event, **fields):
-        self.append((event, fields))
+    def record(self, event):
+        self.append((event.event_name(), event.fields()))
 
 
 def failing(run):

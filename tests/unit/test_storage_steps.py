@@ -12,6 +12,7 @@ from deploy.engine.run import Run
 from deploy.errors import HostsFailed, PreflightError, StorageCheckError
 from deploy.flows import new_settings, preflight, steps
 from deploy.flows import direction
+from deploy.flows.state import FlowState
 from deploy.site.facts import gunicorn as reload_facts
 from deploy.site.facts import storage as storage_check
 from deploy.site.facts.storage import MARKER
@@ -106,12 +107,9 @@ class FakeConnection:
 class FakeRun:
     settings: object
     connections: dict
-    storage_before: dict = field(default_factory=dict)
+    state: FlowState = field(default_factory=FlowState)
     unreachable: list = field(default_factory=list)
     said: list = field(default_factory=list)
-    settings_checked: dict = field(default_factory=dict)
-    check_after_flip: list = field(default_factory=list)
-    easy_migration: object = None
 
     targets = Run.targets
     aliases = Run.aliases
@@ -149,8 +147,8 @@ def fake_run(settings, **connections) -> FakeRun:
 def test_the_preflight_probes_every_host_keeps_the_reports_and_shows_each_summary(settings):
     run = fake_run(settings)
     summary = preflight.check_storage_selected(run)
-    assert list(run.storage_before) == ["web1", "web2", "web3"]
-    assert run.storage_before["web2"].staticfiles == MANIFEST
+    assert list(run.state.switch.storage_before) == ["web1", "web2", "web3"]
+    assert run.state.switch.storage_before["web2"].staticfiles == MANIFEST
     first = summary.splitlines()[0]
     assert first == ("web1: shop.settings.production: default storage django.core.files.storage.FileSystemStorage "
                      f"(location /srv/media), MEDIA_URL /media/, staticfiles {MANIFEST}")
@@ -172,7 +170,7 @@ def test_hosts_without_manage_py_are_skipped_and_said(settings):
     run = fake_run(replace(settings, hosts=hosts))
     summary = preflight.check_storage_selected(run)
     assert summary.splitlines()[-1] == "not probed: web2, web3 (no MANAGE_PY and SITE_PYTHON)"
-    assert run.connections["web2"].commands == [] and list(run.storage_before) == ["web1"]
+    assert run.connections["web2"].commands == [] and list(run.state.switch.storage_before) == ["web1"]
 
 
 def test_a_probe_that_fails_names_its_host(settings):
@@ -185,7 +183,7 @@ def test_the_rollback_leaves_the_hosts_it_could_not_reach_alone(settings):
     run = fake_run(settings)
     run.unreachable = [("web3", "gone")]
     preflight.check_storage_selected(run)
-    assert list(run.storage_before) == ["web1", "web2"] and run.connections["web3"].commands == []
+    assert list(run.state.switch.storage_before) == ["web1", "web2"] and run.connections["web3"].commands == []
 
 
 # --- the preflight: reloads that would not reload ------------------------------------------
@@ -248,7 +246,7 @@ def test_both_checks_are_in_both_preflights():
 def switched(settings, report, before=on_disk, **connections) -> FakeRun:
     run = fake_run(settings, **{**{alias: FakeConnection(alias, report) for alias in settings.host_aliases},
                                 **connections})
-    run.storage_before = {alias: storage_check.parse_report(MARKER + json.dumps(before()), alias)
+    run.state.switch.storage_before = {alias: storage_check.parse_report(MARKER + json.dumps(before()), alias)
                           for alias in settings.host_aliases}
     return run
 
@@ -274,12 +272,13 @@ def test_the_staged_settings_go_on_stdin_and_a_site_that_did_not_read_them_is_ch
                         "written, before any reload"
     assert json.loads(run.connections["web1"].inputs[0]) == {"format": "python", "path": "~/site/local_settings.py",
                                                              "source": "USE_S3 = True\n"}
-    assert run.check_after_flip == ["web2"] and sorted(run.settings_checked) == ["web1", "web3"]
+    assert run.state.switch.check_after_flip == ["web2"]
+    assert sorted(run.state.switch.settings_checked) == ["web1", "web3"]
     written = new_settings.check_written(run, TO_S3).splitlines()
     assert written[0] == "web2: manage.py check passed" and len(unread.commands) == 2  # on disk, this time
     assert "staged = json.loads(sys.stdin" not in unread.commands[1]
     assert "staged = json.loads(sys.stdin" in unread.commands[0]
-    assert sorted(run.settings_checked) == ["web1", "web2", "web3"]
+    assert sorted(run.state.switch.settings_checked) == ["web1", "web2", "web3"]
 
 
 def test_manage_py_check_runs_in_the_probes_own_start_up_and_its_refusal_names_the_host(settings):
@@ -386,8 +385,8 @@ def test_the_rollback_is_not_refused_for_its_thumbnails_nor_for_a_thumbnail_chec
     failed = {"error": "ImportError: cannot import name 'x' from 'easy_thumbnails'"}
     run = switched(settings, dict(on_disk(), thumbnails=failed), before=on_s3)
     assert new_settings.check_staged(run, TO_DISK)  # on the way back, the site's own settings of before
-    run.storage_before["web1"] = storage_check.parse_report(MARKER + json.dumps(dict(on_s3(), thumbnails=failed)),
-                                                           "web1")
+    run.state.switch.storage_before["web1"] = storage_check.parse_report(
+        MARKER + json.dumps(dict(on_s3(), thumbnails=failed)), "web1")
     assert preflight.check_thumbnails(run, cutover=False).endswith("the rollback goes on, easy_thumbnails' rows "
                                                                    "are left as they are")
     with pytest.raises(PreflightError, match="the thumbnail check failed: ImportError"):

@@ -20,6 +20,7 @@ from deploy.config.load import load_settings
 from deploy.engine.run import Options, Run
 from deploy.errors import PreflightError, RemoteError, SettingsFileError
 from deploy.flows import preflight, status
+from deploy.flows.state import FlowState
 from deploy.site.ops import switch
 
 from . import local_host
@@ -41,9 +42,14 @@ def settings_for(root: Path, config: str):
 
 
 def new_run(settings, host: LocalHost, run_id: str = RUN_ID) -> Run:
-    run = Run(settings, Options(), journal=None, say=lambda line: None, run_id=run_id)
+    run = Run(settings, Options(), journal=None, say=lambda line: None, run_id=run_id, state=FlowState())
     run._connections[host.original_host] = host
     return run
+
+
+def facts(run: Run, alias: str = "web1"):
+    """What the preflight read from the host's file, as the flow hands it to the switch (deploy.flows.direction)."""
+    return run.state.switch.hosts[alias]
 
 
 @pytest.fixture
@@ -65,9 +71,9 @@ def test_an_env_file_is_flipped_in_its_spelling_backed_up_at_600_and_restored_by
     host, path, settings = env_host
     run = new_run(settings, host)
     assert "web1 USE_S3=False (env file)" in preflight.check_hosts(run)
-    assert run.hosts["web1"].original_use_s3 is False
+    assert run.state.switch.hosts["web1"].original_use_s3 is False
 
-    done = switch.flip(run, "web1")
+    done = switch.flip(run, "web1", facts(run))
     assert done == (f"web1: USE_S3=True in the env file ~/site/.env (backup .env.media-cutover-{RUN_ID}.bak)")
     assert path.read_bytes() == ENV_FILE.replace(b"USE_S3=False  #", b"USE_S3=True  #")
     assert stat.S_IMODE(path.stat().st_mode) == 0o600
@@ -75,7 +81,7 @@ def test_an_env_file_is_flipped_in_its_spelling_backed_up_at_600_and_restored_by
     assert backup.read_bytes() == ENV_FILE and stat.S_IMODE(backup.stat().st_mode) == 0o600
     assert any("--format=env" in command for command in host.commands)  # no compile check of an env file
 
-    assert switch.restore(run, "web1") == f"web1: settings restored byte-identical from {backup.name}"
+    assert switch.restore(run, "web1", facts(run)) == f"web1: settings restored byte-identical from {backup.name}"
     assert path.read_bytes() == ENV_FILE and stat.S_IMODE(path.stat().st_mode) == 0o600
 
 
@@ -83,7 +89,7 @@ def test_the_dry_run_diff_of_an_env_file_shows_the_switch_line_and_no_other(env_
     host, path, settings = env_host
     run = new_run(settings, host)
     preflight.check_hosts(run)
-    shown = switch.preview_flip(run, "web1")
+    shown = switch.preview_flip(run, "web1", facts(run))
     assert "-export USE_S3=False  # keep\r\n+export USE_S3=True  # keep\r\n" in shown
     assert SECRET not in shown and "DJANGO_SECRET_KEY" not in shown
     assert path.read_bytes() == ENV_FILE
@@ -93,26 +99,27 @@ def test_the_rollback_takes_the_byte_identical_backup_else_the_minimal_edit(env_
     host, path, settings = env_host
     cutover = new_run(settings, host)
     preflight.check_hosts(cutover)
-    switch.flip(cutover, "web1")
+    switch.flip(cutover, "web1", facts(cutover))
 
     rollback = new_run(settings, host, run_id="20261201T130000Z-def456")
     preflight.check_hosts(rollback)
     assert "web1 USE_S3=True (env file)" in preflight.check_hosts(rollback)
-    assert switch.preview_to_disk(rollback, "web1").startswith(
+    assert switch.preview_to_disk(rollback, "web1", facts(rollback)).startswith(
         f"web1: would be restored from its backup .env.media-cutover-{RUN_ID}.bak\n")
-    assert switch.to_disk(rollback, "web1") == f"web1: restored from its backup .env.media-cutover-{RUN_ID}.bak"
+    assert switch.to_disk(rollback, "web1", facts(rollback)) == \
+        f"web1: restored from its backup .env.media-cutover-{RUN_ID}.bak"
     assert path.read_bytes() == ENV_FILE
 
     again = new_run(settings, host, run_id="20261201T140000Z-aaa111")
     preflight.check_hosts(again)
-    assert switch.to_disk(again, "web1") == "web1: already on disk (USE_S3=False), left alone"
+    assert switch.to_disk(again, "web1", facts(again)) == "web1: already on disk (USE_S3=False), left alone"
 
     # Edited since the cutover: no backup matches, so only the switch changes.
     edited = ENV_FILE.replace(b"False", b"True") + b"NEW=1\r\n"
     path.write_bytes(edited)
     later = new_run(settings, host, run_id="20261201T150000Z-bbb222")
     preflight.check_hosts(later)
-    assert switch.to_disk(later, "web1") == "web1: set USE_S3=False (no backup matches the current file)"
+    assert switch.to_disk(later, "web1", facts(later)) == "web1: set USE_S3=False (no backup matches the current file)"
     assert path.read_bytes() == ENV_FILE + b"NEW=1\r\n"
 
 
@@ -125,16 +132,16 @@ def test_a_python_file_with_another_switch_name_flips_that_name_only(tmp_path, a
     host = LocalHost("web1", home)
     run = new_run(settings, host)
     assert "web1 MEDIA_ON_S3 = False (Python file)" in preflight.check_hosts(run)
-    assert switch.flip(run, "web1") == (f"web1: MEDIA_ON_S3 = True in ~/site/local.py "
+    assert switch.flip(run, "web1", facts(run)) == (f"web1: MEDIA_ON_S3 = True in ~/site/local.py "
                                         f"(backup local.py.media-cutover-{RUN_ID}.bak)")
     assert path.read_bytes() == LOCAL_PY.replace(b"MEDIA_ON_S3 = False", b"MEDIA_ON_S3 = True")
     assert any("--format=python" in command for command in host.commands)
     # The run knows what it wrote (mirror mode writes twice): its own file again is no surprise ...
-    assert switch.flip(run, "web1") == "web1: MEDIA_ON_S3 is already True, left alone"
+    assert switch.flip(run, "web1", facts(run)) == "web1: MEDIA_ON_S3 is already True, left alone"
     # ... an edit by someone else since is refused.
     path.write_bytes(path.read_bytes() + b"# edited\n")
     with pytest.raises(SettingsFileError, match="changed since preflight read it"):
-        switch.flip(run, "web1")
+        switch.flip(run, "web1", facts(run))
 
 
 @pytest.mark.parametrize("content, expected", [
@@ -160,7 +167,7 @@ def test_the_flip_refuses_a_file_changed_since_preflight(env_host):
     preflight.check_hosts(run)
     path.write_bytes(ENV_FILE + b"X=1\r\n")
     with pytest.raises(SettingsFileError, match="changed since preflight read it"):
-        switch.flip(run, "web1")
+        switch.flip(run, "web1", facts(run))
     assert sorted(os.listdir(path.parent)) == [".env"]
 
 
@@ -228,7 +235,7 @@ def test_a_read_only_env_file_is_refused_in_preflight_and_by_the_write_script(no
                                   "the cutover keeps its mode")
     # Should it become read-only after preflight, the write script refuses it too.
     with pytest.raises(RemoteError, match="exit 7.*read-only for uid 65534 \\(mode 0400\\)"):
-        switch.flip(run, "web1")
+        switch.flip(run, "web1", facts(run))
     assert path.read_bytes() == ENV_FILE and stat.S_IMODE(path.stat().st_mode) == 0o400
     assert sorted(os.listdir(path.parent)) == [".env"]
 
@@ -277,21 +284,21 @@ def test_mirror_mode_writes_the_file_twice_each_write_backed_up_and_the_undo_put
     path, host, run = local_py_host(tmp_path, MIRROR_PY)
     home = tmp_path / "home"
     assert "web1 USE_S3 = False, MEDIA_MIRROR = False (Python file)" in preflight.check_hosts(run)
-    assert run.hosts["web1"].original_mirror is False
-    assert switch.set_mirror(run, "web1", True) == (f"web1: MEDIA_MIRROR = True in ~/site/local.py "
+    assert run.state.switch.hosts["web1"].original_mirror is False
+    assert switch.set_mirror(run, "web1", facts(run), True) == (f"web1: MEDIA_MIRROR = True in ~/site/local.py "
                                                     f"(backup local.py.media-cutover-{RUN_ID}.bak)")
-    assert switch.flip(run, "web1") == (f"web1: USE_S3 = True in ~/site/local.py "
+    assert switch.flip(run, "web1", facts(run)) == (f"web1: USE_S3 = True in ~/site/local.py "
                                         f"(backup local.py.media-cutover-{RUN_ID}-2.bak)")
     assert path.read_bytes() == b"USE_S3 = True\nMEDIA_MIRROR = True  # the mirror's switch\n"
     assert (home / "site" / f"local.py.media-cutover-{RUN_ID}.bak").read_bytes() == MIRROR_PY
-    assert switch.restore(run, "web1").startswith("web1: settings restored byte-identical")
+    assert switch.restore(run, "web1", facts(run)).startswith("web1: settings restored byte-identical")
     assert path.read_bytes() == MIRROR_PY
 
 
 def test_a_file_without_the_mirrors_switch_has_no_mirror_and_an_ambiguous_one_is_refused(tmp_path, adapters):
     path, host, run = local_py_host(tmp_path, LOCAL_PY)
     preflight.check_hosts(run)
-    assert run.hosts["web1"].original_mirror is None
+    assert run.state.switch.hosts["web1"].original_mirror is None
     path.write_bytes(MIRROR_PY + b"MEDIA_MIRROR = True\n")
     with pytest.raises(PreflightError, match="found 2 at lines 2, 3"):
         preflight.check_hosts(new_run(settings_for(tmp_path, "SETTINGS_PATH=~/site/local.py\n"), host))

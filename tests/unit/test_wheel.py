@@ -26,6 +26,9 @@ def test_the_wheel_holds_the_host_scripts_and_the_sandbox_site_and_they_run(tmp_
             if path.is_file() and "__pycache__" not in path.parts}
     assert site and site <= names
     assert {"deploy/remote/scripts/media_manifest.py", "deploy/remote/scripts/write_settings.py"} <= names
+    programs = {path.relative_to(ROOT).as_posix() for folder in ("site/programs", "remote/scripts")
+                for path in (ROOT / "deploy" / folder).glob("*.py")}
+    assert "deploy/site/programs/storage_probe.py" in programs and programs <= names  # read at import, sent
 
     installed = tmp_path / "installed"
     zipfile.ZipFile(wheel).extractall(installed)

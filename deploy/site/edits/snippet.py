@@ -3,7 +3,7 @@
 Pure: settings in, Python source out.  The block holds the bucket's public
 facts as literals and reads the deploy key from the site's environment, so the
 printed text never carries a secret.  It keeps the one plain top-level
-``USE_S3 = False`` the cutover flips (deploy/site/settings_file.py).
+``USE_S3 = False`` the cutover flips (deploy/site/edits/settings_file.py).
 """
 
 from __future__ import annotations
@@ -14,8 +14,9 @@ from urllib.parse import urlparse
 from ...config.keys import PLACEHOLDER
 from ...config.types import Settings
 from ...errors import ConfigError
-from ..site_python import PROGRAMS
+from ..site_python import PROGRAMS, program
 
+# The e-mail template tag, printed to be saved under this name (`{% load absolute_media %}`).
 TAG_MODULE_NAME = "absolute_media.py"
 MIRROR_MODULE = PROGRAMS / "media_mirror.py"
 PARTS = ("both", "settings", "tag", "mirror")
@@ -124,62 +125,6 @@ if USE_S3:
 '''
 
 
-TEMPLATE_TAG = '''"""Absolute media and static URLs for e-mail templates.
-
-    {% load absolute_media %}
-    <img src="{% absolute_url object.photo.url %}">
-    <img src="{% absolute_static 'img/logo.png' %}">
-
-Mail clients have no page to resolve a relative URL against.  `absolute_url`
-returns a URL that already has a scheme (the bucket, a CDN) unchanged and
-prefixes a relative one (/static/..., /media/... on disk) with the request's
-scheme and host, or with settings.SITE_URL when there is no request (mail sent
-from a task).  Unlike the recipe's tag it never drops the domain because
-USE_S3 is on: static files stay on the server.
-
-Put this file in a `templatetags/` package of one of the site's apps.
-"""
-from urllib.parse import urljoin, urlsplit
-
-from django import template
-from django.conf import settings
-from django.templatetags.static import static
-
-register = template.Library()
-
-
-def _base(context):
-    request = context.get("request")
-    if request is not None:
-        return request.build_absolute_uri("/")
-    return getattr(settings, "SITE_URL", "") or ""
-
-
-def make_absolute(url, base):
-    """`url` unchanged when it has a scheme; else joined to `base` (scheme://host[/path])."""
-    url = str(url or "")
-    if urlsplit(url).scheme:
-        return url
-    if not base:
-        return url
-    if url.startswith("//"):
-        return f"{urlsplit(base).scheme or 'https'}:{url}"
-    return urljoin(base.rstrip("/") + "/", url)
-
-
-@register.simple_tag(takes_context=True)
-def absolute_url(context, url):
-    """A media or static URL (or a FieldFile) made absolute only if it is relative."""
-    return make_absolute(getattr(url, "url", url), _base(context))
-
-
-@register.simple_tag(takes_context=True)
-def absolute_static(context, path):
-    """Like {% static %}, but absolute."""
-    return make_absolute(static(path), _base(context))
-'''
-
-
 def _mirror_block(settings: Settings, environ: bool, checksum: str, option_lines: str, url: str) -> str:
     """The block's storage part with the mirror's switch (CHANGEOVER=mirror): the same S3 storage, and with
     the mirror on, media_mirror.MirrorStorage over the one USE_S3 selects (primary) and the other."""
@@ -220,7 +165,8 @@ if USE_S3 or {name}:
 
 
 def template_tag_module() -> str:
-    return TEMPLATE_TAG
+    """The e-mail template tag module, deploy/site/programs/absolute_media.py."""
+    return program(TAG_MODULE_NAME)
 
 
 def mirror_module() -> str:

@@ -1,10 +1,10 @@
 """Does each host's site have what the S3 settings block needs?  Asked in the storage probe's start-up.
 
 The storage probe (``deploy.site.facts.storage``), run with the site's Python under its settings
-module in the preflight, also runs :data:`REPORT_SOURCE`: Django's version, whether django-storages
-(its S3 backend) and boto3 import in the site's own environment, and whether ``storages`` is in
-INSTALLED_APPS.  Judging that report is pure (:func:`problems`); the preflight says every host's.
-One Django start-up a host for both, not two.
+module in the preflight, also runs :data:`REPORT_SOURCE` (deploy/site/programs/packages_report.py):
+Django's version, whether django-storages (its S3 backend) and boto3 import in the site's own
+environment, and whether ``storages`` is in INSTALLED_APPS.  Judging that report is pure
+(:func:`problems`); the preflight says every host's.  One Django start-up a host for both, not two.
 
 What is required, and why:
 - Django >= 4.2: the block configures storage with ``STORAGES``; older Django
@@ -21,42 +21,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from ...errors import PreflightError
+from ..site_python import program
 
 MIN_DJANGO = (4, 2)
 MIN_STORAGES = (1, 14)
 STORAGES_APP_UNTIL = (1, 7)   # django-storages before this asked for INSTALLED_APPS
 
 # Runs inside the site, in the storage probe (`manage.py shell -c`): defines site_packages().
-REPORT_SOURCE = '''
-def site_packages():
-    import importlib
-    import django
-    from django.conf import settings
-
-    def version(name):
-        try:
-            from importlib.metadata import version as v
-            return v(name)
-        except Exception:
-            return None
-
-    def error(module):
-        try:
-            importlib.import_module(module)
-            return None
-        except Exception as problem:
-            return type(problem).__name__ + ": " + str(problem)
-
-    return {
-        "django": django.get_version(),
-        "storages_error": error("storages.backends.s3"),
-        "storages_present": error("storages") is None,
-        "storages_version": version("django-storages"),
-        "boto3_error": error("boto3"),
-        "boto3_version": version("boto3"),
-        "storages_in_installed_apps": "storages" in settings.INSTALLED_APPS,
-    }
-'''
+REPORT_SOURCE = program("packages_report.py")
 FIELDS = ("django", "storages_present", "storages_error", "storages_version", "boto3_error", "boto3_version",
           "storages_in_installed_apps")
 

@@ -1,7 +1,7 @@
 """What the site's settings really select: a probe run with the site's Python, and the judging of its report.
 
-Pure: this module builds the probe's command and judges its report; the SSH
-adapter runs it.  ``manage.py check`` passes a flip that changes nothing (the
+Pure: this module builds the probe's command (the probe is deploy/site/programs/storage_probe.py) and
+judges its report; the SSH adapter runs it.  ``manage.py check`` passes a flip that changes nothing (the
 recipe's ``DEFAULT_FILE_STORAGE``, ignored since Django 5.1), one that points at
 another bucket or prefix, and one that drops the site's ``staticfiles`` backend;
 the probe catches each before any reload, by asking Django itself what
@@ -21,114 +21,15 @@ from ...config.types import HostSettings
 from ...errors import PreflightError
 from . import packages
 from . import thumbnails
-from ..site_python import site_shell
+from ..site_python import prelude, program, site_shell
 
 MARKER = "MEDIA-CUTOVER-STORAGE "
 S3_BACKEND = "storages.backends.s3.S3Storage"
 DISK_BACKEND = "django.core.files.storage.filesystem.FileSystemStorage"
 
-# Runs inside the site (`manage.py shell -c`); argv-free, so it reads two variables of ours.
-SCRIPT = f'''
-import json, os
-env_file, switch = os.environ.get("MEDIA_CUTOVER_ENV_FILE"), os.environ.get("MEDIA_CUTOVER_SWITCH", "USE_S3")
-mirror_switch = os.environ.get("MEDIA_CUTOVER_MIRROR_SWITCH", "MEDIA_MIRROR")
-from django.conf import settings
-from django.core.files.storage import storages
+# Runs inside the site (`manage.py shell -c`), after packages_report.py: programs/storage_probe.py.
+SCRIPT = program("storage_probe.py")
 
-def names(cls):
-    return [klass.__module__ + "." + klass.__qualname__ for klass in cls.__mro__]
-
-def describe_storage(storage, backend):
-    location = getattr(storage, "location", None)
-    return {{"backend": backend or names(type(storage))[0], "classes": names(type(storage)),
-             "bucket": getattr(storage, "bucket_name", None), "location": location,
-             "real_location": os.path.realpath(location) if isinstance(location, str) and
-                              location.startswith("/") else None,
-             "endpoint": getattr(storage, "endpoint_url", None),
-             "custom_domain": getattr(storage, "custom_domain", None)}}
-
-def sides(storage):
-    """A mirror storage's two (media_mirror.MirrorStorage: a primary and a secondary), or None."""
-    primary, secondary = getattr(storage, "primary", None), getattr(storage, "secondary", None)
-    return (primary, secondary) if primary is not None and secondary is not None else None
-
-def describe(alias):
-    if alias not in settings.STORAGES:
-        return None
-    storage = storages[alias]
-    found = describe_storage(storage, settings.STORAGES[alias].get("BACKEND"))
-    if sides(storage):
-        found["mirror"] = {{"primary": describe_storage(sides(storage)[0], None),
-                           "secondary": describe_storage(sides(storage)[1], None),
-                           "failures": getattr(storage, "failures", None)}}
-    return found
-
-def write_check():
-    """With S3 selected (served, or a mirror's second storage), store, find and delete one small file
-    through the site's own storage and key."""
-    storage = storages["default"]
-    for side in (storage, *(sides(storage) or ())):
-        if any(name.endswith(".S3Storage") for name in names(type(side))):
-            storage = side
-            break
-    else:
-        return None
-    import uuid
-    from django.core.files.base import ContentFile
-    try:
-        name = storage.save(".media-cutover-site-check-%s.txt" % uuid.uuid4().hex, ContentFile(b"media-cutover"))
-        found = storage.exists(name)
-        storage.delete(name)
-    except Exception as problem:
-        kind = type(problem).__name__
-        if kind in ("NoCredentialsError", "PartialCredentialsError"):
-            return "no credentials"
-        return ("failed: " + kind + ": " + str(problem))[:300]
-    return "ok" if found else "failed: the file it stored was not found"
-
-def system_check():
-    """`manage.py check` in this same start-up (MEDIA_CUTOVER_CHECK=1): "ok" or "failed: <what it said>"."""
-    if not os.environ.get("MEDIA_CUTOVER_CHECK"):
-        return None
-    import io
-    from django.core.management import call_command
-    said = io.StringIO()
-    try:
-        call_command("check", stdout=said, stderr=said)
-    except Exception as problem:
-        return ("failed: " + (str(problem) or type(problem).__name__)).strip()[:2000]
-    return "ok"
-
-def thumbnails_report():
-    """easy_thumbnails and sorl-thumbnail as this start-up sees them (deploy/site/programs/thumbnail_tool.py)."""
-    namespace = {{"__name__": "media_cutover_thumbnails"}}
-    try:
-        exec(compile(_THUMBNAILS_SCRIPT, "thumbnails.py", "exec"), namespace)
-        report = namespace["detect"](None)
-        if os.environ.get("MEDIA_CUTOVER_SORL_COST") and report["sorl"].get("installed"):
-            import argparse
-            report["sorl_cost"] = namespace["sorl_cost"](argparse.Namespace(sample=20))
-        return report
-    except Exception as problem:
-        return {{"error": ("%s: %s" % (type(problem).__name__, problem))[:500]}}
-
-alias = getattr(settings, "THUMBNAIL_DEFAULT_STORAGE_ALIAS", None)
-print({MARKER!r} + json.dumps({{
-    "system_check": system_check(),
-    "packages": site_packages(),
-    "staged": os.environ.get("MEDIA_CUTOVER_STAGED"),
-    "thumbnails": thumbnails_report(),
-    "write": write_check(),
-    "settings_module": os.environ.get("DJANGO_SETTINGS_MODULE"),
-    "switch": repr(getattr(settings, switch, None)),
-    "mirror_switch": repr(getattr(settings, mirror_switch, None)),
-    "default": describe("default"),
-    "staticfiles": (settings.STORAGES.get("staticfiles") or {{}}).get("BACKEND"),
-    "media_url": str(settings.MEDIA_URL), "media_root": str(settings.MEDIA_ROOT),
-    "legacy_default_file_storage": getattr(settings, "DEFAULT_FILE_STORAGE", None),
-    "thumbnail_alias": alias, "thumbnail_storage": describe(alias) if alias else None,
-}}, default=str))
-'''
 
 @dataclass(frozen=True)
 class StorageReport:
@@ -209,7 +110,7 @@ def probe_command(host: HostSettings, switch_name: str, env_file: str | None, sy
         variables.append("MEDIA_CUTOVER_CHECK=1")
     if sorl_cost:
         variables.append("MEDIA_CUTOVER_SORL_COST=1")
-    script = f"_THUMBNAILS_SCRIPT = {thumbnails.script_text()!r}\n" + packages.REPORT_SOURCE + SCRIPT
+    script = prelude(_THUMBNAILS_SCRIPT=thumbnails.script_text()) + packages.REPORT_SOURCE + SCRIPT
     return site_shell(host, script, switch_name, env_file, variables, staged)
 
 

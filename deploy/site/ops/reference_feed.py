@@ -18,35 +18,10 @@ import paramiko
 
 from ...engine.run import Run
 from ...errors import RemoteError
-from ..site_python import manage_shell
+from ..site_python import manage_shell, prelude, program
 
-SCRIPT = """
-import os, sys
-from django.apps import apps
-from django.db import models
-root = os.path.expanduser({media_root!r})
-fields = [(model, field) for model in apps.get_models() for field in model._meta.concrete_fields
-          if isinstance(field, models.FileField)]
-marks = {{}}
-for request in sys.stdin:
-    missing = 0
-    for model, field in fields:
-        rows = model._default_manager.exclude(**{{field.name: ""}}).exclude(**{{field.name + "__isnull": True}})
-        ordered = isinstance(model._meta.pk, (models.AutoField, models.BigAutoField, models.IntegerField))
-        key = (model._meta.label, field.name)
-        if ordered and key in marks:
-            rows = rows.filter(pk__gt=marks[key])
-        for pk, name in rows.values_list("pk", field.name).iterator():
-            if ordered and (key not in marks or pk > marks[key]):
-                marks[key] = pk
-            if not os.path.isfile(os.path.join(root, name)):
-                missing += 1
-                sys.stdout.write("missing\\t" + name.replace("\\n", " ") + "\\n")
-        if ordered:
-            marks.setdefault(key, 0)
-    sys.stdout.write("done\\t%d\\n" % missing)
-    sys.stdout.flush()
-"""
+# Runs inside the site (`manage.py shell -c`) after a prelude MEDIA_ROOT = ...: programs/reference_feed_loop.py.
+SCRIPT = program("reference_feed_loop.py")
 
 
 class ReferenceFeed:
@@ -55,7 +30,8 @@ class ReferenceFeed:
     def __init__(self, run: Run):
         settings = run.settings
         self.host = settings.media_host
-        self.command = manage_shell(settings.host(settings.media_host), SCRIPT.format(media_root=settings.media_root))
+        self.command = manage_shell(settings.host(settings.media_host),
+                                    prelude(MEDIA_ROOT=settings.media_root) + SCRIPT)
         self.connection = run.media_connection
         self.channel = self.stdin = self.stdout = None
 

@@ -18,30 +18,13 @@ from ...engine.run import Run
 from ...media.compare import object_key
 from ...remote.ssh import LineStream
 from ...store.client import s3_client
-from ..site_python import manage_shell
+from ..site_python import manage_shell, prelude, program
 
 # Looked up in the bucket one by one; past that they are only counted.
 LOOKUP_LIMIT = 1000
 
-SCRIPT = """
-import json, os
-from django.apps import apps
-from django.db import models
-root = os.path.expanduser({media_root!r})
-references = missing = 0
-for model in apps.get_models():
-    for field in model._meta.concrete_fields:
-        if not isinstance(field, models.FileField):
-            continue
-        names = (model._default_manager.exclude(**{{field.name: ""}}).exclude(**{{field.name + "__isnull": True}})
-                 .values_list(field.name, flat=True).iterator())
-        for name in names:
-            references += 1
-            if not os.path.isfile(os.path.join(root, name)):
-                missing += 1
-                print("missing\\t" + name.replace("\\n", " "))
-print("counts\\t" + json.dumps({{"references": references, "missing_on_disk": missing}}))
-"""
+# Runs inside the site (`manage.py shell -c`) after a prelude MEDIA_ROOT = ...: programs/reference_scan.py.
+SCRIPT = program("reference_scan.py")
 
 
 @dataclass
@@ -69,7 +52,7 @@ def check_references(run: Run) -> ReferenceReport | None:
     host = settings.host(settings.media_host)
     if not host.manage_py:
         return None
-    script = SCRIPT.format(media_root=settings.media_root)
+    script = prelude(MEDIA_ROOT=settings.media_root) + SCRIPT
     command = manage_shell(host, script)
     report, client = ReferenceReport(), s3_client(settings)
     for raw in LineStream(run.media_connection, command, "listing the database's file references"):

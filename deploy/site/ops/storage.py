@@ -72,22 +72,24 @@ def media_root_real_path(run: Run) -> str:
                       f"resolving MEDIA_ROOT {settings.media_root}").strip()
 
 
-def s3_problems(run: Run, reports: dict[str, StorageReport]) -> list[str]:
-    """Why the flipped settings would not serve media from this bucket and prefix, every host's, in order."""
+def s3_problems(run: Run, reports: dict[str, StorageReport], before_switch: dict[str, StorageReport]) -> list[str]:
+    """Why the flipped settings would not serve media from this bucket and prefix, every host's, in order;
+    staticfiles compared with what each site selected before the switch."""
     settings, found = run.settings, []
     for alias, report in reports.items():
-        before = run.storage_before.get(alias)
+        before = before_switch.get(alias)
         found += problems_on_s3(report, settings.bucket, settings.media_prefix, settings.endpoint_url,
                                 staticfiles_before=before.staticfiles if before else None)
     return found
 
 
-def disk_problems(run: Run, reports: dict[str, StorageReport]) -> list[str]:
-    """Why the settings put back would not serve media from the disk; MEDIA_ROOT compared on the media host."""
+def disk_problems(run: Run, reports: dict[str, StorageReport], before_switch: dict[str, StorageReport]) -> list[str]:
+    """Why the settings put back would not serve media from the disk; MEDIA_ROOT compared on the media host,
+    staticfiles with what each site selected before the switch."""
     media_root = media_root_real_path(run) if run.settings.media_host in reports else None
     found = []
     for alias, report in reports.items():
-        before = run.storage_before.get(alias)
+        before = before_switch.get(alias)
         found += problems_on_disk(report, media_root if alias == run.settings.media_host else None,
                                   staticfiles_before=before.staticfiles if before else None)
     return found

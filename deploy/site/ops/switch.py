@@ -4,7 +4,8 @@ The file is a Python settings file or an env file (``HostSettings.switch_format`
 the edit itself is pure and format-aware (switch_text.py, over settings_file.py
 and env_switch.py); the write happens on the host by
 deploy/remote/scripts/write_settings.py: compile check (Python only), backup with
-the file's mode, temp file, fsync, rename.
+the file's mode, temp file, fsync, rename.  What the preflight read from a host's file and what
+the run wrote is its ``HostFacts`` (``deploy.site.host_facts``), handed in by the flow.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from ...remote.ssh import put_script, read_file, run, run_with_input
 from ..edits import switch as switch_text
 from ..edits.settings_file import backup_name
 from ..edits.switch import Found, Switch
+from ..host_facts import HostFacts
 
 
 def read_settings(connection: Connection, settings: Settings, host: HostSettings) -> tuple[bytes, Found]:
@@ -41,14 +43,14 @@ def describe(settings: Settings, host: HostSettings, found: Found) -> str:
     return switch_text.state(Switch.of(settings, host), found)
 
 
-def state_before(run_: Run, alias: str) -> str:
+def state_before(run_: Run, alias: str, facts: HostFacts) -> str:
     """The host's switch as preflight read it, shown with its file's format (see :func:`describe`);
     and the mirror's switch, where the file has one."""
     host = run_.settings.host(alias)
-    source = _decode(run_.hosts[alias].original, alias, host.settings_path)
+    source = _decode(facts.original, alias, host.settings_path)
     switch = _switch(run_, alias)
     found = switch_text.find(source, _where(host), switch)
-    if run_.hosts[alias].original_mirror is None:
+    if facts.original_mirror is None:
         return describe(run_.settings, host, found)
     mirror = mirror_switch(run_.settings, host)
     mirrored = switch_text.find(source, _where(host), mirror)
@@ -71,30 +73,30 @@ def read_mirror(settings: Settings, host: HostSettings, data: bytes) -> bool | N
         return None
 
 
-def set_mirror(run_: Run, alias: str, on: bool) -> str:
+def set_mirror(run_: Run, alias: str, facts: HostFacts, on: bool) -> str:
     """The mirror's switch on one host set to ``on`` (nothing else in the file changes); what was done."""
     host, switch = run_.settings.host(alias), mirror_switch(run_.settings, run_.settings.host(alias))
-    current = _current(run_, alias)
-    new = staged_mirror(run_, alias, on)
+    current = _current(run_, alias, facts)
+    new = staged_mirror(run_, alias, facts, on)
     spelling = switch_text.find(new.decode("utf-8"), _where(host), switch).spelling
     if new == current:
         return f"{alias}: {switch.name} is already {_value(switch, on, spelling)}, left alone"
-    backup = write(run_, alias, current, new)
+    backup = write(run_, alias, facts, current, new)
     return f"{alias}: {switch_text.spelled(switch, on, spelling)} in {host.settings_path} (backup {posixpath.basename(backup)})"
 
 
-def staged_mirror(run_: Run, alias: str, on: bool) -> bytes:
+def staged_mirror(run_: Run, alias: str, facts: HostFacts, on: bool) -> bytes:
     """The host's settings file as :func:`set_mirror` will write it."""
     host = run_.settings.host(alias)
-    source = _decode(_current(run_, alias), alias, host.settings_path)
+    source = _decode(_current(run_, alias, facts), alias, host.settings_path)
     return switch_text.set_value(source, _where(host), mirror_switch(run_.settings, host), on).encode("utf-8")
 
 
-def preview_mirror(run_: Run, alias: str, on: bool) -> str:
+def preview_mirror(run_: Run, alias: str, facts: HostFacts, on: bool) -> str:
     host = run_.settings.host(alias)
     switch = mirror_switch(run_.settings, host)
-    current = _current(run_, alias).decode("utf-8")
-    new = staged_mirror(run_, alias, on).decode("utf-8")
+    current = _current(run_, alias, facts).decode("utf-8")
+    new = staged_mirror(run_, alias, facts, on).decode("utf-8")
     return switch_text.diff(current, new, _where(host), switch) or f"{alias}: {switch.name} already as wanted"
 
 
@@ -107,17 +109,17 @@ def check_writable(connection: Connection, host: HostSettings) -> None:
         raise PreflightError(problem)
 
 
-def planned_change(run_: Run, alias: str, use_s3: bool) -> tuple[bytes, bytes]:
+def planned_change(run_: Run, alias: str, facts: HostFacts, use_s3: bool) -> tuple[bytes, bytes]:
     """(current, new) bytes of the host's settings file with the switch set to use_s3."""
     host = run_.settings.host(alias)
-    current = _current(run_, alias)
+    current = _current(run_, alias, facts)
     source = _decode(current, alias, host.settings_path)
     return current, switch_text.set_value(source, _where(host), _switch(run_, alias), use_s3).encode("utf-8")
 
 
-def diff(run_: Run, alias: str, use_s3: bool) -> str:
+def diff(run_: Run, alias: str, facts: HostFacts, use_s3: bool) -> str:
     host = run_.settings.host(alias)
-    current, new = planned_change(run_, alias, use_s3)
+    current, new = planned_change(run_, alias, facts, use_s3)
     return switch_text.diff(current.decode("utf-8"), new.decode("utf-8"), _where(host), _switch(run_, alias))
 
 
@@ -127,56 +129,57 @@ def write_command(run_: Run, alias: str, script: str, current: bytes, backup: st
             f"{shell_path(host.settings_path)} {hashlib.sha256(current).hexdigest()} {shell_path(backup)}")
 
 
-def flip(run_: Run, alias: str, use_s3: bool = True) -> str:
+def flip(run_: Run, alias: str, facts: HostFacts, use_s3: bool = True) -> str:
     """Set the switch on one host; returns what was done."""
     host, switch = run_.settings.host(alias), _switch(run_, alias)
-    current, new = planned_change(run_, alias, use_s3)
+    current, new = planned_change(run_, alias, facts, use_s3)
     spelling = switch_text.find(new.decode("utf-8"), _where(host), switch).spelling
     if new == current:
         return f"{alias}: {switch.name} is already {_value(switch, use_s3, spelling)}, left alone"
-    backup = write(run_, alias, current, new)
+    backup = write(run_, alias, facts, current, new)
     where = f"the env file {host.settings_path}" if switch.format == "env" else host.settings_path
     return f"{alias}: {switch_text.spelled(switch, use_s3, spelling)} in {where} (backup {posixpath.basename(backup)})"
 
 
-def staged_on(run_: Run, alias: str) -> bytes:
+def staged_on(run_: Run, alias: str, facts: HostFacts) -> bytes:
     """The host's settings file as :func:`flip` will write it (for the check before the flip)."""
-    return planned_change(run_, alias, True)[1]
+    return planned_change(run_, alias, facts, True)[1]
 
 
-def staged_off(run_: Run, alias: str) -> bytes:
+def staged_off(run_: Run, alias: str, facts: HostFacts) -> bytes:
     """The host's settings file as :func:`to_disk` will write it."""
     host = run_.settings.host(alias)
-    source = _decode(_current(run_, alias), alias, host.settings_path)
+    source = _decode(_current(run_, alias, facts), alias, host.settings_path)
     new, _ = switch_text.disk_settings(source, _where(host), list_backups(run_, alias), _switch(run_, alias))
     return new.encode("utf-8")
 
 
-def preview_flip(run_: Run, alias: str) -> str:
+def preview_flip(run_: Run, alias: str, facts: HostFacts) -> str:
     switch = _switch(run_, alias)
-    return diff(run_, alias, use_s3=True) or f"{alias}: already {switch_text.spelled(switch, True, _spelling(run_, alias))}"
+    return (diff(run_, alias, facts, use_s3=True)
+            or f"{alias}: already {switch_text.spelled(switch, True, _spelling(run_, alias, facts))}")
 
 
-def to_disk(run_: Run, alias: str) -> str:
+def to_disk(run_: Run, alias: str, facts: HostFacts) -> str:
     """Rollback: the cutover's backup if it is the file as it was, else the minimal edit to the switch off."""
     host = run_.settings.host(alias)
-    current = _current(run_, alias)
+    current = _current(run_, alias, facts)
     source = _decode(current, alias, host.settings_path)
     new, how = switch_text.disk_settings(source, _where(host), list_backups(run_, alias), _switch(run_, alias))
     if new == source:
-        return f"{alias}: already on disk ({_off(run_, alias)}), left alone"
-    write(run_, alias, current, new.encode("utf-8"))
+        return f"{alias}: already on disk ({_off(run_, alias, facts)}), left alone"
+    write(run_, alias, facts, current, new.encode("utf-8"))
     return f"{alias}: {how}"
 
 
-def preview_to_disk(run_: Run, alias: str) -> str:
+def preview_to_disk(run_: Run, alias: str, facts: HostFacts) -> str:
     host = run_.settings.host(alias)
-    current = run_.hosts[alias].original
+    current = facts.original
     source = _decode(current, alias, host.settings_path)
     switch = _switch(run_, alias)
     new, how = switch_text.disk_settings(source, _where(host), list_backups(run_, alias), switch)
     if new == source:
-        return f"{alias}: already on disk ({_off(run_, alias)}), left alone"
+        return f"{alias}: already on disk ({_off(run_, alias, facts)}), left alone"
     return f"{alias}: would be {how}\n" + switch_text.diff(source, new, _where(host), switch)
 
 
@@ -193,9 +196,9 @@ def list_backups(run_: Run, alias: str) -> list[tuple[str, str]]:
     return found
 
 
-def write(run_: Run, alias: str, current: bytes, new: bytes) -> str:
+def write(run_: Run, alias: str, facts: HostFacts, current: bytes, new: bytes) -> str:
     """Atomically replace the host's settings file (expected to hold ``current``); returns the backup path."""
-    facts, host = run_.hosts[alias], run_.settings.host(alias)
+    host = run_.settings.host(alias)
     connection = run_.connection(alias)
     script = put_script(connection, run_.settings.tools_dir, "write_settings.py")
     # From here on the file may change: the undo must look, even if the write fails.  The first write's
@@ -212,9 +215,9 @@ def write(run_: Run, alias: str, current: bytes, new: bytes) -> str:
     return result.get("backup") or backup
 
 
-def restore(run_: Run, alias: str) -> str | None:
+def restore(run_: Run, alias: str, facts: HostFacts) -> str | None:
     """Put the preflight bytes back if this run changed them; idempotent."""
-    facts, host = run_.hosts[alias], run_.settings.host(alias)
+    host = run_.settings.host(alias)
     if not facts.settings_written:
         return None
     connection = run_.connection(alias)
@@ -239,24 +242,24 @@ def _where(host: HostSettings) -> str:
     return f"{host.alias}:{host.settings_path}"
 
 
-def _current(run_: Run, alias: str) -> bytes:
+def _current(run_: Run, alias: str, facts: HostFacts) -> bytes:
     """The file now, which must still be what preflight read (or what this run wrote last)."""
-    host, facts = run_.settings.host(alias), run_.hosts[alias]
+    host = run_.settings.host(alias)
     current = read_file(run_.connection(alias), host.settings_path)
     if current != (facts.written if facts.written is not None else facts.original):
         raise SettingsFileError(f"{alias}: {host.settings_path} changed since preflight read it; re-run")
     return current
 
 
-def _spelling(run_: Run, alias: str) -> tuple[str, str]:
+def _spelling(run_: Run, alias: str, facts: HostFacts) -> tuple[str, str]:
     """How the file as preflight read it spells on/off."""
     host = run_.settings.host(alias)
-    source = _decode(run_.hosts[alias].original, alias, host.settings_path)
+    source = _decode(facts.original, alias, host.settings_path)
     return switch_text.find(source, _where(host), _switch(run_, alias)).spelling
 
 
-def _off(run_: Run, alias: str) -> str:
-    return switch_text.spelled(_switch(run_, alias), False, _spelling(run_, alias))
+def _off(run_: Run, alias: str, facts: HostFacts) -> str:
+    return switch_text.spelled(_switch(run_, alias), False, _spelling(run_, alias, facts))
 
 
 def _value(switch: Switch, value: bool, spelling: tuple[str, str]) -> str:

@@ -11,49 +11,53 @@ rollback, find it to put the rows back byte for byte.
 - The rollback restores the newest record of a move to the hash it leaves (the cutover's), and marks
   it restored; without one (a site switched by hand) it moves the rows itself, recorded.  Its undo
   moves them to the bucket's hash again, recorded, so that the next rollback finds that record.
+
+What a run planned and did is ``EasyRows``, in the flow's state; the steps' parts take it, and what the
+media host's site selected before the switch (``before``: the preflight's storage probe, one report a host).
 """
 
 from __future__ import annotations
 
 import json
 import shlex
+from dataclasses import dataclass
 
 from ...config.paths import shell_path
+from ...engine.counts import EasyRowsCounts
 from ...engine.run import Run
 from ...errors import RemoteError
+from ...host_scripts import host_script
 from ...remote.ssh import run as remote_run
 from ...remote.ssh import run_to_end
 from ..facts import thumbnail_plan
 from ..facts import thumbnails
 from .storage import env_file_of
+from ..facts.storage import StorageReport
 from ..facts.thumbnails import EasyMigration, RowsChange
 
 TIMEOUT = 600  # one transaction over every row: a big site's table takes minutes
 RESTORED = ".restored"
 
 # On the media host with REMOTE_PYTHON: the newest record of ENV (by name: run ids sort by time) of a move
-# to HASH: DIR HASH ENV.
-_NEWEST = '''
-import glob, json, os, sys
-directory, wanted = os.path.expanduser(sys.argv[1]), sys.argv[2]
-for path in sorted(glob.glob(os.path.join(directory, "*-%s-easy-rows.json" % sys.argv[3])), reverse=True):
-    try:
-        with open(path, encoding="utf-8") as record:
-            if json.load(record)["hashes"]["to"] == wanted:
-                print(json.dumps({"record": path}))
-                break
-    except (OSError, ValueError, KeyError):
-        continue
-else:
-    print(json.dumps({"record": None}))
-'''
+# to HASH: DIR HASH ENV (deploy/remote/scripts/easy_newest_record.py).
+_NEWEST = host_script("easy_newest_record.py")
 
 
-def plan(run: Run, after: dict) -> EasyMigration | None:
+@dataclass
+class EasyRows:
+    """easy_thumbnails' rows in one run: the move the switched settings call for, the record this run
+    wrote (its undo puts it back), the record it restored (its undo moves the rows again)."""
+
+    migration: EasyMigration | None = None
+    record: str | None = None
+    restored: str | None = None
+
+
+def plan(run: Run, before: dict[str, StorageReport], after: dict[str, StorageReport]) -> EasyMigration | None:
     """The move from what the media host's site selected before the flip to what it selects after
     (its storage probe's reports); None when easy_thumbnails is not there or nothing moves."""
     alias = run.settings.media_host
-    before_probe, after_probe = run.storage_before.get(alias), after.get(alias)
+    before_probe, after_probe = before.get(alias), after.get(alias)
     if not (before_probe and after_probe and before_probe.thumbnails and after_probe.thumbnails):
         return None
     if before_probe.thumbnails.get("error") or after_probe.thumbnails.get("error"):
@@ -73,8 +77,8 @@ def move(run: Run, migration: EasyMigration) -> RowsChange:
     host = run.settings.host(run.settings.media_host)
     change = _run(run, thumbnails.migrate_command(host, migration, record, env_file_of(host), run.settings.switch_name),
                   "moving easy_thumbnails' rows")
-    run.journal.record("counts", step="easy_thumbnails rows", command=change.command, changed=change.changed,
-                       record=record, **change.counts)
+    run.journal.record(EasyRowsCounts(command=change.command, changed=change.changed, record=record,
+                                      counts=change.counts))
     return change
 
 
@@ -83,8 +87,8 @@ def restore(run: Run, record: str) -> RowsChange:
     host = run.settings.host(run.settings.media_host)
     change = _run(run, thumbnails.restore_command(host, record, env_file_of(host), run.settings.switch_name),
                   "putting easy_thumbnails' rows back")
-    run.journal.record("counts", step="easy_thumbnails rows", command=change.command, changed=change.changed,
-                       record=record, **change.counts)
+    run.journal.record(EasyRowsCounts(command=change.command, changed=change.changed, record=record,
+                                      counts=change.counts))
     return change
 
 
@@ -119,56 +123,56 @@ def _run(run: Run, command: str, what: str) -> RowsChange:
 
 # --- the steps' parts, one pair a direction (deploy.flows.direction) ---------------------------------
 
-def to_bucket(run: Run) -> str:
+def to_bucket(run: Run, rows: EasyRows, before: dict[str, StorageReport]) -> str:
     """The cutover's: the rows to the bucket's hash, recorded (the undo restores the record)."""
-    if run.easy_migration is None:
-        return _nothing(run)
-    change = move(run, run.easy_migration)
-    run.easy_record = change.record if change.changed else None
+    if rows.migration is None:
+        return _nothing(run, before)
+    change = move(run, rows.migration)
+    rows.record = change.record if change.changed else None
     return change.summary()
 
 
-def back_from_bucket(run: Run) -> str:
+def back_from_bucket(run: Run, rows: EasyRows) -> str:
     """Undo of to_bucket: the record put back, byte for byte."""
-    if run.easy_record is None:
+    if rows.record is None:
         return ""
-    change = restore(run, run.easy_record)
-    mark_restored(run, run.easy_record)  # no later rollback takes it again
-    run.easy_record = None
+    change = restore(run, rows.record)
+    mark_restored(run, rows.record)  # no later rollback takes it again
+    rows.record = None
     return change.summary()
 
 
-def to_disk(run: Run) -> str:
+def to_disk(run: Run, rows: EasyRows, before: dict[str, StorageReport]) -> str:
     """The rollback's: the newest record of a move to the bucket's hash put back (and marked restored);
     without one, the rows moved to the disk's hash, recorded."""
-    migration = run.easy_migration
+    migration = rows.migration
     if migration is None:
-        return _nothing(run)
+        return _nothing(run, before)
     record = newest_record(run, migration.from_hash)
     if record is None:
         change = move(run, migration)
-        run.easy_record = change.record if change.changed else None
+        rows.record = change.record if change.changed else None
         return change.summary() + " (no record of a cutover's move: moved, recorded)"
     change = restore(run, record)
-    run.easy_restored = mark_restored(run, record)
+    rows.restored = mark_restored(run, record)
     return change.summary()
 
 
-def back_from_disk(run: Run) -> str:
+def back_from_disk(run: Run, rows: EasyRows) -> str:
     """Undo of to_disk: the rows to the bucket's hash again (recorded, for the next rollback), or this
     run's own record put back."""
-    if run.easy_record is not None:
-        return back_from_bucket(run)
-    if run.easy_restored is None or run.easy_migration is None:
+    if rows.record is not None:
+        return back_from_bucket(run, rows)
+    if rows.restored is None or rows.migration is None:
         return ""
-    change = move(run, run.easy_migration.reversed())
-    run.easy_restored = None
+    change = move(run, rows.migration.reversed())
+    rows.restored = None
     return change.summary()
 
 
-def preview(run: Run) -> str:
+def preview(run: Run, before: dict[str, StorageReport]) -> str:
     """The dry run: what would move, from the preflight's report of the media host's site."""
-    report = run.storage_before.get(run.settings.media_host)
+    report = before.get(run.settings.media_host)
     if report is None or not report.thumbnails or report.thumbnails.get("error"):
         return "no easy_thumbnails rows to move (no thumbnail report of the media host's site)"
     easy = thumbnails.report_of(report.thumbnails, run.settings.media_host).easy
@@ -179,8 +183,8 @@ def preview(run: Run) -> str:
             f"site, recorded in {record_of(run)}")
 
 
-def _nothing(run: Run) -> str:
-    report = run.storage_before.get(run.settings.media_host)
+def _nothing(run: Run, before: dict[str, StorageReport]) -> str:
+    report = before.get(run.settings.media_host)
     data = report.thumbnails if report is not None else None
     if data and not data.get("error") and data.get("easy_thumbnails", {}).get("installed"):
         return "easy_thumbnails: its rows already carry the new storages' hashes: nothing to move"

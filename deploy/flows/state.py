@@ -1,0 +1,60 @@
+"""What a cutover, a rollback or a finalize learns and hands on from step to step: the flow's state.
+
+The engine's ``Run`` carries it without knowing its type (``Run.state``); the flow's entry function
+creates it (``FlowState()``), and its steps read and write it as ``run.state.<part>``.  Each part is a
+small record: the copy passes (``deploy.media.passes``: the media's functions take them as an argument),
+the switch of the sites' settings, easy_thumbnails' rows (``deploy.site.ops.thumbnails``) and the mirror.
+The site's and the media's functions know nothing of this module: the steps hand each its part
+(``deploy.flows.direction`` holds most of those hand-overs).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from ..engine.run import Run
+from ..media.passes import Passes
+from ..site.facts.mirror_records import MirrorFailure
+from ..site.facts.storage import StorageReport
+from ..site.host_facts import HostFacts
+from ..site.ops.thumbnails import EasyRows
+
+
+@dataclass
+class SwitchState:
+    """The sites across the switch: their settings files and what their settings select, before and after."""
+
+    # alias -> what preflight read from the host's settings file, and what the run did to it
+    hosts: dict[str, HostFacts] = field(default_factory=dict)
+    # alias -> what the site's settings selected when the preflight probed them (deploy.site.ops.storage):
+    # the check after the switch compares with it (the staticfiles backend must stay as it was)
+    storage_before: dict[str, StorageReport] = field(default_factory=dict)
+    # the new settings as checked before any reload (deploy.flows.new_settings): each probed host's
+    # report, and the hosts whose site did not read the staged file (checked once it is written)
+    settings_checked: dict[str, StorageReport] = field(default_factory=dict)
+    check_after_flip: list[str] = field(default_factory=list)
+    # alias -> (storage, time.time() of its reload command) of sites reloaded but not yet seen
+    # answering in their new mode (deploy.flows.reload.after_reload waits for them)
+    switching: dict[str, tuple[str, float]] = field(default_factory=dict)
+    # time.monotonic() when the last reloaded site answered in its new mode: from then on,
+    # only old workers finishing their last requests still write to the storage it left
+    reloaded_at: float | None = None
+
+
+@dataclass
+class MirrorState:
+    # the change-over's mode, as the preflight chose it (deploy.flows.mode): "copy" or "mirror"
+    mode: str = "copy"
+    # the mirror's failed writes the run took from the hosts' records (deploy.site.facts.mirror_records)
+    failures: list[MirrorFailure] = field(default_factory=list)
+
+
+@dataclass
+class FlowState:
+    passes: Passes = field(default_factory=Passes)
+    switch: SwitchState = field(default_factory=SwitchState)
+    easy_rows: EasyRows = field(default_factory=EasyRows)
+    mirror: MirrorState = field(default_factory=MirrorState)
+
+
+FlowRun = Run[FlowState]  # a run of one of the flows: what their steps take
