@@ -184,17 +184,22 @@ def rehearse(c, env=None, keep=False, upload_rate=5.0, readers=2, hold=3.0, fail
     "scale": "everything the scale targets need, in one run of an hour and more: the change-over both ways and "
              "the overhead at 100,000 and 1,000,000 files (reseeds the sandbox site!), invoke rehearse at 5 "
              "and 30 uploads/s on the 100,000, then --passes",
+    "reclaim": "only `invoke reclaim` at 100,000 files against an md5sum read of the same tree, its peak memory, "
+               "the removal and the rollback after it (reseeds the sandbox site; about 20 minutes)",
     "mirror": "only `invoke rehearse` in copy and in mirror mode on the 100,000-file tree at 30 uploads/s, "
               "side by side (reseeds the sandbox site; about 20 minutes); the rest is not re-run",
 })
 def bench(c, env="sandbox", runs=3, quick=False, changeover=False, passes=False, pass_trees="100k,1m",
-          pass_changes="0,100,1000", keep_prefixes=False, scale=False, mirror=False):
+          pass_changes="0,100,1000", keep_prefixes=False, scale=False, mirror=False, reclaim=False):
     """Benchmark sync and verify against s3cmd, awscli, rclone and s5cmd; writes bench/RESULTS.md."""
     from bench.passes_report import run_passes
     from bench.run import run_bench  # bench/ is not part of the installed package
 
     with operator_errors():
-        if mirror:
+        if reclaim:
+            from bench.reclaim_bench import run as run_reclaim_bench
+            path = run_reclaim_bench(PROJECT_ROOT, say=say, command="invoke bench --reclaim")
+        elif mirror:
             from bench.mirror_rehearsals import run as run_mirror
             path = run_mirror(PROJECT_ROOT, say=say, command="invoke bench --mirror")
         elif scale:
