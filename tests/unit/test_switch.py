@@ -1,4 +1,4 @@
-"""The switch on the hosts (deploy/site/switch.py), through preflight's host check and status.
+"""The switch on the hosts (deploy/site/ops/switch.py), through preflight's host check and status.
 
 Each "host" is a directory on this machine (tests/unit/local_host.py): the real write script
 runs against real files, so modes, backups and byte-identical restores are what a host gets.

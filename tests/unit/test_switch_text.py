@@ -1,4 +1,4 @@
-"""The switch in either format (deploy/site/switch_text.py): one interface over the Python and env edits."""
+"""The switch in either format (deploy/site/edits/switch.py): one interface over the Python and env edits."""
 
 from __future__ import annotations
 

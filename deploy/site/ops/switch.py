@@ -1,8 +1,8 @@
 """A host's settings file: read its switch, flip it atomically with a backup, put it back.
 
 The file is a Python settings file or an env file (``HostSettings.switch_format``);
-the edit itself is pure and format-aware (switch_text.py, over settings_file.py
-and env_switch.py); the write happens on the host by
+the edit itself is pure and format-aware (``deploy.site.edits.switch``, over ``edits.settings_file``
+and ``edits.env_file``); the write happens on the host by
 deploy/remote/scripts/write_settings.py: compile check (Python only), backup with
 the file's mode, temp file, fsync, rename.  What the preflight read from a host's file and what
 the run wrote is its ``HostFacts`` (``deploy.site.host_facts``), handed in by the flow.
