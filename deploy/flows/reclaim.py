@@ -88,12 +88,18 @@ def check_serving_s3(run: ReclaimRun) -> str:
     return f"the storage probe says S3 on {', '.join(reports) or 'no host (none probed)'}"
 
 
-def check_what_is_freed(run: ReclaimRun) -> str:
-    """MEDIA_ROOT is a media directory (not / nor the home directory); what reclaim would free, and its cost."""
-    settings, state = run.settings, run.state.reclaim
+def check_media_root(run: ReclaimRun) -> str:
+    """MEDIA_ROOT is a media directory: refused outright where it resolves to / or the home directory."""
+    settings = run.settings
     refused = free_disk.media_root_refusal(run)
     if refused:
         raise PreflightError(f"{settings.media_host}: {refused}: set MEDIA_ROOT to the media directory itself")
+    return f"{settings.media_host}: MEDIA_ROOT {settings.media_root} is a directory of its own"
+
+
+def check_what_is_freed(run: ReclaimRun) -> str:
+    """What reclaim would free, the filesystem before and after, and what the proof costs."""
+    settings, state = run.settings, run.state.reclaim
     state.files, state.bytes, _ = manifest.scan(run)
     size, free = manifest.filesystem(run)
     state.filesystem_bytes, state.free_bytes = size, free
@@ -106,6 +112,7 @@ def check_what_is_freed(run: ReclaimRun) -> str:
 BEFORE_RECLAIM = [
     Step("preflight: hosts and settings files", check_hosts_read),
     Step("preflight: every site on S3, no mirror", check_on_s3_unmirrored),
+    Step("preflight: MEDIA_ROOT is not / nor the home directory", check_media_root),
     Step("preflight: media host and lock", check_media_host),
     Step("preflight: the sites' health answers", check_health_source),
     Step(STORAGE_BEFORE_STEP, check_storage_selected),

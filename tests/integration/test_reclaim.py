@@ -82,6 +82,9 @@ def test_reclaim_proves_removes_exactly_the_proven_files_and_the_rollback_brings
     invoke(project_root, "cutover", "--env=sandbox")
     before = md5s(root)
     settings_before = {alias: sandbox.settings_bytes(alias) for alias in sandbox.aliases}
+    home = invoke(project_root, "reclaim", "--env=sandbox", "--delete-local", check=False, env={"MEDIA_ROOT": "~"})
+    assert home.returncode == 1 and "refusing to remove anything there" in home.stderr, home.stdout + home.stderr
+    assert md5s(root) == before
 
     # Without the flag, a report: the proof, and nothing changed.
     report = invoke(project_root, "reclaim", "--env=sandbox")
