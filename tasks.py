@@ -256,5 +256,5 @@ def sandbox_reset(c, shape=None, empty_bucket=False):
 
 
 sandbox = Collection("sandbox", sandbox_up, sandbox_down, sandbox_status, sandbox_reset)
-ns = Collection(config, cutover, rollback, finalize, status, provision, settings_snippet, teardown_provision,
+ns = Collection(config, cutover, rollback, finalize, reclaim, status, provision, settings_snippet, teardown_provision,
                 rehearse, bench, sandbox)

@@ -94,7 +94,7 @@ def check_media_host(run: FlowRun) -> str:
     connection = run.media_connection
     remote_run(connection, f"{shell_path(settings.remote_python)} -c 'import sys; assert sys.version_info >= (3, 8)'",
                f"checking REMOTE_PYTHON={settings.remote_python} (Python 3.8+ on the media host)")
-    if not connection.run(f"test -d {shell_path(settings.media_root)}", warn=True, hide=True).ok:
+    if not connection.run(f"test -d {shell_path(settings.media_root)}", warn=True, hide=True, in_stream=False).ok:
         raise PreflightError(f"{settings.media_host}: MEDIA_ROOT {settings.media_root} is not a directory; "
                              "fix MEDIA_ROOT in the environment's config")
     holder = read_lock(connection, settings)

@@ -43,8 +43,9 @@ def empty_directories(root: Path) -> list[str]:
     return [str(path) for path in root.rglob("*") if path.is_dir() and not path.is_symlink() and not any(path.iterdir())]
 
 
-def records(project_root: Path) -> list[Path]:
-    return sorted((project_root / "runs").glob("*-sandbox-reclaim.removed"))
+def records(project_root: Path, since: set[Path] = frozenset()) -> list[Path]:
+    """The reclaim records under runs/ but those in ``since`` (what an earlier run left there)."""
+    return sorted(set((project_root / "runs").glob("*-sandbox-reclaim.removed")) - set(since))
 
 
 def read_record(path: Path) -> tuple[dict, dict[str, dict], dict[str, str]]:
@@ -54,29 +55,39 @@ def read_record(path: Path) -> tuple[dict, dict[str, dict], dict[str, str]]:
     return lines[0], removed, kept
 
 
-def served_from_the_bucket(sandbox) -> int:
-    """Every file the sites list is served, from the bucket, by every host: how many were fetched."""
+def served_from_the_bucket(sandbox, removed: dict[str, dict]) -> int:
+    """Every file the sites list that reclaim removed is served by every host from the bucket, its bytes
+    the ones the record names (MD5); how many were fetched."""
     fetched = 0
     for alias in sandbox.aliases:
-        listed = http_json(sandbox.host(alias)["site_url"] + "/files/")["files"]
-        for entry in listed:
-            assert not entry["url"].startswith("/media/"), f"{alias} still renders {entry['url']} from disk"
+        for entry in http_json(sandbox.host(alias)["site_url"] + "/files/")["files"]:
+            if entry["name"] not in removed:
+                continue
+            assert not entry["url"].startswith("/"), f"{alias} still renders {entry['url']} from disk"
             status, body, _ = http_get(entry["url"])
-            assert status == 200 and len(body) == entry["size"], f"{alias}: {entry['url']} answered {status}"
+            assert status == 200, f"{alias}: {entry['url']} answered {status}"
+            assert hashlib.md5(body).hexdigest() == removed[entry["name"]]["md5"], f"{alias}: {entry['url']}"
             fetched += 1
     return fetched
 
 
 @pytest.fixture
-def fresh(sandbox, project_root):
+def fresh(sandbox, project_root, tmp_path):
+    """The sandbox reset, its media tree kept aside and put back afterwards: the tests after these find it
+    whole whatever a reclaim here removed (the reset empties the bucket, it does not refill the disk)."""
     reset(project_root)
     assert_provisioned_key_on_an_empty_prefix(sandbox)
+    root, kept = sandbox.media_root(), tmp_path / "media-before"
+    subprocess.run(["cp", "-a", str(root), str(kept)], check=True)
     yield sandbox
     reset(project_root)
+    subprocess.run(["find", str(root), "-mindepth", "1", "-delete"], check=True)
+    subprocess.run(["cp", "-a", f"{kept}/.", str(root)], check=True)
 
 
 def test_reclaim_proves_removes_exactly_the_proven_files_and_the_rollback_brings_them_back(fresh, project_root):
     sandbox, root = fresh, fresh.media_root()
+    earlier = set(records(project_root))
     refused = invoke(project_root, "reclaim", "--env=sandbox", "--delete-local", check=False)
     assert refused.returncode == 1 and "USE_S3 is off: the site serves media from disk" in refused.stderr
     invoke(project_root, "cutover", "--env=sandbox")
@@ -91,7 +102,7 @@ def test_reclaim_proves_removes_exactly_the_proven_files_and_the_rollback_brings
     assert "proven in the bucket (same size and MD5)" in report.stdout
     assert "a report only: nothing removed" in report.stdout
     assert "the proof reads every byte of the tree once" in report.stdout
-    assert md5s(root) == before and not records(project_root)
+    assert md5s(root) == before and not records(project_root, earlier)
 
     # A bucket copy altered behind our back (same size, other bytes), and, once proven, a file changed on
     # disk and a new one written: all three stay, and are named.
@@ -118,7 +129,7 @@ def test_reclaim_proves_removes_exactly_the_proven_files_and_the_rollback_brings
     assert f"{altered}: differs from its object in the bucket" in output
     assert f"{changed} (changed on disk since the proof" in output
 
-    [record] = records(project_root)
+    [record] = records(project_root, earlier)
     assert stat.S_IMODE(record.stat().st_mode) == 0o600
     head, removed, kept = read_record(record)
     assert set(removed) == set(before) - {altered, changed}
@@ -127,13 +138,14 @@ def test_reclaim_proves_removes_exactly_the_proven_files_and_the_rollback_brings
     left = regular_files(root)
     assert {altered, changed, new_name} <= left and not left & set(removed)
     assert empty_directories(root) == []
-    assert served_from_the_bucket(sandbox) > 0
+    assert served_from_the_bucket(sandbox, removed) == 2 * len(removed)  # every removed file, by both hosts
     assert {alias: sandbox.settings_bytes(alias) for alias in sandbox.aliases} == settings_before
 
     again = invoke(project_root, "reclaim", "--env=sandbox", "--delete-local")
-    assert "nothing to remove" in again.stdout and len(records(project_root)) == 1
+    assert "nothing to remove" in again.stdout and len(records(project_root, earlier)) == 1
     status = invoke(project_root, "status", "--env=sandbox")
-    assert f"disk reclaimed: {len(removed):,} files" in status.stdout
+    [disk] = [line for line in status.stdout.splitlines() if line.startswith("disk:")]
+    assert "reclaimed at" in disk and f"{len(removed):,} files" in disk and record.name in disk
 
     # The way back checks its room first: on a filesystem too small for the download, refused, nothing changed.
     client.put_object(Bucket=settings.bucket, Key=key, Body=(root / altered).read_bytes())  # undo our tamper
@@ -174,6 +186,7 @@ class small_filesystem:
 
 def test_after_a_mirror_cutover_and_finalize_reclaim_empties_the_disk_and_the_rollback_refills_it(fresh, project_root):
     sandbox, root = fresh, fresh.media_root()
+    earlier = set(records(project_root))
     invoke(project_root, "cutover", "--env=sandbox", env=MIRROR)
     soaking = invoke(project_root, "reclaim", "--env=sandbox", "--delete-local", check=False)
     assert soaking.returncode == 1
@@ -181,11 +194,11 @@ def test_after_a_mirror_cutover_and_finalize_reclaim_empties_the_disk_and_the_ro
     invoke(project_root, "finalize", "--env=sandbox")
     before = md5s(root)
     invoke(project_root, "reclaim", "--env=sandbox", "--delete-local")
-    [record] = records(project_root)
+    [record] = records(project_root, earlier)
     _, removed, kept = read_record(record)
     assert set(removed) == set(before) and not kept
     assert regular_files(root) == set() and empty_directories(root) == []
     assert len(bucket_objects(sandbox)) >= len(removed)
-    assert served_from_the_bucket(sandbox) > 0
+    assert served_from_the_bucket(sandbox, removed) == 2 * len(removed)
     fab(project_root, "rollback", "--env=sandbox")
     assert md5s(root) == before

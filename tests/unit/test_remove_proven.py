@@ -109,3 +109,15 @@ def test_check_only_says_whether_media_root_would_be_refused(tmp_path):
     home = run(SCRIPT, "--check", tmp_path, stdin=b"", env={**os.environ, "HOME": str(tmp_path)})
     assert home.returncode == 2 and b"refusing to remove anything" in home.stderr
     assert (tmp_path / "media" / "a.jpg").exists()
+
+
+def test_a_symlink_to_a_proven_file_goes_with_it_whichever_comes_first(tmp_path):
+    root = tmp_path / "media"
+    make(root, "a/target.jpg", b"photo")
+    (root / "z").mkdir()
+    (root / "z/link.jpg").symlink_to("../a/target.jpg")
+    proven = [seen(root, "a/target.jpg"), seen(root, "z/link.jpg")]
+    result, outcome, last = remove(root, proven)
+    assert result.returncode == 0
+    assert outcome == {"a/target.jpg": None, "z/link.jpg": None}
+    assert last == [{"directories": 2}] and list(root.iterdir()) == []

@@ -45,8 +45,8 @@ def plain_relative(path):
     return bool(path) and not path.startswith("/") and all(part not in ("", ".", "..") for part in parts)
 
 
-def remove_one(root_real, entry):
-    """Remove one proven file; returns None when removed, else why it was kept."""
+def why_kept(root_real, entry):
+    """None when this proven file may go, else why it stays."""
     path = entry.get("path")
     if not isinstance(path, str) or not plain_relative(path):
         return "not a plain path below MEDIA_ROOT"
@@ -66,8 +66,13 @@ def remove_one(root_real, entry):
     seen = (entry.get("size"), entry.get("mtime_ns"), entry.get("inode"))
     if (now.st_size, now.st_mtime_ns, now.st_ino) != seen:
         return "changed on disk since the proof (size, mtime or inode)"
+    return None
+
+
+def unlink(root_real, entry):
+    """Remove the file (a symlink itself, never its target); None, or why it could not be."""
     try:
-        os.unlink(full)  # a symlink itself, never its target
+        os.unlink(os.path.join(root_real, entry["path"]))
     except OSError as exc:
         return "cannot be removed: %s" % (exc.strerror or exc)
     return None
@@ -105,12 +110,13 @@ def main(argv, lines, out):
     if check_only:
         return 0
     root_real = os.path.realpath(root)
+    entries = [json.loads(line) for line in lines if line.strip()]
+    # Every file is checked before any goes: a symlink whose target is proven too is still seen whole.
+    verdicts = [why_kept(root_real, entry) for entry in entries]
     touched = set()
-    for line in lines:
-        if not line.strip():
-            continue
-        entry = json.loads(line)
-        kept = remove_one(root_real, entry)
+    for entry, kept in zip(entries, verdicts):
+        if kept is None:
+            kept = unlink(root_real, entry)
         if kept is None:
             touched.add(os.path.dirname(os.path.join(root_real, entry["path"])))
             out.write(json.dumps({"path": entry["path"], "removed": True}) + "\n")
