@@ -29,7 +29,7 @@ from deploy.site.site_python import PROGRAMS, program
 DEPLOY = Path(deploy.__file__).parent
 FILES = sorted([*PROGRAMS.glob("*.py"), *(path for path in SCRIPTS.glob("*.py") if path.name != "__init__.py")])
 # Programs that import Django at the top: they run only inside a site.
-NEEDS_DJANGO = {"absolute_media.py", "media_mirror.py", "reference_feed_loop.py", "reference_scan.py",
+NEEDS_DJANGO = {"absolute_media.py", "media_mirror.py", "media_redirect.py", "reference_feed_loop.py", "reference_scan.py",
                 "storage_probe.py"}
 # What a site program may import inside its functions: the site's own packages.
 SITE_PACKAGES = {"django", "easy_thumbnails", "sorl", "filer", "thumbnail_rows", "content_url_finder", "content_url_rows"}
