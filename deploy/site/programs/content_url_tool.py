@@ -38,7 +38,7 @@ MARKER = "MEDIA-CUTOVER-CONTENT "
 EXAMPLES = 3
 # A CharField whose whole value may be a file's path relative to MEDIA_ROOT: no scheme, not absolute, an
 # extension.  A regex every Django database runs (SQLite through Django's own REGEXP function).
-PATH_VALUE = r"^[^/<>\":][^<>\":]*\.[A-Za-z0-9]{1,8}$"
+PATH_VALUE = r'^[^/<>":][^<>":]*\.[A-Za-z0-9]{1,8}$'
 NOT_PATHS = ("EmailField", "URLField", "SlugField")
 
 if "Forms" not in globals():  # run as a file: its parts are the modules beside it
