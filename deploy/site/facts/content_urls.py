@@ -106,7 +106,8 @@ def rewrite_command(host: HostSettings, forms: UrlForms, dry_run: bool, record: 
                     env_file: str | None = None, switch_name: str = "USE_S3") -> str:
     """The rewrite; its plan on stdin (``edits.content_urls.plan_input``).  ``record``: a new file on the
     host the rows are written to before each commit (the caller keeps its own copy too)."""
-    words = ["rewrite", *forms.arguments()] + (["--dry-run"] if dry_run else []) + (["--record", record] if record else [])
+    words = ["rewrite", *forms.arguments(), *(["--dry-run"] if dry_run else [])]
+    words += ["--record", record] if record else []
     return command(host, words, env_file, switch_name)
 
 
