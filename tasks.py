@@ -119,16 +119,19 @@ def provision(c, env=None, admin_env=None, dry_run=False, replace_drifted=False,
 
 @task(name="settings-snippet", help={
     "env": "environment: reads config/<env>.env",
-    "part": "both (default), settings (the settings block), tag (the template-tag module) or mirror (the "
-            "mirror storage module, media_mirror.py)",
+    "part": "both (default), settings (the settings block), tag (the template-tag module), mirror (the "
+            "mirror storage module, media_mirror.py), nginx (old media URLs: the file from disk while it is "
+            "there, else a 301 to the bucket) or django-redirect (the same as a Django view, media_redirect.py)",
     "custom_domain": "serve media from this host name (a CDN) instead of the bucket's own",
     "flavor": "plain (default: a USE_S3 = False literal) or environ (django-environ; the switch in an env file)",
+    "media_url": "nginx, django-redirect: the MEDIA_URL the disk served (default DISK_MEDIA_URL, else /media/)",
+    "media_root": "nginx: MEDIA_ROOT's absolute path on the web host (default MEDIA_ROOT, when absolute)",
 })
-def settings_snippet(c, env=None, part="both", custom_domain=None, flavor="plain"):
+def settings_snippet(c, env=None, part="both", custom_domain=None, flavor="plain", media_url=None, media_root=None):
     """Print the S3 block for the end of the site's settings (it keeps STORAGES' other entries) and an e-mail tag."""
     with operator_errors():
         settings = load(env, PROJECT_ROOT, deploy_key_optional=True)
-        say(snippet_lib.render(settings, custom_domain, part, flavor).rstrip("\n"))
+        say(snippet_lib.render(settings, custom_domain, part, flavor, media_url, media_root).rstrip("\n"))
 
 
 @task(name="teardown-provision", help={

@@ -42,6 +42,12 @@ KNOWN_KEYS = {
     "MEDIA_CHECK_PATHS": "comma-separated paths of site pages (HTML or JSON) whose media URLs the health check "
                          "fetches (optional; per-host overridable)",
     "MEDIA_LIST_PATH": "older name of MEDIA_CHECK_PATHS (one path)",
+    "OLD_MEDIA_HOSTS": "comma-separated host names (or host:port) the site's media were also served from, as "
+                       "absolute URLs stored in its content may name them (the public www.example.com when "
+                       "SITE_URL is an internal address; an old domain); SITE_URL's host always counts (optional)",
+    "DISK_MEDIA_URL": "where the media were served from disk, a path (/static/media/) or a URL "
+                      "(https://media.example.com/), when a front end serves them elsewhere than the site's own "
+                      "MEDIA_URL says (default: the site's MEDIA_URL, as its settings give it on disk)",
     "THUMBNAIL_PAGES": "comma-separated paths of site pages that render thumbnails: `invoke rehearse` views them "
                        "after each change-over and counts what easy_thumbnails and sorl-thumbnail made again "
                        "(optional; per-host overridable)",
@@ -70,7 +76,7 @@ SWITCH_FORMATS = ("auto", "python", "env")
 # Names of keys only this tool would use: one of these that it does not know is a typo, or a key
 # of a newer version of the tool, and is refused rather than silently ignored.
 OWN_PREFIXES = ("MEDIA_CUTOVER_", "SYNC_", "RELOAD_", "SWITCH_", "HEALTH_", "MEDIA_CHECK_", "MEDIA_LIST_",
-                "MEDIA_MIRROR", "MIRROR_", "CHANGEOVER", "REHEARSAL_")
+                "MEDIA_MIRROR", "MIRROR_", "CHANGEOVER", "REHEARSAL_", "OLD_MEDIA_", "DISK_MEDIA_")
 CHANGEOVERS = ("copy", "mirror")
 
 # The deploy key: the site's and ours (provision makes it, config/<env>.secrets.env holds it).

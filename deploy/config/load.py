@@ -34,6 +34,7 @@ IP_ADDRESS = re.compile(r"^\d{1,3}(\.\d{1,3}){3}$")
 SYNC_TOOLS = ("rclone", "s5cmd", "s3cmd")
 CHECKSUM_MODES = ("when_required", "when_supported")
 IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+HOST_NAME = re.compile(r"^(?:\[[0-9a-f:.]+\]|[a-z0-9](?:[a-z0-9.-]*[a-z0-9])?)(?::[0-9]{1,5})?$")
 SETTINGS_MODULE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*$")
 
 def known_environments(config_dir: Path) -> list[str]:
@@ -217,6 +218,8 @@ def _validate(env: str, project_root: Path, raw: dict[str, tuple[str, str]]) -> 
         changeover=read.choice("CHANGEOVER", CHANGEOVERS, "copy"),
         mirror_switch_name=_switch_name(read, "MIRROR_SWITCH_NAME", "MEDIA_MIRROR"),
         mirror_failures=read.text("MIRROR_FAILURES", "~/.media-cutover/mirror-failures.jsonl"),
+        old_media_hosts=_old_media_hosts(read),
+        disk_media_url=_disk_media_url(read),
         effective=_effective(raw),
     )
     if settings.mirror_switch_name == settings.switch_name:
@@ -277,6 +280,30 @@ def _paths(read: _Reader, text: str | None, key: str = "MEDIA_CHECK_PATHS") -> t
         if not path.startswith("/"):
             read.problem(key, f"has {path!r}; expected paths starting with /, comma-separated")
     return paths
+
+
+def _old_media_hosts(read: _Reader) -> tuple[str, ...]:
+    hosts = tuple(dict.fromkeys(host.strip().lower() for host in (read.text("OLD_MEDIA_HOSTS", "") or "").split(",")
+                                if host.strip()))
+    for host in hosts:
+        if not HOST_NAME.match(host):
+            read.problem("OLD_MEDIA_HOSTS", f"has {host!r}; expected host names such as www.example.com or "
+                                            "host:port, comma-separated (no scheme, no path)")
+    return hosts
+
+
+def _disk_media_url(read: _Reader) -> str | None:
+    """A path or an http(s) URL, ending in "/" as Django's MEDIA_URL must."""
+    value = read.text("DISK_MEDIA_URL", "") or None
+    if value is None:
+        return None
+    parsed = urlparse(value)
+    absolute = parsed.scheme in ("http", "https") and parsed.netloc
+    if not value.endswith("/") or not (absolute or (value.startswith("/") and not value.startswith("//"))) \
+            or parsed.query or parsed.fragment:
+        read.problem("DISK_MEDIA_URL", f"is {value!r}; expected a path such as /media/ or a URL such as "
+                                       "https://media.example.com/, ending in /")
+    return value
 
 
 def _switch_name(read: _Reader, key: str = "SWITCH_NAME", default: str = "USE_S3") -> str:

@@ -84,6 +84,8 @@ class Settings:
     changeover: str = "copy"                 # "copy" or "mirror" (CHANGEOVER): what the operator asked for
     mirror_switch_name: str = "MEDIA_MIRROR"
     mirror_failures: str = "~/.media-cutover/mirror-failures.jsonl"
+    old_media_hosts: tuple[str, ...] = ()    # OLD_MEDIA_HOSTS: hosts the media were also served from, lower case
+    disk_media_url: str | None = None        # DISK_MEDIA_URL; None: the site's own MEDIA_URL on disk
     # key -> (value as shown, where it came from); secrets already masked
     effective: dict[str, tuple[str, str]] = field(repr=False, compare=False, default_factory=dict)
 

@@ -62,3 +62,33 @@ def test_keys_the_site_reads_itself_are_fine_and_the_environment_is_never_judged
     edit(project, add="DJANGO_SECRET_KEY=x\nDATABASE_URL=sqlite:///db\nAWS_S3_CUSTOM_DOMAIN=cdn.example.com\n"
                       "AWS_QUERYSTRING_AUTH=False\n")
     load(project, {"HEALTH_ULR": "typo in the shell is none of our business", "PATH": "/usr/bin"})
+
+
+def test_old_media_hosts_and_the_disk_media_url_are_optional_and_read_as_given(project):
+    settings = load(project)
+    assert (settings.old_media_hosts, settings.disk_media_url) == ((), None)
+    edit(project, add="OLD_MEDIA_HOSTS=WWW.Example.com, old.example.net:8080,www.example.com,[::1]:8000\n"
+                      "DISK_MEDIA_URL=/static/media/\n")
+    settings = load(project)
+    assert settings.old_media_hosts == ("www.example.com", "old.example.net:8080", "[::1]:8000")
+    assert settings.disk_media_url == "/static/media/"
+    edit(project, drop="DISK_MEDIA_URL", add="DISK_MEDIA_URL=https://media.example.com/\n")
+    assert load(project).disk_media_url == "https://media.example.com/"
+
+
+@pytest.mark.parametrize("line, message", [
+    ("OLD_MEDIA_HOSTS=https://www.example.com", "OLD_MEDIA_HOSTS has 'https://www.example.com'; expected host names"),
+    ("OLD_MEDIA_HOSTS=www.example.com/media", "OLD_MEDIA_HOSTS has 'www.example.com/media'; expected host names"),
+    ("DISK_MEDIA_URL=/media", "DISK_MEDIA_URL is '/media'; expected a path such as /media/ or a URL"),
+    ("DISK_MEDIA_URL=media/", "DISK_MEDIA_URL is 'media/'; expected a path such as /media/"),
+    ("DISK_MEDIA_URL=//cdn.example.com/", "DISK_MEDIA_URL is '//cdn.example.com/'; expected"),
+    ("DISK_MEDIA_URL=ftp://files.example.com/", "DISK_MEDIA_URL is 'ftp://files.example.com/'; expected"),
+    ("OLD_MEDIA_HOST=www.example.com", "OLD_MEDIA_HOST is not a key media-cutover knows: did you mean OLD_MEDIA_HOSTS?"),
+    ("DISK_MEDIA_PATH=/media/", "DISK_MEDIA_PATH is not a key this version of media-cutover knows"),
+    ("OLD_MEDIA_HOSTS__WEB1=x.example.com", "OLD_MEDIA_HOSTS__WEB1 is a per-host override of OLD_MEDIA_HOSTS"),
+])
+def test_old_media_hosts_and_disk_media_url_mistakes_are_named(project, line, message):
+    edit(project, add=line + "\n")
+    with pytest.raises(ConfigError) as raised:
+        load(project)
+    assert f"config/demo.env: {message}" in str(raised.value)

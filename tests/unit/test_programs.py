@@ -22,16 +22,17 @@ import deploy.remote.ssh
 from deploy.config.types import HostSettings
 from deploy.host_scripts import SCRIPTS, host_script
 from deploy.site import site_python
-from deploy.site.facts import gunicorn, storage
+from deploy.site.edits import content_urls as content_edits
+from deploy.site.facts import content_urls, gunicorn, storage
 from deploy.site.site_python import PROGRAMS, program
 
 DEPLOY = Path(deploy.__file__).parent
 FILES = sorted([*PROGRAMS.glob("*.py"), *(path for path in SCRIPTS.glob("*.py") if path.name != "__init__.py")])
 # Programs that import Django at the top: they run only inside a site.
-NEEDS_DJANGO = {"absolute_media.py", "media_mirror.py", "reference_feed_loop.py", "reference_scan.py",
+NEEDS_DJANGO = {"absolute_media.py", "media_mirror.py", "media_redirect.py", "reference_feed_loop.py", "reference_scan.py",
                 "storage_probe.py"}
 # What a site program may import inside its functions: the site's own packages.
-SITE_PACKAGES = {"django", "easy_thumbnails", "sorl", "filer", "thumbnail_rows"}
+SITE_PACKAGES = {"django", "easy_thumbnails", "sorl", "filer", "thumbnail_rows", "content_url_finder", "content_url_rows"}
 HOST = HostSettings(alias="web1", settings_path="~/site/local_settings.py", reload_command="true",
                     site_url="http://x", health_url=None, manage_py="~/site/manage.py",
                     site_python="/srv/venv/bin/python", settings_module="shop.settings.production")
@@ -101,15 +102,24 @@ def test_the_host_programs_are_where_put_script_uploads_from():
 
 
 def printed_markers(text: str) -> set[str]:
-    """The constant each ``print(CONSTANT + ...)`` of a program starts its line with."""
-    return {node.args[0].left.value for node in ast.walk(ast.parse(text))
-            if isinstance(node, ast.Call) and getattr(node.func, "id", None) == "print" and node.args
-            and isinstance(node.args[0], ast.BinOp) and isinstance(node.args[0].left, ast.Constant)}
+    """The constant each ``print(CONSTANT + ...)`` of a program starts its line with: a literal, or a name the
+    program assigns a literal at its top level."""
+    tree = ast.parse(text)
+    constants = {node.targets[0].id: node.value.value for node in tree.body
+                 if isinstance(node, ast.Assign) and len(node.targets) == 1 and isinstance(node.targets[0], ast.Name)
+                 and isinstance(node.value, ast.Constant)}
+    lefts = [node.args[0].left for node in ast.walk(tree)
+             if isinstance(node, ast.Call) and getattr(node.func, "id", None) == "print" and node.args
+             and isinstance(node.args[0], ast.BinOp)]
+    return {left.value if isinstance(left, ast.Constant) else constants.get(left.id) for left in lefts
+            if isinstance(left, ast.Constant) or isinstance(left, ast.Name) and left.id in constants}
 
 
 def test_the_markers_printed_are_those_the_reports_are_read_by():
     assert printed_markers(program("storage_probe.py")) == {storage.MARKER}
     assert printed_markers(host_script("gunicorn_facts.py")) == {gunicorn.MARKER}
+    assert printed_markers(program("content_url_tool.py")) == {content_urls.MARKER}
+    assert printed_markers(program("content_url_rows.py")) == {content_edits.ROW_MARKER}
 
 
 def sent_programs(command: str) -> list[str]:
@@ -132,3 +142,14 @@ def test_the_texts_as_sent_define_every_name_they_use(env_file, staged):
     if staged:
         assert texts[0] == site_python.STAGED_SETTINGS + site_python.RUN_MANAGE_PY
     assert texts[-1].startswith("_THUMBNAILS_SCRIPT = ")
+
+
+def test_the_content_url_program_as_sent_defines_every_name_it_uses():
+    """Its three parts in one text (the finder, the rows, the tool), then main(...): linted without the noqa
+    marks, so a name one part takes from another is defined by the text sent."""
+    forms = content_urls.url_forms("/static/media/", ["https://www.example.com"])
+    texts = sent_programs(content_urls.find_command(HOST, forms))
+    assert len(texts) == 1 and texts[0].endswith("raise SystemExit(main(['find', '--media-url', '/static/media/', "
+                                                 "'--host', 'www.example.com', '--names-limit', '1000']))\n")
+    result = lint("-", select="F821,E9", extra=["--ignore-noqa", "--stdin-filename", "sent.py"], stdin=texts[0])
+    assert result.returncode == 0, result.stdout + result.stderr

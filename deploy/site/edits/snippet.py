@@ -15,11 +15,12 @@ from ...config.keys import PLACEHOLDER
 from ...config.types import Settings
 from ...errors import ConfigError
 from ..site_python import PROGRAMS, program
+from . import old_media_redirect
 
 # The e-mail template tag, printed to be saved under this name (`{% load absolute_media %}`).
 TAG_MODULE_NAME = "absolute_media.py"
 MIRROR_MODULE = PROGRAMS / "media_mirror.py"
-PARTS = ("both", "settings", "tag", "mirror")
+PARTS = ("both", "settings", "tag", "mirror", "nginx", "django-redirect")
 FLAVORS = ("plain", "environ")
 
 
@@ -174,10 +175,18 @@ def mirror_module() -> str:
     return MIRROR_MODULE.read_text()
 
 
-def render(settings: Settings, custom_domain: str | None = None, part: str = "both", flavor: str = "plain") -> str:
-    """What settings-snippet prints: the block, the tag module, or both clearly separated."""
+def render(settings: Settings, custom_domain: str | None = None, part: str = "both", flavor: str = "plain",
+           media_url_override: str | None = None, media_root: str | None = None) -> str:
+    """What settings-snippet prints: the block, the tag module, or both clearly separated; the mirror
+    storage; the old media URLs' nginx locations or Django view (``media_url_override``: the old MEDIA_URL,
+    default DISK_MEDIA_URL or /media/; ``media_root``: MEDIA_ROOT's absolute path, for nginx)."""
     if part not in PARTS:
         raise ConfigError(f"--part={part!r}: expected one of {', '.join(PARTS)}")
+    if part == "nginx":
+        return old_media_redirect.nginx_block(settings, media_url(settings, custom_domain), media_url_override,
+                                              media_root)
+    if part == "django-redirect":
+        return old_media_redirect.django_redirect(settings, media_url_override)
     block = settings_block(settings, custom_domain, flavor)
     tag = template_tag_module()
     if part == "settings":

@@ -1,0 +1,213 @@
+"""The rewrite of old media URLs in the site's content: its plan, its dry run's diff, its record and its undo.
+
+Pure.  The plan maps each file's name to the URL the site's storage gives it now, only for names known to
+be in the bucket and only where that URL is a plain, stable one (a signed URL expires: written into a page
+it would break).  The program (deploy/site/programs/content_url_rows.py) replaces, in each row, exactly
+the old media URLs of those names (``deploy.site.facts.content_urls`` says which forms) and prints a row
+line per change; those lines are the record: JSON lines, mode 600 on the operator's machine, a header
+first.  The restore sends them back; the program puts ``before`` back where the row still holds ``after``.
+"""
+
+from __future__ import annotations
+
+import difflib
+import json
+import re
+from dataclasses import dataclass, field
+from typing import Callable, Container, Iterable
+from urllib.parse import urlsplit
+
+from ..facts.content_urls import UrlForms, marked
+
+ROW_MARKER = "MEDIA-CUTOVER-CONTENT-ROW "
+RECORD_KIND = "media-cutover content rewrite"
+UNSAFE = re.compile(r"[\s\"'<>\\]")
+WIDTH = 100  # a diff's lines: long HTML is cut after its tags so that a change shows in a short line
+
+
+@dataclass(frozen=True)
+class RewritePlan:
+    """Name -> its new URL, and the names left as they are with why."""
+
+    urls: dict[str, str]
+    left: dict[str, str] = field(default_factory=dict)
+
+    def lines(self) -> list[str]:
+        reasons: dict[str, list[str]] = {}
+        for name, why in sorted(self.left.items()):
+            reasons.setdefault(why, []).append(name)
+        lines = [f"{len(self.urls)} files: their old URLs become the storage's URLs"]
+        lines += [f"{len(names)} files left as they are: {why} (e.g. {', '.join(names[:3])})"
+                  for why, names in reasons.items()]
+        return lines
+
+
+def plan_rewrite(names: Iterable[str], in_bucket: Container[str], url_of: Callable[[str], str | None],
+                 forms: UrlForms) -> RewritePlan:
+    """Each name's new URL: the one the site's storage gives it (``url_of``: ``facts.content_urls``'s
+    storage-urls answer), for names in the bucket, when that URL is absolute, unsigned and not itself an
+    old form (a second run must change nothing)."""
+    urls, left = {}, {}
+    for name in sorted(set(names)):
+        url = url_of(name) if name in in_bucket else None
+        parts = urlsplit(url or "")
+        if name not in in_bucket:
+            left[name] = "not in the bucket"
+        elif not url or parts.scheme not in ("http", "https") or not parts.netloc:
+            left[name] = "the storage gives no absolute URL (the site does not serve from the bucket)"
+        elif parts.query or parts.fragment:
+            left[name] = "the storage's URL has a query (a signed URL expires: querystring_auth=False)"
+        elif UNSAFE.search(url):
+            left[name] = "the storage's URL holds a quote, a space or an angle bracket"
+        elif parts.netloc.lower() in forms.hosts:
+            left[name] = "the storage's URL is on an old media host"
+        else:
+            urls[name] = url
+    return RewritePlan(urls, left)
+
+
+def plan_input(plan: RewritePlan, expected: dict[str, dict[str, str]] | None = None) -> bytes:
+    """What ``rewrite`` reads on stdin.  ``expected`` (``expected_hashes`` of the dry run the operator saw):
+    a row changed since, or not listed, is skipped and named."""
+    return json.dumps({"urls": plan.urls, "expected": expected}, sort_keys=True).encode("utf-8")
+
+
+@dataclass(frozen=True)
+class RowChange:
+    """One row's field, before and after a rewrite: a line of the record."""
+
+    model: str          # app.Model
+    field: str
+    pk: object          # as JSON gives it: an int, or a str (a UUID)
+    before: object      # a str, or a JSONField's value
+    after: object
+    hash: str           # of before, as the program computes it (content_url_finder.value_hash)
+
+    @property
+    def label(self) -> str:
+        return f"{self.model}.{self.field}"
+
+    def data(self) -> dict:
+        return {"model": self.model, "field": self.field, "pk": self.pk, "before": self.before,
+                "after": self.after, "hash": self.hash}
+
+    @classmethod
+    def read(cls, data: dict) -> RowChange:
+        return cls(data["model"], data["field"], data["pk"], data["before"], data["after"], data["hash"])
+
+
+def rows_of(output: str) -> list[RowChange]:
+    return [RowChange.read(json.loads(line[len(ROW_MARKER):])) for line in output.splitlines()
+            if line.startswith(ROW_MARKER)]
+
+
+def expected_hashes(rows: Iterable[RowChange]) -> dict[str, dict[str, str]]:
+    """The dry run's rows as the rewrite checks them: field -> str(pk) -> hash of the value shown."""
+    expected: dict[str, dict[str, str]] = {}
+    for row in rows:
+        expected.setdefault(row.label, {})[str(row.pk)] = row.hash
+    return expected
+
+
+@dataclass(frozen=True)
+class RewriteResult:
+    host: str
+    dry_run: bool
+    rows: tuple[RowChange, ...]
+    fields: tuple[dict, ...]         # {"field", "changed", "skipped": [{"pk", "why"}], "skipped_total"}
+
+    def lines(self) -> list[str]:
+        verb = "would change" if self.dry_run else "changed"
+        lines = []
+        for count in self.fields:
+            line = f"{self.host}: {count['field']}: {verb} {count['changed']} rows"
+            if count["skipped_total"]:
+                named = ", ".join(f"pk {item['pk']} ({item['why']})" for item in count["skipped"])
+                more = count["skipped_total"] - len(count["skipped"])
+                line += f"; skipped {count['skipped_total']}: {named}" + (f" and {more} more" if more else "")
+            lines.append(line)
+        return lines or [f"{self.host}: no row to change: no old URL of a planned file is left"]
+
+
+def parse_rewrite(output: str, host: str) -> RewriteResult:
+    data = marked(output, host, "rewriting old media URLs")
+    return RewriteResult(host, data["dry_run"], tuple(rows_of(output)), tuple(data["fields"]))
+
+
+# --- the diff a dry run shows ----------------------------------------------------------------------------
+
+def display_lines(value: object) -> list[str]:
+    """A value as the diff shows it: a JSON value indented; a text's long lines cut after each tag and,
+    still too long, at spaces (kept at the end of the piece)."""
+    if not isinstance(value, str):
+        return json.dumps(value, indent=2, sort_keys=True, ensure_ascii=False).splitlines()
+    lines = []
+    for line in value.splitlines() or [""]:
+        pieces = re.split(r"(?<=>)", line) if len(line) > WIDTH else [line]
+        for piece in filter(None, pieces):
+            current = ""
+            for word in re.findall(r"\S+\s*|\s+", piece):
+                if current and len(current) + len(word) > WIDTH:
+                    lines.append(current)
+                    current = ""
+                current += word
+            lines.append(current)
+    return lines
+
+
+def diff(row: RowChange) -> str:
+    """A unified diff of one row's field, labelled with its model, pk and field."""
+    where = f"{row.label} pk={row.pk}"
+    return "\n".join(difflib.unified_diff(display_lines(row.before), display_lines(row.after),
+                                          f"{where} (now)", f"{where} (rewritten)", n=1, lineterm=""))
+
+
+# --- the record and the restore --------------------------------------------------------------------------
+
+def record_text(rows: Iterable[RowChange], **header: str) -> str:
+    """The record: a header line (the run, the environment, the forms), then a JSON line a row."""
+    lines = [json.dumps({"record": RECORD_KIND, **header}, sort_keys=True)]
+    lines += [json.dumps(row.data(), sort_keys=True) for row in rows]
+    return "\n".join(lines) + "\n"
+
+
+def read_record(text: str) -> tuple[dict, list[RowChange]]:
+    """(header, rows) of a record; a line that is neither is a ValueError naming it."""
+    header, rows = {}, []
+    for number, line in enumerate(text.splitlines(), 1):
+        if not line.strip():
+            continue
+        try:
+            data = json.loads(line)
+            if data.get("record") == RECORD_KIND:
+                header = data
+            else:
+                rows.append(RowChange.read(data))
+        except (ValueError, KeyError, AttributeError) as problem:
+            raise ValueError(f"line {number} of the record is not a row: {problem}") from None
+    return header, rows
+
+
+def restore_input(rows: Iterable[RowChange]) -> bytes:
+    """What ``restore`` reads on stdin: the rows in the record's order (it goes back newest first)."""
+    return "".join(json.dumps(row.data()) + "\n" for row in rows).encode("utf-8")
+
+
+@dataclass(frozen=True)
+class RestoreResult:
+    host: str
+    restored: int
+    already: int
+    named: tuple[dict, ...]     # {"model", "field", "pk", "why"}: rows not put back
+
+    def lines(self) -> list[str]:
+        lines = [f"{self.host}: {self.restored} rows put back" + (f", {self.already} held their old value already"
+                                                                   if self.already else "")]
+        lines += [f"{self.host}: NOT put back: {item['model']}.{item['field']} pk {item['pk']} ({item['why']})"
+                  for item in self.named]
+        return lines
+
+
+def parse_restore(output: str, host: str) -> RestoreResult:
+    data = marked(output, host, "putting the content's old URLs back")
+    return RestoreResult(host, data["restored"], data["already"], tuple(data["named"]))

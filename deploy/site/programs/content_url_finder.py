@@ -1,0 +1,136 @@
+"""Old media URLs in a text: where each is, the file it names, and the text with some of them replaced.
+
+The text part of content_url_tool.py, which runs it inside the site; sent before it (``manage.py shell -c``
+gets both texts, this one first) or imported from beside it when the tool runs as a file.  The stdlib
+only: the unit tests run it without Django.
+
+An old media URL is the disk MEDIA_URL's path followed by a file's name, in one of three forms:
+
+    /media/uploads/a.png                       relative (only when MEDIA_URL itself is a path)
+    https://www.example.com/media/uploads/a.png, //www.example.com/media/...   on one of the old hosts
+
+wherever it stands: an HTML attribute (``src``, ``href``, each URL of a ``srcset``), markdown
+``![](...)``, CSS ``url(...)``, a JSON string, plain text.  A URL on another host (a CDN, the bucket, a
+copy of the path under another site) is not one; nor is the path inside a longer path (``/x/media/``).
+The URL ends where HTML, JSON or prose would end it (quotes, whitespace, ``<>``, an entity such as
+``&quot;``, unbalanced parentheses, trailing punctuation); ``?query`` and ``#fragment`` are kept apart and
+left as they are.  The name is the rest of the path with HTML entities and %-escapes decoded.
+"""
+
+import hashlib
+import html
+import json
+import re
+from collections import namedtuple
+from urllib.parse import unquote, urlsplit
+
+# Entities that end an attribute's value (a JSON text inside an HTML attribute: &quot;...&quot;).
+_ENDING_ENTITY = r"&(?:quot|apos|lt|gt|#0*3[49]|#[xX]0*2[27]);"
+_STOPS = r"""\s"'<>()\[\]{}\\`|^"""          # where HTML, JSON, markdown or prose end a URL
+_CHAR = r"(?:(?!" + _ENDING_ENTITY + r")[^?#" + _STOPS + r"])"
+_PATH = r"(?:" + _CHAR + r"|\(" + _CHAR + r"*\))"   # "photo (1).jpg": balanced parentheses stay in
+_REST = r"(?:(?!" + _ENDING_ENTITY + r")[^" + _STOPS + r"])"
+_TRAILING = ".,;:!"                                 # "see /media/a.pdf." in prose: the full stop is not the name's
+_HOST = r"(?P<host>\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Za-z0-9])?)(?::(?P<port>[0-9]+))?"
+
+Occurrence = namedtuple("Occurrence", "start end raw host name ours")
+# start, end: the span replaced by a rewrite (scheme, host and path; never the ?query or #fragment);
+# raw: that text; host: "name" or "name:port" lower-cased, None when relative; name: the file's name
+# (None when it cannot be one: empty, absolute, with a ".." segment); ours: an old media URL.
+
+
+class Forms:
+    """The old media URLs of one site: its disk MEDIA_URL (a path such as /media/, or an absolute URL)
+    and the hosts it was served from (names, or name:port)."""
+
+    def __init__(self, media_url, hosts=()):
+        parts = urlsplit(media_url)
+        self.path = parts.path if parts.path.endswith("/") else parts.path + "/"
+        if not self.path.startswith("/"):
+            self.path = "/" + self.path
+        self.hosts = set(host.strip().lower() for host in hosts if host and host.strip())
+        if parts.netloc:
+            self.hosts.add(parts.netloc.lower())
+        # A relative URL is an old media URL only when MEDIA_URL is a path: with an absolute MEDIA_URL
+        # (https://media.example.com/) a relative /uploads/... is the site's own page, not a file.
+        self.relative = not parts.netloc and self.path != "/"
+        if not self.relative and not self.hosts:
+            raise ValueError("MEDIA_URL %r: a relative URL cannot be told from the site's own pages, and no "
+                             "host was given to look for" % media_url)
+        relative = r"|(?<![\w.:/@%~-])" if self.relative else ""
+        self.pattern = re.compile(
+            r"(?:(?<![\w.+:/-])(?P<scheme>(?i:https?:))?//" + _HOST + relative + r")"
+            + re.escape(self.path) + r"(?P<path>" + _PATH + r"+)(?P<rest>[?#]" + _REST + r"*)?")
+
+    def database_terms(self):
+        """(text, case-insensitive?) pairs, one of which every value holding an old media URL contains:
+        the path alone when relative URLs count (every absolute form contains it too), else each host's
+        "//host/path"."""
+        if self.relative:
+            return [(self.path, False)]
+        return [("//" + host + self.path, True) for host in sorted(self.hosts)]
+
+    def is_ours(self, host, port):
+        if host is None:
+            return True
+        host = host.lower()
+        return host in self.hosts or (port is not None and "%s:%s" % (host, port) in self.hosts)
+
+    def occurrences(self, text):
+        """Every media-path URL in ``text``, old or not (``ours`` tells), left to right."""
+        for match in self.pattern.finditer(text):
+            end = match.end("path")
+            if not match.group("rest"):  # trailing punctuation belongs to the prose, not the name
+                while end > match.start("path") + 1 and text[end - 1] in _TRAILING:
+                    end -= 1
+            host, port = match.group("host"), match.group("port")
+            path = text[match.start("path"):end]
+            yield Occurrence(match.start(), end, text[match.start():end],
+                             None if host is None else host.lower() + (":" + port if port else ""),
+                             name_of(path), self.is_ours(host, port))
+
+    def replaced(self, value, urls):
+        """``value`` (a str, or a JSON value whose strings are looked at) with each old media URL whose
+        name ``urls`` maps replaced by its new URL; anything else, ?query and #fragment too, unchanged."""
+        if isinstance(value, str):
+            pieces, last = [], 0
+            for found in self.occurrences(value):
+                new = urls.get(found.name) if found.ours and found.name is not None else None
+                if new is not None:
+                    pieces += [value[last:found.start], new]
+                    last = found.end
+            return "".join(pieces) + value[last:] if pieces else value
+        if isinstance(value, list):
+            return [self.replaced(item, urls) for item in value]
+        if isinstance(value, dict):  # keys stay: a URL as a key is not a reference a rewrite should move
+            return dict((key, self.replaced(item, urls)) for key, item in value.items())
+        return value
+
+
+def name_of(path):
+    """The file's name a URL's path (after MEDIA_URL) names: HTML entities and %-escapes decoded; None
+    when it cannot be a name under MEDIA_ROOT."""
+    name = unquote(html.unescape(path))
+    if not name or name.startswith("/") or "\x00" in name or ".." in name.split("/"):
+        return None
+    return name
+
+
+def strings(value):
+    """The strings of a JSON value (dict values, list items), or the value itself when it is one."""
+    if isinstance(value, str):
+        yield value
+    elif isinstance(value, list):
+        for item in value:
+            for text in strings(item):
+                yield text
+    elif isinstance(value, dict):
+        for item in value.values():
+            for text in strings(item):
+                yield text
+
+
+def value_hash(value):
+    """A field's value as the rewrite compares it with its plan: sha256 of its canonical JSON."""
+    canonical = json.dumps(value, sort_keys=True, ensure_ascii=False, separators=(",", ":"), default=str)
+    return hashlib.sha256(canonical.encode("utf-8")).hexdigest()

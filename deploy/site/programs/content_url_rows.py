@@ -1,0 +1,181 @@
+"""The rows' part of content_url_tool.py: which fields and rows hold old media URLs, their rewrite and its undo.
+
+Sent after content_url_finder.py and before content_url_tool.py (or imported from beside it when the tool
+runs as a file).  Django is imported inside the functions.
+
+- rewrite: the plan on stdin is {"urls": {name: new URL}, "expected": {"app.Model.field": {pk: hash}} or
+  null}.  Each model in one transaction: every candidate row re-read (``select_for_update`` where the
+  database has it), each old URL whose name "urls" maps replaced (nothing else), and written with a
+  compare-and-set, ``filter(pk=, field=old).update(field=new)``, whose row count says whether it happened.
+  With "expected" (the hashes the dry run showed), a row whose value changed since, or that the plan does
+  not list, is skipped and named.  One ROW_MARKER line per row changed: model, field, pk, before, after,
+  hash (of before), printed once its model committed; with a record file the same lines reach it (created
+  mode 600, fsynced) before the commit, so no committed change goes unrecorded.  ``update()`` runs no
+  ``save()``: no signal, no ``auto_now``.
+- restore: the record's lines on stdin; each row, newest first, gets ``before`` back where it still holds
+  ``after`` (compare-and-set); one holding ``before`` already (its model rolled back, or restored before)
+  is counted; the others (changed since, or gone) are named.
+"""
+
+import json
+import os
+import sys
+
+ROW_MARKER = "MEDIA-CUTOVER-CONTENT-ROW "
+NAMED_ROWS = 50  # skipped rows named, per field
+
+if "value_hash" not in globals():  # imported as a file, by content_url_tool.py run as one: the finder beside it
+    from content_url_finder import value_hash  # noqa: E402
+
+
+class Refused(Exception):
+    """Stop with this one-line message; nothing was changed."""
+
+
+def text_fields(model):
+    """(field, "text" | "json") of the model's own table (an inherited field is its parent's table's):
+    CharField, TextField, JSONField and their subclasses (RichTextField, FileBrowseField, URLField...)."""
+    from django.db import models
+    for field in model._meta.local_concrete_fields:
+        if field.primary_key:
+            continue  # a rewrite never changes a key
+        if isinstance(field, (models.CharField, models.TextField)):
+            yield field, "text"
+        elif isinstance(field, models.JSONField):
+            yield field, "json"
+
+
+def content_models():
+    """Concrete models (a proxy's rows are its concrete model's).  Unmanaged ones are read too: a table the
+    site uses all the same; a failure on one is reported, not fatal."""
+    from django.apps import apps
+    return [model for model in apps.get_models() if not model._meta.proxy]
+
+
+def label(model, field=None):
+    return model._meta.label + ("." + field.name if field is not None else "")
+
+
+def candidates(model, field, kind, forms):
+    """(pk, value) of the rows whose value contains an old media URL's path, filtered by the database.
+    A JSONField is cast to text first: its own ``contains`` is JSON containment (and SQLite has none)."""
+    from django.db.models import Q, TextField
+    from django.db.models.functions import Cast
+    rows, column = model._base_manager.all(), field.attname  # not the default manager: it may hide rows
+    if kind == "json":
+        rows, column = rows.annotate(media_cutover_text=Cast(field.attname, TextField())), "media_cutover_text"
+    condition = Q()
+    for term, insensitive in forms.database_terms():
+        condition |= Q(**{column + ("__icontains" if insensitive else "__contains"): term})
+    return rows.filter(condition).values_list("pk", field.attname)
+
+
+def read_plan(text, forms):
+    plan = json.loads(text or "{}")
+    urls = plan.get("urls") or {}
+    for name, url in urls.items():
+        if not isinstance(url, str) or not url.lower().startswith(("https://", "http://")) \
+                or any(character in url for character in " \t\r\n\"'<>\\"):
+            raise Refused("the new URL of %r is %r: expected an absolute http(s) URL with no quote, space or "
+                          "angle bracket" % (name, url))
+        if any(found.ours for found in forms.occurrences(url)):
+            raise Refused("the new URL of %r (%s) is itself an old media URL: a second run would not be a no-op"
+                          % (name, url))
+    return urls, plan.get("expected")
+
+
+def rewrite(args, forms):
+    urls, expected = read_plan(sys.stdin.read(), forms)
+    record = open_record(args.record) if args.record and not args.dry_run else None
+    summary = {"dry_run": args.dry_run, "fields": [], "failed": []}
+    for model in content_models():
+        fields = list(text_fields(model))
+        if not fields:
+            continue
+        try:
+            summary["fields"] += rewrite_model(model, fields, forms, urls, expected, args.dry_run, record)
+        except Exception as problem:  # its transaction was rolled back: nothing of this model changed
+            summary["failed"].append({"model": label(model), "error": "%s: %s" % (type(problem).__name__, problem)})
+    if summary["failed"]:
+        summary["error"] = "%d model(s) failed, each rolled back: %s" % (
+            len(summary["failed"]), "; ".join("%(model)s: %(error)s" % failed for failed in summary["failed"]))
+    return summary
+
+
+def rewrite_model(model, fields, forms, urls, expected, dry_run, record):
+    """One model's fields in one transaction; its row lines printed once it committed."""
+    from django.db import router, transaction
+    changed, counts = [], []
+    with transaction.atomic(using=router.db_for_write(model)):
+        for field, kind in fields:
+            count = {"field": label(model, field), "changed": 0, "skipped": []}
+            planned = None if expected is None else expected.get(count["field"], {})
+            rows = candidates(model, field, kind, forms)
+            # Read whole, then write: on SQLite no query is isolated from another on the same connection.
+            for pk, value in list(rows if dry_run else rows.select_for_update()):
+                new = forms.replaced(value, urls)
+                if new == value:
+                    continue
+                before_hash = value_hash(value)
+                if planned is not None and planned.get(str(pk)) != before_hash:
+                    reason = "not in the plan" if str(pk) not in planned else "changed since the plan"
+                    count["skipped"].append({"pk": pk, "why": reason})
+                    continue
+                if not dry_run and model._base_manager.filter(pk=pk, **{field.attname: value}).update(
+                        **{field.attname: new}) != 1:
+                    count["skipped"].append({"pk": pk, "why": "changed while rewriting"})
+                    continue
+                count["changed"] += 1
+                changed.append({"model": label(model), "field": field.name, "pk": pk, "before": value,
+                                "after": new, "hash": before_hash})
+            count["skipped_total"] = len(count["skipped"])
+            count["skipped"] = count["skipped"][:NAMED_ROWS]
+            if count["changed"] or count["skipped_total"]:
+                counts.append(count)
+        if record is not None and changed:
+            record.write("".join(json.dumps(row, default=str) + "\n" for row in changed))
+            record.flush()
+            os.fsync(record.fileno())
+    for row in changed:
+        print(ROW_MARKER + json.dumps(row, default=str))
+    return counts
+
+
+def open_record(path):
+    path = os.path.expanduser(path)
+    os.makedirs(os.path.dirname(path) or ".", mode=0o700, exist_ok=True)
+    return os.fdopen(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600), "w", encoding="utf-8")
+
+
+def read_record(text):
+    rows = []
+    for line in text.splitlines():
+        line = line[len(ROW_MARKER):] if line.startswith(ROW_MARKER) else line
+        if line.strip():
+            rows.append(json.loads(line))
+    return rows
+
+
+def restore(args, forms):
+    from django.apps import apps
+    from django.db import router, transaction
+    by_model = {}
+    for row in reversed(read_record(sys.stdin.read())):  # newest first: a row rewritten twice goes back in order
+        by_model.setdefault(row["model"], []).append(row)
+    summary = {"restored": 0, "already": 0, "named": []}
+    for name, rows in by_model.items():
+        model = apps.get_model(name)
+        with transaction.atomic(using=router.db_for_write(model)):
+            for row in rows:
+                attname = model._meta.get_field(row["field"]).attname
+                row_now = model._base_manager.filter(pk=row["pk"])
+                if row_now.filter(**{attname: row["after"]}).update(**{attname: row["before"]}) == 1:
+                    summary["restored"] += 1
+                    continue
+                now = list(row_now.values_list(attname, flat=True))
+                if now and now[0] == row["before"]:
+                    summary["already"] += 1
+                else:
+                    summary["named"].append({"model": name, "field": row["field"], "pk": row["pk"],
+                                             "why": "changed since the rewrite" if now else "gone"})
+    return summary

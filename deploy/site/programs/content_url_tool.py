@@ -1,0 +1,205 @@
+"""Old media URLs the site's content stores (rich text, pasted links, JSON): found, rewritten, put back.
+
+    SITE_PYTHON content_url_tool.py find [--media-url URL] [--host HOST ...] [--media-root DIR] [--names-limit N]
+    SITE_PYTHON content_url_tool.py rewrite [--media-url URL] [--host HOST ...] [--dry-run] [--record FILE] < PLAN
+    SITE_PYTHON content_url_tool.py restore < RECORD
+    SITE_PYTHON content_url_tool.py storage-urls < NAMES
+
+with DJANGO_SETTINGS_MODULE set and the site's directory on sys.path; or as the text of ``manage.py shell
+-c``: content_url_finder.py, content_url_rows.py, this file, then ``raise SystemExit(main([...]))``
+(deploy/site/facts/content_urls.py builds it).  --media-url is the disk MEDIA_URL, a path or an absolute
+URL (default settings.MEDIA_URL while it is a path: after the switch it is the bucket's); --host, each
+host its absolute form was served from (the site's, OLD_MEDIA_HOSTS); --media-root, the disk (default
+settings.MEDIA_ROOT, a leading ~ the user's home).
+
+- find: every text-like field of every concrete model's own table, filtered by the database (``contains``
+  on the media path; content_url_rows.candidates), then parsed here (content_url_finder.Forms).  A
+  CharField whose whole value is the relative path of a file under the media root is a file reference too
+  (a file browser's field): counted apart (form "path"), never rewritten (a name, rendered through
+  MEDIA_URL: it follows the switch).  One line: MARKER {"fields": [{"field": "app.Model.field", "form":
+  "url" | "path", "rows", "urls", "examples", "names" (up to --names-limit, 0: all), "names_total",
+  "on_disk", "missing_on_disk", "foreign_hosts", ...}], "errors": [...]}.
+- rewrite, restore: content_url_rows.py.
+- storage-urls: NAMES is a JSON list; prints the default storage's class, whether it is on disk, and the
+  URL it gives each name now.
+
+stdout's last line is MARKER + JSON (settings modules and Django's shell print lines of their own).  Exit 0:
+done; 1: refused or failed (the JSON has "error"; a model whose transaction failed was rolled back); 2: usage.
+Python 3.8+, the stdlib and Django only.
+"""
+
+import argparse
+import json
+import os
+import sys
+import traceback
+
+MARKER = "MEDIA-CUTOVER-CONTENT "
+EXAMPLES = 3
+# A CharField whose whole value may be a file's path relative to MEDIA_ROOT: no scheme, not absolute, an
+# extension.  A regex every Django database runs (SQLite through Django's own REGEXP function).
+PATH_VALUE = r'^[^/<>":][^<>":]*\.[A-Za-z0-9]{1,8}$'
+NOT_PATHS = ("EmailField", "URLField", "SlugField")
+
+if "Forms" not in globals():  # run as a file: its parts are the modules beside it
+    sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+    from content_url_finder import Forms, name_of, strings  # noqa: E402
+    from content_url_rows import Refused, candidates, content_models, label, restore, rewrite, text_fields  # noqa: E402
+
+
+class Tally:
+    """What one field holds in one form: rows, URLs, examples, distinct names and which are on disk."""
+
+    def __init__(self, name, kind, form):
+        self.report = {"field": name, "type": kind, "form": form, "candidates": 0, "rows": 0, "urls": 0,
+                       "examples": [], "foreign_hosts": {}, "unnamed": 0}
+        self.names = {}
+
+    def add(self, found, on_disk):
+        """Count one occurrence; True when it is an old media URL."""
+        report = self.report
+        if not found.ours:  # another host's /media/ path: shown, so that a missing OLD_MEDIA_HOSTS is seen
+            report["foreign_hosts"][found.host] = report["foreign_hosts"].get(found.host, 0) + 1
+            return False
+        report["urls"] += 1
+        if found.raw not in report["examples"] and len(report["examples"]) < EXAMPLES:
+            report["examples"].append(found.raw)
+        if found.name is None:
+            report["unnamed"] += 1
+        elif found.name not in self.names:
+            self.names[found.name] = on_disk(found.name)
+        return True
+
+    def done(self, limit):
+        names = list(self.names)
+        hosts = sorted(self.report["foreign_hosts"].items(), key=lambda item: -item[1])[:10]
+        return dict(self.report, names=names if limit <= 0 else names[:limit], names_total=len(names),
+                    on_disk=sum(1 for present in self.names.values() if present),
+                    missing_on_disk=[name for name, present in self.names.items() if not present][:20],
+                    foreign_hosts=dict(hosts))
+
+
+def find(args, forms):
+    root = os.path.expanduser(args.media_root)
+    present = {}
+
+    def on_disk(name):
+        if name not in present:
+            present[name] = os.path.isfile(os.path.join(root, name))
+        return present[name]
+
+    fields, errors, scanned = [], [], 0
+    for model in content_models():
+        for field, kind in text_fields(model):
+            scanned += 1
+            try:
+                fields += scan(model, field, kind, forms, on_disk, args.names_limit)
+            except Exception as problem:  # an unmanaged model's missing table, a database's refusal
+                errors.append({"field": label(model, field), "error": "%s: %s" % (type(problem).__name__, problem)})
+    return {"media_url": forms.path, "hosts": sorted(forms.hosts), "relative": forms.relative, "media_root": root,
+            "fields_scanned": scanned, "fields": fields, "errors": errors}
+
+
+def scan(model, field, kind, forms, on_disk, limit):
+    urls = Tally(label(model, field), type(field).__name__, "url")
+    for _pk, value in candidates(model, field, kind, forms).iterator():
+        urls.report["candidates"] += 1
+        found = [urls.add(occurrence, on_disk) for text in strings(value) for occurrence in forms.occurrences(text)]
+        urls.report["rows"] += any(found)
+    reports = [urls.done(limit)] if urls.report["rows"] or urls.report["foreign_hosts"] else []
+    if path_field(field, kind):
+        paths = Tally(label(model, field), type(field).__name__, "path")
+        values = model._base_manager.filter(**{field.attname + "__regex": PATH_VALUE})
+        for value in values.values_list(field.attname, flat=True).iterator():
+            paths.report["candidates"] += 1
+            if name_of(value) == value and on_disk(value):
+                paths.report["rows"] += 1
+                paths.report["urls"] += 1
+                paths.names.setdefault(value, True)
+                if value not in paths.report["examples"] and len(paths.report["examples"]) < EXAMPLES:
+                    paths.report["examples"].append(value)
+        if paths.report["rows"]:
+            reports.append(paths.done(limit))
+    return reports
+
+
+def path_field(field, kind):
+    """A CharField that may hold a bare file path: not an e-mail, URL or slug, not a choice."""
+    from django.db.models import CharField
+    return kind == "text" and isinstance(field, CharField) and not field.choices \
+        and type(field).__name__ not in NOT_PATHS
+
+
+def storage_urls(args, forms):
+    from django.core.files.storage import default_storage
+    from django.utils.functional import empty
+    names = json.loads(sys.stdin.read() or "[]")
+    if default_storage._wrapped is empty:
+        default_storage._setup()
+    storage = default_storage._wrapped
+    try:
+        storage.path("media-cutover")
+        local = True
+    except NotImplementedError:
+        local = False
+    return {"backend": "%s.%s" % (type(storage).__module__, type(storage).__name__), "local": local,
+            "urls": dict((name, storage.url(name)) for name in names)}
+
+
+def forms_of(args):
+    from django.conf import settings
+    media_url = args.media_url or str(settings.MEDIA_URL)
+    if not args.media_url and "//" in media_url:
+        raise Refused("settings.MEDIA_URL is %s: pass --media-url, where the disk served the media (after a "
+                      "switch MEDIA_URL is the bucket's)" % media_url)
+    try:
+        return Forms(media_url, args.host)
+    except ValueError as problem:
+        raise Refused(str(problem))
+
+
+def parser():
+    parser = argparse.ArgumentParser(prog="content_url_tool.py")
+    commands = parser.add_subparsers(dest="command")
+    commands.required = True
+    for name in ("find", "rewrite"):
+        command = commands.add_parser(name)
+        command.add_argument("--media-url", help="the disk MEDIA_URL (default settings.MEDIA_URL)")
+        command.add_argument("--host", action="append", default=[], help="a host it was served from (repeat)")
+        if name == "find":
+            command.add_argument("--media-root", help="default settings.MEDIA_ROOT")
+            command.add_argument("--names-limit", type=int, default=1000, help="names listed a field; 0: all")
+        else:
+            command.add_argument("--dry-run", action="store_true")
+            command.add_argument("--record", help="append the rows changed to this new file (mode 600)")
+    commands.add_parser("restore")
+    commands.add_parser("storage-urls")
+    return parser
+
+
+def main(argv):
+    args = parser().parse_args(argv)
+    from django.apps import apps
+    if not apps.ready:  # run as a file; under manage.py shell Django is set up already
+        import django
+        django.setup()
+    try:
+        forms = forms_of(args) if args.command in ("find", "rewrite") else None
+        if args.command == "find" and not args.media_root:
+            from django.conf import settings
+            args.media_root = str(settings.MEDIA_ROOT)
+        run = {"find": find, "rewrite": rewrite, "restore": restore, "storage-urls": storage_urls}[args.command]
+        result = run(args, forms)
+    except Exception as problem:
+        if not isinstance(problem, Refused):
+            traceback.print_exc()
+            problem = "%s: %s" % (type(problem).__name__, problem)
+        print(MARKER + json.dumps({"command": args.command, "error": str(problem)}))
+        return 1
+    result["command"] = args.command
+    print(MARKER + json.dumps(result, default=str, sort_keys=True))
+    return 1 if result.get("error") else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

@@ -1,0 +1,123 @@
+"""The old media URLs in a text (deploy/site/programs/content_url_finder.py), run here: it needs only the stdlib.
+
+What the site's content holds: rich text's HTML (src, href, each URL of a srcset), markdown, CSS url(),
+JSON strings, prose; relative URLs and absolute ones on the site's hosts, and the same path on other
+hosts, which are not the site's.  With a real Django and database: test_content_urls_django.py.
+"""
+
+import runpy
+
+import pytest
+
+from deploy.site.site_python import PROGRAMS
+
+FINDER = runpy.run_path(str(PROGRAMS / "content_url_finder.py"))
+Forms, value_hash = FINDER["Forms"], FINDER["value_hash"]
+HOSTS = ["www.example.com", "old.example.net:8000"]
+
+
+def found(text, media_url="/media/", hosts=HOSTS):
+    return [(item.raw, item.name, item.ours) for item in Forms(media_url, hosts).occurrences(text)]
+
+
+@pytest.mark.parametrize("text, expected", [
+    ('<img src="/media/uploads/a.png">', [("/media/uploads/a.png", "uploads/a.png", True)]),
+    ("<img src='/media/a.png' alt=x>", [("/media/a.png", "a.png", True)]),
+    ('<a href="https://WWW.Example.com/media/doc.pdf">', [("https://WWW.Example.com/media/doc.pdf", "doc.pdf", True)]),
+    ('<img src="//www.example.com/media/a.png">', [("//www.example.com/media/a.png", "a.png", True)]),
+    ('<img src="http://old.example.net:8000/media/a.png">', [("http://old.example.net:8000/media/a.png", "a.png", True)]),
+    # srcset: each URL, the descriptors left out
+    ('<img srcset="/media/a.png 1x, /media/b%20c.png 2x">',
+     [("/media/a.png", "a.png", True), ("/media/b%20c.png", "b c.png", True)]),
+    ("![photo](/media/md/photo%20(1).jpg) and [pdf](/media/x.pdf)",
+     [("/media/md/photo%20(1).jpg", "md/photo (1).jpg", True), ("/media/x.pdf", "x.pdf", True)]),
+    ("background: url(/media/css/bg.png);", [("/media/css/bg.png", "css/bg.png", True)]),
+    ('{"hero": "/media/h.jpg", "list": ["/media/l.jpg"]}', [("/media/h.jpg", "h.jpg", True), ("/media/l.jpg", "l.jpg", True)]),
+    ('<div data-x="{&quot;src&quot;:&quot;/media/j.png&quot;}">', [("/media/j.png", "j.png", True)]),
+    ("See /media/report.pdf. Or /media/a.png, /media/b.png!", [("/media/report.pdf", "report.pdf", True),
+                                                             ("/media/a.png", "a.png", True), ("/media/b.png", "b.png", True)]),
+    ('<img src="/media/%C3%A9t%C3%A9.png"> <a href="/media/a&amp;b.pdf">',
+     [("/media/%C3%A9t%C3%A9.png", "été.png", True), ("/media/a&amp;b.pdf", "a&b.pdf", True)]),
+    # ?query and #fragment are not the name's, and not part of what a rewrite replaces
+    ('<img src="/media/a.png?v=2"><a href="/media/b.pdf#page=3">', [("/media/a.png", "a.png", True),
+                                                                   ("/media/b.pdf", "b.pdf", True)]),
+])
+def test_each_place_content_stores_a_url_in(text, expected):
+    assert found(text) == expected
+
+
+@pytest.mark.parametrize("text", [
+    "/blog/media/a.png",                       # the path inside a longer path
+    "https://www.example.com/blog/media/a.png",
+    "ftp://www.example.com/media/a.png",       # another scheme
+    "mailto:x@www.example.com/media/a.png",
+    "example.com/media/a.png",                 # a host without a scheme or //: prose, not a URL
+    "/media/",                                  # no file
+    "/mediafiles/a.png",
+])
+def test_what_is_not_an_old_media_url(text):
+    assert [item for item in found(text) if item[2]] == []
+
+
+def test_the_path_on_another_host_is_found_but_not_ours():
+    assert found('<img src="https://cdn.other.com/media/a.png"> http://old.example.net/media/b.png') == [
+        ("https://cdn.other.com/media/a.png", "a.png", False),
+        ("http://old.example.net/media/b.png", "b.png", False)]   # old.example.net was named with its port
+
+
+def test_a_name_that_leaves_media_root_is_no_name():
+    assert found("/media/../etc/passwd /media/a/../../b") == [("/media/../etc/passwd", None, True),
+                                                              ("/media/a/../../b", None, True)]
+
+
+@pytest.mark.parametrize("media_url, text, expected", [
+    ("/static/media/", '<img src="/static/media/uploads/a.png"> /media/b.png /static/x.css',
+     [("/static/media/uploads/a.png", "uploads/a.png", True)]),
+    ("/uploads/", '<a href="https://www.example.com/uploads/2024/a.pdf">', [
+        ("https://www.example.com/uploads/2024/a.pdf", "2024/a.pdf", True)]),
+    # An absolute MEDIA_URL: its host counts, a relative path is the site's own page
+    ("https://media.example.com/", '<img src="https://media.example.com/a.png"> <a href="/about/x.html">',
+     [("https://media.example.com/a.png", "a.png", True)]),
+])
+def test_media_urls_other_than_media(media_url, text, expected):
+    assert found(text, media_url) == expected
+
+
+def test_a_media_url_at_the_root_needs_a_host():
+    with pytest.raises(ValueError, match="cannot be told from the site's own pages"):
+        Forms("/", [])
+    assert Forms("https://media.example.com/").database_terms() == [("//media.example.com/", True)]
+
+
+def test_the_database_filter_is_the_path_when_relative_urls_count_else_each_host():
+    assert Forms("/static/media/", HOSTS).database_terms() == [("/static/media/", False)]
+    assert Forms("https://media.example.com/", ["old.example.net"]).database_terms() == [
+        ("//media.example.com/", True), ("//old.example.net/", True)]
+
+
+NEW = {"uploads/a.png": "https://bucket.s3.amazonaws.com/media/uploads/a.png",
+       "b c.png": "https://bucket.s3.amazonaws.com/media/b%20c.png"}
+
+
+def test_a_rewrite_replaces_the_old_urls_of_planned_names_and_nothing_else():
+    forms = Forms("/media/", HOSTS)
+    text = ('<img src="/media/uploads/a.png?v=2" srcset="//www.example.com/media/b%20c.png 2x"> '
+            '<img src="https://cdn.other.com/media/uploads/a.png"> <img src="/media/unplanned.png">')
+    assert forms.replaced(text, NEW) == (
+        '<img src="https://bucket.s3.amazonaws.com/media/uploads/a.png?v=2" '
+        'srcset="https://bucket.s3.amazonaws.com/media/b%20c.png 2x"> '
+        '<img src="https://cdn.other.com/media/uploads/a.png"> <img src="/media/unplanned.png">')
+    assert forms.replaced(forms.replaced(text, NEW), NEW) == forms.replaced(text, NEW)  # a second run: no change
+
+
+def test_a_json_value_is_rewritten_in_its_strings_its_keys_and_other_types_kept():
+    forms = Forms("/media/", HOSTS)
+    value = {"/media/uploads/a.png": ["/media/uploads/a.png", 3, None, {"x": "see /media/b%20c.png."}], "n": 1.5}
+    assert forms.replaced(value, NEW) == {"/media/uploads/a.png": [
+        NEW["uploads/a.png"], 3, None, {"x": "see https://bucket.s3.amazonaws.com/media/b%20c.png."}], "n": 1.5}
+    assert forms.replaced(value, {}) == value
+
+
+def test_the_hash_is_of_the_value_not_of_its_spelling():
+    assert value_hash({"a": 1, "b": [2]}) == value_hash({"b": [2], "a": 1})
+    assert value_hash("x") != value_hash(["x"]) and len(value_hash("x")) == 64

@@ -1,0 +1,159 @@
+"""The content's old media URLs against a real Django and SQLite: the program's command lines run as built.
+
+A throwaway site (site_django.make_site) whose MEDIA_URL is /static/media/ (Mezzanine's) stores URLs the
+ways real sites do: rich text with relative and absolute URLs and a srcset, a RichTextField (a TextField
+subclass), a JSONField, markdown in a model with a UUID key, a multi-table child, a proxy, and bare paths
+in a CharField and a FileBrowseField (a CharField subclass).  Each command line deploy/site/facts/
+content_urls.py builds runs through bash, with manage.py shell -c under the site's settings module.
+"""
+
+import json
+import os
+import sqlite3
+import stat
+import subprocess
+
+import pytest
+
+from deploy.config.types import HostSettings
+from deploy.site.edits import content_urls as rewrite
+from deploy.site.facts import content_urls
+
+from .site_django import make_site, needs_django, site_python
+
+pytestmark = needs_django
+
+BODY = ('<p><img src="/static/media/uploads/a.png"> <a href="https://www.example.com/static/media/uploads/doc.pdf">'
+        'doc</a> <img src="https://cdn.other.com/static/media/x.png"> <img src="/static/media/uploads/gone.png"></p>')
+SEED = f'''
+Post.objects.create(title="One", body={BODY!r}, data={{"hero": "/static/media/uploads/b%20c.png", "n": 1}},
+                    image_path="uploads/a.png", slug="one")
+Post.objects.create(title="Two", body="<p>no media</p>", image_path="not/a/file.png")
+Article.objects.create(title="Art", summary="See /static/media/uploads/doc.pdf.")
+Page.objects.create(content='<img srcset="/static/media/uploads/a.png 1x, '
+                            '//www.example.com/static/media/uploads/b%20c.png 2x">', picture="uploads/b c.png")
+Note.objects.create(text="![a](/static/media/uploads/a.png)")
+'''
+FILES = ("uploads/a.png", "uploads/b c.png", "uploads/doc.pdf")
+FORMS = content_urls.url_forms("/static/media/", ["http://127.0.0.1:8001"], ["www.example.com"])
+TABLES = {"blog.Post": "blog_post", "blog.Article": "blog_article", "blog.Page": "blog_page", "blog.Note": "blog_note"}
+
+
+@pytest.fixture
+def site(tmp_path):
+    return make_site(tmp_path / "site", "/static/media/", SEED, FILES)
+
+
+@pytest.fixture(scope="module")
+def seeded(tmp_path_factory):
+    """One site for the tests that only read it."""
+    return make_site(tmp_path_factory.mktemp("content") / "site", "/static/media/", SEED, FILES)
+
+
+def host(site, settings_module="settings"):
+    return HostSettings(alias="web1", settings_path=str(site / "settings.py"), reload_command="true",
+                        site_url="http://127.0.0.1:8001", health_url=None, manage_py=str(site / "manage.py"),
+                        site_python=site_python(), settings_module=settings_module)
+
+
+def run(command, stdin=b""):
+    done = subprocess.run(command, shell=True, executable="/bin/bash", input=stdin, capture_output=True, timeout=60)
+    return done.stdout.decode() + done.stderr.decode()
+
+
+def database(site):
+    """Every row of the app's tables as SQLite holds it (the bytes a rewrite and its restore must keep)."""
+    with sqlite3.connect(site / "db.sqlite3") as connection:
+        return {table: connection.execute(f"SELECT * FROM {table} ORDER BY 1").fetchall() for table in TABLES.values()}
+
+
+def sql(site, statement):
+    with sqlite3.connect(site / "db.sqlite3") as connection:
+        connection.execute(statement)
+
+
+def test_find_reports_each_field_that_holds_old_urls_or_file_paths(seeded):
+    report = content_urls.parse_find(run(content_urls.find_command(host(seeded), FORMS)), "web1", FORMS)
+    assert {(field.field, field.form): (field.type, field.rows, field.urls, field.names_total, field.on_disk)
+            for field in report.fields} == {
+        ("blog.Post.body", "url"): ("TextField", 1, 3, 3, 2),            # gone.png is not on disk
+        ("blog.Post.data", "url"): ("JSONField", 1, 1, 1, 1),            # a JSONField, cast to text by the database
+        ("blog.Post.image_path", "path"): ("CharField", 1, 1, 1, 1),     # "not/a/file.png" is no file
+        ("blog.Article.summary", "url"): ("RichTextField", 1, 1, 1, 1),  # the child's own field only
+        ("blog.Page.content", "url"): ("RichTextField", 1, 2, 2, 2),
+        ("blog.Page.picture", "path"): ("FileBrowseField", 1, 1, 1, 1),
+        ("blog.Note.text", "url"): ("TextField", 1, 1, 1, 1)}
+    body = next(field for field in report.fields if field.field == "blog.Post.body")
+    assert body.examples == ("/static/media/uploads/a.png", "https://www.example.com/static/media/uploads/doc.pdf",
+                             "/static/media/uploads/gone.png")
+    assert body.foreign_hosts == {"cdn.other.com": 1} and body.missing_on_disk == ("uploads/gone.png",)
+    assert report.lines(in_bucket={"uploads/a.png"})[0] == (
+        "web1: blog.Post.body (TextField): 1 rows, 3 URLs, e.g. /static/media/uploads/a.png, "
+        "https://www.example.com/static/media/uploads/doc.pdf, /static/media/uploads/gone.png; "
+        "3 files: 2 on disk, 1 in the bucket")
+    assert report.errors == () and report.fields_scanned == 9   # the proxy adds none; slug, title are read too
+
+
+def test_find_refuses_the_switched_media_url_unless_given_the_disks(seeded):
+    output = run(content_urls.command(host(seeded, "settings_s3"), ["find"]))
+    assert "settings.MEDIA_URL is https://media-bucket.s3.example.test/media/: pass --media-url" in output
+
+
+def test_dry_run_rewrite_second_run_and_restore(site, tmp_path):
+    on_disk, on_s3 = host(site), host(site, "settings_s3")
+    found = content_urls.parse_find(run(content_urls.find_command(on_disk, FORMS, names_limit=0)), "web1", FORMS)
+    names = found.names()
+    storage = content_urls.parse_storage_urls(
+        run(content_urls.storage_urls_command(on_s3), content_urls.storage_urls_input(names)), "web1")
+    assert (storage.backend, storage.local) == ("storages.backends.s3.S3Storage", False)
+    assert storage.urls["uploads/b c.png"] == "https://media-bucket.s3.example.test/media/uploads/b%20c.png"
+    plan = rewrite.plan_rewrite(names, names - {"uploads/gone.png"}, storage.urls.get, FORMS)
+    assert set(plan.urls) == {"uploads/a.png", "uploads/b c.png", "uploads/doc.pdf"}
+    assert plan.left == {"uploads/gone.png": "not in the bucket"}
+    original = database(site)
+
+    # The dry run changes nothing and shows each change.
+    dry = rewrite.parse_rewrite(run(content_urls.rewrite_command(on_s3, FORMS, dry_run=True),
+                                    rewrite.plan_input(plan)), "web1")
+    assert database(site) == original
+    assert sorted(row.label for row in dry.rows) == ["blog.Article.summary", "blog.Note.text", "blog.Page.content",
+                                                     "blog.Post.body", "blog.Post.data"]
+    body = next(row for row in dry.rows if row.label == "blog.Post.body")
+    assert '+<img src="https://media-bucket.s3.example.test/media/uploads/a.png">' in rewrite.diff(body)
+    assert body.after == BODY.replace("/static/media/uploads/a.png", storage.urls["uploads/a.png"]).replace(
+        "https://www.example.com/static/media/uploads/doc.pdf", storage.urls["uploads/doc.pdf"])  # gone.png stays
+
+    # A row edited after the dry run is skipped and named; the others change, recorded (mode 600) before the commit.
+    sql(site, "UPDATE blog_note SET text = text || ' (edited)'")
+    record = tmp_path / "records" / "content.jsonl"
+    output = run(content_urls.rewrite_command(on_s3, FORMS, dry_run=False, record=str(record)),
+                 rewrite.plan_input(plan, rewrite.expected_hashes(dry.rows)))
+    done = rewrite.parse_rewrite(output, "web1")
+    assert sorted(row.label for row in done.rows) == ["blog.Article.summary", "blog.Page.content", "blog.Post.body",
+                                                      "blog.Post.data"]
+    note = next(count for count in done.fields if count["field"] == "blog.Note.text")
+    assert note["changed"] == 0 and note["skipped"][0]["why"] == "changed since the plan"
+    assert stat.S_IMODE(os.stat(record).st_mode) == 0o600
+    assert [rewrite.RowChange.read(json.loads(line)) for line in record.read_text().splitlines()] == list(done.rows)
+    after = database(site)
+    assert "media-bucket.s3.example.test/media/uploads/b%20c.png" in after["blog_page"][0][1]
+
+    # A second run changes nothing.
+    again = rewrite.parse_rewrite(run(content_urls.rewrite_command(on_s3, FORMS, dry_run=False),
+                                      rewrite.plan_input(plan, rewrite.expected_hashes(dry.rows))), "web1")
+    assert again.rows == () and sum(count["changed"] for count in again.fields) == 0
+    assert database(site) == after
+
+    # The restore puts back every row that still holds what was written, byte for byte, and names the other.
+    sql(site, "UPDATE blog_page SET content = content || '<p>edited</p>'")
+    text = rewrite.record_text(done.rows, run_id="unit")
+    restored = rewrite.parse_restore(run(content_urls.restore_command(on_disk),
+                                         rewrite.restore_input(rewrite.read_record(text)[1])), "web1")
+    assert (restored.restored, restored.already) == (3, 0)
+    assert restored.lines()[1] == "web1: NOT put back: blog.Page.content pk 1 (changed since the rewrite)"
+    now = database(site)
+    for table in ("blog_post", "blog_article"):
+        assert now[table] == original[table]
+    assert now["blog_page"] != original["blog_page"]
+    assert rewrite.parse_restore(run(content_urls.restore_command(on_disk), rewrite.restore_input(done.rows)),
+                                 "web1").already == 3   # a second restore finds them back already
