@@ -123,13 +123,18 @@ BEFORE_RECLAIM = [
 
 # --- the steps -------------------------------------------------------------------------------
 
+def _with_rclone(run: ReclaimRun) -> Settings:
+    """The run's settings with rclone as the tool: the proof is rclone's check whatever SYNC_TOOL says."""
+    return replace(run.settings, sync_tool="rclone")
+
+
 def install_rclone(run: ReclaimRun) -> str:
-    result = on_host.install_sync_tool(run.media_connection, replace(run.settings, sync_tool="rclone"))
+    result = on_host.install_sync_tool(run.media_connection, _with_rclone(run))
     return f"rclone {result.version} " + ("installed" if result.installed else "already installed") + f" in {result.path}"
 
 
 def preview_install_rclone(run: ReclaimRun) -> str:
-    result = on_host.install_sync_tool(run.media_connection, replace(run.settings, sync_tool="rclone"), dry_run=True)
+    result = on_host.install_sync_tool(run.media_connection, _with_rclone(run), dry_run=True)
     return "\n".join(result.commands)
 
 
@@ -174,7 +179,7 @@ def put_back(run: ReclaimRun) -> str:
     if removal is None or not removal.removed:
         return ""
     prefix = run.settings.media_prefix
-    delta.download_keys(run, [object_key(prefix, file.path) for file in removal.removed])
+    delta.download_keys(run, [object_key(prefix, file.path) for file in removal.removed], _with_rclone(run))
     return f"downloaded the {len(removal.removed):,} removed files back into {run.settings.media_root}"
 
 

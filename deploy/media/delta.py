@@ -33,6 +33,7 @@ from __future__ import annotations
 import time
 
 from ..config.paths import sftp_path, shell_path
+from ..config.types import Settings
 from ..engine.counts import PassCounts
 from ..engine.run import Run
 from ..remote.ssh import put_script
@@ -91,10 +92,11 @@ def upload_keys(run: Run, keys: list[str]) -> runner.SyncResult:
         run.media_connection, run.settings, files_from=path, overwrite=False))
 
 
-def download_keys(run: Run, keys: list[str]) -> runner.SyncResult:
-    """Exactly these bucket keys, to disk, never replacing a file."""
+def download_keys(run: Run, keys: list[str], settings: Settings | None = None) -> runner.SyncResult:
+    """Exactly these bucket keys, to disk, never replacing a file; ``settings``: other than the run's (reclaim's
+    undo downloads with rclone, whatever SYNC_TOOL says)."""
     return _with_list(run, "down", keys, lambda path: runner.download_media(
-        run.media_connection, run.settings, overwrite=False, displaced_dir=transfer.displaced_dir(run),
+        run.media_connection, settings or run.settings, overwrite=False, displaced_dir=transfer.displaced_dir(run),
         files_from=path))
 
 
