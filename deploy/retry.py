@@ -7,9 +7,9 @@ STORE_RETRY_ATTEMPTS, STORE_RETRY_SECONDS):
 - boto3 (``deploy.store.client``): botocore's standard retry mode with ``max_attempts``; what escapes it (a
   body cut short mid-response) goes through :func:`with_retries` as well;
 - the listing's urllib3 pool (``deploy.store.listing``): :func:`with_retries` around each page;
-- the sync tools (``deploy.sync.commands``): rclone ``--low-level-retries``, s5cmd ``--retry-count``, s3cmd
-  ``--max-retries``; what rclone cannot retry by request (a single-part upload answered 503: its body is a
-  stream) is sent again by exact list, only those files (``deploy.sync.on_host``);
+- the sync tools (``deploy.sync.commands``): rclone ``--low-level-retries`` (a request, or a single-part
+  upload's whole file, tried again; never the whole pass), s5cmd ``--retry-count``, s3cmd ``--max-retries``;
+  the files rclone still failed are sent again by exact list, only those (``deploy.sync.resend``);
 - every HTTP check of the store (``deploy.store.probe.fetch_anonymously``): the health check's media URLs,
   the preflight probe's anonymous GET.
 

@@ -56,11 +56,12 @@ Every command line of a tool gets the retry policy's flags (:func:`with_retry_fl
 STORE_RETRY_ATTEMPTS tries of one request):
 
 - rclone ``--low-level-retries N``: its SDK's attempts at one request (listings, HEADs, GETs, the parts of
-  a multipart upload), and its tries of one file when a connection resets (it opens the file again);
-  ``--retries 1``: rclone never repeats a whole pass (the bucket listed again: minutes at 100,000 files).
-  A single-part upload answered 503 SlowDown is the one request rclone 1.75 cannot retry (it streams the
-  body, so it gives the SDK one attempt: "exceeded maximum number of attempts, 1"): the file fails, its
-  error line names it, and ``deploy.sync.resend`` sends exactly those files again, by list.
+  a multipart upload), and its tries of one file: a single-part upload streams the file, so its SDK gets
+  one attempt ("exceeded maximum number of attempts, 1"), and on a 503 or a reset rclone opens the file
+  again and sends it again ("low level retry 1/N", measured with rclone 1.75.2 against a store answering
+  503 SlowDown); ``--retries 1``: rclone never repeats a whole pass (the bucket listed and compared
+  again: minutes at 100,000 files).  A file it still failed after N tries is named on its error line,
+  and ``deploy.sync.resend`` sends exactly those files again, by list, after a longer backoff.
 - s5cmd ``--retry-count N-1`` (retries, a global flag: before the subcommand); its own retryer takes
   SlowDown, InternalError, resets and timeouts.
 - s3cmd ``--max-retries=N-1`` (retries; it waits 3 s, 6 s, ... between them, and says each on a WARNING

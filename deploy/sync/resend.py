@@ -1,14 +1,15 @@
 """Sending again exactly the files a copy failed on a transient fault of the store: the request, not the pass.
 
-rclone retries every request it can (``--low-level-retries``), but not a single-part upload the store answers
-503 SlowDown: it streams the file's body, so it gives its SDK one attempt ("exceeded maximum number of
-attempts, 1") and counts the file as failed.  Its own remedy, ``--retries``, repeats the whole pass: the
-bucket listed and compared again (minutes at 100,000 files), where the store's faults meet it as before.
-Here each failed file's error line names the file and what the store said (``deploy.sync.output``): when
-every error of a copy is such a fault, exactly those files are copied again, by list (rclone
-``--files-from-raw --no-traverse``: neither side is listed), after the policy's backoff, up to its attempts
+rclone retries a request itself (``--low-level-retries N``: its SDK's attempts, and for a single-part upload,
+whose streamed body its SDK tries once, the whole file again), with its pacer's short sleeps.  A file it
+still failed after N tries used to fail the pass, and its own remedy, ``--retries``, repeats the whole pass:
+the bucket listed and compared again (minutes at 100,000 files), where the store's faults meet it as
+before.  Here each failed file's error line names the file and what the store said
+(``deploy.sync.output``): when every error of a copy is such a fault, exactly those files are copied again,
+by list (rclone ``--files-from-raw --no-traverse``: neither side is listed), after the policy's backoff,
+longer than rclone's (a store throttling for seconds gets them), while the policy's attempts and time last
 (``deploy.retry``).  A file the store still fails then is a StoreUnavailable naming it, the store's answer
-and the attempts; a 403, or an error that names no file, fails the copy at once, as before.
+and the runs; a 403, or an error that names no file, fails the copy at once, as before.
 
 The faults sent again (and those s3cmd says it retried itself) are counted in the run's tally.
 """
@@ -63,20 +64,23 @@ def copy_until_done(connection: Connection, settings: Settings, run_once: RunOnc
     exit_code, output = run_once(None)
     outputs, retried = [output], Counter()
     _count_own_retries(output, faults, retried)
+    first_failure = time.monotonic()
     while output.failed(exit_code) and (names := output.resendable()) is not None:
         kinds = Counter(fault.kind for fault in output.failed_files.values())
-        if len(outputs) >= policy.attempts:
+        wait = policy.backoff(len(outputs))
+        if len(outputs) >= policy.attempts or time.monotonic() - first_failure + wait > policy.seconds:
             name, fault = next(iter(output.failed_files.items()))
             more = f" and {len(names) - 1} more files" if len(names) > 1 else ""
-            raise StoreUnavailable(gave_up(f"{connection.original_host}: {what}: {name}{more}", fault, len(outputs),
-                                           time.monotonic() - begin, retried, policy))
+            runs = f"{len(outputs)} runs of the tool, each trying it up to {policy.attempts} times"
+            raise StoreUnavailable(gave_up(f"{connection.original_host}: {what}: {name}{more} ({runs})", fault,
+                                           len(outputs), time.monotonic() - begin, retried, policy))
         for kind, count in kinds.items():
             if kind != SOURCE_CHANGED:   # a file written during the copy: not the store's doing
                 retried[kind] += count
                 if faults is not None:
                     faults.add(kind, count)
         say(f"{len(names)} files failed on a transient fault ({kinds_said(kinds)}): sending exactly those again")
-        sleep(policy.backoff(len(outputs)))
+        sleep(wait)
         exit_code, output = _run_list(connection, settings, names, run_once)
         outputs.append(output)
         _count_own_retries(output, faults, retried)

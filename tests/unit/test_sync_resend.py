@@ -79,6 +79,6 @@ def test_a_file_the_store_keeps_failing_is_given_up_after_the_attempts_naming_it
     with pytest.raises(StoreUnavailable) as raised:
         upload_media(connection, with_tool(settings, "rclone", store_retry_attempts=3), faults=FaultTally())
     assert len(tool.lists) == 2                                            # 3 runs in all
-    assert str(raised.value).startswith("web1: rclone upload to s3://my-media/media/: a/1.jpg: the store answered "
-                                        "HTTP 503 SlowDown: Please reduce your request rate. (on each of the 3 "
-                                        "attempts")
+    assert str(raised.value).startswith("web1: rclone upload to s3://my-media/media/: a/1.jpg (3 runs of the tool, "
+                                        "each trying it up to 3 times): the store answered HTTP 503 SlowDown: "
+                                        "Please reduce your request rate. (on each of the 3 attempts")
