@@ -26,6 +26,7 @@ from __future__ import annotations
 import argparse
 import json
 import random
+import select
 import socket
 import struct
 import sys
@@ -153,21 +154,23 @@ class FaultProxy:
         self._listener.close()
 
     def _serve(self, client: socket.socket) -> None:
-        reader = client.makefile("rb")
+        reader, upstream = client.makefile("rb"), Upstream(self.upstream, self.idle)
         try:
             client.settimeout(self.idle)
+            client.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)   # a head and its body go as written
             while not self._stopped.is_set():
                 request = read_head(reader)
-                if request is None or not self._one(client, reader, request):
+                if request is None or not self._one(client, reader, request, upstream):
                     return
         except (OSError, ValueError):
             pass   # a client gone, an idle timeout, a malformed request: the connection ends
         finally:
+            upstream.close()
             reader.close()   # the socket closes (and a reset's RST goes) once its file is closed too
             client.close()
             self._slots.release()
 
-    def _one(self, client: socket.socket, reader: BinaryIO, head: bytes) -> bool:
+    def _one(self, client: socket.socket, reader: BinaryIO, head: bytes, upstream: "Upstream") -> bool:
         """Serve one request; False when the connection must end."""
         method, path, version, headers = parse_request(head)
         length = int(headers.get("content-length", "0") or 0)
@@ -188,22 +191,25 @@ class FaultProxy:
             return keep_alive
         if fault == "latency":
             time.sleep(self.faults.delay)
-        with socket.create_connection(self.upstream, timeout=self.idle) as upstream, upstream.makefile("rb") as answer:
-            upstream.sendall(head)
-            copy_body(reader, upstream, length, chunked, self.max_body)
-            response = read_head(answer, skip_informational=True)
-            if response is None:
-                return False
-            status, response_headers = parse_response(response)
-            body = response_length(method, status, response_headers)
-            if fault == "reset":
-                cut = len(response) + body // 2 if body and body > 0 else \
-                    len(response) + 1 if body is None or body < 0 else len(response) // 2
-                forward(client, response, answer, body, cut)
-                client.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
-                return False
-            forward(client, response, answer, body)
-        return keep_alive and body is not None and response_headers.get("connection", "").lower() != "close"
+        sock, answer = upstream.connection()
+        sock.sendall(head)
+        copy_body(reader, sock, length, chunked, self.max_body)
+        response = read_head(answer, skip_informational=True)
+        if response is None:
+            return False
+        status, response_headers = parse_response(response)
+        body = response_length(method, status, response_headers)
+        if fault == "reset":
+            cut = len(response) + body // 2 if body and body > 0 else \
+                len(response) + 1 if body is None or body < 0 else len(response) // 2
+            forward(client, response, answer, body, cut)
+            client.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+            return False
+        forward(client, response, answer, body)
+        if body is None or response_headers.get("connection", "").lower() == "close":
+            upstream.close()   # the store ends this connection: the next request opens another
+            return False
+        return keep_alive
 
     def _draw(self) -> str:
         with self._lock:
@@ -226,6 +232,31 @@ class FaultProxy:
                 line = {"time": round(time.time(), 3), "fault": fault, "method": method, "path": path.split("?")[0]}
                 self._log.write((json.dumps(line) + "\n").encode())
                 self._log.flush()
+
+
+class Upstream:
+    """One kept connection to the store per client connection (as the client keeps its own): opened when a
+    request comes, opened again when the store closed it meanwhile."""
+
+    def __init__(self, address: tuple[str, int], timeout: float):
+        self.address, self.timeout = address, timeout
+        self.sock: socket.socket | None = None
+        self.reader: BinaryIO | None = None
+
+    def connection(self) -> tuple[socket.socket, BinaryIO]:
+        if self.sock is not None and select.select([self.sock], [], [], 0)[0]:
+            self.close()   # readable while idle: the store closed it (or says something unasked): a new one
+        if self.sock is None:
+            self.sock = socket.create_connection(self.address, timeout=self.timeout)
+            self.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+            self.reader = self.sock.makefile("rb")
+        return self.sock, self.reader
+
+    def close(self) -> None:
+        if self.sock is not None:
+            self.reader.close()
+            self.sock.close()
+        self.sock = self.reader = None
 
 
 def main(argv: list[str]) -> int:

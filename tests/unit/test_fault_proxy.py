@@ -25,9 +25,11 @@ class Upstream(http.server.BaseHTTPRequestHandler):
 
     protocol_version = "HTTP/1.1"
     seen: list = []
+    ports: list = []        # the proxy's side of each GET's connection
 
     def do_GET(self):
         type(self).seen.append(("GET", self.path, self.headers.get("Host")))
+        type(self).ports.append(self.client_address[1])
         if self.path == "/chunked":
             self.send_response(200)
             self.send_header("Transfer-Encoding", "chunked")
@@ -69,7 +71,10 @@ class Upstream(http.server.BaseHTTPRequestHandler):
 
 @pytest.fixture(scope="module")
 def upstream():
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Upstream)
+    class Server(http.server.ThreadingHTTPServer):
+        request_queue_size = 128   # a store's backlog, not the standard library's 5
+
+    server = Server(("127.0.0.1", 0), Upstream)
     server.daemon_threads = True
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
@@ -114,6 +119,15 @@ def test_without_faults_five_megabytes_pass_byte_identical_both_ways_on_one_kept
     assert answer.getheader("Content-Length") == str(len(BIG)) and answer.read() == b""
     connection.close()
     assert ("GET", "/big", "store.test:18333") in Upstream.seen                 # the Host header as the client sent it
+
+
+def test_a_kept_client_connection_keeps_one_connection_to_the_store(proxy):
+    connection = connect(proxy(Faults()))
+    Upstream.ports.clear()
+    for _ in range(5):
+        connection.request("GET", "/small")
+        assert connection.getresponse().read() == b"small answer"
+    assert len(Upstream.ports) == 5 and len(set(Upstream.ports)) == 1   # no new connection (nor TIME_WAIT) a request
 
 
 def test_an_expect_100_continue_is_answered_by_the_proxy_and_not_passed_on(proxy):
