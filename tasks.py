@@ -169,15 +169,22 @@ def rehearse(c, env=None, keep=False, upload_rate=5.0, readers=2, hold=3.0, fail
              "and 30 uploads/s on the 100,000, then --passes",
     "mirror": "only `invoke rehearse` in copy and in mirror mode on the 100,000-file tree at 30 uploads/s, "
               "side by side (reseeds the sandbox site; about 20 minutes); the rest is not re-run",
+    "faults": "only the bulk upload through a fault proxy at 503:0.05,reset:0.03 beside the same without faults "
+              "(bench/faults_bench.py: the \"Store faults\" section of bench/RESULTS.md; --runs rounds, --quick: "
+              "400 files, one round); the rest is not re-run",
 })
 def bench(c, env="sandbox", runs=3, quick=False, changeover=False, passes=False, pass_trees="100k,1m",
-          pass_changes="0,100,1000", keep_prefixes=False, scale=False, mirror=False):
+          pass_changes="0,100,1000", keep_prefixes=False, scale=False, mirror=False, faults=False):
     """Benchmark sync and verify against s3cmd, awscli, rclone and s5cmd; writes bench/RESULTS.md."""
     from bench.passes_report import run_passes
     from bench.run import run_bench  # bench/ is not part of the installed package
 
     with operator_errors():
-        if mirror:
+        if faults:
+            from bench.faults_bench import run_faults_bench
+            path = run_faults_bench(PROJECT_ROOT, runs=1 if quick else int(runs), files=400 if quick else 4000,
+                                    say=say, command="invoke bench --faults" + (" --quick" if quick else ""))
+        elif mirror:
             from bench.mirror_rehearsals import run as run_mirror
             path = run_mirror(PROJECT_ROOT, say=say, command="invoke bench --mirror")
         elif scale:
