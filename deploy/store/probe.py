@@ -9,7 +9,7 @@ from email.message import Message
 from urllib.parse import quote
 
 from ..config.types import Settings
-from ..errors import PreflightError
+from ..errors import PreflightError, StoreUnavailable
 from ..retry import FaultTally, fault_of_error, fault_of_response, policy_of, said_of, with_retries
 from .client import s3_client, store_call
 from .errors import DEPLOY_KEY, store_errors
@@ -73,9 +73,10 @@ def probe(settings: Settings, key: str, check_public: bool, faults: FaultTally |
              (f"get {key}", lambda: store_call(  # the body is read outside botocore's retries
                  lambda: client.get_object(Bucket=settings.bucket, Key=key)["Body"].read(),
                  f"bucket {settings.bucket}: get {key}", settings, faults))]
-    put = False
+    put = tried = False   # tried: a put was sent (the store may hold the object though its answer failed)
     try:
         for what, action in steps:
+            tried = tried or what.startswith("put")
             with store_errors(settings, f"bucket {settings.bucket}: {what}", DEPLOY_KEY):
                 result = action()
             put = put or what.startswith("put")
@@ -96,8 +97,9 @@ def probe(settings: Settings, key: str, check_public: bool, faults: FaultTally |
         if put and problem:
             raise PreflightError(f"{first}; also, {problem}") from None
         raise
-    except BaseException:  # Ctrl-C: still clean up
-        _delete(settings, client, key)
+    except BaseException as error:  # Ctrl-C, the store unavailable: still clean up what may be there
+        if tried or not isinstance(error, StoreUnavailable):
+            _delete(settings, client, key)
         raise
     if problem := _delete(settings, client, key):
         raise PreflightError(problem)
@@ -108,7 +110,7 @@ def _delete(settings: Settings, client, key: str) -> str | None:
     try:
         with store_errors(settings, f"bucket {settings.bucket}: delete {key}", DEPLOY_KEY):
             client.delete_object(Bucket=settings.bucket, Key=key)
-    except PreflightError as problem:
+    except (PreflightError, StoreUnavailable) as problem:
         return str(problem)
     return None
 

@@ -146,3 +146,13 @@ def test_a_listing_the_store_keeps_failing_names_the_prefix_not_the_signed_url(m
     message = str(raised.value)
     assert message.startswith("listing s3://my-media/media/: the store answered HTTP 503 SlowDown")
     assert "X-Amz-Signature" not in message and "2 attempts" in message
+
+
+def test_the_preflight_probe_against_a_store_answering_only_503_names_it_and_tries_no_clean_up(make_settings):
+    from deploy.store.probe import probe
+    with StumblingStore([], then=slow_down()) as store:
+        with pytest.raises(StoreUnavailable) as raised:
+            probe(make_settings(store, attempts=3), "media/.probe", check_public=True, faults=FaultTally())
+    assert str(raised.value).startswith("bucket my-media: listing: the store answered HTTP 503 SlowDown")
+    assert "3 attempts" in str(raised.value)
+    assert [method for method, _ in store.requests] == ["GET"] * 3     # nothing was put: nothing to delete
