@@ -97,17 +97,18 @@ class Runner:
             try:
                 summary = step.undo(run) or ""
                 summary = "\n".join(filter(None, [summary, self._faults(run, f"undo {step.name}")]))
-            except UndoUnconfirmed as error:
-                self._faults(run, f"undo {step.name}")  # put back, but not all of it seen to take effect: not a failure
+            except UndoUnconfirmed as error:  # put back, but not all of it seen to take effect: not a failure
                 outcome.undone.append(step.name)
                 outcome.restored += error.done
                 outcome.unconfirmed += error.unconfirmed
-                summary = "\n".join([*error.done, f"not confirmed: {'; '.join(error.unconfirmed)}"])
+                summary = "\n".join(filter(None, [*error.done, f"not confirmed: {'; '.join(error.unconfirmed)}",
+                                                   self._faults(run, f"undo {step.name}")]))
                 self._finish(step, "undone", begin, summary, kind="undo", unconfirmed=error.unconfirmed)
                 self.say("    " + summary.replace("\n", "\n    "))
                 continue
             except (Exception, KeyboardInterrupt) as error:  # keep undoing the rest
-                self._faults(run, f"undo {step.name}")
+                if faults := self._faults(run, f"undo {step.name}"):
+                    self.say(f"    {faults}")
                 outcome.failures.append(f"{step.name}: {error}")
                 self._finish(step, "undo failed", begin, str(error), kind="undo")
                 continue
