@@ -191,9 +191,12 @@ def rehearse(c, env=None, keep=False, upload_rate=5.0, readers=2, hold=3.0, fail
                "the removal and the rollback after it (reseeds the sandbox site; about 20 minutes)",
     "mirror": "only `invoke rehearse` in copy and in mirror mode on the 100,000-file tree at 30 uploads/s, "
               "side by side (reseeds the sandbox site; about 20 minutes); the rest is not re-run",
+    "faults": "only the bulk upload through a fault proxy at 503:0.05,reset:0.03 beside the same without faults "
+              "(bench/faults_bench.py: the \"Store faults\" section of bench/RESULTS.md; --runs rounds, --quick: "
+              "400 files, one round); the rest is not re-run",
 })
 def bench(c, env="sandbox", runs=3, quick=False, changeover=False, passes=False, pass_trees="100k,1m",
-          pass_changes="0,100,1000", keep_prefixes=False, scale=False, mirror=False, reclaim=False):
+          pass_changes="0,100,1000", keep_prefixes=False, scale=False, mirror=False, reclaim=False, faults=False):
     """Benchmark sync and verify against s3cmd, awscli, rclone and s5cmd; writes bench/RESULTS.md."""
     from bench.passes_report import run_passes
     from bench.run import run_bench  # bench/ is not part of the installed package
@@ -202,6 +205,10 @@ def bench(c, env="sandbox", runs=3, quick=False, changeover=False, passes=False,
         if reclaim:
             from bench.reclaim_bench import run as run_reclaim_bench
             path = run_reclaim_bench(PROJECT_ROOT, say=say, command="invoke bench --reclaim")
+        elif faults:
+            from bench.faults_bench import run_faults_bench
+            path = run_faults_bench(PROJECT_ROOT, runs=1 if quick else int(runs), files=400 if quick else 4000,
+                                    say=say, command="invoke bench --faults" + (" --quick" if quick else ""))
         elif mirror:
             from bench.mirror_rehearsals import run as run_mirror
             path = run_mirror(PROJECT_ROOT, say=say, command="invoke bench --mirror")
@@ -224,14 +231,20 @@ def bench(c, env="sandbox", runs=3, quick=False, changeover=False, passes=False,
 @task(name="up", help={"media_files": "how many media files to generate on the media host (first time)",
                         "small_files": "make them 1-4 KB each (first time; a million fit in ~4 GB: the scale bench)",
                         "shapes": "also bring up extra site shapes, each configured by config/sandbox-<shape>.env: "
-                                  "package, envfile, recipe (comma-separated) or all"})
-def sandbox_up(c, media_files=3000, shapes="", small_files=False):
+                                  "package, envfile, recipe (comma-separated) or all",
+                        "faults": "put a fault proxy in front of the store, at these rates per request: "
+                                  "503:0.05,reset:0.03[,latency:0.01:200ms] (or 5%); run the tool with "
+                                  "--env=sandbox-faults; without it (or off) no proxy runs"})
+def sandbox_up(c, media_files=3000, shapes="", small_files=False, faults=""):
     """Bring the local sandbox up (sshd, SeaweedFS, Django sites); reuses what runs."""
     with operator_errors():
-        settings = sandbox_lib.up(PROJECT_ROOT, int(media_files), say=say, site_shapes=shapes, small_files=small_files)
+        settings = sandbox_lib.up(PROJECT_ROOT, int(media_files), say=say, site_shapes=shapes, small_files=small_files,
+                                  faults=faults)
         say(f"sandbox ready: hosts {', '.join(settings.host_aliases)} "
             f"(ssh -F .sandbox/ssh_config web1), S3 {settings.endpoint_url}/{settings.bucket}, "
-            "details in .sandbox/sandbox.json")
+            "details in .sandbox/sandbox.json"
+            + (f"; store faults {faults} through the proxy: --env=sandbox-faults" if faults and faults != "off"
+               else ""))
 
 
 @task(name="down")

@@ -51,6 +51,13 @@ class HealthError(MediaCutoverError):
     """A site did not come back healthy in the expected storage mode."""
 
 
+class StoreUnavailable(MediaCutoverError):
+    """The store answered a request with transient faults (500, 502, 503, 504, SlowDown, a reset, a timeout)
+    until the retries ran out (``deploy.retry``): the message names the last answer (status, the store's
+    error code and message, or the network error by name) and the attempts.  Not a refusal: the store was
+    not saying no, it was not answering well."""
+
+
 class ProvisionError(MediaCutoverError):
     """Creating or checking the bucket, its policy or the IAM user failed or was refused."""
 

@@ -65,6 +65,11 @@ KNOWN_KEYS = {
     "AWS_ACCESS_KEY_ID": "access key of the deploying IAM user",
     "AWS_SECRET_ACCESS_KEY": "its secret (put it in config/<env>.secrets.env)",
     "AWS_REQUEST_CHECKSUM_CALCULATION": "when_required (default; S3-compatible stores) | when_supported",
+    "STORE_RETRY_ATTEMPTS": "tries of one request to the store before it is given up, when the store answers "
+                            "500, 502, 503, 504, SlowDown, or resets or times out (never a 403 or 404); also the "
+                            "sync tools' retries of one request (default 8)",
+    "STORE_RETRY_SECONDS": "the longest one request to the store (or one HTTP check of it) is retried, waits "
+                           "included (default 60)",
     "PUBLIC_MEDIA": "true if anyone may GET media objects (default true)",
     "CACHE_CONTROL": "Cache-Control set on every uploaded object (optional)",
     "PRODUCTION": "true for production: rehearsals refuse it (default false)",
@@ -76,7 +81,8 @@ SWITCH_FORMATS = ("auto", "python", "env")
 # Names of keys only this tool would use: one of these that it does not know is a typo, or a key
 # of a newer version of the tool, and is refused rather than silently ignored.
 OWN_PREFIXES = ("MEDIA_CUTOVER_", "SYNC_", "RELOAD_", "SWITCH_", "HEALTH_", "MEDIA_CHECK_", "MEDIA_LIST_",
-                "MEDIA_MIRROR", "MIRROR_", "CHANGEOVER", "REHEARSAL_", "OLD_MEDIA_", "DISK_MEDIA_")
+                "MEDIA_MIRROR", "MIRROR_", "CHANGEOVER", "REHEARSAL_", "OLD_MEDIA_", "DISK_MEDIA_",
+                "STORE_RETRY_")
 CHANGEOVERS = ("copy", "mirror")
 
 # The deploy key: the site's and ours (provision makes it, config/<env>.secrets.env holds it).

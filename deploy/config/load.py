@@ -25,7 +25,7 @@ from dotenv import dotenv_values
 from ..errors import ConfigError
 from .keys import (CHANGEOVERS, DEPLOY_KEYS, KNOWN_KEYS, PER_HOST_KEYS, PLACEHOLDER, REQUIRED_KEYS, SECRET_KEYS,
                    SWITCH_FORMATS, host_key, mask, unknown_key_problem)
-from .types import HostSettings, Secret, Settings
+from .types import DEFAULT_STORE_RETRY_ATTEMPTS, DEFAULT_STORE_RETRY_SECONDS, HostSettings, Secret, Settings
 
 ENV_NAME = re.compile(r"^[a-z0-9][a-z0-9_-]{0,31}$")
 HOST_ALIAS = re.compile(r"^[A-Za-z0-9_.@:-]+$")
@@ -220,6 +220,8 @@ def _validate(env: str, project_root: Path, raw: dict[str, tuple[str, str]]) -> 
         mirror_failures=read.text("MIRROR_FAILURES", "~/.media-cutover/mirror-failures.jsonl"),
         old_media_hosts=_old_media_hosts(read),
         disk_media_url=_disk_media_url(read),
+        store_retry_attempts=read.number("STORE_RETRY_ATTEMPTS", DEFAULT_STORE_RETRY_ATTEMPTS, int),
+        store_retry_seconds=read.number("STORE_RETRY_SECONDS", DEFAULT_STORE_RETRY_SECONDS),
         effective=_effective(raw),
     )
     if settings.mirror_switch_name == settings.switch_name:

@@ -12,6 +12,11 @@ from pathlib import Path
 
 from ..errors import ConfigError
 
+# One request to the store (or one HTTP check of it) is tried at most this often, for at most this long
+# (deploy.retry): STORE_RETRY_ATTEMPTS, STORE_RETRY_SECONDS.
+DEFAULT_STORE_RETRY_ATTEMPTS = 8
+DEFAULT_STORE_RETRY_SECONDS = 60.0
+
 
 class Secret:
     """A string that never shows itself in a repr, a log line or an f-string."""
@@ -86,6 +91,8 @@ class Settings:
     mirror_failures: str = "~/.media-cutover/mirror-failures.jsonl"
     old_media_hosts: tuple[str, ...] = ()    # OLD_MEDIA_HOSTS: hosts the media were also served from, lower case
     disk_media_url: str | None = None        # DISK_MEDIA_URL; None: the site's own MEDIA_URL on disk
+    store_retry_attempts: int = DEFAULT_STORE_RETRY_ATTEMPTS  # tries of one store request (deploy.retry)
+    store_retry_seconds: float = DEFAULT_STORE_RETRY_SECONDS  # and its time, from the first try to the last
     # key -> (value as shown, where it came from); secrets already masked
     effective: dict[str, tuple[str, str]] = field(repr=False, compare=False, default_factory=dict)
 

@@ -191,6 +191,16 @@ class ReclaimCounts(Counts):
     record: str
 
 
+@dataclass(frozen=True, kw_only=True)
+class RetryCounts(Counts):
+    """The store faults a step (or an undo: "undo <step>") retried, by kind: {"503 SlowDown": 3,
+    "ConnectionResetError": 1} (deploy.retry).  The runner records one for every step that retried any,
+    from the run's tally (``Run.faults``); read back by its ``retries``, whatever the step."""
+
+    step: str
+    retries: Mapping[str, int]
+
+
 _BY_STEP = {f.default: kind for kind in (ModeCounts, UploadCounts, DownloadCounts, PassCounts, ReferenceCounts,
                                          SorlCostCounts, EasyRowsCounts, MirrorRecordCounts, FinalVerifyCounts,
                                          ReverseVerifyCounts, RoomCounts, ProofCounts, ReclaimCounts)
@@ -199,6 +209,8 @@ _BY_STEP = {f.default: kind for kind in (ModeCounts, UploadCounts, DownloadCount
 
 def counts_class(fields: Mapping[str, object]) -> type[Counts]:
     """The record of a step's counts, by its step (the verify's also by its method); Counts for another."""
+    if "retries" in fields:
+        return RetryCounts
     if fields.get("step") == "verify":
         return AccountingVerifyCounts if fields.get("method") == "accounting" else ListingVerifyCounts
     return _BY_STEP.get(fields.get("step"), Counts)

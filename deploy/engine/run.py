@@ -16,6 +16,7 @@ from fabric import Connection
 from ..config.types import HostSettings, Settings
 from ..errors import HostsFailed, MediaCutoverError
 from ..remote.ssh import connect
+from ..retry import FaultTally
 from .events import HostDone
 from .journal import Journal
 
@@ -50,6 +51,9 @@ class Run(Generic[S]):
     state: S  # the flow's own (deploy.flows.state), made by its entry function; a bench's: the passes alone
     # (alias, why) of the hosts the rollback's preflight could not reach: left alone, named at the end
     unreachable: list[tuple[str, str]] = field(default_factory=list)
+    # the store faults retried (deploy.retry), by kind: the store adapters are handed it (``faults=``), the
+    # runner takes each step's share when the step ends (a RetryCounts record, a line of its summary)
+    faults: FaultTally = field(default_factory=FaultTally)
     _connections: dict[str, Connection] = field(default_factory=dict)
     _closing: list[Closable] = field(default_factory=list)
 

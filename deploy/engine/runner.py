@@ -2,7 +2,9 @@
 
 A step's ``apply`` returns a one-line summary; its ``undo`` (if it changed
 anything) must cope with a partly applied step, since a step that fails half
-way is undone too.  Ctrl-C is a failure like any other.
+way is undone too.  Ctrl-C is a failure like any other.  The store faults a step
+(or an undo) retried are taken from the run's tally when it ends: journaled
+(``RetryCounts``) and said under its summary.
 """
 
 from __future__ import annotations
@@ -12,7 +14,9 @@ from dataclasses import dataclass, field
 from typing import Callable
 
 from ..errors import MediaCutoverError, StepFailed, UndoUnconfirmed
+from ..retry import retried_line
 from . import memory
+from .counts import RetryCounts
 from .events import End, StepFinished, StepStarted, UndoFinished
 from .journal import Journal, new_run_id
 from .run import Run
@@ -66,15 +70,19 @@ class Runner:
                 summary = action(run) or ""
             except (MediaCutoverError, KeyboardInterrupt) as error:
                 reason = "interrupted (Ctrl-C)" if isinstance(error, KeyboardInterrupt) else str(error)
+                if faults := self._faults(run, step.name):
+                    self.say(f"    {faults}")
                 self._finish(step, "failed", begin, reason)
                 undo = self._undo(reversed(started), run)
                 raise StepFailed(step.name, reason, undo.undone, undo.failures, undo.unconfirmed,
                                  undo.restored) from None
             except Exception:
                 # Our own bug: still leave the hosts as they were, then show the traceback.
+                self._faults(run, step.name)
                 self._finish(step, "crashed", begin, "internal error")
                 self._undo(reversed(started), run)
                 raise
+            summary = "\n".join(filter(None, [summary, self._faults(run, step.name)]))
             self._finish(step, "previewed" if dry_run and step.preview else "ok", begin, summary)
             if summary:
                 self.say("    " + summary.replace("\n", "\n    "))
@@ -88,15 +96,19 @@ class Runner:
             self.say(f"<== undo {step.name}")
             try:
                 summary = step.undo(run) or ""
+                summary = "\n".join(filter(None, [summary, self._faults(run, f"undo {step.name}")]))
             except UndoUnconfirmed as error:  # put back, but not all of it seen to take effect: not a failure
                 outcome.undone.append(step.name)
                 outcome.restored += error.done
                 outcome.unconfirmed += error.unconfirmed
-                summary = "\n".join([*error.done, f"not confirmed: {'; '.join(error.unconfirmed)}"])
+                summary = "\n".join(filter(None, [*error.done, f"not confirmed: {'; '.join(error.unconfirmed)}",
+                                                   self._faults(run, f"undo {step.name}")]))
                 self._finish(step, "undone", begin, summary, kind="undo", unconfirmed=error.unconfirmed)
                 self.say("    " + summary.replace("\n", "\n    "))
                 continue
             except (Exception, KeyboardInterrupt) as error:  # keep undoing the rest
+                if faults := self._faults(run, f"undo {step.name}"):
+                    self.say(f"    {faults}")
                 outcome.failures.append(f"{step.name}: {error}")
                 self._finish(step, "undo failed", begin, str(error), kind="undo")
                 continue
@@ -105,6 +117,15 @@ class Runner:
             if summary:
                 self.say("    " + summary.replace("\n", "\n    "))
         return outcome
+
+    def _faults(self, run, name: str) -> str:
+        """The store faults retried since the last step ended: journaled for step ``name``; their line."""
+        tally = getattr(run, "faults", None)
+        retries = tally.take() if tally is not None else {}
+        if not retries:
+            return ""
+        self.journal.record(RetryCounts(step=name, retries=retries))
+        return retried_line(retries)
 
     def _finish(self, step: Step, result: str, begin: float, summary: str, kind: str = "step",
                 unconfirmed: list[str] | None = None) -> None:

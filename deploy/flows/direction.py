@@ -13,7 +13,6 @@ from dataclasses import dataclass
 from functools import wraps
 from typing import Callable
 
-from ..config.types import HostSettings, Settings
 from ..media import complete, delta, transfer
 from ..site.ops import thumbnails as easy_rows
 from ..site.ops import health
@@ -36,7 +35,8 @@ class Direction:
     switch: Callable[[FlowRun, str], str]         # one host's settings file to this storage
     staged: Callable[[FlowRun, str], bytes]       # that file's new bytes, before switch writes them
     preview_switch: Callable[[FlowRun, str], str]
-    check_served: Callable[[Settings, HostSettings, int], int]  # a sample of the site's media URLs; how many
+    # a sample of the site's media URLs (the store's faults retried, counted into ``faults=``); how many
+    check_served: Callable[..., int]
     served: str                                   # what check_served found true of them
     # why the switched settings would not serve media from here (deploy.site.ops.storage), every host's
     settings_problems: Callable[[FlowRun, dict], list[str]]

@@ -130,17 +130,17 @@ def check_room_for_download(run: FlowRun) -> str:
 
 def check_bucket_readable(run: FlowRun) -> str:
     """The rollback's: it only reads from the bucket."""
-    check_readable(run.settings)
+    check_readable(run.settings, run.faults)
     return f"bucket {run.settings.bucket} readable"
 
 
 def check_bucket(run: FlowRun) -> str:
     settings = run.settings
     if run.options.dry_run:
-        check_readable(settings)
+        check_readable(settings, run.faults)
         return f"bucket {settings.bucket} readable (dry run: no probe object written)"
     key = f"{settings.media_prefix}/.media-cutover-probe-{run.run_id}"
-    probe(settings, key, check_public=settings.public_media)
+    probe(settings, key, check_public=settings.public_media, faults=run.faults)
     public = ", anonymous GET allowed" if settings.public_media else ""
     return f"bucket {settings.bucket}: put/get/delete under {settings.media_prefix}/ work{public}"
 

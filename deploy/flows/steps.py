@@ -88,7 +88,7 @@ def health_check(run: FlowRun, to: Direction) -> str:
     def one(run: FlowRun, alias: str) -> str:
         host = run.settings.host(alias)
         wait_for_storage(host, to.storage, run.settings.reload_timeout, run.settings)
-        checked = to.check_served(run.settings, host, run.options.sample_limit)
+        checked = to.check_served(run.settings, host, run.options.sample_limit, faults=run.faults)
         return f"{alias}: on {to.label}, {checked} {to.served}"
     return "\n".join(run.on_every_host(one))
 

@@ -71,7 +71,7 @@ def _arrived(keys: list[str], lacking: Callable[[list[str]], list[str]]) -> list
 
 
 def _lacking_in_bucket(run: Run) -> Callable[[list[str]], list[str]]:
-    return lambda keys: missing_keys(run.settings, keys)
+    return lambda keys: missing_keys(run.settings, keys, faults=run.faults)
 
 
 def _lacking_on_disk(run: Run) -> Callable[[list[str]], list[str]]:

@@ -60,7 +60,8 @@ def upload_changed(run: Run, passes: Passes) -> str:
     started, listed, problems = _changed_on_disk(run, passes.disk_mark - MARGIN, list_path)
     walked = time.monotonic() - begin
     try:
-        result = runner.upload_media(run.media_connection, run.settings, files_from=list_path) if listed else None
+        result = runner.upload_media(run.media_connection, run.settings, files_from=list_path,
+                                     faults=run.faults) if listed else None
     finally:
         remove_file(run.media_connection, list_path)
     passes.disk_mark = started
@@ -89,7 +90,7 @@ def download_changed(run: Run, passes: Passes) -> str:
 def upload_keys(run: Run, keys: list[str]) -> runner.SyncResult:
     """Exactly these bucket keys, from disk, never replacing an object (the final verify's repair)."""
     return _with_list(run, "fix-up", keys, lambda path: runner.upload_media(
-        run.media_connection, run.settings, files_from=path, overwrite=False))
+        run.media_connection, run.settings, files_from=path, overwrite=False, faults=run.faults))
 
 
 def download_keys(run: Run, keys: list[str], settings: Settings | None = None) -> runner.SyncResult:
@@ -97,7 +98,7 @@ def download_keys(run: Run, keys: list[str], settings: Settings | None = None) -
     undo downloads with rclone, whatever SYNC_TOOL says)."""
     return _with_list(run, "down", keys, lambda path: runner.download_media(
         run.media_connection, settings or run.settings, overwrite=False, displaced_dir=transfer.displaced_dir(run),
-        files_from=path))
+        files_from=path, faults=run.faults))
 
 
 def mark_disk(run: Run, passes: Passes) -> None:

@@ -125,12 +125,12 @@ def _bucket_md5s(run: Run, paths: set[str]) -> dict[str, str | None]:
     start = len(object_key(prefix, ""))
     found: dict[str, str | None] = {}
     multipart: list[str] = []
-    for entry in listing(run.settings):
+    for entry in listing(run.settings, faults=run.faults):
         path = entry.key[start:]
         if path in paths:
             found[path] = object_md5(entry.etag)
             if needs_metadata(entry.etag):
                 multipart.append(entry.key)
-    for key, md5chksum in md5chksums(run.settings, multipart).items():
+    for key, md5chksum in md5chksums(run.settings, multipart, run.faults).items():
         found[key[start:]] = object_md5(None, md5chksum)
     return found

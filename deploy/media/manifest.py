@@ -121,6 +121,6 @@ def _compare(run: Run, order: str, before: int | None, collect: bool = False) ->
     checksum = run.options.checksum
     stream = manifest_stream(run, order, before, md5=checksum)
     report = compare(parse_manifest_lines(stream, run.settings.media_prefix, with_md5=checksum),
-                     listing(run.settings, order), sample_limit=run.options.sample_limit,
+                     listing(run.settings, order, faults=run.faults), sample_limit=run.options.sample_limit,
                      check_md5=same_md5 if checksum else None, order=order, collect=collect)
     return report, newer_count(stream)

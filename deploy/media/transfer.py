@@ -30,7 +30,7 @@ def upload(run: Run, passes: Passes, overwrite: bool = True) -> str:
         run.say(f"    ! {run.settings.media_host}: {problem} (not uploaded)")
     result = runner.upload_media(run.media_connection, run.settings, manifest_totals=(files, size),
                                  on_progress=lambda line: run.say(f"    {line}"), exclude=manifest.unreadable(problems),
-                                 overwrite=overwrite)
+                                 overwrite=overwrite, faults=run.faults)
     run.journal.record(UploadCounts(files=files, bytes=size, problems=len(problems),
                                     transferred=result.files_transferred, transferred_bytes=result.bytes_transferred,
                                     checked=result.files_checked, errors=result.errors_reported,
@@ -55,7 +55,7 @@ def download(run: Run, passes: Passes, overwrite: bool = True) -> str:
     is moved aside first, into the run's displaced directory)."""
     result = runner.download_media(run.media_connection, run.settings, overwrite=overwrite,
                                    displaced_dir=displaced_dir(run), exclude=passes.unreadable,
-                                   on_progress=lambda line: run.say(f"    {line}"))
+                                   on_progress=lambda line: run.say(f"    {line}"), faults=run.faults)
     run.journal.record(DownloadCounts(overwrite=overwrite, transferred=result.files_transferred,
                                       transferred_bytes=result.bytes_transferred, seconds=result.elapsed))
     count = result.files_transferred

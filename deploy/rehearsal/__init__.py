@@ -274,7 +274,9 @@ def _summary(report: dict, directory: Path, root: Path) -> str:
             + (f" and undone (hosts back as they were {phase['undone_seconds']:.1f} s after the flip)"
                if phase["undone_seconds"] is not None else "")
         lines.append(f"  {phase['phase']:<9} {result}, {took:.1f} s in all, {phase.get('mode', 'copy')} mode, "
-                     f"{phase.get('files_moved', 0)} files copied" + (f"; change-over {windows}" if windows else ""))
+                     f"{phase.get('files_moved', 0)} files copied" + (f"; change-over {windows}" if windows else "")
+                     + (f"; {faults} store faults retried" if (faults := phase.get("store_faults", {}).get("retried"))
+                        else ""))
     for check in report["checks"]:
         lines.append(f"  [{'ok' if check['ok'] else 'FAILED'}] {check['name']}: {check['detail']}")
     lines.append(f"  report: {directory.relative_to(root)}/report.md (report.json, timeline.png)")

@@ -14,9 +14,10 @@ from collections import Counter
 from dataclasses import dataclass
 
 from ..engine.counts import (DownloadCounts, FinalVerifyCounts, MirrorRecordCounts, ModeCounts, PassCounts,
-                             ReverseVerifyCounts, UploadCounts)
+                             RetryCounts, ReverseVerifyCounts, UploadCounts)
 from ..engine.events import Counts, End, Finished, Healthy, Started
 from ..engine.journal import parse
+from ..retry import kinds_said
 from .traffic import Record
 
 
@@ -62,6 +63,7 @@ def phase_from_journal(names: PhaseNames, lines: list[dict], origin: float) -> d
             "mode": next((count.mode for count in counts if isinstance(count, ModeCounts)), "copy"),
             "files_moved": files_moved(counts),
             "mirror_failures": sum(count.failures or 0 for count in counts if isinstance(count, MirrorRecordCounts)),
+            "store_faults": store_faults(counts),
             "result": end.result if end else "unfinished",
             "start": round(entries[0].time - origin, 3) if entries else None,
             "end": round(entries[-1].time - origin, 3) if entries else None,
@@ -72,6 +74,19 @@ def phase_from_journal(names: PhaseNames, lines: list[dict], origin: float) -> d
             "failed_step": next((step["name"] for step in steps if step["result"] in ("failed", "crashed")), None),
             "undone": [step["name"] for step in steps if step["kind"] == "undo" and step["result"] == "undone"],
             "undo_failed": [step["name"] for step in steps if step["result"] == "undo failed"]}
+
+
+def store_faults(counts: list[Counts]) -> dict:
+    """The store faults a run retried (deploy.retry): by step, each by kind, and the total by kind."""
+    by_step: dict[str, dict[str, int]] = {}
+    total: Counter[str] = Counter()
+    for count in counts:
+        if isinstance(count, RetryCounts):
+            mine = by_step.setdefault(count.step, {})
+            for kind, number in (count.retries or {}).items():
+                mine[kind] = mine.get(kind, 0) + number
+                total[kind] += number
+    return {"by_step": by_step, "total": dict(total), "retried": sum(total.values())}
 
 
 def files_moved(counts: list[Counts]) -> int:
@@ -186,7 +201,8 @@ def _sync(phases: list[dict]) -> list[dict]:
     rows = []
     for phase in phases:
         for counts in phase["counts"]:
-            rows.append({"phase": phase["phase"], **counts})
+            if "retries" not in counts:   # the store faults a step retried have a section of their own
+                rows.append({"phase": phase["phase"], **counts})
     return rows
 
 
@@ -243,6 +259,7 @@ def render_markdown(report: dict, picture: str | None) -> str:
                      [(row["phase"], row["step"], ", ".join(f"{key}={value}" for key, value in row.items()
                                                              if key not in ("phase", "step")))
                       for row in report["sync"]]), ""]
+    lines += _store_fault_lines(report["phases"])
     lines += ["## Requests", "", f"{requests['made']} requests, {requests['failed']} failed.", "",
               _table(("kind", "made", "failed", "p50 ms", "p95 ms", "max ms", "failures by reason"),
                      [(kind, k["made"], k["failed"], k["p50_ms"], k["p95_ms"], k["max_ms"],
@@ -268,6 +285,20 @@ def render_markdown(report: dict, picture: str | None) -> str:
               f"(size and SHA-256) and every upload; {baseline['missing_before']} listed files were already "
               "missing before it and were not fetched.", ""]
     return "\n".join(lines)
+
+
+def _store_fault_lines(phases: list[dict]) -> list[str]:
+    """The store faults each phase retried, step by step (a phase without any says so)."""
+    rows = [(phase["phase"], step, kinds_said(kinds))
+            for phase in phases for step, kinds in phase.get("store_faults", {}).get("by_step", {}).items()]
+    lines = ["## Store faults retried", "",
+             "Transient faults of the store (500, 502, 503, 504, SlowDown, resets, timeouts) retried by the run "
+             "(deploy.retry): per step, by kind. rclone's own retries of a request are not in its output; the "
+             "files it failed and that were sent again are.", ""]
+    if not rows:
+        return lines + ["None: the store answered every request the first time.", ""]
+    totals = [f"{phase['phase']} {phase.get('store_faults', {}).get('retried', 0)}" for phase in phases]
+    return lines + [_table(("phase", "step", "retried"), rows), "", f"In all: {', '.join(totals)}.", ""]
 
 
 def _table(headers, rows) -> str:

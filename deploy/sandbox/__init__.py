@@ -14,10 +14,10 @@ from typing import Callable
 
 from ..config.load import load, load_settings
 from ..config.types import HostSettings, Secret, Settings
-from ..errors import SandboxError
+from ..errors import ConfigError, SandboxError
 from ..site.ops.health import wait_for_storage
 from ..store.client import s3_client
-from . import accounts, nginx, s3store, shape_control, shapes, sites, sshd
+from . import accounts, nginx, s3store, shape_control, shapes, sites, sshd, store_faults
 from .deploy_key import ensure_deploy_key
 from .layout import HOST_ALIASES, SSH_PORT, WEED_PORTS, Layout, traversable_by_others
 from .processes import port_open, read_pid
@@ -52,9 +52,15 @@ def _preconditions(layout: Layout) -> None:
 
 
 def up(project_root: Path, media_files: int, say: Callable[[str], None] = print, site_shapes: str = "",
-       small_files: bool = False) -> Settings:
-    """``site_shapes``: extra site shapes to bring up too ("package,envfile,recipe" or "all"; none by default)."""
+       small_files: bool = False, faults: str = "") -> Settings:
+    """``site_shapes``: extra site shapes to bring up too ("package,envfile,recipe" or "all"; none by default).
+    ``faults``: the fault proxy's rates ("503:0.05,reset:0.03", ``deploy.sandbox.store_faults``); without
+    them (or "off") no proxy runs and the default site talks to the store itself."""
     wanted_shapes = shapes.parse(site_shapes)  # a wrong name stops here, before anything changed
+    try:
+        wanted_faults = store_faults.wanted(faults)  # so does a wrong rate
+    except ValueError as error:
+        raise ConfigError(f"--faults={faults}: {error}") from None
     layout = Layout(project_root)
     _preconditions(layout)
     for path in (layout.root, layout.logs, layout.hosts_dir):
@@ -73,6 +79,13 @@ def up(project_root: Path, media_files: int, say: Callable[[str], None] = print,
     say(f"key     {ensure_deploy_key(project_root, admin)}")
     shape_control.link_secrets(project_root)
     settings = load_settings("sandbox", project_root)
+    if wanted_faults:
+        say(f"faults  fault proxy {store_faults.start(layout, wanted_faults)}")
+        say(f"faults  config/{store_faults.write_env(project_root, wanted_faults).name}: the sandbox through it; "
+            "the default site's S3 endpoint too")
+    elif store_faults.stop(layout):
+        say("faults  off: the fault proxy stopped, the default site talks to the store itself")
+    site_settings = store_faults.site_settings(settings, wanted_faults)
 
     accounts.ensure_group()
     host_accounts = {alias: accounts.ensure_account(layout, alias) for alias in HOST_ALIASES}
@@ -86,7 +99,7 @@ def up(project_root: Path, media_files: int, say: Callable[[str], None] = print,
     sites.ensure_site_venv(layout)
     sites.ensure_shared_dirs(layout)
     new_environment = [alias for alias, account in host_accounts.items()
-                       if sites.install_site(layout, settings, settings.host(alias), account)]
+                       if sites.install_site(layout, site_settings, site_settings.host(alias), account)]
     media_account = host_accounts[settings.media_host]
     sites.manage(media_account, "migrate --noinput")
     # SQLite creates its file 0644 whatever the umask: both hosts' sites must write it.
@@ -100,13 +113,13 @@ def up(project_root: Path, media_files: int, say: Callable[[str], None] = print,
             state = "running, reloaded with its new site.env"
         say(f"site    {alias} at {host.site_url}: {state}")
 
-    layout.write_state(_state(layout, settings))
+    layout.write_state(_state(layout, settings, wanted_faults))
     if wanted_shapes:
         shape_control.up(layout, host_accounts, wanted_shapes, say)
     return settings
 
 
-def _state(layout: Layout, settings: Settings) -> dict:
+def _state(layout: Layout, settings: Settings, faults=None) -> dict:
     """What scripts and tests need to reach the sandbox: .sandbox/sandbox.json."""
     hosts = {}
     for host in settings.hosts:
@@ -132,12 +145,17 @@ def _state(layout: Layout, settings: Settings) -> dict:
                "media_prefix": settings.media_prefix, "region": settings.region},
         # The extra site shapes an earlier `up --shapes=...` brought up stay recorded.
         "shapes": (layout.read_state() or {}).get("shapes", {}),
+        # The fault proxy, while `up --faults=...` has it on: the store stays at s3.endpoint.
+        "faults": {"rates": faults.text(), "endpoint": store_faults.proxy_url(), "env": store_faults.FAULTS_ENV,
+                   "injected_log": str(store_faults.injected_log(layout))} if faults else None,
     }
 
 
 def down(project_root: Path, say: Callable[[str], None] = print) -> None:
     """Stop every sandbox process; files stay (delete .sandbox/ to start afresh)."""
     layout = Layout(project_root)
+    if store_faults.stop(layout):
+        say("faults  the fault proxy: stopped")
     nginx.stop(layout)
     say("nginx   the sandbox's nginx: stopped")
     for alias in HOST_ALIASES:
@@ -209,6 +227,9 @@ def status(project_root: Path) -> list[tuple[str, str]]:
             ("seaweedfs", "running" if read_pid(layout.weed_pidfile) and port_open(WEED_PORTS["s3.port"])
              else "stopped")]
     state = layout.read_state() or {}
+    if store_faults.running(layout):
+        rows.append(("fault proxy", f"running: {(state.get('faults') or {}).get('rates', '?')} "
+                                    f"at {store_faults.proxy_url()}"))
     for alias, host in state.get("hosts", {}).items():
         try:
             pid = sites.gunicorn_pid(pwd.getpwnam(host["user"]))

@@ -36,6 +36,8 @@ SHAPE_GUNICORN_PORTS = {"package": {"web1": 18111, "web2": 18112},
                         "recipe": {"web1": 18131, "web2": 18132},
                         "thumbs": {"web1": 18141, "web2": 18142}}
 FRONT_END_PORTS = {"web1": 18201, "web2": 18202}
+# The fault proxy in front of the store (`invoke sandbox.up --faults=...`, deploy/sandbox/store_faults.py).
+FAULT_PROXY_PORT = 18334
 
 
 @dataclass(frozen=True)

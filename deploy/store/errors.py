@@ -6,7 +6,9 @@ one operator-facing error that names what was tried, the store's code and what
 it means, never a key or a secret.  Whose key made the request decides the
 advice and the kind of error: the deploy key's in a run's preflight
 (:data:`DEPLOY_KEY`), the admin key's in provision and its teardown
-(:data:`ADMIN_KEY`).
+(:data:`ADMIN_KEY`).  A transient fault botocore's retries did not get past (503 SlowDown, a reset) is
+no refusal: it becomes StoreUnavailable, naming the status, the store's code and message, or the network
+error, and the attempts (``deploy.retry``); never a credentials problem.
 """
 
 from __future__ import annotations
@@ -18,7 +20,9 @@ from typing import Iterator
 import botocore.exceptions
 
 from ..config.types import Settings
-from ..errors import MediaCutoverError, PreflightError, ProvisionError
+from ..errors import MediaCutoverError, PreflightError, ProvisionError, StoreUnavailable
+from ..retry import fault_of_error, gave_up, policy_of
+from .client import attempts_made, client_fault
 
 # What stores answer for an API they do not implement.
 UNSUPPORTED_CODES = {"NotImplemented", "NotImplementedError", "InvalidAction", "UnsupportedOperation",
@@ -82,10 +86,17 @@ def store_errors(settings: Settings, what: str, key: Key = ADMIN_KEY) -> Iterato
     try:
         yield
     except botocore.exceptions.ClientError as error:
+        fault = client_fault(error)
+        if fault.transient:
+            raise StoreUnavailable(gave_up(what, fault, attempts_made(error), None, {}, policy_of(settings))) from None
         code = error_code(error) or "?"
         advice = (_UNSUPPORTED_ADVICE if unsupported(error) else None) or key.advice.get(code) or _message(error)
         raise key.error(f"{what} {key.refused} ({code}): {advice}") from None
     except botocore.exceptions.BotoCoreError as error:
+        fault = fault_of_error(error)
+        if fault is not None and fault.transient and not isinstance(error, botocore.exceptions.EndpointConnectionError):
+            policy = policy_of(settings)
+            raise StoreUnavailable(gave_up(what, fault, policy.attempts, None, {}, policy)) from None
         raise key.error(f"{what} failed: cannot reach {settings.endpoint_url or key.store} "
                         f"({type(error).__name__})") from None
 

@@ -3,8 +3,10 @@
 boto3's paginator parses each ListObjectsV2 page with botocore's modeled XML
 parser, ~150 µs a key: most of a verify's time (bench/RESULTS.md).  Here
 botocore still builds and signs every request (a presigned URL: any endpoint,
-addressing style, region or HTTPS that the client handles), urllib3 sends it
-with retries, and ``xml.etree.ElementTree`` reads the page, ~5x faster.  Keys
+addressing style, region or HTTPS that the client handles), urllib3 sends it,
+and ``xml.etree.ElementTree`` reads the page, ~5x faster.  A page the store
+answers with a transient fault (5xx, SlowDown, a reset, a body cut short, a
+timeout) is asked again as ``deploy.retry`` says, and counted in the run's tally.  Keys
 come URL-encoded (EncodingType=url), so a key with characters XML cannot carry
 still lists.
 
@@ -36,6 +38,7 @@ from botocore.httpsession import get_cert_path
 from ..config.types import Settings
 from ..errors import RemoteError
 from ..config.redact import redact
+from ..retry import FaultTally, fault_of_response, policy_of, with_retries
 from .client import s3_client
 from ..media.compare import ORDERS, Entry
 
@@ -47,8 +50,6 @@ LEVELS = 4        # nor deeper than this
 WINDOW = 16       # blocks fetched ahead of the comparison
 PAGES_AHEAD = 4      # pages a block's thread may hold before the comparison reads them
 LEVEL_LIMIT = 5000   # files and sub-prefixes right under a prefix, beyond which it is listed flat
-RETRIES = urllib3.Retry(total=4, backoff_factor=0.3, status_forcelist=(429, 500, 502, 503, 504),
-                        allowed_methods=("GET",))
 
 
 # --- pure: one page, and the order of blocks ------------------------------------------------
@@ -100,9 +101,11 @@ def blocks(items: list[Item]) -> int:
 
 # --- the listing ----------------------------------------------------------------------------
 
-def listing(settings: Settings, order: str = "bytes", pages: "_Pages | None" = None) -> Iterator[Entry]:
-    """Every object under the media prefix, in ``order`` if the store lists in it (else the comparison says so)."""
-    pages = pages or _Pages(settings)
+def listing(settings: Settings, order: str = "bytes", pages: "_Pages | None" = None,
+            faults: FaultTally | None = None) -> Iterator[Entry]:
+    """Every object under the media prefix, in ``order`` if the store lists in it (else the comparison says so);
+    the store's transient faults retried and counted in ``faults``."""
+    pages = pages or _Pages(settings, faults)
     pool = ThreadPoolExecutor(WORKERS, thread_name_prefix="listing")
     stop = threading.Event()
     try:
@@ -140,12 +143,14 @@ def listing(settings: Settings, order: str = "bytes", pages: "_Pages | None" = N
 
 
 class _Pages:
-    """ListObjectsV2 pages: signed by botocore, sent by urllib3, parsed by ``parse_page``."""
+    """ListObjectsV2 pages: signed by botocore, sent by urllib3 (each retried by the policy), parsed by
+    ``parse_page``."""
 
-    def __init__(self, settings: Settings):
-        self.settings = settings
+    def __init__(self, settings: Settings, faults: FaultTally | None = None):
+        self.settings, self.faults, self.policy = settings, faults, policy_of(settings)
         self.client = s3_client(settings)
-        self.http = urllib3.PoolManager(maxsize=WORKERS, retries=RETRIES, timeout=urllib3.Timeout(30),
+        # retries=False: urllib3 raises what happened, and the policy decides (deploy.retry).
+        self.http = urllib3.PoolManager(maxsize=WORKERS, retries=False, timeout=urllib3.Timeout(30),
                                         ca_certs=os.environ.get("AWS_CA_BUNDLE") or get_cert_path(True))
         self.lock = threading.Lock()  # the client's presigner is shared by the threads
 
@@ -157,7 +162,9 @@ class _Pages:
             with self.lock:
                 url = self.client.generate_presigned_url("list_objects_v2", Params=params, ExpiresIn=900)
             try:
-                response = self.http.request("GET", url)
+                response = with_retries(lambda: self.http.request("GET", url), f"listing s3://{self.settings.bucket}/"
+                                        f"{prefix}", self.policy, self.faults,
+                                        judge=lambda answer: fault_of_response(answer.status, answer.data)).value
             except urllib3.exceptions.HTTPError as error:
                 # urllib3 names the URL it gave up on: a presigned one, valid for 15 minutes.
                 raise RemoteError(f"listing s3://{self.settings.bucket}/{prefix} failed: "

@@ -1,59 +1,93 @@
-"""The bucket side: probes, anonymous fetches."""
+"""The bucket side: probes, anonymous fetches (the store's transient faults retried: ``deploy.retry``)."""
 
 from __future__ import annotations
 
+import http.client
 import urllib.error
 import urllib.request
 from email.message import Message
 from urllib.parse import quote
 
 from ..config.types import Settings
-from ..errors import PreflightError
-from .client import s3_client
+from ..errors import PreflightError, StoreUnavailable
+from ..retry import FaultTally, fault_of_error, fault_of_response, policy_of, said_of, with_retries
+from .client import s3_client, store_call
 from .errors import DEPLOY_KEY, store_errors
+
+Answer = tuple[int, bytes, Message]  # (status, body, headers); status 0: nothing answered
+
 
 def object_url(settings: Settings, key: str) -> str:
     return f"{settings.bucket_url}/{quote(key)}"
 
 
-def anonymous_get(url: str, timeout: float = 10) -> tuple[int, bytes, Message]:
-    """(status, body, headers) of a GET without credentials; status 0 when nothing answered.
+def anonymous_get(url: str, timeout: float = 10) -> Answer:
+    """(status, body, headers) of a GET without credentials, tried once; status 0 when nothing answered,
+    and then the body names the network error ("ConnectionResetError: [Errno 104] Connection reset by peer").
 
     The headers stay an ``email.message.Message``, looked up case-insensitively: a
     store or CDN may send ``content-type`` in lower case.
     """
     try:
+        return _get(url, timeout)
+    except (OSError, http.client.HTTPException) as error:
+        return 0, _named(error).encode(), Message()
+
+
+def fetch_anonymously(url: str, settings: Settings, faults: FaultTally | None = None, timeout: float = 10,
+                      what: str | None = None) -> Answer:
+    """An anonymous GET of an object of the store, its transient faults (5xx, SlowDown, a reset, a body cut
+    short, a timeout) retried as the policy says and counted in ``faults``; any other answer (a 403, a 404)
+    as it came, at once.  StoreUnavailable, naming ``what`` (default: the URL), when the store kept failing."""
+    try:
+        return with_retries(lambda: _get(url, timeout), what or f"GET {url}", policy_of(settings), faults,
+                            judge=lambda answer: fault_of_response(answer[0], answer[1])).value
+    except (OSError, http.client.HTTPException) as error:   # not transient: a name that does not resolve
+        return 0, _named(error).encode(), Message()
+
+
+def _get(url: str, timeout: float) -> Answer:
+    """One GET; an HTTP error's answer is returned (its body names the store's code), a network error raised."""
+    try:
         with urllib.request.urlopen(url, timeout=timeout) as response:
             return response.status, response.read(), response.headers
     except urllib.error.HTTPError as error:
-        return error.code, b"", error.headers
-    except OSError as error:
-        return 0, str(error).encode(), Message()
+        with error:
+            return error.code, error.read(), error.headers
 
 
-def probe(settings: Settings, key: str, check_public: bool) -> None:
+def _named(error: BaseException) -> str:
+    fault = fault_of_error(error)
+    return fault.said if fault is not None else f"{type(error).__name__}: {error}"
+
+
+def probe(settings: Settings, key: str, check_public: bool, faults: FaultTally | None = None) -> None:
     """Put, get (signed and, if media are public, anonymous) and delete one small object."""
-    client = s3_client(settings)
+    client = s3_client(settings, faults=faults)
     body = b"media-cutover preflight probe\n"
     # A listing limited to the prefix: a least-privilege key may not HEAD the bucket.
     steps = [("listing", lambda: client.list_objects_v2(Bucket=settings.bucket,
                                                         Prefix=settings.media_prefix + "/", MaxKeys=1)),
              (f"put {key}", lambda: client.put_object(Bucket=settings.bucket, Key=key, Body=body,
                                                       ContentType="text/plain")),
-             (f"get {key}", lambda: client.get_object(Bucket=settings.bucket, Key=key)["Body"].read())]
-    put = False
+             (f"get {key}", lambda: store_call(  # the body is read outside botocore's retries
+                 lambda: client.get_object(Bucket=settings.bucket, Key=key)["Body"].read(),
+                 f"bucket {settings.bucket}: get {key}", settings, faults))]
+    put = tried = False   # tried: a put was sent (the store may hold the object though its answer failed)
     try:
         for what, action in steps:
+            tried = tried or what.startswith("put")
             with store_errors(settings, f"bucket {settings.bucket}: {what}", DEPLOY_KEY):
                 result = action()
             put = put or what.startswith("put")
         if result != body:
             raise PreflightError(f"bucket {settings.bucket}: {key} read back differs from what was put")
         if check_public:
-            status, _, _ = anonymous_get(object_url(settings, key))
+            status, answered, _ = fetch_anonymously(object_url(settings, key), settings, faults,
+                                                    what=f"bucket {settings.bucket}: an anonymous GET of {key}")
             if status != 200:
                 raise PreflightError(
-                    f"bucket {settings.bucket}: an anonymous GET of {key} answered {status or 'nothing'}, "
+                    f"bucket {settings.bucket}: an anonymous GET of {key} answered {said_of(status, answered)}, "
                     f"but PUBLIC_MEDIA=true: allow s3:GetObject on {settings.bucket}/{settings.media_prefix}/* "
                     "in the bucket policy (invoke provision), or set PUBLIC_MEDIA=false")
     except PreflightError as first:
@@ -63,8 +97,9 @@ def probe(settings: Settings, key: str, check_public: bool) -> None:
         if put and problem:
             raise PreflightError(f"{first}; also, {problem}") from None
         raise
-    except BaseException:  # Ctrl-C: still clean up
-        _delete(settings, client, key)
+    except BaseException as error:  # Ctrl-C, the store unavailable: still clean up what may be there
+        if tried or not isinstance(error, StoreUnavailable):
+            _delete(settings, client, key)
         raise
     if problem := _delete(settings, client, key):
         raise PreflightError(problem)
@@ -75,22 +110,22 @@ def _delete(settings: Settings, client, key: str) -> str | None:
     try:
         with store_errors(settings, f"bucket {settings.bucket}: delete {key}", DEPLOY_KEY):
             client.delete_object(Bucket=settings.bucket, Key=key)
-    except PreflightError as problem:
+    except (PreflightError, StoreUnavailable) as problem:
         return str(problem)
     return None
 
 
-def check_readable(settings: Settings) -> None:
+def check_readable(settings: Settings, faults: FaultTally | None = None) -> None:
     """The read-only part of the probe, for dry runs."""
-    client = s3_client(settings)
+    client = s3_client(settings, faults=faults)
     with store_errors(settings, f"bucket {settings.bucket}: listing", DEPLOY_KEY):
         client.list_objects_v2(Bucket=settings.bucket, Prefix=settings.media_prefix + "/", MaxKeys=1)
 
 
-def missing_keys(settings: Settings, keys: list[str]) -> list[str]:
+def missing_keys(settings: Settings, keys: list[str], faults: FaultTally | None = None) -> list[str]:
     """The keys the bucket does not have, each looked up by a HEAD with the deploy key (one client for all);
     other errors are the store's, as one operator-facing error."""
-    client, missing = s3_client(settings), []
+    client, missing = s3_client(settings, faults=faults), []
     for key in keys:
         with store_errors(settings, f"looking up s3://{settings.bucket}/{key}", key=DEPLOY_KEY):
             try:
@@ -102,10 +137,10 @@ def missing_keys(settings: Settings, keys: list[str]) -> list[str]:
     return missing
 
 
-def md5chksums(settings: Settings, keys: list[str]) -> dict[str, str | None]:
+def md5chksums(settings: Settings, keys: list[str], faults: FaultTally | None = None) -> dict[str, str | None]:
     """Each key's ``X-Amz-Meta-Md5chksum`` (the whole-file MD5 rclone stores with a multipart upload,
     base64), or None where the object has none: a HEAD each, with the deploy key, one client for all."""
-    client, found = s3_client(settings), {}
+    client, found = s3_client(settings, faults=faults), {}
     for key in keys:
         with store_errors(settings, f"reading the metadata of s3://{settings.bucket}/{key}", key=DEPLOY_KEY):
             metadata = client.head_object(Bucket=settings.bucket, Key=key).get("Metadata") or {}

@@ -51,6 +51,21 @@ The download (rollback) copies objects into MEDIA_ROOT, never deleting:
   dangling symlink, so no excludes (the manifest's dangling links) either.
 - s3cmd: refused.  Its ``sync`` sets every downloaded file to 0777 minus the
   umask (executable), and it cannot keep replaced files either.
+
+Every command line of a tool gets the retry policy's flags (:func:`with_retry_flags`, ``deploy.retry``:
+STORE_RETRY_ATTEMPTS tries of one request):
+
+- rclone ``--low-level-retries N``: its SDK's attempts at one request (listings, HEADs, GETs, the parts of
+  a multipart upload), and its tries of one file: a single-part upload streams the file, so its SDK gets
+  one attempt ("exceeded maximum number of attempts, 1"), and on a 503 or a reset rclone opens the file
+  again and sends it again ("low level retry 1/N", measured with rclone 1.75.2 against a store answering
+  503 SlowDown); ``--retries 1``: rclone never repeats a whole pass (the bucket listed and compared
+  again: minutes at 100,000 files).  A file it still failed after N tries is named on its error line,
+  and ``deploy.sync.resend`` sends exactly those files again, by list, after a longer backoff.
+- s5cmd ``--retry-count N-1`` (retries, a global flag: before the subcommand); its own retryer takes
+  SlowDown, InternalError, resets and timeouts.
+- s3cmd ``--max-retries=N-1`` (retries; it waits 3 s, 6 s, ... between them, and says each on a WARNING
+  line, which ``deploy.sync.output`` counts).
 """
 
 from __future__ import annotations
@@ -267,6 +282,30 @@ def download_command(settings: Settings, config_path: str, *, overwrite: bool, d
     return " ".join([*_launcher(settings, spec), *words])
 
 
+# --- the retry policy's flags ----------------------------------------------------------------
+
+def retry_flags(settings: Settings) -> list[str]:
+    """The tool's flags for the retry policy (``deploy.retry``): how often it tries one request."""
+    attempts = settings.store_retry_attempts
+    return {"rclone": ["--low-level-retries", str(attempts), "--retries", "1"],
+            "s5cmd": ["--retry-count", str(attempts - 1)],
+            "s3cmd": [f"--max-retries={attempts - 1}"]}[tool_spec(settings.sync_tool).name]
+
+
+def with_retry_flags(settings: Settings, command: str) -> str:
+    """``command`` (one of this module's command lines for the configured tool) with :func:`retry_flags`:
+    after the binary for s5cmd (its global flags come before the subcommand), at the end for rclone and
+    s3cmd (they read options anywhere)."""
+    spec = tool_spec(settings.sync_tool)
+    flags = " ".join(retry_flags(settings))
+    if spec.name != "s5cmd":
+        return f"{command} {flags}"
+    executable = binary(settings, spec) + " "
+    if executable not in command:
+        raise ValueError("not an s5cmd command line of deploy.sync.commands: no retry flags for it")
+    return command.replace(executable, executable + flags + " ", 1)
+
+
 # --- reclaim's proof -------------------------------------------------------------------------
 
 def check_command(settings: Settings, config_path: str, combined_path: str, exclude: Iterable[str] = ()) -> str:
@@ -285,7 +324,7 @@ def check_command(settings: Settings, config_path: str, combined_path: str, excl
              "--checkers", str(settings.sync_concurrency), "--s3-no-check-bucket",
              "--stats", "1s", "--stats-one-line", "--stats-log-level", "NOTICE", "--use-json-log",
              *_rclone_excludes([_relative(path) for path in exclude])]
-    return " ".join([*_launcher(settings, spec), *words])
+    return with_retry_flags(settings, " ".join([*_launcher(settings, spec), *words]))
 
 
 # --- small helpers ---------------------------------------------------------------------------

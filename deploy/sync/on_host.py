@@ -7,6 +7,10 @@ line by line.  The download (rollback) runs there too, never deletes either,
 moves a file it replaces into a displaced directory outside the media tree,
 and runs the tool under the umask MEDIA_ROOT's own mode calls for.
 
+Every command carries the retry policy's flags (``deploy.sync.commands.with_retry_flags``),
+and the files an rclone copy failed on a transient fault of the store are sent again,
+exactly those (``deploy.sync.resend``), counted in the run's tally (``faults=``).
+
 The credentials reach the tool only through a file: written over SFTP into
 ``{TOOLS_DIR}/run/`` (mode 700), chmod 600 before a byte is written, removed
 when the tool has exited, also on failure or Ctrl-C.  Never on a command line,
@@ -27,10 +31,12 @@ from fabric import Connection
 from ..config.types import Settings
 from ..errors import PreflightError, RemoteError
 from ..remote.ssh import run
+from ..retry import FaultTally
 from .commands import (check_command, check_download_umask, destination_url, download_command, inspect_command, umask_for,
-                       upload_command)
+                       upload_command, with_retry_flags)
 from .files import create_note, launch_command, remove_file, remove_note, run_files, secret_file, stop_tool
 from .output import LineWriter, RcloneCheckOutput, ToolOutput, tool_output
+from .resend import Copied, copy_until_done
 from .tools import (ToolSpec, answers_pinned_version, credentials_file, install_command, prepare_run_dir_command,
                     probe_command, run_dir, scrub, tool_spec, venv_dir)
 
@@ -91,7 +97,7 @@ def upload_media(connection: Connection, settings: Settings, *,
                  manifest_totals: tuple[int, int] | None = None,
                  on_progress: Callable[[str], None] | None = None,
                  dry_run: bool = False, exclude: Iterable[str] = (), overwrite: bool = True,
-                 files_from: str | None = None) -> SyncResult:
+                 files_from: str | None = None, faults: FaultTally | None = None) -> SyncResult:
     """Copy MEDIA_ROOT to ``s3://BUCKET/PREFIX/`` with the configured tool, from the media host.
 
     ``manifest_totals`` is (files, bytes) of the media manifest, shown next to the
@@ -103,32 +109,39 @@ def upload_media(connection: Connection, settings: Settings, *,
     RemoteError naming the host when the tool fails, PreflightError when the
     tool cannot (s5cmd with excludes), ValueError for a malformed exclude.
     ``files_from``: a list file on the media host; only its paths are copied
-    (``deploy.sync.commands.upload_command``).
+    (``deploy.sync.commands.upload_command``).  Files failed on a transient fault of the store are sent
+    again (``deploy.sync.resend``: StoreUnavailable when the store keeps failing them); ``faults``
+    counts them.
     """
     spec = tool_spec(settings.sync_tool)
     config_path, pid_path = run_files(settings, spec)
-    command = upload_command(settings, config_path, exclude, overwrite=overwrite, files_from=files_from)
+
+    def launch(files: str | None) -> str:   # the pass (files_from), or a list of its files to send again
+        return launch_command(pid_path, with_retry_flags(settings, upload_command(
+            settings, config_path, exclude, overwrite=overwrite, files_from=files or files_from)))
     prepare = prepare_run_dir_command(settings)
-    launch = launch_command(pid_path, command)
-    commands = [prepare, create_note(config_path, spec), launch, remove_note(config_path, pid_path)]
+    commands = [prepare, create_note(config_path, spec), launch(None), remove_note(config_path, pid_path)]
     result = SyncResult(spec.name, spec.version, destination_url(settings), commands, dry_run=dry_run)
     if dry_run:
         return result
 
-    output = tool_output(spec.name, manifest_totals)
+    def run_once(files: str | None) -> tuple[int, ToolOutput]:
+        output = tool_output(spec.name, None if files else manifest_totals)
+        return _run_tool(connection, settings, config_path, pid_path, launch(files), output, on_progress,
+                         "upload")[0], output
     run(connection, prepare, f"preparing {run_dir(settings)}")
-    exit_code, result.elapsed = _run_tool(connection, settings, config_path, pid_path, launch, output,
-                                          on_progress, "upload")
-    result.files_transferred, result.bytes_transferred = output.files, output.bytes
-    result.files_checked, result.errors_reported = output.checked, output.reported_errors
-    if output.failed(exit_code):
-        _raise_failure(connection, settings, spec, exit_code, output, f"upload to {destination_url(settings)}")
+    what = f"upload to {destination_url(settings)}"
+    copied = copy_until_done(connection, settings, run_once, f"{spec.name} {what}", faults, _said(on_progress))
+    _fill(result, copied)
+    if copied.last.failed(copied.exit_code):
+        _raise_failure(connection, settings, spec, copied.exit_code, copied.last, what)
     return result
 
 
 def download_media(connection: Connection, settings: Settings, *, overwrite: bool, displaced_dir: str,
                    on_progress: Callable[[str], None] | None = None, dry_run: bool = False,
-                   exclude: Iterable[str] = (), files_from: str | None = None) -> SyncResult:
+                   exclude: Iterable[str] = (), files_from: str | None = None,
+                   faults: FaultTally | None = None) -> SyncResult:
     """Copy ``s3://BUCKET/PREFIX/`` into MEDIA_ROOT with the configured tool, on the media host (rollback).
 
     Copies every object missing on disk; with ``overwrite`` also every object
@@ -144,15 +157,19 @@ def download_media(connection: Connection, settings: Settings, *, overwrite: boo
     Raises PreflightError before any change when the tool cannot (s3cmd;
     s5cmd with overwrite, excludes or a umask other than 022), when MEDIA_ROOT
     is missing, or when ``displaced_dir`` is inside the media tree or already
-    holds files; RemoteError naming the host when the tool fails.
+    holds files; RemoteError naming the host when the tool fails.  Objects failed on a transient fault of
+    the store are downloaded again, as upload_media's files are.
     """
     spec = tool_spec(settings.sync_tool)
     config_path, pid_path = run_files(settings, spec)
-    command = download_command(settings, config_path, overwrite=overwrite, displaced_dir=displaced_dir,
-                               exclude=exclude, files_from=files_from)
+
+    def command(files: str | None) -> str:   # the pass (files_from), or a list of its objects to fetch again
+        return with_retry_flags(settings, download_command(settings, config_path, overwrite=overwrite,
+                                                           displaced_dir=displaced_dir, exclude=exclude,
+                                                           files_from=files or files_from))
     inspect, prepare = inspect_command(settings, displaced_dir), prepare_run_dir_command(settings)
     commands = [inspect, "# umask: 0777 minus MEDIA_ROOT's permission bits, others never writable (2775 -> 002)",
-                prepare, create_note(config_path, spec), launch_command(pid_path, command, "UMASK"),
+                prepare, create_note(config_path, spec), launch_command(pid_path, command(None), "UMASK"),
                 remove_note(config_path, pid_path)]
     result = SyncResult(spec.name, spec.version, settings.media_root, commands, dry_run=dry_run,
                         source=destination_url(settings))
@@ -162,17 +179,21 @@ def download_media(connection: Connection, settings: Settings, *, overwrite: boo
     umask = _download_umask(connection, settings, inspect, overwrite, displaced_dir)
     check_download_umask(spec.name, umask)
     result.umask = f"{umask:03o}"
-    launch = launch_command(pid_path, command, result.umask)
-    result.commands = [inspect, prepare, commands[3], launch, commands[5]]
-    output = tool_output(spec.name, verb="downloaded")
+    result.commands = [inspect, prepare, commands[3], launch_command(pid_path, command(None), result.umask),
+                       commands[5]]
+
+    def run_once(files: str | None) -> tuple[int, ToolOutput]:
+        output = tool_output(spec.name, verb="downloaded")
+        launch = launch_command(pid_path, command(files), result.umask)
+        return _run_tool(connection, settings, config_path, pid_path, launch, output, on_progress,
+                         "download")[0], output
     run(connection, prepare, f"preparing {run_dir(settings)}")
-    exit_code, result.elapsed = _run_tool(connection, settings, config_path, pid_path, launch, output,
-                                          on_progress, "download")
-    result.files_transferred, result.bytes_transferred = output.files, output.bytes
-    result.files_displaced = output.displaced if overwrite else 0
-    if output.failed(exit_code):
-        _raise_failure(connection, settings, spec, exit_code, output,
-                       f"download from {destination_url(settings)} to {settings.media_root}")
+    what = f"download from {destination_url(settings)} to {settings.media_root}"
+    copied = copy_until_done(connection, settings, run_once, f"{spec.name} {what}", faults, _said(on_progress))
+    _fill(result, copied)
+    result.files_displaced = copied.total("displaced") if overwrite else 0
+    if copied.last.failed(copied.exit_code):
+        _raise_failure(connection, settings, spec, copied.exit_code, copied.last, what)
     return result
 
 
@@ -196,6 +217,17 @@ def check_media(connection: Connection, settings: Settings, combined_path: str, 
 
 
 # --- helpers ---------------------------------------------------------------------------------
+
+def _fill(result: SyncResult, copied: Copied) -> None:
+    """The tool's counters over every run of the copy (its pass, and what it sent again)."""
+    result.elapsed = copied.seconds
+    result.files_transferred, result.bytes_transferred = copied.total("files"), copied.total("bytes")
+    result.files_checked, result.errors_reported = copied.total("checked"), copied.last.reported_errors
+
+
+def _said(on_progress: Callable[[str], None] | None) -> Callable[[str], None]:
+    return on_progress or (lambda line: None)
+
 
 def _run_tool(connection: Connection, settings: Settings, config_path: str, pid_path: str, launch: str,
               output: ToolOutput, on_progress: Callable[[str], None] | None, what: str) -> tuple[int, float]:

@@ -5,6 +5,12 @@ feeds every line a tool prints to a :class:`ToolOutput`
 (:func:`tool_output` picks the tool's parser) and shows the operator what it
 returns.  rclone reports running totals in its stats lines; s5cmd and s3cmd
 report each copied object, so their parsers count.
+
+The store's faults in them (``deploy.retry``): rclone names each file it failed
+to copy and why (``"object"``, "... StatusCode: 503 ... api error SlowDown: ...");
+when every error of a pass is a transient fault of a named file, those files
+can be sent again by list (:meth:`ToolOutput.resendable`, ``deploy.sync.resend``).
+s3cmd says each request it retries on a WARNING line: counted by kind (``retried``).
 """
 
 from __future__ import annotations
@@ -12,10 +18,44 @@ from __future__ import annotations
 import json
 import re
 import time
-from collections import deque
+from collections import Counter, deque
 from typing import Callable
 
+from ..retry import Fault, fault_of_answer
+
 SHOWN_ERRORS = 20
+# A file that changed while rclone copied it: not the store's fault, but sent again as the store's are.
+SOURCE_CHANGED = "source file changed during the copy"
+# rclone's own summaries of a pass's errors, each already named on the line of its file.
+_RCLONE_SUMMARY = re.compile(r"^(Attempt \d+/\d+ (failed|succeeded)|Can't retry any of the errors|"
+                             r"Fatal error received|Failed to \w+ with \d+ errors)")
+_STATUS = re.compile(r"(?:StatusCode:|status code:)\s*(\d{3})|\b(\d{3}) \((\w+)\)")
+_API_ERROR = re.compile(r"api error (\w+): ([^,\n]*)")
+_S3CMD_ERROR = re.compile(r"\b\d{3} \((\w+)\): ([^)\n]*)")
+_SDK_V1_ERROR = re.compile(r"\b([A-Z]\w+): ([^\n]*)\n\s*status code:")   # s5cmd's aws-sdk-go v1
+# What Go's and Python's network errors say, and the name deploy.retry gives them.
+_NETWORK = (("connection reset", "ConnectionResetError"), ("broken pipe", "BrokenPipeError"),
+            ("connection refused", "ConnectionRefusedError"), ("i/o timeout", "TimeoutError"),
+            ("timed out", "TimeoutError"), ("timeout", "TimeoutError"), ("unexpected eof", "IncompleteRead"),
+            ("remote end closed connection", "RemoteDisconnected"), ("eof", "RemoteDisconnected"))
+
+
+def tool_fault(text: str) -> Fault | None:
+    """The store's fault a tool's error text names: its status and code (Go SDK v1 and v2, s3cmd), or a
+    network error by deploy.retry's name for it; a file changed during the copy; None when it names none."""
+    if "source file is being updated" in text:
+        return Fault(SOURCE_CHANGED, True, text)
+    status = _STATUS.search(text)
+    if status:
+        code, message = "", ""
+        if (api := _API_ERROR.search(text) or _S3CMD_ERROR.search(text) or _SDK_V1_ERROR.search(text)):
+            code, message = api.group(1), api.group(2).strip()
+        return fault_of_answer(int(status.group(1) or status.group(2)), code or status.group(3) or "", message)
+    lower = text.lower()
+    for phrase, name in _NETWORK:
+        if phrase in lower:
+            return Fault(name, True, f"{name}: {text.strip()[-160:]}")
+    return None
 
 
 class ToolOutput:
@@ -35,6 +75,9 @@ class ToolOutput:
         self.reported_errors: int | None = None   # the tool's own error count (rclone's stats)
         self.errors = 0
         self.problems: deque[str] = deque(maxlen=5)    # the last error lines, for the exception
+        self.failed_files: dict[str, Fault] = {}      # a file the tool failed to copy -> why (rclone)
+        self.unexplained: list[str] = []              # errors that name no file (rclone)
+        self.retried: Counter[str] = Counter()        # requests the tool retried itself, by kind (s3cmd)
         self._shown_at = float("-inf")
 
     def feed(self, line: str, stream: str) -> str | None:
@@ -42,6 +85,15 @@ class ToolOutput:
 
     def failed(self, exit_code: int) -> bool:
         return exit_code != 0 or self.errors > 0
+
+    def resendable(self) -> list[str] | None:
+        """The files to send again when every error was a transient fault of a named file; else None (the
+        copy failed for another reason, or a name could not go on a list)."""
+        if not self.failed_files or self.unexplained or not all(f.transient for f in self.failed_files.values()):
+            return None
+        if any("\n" in name or "\r" in name for name in self.failed_files):
+            return None
+        return list(self.failed_files)
 
     def final_line(self) -> str | None:
         """A last progress line at the end (tools that only count get one)."""
@@ -98,9 +150,16 @@ class RcloneOutput(ToolOutput):
             message = f"{entry['object']}: {message}"
         level = str(entry.get("level", "info"))
         if level in ("error", "critical", "fatal"):
-            # rclone retries whole passes: an error line is not yet a failure; the exit code says.
+            # An error line is not yet a failure; the exit code says.
             self.problems.append(message)
+            self._judge(str(entry.get("msg", "")).strip(), entry.get("object"))
         return f"rclone {level}: {message}"
+
+    def _judge(self, text: str, name) -> None:
+        if name and text.startswith("Failed to copy"):
+            self.failed_files[str(name)] = tool_fault(text) or Fault("error", False, text)
+        elif not _RCLONE_SUMMARY.match(text):
+            self.unexplained.append(text)
 
     def failed(self, exit_code: int) -> bool:
         return exit_code != 0
@@ -172,6 +231,8 @@ class S3cmdOutput(_Counting):
             return None
         if line.startswith("ERROR"):
             return self._problem(f"s3cmd: {line}")
+        if line.startswith("WARNING: Retrying failed request") and (fault := tool_fault(line)) is not None:
+            self.retried[fault.kind] += 1
         if line.startswith(("WARNING", "Stats:", "INFO")):
             return f"s3cmd: {line}"
         return None

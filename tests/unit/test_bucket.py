@@ -66,7 +66,7 @@ def settings(tmp_path: Path):
 def stubbed(monkeypatch):
     client = boto3.session.Session().client("s3", region_name="us-east-1", endpoint_url="http://store.invalid",
                                             aws_access_key_id="AKIATEST", aws_secret_access_key="secret")
-    monkeypatch.setattr(bucket, "s3_client", lambda settings: client)
+    monkeypatch.setattr(bucket, "s3_client", lambda settings, **options: client)
     with Stubber(client) as stub:
         yield stub
         stub.assert_no_pending_responses()

@@ -34,7 +34,7 @@ def fake_run(settings, host, tmp_path, **fields):
     opened = []
     return SimpleNamespace(settings=settings, media_connection=host, run_id="run-1", state=Passes(),
                            journal=Journal(tmp_path / "runs", "run-1", "demo", "cutover"), opened=opened,
-                           close_at_end=opened.append, **fields)
+                           close_at_end=opened.append, faults=None, **fields)
 
 
 def write(host, name, data=b"x", when=None):
@@ -142,7 +142,7 @@ def test_the_final_check_fails_when_the_files_keep_missing(settings, host, tmp_p
     monkeypatch.setattr(complete.manifest, "compare_tree", still_missing)
     monkeypatch.setattr(complete.time, "sleep", lambda seconds: None)
     monkeypatch.setattr(complete.delta, "upload_keys", lambda run, keys: SimpleNamespace(files_transferred=0))
-    monkeypatch.setattr(complete, "missing_keys", lambda settings, keys: list(keys))
+    monkeypatch.setattr(complete, "missing_keys", lambda settings, keys, **options: list(keys))
     with pytest.raises(complete.VerifyError, match="after 3 rounds"):
         run = fake_run(settings, host, tmp_path)
         complete.upload_until_complete(run, run.state)
@@ -161,7 +161,7 @@ def test_a_file_written_to_both_storages_during_the_last_comparison_is_found_by_
     monkeypatch.setattr(complete.time, "sleep", lambda seconds: None)
     monkeypatch.setattr(complete.delta, "upload_keys", lambda run, keys: SimpleNamespace(files_transferred=0))
     looked_up = []
-    monkeypatch.setattr(complete, "missing_keys", lambda settings, keys: looked_up.extend(keys) or [])
+    monkeypatch.setattr(complete, "missing_keys", lambda settings, keys, **options: looked_up.extend(keys) or [])
     run = fake_run(settings, host, tmp_path)
     said = complete.upload_until_complete(run, run.state)
     assert len(looked_up) == 1 and "1 written while the last comparison ran, each found in the bucket" in said

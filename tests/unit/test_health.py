@@ -213,7 +213,7 @@ def test_on_disk_every_media_url_is_under_media_url_and_fetches_from_the_site(si
 
 
 def test_on_s3_every_media_url_points_into_the_bucket_and_fetches_anonymously(site, tmp_path, monkeypatch):
-    monkeypatch.setattr(health, "s3_client", lambda settings: FakeBucket())
+    monkeypatch.setattr(health, "s3_client", lambda settings, **options: FakeBucket())
     settings, host = settings_for(tmp_path, site.base)
     with pytest.raises(HealthError, match=r"still renders media URLs outside the bucket .*/media/a.jpg"):
         health.check_media_served_from_bucket(settings, host, 10)

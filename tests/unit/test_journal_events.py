@@ -102,3 +102,12 @@ def test_an_older_journals_lines_read_and_are_written_back_as_they_were():
     assert isinstance(other, Unknown) and (other.event_name(), other.fields()) == ("paused", {"why": "operator"})
     started = record_of("undo", {"step": "flip", "result": "started"})
     assert not isinstance(started, Finished) and started.EVENT == "undo"
+
+
+def test_a_steps_store_faults_read_back_as_their_record_whatever_the_step():
+    line = json.loads(HEAD + '"event": "counts", "step": "upload media", "retries": {"503 SlowDown": 3, '
+                             '"ConnectionResetError": 1}}')
+    entry = parse(line)
+    assert entry.event == counts.RetryCounts(step="upload media", retries={"503 SlowDown": 3,
+                                                                           "ConnectionResetError": 1})
+    assert entry.line() == line

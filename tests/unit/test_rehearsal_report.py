@@ -164,6 +164,32 @@ def test_markdown_page_links_the_picture_and_shows_the_numbers():
     assert f"| {CUTOVER_NAMES.flip} | ok | 4.0 | 1.00 |" in page
 
 
+def test_the_store_faults_each_phase_retried_are_counted_by_step_and_shown():
+    events = journal("cutover", [
+        *step(2, 4, "upload media"),
+        (4, "counts", {"step": "upload media", "retries": {"503 SlowDown": 3, "ConnectionResetError": 1}}),
+        *step(4, 5, CUTOVER_NAMES.flip),
+        *step(5, 8, "health check on S3"),
+        (8, "counts", {"step": "health check on S3", "retries": {"503 SlowDown": 2}}),
+    ])
+    rollback = phase_from_journal(ROLLBACK_NAMES, journal("rollback", [*step(12, 13, ROLLBACK_NAMES.flip)]), T0)
+    phase = phase_from_journal(CUTOVER_NAMES, events, T0)
+    assert phase["store_faults"] == {
+        "by_step": {"upload media": {"503 SlowDown": 3, "ConnectionResetError": 1},
+                    "health check on S3": {"503 SlowDown": 2}},
+        "total": {"503 SlowDown": 5, "ConnectionResetError": 1}, "retried": 6}
+    assert rollback["store_faults"] == {"by_step": {}, "total": {}, "retried": 0}
+    report = report_for([record(1)], phases=[phase, rollback])
+    assert all("retries" not in row for row in report["sync"])   # a section of their own, not "files synced"
+    page = render_markdown(report, None)
+    assert "## Store faults retried" in page
+    assert "| cutover | upload media | 3 × 503 SlowDown, 1 × connection reset |" in page
+    assert "| cutover | health check on S3 | 2 × 503 SlowDown |" in page
+    assert "In all: cutover 6, rollback 0." in page
+    quiet = render_markdown(report_for([record(1)], phases=[rollback]), None)
+    assert "None: the store answered every request the first time." in quiet
+
+
 def test_timeline_picture_is_a_png(tmp_path):
     from deploy.rehearsal.timeline import draw_timeline
 

@@ -70,3 +70,40 @@ def test_a_real_undo_failure_is_still_undo_failed_and_names_what_could_not_be_co
 def test_nothing_to_undo_says_nothing_had_been_changed():
     message, _, _, _ = execute(Step("preflight", lambda run: "fine"))
     assert message.splitlines()[-1] == "nothing had been changed"
+
+
+# --- the store faults a step retried (deploy.retry: the run's tally) ---------------------------------
+
+def test_each_steps_store_faults_are_journaled_as_a_record_and_said_under_its_summary(tmp_path):
+    from types import SimpleNamespace
+
+    from deploy.engine.counts import RetryCounts
+    from deploy.engine.journal import Journal as RunJournal, read_entries
+    from deploy.retry import FaultTally
+
+    def uploads(run):
+        run.faults.add("503 SlowDown", 3)
+        run.faults.add("ConnectionResetError")
+        return "400 files uploaded"
+
+    def verifies(run):
+        return "every file there"
+
+    def reloads(run):
+        run.faults.add("503 SlowDown")
+        raise RemoteError("web1: reload failed")
+
+    journal, said = RunJournal(tmp_path, "run-1", "demo", "cutover"), []
+    run = SimpleNamespace(faults=FaultTally())
+    with pytest.raises(StepFailed):
+        Runner(journal, said.append).execute([Step("upload media", uploads), Step("verify", verifies),
+                                              Step("reload", reloads, undo=lambda run: run.faults.add("500") or
+                                                   "back")], run)
+    records = [entry.event for entry in read_entries(journal.path) if isinstance(entry.event, RetryCounts)]
+    assert records == [RetryCounts(step="upload media", retries={"503 SlowDown": 3, "ConnectionResetError": 1}),
+                       RetryCounts(step="reload", retries={"503 SlowDown": 1}),
+                       RetryCounts(step="undo reload", retries={"500": 1})]
+    assert "    400 files uploaded\n    store faults retried: 3 × 503 SlowDown, 1 × connection reset" in said
+    assert "    store faults retried: 1 × 503 SlowDown" in said          # the failed step's, before its undo
+    assert "    back\n    store faults retried: 1 × 500" in said
+    assert "    every file there" in said                                # a step without faults says nothing of them

@@ -10,8 +10,9 @@ import pytest
 
 from deploy.config.types import Secret
 from deploy.errors import PreflightError
-from deploy.sync.commands import check_download_umask, download_command, inspect_command, umask_for, upload_command
-from deploy.sync.on_host import download_media
+from deploy.sync.commands import (check_download_umask, download_command, inspect_command, retry_flags, umask_for,
+                                  upload_command, with_retry_flags)
+from deploy.sync.on_host import download_media, upload_media
 from deploy.sync.tools import TOOLS, credentials_file
 
 from .sync_fakes import (CONFIG_PATH, DELETE_FLAGS, DISPLACED, SECRET, FakeConnection, settings,  # noqa: F401
@@ -263,3 +264,43 @@ def test_the_inspection_probe_itself(settings, tmp_path):
 def test_a_line_break_in_the_displaced_directory_is_refused(settings):
     with pytest.raises(ValueError, match="displaced_dir"):
         download_command(with_tool(settings, "rclone"), CONFIG_PATH, overwrite=True, displaced_dir="a\nb")
+
+
+# --- the retry policy's flags (deploy.retry: STORE_RETRY_ATTEMPTS) -------------------------------
+
+@pytest.mark.parametrize("overwrite", [True, False])
+def test_every_rclone_command_retries_a_request_and_never_a_whole_pass(settings, overwrite):
+    rclone = with_tool(settings, "rclone", store_retry_attempts=6)
+    for command in (upload_command(rclone, CONFIG_PATH, overwrite=overwrite),
+                    upload_command(rclone, CONFIG_PATH, files_from="~/list"),
+                    download_command(rclone, CONFIG_PATH, overwrite=overwrite, displaced_dir=DISPLACED)):
+        words = with_retry_flags(rclone, command).split()
+        assert words[:len(command.split())] == command.split()              # the command as it was, then the flags
+        assert words[words.index("--low-level-retries") + 1] == "6"        # tries of one request
+        assert words[words.index("--retries") + 1] == "1"                  # the pass is never repeated
+
+
+def test_s5cmd_takes_its_retries_as_a_global_flag_before_the_subcommand(settings):
+    s5cmd = with_tool(settings, "s5cmd")
+    for command in (upload_command(s5cmd, CONFIG_PATH), upload_command(s5cmd, CONFIG_PATH, overwrite=False),
+                    download_command(s5cmd, CONFIG_PATH, overwrite=False, displaced_dir=DISPLACED)):
+        words = with_retry_flags(s5cmd, command).split()
+        binary = next(index for index, word in enumerate(words) if word.endswith("/bin/s5cmd"))
+        assert words[binary + 1:binary + 3] == ["--retry-count", "7"]     # retries: 8 attempts in all
+        assert words.index("--retry-count") < min(words.index(sub) for sub in ("sync", "cp") if sub in words)
+
+
+def test_s3cmd_takes_max_retries_and_a_foreign_command_gets_no_flags(settings):
+    s3cmd = with_tool(settings, "s3cmd", store_retry_attempts=3)
+    assert with_retry_flags(s3cmd, upload_command(s3cmd, CONFIG_PATH)).endswith(" --max-retries=2")
+    assert retry_flags(with_tool(settings, "rclone")) == ["--low-level-retries", "8", "--retries", "1"]
+    with pytest.raises(ValueError, match="not an s5cmd command line"):
+        with_retry_flags(with_tool(settings, "s5cmd"), "s5cmd cp a b")
+
+
+def test_the_tools_run_with_the_retry_flags(settings):
+    upload = upload_media(FakeConnection(), with_tool(settings, "rclone"), dry_run=True)
+    assert upload.commands[2].endswith(" --low-level-retries 8 --retries 1")
+    download = download_media(FakeConnection(), with_tool(settings, "s5cmd"), overwrite=False,
+                              displaced_dir=DISPLACED, dry_run=True)
+    assert " --retry-count 7 " in download.commands[4]

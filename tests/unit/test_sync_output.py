@@ -90,3 +90,61 @@ def test_line_writer_hands_over_whole_lines():
     assert lines == ["one", "two", "three"]
     writer.close()
     assert lines == ["one", "two", "three", "four"]
+
+
+# --- the store's faults in the tools' output (deploy.retry) ----------------------------------------
+
+RCLONE_503 = ("Failed to copy: operation error S3: PutObject, exceeded maximum number of attempts, 1, https response "
+              "error StatusCode: 503, RequestID: , HostID: , api error SlowDown: Please reduce your request rate.")
+RCLONE_RESET = ('Failed to copy: Put "http://127.0.0.1:18334/b/media/x.jpg": read tcp 127.0.0.1:41000->'
+                "127.0.0.1:18334: read: connection reset by peer")
+RCLONE_403 = ("Failed to copy: operation error S3: PutObject, https response error StatusCode: 403, RequestID: x, "
+              "HostID: y, api error AccessDenied: Access Denied.")
+
+
+def rclone_error(msg, name=None):
+    return json.dumps({"level": "error", "msg": msg, **({"object": name} if name else {})})
+
+
+def test_the_tools_error_texts_name_the_stores_fault():
+    from deploy.sync.output import SOURCE_CHANGED, tool_fault
+    assert tool_fault(RCLONE_503).kind == "503 SlowDown" and tool_fault(RCLONE_503).transient
+    assert tool_fault(RCLONE_503).said == "HTTP 503 SlowDown: Please reduce your request rate."
+    assert (tool_fault(RCLONE_RESET).kind, tool_fault(RCLONE_RESET).transient) == ("ConnectionResetError", True)
+    assert (tool_fault(RCLONE_403).kind, tool_fault(RCLONE_403).transient) == ("403 AccessDenied", False)
+    assert tool_fault("SlowDown: Please reduce your request rate.\n\tstatus code: 503, request id: x").kind == \
+        "503 SlowDown"                                                           # s5cmd's SDK (v1)
+    assert tool_fault("Failed to copy: can't copy - source file is being updated (size changed)").kind == SOURCE_CHANGED
+    assert tool_fault("Failed to copy: open a.jpg: permission denied") is None
+
+
+def test_rclone_files_failed_on_transient_faults_alone_can_be_sent_again():
+    output = RcloneOutput()
+    output.feed(rclone_error(RCLONE_503, "a/1.jpg"), "stderr")
+    output.feed(rclone_error(RCLONE_RESET, "a/2 two.jpg"), "stderr")
+    output.feed(rclone_error("Attempt 1/1 failed with 2 errors and: " + RCLONE_503), "stderr")   # its summary
+    output.feed(rclone_error("Failed to copy with 2 errors: last error was: " + RCLONE_503), "stderr")
+    assert output.resendable() == ["a/1.jpg", "a/2 two.jpg"]
+    assert {name: fault.kind for name, fault in output.failed_files.items()} == {
+        "a/1.jpg": "503 SlowDown", "a/2 two.jpg": "ConnectionResetError"}
+
+
+def test_a_refusal_or_an_error_naming_no_file_is_never_sent_again():
+    refused = RcloneOutput()
+    refused.feed(rclone_error(RCLONE_503, "a/1.jpg"), "stderr")
+    refused.feed(rclone_error(RCLONE_403, "a/2.jpg"), "stderr")
+    assert refused.resendable() is None
+    listing = RcloneOutput()
+    listing.feed(rclone_error(RCLONE_503, "a/1.jpg"), "stderr")
+    listing.feed(rclone_error("error reading destination root directory: " + RCLONE_503), "stderr")
+    assert listing.resendable() is None
+    assert RcloneOutput().resendable() is None and S5cmdOutput().resendable() is None
+
+
+def test_s3cmd_says_each_request_it_retries_and_they_are_counted_by_kind():
+    output = S3cmdOutput()
+    output.feed("WARNING: Retrying failed request: /media/a.jpg (503 (SlowDown): Please reduce your request rate.)",
+                "stderr")
+    output.feed("WARNING: Waiting 3 sec...", "stderr")
+    output.feed("WARNING: Retrying failed request: /media/b.jpg ([Errno 104] Connection reset by peer)", "stderr")
+    assert output.retried == {"503 SlowDown": 1, "ConnectionResetError": 1}

@@ -11,7 +11,11 @@ Two sources tell which storage a site serves from:
   "mixed" otherwise.  A page with no media URL at all is a configuration problem, not health.
 
 The health URL, when there is one, answers the wait (it is quicker); the pages, when there are any,
-are what the media checks fetch from.
+are what the media checks fetch from.  The media URLs in the bucket and the bucket's HEADs are store
+traffic: their transient faults (503 SlowDown, a reset) are retried as ``deploy.retry`` says and counted
+in the run's tally, and one that does not pass is a StoreUnavailable naming the status, the store's code
+and the attempts, never a failed switch.  An answer is said as it came ("HTTP 403 AccessDenied: Access
+Denied", "nothing (ConnectionRefusedError: ...)").
 """
 
 from __future__ import annotations
@@ -24,8 +28,9 @@ from urllib.parse import unquote
 
 from ...config.types import HostSettings, Settings
 from ...errors import HealthError
-from ...store.client import s3_client
-from ...store.probe import anonymous_get
+from ...retry import FaultTally, said_of
+from ...store.client import s3_client, store_call
+from ...store.probe import anonymous_get, fetch_anonymously
 from ..facts.health import DISK_MEDIA_PATH, MediaBases, page_storage, urls_on_page
 
 # Answers in a row that must agree: after a graceful reload old workers drain for a moment.
@@ -44,6 +49,7 @@ class PageAnswer:
     status: int
     storage: str = ""                     # "s3", "disk", "mixed", or "" (no media URL)
     media: list[str] = field(default_factory=list)
+    said: str = ""                        # the answer for people: "HTTP 404", "nothing (ConnectionRefusedError...)"
 
 
 def media_bases(settings: Settings, host: HostSettings) -> MediaBases:
@@ -54,7 +60,7 @@ def read_page(settings: Settings, host: HostSettings, path: str, timeout: float 
     url = host.site_url + path
     status, body, headers = anonymous_get(url, timeout=timeout)
     if status != 200:
-        return PageAnswer(url, status)
+        return PageAnswer(url, status, said=said_of(status, body))
     urls = urls_on_page(body, headers.get("Content-Type", ""), url)
     storage, media = page_storage(urls, media_bases(settings, host))
     return PageAnswer(url, status, storage, media)
@@ -70,25 +76,31 @@ def no_media_problem(settings: Settings, host: HostSettings, page: PageAnswer) -
 def storage_of(host: HostSettings, settings: Settings | None = None) -> tuple[int, str | None]:
     """(HTTP status, the storage the site shows): from its health URL, or else from its check pages
     (the first page that does not answer 200 gives the status; pages that disagree show "mixed")."""
+    status, storage, _ = _storage_said(host, settings)
+    return status, storage
+
+
+def _storage_said(host: HostSettings, settings: Settings | None) -> tuple[int, str | None, str]:
+    """:func:`storage_of`, and the answer that decided it for people (a status other than 200, by name)."""
     if host.health_url:
         status, body, _ = anonymous_get(host.health_url, timeout=5)
         if status != 200:
-            return status, None
+            return status, None, said_of(status, body)
         try:
-            return status, str(json.loads(body).get("storage"))
+            return status, str(json.loads(body).get("storage")), "HTTP 200"
         except (ValueError, AttributeError):
-            return status, "s3" if b"s3" in body.lower() else "disk"
+            return status, "s3" if b"s3" in body.lower() else "disk", "HTTP 200"
     pages = _pages(settings, host)
     if not pages:
-        return 0, None
+        return 0, None, "nothing (no page to read)"
     seen = set()
     for page in pages:
         if page.status != 200:
-            return page.status, None
+            return page.status, None, page.said
         seen.add(page.storage)
     if "" in seen:  # a page without media URLs shows no mode at all
-        return 200, ""
-    return 200, ("mixed" if len(seen) > 1 else seen.pop())
+        return 200, "", "HTTP 200"
+    return 200, ("mixed" if len(seen) > 1 else seen.pop()), "HTTP 200"
 
 
 def wait_for_storage(host: HostSettings, storage: str, timeout: float, settings: Settings | None = None) -> float:
@@ -98,14 +110,15 @@ def wait_for_storage(host: HostSettings, storage: str, timeout: float, settings:
     in the other mode at the end did not pick up its new settings, and the error says why that happens."""
     _source(host, settings)  # neither a health URL nor pages: a configuration problem, said at once
     begin = time.monotonic()
-    agreeing, last = 0, (0, None)
+    agreeing, last, said = 0, (0, None), "nothing yet"
     while time.monotonic() - begin < timeout:
-        last = storage_of(host, settings)
+        status, seen, said = _storage_said(host, settings)
+        last = (status, seen)
         agreeing = agreeing + 1 if last == (200, storage) else 0
         if agreeing >= AGREEING_ANSWERS:
             return time.monotonic() - begin
         time.sleep(0.1)
-    raise HealthError(timeout_message(host, storage, timeout, last, settings))
+    raise HealthError(timeout_message(host, storage, timeout, last, settings, said))
 
 
 def mirror_of(host: HostSettings) -> bool | None:
@@ -138,8 +151,9 @@ def wait_for_mirror(host: HostSettings, on: bool, timeout: float) -> bool:
 
 
 def timeout_message(host: HostSettings, storage: str, timeout: float, last: tuple[int, str | None],
-                    settings: Settings | None = None) -> str:
-    """Why a wait for ``storage`` ended: the last answer decides what to say."""
+                    settings: Settings | None = None, said: str = "") -> str:
+    """Why a wait for ``storage`` ended: the last answer decides what to say (``said``: that answer for people,
+    when it was no 200: "HTTP 503", "nothing (ConnectionRefusedError: ...)")."""
     status, seen = last
     where = host.health_url or ", ".join(host.site_url + path for path in host.media_check_paths)
     if status == 200 and seen == OTHER_MODE.get(storage):
@@ -150,8 +164,9 @@ def timeout_message(host: HostSettings, storage: str, timeout: float, last: tupl
         if page is not None:
             return no_media_problem(settings, host, page)
     shown = {"mixed": "mixed (media URLs both on disk and in the bucket)"}.get(seen or "", seen)
+    answer = said if said and status != 200 else f"HTTP {status}" if status else "nothing"
     return (f"{host.alias}: {where} did not report storage={storage} within {timeout:.0f} s "
-            f"(last answer: HTTP {status or 'none'}, storage={shown})")
+            f"(last answer: {answer}, storage={shown})")
 
 
 def health_problem(settings: Settings, host: HostSettings) -> str | None:
@@ -164,8 +179,8 @@ def health_problem(settings: Settings, host: HostSettings) -> str | None:
     # undo says what it restored and what it could not confirm (deploy.flows.reload).
     for page in _pages(settings, host):
         if page.status != 200:
-            return (f"{host.alias}: configuration problem: the check page {page.url} answered HTTP "
-                    f"{page.status or 'nothing'}; MEDIA_CHECK_PATHS must name pages the site serves")
+            return (f"{host.alias}: configuration problem: the check page {page.url} answered {page.said}; "
+                    "MEDIA_CHECK_PATHS must name pages the site serves")
         if not page.media:
             return no_media_problem(settings, host, page)
     return None
@@ -178,38 +193,42 @@ def media_urls(settings: Settings, host: HostSettings) -> list[str]:
     urls = []
     for page in _pages(settings, host):
         if page.status != 200:
-            raise HealthError(f"{host.alias}: {page.url} answered HTTP {page.status or 'nothing'}")
+            raise HealthError(f"{host.alias}: {page.url} answered {page.said}")
         if not page.media:
             raise HealthError(no_media_problem(settings, host, page))
         urls += page.media
     return list(dict.fromkeys(urls))
 
 
-def check_media_served_from_bucket(settings: Settings, host: HostSettings, limit: int) -> int:
+def check_media_served_from_bucket(settings: Settings, host: HostSettings, limit: int,
+                                   faults: FaultTally | None = None) -> int:
     """A sample of rendered media URLs point at the bucket and fetch anonymously: 200, not HTML, the bytes
-    the bucket holds."""
+    the bucket holds.  The store's transient faults are retried (and counted in ``faults``)."""
     bases = media_bases(settings, host)
     urls = media_urls(settings, host)
     wrong = [url for url in urls if bases.storage_of(url) != "s3"]
     if wrong:
         raise HealthError(f"{host.alias}: the site still renders media URLs outside the bucket ({bases.bucket}), "
                           f"e.g. {wrong[0]}")
-    client = s3_client(settings) if urls else None
+    client = s3_client(settings, faults=faults) if urls else None
     for url in _spread(urls, limit):
-        status, body, headers = anonymous_get(url)
+        status, body, headers = fetch_anonymously(url, settings, faults, what=f"{host.alias}: media URL {url}")
         if status != 200:
-            raise HealthError(f"{host.alias}: media URL {url} answered HTTP {status or 'nothing'} without credentials")
+            raise HealthError(f"{host.alias}: media URL {url} answered {said_of(status, body)} without credentials")
         _refuse_html(host, url, headers)
         key = unquote(url[len(settings.bucket_url) + 1:].split("?")[0])
-        head = client.head_object(Bucket=settings.bucket, Key=key)
+        head = store_call(lambda: client.head_object(Bucket=settings.bucket, Key=key),
+                          f"{host.alias}: HEAD s3://{settings.bucket}/{key}", settings, faults)
         etag = head.get("ETag", "").strip('"')
         if len(body) != head["ContentLength"] or (len(etag) == 32 and hashlib.md5(body).hexdigest() != etag):
             raise HealthError(f"{host.alias}: {url} returned other bytes than the bucket holds")
     return min(len(urls), limit)
 
 
-def check_media_served_by_site(settings: Settings, host: HostSettings, limit: int) -> int:
-    """After a rollback: the media URLs the site renders are under its MEDIA_URL again, and they fetch."""
+def check_media_served_by_site(settings: Settings, host: HostSettings, limit: int,
+                               faults: FaultTally | None = None) -> int:
+    """After a rollback: the media URLs the site renders are under its MEDIA_URL again, and they fetch (from
+    the site: no store traffic, ``faults`` has nothing to count)."""
     bases = media_bases(settings, host)
     urls = media_urls(settings, host)
     in_bucket = [url for url in urls if bases.storage_of(url) != "disk"]
@@ -217,9 +236,9 @@ def check_media_served_by_site(settings: Settings, host: HostSettings, limit: in
         raise HealthError(f"{host.alias}: the site still renders media URLs in the bucket, e.g. {in_bucket[0]} "
                           f"(expected them under {bases.disk})")
     for url in _spread(urls, limit):
-        status, _, headers = anonymous_get(url)
+        status, body, headers = anonymous_get(url)
         if status != 200:
-            raise HealthError(f"{host.alias}: media URL {url} answered HTTP {status or 'nothing'}")
+            raise HealthError(f"{host.alias}: media URL {url} answered {said_of(status, body)}")
         _refuse_html(host, url, headers)
     return min(len(urls), limit)
 

@@ -17,7 +17,9 @@ import botocore.exceptions
 from ...engine.run import Run
 from ...media.compare import object_key
 from ...remote.ssh import LineStream
-from ...store.client import s3_client
+from ...errors import StoreUnavailable
+from ...retry import gave_up, policy_of
+from ...store.client import attempts_made, client_fault, s3_client
 from ..site_python import manage_shell, prelude, program
 
 # Looked up in the bucket one by one; past that they are only counted.
@@ -54,7 +56,7 @@ def check_references(run: Run) -> ReferenceReport | None:
         return None
     script = prelude(MEDIA_ROOT=settings.media_root) + SCRIPT
     command = manage_shell(host, script)
-    report, client = ReferenceReport(), s3_client(settings)
+    report, client = ReferenceReport(), s3_client(settings, faults=run.faults)
     for raw in LineStream(run.media_connection, command, "listing the database's file references"):
         kind, _, value = raw.decode("utf-8", "replace").rstrip("\n").partition("\t")
         if kind == "counts":
@@ -69,8 +71,13 @@ def _look_up(client, settings, name: str, report: ReferenceReport) -> None:
     if report.in_bucket + len(report.missing_everywhere) >= LOOKUP_LIMIT:
         report.not_looked_up += 1
         return
+    key = object_key(settings.media_prefix, name)
     try:
-        client.head_object(Bucket=settings.bucket, Key=object_key(settings.media_prefix, name))
+        client.head_object(Bucket=settings.bucket, Key=key)
         report.in_bucket += 1
-    except botocore.exceptions.ClientError:
+    except botocore.exceptions.ClientError as error:
+        fault = client_fault(error)
+        if fault.transient:   # the store did not answer well (botocore retried it): not a missing file
+            raise StoreUnavailable(gave_up(f"looking up s3://{settings.bucket}/{key}", fault, attempts_made(error),
+                                           None, {}, policy_of(settings))) from None
         report.missing_everywhere.append(name)
