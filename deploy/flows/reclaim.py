@@ -2,8 +2,8 @@
 
     preflight (changes nothing: every site serves from S3, no mirror on, the lock free, MEDIA_ROOT
     neither / nor the home directory; what would be freed, and what the proof costs) -> lock ->
-    rclone installed -> the proof (a snapshot of every file, rclone's check of each one's size and
-    MD5 against its object, each object's MD5) -> with --delete-local only: the removal of exactly
+    rclone installed -> the proof (a snapshot of every file, each file's MD5 from rclone md5sum, each
+    object's size and MD5 from the listing) -> with --delete-local only: the removal of exactly
     the proven files still as the snapshot saw them, and of the directories left empty, with a
     record under runs/ (mode 600) -> health on S3
 
@@ -124,7 +124,7 @@ BEFORE_RECLAIM = [
 # --- the steps -------------------------------------------------------------------------------
 
 def _with_rclone(run: ReclaimRun) -> Settings:
-    """The run's settings with rclone as the tool: the proof is rclone's check whatever SYNC_TOOL says."""
+    """The run's settings with rclone as the tool: the proof hashes with rclone whatever SYNC_TOOL says."""
     return replace(run.settings, sync_tool="rclone")
 
 
@@ -149,7 +149,8 @@ def prove(run: ReclaimRun) -> str:
 
 def preview_prove(run: ReclaimRun) -> str:
     return (f"would check every file under {run.settings.media_root} against "
-            f"s3://{run.settings.bucket}/{run.settings.media_prefix}/ (rclone check --one-way, size and MD5)")
+            f"s3://{run.settings.bucket}/{run.settings.media_prefix}/ (rclone md5sum on the host, the listing here: "
+            "size and MD5)")
 
 
 def remove(run: ReclaimRun) -> str:
@@ -192,7 +193,7 @@ def preview_remove(run: ReclaimRun) -> str:
 
 RECLAIM = [
     steps.TAKE_LOCK,
-    Step("install rclone (the proof's check)", install_rclone, preview=preview_install_rclone),
+    Step("install rclone (the proof's hashing)", install_rclone, preview=preview_install_rclone),
     Step("prove each file is in the bucket", prove, preview=preview_prove),
     Step("remove the proven files from disk", remove, undo=put_back, preview=preview_remove),
     Step("health check on S3", partial(steps.health_check, to=TO_S3), preview=partial(steps.preview_health, to=TO_S3)),

@@ -1,10 +1,10 @@
 """Reclaim's work on the media host and the bucket: the proof that each file is in the bucket, the removal
 of exactly the proven files, and the record of what went (judged in ``deploy.media.proof``).
 
-    snapshot (size, mtime, inode of every file) -> rclone check --one-way --combined (size and MD5 of
-    every file against its object: reads every byte of the tree once) -> each identical object's MD5
-    from the listing (HEAD for multipart objects) -> proven = identical with an MD5 -> removal of the
-    proven files still as the snapshot saw them -> the record (runs/, mode 600)
+    snapshot (size, mtime, inode of every file) -> rclone md5sum on the media host (every byte of the
+    tree read once), while the bucket is listed here (each object's size and ETag; HEAD for a multipart
+    object's MD5) -> proven = same size and MD5 -> removal of the proven files still as the snapshot
+    saw them -> the record (runs/, mode 600)
 
 Nothing here touches the bucket but to read it, nor a path outside MEDIA_ROOT.
 """
@@ -13,20 +13,19 @@ from __future__ import annotations
 
 import json
 import os
-import secrets
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..config.paths import shell_path
 from ..engine.run import Run
 from ..remote.ssh import LineStream, put_script, run_to_end, run_with_input
-from ..remote.ssh import run as remote_run
 from ..store.listing import listing
 from ..store.probe import md5chksums
-from ..sync.on_host import check_media
-from ..sync.tools import run_dir
+from ..sync.commands import md5sum_command
 from .compare import object_key
-from .proof import Kept, Proof, Proven, decide, needs_metadata, object_md5, parse_combined_lines, parse_snapshot_lines
+from .proof import (Kept, Proof, Proven, Stored, decide, needs_metadata, object_md5, parse_md5sum_lines,
+                    parse_snapshot_lines)
 
 
 @dataclass
@@ -43,11 +42,14 @@ class Removal:
 
 
 def prove(run: Run, exclude: list[str]) -> Proof:
-    """Which files the bucket holds byte for byte: the snapshot, rclone's check, the objects' MD5s."""
+    """Which files the bucket holds byte for byte: the snapshot, then each file's MD5 from disk while the
+    bucket is listed (the two overlap: one reads the media host's disk, the other asks the store)."""
     snapshot = parse_snapshot_lines(_snapshot_stream(run))
-    combined = _check(run, exclude)
-    identical = {path for path, verdict in combined.items() if verdict == "=" and path in snapshot}
-    return decide(snapshot, combined, _bucket_md5s(run, identical))
+    with ThreadPoolExecutor(1, thread_name_prefix="proof-listing") as pool:
+        listed = pool.submit(_stored, run)
+        local_md5s = _local_md5s(run, exclude)
+        stored = listed.result()
+    return decide(snapshot, local_md5s, stored)
 
 
 def remove(run: Run, proof: Proof) -> Removal:
@@ -107,30 +109,29 @@ def _snapshot_stream(run: Run) -> LineStream:
                       f"{shell_path(settings.media_root)}", f"taking a snapshot of {settings.media_root}")
 
 
-def _check(run: Run, exclude: list[str]) -> dict[str, str]:
-    """rclone's combined report, read back from the media host (then removed there)."""
-    path = f"{run_dir(run.settings)}/check-{secrets.token_hex(8)}.combined"
-    try:
-        check_media(run.media_connection, run.settings, path, exclude=exclude,
-                    on_progress=lambda line: run.say(f"    {line}"))
-        return parse_combined_lines(LineStream(run.media_connection, f"cat {shell_path(path)}",
-                                               "reading rclone's check report"))
-    finally:
-        remote_run(run.media_connection, f"rm -f {shell_path(path)}", "removing rclone's check report")
+def _local_md5s(run: Run, exclude: list[str]) -> dict[str, str]:
+    """``rclone md5sum`` of MEDIA_ROOT on the media host; a file it could not read has no MD5 (kept)."""
+    lines, said = [], []
+    stream = LineStream(run.media_connection, md5sum_command(run.settings, exclude),
+                        f"reading every file under {run.settings.media_root} (rclone md5sum)")
+    for line in stream:
+        (said if line.startswith(b"rclone-exit ") else lines).append(line)
+    exit_code = int(said[-1].split()[1]) if said else None
+    if exit_code != 0:
+        problems = " | ".join(stream.stderr.strip().splitlines()[-3:])
+        run.say(f"    rclone md5sum exited {exit_code}: the files it could not read stay on disk ({problems})")
+    return parse_md5sum_lines(lines)
 
 
-def _bucket_md5s(run: Run, paths: set[str]) -> dict[str, str | None]:
-    """The MD5 of each path's object: its ETag, or rclone's md5chksum for a multipart upload."""
-    prefix = run.settings.media_prefix
-    start = len(object_key(prefix, ""))
-    found: dict[str, str | None] = {}
+def _stored(run: Run) -> dict[str, Stored]:
+    """Each object under the prefix: its size and MD5 (its ETag, or rclone's md5chksum for a multipart upload)."""
+    start = len(object_key(run.settings.media_prefix, ""))
+    found: dict[str, Stored] = {}
     multipart: list[str] = []
     for entry in listing(run.settings, faults=run.faults):
-        path = entry.key[start:]
-        if path in paths:
-            found[path] = object_md5(entry.etag)
-            if needs_metadata(entry.etag):
-                multipart.append(entry.key)
+        found[entry.key[start:]] = Stored(entry.size, object_md5(entry.etag))
+        if needs_metadata(entry.etag):
+            multipart.append(entry.key)
     for key, md5chksum in md5chksums(run.settings, multipart, run.faults).items():
-        found[key[start:]] = object_md5(None, md5chksum)
+        found[key[start:]] = found[key[start:]]._replace(md5=object_md5(None, md5chksum))
     return found

@@ -2,15 +2,16 @@
 
 Pure.  Three readings meet here, each keyed by the path below MEDIA_ROOT:
 
-- the snapshot taken before the check (``media_manifest.py --stat``): size, mtime and inode of each
+- the snapshot taken before the hashing (``media_manifest.py --stat``): size, mtime and inode of each
   file, which the removal compares again, so that nothing written since the proof goes;
-- rclone's ``check --one-way --combined`` report: ``= path`` identical (size, and MD5 where both
-  sides have one), ``* path`` differs, ``- path`` missing in the bucket, ``! path`` an error;
-- the bucket's MD5 of each object: a single-part ETag is the content's MD5; a multipart object has
-  one only where rclone stored it (``X-Amz-Meta-Md5chksum``).  rclone reports a file it could
-  compare by size only as identical too, so a file whose object has no MD5 is kept and named here.
+- the MD5 of each file's content as ``rclone md5sum`` read it on the media host (``<md5>  <path>``
+  lines: every byte of the tree once, on every core);
+- each object in the bucket, from the listing: its size and its MD5.  A single-part ETag is the
+  content's MD5; a multipart object has one only where rclone stored it (``X-Amz-Meta-Md5chksum``).
+  A file whose object has no MD5 is kept and named: a size alone proves nothing.
 
-A file is proven when all three agree; the record of what reclaim removed gives each file's MD5.
+A file is proven when its object has the snapshot's size and the file's MD5; the record of what reclaim
+removed gives each file's MD5.
 """
 
 from __future__ import annotations
@@ -23,15 +24,12 @@ from typing import Iterable, NamedTuple
 from ..errors import VerifyError
 from .compare import plain_md5_etag
 
-# rclone's combined report: the first character of each line, a space, the path.
-WHY_KEPT = {
-    "*": "differs from its object in the bucket (size or MD5)",
-    "-": "not in the bucket",
-    "!": "could not be checked (rclone reported an error reading it or its object)",
-}
+NO_LOCAL_MD5 = "could not be read on disk (no MD5 from rclone md5sum)"
+MISSING = "not in the bucket"
+OTHER_SIZE = "its object in the bucket has another size"
+OTHER_MD5 = "its object in the bucket has other bytes (another MD5)"
 NO_MD5 = ("its object has no MD5 to compare (a multipart upload without rclone's X-Amz-Meta-Md5chksum): "
-          "compared by size only")
-NOT_CHECKED = "not in rclone's report (left out of the check)"
+          "its size alone proves nothing")
 
 
 class Seen(NamedTuple):
@@ -55,11 +53,18 @@ class Kept(NamedTuple):
     why: str
 
 
+class Stored(NamedTuple):
+    """One object as the bucket has it: its size and its content's MD5 (None: the store gives none)."""
+
+    size: int
+    md5: str | None
+
+
 @dataclass
 class Proof:
     proven: list[Proven] = field(default_factory=list)
     kept: list[Kept] = field(default_factory=list)
-    newer: int = 0  # in the check, not in the snapshot: arrived between them, left alone
+    newer: int = 0  # hashed, not in the snapshot: arrived between them, left alone
 
     @property
     def proven_bytes(self) -> int:
@@ -74,7 +79,7 @@ class Proof:
             if len(self.kept) > limit:
                 lines.append(f"  ... and {len(self.kept) - limit:,} more (every one in the record under runs/)")
         if self.newer:
-            lines.append(f"{self.newer:,} files arrived during the check: left alone")
+            lines.append(f"{self.newer:,} files arrived during the proof: left alone")
         return lines
 
 
@@ -94,18 +99,18 @@ def parse_snapshot_lines(lines: Iterable[bytes | str]) -> dict[str, Seen]:
     return found
 
 
-def parse_combined_lines(lines: Iterable[bytes | str]) -> dict[str, str]:
-    """rclone's ``--combined`` report by path: ``=``, ``*``, ``-``, ``+`` or ``!``."""
+def parse_md5sum_lines(lines: Iterable[bytes | str]) -> dict[str, str]:
+    """``rclone md5sum``'s ``<md5>  <path>`` lines by path; other lines (none expected) are refused."""
     found: dict[str, str] = {}
     for number, raw in enumerate(lines, 1):
         line = raw.decode("utf-8") if isinstance(raw, bytes) else raw
         line = line[:-1] if line.endswith("\n") else line
         if not line:
             continue
-        if len(line) < 3 or line[0] not in "=*-+!" or line[1] != " ":
-            raise VerifyError(f"rclone's combined report, line {number}: expected '<=|*|-|+|!> path', "
-                              f"got {line[:80]!r}")
-        found[line[2:]] = line[0]
+        digest, gap, path = line[:32], line[32:34], line[34:]
+        if gap != "  " or not path or not all(char in "0123456789abcdef" for char in digest) or len(digest) != 32:
+            raise VerifyError(f"rclone md5sum, line {number}: expected '<md5>  <path>', got {line[:80]!r}")
+        found[path] = digest
     return found
 
 
@@ -128,19 +133,17 @@ def needs_metadata(etag: str | None) -> bool:
     return plain_md5_etag(etag) is None
 
 
-def decide(snapshot: dict[str, Seen], combined: dict[str, str], md5s: dict[str, str | None]) -> Proof:
-    """Proven: in the snapshot, identical in rclone's report, and with an MD5 in the bucket; every other
-    file of the snapshot kept with its reason, in path order."""
+def decide(snapshot: dict[str, Seen], local_md5s: dict[str, str], stored: dict[str, Stored]) -> Proof:
+    """Proven: in the snapshot, hashed on disk, and in the bucket with the snapshot's size and the same MD5;
+    every other file of the snapshot kept with its reason, in path order."""
     proof = Proof()
     for path in sorted(snapshot):
-        seen, verdict = snapshot[path], combined.get(path)
-        if verdict is None:
-            proof.kept.append(Kept(path, NOT_CHECKED))
-        elif verdict != "=":
-            proof.kept.append(Kept(path, WHY_KEPT.get(verdict, f"rclone reported {verdict!r}")))
-        elif md5s.get(path) is None:
-            proof.kept.append(Kept(path, NO_MD5))
+        seen, md5, found = snapshot[path], local_md5s.get(path), stored.get(path)
+        why = (NO_LOCAL_MD5 if md5 is None else MISSING if found is None else OTHER_SIZE if found.size != seen.size
+               else NO_MD5 if found.md5 is None else OTHER_MD5 if found.md5 != md5 else None)
+        if why is None:
+            proof.proven.append(Proven(path, seen.size, seen.mtime_ns, seen.inode, md5))
         else:
-            proof.proven.append(Proven(path, seen.size, seen.mtime_ns, seen.inode, md5s[path]))
-    proof.newer = sum(1 for path in combined if path not in snapshot)
+            proof.kept.append(Kept(path, why))
+    proof.newer = sum(1 for path in local_md5s if path not in snapshot)
     return proof

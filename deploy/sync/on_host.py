@@ -22,7 +22,7 @@ from __future__ import annotations
 import json
 import threading
 import time
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from typing import Callable, Iterable
 
 import paramiko
@@ -32,10 +32,10 @@ from ..config.types import Settings
 from ..errors import PreflightError, RemoteError
 from ..remote.ssh import run
 from ..retry import FaultTally
-from .commands import (check_command, check_download_umask, destination_url, download_command, inspect_command, umask_for,
+from .commands import (check_download_umask, destination_url, download_command, inspect_command, umask_for,
                        upload_command, with_retry_flags)
 from .files import create_note, launch_command, remove_file, remove_note, run_files, secret_file, stop_tool
-from .output import LineWriter, RcloneCheckOutput, ToolOutput, tool_output
+from .output import LineWriter, ToolOutput, tool_output
 from .resend import Copied, copy_until_done
 from .tools import (ToolSpec, answers_pinned_version, credentials_file, install_command, prepare_run_dir_command,
                     probe_command, run_dir, scrub, tool_spec, venv_dir)
@@ -195,25 +195,6 @@ def download_media(connection: Connection, settings: Settings, *, overwrite: boo
     if copied.last.failed(copied.exit_code):
         _raise_failure(connection, settings, spec, copied.exit_code, copied.last, what)
     return result
-
-
-def check_media(connection: Connection, settings: Settings, combined_path: str, *, exclude: Iterable[str] = (),
-                on_progress: Callable[[str], None] | None = None) -> int:
-    """rclone's check of MEDIA_ROOT against ``s3://BUCKET/PREFIX/`` on the media host (reclaim's proof), its
-    combined report written to ``combined_path`` there; returns rclone's exit code, 0 (all identical) or 1
-    (differences: the report names them).  Changes nothing, on disk or in the bucket.  Any other exit is a
-    RemoteError naming the host.  rclone must be installed (``install_sync_tool`` with SYNC_TOOL=rclone)."""
-    rclone = replace(settings, sync_tool="rclone")   # the credentials file in rclone's format
-    spec = tool_spec("rclone")
-    config_path, pid_path = run_files(rclone, spec)
-    command = check_command(rclone, config_path, combined_path, exclude)
-    output = RcloneCheckOutput(verb="checked")
-    run(connection, prepare_run_dir_command(rclone), f"preparing {run_dir(rclone)}")
-    exit_code, _ = _run_tool(connection, rclone, config_path, pid_path, launch_command(pid_path, command), output,
-                             on_progress, "check")
-    if exit_code not in (0, 1):
-        _raise_failure(connection, rclone, spec, exit_code, output, f"check against {destination_url(rclone)}")
-    return exit_code
 
 
 # --- helpers ---------------------------------------------------------------------------------

@@ -262,17 +262,6 @@ class LineWriter:
             self._handle(line.rstrip("\r"))
 
 
-class RcloneCheckOutput(RcloneOutput):
-    """rclone check (reclaim's proof): each difference is an error line, and the combined report names
-    every one, so only the first few are shown here."""
-
-    def feed(self, line: str, stream: str) -> str | None:
-        shown = super().feed(line, stream)
-        if shown is not None and shown.startswith("rclone error: ") and len(self.problems) > SHOWN_ERRORS:
-            return None
-        return shown
-
-
 def tool_output(tool: str, totals: tuple[int, int] | None = None, **kwargs) -> ToolOutput:
     return {"rclone": RcloneOutput, "s5cmd": S5cmdOutput, "s3cmd": S3cmdOutput}[tool](totals, **kwargs)
 

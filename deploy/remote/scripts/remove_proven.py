@@ -22,6 +22,7 @@ kept); 2 when MEDIA_ROOT is missing, not a directory, or is ``/`` or the home di
 (refused outright: nothing is removed).
 """
 
+import heapq
 import json
 import os
 import stat
@@ -45,14 +46,18 @@ def plain_relative(path):
     return bool(path) and not path.startswith("/") and all(part not in ("", ".", "..") for part in parts)
 
 
-def why_kept(root_real, entry):
-    """None when this proven file may go, else why it stays."""
+def why_kept(root_real, entry, real_parents=None):
+    """None when this proven file may go, else why it stays; ``real_parents`` caches each directory's answer
+    (a realpath walks every component: once a directory, not once a file)."""
     path = entry.get("path")
     if not isinstance(path, str) or not plain_relative(path):
         return "not a plain path below MEDIA_ROOT"
     full = os.path.join(root_real, path)
     parent = os.path.dirname(full)
-    if os.path.realpath(parent) != parent:
+    cache = {} if real_parents is None else real_parents
+    if parent not in cache:
+        cache[parent] = os.path.realpath(parent) == parent
+    if not cache[parent]:
         return "under a symlinked directory: not removed through the link"
     try:
         now = os.stat(full)
@@ -81,10 +86,11 @@ def unlink(root_real, entry):
 def remove_empty_directories(root_real, directories):
     """Remove the directories that removing files left empty, deepest first; MEDIA_ROOT stays."""
     removed = 0
-    pending = set(directories)
-    while pending:
-        directory = max(pending, key=lambda name: name.count("/"))
-        pending.discard(directory)
+    queued = set(directories)
+    deepest = [(-name.count("/"), name) for name in queued]   # a heap: a parent is taken after its children
+    heapq.heapify(deepest)
+    while deepest:
+        _, directory = heapq.heappop(deepest)
         if directory == root_real or not directory.startswith(root_real + "/"):
             continue
         try:
@@ -92,7 +98,10 @@ def remove_empty_directories(root_real, directories):
         except OSError:
             continue
         removed += 1
-        pending.add(os.path.dirname(directory))
+        parent = os.path.dirname(directory)
+        if parent not in queued:
+            queued.add(parent)
+            heapq.heappush(deepest, (-parent.count("/"), parent))
     return removed
 
 
@@ -112,7 +121,8 @@ def main(argv, lines, out):
     root_real = os.path.realpath(root)
     entries = [json.loads(line) for line in lines if line.strip()]
     # Every file is checked before any goes: a symlink whose target is proven too is still seen whole.
-    verdicts = [why_kept(root_real, entry) for entry in entries]
+    real_parents = {}
+    verdicts = [why_kept(root_real, entry, real_parents) for entry in entries]
     touched = set()
     for entry, kept in zip(entries, verdicts):
         if kept is None:
