@@ -105,6 +105,7 @@ def check_media_host(run: FlowRun) -> str:
                              f"at {lock_path(settings)}; if that run is dead, re-run with --break-lock")
     files, size, problems = manifest.scan(run)
     run.state.passes.unreadable = manifest.unreadable(problems)
+    run.state.passes.scanned = (files, size)
     upload_command(settings, "-", run.state.passes.unreadable)  # refuses a tool that cannot leave them out
     return (f"{settings.media_host}: {settings.media_root} holds {files} files ({size / 1e6:.1f} MB)"
             + (f", {len(problems)} unreadable (left out)" if problems else "")

@@ -100,7 +100,7 @@ def check_media_root(run: ReclaimRun) -> str:
 def check_what_is_freed(run: ReclaimRun) -> str:
     """What reclaim would free, the filesystem before and after, and what the proof costs."""
     settings, state = run.settings, run.state.reclaim
-    state.files, state.bytes, _ = manifest.scan(run)
+    state.files, state.bytes = run.state.passes.scanned   # the media host's check scanned the tree
     size, free = manifest.filesystem(run)
     state.filesystem_bytes, state.free_bytes = size, free
     return (f"{settings.media_host}:{settings.media_root} holds {state.files:,} files ({state.bytes / 1e6:,.1f} MB); "

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import os
+import secrets
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -22,7 +23,9 @@ from ..engine.run import Run
 from ..remote.ssh import LineStream, put_script, run_to_end, run_with_input
 from ..store.listing import listing
 from ..store.probe import md5chksums
+from ..remote.ssh import run as remote_run
 from ..sync.commands import md5sum_command
+from ..sync.tools import prepare_run_dir_command, run_dir
 from .compare import object_key
 from .proof import (Kept, Proof, Proven, Stored, decide, needs_metadata, object_md5, parse_md5sum_lines,
                     parse_snapshot_lines)
@@ -44,9 +47,9 @@ class Removal:
 def prove(run: Run, exclude: list[str]) -> Proof:
     """Which files the bucket holds byte for byte: the snapshot, then each file's MD5 from disk while the
     bucket is listed (the two overlap: one reads the media host's disk, the other asks the store)."""
-    snapshot = parse_snapshot_lines(_snapshot_stream(run))
     with ThreadPoolExecutor(1, thread_name_prefix="proof-listing") as pool:
-        listed = pool.submit(_stored, run)
+        listed = pool.submit(_stored, run)   # the bucket's side needs no snapshot: it starts first
+        snapshot = parse_snapshot_lines(_snapshot_stream(run))
         local_md5s = _local_md5s(run, exclude)
         stored = listed.result()
     return decide(snapshot, local_md5s, stored)
@@ -111,16 +114,21 @@ def _snapshot_stream(run: Run) -> LineStream:
 
 def _local_md5s(run: Run, exclude: list[str]) -> dict[str, str]:
     """``rclone md5sum`` of MEDIA_ROOT on the media host; a file it could not read has no MD5 (kept)."""
-    lines, said = [], []
-    stream = LineStream(run.media_connection, md5sum_command(run.settings, exclude),
-                        f"reading every file under {run.settings.media_root} (rclone md5sum)")
-    for line in stream:
-        (said if line.startswith(b"rclone-exit ") else lines).append(line)
-    exit_code = int(said[-1].split()[1]) if said else None
-    if exit_code != 0:
-        problems = " | ".join(stream.stderr.strip().splitlines()[-3:])
-        run.say(f"    rclone md5sum exited {exit_code}: the files it could not read stay on disk ({problems})")
-    return parse_md5sum_lines(lines)
+    settings = run.settings
+    output = f"{run_dir(settings)}/md5sum-{secrets.token_hex(8)}.txt"
+    remote_run(run.media_connection, prepare_run_dir_command(settings), f"preparing {run_dir(settings)}")
+    try:
+        result = run_to_end(run.media_connection, md5sum_command(settings, output, exclude),
+                            f"reading every file under {settings.media_root} (rclone md5sum)", timeout=None)
+        said = [line for line in result.stdout.splitlines() if line.startswith("rclone-exit ")]
+        if not said or said[-1] != "rclone-exit 0":
+            problems = " | ".join(result.stderr.strip().splitlines()[-3:])
+            run.say(f"    rclone md5sum: {said[-1] if said else 'no exit code'}: the files it could not read stay "
+                    f"on disk ({problems})")
+        return parse_md5sum_lines(LineStream(run.media_connection, f"cat {shell_path(output)}",
+                                             "reading rclone md5sum's lines"))
+    finally:
+        remote_run(run.media_connection, f"rm -f {shell_path(output)}", "removing rclone md5sum's lines")
 
 
 def _stored(run: Run) -> dict[str, Stored]:

@@ -19,6 +19,8 @@ if TYPE_CHECKING:  # a record: the SSH side of the feed is not loaded for its ty
 class Passes:
     # paths under MEDIA_ROOT the manifest cannot follow (symlink loops, dangling links): no copy touches them
     unreadable: list[str] = field(default_factory=list)
+    # the tree as the preflight's scan found it: (files, bytes)
+    scanned: tuple[int, int] = (0, 0)
     # the media host's clock when the first upload started: the verify leaves out files changed since
     upload_started: int | None = None
     # what the first upload said of itself (deploy.media.accounting): the verify before the flip takes it

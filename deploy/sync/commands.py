@@ -308,17 +308,20 @@ def with_retry_flags(settings: Settings, command: str) -> str:
 
 # --- reclaim's proof -------------------------------------------------------------------------
 
-def md5sum_command(settings: Settings, exclude: Iterable[str] = ()) -> str:
+def md5sum_command(settings: Settings, output_path: str, exclude: Iterable[str] = ()) -> str:
     """``rclone md5sum`` of every file under MEDIA_ROOT, on the media host: ``<md5>  <path>`` lines, every
     byte read once on every core (``--checkers``).  ``--copy-links`` as the upload: a symlinked file is
     hashed as the content it was uploaded with.  Local only: no credentials, no request to the store.
-    Always rclone, whatever SYNC_TOOL says.  Its exit code follows as a last line ``rclone-exit N``: a
-    file it could not read is named on stderr and has no line, which keeps it on disk."""
+    Always rclone, whatever SYNC_TOOL says.  The lines go to ``output_path`` on the host (read back once
+    it is done: streamed over SSH they cost the operator's side as much CPU as the hashing); the exit
+    code is printed, ``rclone-exit N``: a file it could not read is named on stderr and has no line,
+    which keeps it on disk."""
     spec = tool_spec("rclone")
     words = ["md5sum", shell_path(settings.media_root.rstrip("/") + "/"), "--config", "/dev/null", "--copy-links",
              "--checkers", str(max(2, settings.sync_concurrency // 8)),
              *_rclone_excludes([_relative(path) for path in exclude])]
-    return " ".join([*_launcher(settings, spec), *words]) + "; echo rclone-exit $?"
+    no_line_breaks("md5sum output", output_path)
+    return " ".join([*_launcher(settings, spec), *words]) + f" > {shell_path(output_path)}; echo rclone-exit $?"
 
 
 # --- small helpers ---------------------------------------------------------------------------
