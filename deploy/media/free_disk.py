@@ -20,6 +20,7 @@ from pathlib import Path
 
 from ..config.paths import shell_path
 from ..engine.run import Run
+from ..errors import RemoteError
 from ..remote.ssh import LineStream, put_script, run_to_end, run_with_input
 from ..store.listing import listing
 from ..store.probe import md5chksums
@@ -56,25 +57,30 @@ def prove(run: Run, exclude: list[str]) -> Proof:
 
 
 def remove(run: Run, proof: Proof) -> Removal:
-    """Remove the proven files still as the snapshot saw them (``remove_proven.py`` on the media host)."""
+    """Remove the proven files still as the snapshot saw them (``remove_proven.py`` on the media host).  Its
+    answers come one a file, in the order asked."""
     settings = run.settings
     script = put_script(run.media_connection, settings.tools_dir, "remove_proven.py")
-    proven = {file.path: file for file in proof.proven}
-    lines = "".join(json.dumps({"path": file.path, "size": file.size, "mtime_ns": file.mtime_ns,
-                                "inode": file.inode}) + "\n" for file in proof.proven)
+    asked = b"".join(json.dumps({"path": file.path, "size": file.size, "mtime_ns": file.mtime_ns,
+                                 "inode": file.inode}).encode() + b"\n" for file in proof.proven)
     output = run_with_input(run.media_connection,
                             f"{shell_path(settings.remote_python)} {shell_path(script)} {shell_path(settings.media_root)}",
-                            lines.encode("utf-8"), f"removing {len(proven):,} proven files under {settings.media_root}",
+                            asked, f"removing {len(proof.proven):,} proven files under {settings.media_root}",
                             timeout=3600)
+    del asked
     removal = Removal()
-    for line in output.splitlines():
+    answers = iter(output.splitlines())
+    for file, line in zip(proof.proven, answers):
         outcome = json.loads(line)
-        if "directories" in outcome:
-            removal.directories = outcome["directories"]
-        elif outcome.get("removed"):
-            removal.removed.append(proven[outcome["path"]])
+        if outcome.get("path") != file.path:
+            raise RemoteError(f"{settings.media_host}: remove_proven.py answered for {outcome.get('path')!r} where "
+                              f"{file.path!r} was asked: its answers cannot be read")
+        if outcome.get("removed"):
+            removal.removed.append(file)
         else:
-            removal.kept.append(Kept(outcome["path"], outcome["kept"]))
+            removal.kept.append(Kept(file.path, outcome["kept"]))
+    for line in answers:
+        removal.directories = json.loads(line).get("directories", removal.directories)
     return removal
 
 

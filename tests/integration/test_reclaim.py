@@ -126,7 +126,7 @@ def test_reclaim_proves_removes_exactly_the_proven_files_and_the_rollback_brings
     reclaim_flow.run_reclaim(load("sandbox", project_root), Options(delete_local=True), said.append,
                              reclaim_flow.BEFORE_RECLAIM + steps)
     output = "\n".join(said)
-    assert f"{altered}: differs from its object in the bucket" in output
+    assert f"{altered}: its object in the bucket has other bytes (another MD5)" in output
     assert f"{changed} (changed on disk since the proof" in output
 
     [record] = records(project_root, earlier)

@@ -161,7 +161,8 @@ def test_a_store_answering_only_503_fails_the_cutover_within_its_limit_and_chang
     assert failed.returncode == 1 and "Traceback" not in message, failed.stdout[-2000:] + message
     assert "HTTP 503 SlowDown" in message and "3 attempts" in message, message
     assert "STORE_RETRY_ATTEMPTS=3, STORE_RETRY_SECONDS=10" in message, message
-    assert "credential" not in message.lower() and "AccessDenied" not in message, message
+    reason = message.split("failed: ", 1)[-1]   # past the step's name ("preflight: bucket and credentials")
+    assert "credential" not in reason.lower() and "AccessDenied" not in reason, message
     [step] = [entry.event for entry in newest_journal(project_root, "cutover", began)
               if isinstance(entry.event, StepFinished) and entry.event.result == "failed"]
     assert step.seconds <= 10 + 5, f"'{step.step}' failed after {step.seconds} s"   # the limit, and a request's time
