@@ -13,6 +13,7 @@ from __future__ import annotations
 import ast
 import difflib
 import re
+import threading
 from dataclasses import dataclass
 
 from deploy.errors import SettingsFileError, SwitchMissing
@@ -139,9 +140,16 @@ def choose_disk_settings(current: str, target: str, backups: list[tuple[str, str
     return target, f"set {off} (no backup matches the current file)"
 
 
+# CPython 3.11's parser keeps its AST recursion depth per interpreter, not per thread: two hosts' files
+# parsed at once (the staged check runs on every host at once) can fail with "SystemError: AST constructor
+# recursion depth mismatch".  One parse at a time.
+_PARSING = threading.Lock()
+
+
 def _parse(body: str, path: str) -> ast.Module:
     try:
-        return ast.parse(body, filename=path)
+        with _PARSING:
+            return ast.parse(body, filename=path)
     except SyntaxError as exc:
         raise SettingsFileError(
             f"{path}: cannot parse it (line {exc.lineno}: {exc.msg}); "
