@@ -19,7 +19,7 @@ from __future__ import annotations
 import base64
 import binascii
 from dataclasses import dataclass, field
-from typing import Iterable, NamedTuple
+from typing import Iterable, Iterator, NamedTuple
 
 from ..errors import VerifyError
 from .compare import plain_md5_etag
@@ -83,14 +83,20 @@ class Proof:
         return lines
 
 
-def parse_snapshot_lines(lines: Iterable[bytes | str]) -> dict[str, Seen]:
-    """``<size>\\t<mtime_ns>\\t<inode>\\t<path>`` lines (``media_manifest.py --stat``) by path."""
-    found: dict[str, Seen] = {}
+def _numbered(lines: Iterable[bytes | str]) -> Iterator[tuple[int, str]]:
+    """(number, line) of each line that is not empty, its newline off; split on "\\n" only (a file name
+    may hold other line breaks)."""
     for number, raw in enumerate(lines, 1):
         line = raw.decode("utf-8") if isinstance(raw, bytes) else raw
         line = line[:-1] if line.endswith("\n") else line
-        if not line:
-            continue
+        if line:
+            yield number, line
+
+
+def parse_snapshot_lines(lines: Iterable[bytes | str]) -> dict[str, Seen]:
+    """``<size>\\t<mtime_ns>\\t<inode>\\t<path>`` lines (``media_manifest.py --stat``) by path."""
+    found: dict[str, Seen] = {}
+    for number, line in _numbered(lines):
         fields = line.split("\t", 3)
         if len(fields) != 4 or not all(value.isdigit() for value in fields[:3]) or not fields[3]:
             raise VerifyError(f"snapshot line {number}: expected '<size>\\t<mtime_ns>\\t<inode>\\t<path>', "
@@ -102,11 +108,7 @@ def parse_snapshot_lines(lines: Iterable[bytes | str]) -> dict[str, Seen]:
 def parse_md5sum_lines(lines: Iterable[bytes | str]) -> dict[str, str]:
     """``rclone md5sum``'s ``<md5>  <path>`` lines by path; other lines (none expected) are refused."""
     found: dict[str, str] = {}
-    for number, raw in enumerate(lines, 1):
-        line = raw.decode("utf-8") if isinstance(raw, bytes) else raw
-        line = line[:-1] if line.endswith("\n") else line
-        if not line:
-            continue
+    for number, line in _numbered(lines):
         digest, gap, path = line[:32], line[32:34], line[34:]
         if gap != "  " or not path or not all(char in "0123456789abcdef" for char in digest) or len(digest) != 32:
             raise VerifyError(f"rclone md5sum, line {number}: expected '<md5>  <path>', got {line[:80]!r}")
