@@ -112,6 +112,7 @@ def said_retries(output: str) -> Counter:
     return found
 
 
+@pytest.mark.timeout(1200)   # twenty real runs, 12-16 s each: past the suite's 300 s a test
 def test_ten_cutovers_and_ten_rollbacks_ride_out_503s_and_resets(faulty, project_root):
     before = {alias: faulty.settings_bytes(alias) for alias in faulty.aliases}
     journaled, said, timings = Counter(), Counter(), []
