@@ -90,6 +90,20 @@ def _states(run: FlowRun) -> str:
 
 
 def check_media_host(run: FlowRun) -> str:
+    holder = check_media_host_and_lock(run)
+    settings = run.settings
+    files, size, problems = manifest.scan(run)
+    run.state.passes.unreadable = manifest.unreadable(problems)
+    run.state.passes.scanned = (files, size)
+    upload_command(settings, "-", run.state.passes.unreadable)  # refuses a tool that cannot leave them out
+    return (f"{settings.media_host}: {settings.media_root} holds {files} files ({size / 1e6:.1f} MB)"
+            + (f", {len(problems)} unreadable (left out)" if problems else "")
+            + ("; lock free" if holder is None else ""))
+
+
+def check_media_host_and_lock(run: FlowRun) -> dict | None:
+    """Python 3.8+ on the media host, MEDIA_ROOT a directory, the lock free (or broken by --break-lock):
+    the lock's holder, or None.  The tree itself is read by the caller (a scan, or reclaim's snapshot)."""
     settings = run.settings
     connection = run.media_connection
     remote_run(connection, f"{shell_path(settings.remote_python)} -c 'import sys; assert sys.version_info >= (3, 8)'",
@@ -103,13 +117,7 @@ def check_media_host(run: FlowRun) -> str:
     elif holder is not None:
         raise PreflightError(f"{settings.media_host}: environment {settings.env!r} is locked by {describe(holder)} "
                              f"at {lock_path(settings)}; if that run is dead, re-run with --break-lock")
-    files, size, problems = manifest.scan(run)
-    run.state.passes.unreadable = manifest.unreadable(problems)
-    run.state.passes.scanned = (files, size)
-    upload_command(settings, "-", run.state.passes.unreadable)  # refuses a tool that cannot leave them out
-    return (f"{settings.media_host}: {settings.media_root} holds {files} files ({size / 1e6:.1f} MB)"
-            + (f", {len(problems)} unreadable (left out)" if problems else "")
-            + ("; lock free" if holder is None else ""))
+    return holder
 
 
 def check_room_for_download(run: FlowRun) -> str:

@@ -1,9 +1,9 @@
 """`invoke reclaim`: the end of the move, the disk freed of every file the bucket is proven to hold.
 
     preflight (changes nothing: every site serves from S3, no mirror on, the lock free, MEDIA_ROOT
-    neither / nor the home directory; what would be freed, and what the proof costs) -> lock ->
-    rclone installed -> the proof (a snapshot of every file, each file's MD5 from rclone md5sum, each
-    object's size and MD5 from the listing) -> with --delete-local only: the removal of exactly
+    neither / nor the home directory; a snapshot of every file (size, mtime, inode); what would be
+    freed, and what the proof costs) -> lock -> rclone installed -> the proof (each file's MD5 from
+    rclone md5sum, each object's size and MD5 from the listing) -> with --delete-local only: the removal of exactly
     the proven files still as the snapshot saw them, and of the directories left empty, with a
     record under runs/ (mode 600) -> health on S3
 
@@ -27,13 +27,13 @@ from ..errors import PreflightError
 from ..media import delta, manifest
 from ..media import free_disk
 from ..media.compare import object_key
-from ..media.proof import Proof
+from ..media.proof import Proof, Seen
 from ..site.facts.storage import problems_on_s3
 from ..sync import on_host
 from . import steps
 from .state import FlowState
 from .direction import TO_S3
-from .preflight import (STORAGE_BEFORE_STEP, check_health_source, check_hosts_read, check_media_host,
+from .preflight import (STORAGE_BEFORE_STEP, check_health_source, check_hosts_read, check_media_host_and_lock,
                         check_storage_selected)
 
 
@@ -45,6 +45,7 @@ class Reclaiming:
     bytes: int = 0
     filesystem_bytes: int = 0
     free_bytes: int = 0
+    snapshot: dict[str, Seen] = field(default_factory=dict)
     proof: Proof | None = None
     removal: free_disk.Removal | None = None
 
@@ -97,6 +98,20 @@ def check_media_root(run: ReclaimRun) -> str:
     return f"{settings.media_host}: MEDIA_ROOT {settings.media_root} is a directory of its own"
 
 
+def check_media_host_and_snapshot(run: ReclaimRun) -> str:
+    """The media host and the lock as every flow checks them; the tree read as the proof's snapshot (size,
+    mtime and inode of every file): taken here, before any hashing, it is also what would be freed."""
+    holder = check_media_host_and_lock(run)
+    settings, state = run.settings, run.state.reclaim
+    state.snapshot, problems = free_disk.snapshot(run)
+    run.state.passes.unreadable = manifest.unreadable(problems)
+    run.state.passes.scanned = (len(state.snapshot), sum(seen.size for seen in state.snapshot.values()))
+    return (f"{settings.media_host}: {settings.media_root} holds {len(state.snapshot):,} files, each one's size, "
+            "mtime and inode noted (the snapshot the removal compares with)"
+            + (f", {len(problems)} unreadable (left out)" if problems else "")
+            + ("; lock free" if holder is None else ""))
+
+
 def check_what_is_freed(run: ReclaimRun) -> str:
     """What reclaim would free, the filesystem before and after, and what the proof costs."""
     settings, state = run.settings, run.state.reclaim
@@ -113,7 +128,7 @@ BEFORE_RECLAIM = [
     Step("preflight: hosts and settings files", check_hosts_read),
     Step("preflight: every site on S3, no mirror", check_on_s3_unmirrored),
     Step("preflight: MEDIA_ROOT is not / nor the home directory", check_media_root),
-    Step("preflight: media host and lock", check_media_host),
+    Step("preflight: media host, lock and snapshot", check_media_host_and_snapshot),
     Step("preflight: the sites' health answers", check_health_source),
     Step(STORAGE_BEFORE_STEP, check_storage_selected),
     Step("preflight: the sites' settings select the bucket", check_serving_s3),
@@ -140,11 +155,12 @@ def preview_install_rclone(run: ReclaimRun) -> str:
 
 def prove(run: ReclaimRun) -> str:
     state = run.state.reclaim
-    proof = state.proof = free_disk.prove(run, run.state.passes.unreadable)
+    proof, times = free_disk.prove(run, run.state.passes.unreadable, state.snapshot)
+    state.proof = proof
     run.journal.record(ProofCounts(files=state.files, bytes=state.bytes, filesystem_bytes=state.filesystem_bytes,
                                    free_bytes=state.free_bytes, proven=len(proof.proven),
                                    proven_bytes=proof.proven_bytes, kept=len(proof.kept), newer=proof.newer))
-    return "\n".join(proof.summary_lines(run.options.sample_limit))
+    return "\n".join([*proof.summary_lines(run.options.sample_limit), times.line()])
 
 
 def preview_prove(run: ReclaimRun) -> str:

@@ -1,7 +1,7 @@
 """Reclaim's work on the media host and the bucket: the proof that each file is in the bucket, the removal
 of exactly the proven files, and the record of what went (judged in ``deploy.media.proof``).
 
-    snapshot (size, mtime, inode of every file) -> rclone md5sum on the media host (every byte of the
+    snapshot (size, mtime, inode of every file; in reclaim's preflight) -> rclone md5sum on the media host (every byte of the
     tree read once), while the bucket is listed here (each object's size and ETag; HEAD for a multipart
     object's MD5) -> proven = same size and MD5 -> removal of the proven files still as the snapshot
     saw them -> the record (runs/, mode 600)
@@ -14,6 +14,7 @@ from __future__ import annotations
 import json
 import os
 import secrets
+import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -28,7 +29,8 @@ from ..remote.ssh import run as remote_run
 from ..sync.commands import md5sum_command
 from ..sync.tools import prepare_run_dir_command, run_dir
 from .compare import object_key
-from .proof import (Kept, Proof, Proven, Stored, decide, needs_metadata, object_md5, parse_md5sum_lines,
+from .manifest import manifest_problems
+from .proof import (Kept, Proof, Proven, Seen, Stored, decide, needs_metadata, object_md5, parse_md5sum_lines,
                     parse_snapshot_lines)
 
 
@@ -45,15 +47,48 @@ class Removal:
         return sum(file.size for file in self.removed)
 
 
-def prove(run: Run, exclude: list[str]) -> Proof:
-    """Which files the bucket holds byte for byte: the snapshot, then each file's MD5 from disk while the
-    bucket is listed (the two overlap: one reads the media host's disk, the other asks the store)."""
+def snapshot(run: Run) -> tuple[dict[str, Seen], list[str]]:
+    """Size, mtime and inode of every file under MEDIA_ROOT (the followed file, as the upload reads it),
+    and the walk's problems (loops, dangling links).  Taken before any hashing: the removal compares
+    each file with it, so that whatever changes after it stays."""
+    stream = _snapshot_stream(run)
+    return parse_snapshot_lines(stream), manifest_problems(stream)
+
+
+def prove(run: Run, exclude: list[str], seen: dict[str, Seen]) -> tuple[Proof, ProofTimes]:
+    """Which files the bucket holds byte for byte: each file's MD5 from disk while the bucket is listed (the
+    two overlap: one reads the media host's disk, the other asks the store), judged against ``seen``, the
+    snapshot taken before; and how long each part took."""
+    began = time.monotonic()
     with ThreadPoolExecutor(1, thread_name_prefix="proof-listing") as pool:
-        listed = pool.submit(_stored, run)   # the bucket's side needs no snapshot: it starts first
-        snapshot = parse_snapshot_lines(_snapshot_stream(run))
+        listed = pool.submit(_timed, _stored, run)
         local_md5s = _local_md5s(run, exclude)
-        stored = listed.result()
-    return decide(snapshot, local_md5s, stored)
+        hashed = time.monotonic()
+        stored, listing_seconds = listed.result()
+    waited = time.monotonic()
+    proof = decide(seen, local_md5s, stored)
+    return proof, ProofTimes(hashing=hashed - began, listing=listing_seconds, waiting=waited - hashed,
+                             judging=time.monotonic() - waited)
+
+
+@dataclass(frozen=True)
+class ProofTimes:
+    """Seconds of the proof's parts: the hashing on the host (its lines read back included), the listing beside
+    it, the wait for the listing after the hashing ended, the judging here."""
+
+    hashing: float
+    listing: float
+    waiting: float
+    judging: float
+
+    def line(self) -> str:
+        return (f"rclone md5sum on the host {self.hashing:.1f} s, the bucket listed beside it in {self.listing:.1f} s "
+                f"({self.waiting:.1f} s waited for it), judged in {self.judging:.1f} s")
+
+
+def _timed(function, *args):
+    began = time.monotonic()
+    return function(*args), time.monotonic() - began
 
 
 def remove(run: Run, proof: Proof) -> Removal:
