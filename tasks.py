@@ -13,6 +13,7 @@ from deploy.config import credentials
 from deploy.config.load import load
 from deploy.engine.run import Options
 from deploy.flows import status as status_lib
+from deploy.flows.content import find_output, run_find
 from deploy.flows.cutover import run_cutover
 from deploy.flows.finalize import run_finalize
 from deploy.flows.reclaim import run_reclaim
@@ -81,6 +82,15 @@ def reclaim(c, env=None, delete_local=False, dry_run=False, break_lock=False):
              Options(dry_run=dry_run, break_lock=break_lock, delete_local=delete_local),
              done="the disk holds only the files not proven in the bucket (the record is under runs/)"
              if delete_local else "a report: nothing removed")
+
+
+@task(name="content-urls", help={"env": "environment: reads config/<env>.env"})
+def content_urls(c, env=None):
+    """Find old media URLs (/media/...) stored in the site's content: by field, rows, URLs, where their files are."""
+    with operator_errors():
+        settings = load(env, PROJECT_ROOT)
+        _, found = run_find(settings, say)
+        say(find_output(settings.env, found))
 
 
 @task(help={"env": "environment: reads config/<env>.env"})
@@ -272,5 +282,5 @@ def sandbox_reset(c, shape=None, empty_bucket=False):
 
 
 sandbox = Collection("sandbox", sandbox_up, sandbox_down, sandbox_status, sandbox_reset)
-ns = Collection(config, cutover, rollback, finalize, reclaim, status, provision, settings_snippet, teardown_provision,
-                rehearse, bench, sandbox)
+ns = Collection(config, cutover, rollback, finalize, reclaim, content_urls, status, provision, settings_snippet,
+                teardown_provision, rehearse, bench, sandbox)

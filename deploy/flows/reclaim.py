@@ -28,13 +28,12 @@ from ..media import delta, manifest
 from ..media import free_disk
 from ..media.compare import object_key
 from ..media.proof import Proof
-from ..site.facts.storage import problems_on_s3
 from ..sync import on_host
 from . import steps
 from .state import FlowState
 from .direction import TO_S3
 from .preflight import (STORAGE_BEFORE_STEP, check_health_source, check_hosts_read, check_media_host,
-                        check_storage_selected)
+                        check_on_s3, check_serving_s3, check_storage_selected)
 
 
 @dataclass
@@ -61,31 +60,7 @@ ReclaimRun = Run[ReclaimState]
 
 # --- preflight ---------------------------------------------------------------------------------
 
-def check_on_s3_unmirrored(run: ReclaimRun) -> str:
-    """Every host's switch is on and its mirror off: the sites serve from and write to the bucket only."""
-    settings, problems, hosts = run.settings, [], run.state.switch.hosts
-    for alias, facts in hosts.items():
-        if not facts.original_use_s3:
-            problems.append(f"{alias}: {settings.switch_name} is off: the site serves media from disk; reclaim "
-                            f"frees the disk only after a cutover (`invoke cutover --env={settings.env}`)")
-        elif facts.original_mirror:
-            problems.append(f"{alias}: {settings.mirror_switch_name} is on: the site still writes every upload "
-                            f"to the disk too; end the soak with `invoke finalize --env={settings.env}` first")
-    if problems:
-        raise PreflightError("\n".join(problems))
-    return f"every host serves from S3, no mirror on ({', '.join(hosts)})"
-
-
-def check_serving_s3(run: ReclaimRun) -> str:
-    """What each probed site's settings select is this bucket and prefix (the switch alone may lie)."""
-    settings, reports = run.settings, run.state.switch.storage_before
-    found = [problem for report in reports.values()
-             for problem in problems_on_s3(report, settings.bucket, settings.media_prefix, settings.endpoint_url, None)]
-    found += [f"{alias}: the site's default storage is a mirror: end the soak with `invoke finalize` first"
-              for alias, report in reports.items() if report.mirror is not None]
-    if found:
-        raise PreflightError("\n".join(found))
-    return f"the storage probe says S3 on {', '.join(reports) or 'no host (none probed)'}"
+check_on_s3_unmirrored = partial(check_on_s3, mirror_refused=True, wanted="reclaim frees the disk only after a cutover")
 
 
 def check_media_root(run: ReclaimRun) -> str:
@@ -116,7 +91,7 @@ BEFORE_RECLAIM = [
     Step("preflight: media host and lock", check_media_host),
     Step("preflight: the sites' health answers", check_health_source),
     Step(STORAGE_BEFORE_STEP, check_storage_selected),
-    Step("preflight: the sites' settings select the bucket", check_serving_s3),
+    Step("preflight: the sites' settings select the bucket", partial(check_serving_s3, mirror_refused=True)),
     Step("preflight: what reclaim would free", check_what_is_freed),
 ]
 
