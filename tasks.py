@@ -17,6 +17,7 @@ from deploy.flows.content import find_output, run_find
 from deploy.flows.cutover import run_cutover
 from deploy.flows.finalize import run_finalize
 from deploy.flows.reclaim import run_reclaim
+from deploy.flows.rewrite_urls import run_rewrite_urls
 from deploy.flows.rollback import run_rollback
 from deploy.provision import apply as provision_lib
 from deploy.provision import teardown as teardown_lib
@@ -82,6 +83,18 @@ def reclaim(c, env=None, delete_local=False, dry_run=False, break_lock=False):
              Options(dry_run=dry_run, break_lock=break_lock, delete_local=delete_local),
              done="the disk holds only the files not proven in the bucket (the record is under runs/)"
              if delete_local else "a report: nothing removed")
+
+
+@task(name="rewrite-urls", help={
+    "env": "environment: reads config/<env>.env; every site must serve from S3",
+    "dry_run": "show each row's change as a diff, change nothing",
+    "break_lock": "remove a lock left by a dead run (its details are shown first)",
+})
+def rewrite_urls(c, env=None, dry_run=False, break_lock=False):
+    """Rewrite old media URLs in the site's content to the bucket's, recorded under runs/ (a rollback puts them back)."""
+    run_flow("rewrite-urls", run_rewrite_urls, lambda: load(env, PROJECT_ROOT),
+             Options(dry_run=dry_run, break_lock=break_lock),
+             done="the content's old media URLs of files in the bucket point at the bucket (the record is under runs/)")
 
 
 @task(name="content-urls", help={"env": "environment: reads config/<env>.env"})
@@ -282,5 +295,5 @@ def sandbox_reset(c, shape=None, empty_bucket=False):
 
 
 sandbox = Collection("sandbox", sandbox_up, sandbox_down, sandbox_status, sandbox_reset)
-ns = Collection(config, cutover, rollback, finalize, reclaim, content_urls, status, provision, settings_snippet,
-                teardown_provision, rehearse, bench, sandbox)
+ns = Collection(config, cutover, rollback, finalize, reclaim, content_urls, rewrite_urls, status, provision,
+                settings_snippet, teardown_provision, rehearse, bench, sandbox)

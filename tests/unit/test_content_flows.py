@@ -135,8 +135,8 @@ def test_the_rows_of_the_models_that_committed_are_kept_when_a_later_one_failed(
     program[1].append(Ran(printed({"command": "rewrite", "error": "1 model(s) failed, each rolled back: x"}, ROWS),
                           "", 1))
     run = FakeRun(settings)
-    result, rows, _ = ops.rewrite(run, facts.url_forms("/media/", []), edits.RewritePlan({}), dry_run=False)
-    assert result is None and rows == ROWS
+    result, rows, failed = ops.rewrite(run, facts.url_forms("/media/", []), edits.RewritePlan({}), dry_run=False)
+    assert result is None and rows == ROWS and failed == "web2: rewriting old media URLs failed: 1 model(s) failed, each rolled back: x"
     assert sent(program[0][0][1]).endswith("'--record', '~/.media-cutover/content-urls/20260102T030405Z-abcdef-prod.jsonl']))\n")
 
 

@@ -127,20 +127,20 @@ def host_record(run: Run) -> str:
 
 def rewrite(run: Run, forms: UrlForms, plan: RewritePlan, dry_run: bool,
             expected: dict[str, dict[str, str]] | None = None) -> tuple[RewriteResult | None, list[RowChange], str]:
-    """(the program's result, the rows it changed, its output).  The rows come one a model as each commits:
-    read even when a later model failed (the result is then None, and the output says why).  Not dry, the
-    program records them on the host too (``host_record``)."""
+    """(the program's result, the rows it changed, why it failed).  The rows come one a model as each
+    commits: read even when a later model failed (the result is then None, and the third part says why).
+    Not dry, the program records them on the host too (``host_record``)."""
     host = content_host(run)
     record = None if dry_run else host_record(run)
     output = _program(run, facts.rewrite_command(host, forms, dry_run, record, *_switch(run, host)),
                       edits.plan_input(plan, expected), "rewriting old media URLs")
     rows = edits.rows_of(output)
     try:
-        return edits.parse_rewrite(output, host.alias), rows, output
-    except RemoteError:
+        return edits.parse_rewrite(output, host.alias), rows, ""
+    except RemoteError as error:
         if dry_run or not rows:
             raise
-        return None, rows, output
+        return None, rows, str(error)
 
 
 def rows_on_host(run: Run) -> list[RowChange]:
