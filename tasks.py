@@ -76,11 +76,14 @@ def finalize(c, env=None, dry_run=False, break_lock=False):
                     "without it, reclaim only reports",
     "dry_run": "show what the proof and the removal would do, change nothing",
     "break_lock": "remove a lock left by a dead run (its details are shown first)",
+    "accept_content_urls": "go on although the site's content still holds old media URLs (/media/...): the "
+                           "redirect of `invoke settings-snippet --part=nginx` serves them from the bucket",
 })
-def reclaim(c, env=None, delete_local=False, dry_run=False, break_lock=False):
+def reclaim(c, env=None, delete_local=False, dry_run=False, break_lock=False, accept_content_urls=False):
     """Free the disk: prove each media file is in the bucket (size and MD5), and with --delete-local remove those."""
     run_flow("reclaim", run_reclaim, lambda: load(env, PROJECT_ROOT),
-             Options(dry_run=dry_run, break_lock=break_lock, delete_local=delete_local),
+             Options(dry_run=dry_run, break_lock=break_lock, delete_local=delete_local,
+                     accept_content_urls=accept_content_urls),
              done="the disk holds only the files not proven in the bucket (the record is under runs/)"
              if delete_local else "a report: nothing removed")
 
@@ -108,13 +111,14 @@ def content_urls(c, env=None):
 
 @task(help={"env": "environment: reads config/<env>.env"})
 def status(c, env=None):
-    """Show per host whether USE_S3 is on, the last run and the lock."""
+    """Show per host whether USE_S3 is on, the last run, the lock, the disk and the content's old media URLs."""
     with operator_errors():
         settings = load(env, PROJECT_ROOT)
         say(table(("HOST", "STATE"), status_lib.host_rows(settings)))
         say(f"last run: {status_lib.last_run_line(settings)}")
         say(f"lock:     {status_lib.lock_line(settings)}")
         say(f"disk:     {status_lib.disk_line(settings)}")
+        say(f"content:  {status_lib.content_line(settings)}")
 
 
 ADMIN_ENV_HELP = ("dotenv file with the admin's AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, for this command "

@@ -1,7 +1,8 @@
 """`invoke reclaim`: the end of the move, the disk freed of every file the bucket is proven to hold.
 
-    preflight (changes nothing: every site serves from S3, no mirror on, the lock free, MEDIA_ROOT
-    neither / nor the home directory; what would be freed, and what the proof costs) -> lock ->
+    preflight (changes nothing: every site serves from S3, no mirror on, no old media URL left in the
+    content (unless --accept-content-urls), the lock free, MEDIA_ROOT neither / nor the home directory;
+    what would be freed, and what the proof costs) -> lock ->
     rclone installed -> the proof (a snapshot of every file, each file's MD5 from rclone md5sum, each
     object's size and MD5 from the listing) -> with --delete-local only: the removal of exactly
     the proven files still as the snapshot saw them, and of the directories left empty, with a
@@ -30,6 +31,7 @@ from ..media.compare import object_key
 from ..media.proof import Proof
 from ..sync import on_host
 from . import steps
+from .content import refuse_content_urls
 from .state import FlowState
 from .direction import TO_S3
 from .preflight import (STORAGE_BEFORE_STEP, check_health_source, check_hosts_read, check_media_host,
@@ -92,6 +94,7 @@ BEFORE_RECLAIM = [
     Step("preflight: the sites' health answers", check_health_source),
     Step(STORAGE_BEFORE_STEP, check_storage_selected),
     Step("preflight: the sites' settings select the bucket", partial(check_serving_s3, mirror_refused=True)),
+    Step("preflight: no old media URLs in the content", refuse_content_urls),
     Step("preflight: what reclaim would free", check_what_is_freed),
 ]
 

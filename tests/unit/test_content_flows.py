@@ -233,3 +233,52 @@ def test_the_content_urls_task_prints_a_table_by_field_then_what_to_do(settings,
         "pages.Page.data  2     2     1/1            1/1        /media/c.png\n"
         "`invoke rewrite-urls --env=prod --dry-run` shows how each would change to the bucket's URL; "
         "`invoke settings-snippet --env=prod --part=nginx` keeps them answering meanwhile\n")
+
+
+# --- where the flows take these steps, `invoke status` ----------------------------------------------
+
+def test_the_rollback_puts_the_content_back_once_the_disk_has_the_files_and_reclaim_checks_it_first():
+    from deploy.flows import reclaim, rollback
+    names = [step.name for step in rollback.ROLLBACK]
+    assert names[2:4] == ["download media missing on disk", "put the content's old media URLs back"]
+    assert rollback.MIRROR_ROLLBACK[2] is content.RESTORE_CONTENT and content.RESTORE_CONTENT.undo is None
+    names = [step.name for step in reclaim.BEFORE_RECLAIM]
+    assert names.index("preflight: no old media URLs in the content") == 1 + names.index(
+        "preflight: the sites' settings select the bucket")
+
+
+def test_reclaims_task_hands_on_accept_content_urls(settings, monkeypatch):
+    given = []
+    monkeypatch.setattr(tasks, "load", lambda env, root: settings)
+    monkeypatch.setattr(tasks, "run_reclaim", lambda settings_, options, say: given.append(options) or
+                        type("R", (), {"outcomes": []})())
+    tasks.reclaim(MockContext(), env="prod", accept_content_urls=True)
+    assert given[0].accept_content_urls and not given[0].delete_local
+
+
+def journal(settings, run_id, kind, *events, dry_run=False):
+    from deploy.engine.journal import Journal
+    written = Journal(settings.project_root / "runs", run_id, "prod", kind, dry_run)
+    for event in events:
+        written.record(event)
+
+
+def test_status_says_the_last_finds_count_and_the_rewrites_not_put_back(settings):
+    from deploy.flows import status
+    assert status.content_line(settings) == ("not looked at: `invoke content-urls --env=prod` finds old media URLs "
+                                             "in the content")
+    counts = ContentUrlCounts(host="web2", forms=["/media/…"], urls=27, rows=12,
+                              by_field={"pages.Page.data": 2, "blog.Post.body": 25})
+    journal(settings, "20260101T000000Z-aaaaaa", "content-urls", counts)
+    journal(settings, "20260102T000000Z-bbbbbb", "rewrite-urls", ContentUrlCounts(
+        host="web2", forms=["/media/…"], urls=0, rows=0, by_field={}), dry_run=True)   # a dry run: not taken
+    line = status.content_line(settings)
+    assert line.startswith("27 old media URLs in 2 fields (blog.Post.body 25, pages.Page.data 2), as content-urls "
+                           "20260101T000000Z-aaaaaa found at 20")
+    ops.write_record(FakeRun(settings), ROWS, facts.url_forms("/media/", []))
+    journal(settings, "20260102T030405Z-abcdef", "rewrite-urls", ContentUrlCounts(
+        host="web2", forms=["/media/…"], urls=0, rows=0, by_field={}))
+    assert status.content_line(settings).startswith("no old media URL, as rewrite-urls 20260102T030405Z-abcdef")
+    assert status.content_line(settings).endswith(
+        "; 1 rewrite records not put back (20260102T030405Z-abcdef-prod-content-urls.record): a rollback puts "
+        "them back")
