@@ -6,87 +6,22 @@ import json
 import os
 import shlex
 import stat
-from dataclasses import dataclass, field
-from pathlib import Path
 
 import pytest
 from invoke import MockContext
 
 import tasks
-from deploy.config.load import load_settings
 from deploy.engine.counts import ContentRewriteCounts, ContentUrlCounts
-from deploy.engine.run import Options, Run
+from deploy.engine.run import Options
 from deploy.errors import PreflightError, RemoteError
 from deploy.flows import content
 from deploy.flows.state import FlowState
 from deploy.remote.ssh import Ran
 from deploy.site.edits import content_urls as edits
 from deploy.site.facts import content_urls as facts
-from deploy.site.facts.content_urls import MARKER
 from deploy.site.ops import content_urls as ops
 
-CONFIG = """\
-HOSTS=web1,web2
-MEDIA_ROOT=~/webapps/media
-SETTINGS_PATH=~/site/local_settings.py
-RELOAD_COMMAND=true
-SITE_URL=http://10.0.0.5:8001
-AWS_STORAGE_BUCKET_NAME=my-media
-AWS_LOCATION=media
-AWS_ACCESS_KEY_ID=AKIAFILE
-AWS_SECRET_ACCESS_KEY=s
-MANAGE_PY__WEB2=~/site/manage.py
-SITE_PYTHON__WEB2=~/venv/bin/python
-DISK_MEDIA_URL=/media/
-OLD_MEDIA_HOSTS=www.example.com
-"""
-
-BODY = {"field": "blog.Post.body", "type": "RichTextField", "form": "url", "candidates": 12, "rows": 10,
-        "urls": 25, "examples": ["/media/a.png", "https://www.example.com/media/b.pdf", "/media/c.png"],
-        "names": ["a.png", "b.pdf", "c.png"], "names_total": 3, "on_disk": 3, "missing_on_disk": [],
-        "foreign_hosts": {}, "unnamed": 0}
-DATA = dict(BODY, field="pages.Page.data", type="JSONField", rows=2, urls=2, examples=["/media/c.png"],
-            names=["c.png"], names_total=1, on_disk=1)
-ROWS = [edits.RowChange("blog.Post", "body", 1, '<img src="/media/a.png">',
-                        '<img src="https://my-media.s3.amazonaws.com/media/a.png">', "h1"),
-        edits.RowChange("pages.Page", "data", 7, {"hero": "/media/c.png"},
-                        {"hero": "https://my-media.s3.amazonaws.com/media/c.png"}, "h2")]
-
-
-@pytest.fixture
-def settings(tmp_path: Path):
-    (tmp_path / "config").mkdir()
-    (tmp_path / "config" / "prod.env").write_text(CONFIG)
-    return load_settings("prod", tmp_path, {})
-
-
-@dataclass
-class Journal:
-    records: list = field(default_factory=list)
-
-    def record(self, event):
-        self.records.append(event)
-
-
-@dataclass
-class FakeRun:
-    settings: object
-    options: Options = field(default_factory=Options)
-    state: FlowState = field(default_factory=FlowState)
-    journal: Journal = field(default_factory=Journal)
-    run_id: str = "20260102T030405Z-abcdef"
-    unreachable: list = field(default_factory=list)
-
-    targets = Run.targets
-
-    def connection(self, alias):
-        return alias
-
-
-def printed(data: dict, rows=()) -> str:
-    return ("5 objects imported automatically.\n" + "".join(edits.ROW_MARKER + json.dumps(row.data()) + "\n"
-                                                            for row in rows) + MARKER + json.dumps(data) + "\n")
-
+from .content_fakes import BODY, DATA, ROWS, FakeRun, printed, settings_fixture  # noqa: F401 (a fixture)
 
 def sent(command: str) -> str:
     """The program's text a site_shell command line runs."""
@@ -136,8 +71,10 @@ def test_the_rows_of_the_models_that_committed_are_kept_when_a_later_one_failed(
                           "", 1))
     run = FakeRun(settings)
     result, rows, failed = ops.rewrite(run, facts.url_forms("/media/", []), edits.RewritePlan({}), dry_run=False)
-    assert result is None and rows == ROWS and failed == "web2: rewriting old media URLs failed: 1 model(s) failed, each rolled back: x"
-    assert sent(program[0][0][1]).endswith("'--record', '~/.media-cutover/content-urls/20260102T030405Z-abcdef-prod.jsonl']))\n")
+    assert result is None and rows == ROWS
+    assert failed == "web2: rewriting old media URLs failed: 1 model(s) failed, each rolled back: x"
+    assert sent(program[0][0][1]).endswith(
+        "'--record', '~/.media-cutover/content-urls/20260102T030405Z-abcdef-prod.jsonl']))\n")
 
 
 def test_the_record_is_mode_600_made_once_read_back_whole_and_marked_restored(settings):
@@ -159,8 +96,9 @@ def test_the_record_is_mode_600_made_once_read_back_whole_and_marked_restored(se
 
 def test_the_rollback_puts_back_each_record_not_yet_restored_and_a_second_changes_nothing(settings, program):
     calls, answers = program
-    older = ops.write_record(FakeRun(settings, run_id="20260101T000000Z-aaaaaa"), ROWS[:1], facts.url_forms("/media/", []))
-    newer = ops.write_record(FakeRun(settings), ROWS[1:], facts.url_forms("/media/", []))
+    forms = facts.url_forms("/media/", [])
+    older = ops.write_record(FakeRun(settings, run_id="20260101T000000Z-aaaaaa"), ROWS[:1], forms)
+    newer = ops.write_record(FakeRun(settings), ROWS[1:], forms)
     answers += [Ran(printed({"command": "restore", "restored": 1, "already": 0, "named": []}), "", 0),
                 Ran(printed({"command": "restore", "restored": 0, "already": 0, "named": [
                     {"model": "blog.Post", "field": "body", "pk": 1, "why": "changed since the rewrite"}]}), "", 0)]
@@ -169,7 +107,8 @@ def test_the_rollback_puts_back_each_record_not_yet_restored_and_a_second_change
                                             f"would put back the 1 rows of {older}")
     assert content.restore_rewrites(run).splitlines() == [
         f"{newer.name}:", "web2: 1 rows put back",
-        f"{older.name}:", "web2: 0 rows put back", "web2: NOT put back: blog.Post.body pk 1 (changed since the rewrite)"]
+        f"{older.name}:", "web2: 0 rows put back",
+        "web2: NOT put back: blog.Post.body pk 1 (changed since the rewrite)"]
     assert [json.loads(line) for line in calls[0][2].decode().splitlines()] == [ROWS[1].data()]  # newest first
     assert run.journal.records[1] == ContentRewriteCounts(action="restore", rows=0, skipped=1, record=str(older))
     assert content.restore_rewrites(run) == "no rewrite of the content's URLs to put back" and len(calls) == 2

@@ -2,7 +2,6 @@
 with its undo, refusals that write nothing, the dry run's diffs, the record and the undo's restore, a
 second run that changes nothing, and what the task prints."""
 
-import json
 import os
 import stat
 
@@ -19,7 +18,7 @@ from deploy.site.facts.content_urls import StorageUrls
 from deploy.site.host_facts import HostFacts
 from deploy.site.ops import content_urls as ops
 
-from .test_content_flows import BODY, DATA, ROWS, FakeRun, printed, settings  # noqa: F401 (a fixture)
+from .content_fakes import BODY, DATA, ROWS, FakeRun, printed, settings_fixture  # noqa: F401 (a fixture)
 
 BUCKET = "https://my-media.s3.amazonaws.com/media/"
 
