@@ -13,9 +13,11 @@ from deploy.config import credentials
 from deploy.config.load import load
 from deploy.engine.run import Options
 from deploy.flows import status as status_lib
+from deploy.flows.content import find_output, run_find
 from deploy.flows.cutover import run_cutover
 from deploy.flows.finalize import run_finalize
 from deploy.flows.reclaim import run_reclaim
+from deploy.flows.rewrite_urls import run_rewrite_urls
 from deploy.flows.rollback import run_rollback
 from deploy.provision import apply as provision_lib
 from deploy.provision import teardown as teardown_lib
@@ -74,24 +76,49 @@ def finalize(c, env=None, dry_run=False, break_lock=False):
                     "without it, reclaim only reports",
     "dry_run": "show what the proof and the removal would do, change nothing",
     "break_lock": "remove a lock left by a dead run (its details are shown first)",
+    "accept_content_urls": "go on although the site's content still holds old media URLs (/media/...): the "
+                           "redirect of `invoke settings-snippet --part=nginx` serves them from the bucket",
 })
-def reclaim(c, env=None, delete_local=False, dry_run=False, break_lock=False):
+def reclaim(c, env=None, delete_local=False, dry_run=False, break_lock=False, accept_content_urls=False):
     """Free the disk: prove each media file is in the bucket (size and MD5), and with --delete-local remove those."""
     run_flow("reclaim", run_reclaim, lambda: load(env, PROJECT_ROOT),
-             Options(dry_run=dry_run, break_lock=break_lock, delete_local=delete_local),
+             Options(dry_run=dry_run, break_lock=break_lock, delete_local=delete_local,
+                     accept_content_urls=accept_content_urls),
              done="the disk holds only the files not proven in the bucket (the record is under runs/)"
              if delete_local else "a report: nothing removed")
 
 
+@task(name="rewrite-urls", help={
+    "env": "environment: reads config/<env>.env; every site must serve from S3",
+    "dry_run": "show each row's change as a diff, change nothing",
+    "break_lock": "remove a lock left by a dead run (its details are shown first)",
+})
+def rewrite_urls(c, env=None, dry_run=False, break_lock=False):
+    """Rewrite old media URLs in the site's content to the bucket's, recorded under runs/ (a rollback puts them back)."""
+    run_flow("rewrite-urls", run_rewrite_urls, lambda: load(env, PROJECT_ROOT),
+             Options(dry_run=dry_run, break_lock=break_lock),
+             done="the content's old media URLs of files in the bucket point at the bucket (the record is under runs/)")
+
+
+@task(name="content-urls", help={"env": "environment: reads config/<env>.env"})
+def content_urls(c, env=None):
+    """Find old media URLs (/media/...) stored in the site's content: by field, rows, URLs, where their files are."""
+    with operator_errors():
+        settings = load(env, PROJECT_ROOT)
+        _, found = run_find(settings, say)
+        say(find_output(settings.env, found))
+
+
 @task(help={"env": "environment: reads config/<env>.env"})
 def status(c, env=None):
-    """Show per host whether USE_S3 is on, the last run and the lock."""
+    """Show per host whether USE_S3 is on, the last run, the lock, the disk and the content's old media URLs."""
     with operator_errors():
         settings = load(env, PROJECT_ROOT)
         say(table(("HOST", "STATE"), status_lib.host_rows(settings)))
         say(f"last run: {status_lib.last_run_line(settings)}")
         say(f"lock:     {status_lib.lock_line(settings)}")
         say(f"disk:     {status_lib.disk_line(settings)}")
+        say(f"content:  {status_lib.content_line(settings)}")
 
 
 ADMIN_ENV_HELP = ("dotenv file with the admin's AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, for this command "
@@ -272,5 +299,5 @@ def sandbox_reset(c, shape=None, empty_bucket=False):
 
 
 sandbox = Collection("sandbox", sandbox_up, sandbox_down, sandbox_status, sandbox_reset)
-ns = Collection(config, cutover, rollback, finalize, reclaim, status, provision, settings_snippet, teardown_provision,
-                rehearse, bench, sandbox)
+ns = Collection(config, cutover, rollback, finalize, reclaim, content_urls, rewrite_urls, status, provision,
+                settings_snippet, teardown_provision, rehearse, bench, sandbox)

@@ -192,6 +192,29 @@ class ReclaimCounts(Counts):
 
 
 @dataclass(frozen=True, kw_only=True)
+class ContentUrlCounts(Counts):
+    """Old media URLs found in the site's content (deploy.site.ops.content_urls): in all and by field."""
+
+    step: str = field(default="content urls", init=False)
+    host: str
+    forms: list
+    urls: int
+    rows: int
+    by_field: Mapping[str, int]   # app.Model.field -> URLs
+
+
+@dataclass(frozen=True, kw_only=True)
+class ContentRewriteCounts(Counts):
+    """The content's old media URLs rewritten (deploy.flows.rewrite_urls), or put back (deploy.flows.rollback)."""
+
+    step: str = field(default="content rewrite", init=False)
+    action: str        # "rewrite" or "restore"
+    rows: int          # rows changed (rewrite) or put back (restore)
+    skipped: int       # rows left as they are, each named in the step's summary
+    record: str
+
+
+@dataclass(frozen=True, kw_only=True)
 class RetryCounts(Counts):
     """The store faults a step (or an undo: "undo <step>") retried, by kind: {"503 SlowDown": 3,
     "ConnectionResetError": 1} (deploy.retry).  The runner records one for every step that retried any,
@@ -203,7 +226,8 @@ class RetryCounts(Counts):
 
 _BY_STEP = {f.default: kind for kind in (ModeCounts, UploadCounts, DownloadCounts, PassCounts, ReferenceCounts,
                                          SorlCostCounts, EasyRowsCounts, MirrorRecordCounts, FinalVerifyCounts,
-                                         ReverseVerifyCounts, RoomCounts, ProofCounts, ReclaimCounts)
+                                         ReverseVerifyCounts, RoomCounts, ProofCounts, ReclaimCounts, ContentUrlCounts,
+                                         ContentRewriteCounts)
             for f in dataclasses.fields(kind) if f.name == "step"}
 
 

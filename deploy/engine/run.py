@@ -37,6 +37,8 @@ class Options:
     accept_thumbnail_regeneration: bool = False
     # reclaim: remove the files proven in the bucket (without it, reclaim is a report)
     delete_local: bool = False
+    # reclaim: go on although the site's content still holds old media URLs (a redirect serves them)
+    accept_content_urls: bool = False
 
 
 @dataclass

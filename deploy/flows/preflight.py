@@ -20,11 +20,13 @@ from ..site.facts import packages
 from ..site.ops import storage
 from ..site.facts import thumbnail_plan
 from ..site.facts import thumbnails
+from ..site.facts.storage import problems_on_s3
 from ..site.host_facts import HostFacts
 from ..site.ops.health import health_problem
 from ..site.ops.switch import check_writable, read_mirror, read_settings, state_before
 from ..store.probe import check_readable, probe
 from ..sync.commands import upload_command
+from .content import report_content_urls
 from .state import FlowRun
 
 # Room for a backup of the settings file and its temp copy, with margin.
@@ -263,11 +265,44 @@ def check_thumbnails(run: FlowRun, cutover: bool) -> str:
     return "\n".join(lines)
 
 
+# --- the flows that need the sites on S3 (reclaim, rewrite-urls) ------------------------------
+
+def check_on_s3(run: FlowRun, mirror_refused: bool, wanted: str) -> str:
+    """Every host's switch is on (and, ``mirror_refused``, its mirror off: the sites write to the bucket
+    only); ``wanted``: why the flow needs it, said to a host on disk."""
+    settings, problems, hosts = run.settings, [], run.state.switch.hosts
+    for alias, facts in hosts.items():
+        if not facts.original_use_s3:
+            problems.append(f"{alias}: {settings.switch_name} is off: the site serves media from disk; {wanted} "
+                            f"(`invoke cutover --env={settings.env}`)")
+        elif facts.original_mirror and mirror_refused:
+            problems.append(f"{alias}: {settings.mirror_switch_name} is on: the site still writes every upload "
+                            f"to the disk too; end the soak with `invoke finalize --env={settings.env}` first")
+    if problems:
+        raise PreflightError("\n".join(problems))
+    return f"every host serves from S3{', no mirror on' if mirror_refused else ''} ({', '.join(hosts)})"
+
+
+def check_serving_s3(run: FlowRun, mirror_refused: bool) -> str:
+    """What each probed site's settings select is this bucket and prefix (the switch alone may lie); a mirror's
+    primary is what serves (refused outright with ``mirror_refused``)."""
+    settings, reports = run.settings, run.state.switch.storage_before
+    found = [problem for report in reports.values()
+             for problem in problems_on_s3(report, settings.bucket, settings.media_prefix, settings.endpoint_url, None)]
+    if mirror_refused:
+        found += [f"{alias}: the site's default storage is a mirror: end the soak with `invoke finalize` first"
+                  for alias, report in reports.items() if report.mirror is not None]
+    if found:
+        raise PreflightError("\n".join(found))
+    return f"the storage probe says S3 on {', '.join(reports) or 'no host (none probed)'}"
+
+
 # --- what each direction checks before it changes anything ---------------------------------
 
 STORAGE_BEFORE_STEP = "preflight: what the sites' settings select"
 THUMBNAILS_STEP = "preflight: the sites' thumbnails"
 RELOADS_STEP = "preflight: the reloads load new settings"
+CONTENT_STEP = "preflight: old media URLs in the content"
 
 BEFORE_CUTOVER = [
     Step("preflight: hosts and settings files", check_hosts),
@@ -278,6 +313,7 @@ BEFORE_CUTOVER = [
     Step(STORAGE_BEFORE_STEP, partial(check_storage_selected, sorl_cost=True, site_packages=True)),
     Step(THUMBNAILS_STEP, partial(check_thumbnails, cutover=True)),
     Step(RELOADS_STEP, check_reloads_reload),
+    Step(CONTENT_STEP, report_content_urls),   # a report line: never a refusal
 ]
 
 BEFORE_ROLLBACK = [  # it reads from the bucket only, and leaves a host it cannot reach alone

@@ -1,9 +1,10 @@
 """`invoke reclaim`: the end of the move, the disk freed of every file the bucket is proven to hold.
 
-    preflight (changes nothing: every site serves from S3, no mirror on, the lock free, MEDIA_ROOT
-    neither / nor the home directory; a snapshot of every file (size, mtime, inode); what would be
-    freed, and what the proof costs) -> lock -> rclone installed -> the proof (each file's MD5 from
-    rclone md5sum, each object's size and MD5 from the listing) -> with --delete-local only: the removal of exactly
+    preflight (changes nothing: every site serves from S3, no mirror on, no old media URL left in the
+    content (unless --accept-content-urls), the lock free, MEDIA_ROOT neither / nor the home directory;
+    a snapshot of every file (size, mtime, inode); what would be freed, and what the proof costs) -> lock ->
+    rclone installed -> the proof (each file's MD5 from rclone md5sum, each object's size and MD5 from
+    the listing) -> with --delete-local only: the removal of exactly
     the proven files still as the snapshot saw them, and of the directories left empty, with a
     record under runs/ (mode 600) -> health on S3
 
@@ -28,13 +29,13 @@ from ..media import delta, manifest
 from ..media import free_disk
 from ..media.compare import object_key
 from ..media.proof import Proof, Seen
-from ..site.facts.storage import problems_on_s3
 from ..sync import on_host
 from . import steps
+from .content import refuse_content_urls
 from .state import FlowState
 from .direction import TO_S3
 from .preflight import (STORAGE_BEFORE_STEP, check_health_source, check_hosts_read, check_media_host_and_lock,
-                        check_storage_selected)
+                        check_on_s3, check_serving_s3, check_storage_selected)
 
 
 @dataclass
@@ -62,31 +63,7 @@ ReclaimRun = Run[ReclaimState]
 
 # --- preflight ---------------------------------------------------------------------------------
 
-def check_on_s3_unmirrored(run: ReclaimRun) -> str:
-    """Every host's switch is on and its mirror off: the sites serve from and write to the bucket only."""
-    settings, problems, hosts = run.settings, [], run.state.switch.hosts
-    for alias, facts in hosts.items():
-        if not facts.original_use_s3:
-            problems.append(f"{alias}: {settings.switch_name} is off: the site serves media from disk; reclaim "
-                            f"frees the disk only after a cutover (`invoke cutover --env={settings.env}`)")
-        elif facts.original_mirror:
-            problems.append(f"{alias}: {settings.mirror_switch_name} is on: the site still writes every upload "
-                            f"to the disk too; end the soak with `invoke finalize --env={settings.env}` first")
-    if problems:
-        raise PreflightError("\n".join(problems))
-    return f"every host serves from S3, no mirror on ({', '.join(hosts)})"
-
-
-def check_serving_s3(run: ReclaimRun) -> str:
-    """What each probed site's settings select is this bucket and prefix (the switch alone may lie)."""
-    settings, reports = run.settings, run.state.switch.storage_before
-    found = [problem for report in reports.values()
-             for problem in problems_on_s3(report, settings.bucket, settings.media_prefix, settings.endpoint_url, None)]
-    found += [f"{alias}: the site's default storage is a mirror: end the soak with `invoke finalize` first"
-              for alias, report in reports.items() if report.mirror is not None]
-    if found:
-        raise PreflightError("\n".join(found))
-    return f"the storage probe says S3 on {', '.join(reports) or 'no host (none probed)'}"
+check_on_s3_unmirrored = partial(check_on_s3, mirror_refused=True, wanted="reclaim frees the disk only after a cutover")
 
 
 def check_media_root(run: ReclaimRun) -> str:
@@ -131,7 +108,8 @@ BEFORE_RECLAIM = [
     Step("preflight: media host, lock and snapshot", check_media_host_and_snapshot),
     Step("preflight: the sites' health answers", check_health_source),
     Step(STORAGE_BEFORE_STEP, check_storage_selected),
-    Step("preflight: the sites' settings select the bucket", check_serving_s3),
+    Step("preflight: the sites' settings select the bucket", partial(check_serving_s3, mirror_refused=True)),
+    Step("preflight: no old media URLs in the content", refuse_content_urls),
     Step("preflight: what reclaim would free", check_what_is_freed),
 ]
 

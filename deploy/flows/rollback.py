@@ -1,7 +1,8 @@
 """The rollback, in order: back to disk-served media on every host, with no upload lost.
 
     preflight (changes nothing) -> lock -> install sync tool -> download what the
-    bucket has and the disk lacks -> settings back (the cutover's backup, or the
+    bucket has and the disk lacks -> the content's old media URLs put back (every
+    rewrite-urls record not put back yet: ``deploy.flows.content``) -> settings back (the cutover's backup, or the
     minimal USE_S3 = False edit) -> manage.py check -> check what the settings
     select (FileSystemStorage at MEDIA_ROOT) -> download what arrived since -> reload -> download again and again while the sites switch over
     (until each answers on disk and its old workers had RELOAD_GRACE_SECONDS to
@@ -32,6 +33,7 @@ from ..engine.run import Options
 from ..engine.runner import Runner, Step, execute_run
 from ..errors import PreflightError
 from . import mirror, steps
+from .content import RESTORE_CONTENT
 from .direction import TO_DISK
 from .mode import ROLLBACK_MODE
 from .preflight import BEFORE_ROLLBACK
@@ -49,6 +51,7 @@ ROLLBACK = [
     steps.TAKE_LOCK,
     steps.INSTALL_SYNC_TOOL,
     steps.copy("download media missing on disk", TO_DISK),
+    RESTORE_CONTENT,   # once the disk has the files their old URLs name; no undo (deploy.flows.content)
     *_switch_over(),
 ]
 
@@ -58,6 +61,7 @@ ROLLBACK = [
 MIRROR_ROLLBACK = [
     steps.TAKE_LOCK,
     steps.INSTALL_SYNC_TOOL,
+    RESTORE_CONTENT,
     *_switch_over(before_complete=(mirror.TAKE_RECORDS,)),
 ]
 

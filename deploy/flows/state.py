@@ -3,7 +3,8 @@
 The engine's ``Run`` carries it without knowing its type (``Run.state``); the flow's entry function
 creates it (``FlowState()``), and its steps read and write it as ``run.state.<part>``.  Each part is a
 small record: the copy passes (``deploy.media.passes``: the media's functions take them as an argument),
-the switch of the sites' settings, easy_thumbnails' rows (``deploy.site.ops.thumbnails``) and the mirror.
+the switch of the sites' settings, easy_thumbnails' rows (``deploy.site.ops.thumbnails``), the mirror and
+the content's old media URLs.
 The site's and the media's functions know nothing of this module: the steps hand each its part
 (``deploy.flows.direction`` holds most of those hand-overs).
 """
@@ -11,9 +12,12 @@ The site's and the media's functions know nothing of this module: the steps hand
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from ..engine.run import Run
 from ..media.passes import Passes
+from ..site.edits.content_urls import RewritePlan, RowChange
+from ..site.facts.content_urls import ContentReport, StorageUrls, UrlForms
 from ..site.facts.mirror_records import MirrorFailure
 from ..site.facts.storage import StorageReport
 from ..site.host_facts import HostFacts
@@ -50,11 +54,28 @@ class MirrorState:
 
 
 @dataclass
+class ContentState:
+    """The content's old media URLs (deploy.site.ops.content_urls): what the find saw, which of its files
+    the bucket holds and their URLs now, the rewrite's plan, the rows it changed and their record; the
+    records a rollback put back."""
+
+    forms: UrlForms | None = None
+    report: ContentReport | None = None
+    in_bucket: set[str] = field(default_factory=set)
+    urls: StorageUrls | None = None
+    plan: RewritePlan | None = None
+    rows: list[RowChange] = field(default_factory=list)   # changed by this run (its undo puts them back)
+    record: Path | None = None
+    restored: list[Path] = field(default_factory=list)
+
+
+@dataclass
 class FlowState:
     passes: Passes = field(default_factory=Passes)
     switch: SwitchState = field(default_factory=SwitchState)
     easy_rows: EasyRows = field(default_factory=EasyRows)
     mirror: MirrorState = field(default_factory=MirrorState)
+    content: ContentState = field(default_factory=ContentState)
 
 
 FlowRun = Run[FlowState]  # a run of one of the flows: what their steps take

@@ -1,4 +1,5 @@
-"""`invoke status` (per host whether the switch is on, the last run and its result, the lock) and `fab hosts`.
+"""`invoke status` (per host whether the switch is on, the last run and its result, the lock, the disk, the
+content's old media URLs) and `fab hosts`.
 
 The switch (SWITCH_NAME, USE_S3 by default) is read and shown as the host's file spells it, with the
 file's format: ``USE_S3=false (env file)``, ``USE_S3 = True (Python file)``.
@@ -9,12 +10,12 @@ from __future__ import annotations
 from datetime import datetime, timezone
 
 from ..config.types import Settings
-from ..engine.counts import ReclaimCounts
+from ..engine.counts import ContentUrlCounts, ReclaimCounts
 from ..engine.journal import last_run, outcome, parse
 from ..engine.lock import describe, read_lock
 from ..errors import MediaCutoverError
 from ..remote.ssh import connect, run
-from ..site.ops import switch
+from ..site.ops import content_urls, switch
 
 
 def host_rows(settings: Settings) -> list[tuple[str, str]]:
@@ -75,6 +76,32 @@ def disk_line(settings: Settings) -> str:
     back = last_run(runs, settings.env, kinds=("rollback",), where=lambda events: outcome(events) == "ok")
     if back is not None and parse(back[0]).run_id > first.run_id:
         line += f"; rollback {parse(back[0]).run_id} at {_when(parse(back[0]).time)} brought them back"
+    return line
+
+
+def content_line(settings: Settings) -> str:
+    """The content's old media URLs as the last find saw them (journaled by `invoke content-urls`, the
+    cutover's and reclaim's preflights, rewrite-urls), and the rewrites not put back yet.  From the journal,
+    not a live find: that costs a Django start-up and a scan of every text column, and status stays quick;
+    the line says when and by which run they were counted."""
+    env = settings.env
+    runs = settings.project_root / "runs"
+    found = last_run(runs, env, where=lambda events: any(isinstance(entry.event, ContentUrlCounts)
+                                                         for entry in map(parse, events)))
+    if found is None:
+        line = f"not looked at: `invoke content-urls --env={env}` finds old media URLs in the content"
+    else:
+        entry = [entry for entry in map(parse, found) if isinstance(entry.event, ContentUrlCounts)][-1]
+        counts = entry.event
+        fields = sorted(counts.by_field.items(), key=lambda item: -item[1])
+        named = ", ".join(f"{name} {urls}" for name, urls in fields[:3]) + (", ..." if len(fields) > 3 else "")
+        what = (f"{counts.urls} old media URLs in {len(fields)} fields ({named})" if counts.urls
+                else "no old media URL")
+        line = f"{what}, as {entry.kind} {entry.run_id} found at {_when(entry.time)}"
+    pending = content_urls.pending_records(settings)
+    if pending:
+        line += (f"; {len(pending)} rewrite records not put back ({', '.join(path.name for path in pending)}): "
+                 "a rollback puts them back")
     return line
 
 

@@ -7,6 +7,7 @@ writes them for a shell or for SFTP.
 from __future__ import annotations
 
 import hashlib
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterator
 
@@ -63,9 +64,33 @@ def read_file(connection: Connection, path: str) -> bytes:
         raise RemoteError(f"{connection.original_host}: cannot read {path}: {error}") from None
 
 
+@dataclass(frozen=True)
+class Ran:
+    """What a command fed on stdin printed, and its exit (the fields of an Invoke Result the code reads)."""
+
+    stdout: str
+    stderr: str
+    exited: int
+
+    @property
+    def ok(self) -> bool:
+        return self.exited == 0
+
+
 def run_with_input(connection: Connection, command: str, data: bytes, what: str,
                    timeout: float = 120) -> str:
     """Run ``command`` with ``data`` as its exact standard input (bytes, not text)."""
+    result = run_with_input_to_end(connection, command, data, what, timeout)
+    if not result.ok:
+        detail = result.stderr.strip().splitlines()[-3:]
+        raise RemoteError(f"{connection.original_host}: {what} failed (exit {result.exited}): " + " | ".join(detail))
+    return result.stdout
+
+
+def run_with_input_to_end(connection: Connection, command: str, data: bytes, what: str,
+                          timeout: float = 120) -> Ran:
+    """``run_with_input`` whatever the exit (a program that reports its own refusal on stdout); only a lost
+    connection or a timeout becomes a RemoteError naming the host."""
     try:
         connection.open()
         stdin, stdout, stderr = connection.client.exec_command(command, timeout=timeout)
@@ -75,10 +100,7 @@ def run_with_input(connection: Connection, command: str, data: bytes, what: str,
         status = stdout.channel.recv_exit_status()
     except (OSError, paramiko.SSHException) as error:
         raise RemoteError(f"{connection.original_host}: {what} failed: {error}") from None
-    if status != 0:
-        detail = errors.decode("utf-8", "replace").strip().splitlines()[-3:]
-        raise RemoteError(f"{connection.original_host}: {what} failed (exit {status}): " + " | ".join(detail))
-    return output.decode("utf-8", "replace")
+    return Ran(output.decode("utf-8", "replace"), errors.decode("utf-8", "replace"), status)
 
 
 class LineStream:

@@ -235,10 +235,11 @@ def test_a_master_that_cannot_be_read_is_not_judged(settings):
 
 
 def test_both_checks_are_in_both_preflights():
-    for before in (preflight.BEFORE_CUTOVER, preflight.BEFORE_ROLLBACK):
+    for before in (preflight.BEFORE_CUTOVER[:-1], preflight.BEFORE_ROLLBACK):   # the cutover's ends with the content
         names = [step.name for step in before]
         assert names[-3:] == ["preflight: what the sites' settings select", "preflight: the sites' thumbnails",
                               "preflight: the reloads load new settings"]
+    assert preflight.BEFORE_CUTOVER[-1].name == "preflight: old media URLs in the content"
 
 
 # --- after the switch, before any reload --------------------------------------------------------

@@ -23,6 +23,7 @@ from urllib.parse import urlsplit
 
 from ...config.types import HostSettings
 from ...errors import ConfigError, RemoteError
+from ...text_table import table
 from ..site_python import program, site_shell
 
 MARKER = "MEDIA-CUTOVER-CONTENT "
@@ -205,6 +206,36 @@ class ContentReport:
                          f"in OLD_MEDIA_HOSTS")
         lines += [f"not read: {error}" for error in self.errors]
         return [f"{self.host}: {line}" for line in lines]
+
+    def summary(self) -> str:
+        """One line: ``N old media URLs in M fields (app.Model.field K, ...)``, or none, with the forms."""
+        fields = sorted(self.url_fields, key=lambda report: -report.urls)
+        if not fields:
+            return f"no old media URL ({', '.join(self.forms.shown())}) in {self.fields_scanned} text fields"
+        named = ", ".join(f"{report.field} {report.urls}" for report in fields[:5])
+        more = f" and {len(fields) - 5} more" if len(fields) > 5 else ""
+        return (f"{sum(report.urls for report in fields)} old media URLs in {len(fields)} fields "
+                f"({named}{more}; {', '.join(self.forms.shown())})")
+
+    def table(self, in_bucket: Container[str] | None = None) -> str:
+        """The fields that hold old media URLs: rows, URLs, where their files are, three examples."""
+        rows = []
+        for report in self.url_fields:
+            listed = "" if report.complete else f" ({len(report.names)} listed)"
+            found = "-" if in_bucket is None else sum(1 for name in report.names if name in in_bucket)
+            rows.append((report.field, report.rows, report.urls, f"{report.on_disk}/{report.names_total}",
+                         f"{found}/{report.names_total}{listed}", ", ".join(report.examples)))
+        return table(("FIELD", "ROWS", "URLS", "FILES ON DISK", "IN BUCKET", "E.G."), rows)
+
+    def notes(self) -> list[str]:
+        """What the table does not say: fields that hold bare paths, other hosts' URLs, fields not read."""
+        lines = [report.line() for report in self.fields if report.form == "path"]
+        lines += [line.removeprefix(f"{self.host}: ") for line in self.lines() if " URLs on other hosts" in line
+                  or line.startswith(f"{self.host}: not read: ")]
+        unnamed = sum(report.unnamed for report in self.url_fields)
+        if unnamed:
+            lines.append(f"{unnamed} URLs name no file under MEDIA_ROOT (a '..' segment): left as they are")
+        return lines
 
 
 def parse_find(output: str, host: str, forms: UrlForms) -> ContentReport:

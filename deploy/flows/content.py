@@ -1,0 +1,182 @@
+"""The content's old media URLs in the flows: found, reported, refused, put back.
+
+Rich text and JSON store ``<img src="/media/uploads/a.png">`` literally: after the switch it still asks the
+web server, and breaks once the disk is reclaimed (``deploy.site.facts.content_urls``).  One database for
+every host: the program runs on the content host (``deploy.site.ops.content_urls``).
+
+- `invoke content-urls` (``run_find``): what the content holds, by field, and where its files are;
+- the cutover's preflight says how many (``report_content_urls``): a line, never a refusal;
+- reclaim's preflight refuses while any remain (``refuse_content_urls``), unless --accept-content-urls;
+- the rollback puts back every rewrite of the environment not put back yet (``RESTORE_CONTENT``).
+
+The rewrite itself is ``deploy.flows.rewrite_urls``.  Each find is journaled (``ContentUrlCounts``):
+`invoke status` says the last one's.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Callable
+
+from ..config.types import Settings
+from ..engine.counts import ContentRewriteCounts
+from ..engine.run import Options
+from ..engine.runner import Runner, Step, execute_run
+from ..errors import MediaCutoverError, PreflightError
+from ..site.edits.content_urls import RowChange
+from ..site.facts.content_urls import ContentReport, UrlForms
+from ..site.ops import content_urls as content
+from ..site.ops import storage
+from .state import ContentState, FlowRun, FlowState
+
+CHEAP = 1   # names a field the preflights ask for: they count, the rewrite lists
+
+
+def forms(run: FlowRun) -> UrlForms:
+    """The forms to look for, from DISK_MEDIA_URL or what the preflight's probe read on the content host."""
+    probed = run.state.switch.storage_before.get(content.content_host(run).alias)
+    run.state.content.forms = content.forms_of(run.settings, probed)
+    return run.state.content.forms
+
+
+def looked_for(run: FlowRun) -> str:
+    """Which disk MEDIA_URL was looked for, and where it came from."""
+    probed = run.state.switch.storage_before.get(content.content_host(run).alias)
+    media_url, source = content.media_url_of(run.settings, probed)
+    return f"{media_url} ({source})"
+
+
+# --- `invoke content-urls` ----------------------------------------------------------------------
+
+def probe_content_host(run: FlowRun) -> str:
+    """What the content host's settings select: its MEDIA_URL is the disk's while it serves from disk."""
+    if run.settings.disk_media_url:
+        return f"DISK_MEDIA_URL is {run.settings.disk_media_url}: nothing to ask the site"
+    alias = content.content_host(run).alias
+    report = run.state.switch.storage_before[alias] = storage.probe(run, alias)
+    return report.summary()
+
+
+def find_all(run: FlowRun) -> str:
+    """Every field with old media URLs, and which of their files the bucket holds."""
+    state = run.state.content
+    report = state.report = content.find(run, forms(run))
+    names = report.names()
+    state.in_bucket = content.in_bucket(run, names) if names else set()
+    return f"{report.host}, looking for {looked_for(run)}: {report.summary()}"
+
+
+FIND = [
+    Step("what the content host's settings select", probe_content_host),
+    Step("find old media URLs in the content", find_all),
+]
+
+
+def run_find(settings: Settings, say: Callable[[str], None]) -> tuple[Runner, ContentState]:
+    """The find, journaled as a run of its own (no lock: it changes nothing)."""
+    state = FlowState()
+    runner = execute_run("content-urls", FIND, settings, Options(), say, release_lock=lambda run: None, state=state)
+    return runner, state.content
+
+
+def find_output(env: str, state: ContentState) -> str:
+    """What `invoke content-urls` prints after its steps: the table, its notes, what to do."""
+    report = state.report
+    if report is None:
+        return "nothing found: the content was not read"
+    if not report.url_fields:
+        return "\n".join([report.summary(), *report.notes()])
+    then = (f"`invoke rewrite-urls --env={env} --dry-run` shows how each would change to the bucket's URL; "
+            f"`invoke settings-snippet --env={env} --part=nginx` keeps them answering meanwhile")
+    return "\n".join([report.table(state.in_bucket), *report.notes(), then])
+
+
+# --- the preflights ------------------------------------------------------------------------------
+
+def _count(run: FlowRun) -> ContentReport | str:
+    """The find, cheaply (counts, few names); or why the content could not be read."""
+    if not content.can_read(run):
+        return "not looked at (no host has MANAGE_PY and SITE_PYTHON)"
+    run.state.content.report = content.find(run, forms(run), names_limit=CHEAP)
+    return run.state.content.report
+
+
+def report_content_urls(run: FlowRun) -> str:
+    """The cutover's: how many old media URLs the content holds.  Never a refusal: a line, and the cutover
+    goes on whatever the find says (or fails to)."""
+    env = run.settings.env
+    try:
+        found = _count(run)
+    except MediaCutoverError as error:
+        return f"content: not looked at ({error}); the cutover goes on"
+    if isinstance(found, str):
+        return f"content: {found}"
+    line = f"content: {found.summary()}"
+    if found.url_fields:
+        line += (f"\n    they keep asking the web servers after the switch: `invoke rewrite-urls --env={env}` once "
+                 f"on S3, or `invoke settings-snippet --env={env} --part=nginx`")
+    return line
+
+
+def redirected(run: FlowRun, report: ContentReport) -> bool:
+    """Do the old media URLs answer with a 301 to the bucket (the redirect of `invoke settings-snippet
+    --part=nginx` installed)?  TODO: not checked yet (a HEAD of one example a field through each host's
+    SITE_URL, expecting 301 to the storage's URL): until then an operator says so with --accept-content-urls."""
+    return False
+
+
+def refuse_content_urls(run: FlowRun) -> str:
+    """Reclaim's: refused while the content holds old media URLs (their files are what it removes), unless
+    they are redirected, or --accept-content-urls."""
+    env = run.settings.env
+    found = _count(run)
+    if isinstance(found, str):
+        return f"content: {found}: old media URLs not checked"
+    if not found.url_fields:
+        return f"content: {found.summary()}"
+    if redirected(run, found):
+        return f"content: {found.summary()}: redirected to the bucket"
+    if run.options.accept_content_urls:
+        return f"content: {found.summary()}: accepted (--accept-content-urls)"
+    raise PreflightError(f"content: {found.summary()} still ask the disk reclaim frees: rewrite them first "
+                         f"(`invoke rewrite-urls --env={env}`), or install the redirect from `invoke settings-snippet "
+                         f"--env={env} --part=nginx` and pass --accept-content-urls")
+
+
+# --- putting a rewrite back (the rewrite's undo, the rollback) --------------------------------------
+
+def restore_record(run: FlowRun, path: Path, rows: list[RowChange]) -> list[str]:
+    """The rows of one record put back where they still hold what was written (the others named); the
+    record marked restored (``.restored`` beside it: no later rollback takes it again)."""
+    result = content.restore(run, rows)
+    content.mark_restored(path, run.run_id, result)
+    run.state.content.restored.append(path)
+    run.journal.record(ContentRewriteCounts(action="restore", rows=result.restored, skipped=len(result.named),
+                                            record=str(path)))
+    return [f"{path.name}:", *result.lines()]
+
+
+def restore_rewrites(run: FlowRun) -> str:
+    """The rollback's: every rewrite record of the environment under runs/ not put back yet, newest first,
+    byte for byte where the row still holds what was written.  No undo: putting back is itself the way
+    back; the rewrite stays recorded, and `invoke rewrite-urls` does it again."""
+    records = content.pending_records(run.settings)
+    if not records:
+        return "no rewrite of the content's URLs to put back"
+    if not content.can_read(run):
+        return (f"NOT put back: {len(records)} rewrite records ({', '.join(path.name for path in records)}): no host "
+                f"has MANAGE_PY and SITE_PYTHON; the content keeps the bucket's URLs (they still fetch)")
+    lines = []
+    for path in records:
+        lines += restore_record(run, path, content.read_record(path))
+    return "\n".join(lines)
+
+
+def preview_restore(run: FlowRun) -> str:
+    records = content.pending_records(run.settings)
+    if not records:
+        return "no rewrite of the content's URLs to put back"
+    return "\n".join(f"would put back the {len(content.read_record(path))} rows of {path}" for path in records)
+
+
+RESTORE_CONTENT = Step("put the content's old media URLs back", restore_rewrites, preview=preview_restore)

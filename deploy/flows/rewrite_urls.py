@@ -1,0 +1,161 @@
+"""`invoke rewrite-urls`: the content's old media URLs become the bucket's, reversibly.
+
+    preflight (changes nothing: every site serves from S3, its settings select this bucket, the lock
+    free) -> lock -> find the old media URLs (every name) -> which of their files the bucket holds ->
+    the URL the site's storage gives each now (the bucket's, or AWS_S3_CUSTOM_DOMAIN's) -> plan (the
+    program's dry run: the rows that would change, each one's hash as read) -> rewrite (one transaction
+    a model; a row changed since the plan is skipped and named), recorded in
+    ``runs/<run id>-<env>-content-urls.record`` (mode 600: every row's field before and after) -> what
+    remains (the find again, for `invoke status`)
+
+The rewrite's undo puts the record back (``deploy.flows.content.restore_record``); so does any later
+rollback, once.  --dry-run shows each change as a diff and writes nothing; a second run finds nothing to
+rewrite.  A name not in the bucket, or whose storage URL is signed or relative, is left as it is (the
+plan says which and why).
+"""
+
+from __future__ import annotations
+
+from functools import partial
+from typing import Callable
+
+from ..config.types import Settings
+from ..engine.counts import ContentRewriteCounts
+from ..engine.lock import describe, lock_path, read_lock
+from ..engine.run import Options, Run
+from ..engine.runner import Runner, Step, execute_run
+from ..errors import PreflightError, RemoteError
+from ..site.edits import content_urls as edits
+from ..site.ops import content_urls as ops
+from . import steps
+from .content import forms, looked_for, restore_record
+from .preflight import STORAGE_BEFORE_STEP, check_hosts_read, check_on_s3, check_serving_s3, check_storage_selected
+from .state import FlowState
+
+RewriteRun = Run[FlowState]
+DIFFS = 20   # diffs a dry run shows; the rest counted
+
+
+def check_lock_free(run: RewriteRun) -> str:
+    settings = run.settings
+    holder = read_lock(run.media_connection, settings)
+    if holder is None:
+        return f"{settings.media_host}: lock free"
+    if run.options.break_lock:
+        return f"the lock held by {describe(holder)} will be broken (--break-lock)"
+    raise PreflightError(f"{settings.media_host}: environment {settings.env!r} is locked by {describe(holder)} at "
+                         f"{lock_path(settings)}; if that run is dead, re-run with --break-lock")
+
+
+BEFORE_REWRITE = [
+    Step("preflight: hosts and settings files", check_hosts_read),
+    Step("preflight: every site on S3", partial(check_on_s3, mirror_refused=False,
+                                                wanted="the content moves to the bucket's URLs only after a cutover")),
+    Step("preflight: the lock", check_lock_free),
+    Step(STORAGE_BEFORE_STEP, check_storage_selected),
+    Step("preflight: the sites' settings select the bucket", partial(check_serving_s3, mirror_refused=False)),
+]
+
+
+# --- the steps -------------------------------------------------------------------------------
+
+def find_names(run: RewriteRun) -> str:
+    """Every old media URL's name, every field (no limit: the plan needs them all)."""
+    report = run.state.content.report = ops.find(run, forms(run), names_limit=0, media_root=False)
+    return f"{report.host}, looking for {looked_for(run)}: {report.summary()}"
+
+
+def look_up_bucket(run: RewriteRun) -> str:
+    state = run.state.content
+    names = state.report.names()
+    state.in_bucket = ops.in_bucket(run, names) if names else set()
+    return f"{len(state.in_bucket)} of the {len(names)} files they name are in s3://{run.settings.bucket}/"
+
+
+def ask_storage_urls(run: RewriteRun) -> str:
+    state = run.state.content
+    if not state.in_bucket:
+        return "no file to ask for"
+    state.urls = ops.storage_urls(run, state.in_bucket)
+    example = next(iter(sorted(state.urls.urls.items())), None)
+    return (f"{state.urls.backend}: {len(state.urls.urls)} URLs"
+            + (f", e.g. {example[0]} -> {example[1]}" if example else ""))
+
+
+def plan(run: RewriteRun) -> str:
+    """The plan, and the program's dry run of it: the rows that would change, as read now."""
+    state = run.state.content
+    urls = state.urls.urls if state.urls else {}
+    state.plan = edits.plan_rewrite(state.report.names(), state.in_bucket, urls.get, state.forms)
+    if not state.plan.urls:
+        return "\n".join(["nothing to rewrite", *state.plan.lines()[1:]])
+    result, rows, _ = ops.rewrite(run, state.forms, state.plan, dry_run=True)
+    state.rows = rows
+    return "\n".join([*state.plan.lines(), *result.lines()])
+
+
+def rewrite(run: RewriteRun) -> str:
+    """One transaction a model, rows changed since the plan skipped and named; the record written from the
+    rows the program printed, before anything else can fail."""
+    state = run.state.content
+    if not state.rows:
+        return "nothing to rewrite: no row holds an old URL of a file in the bucket"
+    planned, state.rows = state.rows, []
+    result, rows, failed = ops.rewrite(run, state.forms, state.plan, dry_run=False,
+                                       expected=edits.expected_hashes(planned))
+    state.rows = rows
+    if rows:
+        state.record = ops.write_record(run, rows, state.forms)
+    skipped = sum(count["skipped_total"] for count in result.fields) if result else 0
+    run.journal.record(ContentRewriteCounts(action="rewrite", rows=len(rows), skipped=skipped,
+                                            record=str(state.record or "")))
+    if result is None:   # a model failed (rolled back): the runner undoes those that committed
+        raise RemoteError(failed)
+    lines = result.lines()
+    if state.record:
+        lines.append(f"record: {state.record} (every row's field before and after; a rollback puts them back)")
+    return "\n".join(lines)
+
+
+def put_back(run: RewriteRun) -> str:
+    """Undo: the rows this run changed put back from its record (or, the connection lost before they came
+    back, from the program's record on the content host)."""
+    state = run.state.content
+    rows = state.rows or ops.rows_on_host(run)
+    if not rows:
+        return ""
+    path = state.record or ops.write_record(run, rows, state.forms)
+    return "\n".join(restore_record(run, path, rows))
+
+
+def preview_rewrite(run: RewriteRun) -> str:
+    """--dry-run: each change as a diff (the plan's rows); nothing written."""
+    rows = run.state.content.rows
+    if not rows:
+        return "nothing to rewrite"
+    diffs = [edits.diff(row) for row in rows[:DIFFS]]
+    more = [f"... and {len(rows) - DIFFS} more rows"] if len(rows) > DIFFS else []
+    return "\n".join([*diffs, *more, f"would change {len(rows)} rows, recorded in {ops.record_path(run)}"])
+
+
+def what_remains(run: RewriteRun) -> str:
+    report = ops.find(run, run.state.content.forms, names_limit=1, media_root=False)
+    return f"left: {report.summary()}"
+
+
+REWRITE = [
+    steps.TAKE_LOCK,
+    Step("find old media URLs in the content", find_names),
+    Step("which of their files the bucket holds", look_up_bucket),
+    Step("the storage's URL for each", ask_storage_urls),
+    Step("plan the rewrite", plan),
+    Step("rewrite old media URLs to the storage's", rewrite, undo=put_back, preview=preview_rewrite),
+    Step("what remains", what_remains, preview=lambda run: "would look again"),
+]
+
+
+def run_rewrite_urls(settings: Settings, options: Options, say: Callable[[str], None],
+                     step_list: list[Step] | None = None) -> Runner:
+    """Preflight, then the rewrite under the environment's lock; raises StepFailed after undoing."""
+    return execute_run("rewrite-urls", BEFORE_REWRITE + REWRITE if step_list is None else step_list, settings, options,
+                       say, release_lock=steps.release_lock, state=FlowState())

@@ -1,0 +1,234 @@
+"""Old media URLs in the site's content, over SSH: found, looked up in the bucket, rewritten and put back.
+
+The adapter around ``deploy.site.facts.content_urls`` (the program's command lines and reports) and
+``deploy.site.edits.content_urls`` (the rewrite's plan and record).  The database is shared by every host:
+each command runs once, on the content host (the first of the run's hosts whose site can be run: MANAGE_PY
+and SITE_PYTHON), in the site's Python under its settings module, its input on stdin.
+
+The rewrite's record lives on the operator's machine, ``runs/<run id>-<env>-content-urls.record`` (mode
+600, created once: O_EXCL), written from the rows the program prints as each model commits; a sibling
+``.restored`` marks one put back, so that a second rollback takes it no more.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Iterable
+
+import botocore.exceptions
+
+from ...config.types import HostSettings, Settings
+from ...engine.counts import ContentUrlCounts
+from ...engine.run import Run
+from ...errors import ConfigError, RemoteError, StoreUnavailable
+from ...media.compare import object_key
+from ...remote.ssh import read_file, run_with_input_to_end
+from ...retry import gave_up, policy_of
+from ...store.client import attempts_made, client_fault, s3_client
+from ...store.listing import listing
+from ..edits import content_urls as edits
+from ..edits.content_urls import RestoreResult, RewritePlan, RewriteResult, RowChange
+from ..facts import content_urls as facts
+from ..facts.content_urls import ContentReport, StorageUrls, UrlForms
+from ..facts.storage import StorageReport
+from .storage import env_file_of
+
+TIMEOUT = 1800            # every text field of every model read (or rewritten), one Django start-up
+USUAL_MEDIA_URL = "/media/"
+HEADS = 200               # up to this many names are looked up one by one; more: the prefix is listed once
+RECORD_SUFFIX = "-content-urls.record"
+RESTORED = ".restored"
+
+
+# --- where, and what to look for ---------------------------------------------------------------------
+
+def content_host(run: Run) -> HostSettings:
+    """The host the content is read through: the first of the run's hosts with MANAGE_PY and SITE_PYTHON
+    (one database for every host)."""
+    for host in run.targets:
+        if host.manage_py and host.site_python:
+            return host
+    raise ConfigError(f"no host of {run.settings.env} has MANAGE_PY and SITE_PYTHON: the site's content cannot be "
+                      f"read; set them in config/{run.settings.env}.env")
+
+
+def can_read(run: Run) -> bool:
+    return any(host.manage_py and host.site_python for host in run.targets)
+
+
+def media_url_of(settings: Settings, probed: StorageReport | None) -> tuple[str, str]:
+    """(the disk MEDIA_URL, where it came from): DISK_MEDIA_URL; else the site's own MEDIA_URL while its
+    storage is the disk (the storage probe's); else Django's usual /media/ (a site on S3: its MEDIA_URL is
+    the bucket's)."""
+    if settings.disk_media_url:
+        return settings.disk_media_url, "DISK_MEDIA_URL"
+    if probed is not None and probed.serving.get("bucket") is None and probed.media_url:
+        return probed.media_url, "the site's MEDIA_URL"
+    return USUAL_MEDIA_URL, "DISK_MEDIA_URL unset: Django's usual /media/"
+
+
+def forms_of(settings: Settings, probed: StorageReport | None) -> UrlForms:
+    media_url, _ = media_url_of(settings, probed)
+    return facts.url_forms(media_url, [host.site_url for host in settings.hosts if host.site_url],
+                           settings.old_media_hosts)
+
+
+# --- the program's commands ----------------------------------------------------------------------
+
+def _program(run: Run, command: str, data: bytes, what: str) -> str:
+    """Run one of the program's commands on the content host; its stdout (its report is the last line).  A
+    failure without a report is a RemoteError with the program's last words."""
+    host = content_host(run)
+    result = run_with_input_to_end(run.connection(host.alias), command, data, what, timeout=TIMEOUT)
+    if not result.ok and facts.MARKER not in result.stdout:
+        detail = " | ".join((result.stderr or result.stdout).strip().splitlines()[-3:])
+        raise RemoteError(f"{host.alias}: {what} failed (exit {result.exited}): {detail}")
+    return result.stdout
+
+
+def _switch(run: Run, host: HostSettings) -> tuple[str | None, str]:
+    return env_file_of(host), run.settings.switch_name
+
+
+def find(run: Run, forms: UrlForms, names_limit: int = facts.NAMES_LIMIT, media_root: bool = True) -> ContentReport:
+    """Every field holding old media URLs, with its counts and names (up to ``names_limit`` a field, 0:
+    all); journaled (``ContentUrlCounts``: `invoke status` reads the last)."""
+    host = content_host(run)
+    command = facts.find_command(host, forms, run.settings.media_root if media_root else None, names_limit,
+                                 *_switch(run, host))
+    report = facts.parse_find(_program(run, command, b"", "looking for old media URLs in the content"),
+                              host.alias, forms)
+    run.journal.record(counts_of(report))
+    return report
+
+
+def counts_of(report: ContentReport) -> ContentUrlCounts:
+    fields = report.url_fields
+    return ContentUrlCounts(host=report.host, forms=report.forms.shown(), urls=sum(f.urls for f in fields),
+                            rows=sum(f.rows for f in fields), by_field={f.field: f.urls for f in fields})
+
+
+def storage_urls(run: Run, names: Iterable[str]) -> StorageUrls:
+    """The URL the site's default storage gives each name now."""
+    host = content_host(run)
+    output = _program(run, facts.storage_urls_command(host, *_switch(run, host)), facts.storage_urls_input(names),
+                      "asking the site's storage for its URLs")
+    return facts.parse_storage_urls(output, host.alias)
+
+
+def host_record(run: Run) -> str:
+    """The program's own record of the rows, on the content host, written before each model commits: the
+    rows are there even if the connection is lost before they reach this machine."""
+    return f"{run.settings.tools_dir.rstrip('/')}/content-urls/{run.run_id}-{run.settings.env}.jsonl"
+
+
+def rewrite(run: Run, forms: UrlForms, plan: RewritePlan, dry_run: bool,
+            expected: dict[str, dict[str, str]] | None = None) -> tuple[RewriteResult | None, list[RowChange], str]:
+    """(the program's result, the rows it changed, why it failed).  The rows come one a model as each
+    commits: read even when a later model failed (the result is then None, and the third part says why).
+    Not dry, the program records them on the host too (``host_record``)."""
+    host = content_host(run)
+    record = None if dry_run else host_record(run)
+    output = _program(run, facts.rewrite_command(host, forms, dry_run, record, *_switch(run, host)),
+                      edits.plan_input(plan, expected), "rewriting old media URLs")
+    rows = edits.rows_of(output)
+    try:
+        return edits.parse_rewrite(output, host.alias), rows, ""
+    except RemoteError as error:
+        if dry_run or not rows:
+            raise
+        return None, rows, str(error)
+
+
+def rows_on_host(run: Run) -> list[RowChange]:
+    """The rows of this run's record on the content host ([] when it wrote none)."""
+    host = content_host(run)
+    try:
+        text = read_file(run.connection(host.alias), host_record(run)).decode("utf-8")
+    except RemoteError:
+        return []
+    return [RowChange.read(json.loads(line)) for line in text.splitlines() if line.strip()]
+
+
+def restore(run: Run, rows: list[RowChange]) -> RestoreResult:
+    """Each row's old value put back where it still holds what the rewrite wrote; the others named."""
+    host = content_host(run)
+    output = _program(run, facts.restore_command(host, *_switch(run, host)), edits.restore_input(rows),
+                      "putting the content's old URLs back")
+    return edits.parse_restore(output, host.alias)
+
+
+# --- the bucket ------------------------------------------------------------------------------------
+
+def in_bucket(run: Run, names: Iterable[str]) -> set[str]:
+    """Which of ``names`` (media-relative) the bucket holds: a HEAD each for a few, else one listing."""
+    names = set(names)
+    settings = run.settings
+    if len(names) > HEADS:
+        start = len(object_key(settings.media_prefix, ""))
+        return {entry.key[start:] for entry in listing(settings, faults=run.faults)} & names
+    client = s3_client(settings, faults=run.faults)
+
+    def held(name: str) -> bool:
+        key = object_key(settings.media_prefix, name)
+        try:
+            client.head_object(Bucket=settings.bucket, Key=key)
+            return True
+        except botocore.exceptions.ClientError as error:
+            fault = client_fault(error)
+            if fault.transient:   # the store did not answer well: not a missing file
+                raise StoreUnavailable(gave_up(f"looking up s3://{settings.bucket}/{key}", fault,
+                                               attempts_made(error), None, {}, policy_of(settings))) from None
+            return False
+    ordered = sorted(names)
+    with ThreadPoolExecutor(8, thread_name_prefix="content-heads") as pool:
+        return {name for name, found in zip(ordered, pool.map(held, ordered)) if found}
+
+
+# --- the record on the operator's machine ------------------------------------------------------------
+
+def record_path(run: Run) -> Path:
+    return run.settings.project_root / "runs" / f"{run.run_id}-{run.settings.env}{RECORD_SUFFIX}"
+
+
+def write_record(run: Run, rows: list[RowChange], forms: UrlForms) -> Path:
+    """``runs/<run id>-<env>-content-urls.record``, mode 600, created once: every row's field before and after."""
+    path = record_path(run)
+    path.parent.mkdir(exist_ok=True)
+    text = edits.record_text(rows, run_id=run.run_id, env=run.settings.env, media_url=forms.media_url)
+    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(descriptor, "w", encoding="utf-8") as record:
+        record.write(text)
+        record.flush()
+        os.fsync(record.fileno())
+    return path
+
+
+def read_record(path: Path) -> list[RowChange]:
+    try:
+        return edits.read_record(path.read_text(encoding="utf-8"))[1]
+    except (OSError, ValueError) as problem:
+        raise ConfigError(f"{path}: cannot read the rewrite's record ({problem}); it is needed to put the content "
+                          f"back: restore it from a backup, or move it aside to go on without it") from None
+
+
+def pending_records(settings: Settings) -> list[Path]:
+    """The environment's rewrite records under runs/ not yet put back, newest first."""
+    runs = settings.project_root / "runs"
+    if not runs.is_dir():
+        return []
+    found = sorted(runs.glob(f"*-{settings.env}{RECORD_SUFFIX}"), reverse=True)
+    return [path for path in found if not path.with_name(path.name + RESTORED).exists()]
+
+
+def mark_restored(path: Path, run_id: str, result: RestoreResult) -> Path:
+    """The sibling ``<record>.restored``: which run put it back, and how; the record itself is kept."""
+    marker = path.with_name(path.name + RESTORED)
+    descriptor = os.open(marker, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(descriptor, "w", encoding="utf-8") as written:
+        written.write(json.dumps({"run_id": run_id, "restored": result.restored, "already": result.already,
+                                  "named": list(result.named)}, default=str) + "\n")
+    return marker

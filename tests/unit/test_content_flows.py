@@ -1,0 +1,223 @@
+"""The content's old media URLs in the flows (deploy.flows.content, deploy.site.ops.content_urls) on runs made
+by hand: the program's output read as the adapter gets it, the record (mode 600) and its restore, the
+cutover's report line, reclaim's refusal, and what `invoke content-urls` prints."""
+
+import json
+import os
+import shlex
+import stat
+
+import pytest
+from invoke import MockContext
+
+import tasks
+from deploy.engine.counts import ContentRewriteCounts, ContentUrlCounts
+from deploy.engine.run import Options
+from deploy.errors import PreflightError, RemoteError
+from deploy.flows import content
+from deploy.flows.state import FlowState
+from deploy.remote.ssh import Ran
+from deploy.site.edits import content_urls as edits
+from deploy.site.facts import content_urls as facts
+from deploy.site.ops import content_urls as ops
+
+from .content_fakes import BODY, DATA, ROWS, FakeRun, printed, settings_fixture  # noqa: F401 (a fixture)
+
+def sent(command: str) -> str:
+    """The program's text a site_shell command line runs."""
+    words = shlex.split(command.split(" && ", 1)[1])
+    return words[words.index("-c") + 1]
+
+
+@pytest.fixture
+def program(monkeypatch):
+    """The content host's answers, in order; the commands and inputs it was given."""
+    calls, answers = [], []
+
+    def run(connection, command, data, what, timeout=120):
+        calls.append((connection, command, data))
+        return answers.pop(0)
+    monkeypatch.setattr(ops, "run_with_input_to_end", run)
+    return calls, answers
+
+
+# --- the adapter ------------------------------------------------------------------------------
+
+def test_the_find_runs_on_the_first_host_whose_site_can_run_and_is_journaled(settings, program):
+    calls, answers = program
+    answers.append(Ran(printed({"fields": [BODY, DATA], "fields_scanned": 9}), "", 0))
+    run = FakeRun(settings)
+    report = ops.find(run, content.forms(run))
+    assert calls[0][0] == "web2" and sent(calls[0][1]).endswith(
+        "main(['find', '--media-url', '/media/', '--host', '10.0.0.5:8001', '--host', 'www.example.com', "
+        "'--names-limit', '1000', '--media-root', '~/webapps/media']))\n")
+    assert report.summary() == ("27 old media URLs in 2 fields (blog.Post.body 25, pages.Page.data 2; /media/…, "
+                                "//10.0.0.5:8001/media/…, //www.example.com/media/…)")
+    [counts] = run.journal.records
+    assert counts == ContentUrlCounts(host="web2", forms=["/media/…", "//10.0.0.5:8001/media/…",
+                                                          "//www.example.com/media/…"],
+                                      urls=27, rows=12, by_field={"blog.Post.body": 25, "pages.Page.data": 2})
+
+
+def test_a_program_that_fails_without_a_report_is_a_remote_error_with_its_last_words(settings, program):
+    program[1].append(Ran("", "Traceback (most recent call last):\nImportError: No module named django\n", 1))
+    with pytest.raises(RemoteError, match="web2: looking for old media URLs in the content failed \\(exit 1\\): "
+                                          "Traceback .* ImportError: No module named django"):
+        ops.find(FakeRun(settings), facts.url_forms("/media/", []))
+
+
+def test_the_rows_of_the_models_that_committed_are_kept_when_a_later_one_failed(settings, program):
+    program[1].append(Ran(printed({"command": "rewrite", "error": "1 model(s) failed, each rolled back: x"}, ROWS),
+                          "", 1))
+    run = FakeRun(settings)
+    result, rows, failed = ops.rewrite(run, facts.url_forms("/media/", []), edits.RewritePlan({}), dry_run=False)
+    assert result is None and rows == ROWS
+    assert failed == "web2: rewriting old media URLs failed: 1 model(s) failed, each rolled back: x"
+    assert sent(program[0][0][1]).endswith(
+        "'--record', '~/.media-cutover/content-urls/20260102T030405Z-abcdef-prod.jsonl']))\n")
+
+
+def test_the_record_is_mode_600_made_once_read_back_whole_and_marked_restored(settings):
+    run = FakeRun(settings)
+    forms = facts.url_forms("/media/", [])
+    path = ops.write_record(run, ROWS, forms)
+    assert path == settings.project_root / "runs" / "20260102T030405Z-abcdef-prod-content-urls.record"
+    assert stat.S_IMODE(os.stat(path).st_mode) == 0o600
+    assert ops.read_record(path) == ROWS
+    with pytest.raises(FileExistsError):
+        ops.write_record(run, ROWS, forms)
+    assert ops.pending_records(settings) == [path]
+    marker = ops.mark_restored(path, "20260103T000000Z-fedcba", edits.RestoreResult("web2", 2, 0, ()))
+    assert stat.S_IMODE(os.stat(marker).st_mode) == 0o600 and ops.pending_records(settings) == []
+    assert path.exists()   # kept: it says what the rewrite did
+
+
+# --- the rollback's restore ------------------------------------------------------------------------
+
+def test_the_rollback_puts_back_each_record_not_yet_restored_and_a_second_changes_nothing(settings, program):
+    calls, answers = program
+    forms = facts.url_forms("/media/", [])
+    older = ops.write_record(FakeRun(settings, run_id="20260101T000000Z-aaaaaa"), ROWS[:1], forms)
+    newer = ops.write_record(FakeRun(settings), ROWS[1:], forms)
+    answers += [Ran(printed({"command": "restore", "restored": 1, "already": 0, "named": []}), "", 0),
+                Ran(printed({"command": "restore", "restored": 0, "already": 0, "named": [
+                    {"model": "blog.Post", "field": "body", "pk": 1, "why": "changed since the rewrite"}]}), "", 0)]
+    run = FakeRun(settings, run_id="20260105T000000Z-rollbk")
+    assert content.preview_restore(run) == (f"would put back the 1 rows of {newer}\n"
+                                            f"would put back the 1 rows of {older}")
+    assert content.restore_rewrites(run).splitlines() == [
+        f"{newer.name}:", "web2: 1 rows put back",
+        f"{older.name}:", "web2: 0 rows put back",
+        "web2: NOT put back: blog.Post.body pk 1 (changed since the rewrite)"]
+    assert [json.loads(line) for line in calls[0][2].decode().splitlines()] == [ROWS[1].data()]  # newest first
+    assert run.journal.records[1] == ContentRewriteCounts(action="restore", rows=0, skipped=1, record=str(older))
+    assert content.restore_rewrites(run) == "no rewrite of the content's URLs to put back" and len(calls) == 2
+
+
+# --- the preflights ----------------------------------------------------------------------------------
+
+def found(monkeypatch, *fields):
+    def find(run, forms, names_limit=facts.NAMES_LIMIT, media_root=True):
+        return facts.parse_find(printed({"fields": list(fields), "fields_scanned": 9}), "web2", forms)
+    monkeypatch.setattr(ops, "find", find)
+
+
+def test_the_cutovers_preflight_says_how_many_and_never_refuses(settings, monkeypatch):
+    found(monkeypatch, BODY)
+    assert content.report_content_urls(FakeRun(settings)) == (
+        "content: 25 old media URLs in 1 fields (blog.Post.body 25; /media/…, //10.0.0.5:8001/media/…, "
+        "//www.example.com/media/…)\n"
+        "    they keep asking the web servers after the switch: `invoke rewrite-urls --env=prod` once on S3, or "
+        "`invoke settings-snippet --env=prod --part=nginx`")
+
+    def broken(*args, **kwargs):
+        raise RemoteError("web2: looking for old media URLs in the content failed: OperationalError: locked")
+    monkeypatch.setattr(ops, "find", broken)
+    assert content.report_content_urls(FakeRun(settings)) == (
+        "content: not looked at (web2: looking for old media URLs in the content failed: OperationalError: locked); "
+        "the cutover goes on")
+
+
+def test_reclaim_is_refused_in_one_line_while_old_urls_remain_unless_accepted(settings, monkeypatch):
+    found(monkeypatch, BODY, DATA)
+    with pytest.raises(PreflightError) as refused:
+        content.refuse_content_urls(FakeRun(settings))
+    assert str(refused.value) == (
+        "content: 27 old media URLs in 2 fields (blog.Post.body 25, pages.Page.data 2; /media/…, "
+        "//10.0.0.5:8001/media/…, //www.example.com/media/…) still ask the disk reclaim frees: rewrite them first "
+        "(`invoke rewrite-urls --env=prod`), or install the redirect from `invoke settings-snippet --env=prod "
+        "--part=nginx` and pass --accept-content-urls")
+    accepted = content.refuse_content_urls(FakeRun(settings, options=Options(accept_content_urls=True)))
+    assert accepted.endswith(": accepted (--accept-content-urls)")
+    found(monkeypatch)
+    assert content.refuse_content_urls(FakeRun(settings)).startswith("content: no old media URL (/media/…")
+
+
+# --- `invoke content-urls` ---------------------------------------------------------------------------
+
+def test_the_content_urls_task_prints_a_table_by_field_then_what_to_do(settings, monkeypatch, capsys):
+    state = FlowState().content
+    state.report = facts.parse_find(printed({"fields": [BODY, DATA], "fields_scanned": 9}), "web2",
+                                    facts.url_forms("/media/", ["http://10.0.0.5:8001"], ["www.example.com"]))
+    state.in_bucket = {"a.png", "c.png"}
+    monkeypatch.setattr(tasks, "load", lambda env, root: settings)
+    monkeypatch.setattr(tasks, "run_find", lambda settings_, say: (None, state))
+    tasks.content_urls(MockContext(), env="prod")
+    assert capsys.readouterr().out == (
+        "FIELD            ROWS  URLS  FILES ON DISK  IN BUCKET  E.G.\n"
+        "---------------  ----  ----  -------------  ---------  "
+        + "-" * len("/media/a.png, https://www.example.com/media/b.pdf, /media/c.png") + "\n"
+        "blog.Post.body   10    25    3/3            2/3        "
+        "/media/a.png, https://www.example.com/media/b.pdf, /media/c.png\n"
+        "pages.Page.data  2     2     1/1            1/1        /media/c.png\n"
+        "`invoke rewrite-urls --env=prod --dry-run` shows how each would change to the bucket's URL; "
+        "`invoke settings-snippet --env=prod --part=nginx` keeps them answering meanwhile\n")
+
+
+# --- where the flows take these steps, `invoke status` ----------------------------------------------
+
+def test_the_rollback_puts_the_content_back_once_the_disk_has_the_files_and_reclaim_checks_it_first():
+    from deploy.flows import reclaim, rollback
+    names = [step.name for step in rollback.ROLLBACK]
+    assert names[2:4] == ["download media missing on disk", "put the content's old media URLs back"]
+    assert rollback.MIRROR_ROLLBACK[2] is content.RESTORE_CONTENT and content.RESTORE_CONTENT.undo is None
+    names = [step.name for step in reclaim.BEFORE_RECLAIM]
+    assert names.index("preflight: no old media URLs in the content") == 1 + names.index(
+        "preflight: the sites' settings select the bucket")
+
+
+def test_reclaims_task_hands_on_accept_content_urls(settings, monkeypatch):
+    given = []
+    monkeypatch.setattr(tasks, "load", lambda env, root: settings)
+    monkeypatch.setattr(tasks, "run_reclaim", lambda settings_, options, say: given.append(options) or
+                        type("R", (), {"outcomes": []})())
+    tasks.reclaim(MockContext(), env="prod", accept_content_urls=True)
+    assert given[0].accept_content_urls and not given[0].delete_local
+
+
+def journal(settings, run_id, kind, *events, dry_run=False):
+    from deploy.engine.journal import Journal
+    written = Journal(settings.project_root / "runs", run_id, "prod", kind, dry_run)
+    for event in events:
+        written.record(event)
+
+
+def test_status_says_the_last_finds_count_and_the_rewrites_not_put_back(settings):
+    from deploy.flows import status
+    assert status.content_line(settings) == ("not looked at: `invoke content-urls --env=prod` finds old media URLs "
+                                             "in the content")
+    counts = ContentUrlCounts(host="web2", forms=["/media/…"], urls=27, rows=12,
+                              by_field={"pages.Page.data": 2, "blog.Post.body": 25})
+    journal(settings, "20260101T000000Z-aaaaaa", "content-urls", counts)
+    journal(settings, "20260102T000000Z-bbbbbb", "rewrite-urls", ContentUrlCounts(
+        host="web2", forms=["/media/…"], urls=0, rows=0, by_field={}), dry_run=True)   # a dry run: not taken
+    line = status.content_line(settings)
+    assert line.startswith("27 old media URLs in 2 fields (blog.Post.body 25, pages.Page.data 2), as content-urls "
+                           "20260101T000000Z-aaaaaa found at 20")
+    ops.write_record(FakeRun(settings), ROWS, facts.url_forms("/media/", []))
+    journal(settings, "20260102T030405Z-abcdef", "rewrite-urls", ContentUrlCounts(
+        host="web2", forms=["/media/…"], urls=0, rows=0, by_field={}))
+    assert status.content_line(settings).startswith("no old media URL, as rewrite-urls 20260102T030405Z-abcdef")
+    assert status.content_line(settings).endswith(
+        "; 1 rewrite records not put back (20260102T030405Z-abcdef-prod-content-urls.record): a rollback puts "
+        "them back")

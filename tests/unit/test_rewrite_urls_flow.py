@@ -1,0 +1,155 @@
+"""`invoke rewrite-urls` (deploy.flows.rewrite_urls) on runs made by hand: its steps in order, each change
+with its undo, refusals that write nothing, the dry run's diffs, the record and the undo's restore, a
+second run that changes nothing, and what the task prints."""
+
+import os
+import stat
+
+import pytest
+from invoke import MockContext
+
+import tasks
+from deploy.engine.run import Options
+from deploy.errors import PreflightError, RemoteError
+from deploy.flows import rewrite_urls
+from deploy.site.edits import content_urls as edits
+from deploy.site.facts import content_urls as facts
+from deploy.site.facts.content_urls import StorageUrls
+from deploy.site.host_facts import HostFacts
+from deploy.site.ops import content_urls as ops
+
+from .content_fakes import BODY, DATA, ROWS, FakeRun, printed, settings_fixture  # noqa: F401 (a fixture)
+
+BUCKET = "https://my-media.s3.amazonaws.com/media/"
+
+
+def test_the_flow_is_one_list_of_named_steps_and_only_the_rewrite_changes_anything():
+    names = [step.name for step in rewrite_urls.BEFORE_REWRITE + rewrite_urls.REWRITE]
+    assert names == ["preflight: hosts and settings files", "preflight: every site on S3", "preflight: the lock",
+                     "preflight: what the sites' settings select", "preflight: the sites' settings select the bucket",
+                     "take the environment lock", "find old media URLs in the content",
+                     "which of their files the bucket holds", "the storage's URL for each", "plan the rewrite",
+                     "rewrite old media URLs to the storage's", "what remains"]
+    undone = {step.name for step in rewrite_urls.REWRITE if step.undo}
+    assert undone == {"take the environment lock", "rewrite old media URLs to the storage's"}
+
+
+def test_a_site_on_disk_is_refused_before_anything_is_read(settings):
+    run = FakeRun(settings)
+    run.state.switch.hosts = {"web1": HostFacts(original_use_s3=True), "web2": HostFacts(original_use_s3=False)}
+    with pytest.raises(PreflightError) as refused:
+        rewrite_urls.BEFORE_REWRITE[1].apply(run)
+    assert str(refused.value) == ("web2: USE_S3 is off: the site serves media from disk; the content moves to the "
+                                  "bucket's URLs only after a cutover (`invoke cutover --env=prod`)")
+    run.state.switch.hosts["web2"] = HostFacts(original_use_s3=True, original_mirror=True)
+    assert rewrite_urls.BEFORE_REWRITE[1].apply(run) == "every host serves from S3 (web1, web2)"   # a soak is fine
+
+
+@pytest.fixture
+def site(monkeypatch):
+    """The content host's site: its content (ROWS hold old URLs until rewritten), its bucket, its storage."""
+    held = {"rows": list(ROWS), "rewrites": [], "restores": []}
+
+    def find(run, forms, names_limit=facts.NAMES_LIMIT, media_root=True):
+        fields = [BODY, DATA] if held["rows"] else []
+        return facts.parse_find(printed({"fields": fields, "fields_scanned": 9}), "web2", forms)
+
+    def rewrite(run, forms, plan, dry_run, expected=None):
+        held["rewrites"].append((dry_run, expected))
+        rows = [row for row in held["rows"]]
+        fields = [{"field": row.label, "changed": 1, "skipped_total": 0, "skipped": []} for row in rows]
+        if not dry_run:
+            held["rows"] = []
+        return edits.RewriteResult("web2", dry_run, tuple(rows), tuple(fields)), rows, ""
+
+    def restore(run, rows):
+        held["restores"].append(rows)
+        return edits.RestoreResult("web2", len(rows), 0, ())
+    monkeypatch.setattr(ops, "find", find)
+    monkeypatch.setattr(ops, "in_bucket", lambda run, names: set(names) - {"b.pdf"})
+    monkeypatch.setattr(ops, "storage_urls", lambda run, names: StorageUrls(
+        "storages.backends.s3.S3Storage", False, {name: BUCKET + name for name in names}))
+    monkeypatch.setattr(ops, "rewrite", rewrite)
+    monkeypatch.setattr(ops, "restore", restore)
+    return held
+
+
+def steps_of(run, *names):
+    by_name = {step.name: step for step in rewrite_urls.REWRITE}
+    return [by_name[name] for name in names]
+
+
+READ = ("find old media URLs in the content", "which of their files the bucket holds", "the storage's URL for each",
+        "plan the rewrite")
+
+
+def test_the_rewrite_is_recorded_mode_600_its_undo_restores_it_and_a_second_run_changes_nothing(settings, site):
+    run = FakeRun(settings)
+    said = [step.apply(run) for step in steps_of(run, *READ)]
+    assert said[1] == "2 of the 3 files they name are in s3://my-media/"
+    assert said[3].splitlines()[:2] == ["2 files: their old URLs become the storage's URLs",
+                                        "1 files left as they are: not in the bucket (e.g. b.pdf)"]
+    [rewrite] = steps_of(run, "rewrite old media URLs to the storage's")
+    assert rewrite.apply(run).splitlines() == [
+        "web2: blog.Post.body: changed 1 rows", "web2: pages.Page.data: changed 1 rows",
+        f"record: {run.state.content.record} (every row's field before and after; a rollback puts them back)"]
+    assert site["rewrites"][-1] == (False, {"blog.Post.body": {"1": "h1"}, "pages.Page.data": {"7": "h2"}})
+    record = run.state.content.record
+    assert stat.S_IMODE(os.stat(record).st_mode) == 0o600 and ops.read_record(record) == ROWS
+
+    assert rewrite.undo(run).splitlines() == [f"{record.name}:", "web2: 2 rows put back"]
+    assert site["restores"] == [ROWS] and ops.pending_records(settings) == []   # no rollback takes it again
+
+    again = FakeRun(settings, run_id="20260103T000000Z-second")
+    said = [step.apply(again) for step in steps_of(again, *READ)]
+    assert said[3] == "nothing to rewrite"
+    assert rewrite.apply(again) == "nothing to rewrite: no row holds an old URL of a file in the bucket"
+    assert again.state.content.record is None and len(site["rewrites"]) == 2
+
+
+def test_the_dry_run_shows_each_change_as_a_diff_and_writes_nothing(settings, site):
+    run = FakeRun(settings, options=Options(dry_run=True))
+    for step in steps_of(run, *READ):
+        step.apply(run)   # read-only: they run as they are
+    [rewrite] = steps_of(run, "rewrite old media URLs to the storage's")
+    shown = rewrite.preview(run)
+    assert shown.splitlines()[:4] == ["--- blog.Post.body pk=1 (now)", "+++ blog.Post.body pk=1 (rewritten)",
+                                      "@@ -1 +1 @@", '-<img src="/media/a.png">']
+    assert shown.endswith(f"would change 2 rows, recorded in {ops.record_path(run)}")
+    assert site["rewrites"] == [(True, None)] and not (settings.project_root / "runs").exists()
+
+
+def test_a_model_that_failed_leaves_the_record_of_those_that_committed_for_the_undo(settings, site, monkeypatch):
+    run = FakeRun(settings)
+    for step in steps_of(run, *READ):
+        step.apply(run)
+    monkeypatch.setattr(ops, "rewrite", lambda run, forms, plan, dry_run, expected=None: (
+        None, ROWS[:1], "web2: rewriting old media URLs failed: 1 model(s) failed, each rolled back: pages.Page"))
+    [rewrite] = steps_of(run, "rewrite old media URLs to the storage's")
+    with pytest.raises(RemoteError, match="1 model\\(s\\) failed"):
+        rewrite.apply(run)
+    assert ops.read_record(run.state.content.record) == ROWS[:1]
+    rewrite.undo(run)
+    assert site["restores"] == [ROWS[:1]]
+
+
+def test_the_task_prints_the_step_table_then_its_done_line(settings, monkeypatch, capsys):
+    from types import SimpleNamespace
+    given = []
+
+    def flow(settings_, options, say):
+        given.append(options)
+        return SimpleNamespace(outcomes=[SimpleNamespace(name="rewrite old media URLs to the storage's", result="ok",
+                                                         seconds=0.42)])
+    monkeypatch.setattr(tasks, "run_rewrite_urls", flow)
+    monkeypatch.setattr(tasks, "load", lambda env, root: settings)
+    tasks.rewrite_urls(MockContext(), env="prod")
+    assert capsys.readouterr().out == (
+        "STEP                                     RESULT  SECONDS\n"
+        "---------------------------------------  ------  -------\n"
+        "rewrite old media URLs to the storage's  ok      0.4\n"
+        "rewrite-urls of prod done: the content's old media URLs of files in the bucket point at the bucket "
+        "(the record is under runs/)\n")
+    tasks.rewrite_urls(MockContext(), env="prod", dry_run=True, break_lock=True)
+    assert capsys.readouterr().out.endswith("rewrite-urls of prod previewed: nothing changed\n")
+    assert given[1].dry_run and given[1].break_lock and not given[0].dry_run
