@@ -1,4 +1,4 @@
-"""URL routes: JSON endpoints of the gallery app, plus /media/ from disk."""
+"""URL routes: the gallery app's JSON endpoints and article pages, plus /media/ from disk."""
 from django.conf import settings
 from django.urls import re_path
 from django.views.static import serve
@@ -12,5 +12,7 @@ urlpatterns = [
     re_path(r"^healthz/?$", views.healthz),
     re_path(r"^upload/?$", views.upload),
     re_path(r"^files/?$", views.list_files),
+    re_path(r"^articles/?$", views.articles),
+    re_path(r"^articles/(?P<slug>[-\w]+)/?$", views.article),
     re_path(r"^media/(?P<path>.*)$", serve, {"document_root": settings.MEDIA_ROOT}),
 ]

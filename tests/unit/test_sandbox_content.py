@@ -1,0 +1,86 @@
+"""The sandbox site's seeded content (deploy/sandbox/site, run standalone on a throwaway SQLite, no port):
+the migration, ``seed_content`` exactly as planned and idempotent, the article page, and the find of old
+media URLs (deploy/site/facts/content_urls.py's command line) reporting exactly
+``deploy.sandbox.content.expected_counts``."""
+
+import shutil
+import subprocess
+
+import pytest
+
+from deploy.config.types import HostSettings
+from deploy.sandbox import content
+from deploy.sandbox.sites import TEMPLATE
+from deploy.site.facts import content_urls
+
+from .site_django import needs_django, site_python
+
+pytestmark = needs_django
+
+SITE_URL = "http://127.0.0.1:18101"
+MEDIA_FILES = 100  # seed_media --count: 98 files content may name (the empty file and the symlink left out)
+ROWS = 12
+
+
+def manage(site, *arguments):
+    done = subprocess.run([site_python(), "manage.py", *arguments], cwd=site, capture_output=True, text=True,
+                          timeout=120)
+    assert done.returncode == 0, done.stdout + done.stderr
+    return done.stdout
+
+
+@pytest.fixture(scope="module")
+def site(tmp_path_factory):
+    """The sandbox's site copied, its site.env pointing at a throwaway database and media directory."""
+    root = tmp_path_factory.mktemp("sandbox-site")
+    site = root / "site"
+    shutil.copytree(TEMPLATE, site, ignore=shutil.ignore_patterns("__pycache__"))
+    (root / "media").mkdir()
+    (site / "site.env").write_text(f"DJANGO_SECRET_KEY=unit\nSITE_HOST_NAME=web1\nSITE_PORT=18101\n"
+                                   f"MEDIA_ROOT={root / 'media'}\nDATABASE_PATH={root / 'site.sqlite3'}\n"
+                                   "AWS_STORAGE_BUCKET_NAME=bucket\nAWS_S3_ENDPOINT_URL=http://127.0.0.1:9\n")
+    manage(site, "migrate", "--noinput", "-v", "0")
+    manage(site, "seed_media", "--count", str(MEDIA_FILES), "--seed", "7")
+    return site
+
+
+def seed(site, rows=ROWS):
+    return content.parse_seeded(manage(site, *content.seed_command(rows, SITE_URL).split()))
+
+
+def test_the_models_match_their_migrations(site):
+    assert "No changes detected" in manage(site, "makemigrations", "--check", "--dry-run")
+
+
+def test_seeding_makes_the_planned_rows_once_and_puts_them_back_after_a_change(site):
+    said, seeded = seed(site)
+    assert said.startswith("content: seeded 12 articles holding 60 media URLs (body 36: 24 relative, 12 absolute;")
+    counts = content.expected_counts(ROWS, MEDIA_FILES - 2)
+    assert seeded == {"rows": ROWS, "files": MEDIA_FILES - 2, "site_url": SITE_URL, "media_url": "/media/",
+                      "counts": counts.as_dict()}
+    assert (counts.body_urls, counts.body_relative, counts.body_absolute) == (36, 24, 12)
+    assert (counts.data_urls, counts.data_relative, counts.data_absolute, counts.names) == (24, 12, 12, 60)
+    assert seed(site)[0].endswith("as planned already")
+    manage(site, "shell", "-c", "from gallery.models import Article; "
+                                "Article.objects.filter(slug='seed-000002').update(body='rewritten')")
+    assert seed(site)[0].startswith("content: seeded 12")   # a rewrite is undone
+    assert seed(site, rows=3)[1]["counts"]["rows"] == 3     # fewer rows: exactly those
+    seed(site)
+
+
+def test_the_find_reports_exactly_the_expected_counts(site):
+    seed(site)
+    forms = content_urls.url_forms("/media/", [SITE_URL, "http://127.0.0.1:18102"])
+    host = HostSettings(alias="web1", settings_path=str(site / "mediasite" / "local_settings.py"),
+                        reload_command="true", site_url=SITE_URL, health_url=None, manage_py=str(site / "manage.py"),
+                        site_python=site_python())
+    done = subprocess.run(content_urls.find_command(host, forms, names_limit=0), shell=True, executable="/bin/bash",
+                          capture_output=True, text=True, timeout=120)
+    report = content_urls.parse_find(done.stdout + done.stderr, "web1", forms)
+    counts = content.expected_counts(ROWS, MEDIA_FILES - 2)
+    found = {field.field: (field.rows, field.urls, field.names_total, field.on_disk)
+             for field in report.fields if field.urls}
+    assert found == {"gallery.Article.body": (ROWS, counts.body_urls, counts.body_names, counts.body_names),
+                     "gallery.Article.data": (ROWS, counts.data_urls, counts.data_names, counts.data_names)}
+    assert len(report.names()) == counts.names
+
