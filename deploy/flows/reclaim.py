@@ -33,8 +33,8 @@ from ..sync import on_host
 from . import steps
 from .state import FlowState
 from .direction import TO_S3
-from .preflight import (STORAGE_BEFORE_STEP, check_health_source, check_hosts_read, check_media_host,
-                        check_storage_selected)
+from .preflight import (HEALTH_SOURCE_STEP, STORAGE_BEFORE_STEP, check_health_source, check_hosts_read,
+                        check_media_host, check_storage_selected)
 
 
 @dataclass
@@ -114,8 +114,8 @@ BEFORE_RECLAIM = [
     Step("preflight: every site on S3, no mirror", check_on_s3_unmirrored),
     Step("preflight: MEDIA_ROOT is not / nor the home directory", check_media_root),
     Step("preflight: media host and lock", check_media_host),
-    Step("preflight: the sites' health answers", check_health_source),
     Step(STORAGE_BEFORE_STEP, check_storage_selected),
+    Step(HEALTH_SOURCE_STEP, check_health_source),
     Step("preflight: the sites' settings select the bucket", check_serving_s3),
     Step("preflight: what reclaim would free", check_what_is_freed),
 ]

@@ -12,6 +12,7 @@ from deploy.config.types import HostSettings
 from deploy.sandbox import content
 from deploy.sandbox.sites import TEMPLATE
 from deploy.site.facts import content_urls
+from deploy.site.facts.health import MediaBases, page_storage, urls_on_page
 
 from .site_django import needs_django, site_python
 
@@ -84,3 +85,18 @@ def test_the_find_reports_exactly_the_expected_counts(site):
                      "gallery.Article.data": (ROWS, counts.data_urls, counts.data_names, counts.data_names)}
     assert len(report.names()) == counts.names
 
+
+def test_the_article_page_shows_the_cover_from_the_storage_and_the_contents_urls(site):
+    seed(site)
+    page = manage(site, "shell", "-c", "from django.test import Client; "
+                                       "print(Client().get('/articles/seed-000001/').content.decode())")
+    urls = urls_on_page(page.encode(), "text/html", SITE_URL + "/articles/seed-000001/")
+    storage, media = page_storage(urls, MediaBases.of(SITE_URL, "http://store.test/bucket", "media", "/media/"))
+    assert storage == "disk" and len(media) == 6   # the cover, the hero, 2 images and 2 links of the body and data
+    row = content.article(0, ["a"] * 6, SITE_URL)
+    assert row.slug == "seed-000001" and row.body.count("/media/a") == 3
+
+
+def test_counts_wrap_round_a_small_tree():
+    counts = content.expected_counts(12, 48)   # 72 places over 48 files; 6 divides 48: the covers' stay apart
+    assert (counts.urls, counts.names, counts.body_names, counts.data_names) == (60, 40, 24, 16)
