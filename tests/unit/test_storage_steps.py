@@ -423,3 +423,27 @@ def test_the_health_check_reads_pages_by_the_media_url_the_probe_read_from_the_s
     run.settings = replace(run.settings, disk_media_url="https://old.example.com/media/")   # DISK_MEDIA_URL wins
     assert disk_media(run) == ("https://old.example.com/media/", "DISK_MEDIA_URL")
     assert health_settings(run) is run.settings
+
+
+def test_the_health_step_says_each_pages_content_references_and_hands_on_the_sites_media_url(settings, monkeypatch):
+    from types import SimpleNamespace
+
+    from deploy.site.facts.health import Served
+
+    run = fake_run(settings)
+    run.options, run.faults = SimpleNamespace(sample_limit=5), None
+    run.state.switch.storage_before = {"web1": storage_check.parse_report(
+        MARKER + json.dumps(on_disk(media_url="/static/media/")), "web1")}
+    handed = []
+    monkeypatch.setattr(steps, "wait_for_storage", lambda host, storage, timeout, given: handed.append(given))
+
+    def served(given, host, limit, faults=None):
+        handed.append(given)
+        return Served(2, (("/articles/seed-000001/", 1, 5),)) if host.alias == "web1" else Served(2)
+    to = replace(direction.TO_S3, check_served=served)
+    lines = steps.health_check(run, to).splitlines()
+    assert lines[:2] == ["web1: on S3, 2 media URLs fetch from the bucket",
+                         "web1: /articles/seed-000001/ 1 media URL in the bucket, 5 content references to the old "
+                         "location (the content's own URLs)"]
+    assert "web2: on S3, 2 media URLs fetch from the bucket" in lines
+    assert {given.disk_media_url for given in handed} == {"/static/media/"}
