@@ -257,16 +257,18 @@ def bench(c, env="sandbox", runs=3, quick=False, changeover=False, passes=False,
 
 @task(name="up", help={"media_files": "how many media files to generate on the media host (first time)",
                         "small_files": "make them 1-4 KB each (first time; a million fit in ~4 GB: the scale bench)",
+                        "content_rows": "seeded articles whose rich text and JSON hold media URLs (default 24; "
+                                        "100000 for the bench); made exactly so on every up",
                         "shapes": "also bring up extra site shapes, each configured by config/sandbox-<shape>.env: "
-                                  "package, envfile, recipe (comma-separated) or all",
+                                  "package, envfile, recipe, thumbs, staticmedia (comma-separated) or all",
                         "faults": "put a fault proxy in front of the store, at these rates per request: "
                                   "503:0.05,reset:0.03[,latency:0.01:200ms] (or 5%); run the tool with "
                                   "--env=sandbox-faults; without it (or off) no proxy runs"})
-def sandbox_up(c, media_files=3000, shapes="", small_files=False, faults=""):
+def sandbox_up(c, media_files=3000, shapes="", small_files=False, faults="", content_rows=24):
     """Bring the local sandbox up (sshd, SeaweedFS, Django sites); reuses what runs."""
     with operator_errors():
         settings = sandbox_lib.up(PROJECT_ROOT, int(media_files), say=say, site_shapes=shapes, small_files=small_files,
-                                  faults=faults)
+                                  faults=faults, content_rows=int(content_rows))
         say(f"sandbox ready: hosts {', '.join(settings.host_aliases)} "
             f"(ssh -F .sandbox/ssh_config web1), S3 {settings.endpoint_url}/{settings.bucket}, "
             "details in .sandbox/sandbox.json"
@@ -289,7 +291,7 @@ def sandbox_status(c):
         say(table(("PART", "STATE"), sandbox_lib.status(PROJECT_ROOT)))
 
 
-@task(name="reset", help={"shape": "reset only this extra site shape (package, envfile, recipe); the bucket "
+@task(name="reset", help={"shape": "reset only this extra site shape (package, envfile, recipe, thumbs, staticmedia); the bucket "
                                     "is left alone",
                            "empty_bucket": "with --shape: also empty the bucket prefix (shared with the default site)"})
 def sandbox_reset(c, shape=None, empty_bucket=False):

@@ -31,7 +31,7 @@ from . import new_settings
 from .direction import preview_rows, rows_back_from_bucket, rows_to_bucket
 from .new_settings import Change
 from .reload import preview_reload, reload_host, restore_and_reload_sites
-from .state import FlowRun
+from .state import FlowRun, health_settings
 from .steps import restore_settings
 
 
@@ -90,7 +90,7 @@ def reload_sites(run: FlowRun, on: bool) -> str:
 def _wait(run: FlowRun, alias: str, on: bool) -> str:
     host, began = run.settings.host(alias), time.monotonic()
     serving = "s3" if run.state.switch.hosts[alias].original_use_s3 else "disk"
-    health.wait_for_storage(host, serving, run.settings.reload_timeout, run.settings)
+    health.wait_for_storage(host, serving, run.settings.reload_timeout, health_settings(run))
     said = health.wait_for_mirror(host, on, run.settings.reload_timeout)
     seconds = time.monotonic() - began
     run.journal.record(Healthy(host=alias, seconds_to_healthy=round(seconds, 3), mirror=on))

@@ -27,7 +27,7 @@ from ..site.ops.switch import check_writable, read_mirror, read_settings, state_
 from ..store.probe import check_readable, probe
 from ..sync.commands import upload_command
 from .content import report_content_urls
-from .state import FlowRun
+from .state import FlowRun, disk_media, health_settings
 
 # Room for a backup of the settings file and its temp copy, with margin.
 MIN_FREE_KB = 1024
@@ -225,12 +225,15 @@ def check_reloads_reload(run: FlowRun) -> str:
 def check_health_source(run: FlowRun) -> str:
     """Every host's health answers and shows a storage (its health URL, or its check pages with media URLs):
     a configuration problem is named here, before anything changes, not by a health wait that times out
-    after the switch (deploy.site.ops.health)."""
-    problems = [problem for host in run.targets if (problem := health_problem(run.settings, host))]
+    after the switch (deploy.site.ops.health).  The pages' media URLs on disk are those under the site's own
+    MEDIA_URL, which the settings probe (STORAGE_BEFORE_STEP, before this step) read, or DISK_MEDIA_URL."""
+    settings = health_settings(run)
+    problems = [problem for host in run.targets if (problem := health_problem(settings, host))]
     if problems:
         raise PreflightError("\n".join(problems))
-    return "\n".join(f"{host.alias}: health from {host.health_url or ', '.join(host.media_check_paths)}"
-                     for host in run.targets)
+    media_url, source = disk_media(run)
+    return "\n".join([f"{host.alias}: health from {host.health_url or ', '.join(host.media_check_paths)}"
+                      for host in run.targets] + [f"media on disk under {media_url} ({source})"])
 
 
 def check_thumbnails(run: FlowRun, cutover: bool) -> str:
@@ -300,6 +303,7 @@ def check_serving_s3(run: FlowRun, mirror_refused: bool) -> str:
 # --- what each direction checks before it changes anything ---------------------------------
 
 STORAGE_BEFORE_STEP = "preflight: what the sites' settings select"
+HEALTH_SOURCE_STEP = "preflight: the sites' health answers"
 THUMBNAILS_STEP = "preflight: the sites' thumbnails"
 RELOADS_STEP = "preflight: the reloads load new settings"
 CONTENT_STEP = "preflight: old media URLs in the content"
@@ -308,9 +312,9 @@ BEFORE_CUTOVER = [
     Step("preflight: hosts and settings files", check_hosts),
     Step("preflight: media host and lock", check_media_host),
     Step("preflight: bucket and credentials", check_bucket),
-    Step("preflight: the sites' health answers", check_health_source),
-    # the same start-up: the sites can use S3 (Django, django-storages, boto3)
+    # the same start-up: the sites can use S3 (Django, django-storages, boto3); and their MEDIA_URL
     Step(STORAGE_BEFORE_STEP, partial(check_storage_selected, sorl_cost=True, site_packages=True)),
+    Step(HEALTH_SOURCE_STEP, check_health_source),  # reads the pages by the MEDIA_URL the probe read
     Step(THUMBNAILS_STEP, partial(check_thumbnails, cutover=True)),
     Step(RELOADS_STEP, check_reloads_reload),
     Step(CONTENT_STEP, report_content_urls),   # a report line: never a refusal

@@ -34,8 +34,8 @@ from . import steps
 from .content import refuse_content_urls
 from .state import FlowState
 from .direction import TO_S3
-from .preflight import (STORAGE_BEFORE_STEP, check_health_source, check_hosts_read, check_media_host_and_lock,
-                        check_on_s3, check_serving_s3, check_storage_selected)
+from .preflight import (HEALTH_SOURCE_STEP, STORAGE_BEFORE_STEP, check_health_source, check_hosts_read,
+                        check_media_host_and_lock, check_on_s3, check_serving_s3, check_storage_selected)
 
 
 @dataclass
@@ -106,8 +106,8 @@ BEFORE_RECLAIM = [
     Step("preflight: every site on S3, no mirror", check_on_s3_unmirrored),
     Step("preflight: MEDIA_ROOT is not / nor the home directory", check_media_root),
     Step("preflight: media host, lock and snapshot", check_media_host_and_snapshot),
-    Step("preflight: the sites' health answers", check_health_source),
     Step(STORAGE_BEFORE_STEP, check_storage_selected),
+    Step(HEALTH_SOURCE_STEP, check_health_source),
     Step("preflight: the sites' settings select the bucket", partial(check_serving_s3, mirror_refused=True)),
     Step("preflight: no old media URLs in the content", refuse_content_urls),
     Step("preflight: what reclaim would free", check_what_is_freed),

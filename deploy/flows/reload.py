@@ -25,7 +25,7 @@ from ..site.ops import health
 from ..site.ops import switch
 from ..site.ops import storage as site_storage
 from .direction import TO_DISK, TO_S3, Direction
-from .state import FlowRun
+from .state import FlowRun, health_settings
 
 # The copies while the sites switch over start at most this often (seconds).
 PASS_INTERVAL = 0.5
@@ -109,7 +109,7 @@ def _copy_again(run: FlowRun, copy: Callable[[FlowRun], str]) -> None:
 
 
 def _wait_until_serving(run: FlowRun, alias: str, storage: str, reloaded_at: float) -> str:
-    health.wait_for_storage(run.settings.host(alias), storage, run.settings.reload_timeout, run.settings)
+    health.wait_for_storage(run.settings.host(alias), storage, run.settings.reload_timeout, health_settings(run))
     healthy_at = time.time()
     seconds = healthy_at - reloaded_at
     run.journal.record(Healthy(host=alias, seconds_to_healthy=round(seconds, 3), healthy_at=healthy_at))
@@ -166,7 +166,7 @@ def _judge_unseen(run: FlowRun, alias: str, storage: str, error: HealthError, li
     the other mode; when its health URL answers something else, or nothing, it is not confirmed, and why
     (with what its settings select now, where the storage check can ask)."""
     host = run.settings.host(alias)
-    status, seen = health.storage_of(host, run.settings)
+    status, seen = health.storage_of(host, health_settings(run), expected=storage)
     if status == 200 and seen == storage:
         lines.append(f"{alias}: answers on {storage} (later than RELOAD_TIMEOUT)")
     elif status == 200 and seen in (TO_S3.storage, TO_DISK.storage, "mixed"):
@@ -224,7 +224,7 @@ def _reload_back(run: FlowRun, host) -> str:
                    timeout=run.settings.reload_timeout)
     except RemoteError as error:
         # The reload that failed may never have taken effect: what counts is what the site serves.
-        health.wait_for_storage(host, storage, timeout=10, settings=run.settings)
+        health.wait_for_storage(host, storage, timeout=10, settings=health_settings(run))
         run.state.switch.hosts[host.alias].reloaded = False
         run.state.switch.reloaded_at = time.monotonic()
         return f"{host.alias}: reload command failed again ({error}), but the site is healthy on {storage}"

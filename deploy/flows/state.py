@@ -11,15 +11,17 @@ The site's and the media's functions know nothing of this module: the steps hand
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
+from ..config.types import Settings
 from ..engine.run import Run
 from ..media.passes import Passes
 from ..site.edits.content_urls import RewritePlan, RowChange
 from ..site.facts.content_urls import ContentReport, StorageUrls, UrlForms
+from ..site.facts.health import disk_media_url
 from ..site.facts.mirror_records import MirrorFailure
-from ..site.facts.storage import StorageReport
+from ..site.facts.storage import DISK_BACKEND, StorageReport
 from ..site.host_facts import HostFacts
 from ..site.ops.thumbnails import EasyRows
 
@@ -79,3 +81,21 @@ class FlowState:
 
 
 FlowRun = Run[FlowState]  # a run of one of the flows: what their steps take
+
+
+def disk_media(run: FlowRun) -> tuple[str, str]:
+    """(the disk's MEDIA_URL, where it comes from): DISK_MEDIA_URL, else the site's own MEDIA_URL as a probe
+    read it from the media host's site (then the others') while its settings selected the disk: before the
+    switch (the preflight's), or the staged settings of a way back to disk; else Django's usual /media/."""
+    switch, first = run.state.switch, run.settings.media_host
+    reports = [switch.storage_before, switch.settings_checked]
+    seen = [(report.media_url, DISK_BACKEND in report.default_classes)
+            for reports_ in reports for alias, report in sorted(reports_.items(), key=lambda item: item[0] != first)]
+    return disk_media_url(run.settings.disk_media_url, seen)
+
+
+def health_settings(run: FlowRun) -> Settings:
+    """``run.settings`` with ``disk_media_url`` filled (:func:`disk_media`): what the health check reads the
+    sites' pages by (``deploy.site.ops.health``)."""
+    url, _ = disk_media(run)
+    return run.settings if url == run.settings.disk_media_url else replace(run.settings, disk_media_url=url)

@@ -25,7 +25,7 @@ from ..sync.commands import supports_lists
 from . import new_settings
 from .direction import Direction, preview_rows
 from .reload import after_reload, preview_after_reload, preview_reload, reload_sites, restore_and_reload_sites
-from .state import FlowRun
+from .state import FlowRun, health_settings
 
 
 # --- the lock and the sync tool --------------------------------------------------------------
@@ -85,11 +85,13 @@ def preview_switch(run: FlowRun, to: Direction) -> str:
 def health_check(run: FlowRun, to: Direction) -> str:
     """Every site serves media from ``to``: the hosts at once (each its own answers; a host that fails
     is named, with every other host's result)."""
+    settings = health_settings(run)  # the disk's MEDIA_URL as the site's settings said it
+
     def one(run: FlowRun, alias: str) -> str:
         host = run.settings.host(alias)
-        wait_for_storage(host, to.storage, run.settings.reload_timeout, run.settings)
-        checked = to.check_served(run.settings, host, run.options.sample_limit, faults=run.faults)
-        return f"{alias}: on {to.label}, {checked} {to.served}"
+        wait_for_storage(host, to.storage, run.settings.reload_timeout, settings)
+        served = to.check_served(settings, host, run.options.sample_limit, faults=run.faults)
+        return "\n".join([f"{alias}: on {to.label}, {served.checked} {to.served}", *served.lines(alias)])
     return "\n".join(run.on_every_host(one))
 
 

@@ -39,6 +39,7 @@ from ..config.redact import redact
 from . import thumbnail_views
 from .report import PhaseNames, build_report, phase_from_journal, render_markdown, split_by_fault
 from .thumbnail_views import FirstViews, thumbnail_checks
+from ..site.facts.health import USUAL_MEDIA_URL
 from .traffic import Site, Traffic, check_uploads, records_as_dicts
 
 # What --fail-reload-on puts in the host's RELOAD_COMMAND__<HOST> override.  It fails
@@ -110,7 +111,8 @@ def run_rehearsal(settings: Settings, options: RehearsalOptions, say: Callable[[
                                                                     host.media_check_paths))
              for host in settings.hosts]
     traffic = Traffic(sites, settings.bucket_url, options.upload_rate, options.readers_per_host,
-                      options.max_seconds, tag=f"rehearsal {run_id}", media_prefix=settings.media_prefix)
+                      options.max_seconds, tag=f"rehearsal {run_id}", media_prefix=settings.media_prefix,
+                      disk_media_url=settings.disk_media_url or USUAL_MEDIA_URL)
     say(f"rehearsal {run_id} of {settings.env} ({', '.join(settings.host_aliases)}), CHANGEOVER="
         f"{settings.changeover}: traffic on every site, {options.upload_rate:g} uploads/s" + (f", reload failing on {options.fail_reload_on}"
                                                  if options.fail_reload_on else ""))

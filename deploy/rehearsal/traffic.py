@@ -34,7 +34,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Callable
 from urllib.parse import quote
 
-from ..site.facts.health import MediaBases, page_storage, urls_on_page
+from ..site.facts.health import USUAL_MEDIA_URL, MediaBases, page_storage, urls_on_page
 
 PAGE_SIZE = 20
 JPEG_MAGIC = b"\xff\xd8\xff\xe0"
@@ -162,6 +162,7 @@ class Traffic:
     pause: float = 0.05             # between two rounds of one reader
     tag: str = "rehearsal"
     media_prefix: str = "media"     # AWS_LOCATION: a bucket media URL's name starts after it
+    disk_media_url: str = USUAL_MEDIA_URL  # DISK_MEDIA_URL, else Django's usual: a disk media URL's name after it
     records: list[Record] = field(default_factory=list)
     uploads: list[Upload] = field(default_factory=list)
     known: dict[str, Known] = field(default_factory=dict)
@@ -173,7 +174,7 @@ class Traffic:
     _listed: int = 0
 
     def bases(self, site: Site) -> MediaBases:
-        return MediaBases.of(site.url, self.bucket_url, self.media_prefix)
+        return MediaBases.of(site.url, self.bucket_url, self.media_prefix, self.disk_media_url)
 
     def read_pages(self, site: Site) -> dict[str, str]:
         """name -> media URL of every file a site's check pages show (OSError if one does not answer)."""

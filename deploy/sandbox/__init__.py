@@ -17,7 +17,7 @@ from ..config.types import HostSettings, Secret, Settings
 from ..errors import ConfigError, SandboxError
 from ..site.ops.health import wait_for_storage
 from ..store.client import s3_client
-from . import accounts, nginx, s3store, shape_control, shapes, sites, sshd, store_faults
+from . import accounts, content, nginx, s3store, shape_control, shapes, sites, sshd, store_faults
 from .deploy_key import ensure_deploy_key
 from .layout import HOST_ALIASES, SSH_PORT, WEED_PORTS, Layout, traversable_by_others
 from .processes import port_open, read_pid
@@ -52,9 +52,10 @@ def _preconditions(layout: Layout) -> None:
 
 
 def up(project_root: Path, media_files: int, say: Callable[[str], None] = print, site_shapes: str = "",
-       small_files: bool = False, faults: str = "") -> Settings:
+       small_files: bool = False, faults: str = "", content_rows: int = content.DEFAULT_ROWS) -> Settings:
     """``site_shapes``: extra site shapes to bring up too ("package,envfile,recipe" or "all"; none by default).
-    ``faults``: the fault proxy's rates ("503:0.05,reset:0.03", ``deploy.sandbox.store_faults``); without
+    ``content_rows``: the seeded articles whose rich text and JSON hold media URLs (``deploy.sandbox.content``;
+    made exactly so on every up, 100,000 in ~15 s).  ``faults``: the fault proxy's rates ("503:0.05,reset:0.03", ``deploy.sandbox.store_faults``); without
     them (or "off") no proxy runs and the default site talks to the store itself."""
     wanted_shapes = shapes.parse(site_shapes)  # a wrong name stops here, before anything changed
     try:
@@ -105,6 +106,8 @@ def up(project_root: Path, media_files: int, say: Callable[[str], None] = print,
     # SQLite creates its file 0644 whatever the umask: both hosts' sites must write it.
     layout.database.chmod(0o664)
     say(f"media   {sites.seed_media(media_account, media_files, small_files)}")
+    said, seeded = sites.seed_content(media_account, content_rows, settings.host(settings.media_host).site_url)
+    say(f"content {said.removeprefix('content: ')}")
     for alias, account in host_accounts.items():
         host = settings.host(alias)
         state = sites.start_site(layout, host, account)
@@ -113,13 +116,13 @@ def up(project_root: Path, media_files: int, say: Callable[[str], None] = print,
             state = "running, reloaded with its new site.env"
         say(f"site    {alias} at {host.site_url}: {state}")
 
-    layout.write_state(_state(layout, settings, wanted_faults))
+    layout.write_state(_state(layout, settings, wanted_faults, seeded))
     if wanted_shapes:
         shape_control.up(layout, host_accounts, wanted_shapes, say)
     return settings
 
 
-def _state(layout: Layout, settings: Settings, faults=None) -> dict:
+def _state(layout: Layout, settings: Settings, faults=None, seeded: dict | None = None) -> dict:
     """What scripts and tests need to reach the sandbox: .sandbox/sandbox.json."""
     hosts = {}
     for host in settings.hosts:
@@ -145,6 +148,9 @@ def _state(layout: Layout, settings: Settings, faults=None) -> dict:
                "media_prefix": settings.media_prefix, "region": settings.region},
         # The extra site shapes an earlier `up --shapes=...` brought up stay recorded.
         "shapes": (layout.read_state() or {}).get("shapes", {}),
+        # The seeded articles (deploy.sandbox.content): rows, files, site_url, media_url and the exact counts
+        # of media URLs their body and data hold.
+        "content": seeded,
         # The fault proxy, while `up --faults=...` has it on: the store stays at s3.endpoint.
         "faults": {"rates": faults.text(), "endpoint": store_faults.proxy_url(), "env": store_faults.FAULTS_ENV,
                    "injected_log": str(store_faults.injected_log(layout))} if faults else None,
@@ -199,7 +205,12 @@ def reset(project_root: Path, say: Callable[[str], None] = print, shape: str | N
     for host in reloaded:
         wait_for_storage(host, "disk", timeout=30)
     _empty_media_prefix(layout, settings)
-    say("sandbox reset: sites on disk, bucket prefix empty")
+    seeded = (layout.read_state() or {}).get("content")
+    if seeded:  # a rewrite of the content's URLs is undone too
+        said, _ = sites.seed_content(pwd.getpwnam(layout.account(settings.media_host)), seeded["rows"],
+                                     seeded["site_url"])
+        say(f"content {said.removeprefix('content: ')}")
+    say("sandbox reset: sites on disk, bucket prefix empty, seeded content as planned")
 
 
 def _empty_media_prefix(layout: Layout, settings: Settings) -> None:

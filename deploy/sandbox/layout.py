@@ -30,11 +30,12 @@ SITE_PYTHON_PACKAGES = ("Django>=5.2,<6", "django-storages[s3]>=1.14.4,<2",
 
 # The extra site shapes (deploy/sandbox/shapes/), each on every host beside the site of
 # shape (a): its gunicorn's port per host, and for "package" the port of its nginx front end.
-SHAPES = ("package", "envfile", "recipe", "thumbs")
+SHAPES = ("package", "envfile", "recipe", "thumbs", "staticmedia")
 SHAPE_GUNICORN_PORTS = {"package": {"web1": 18111, "web2": 18112},
                         "envfile": {"web1": 18121, "web2": 18122},
                         "recipe": {"web1": 18131, "web2": 18132},
-                        "thumbs": {"web1": 18141, "web2": 18142}}
+                        "thumbs": {"web1": 18141, "web2": 18142},
+                        "staticmedia": {"web1": 18151, "web2": 18152}}
 FRONT_END_PORTS = {"web1": 18201, "web2": 18202}
 # The fault proxy in front of the store (`invoke sandbox.up --faults=...`, deploy/sandbox/store_faults.py).
 FAULT_PROXY_PORT = 18334

@@ -21,7 +21,7 @@ from typing import Callable
 from ..config.load import load_settings
 from ..config.types import Settings
 from ..errors import SandboxError
-from . import nginx
+from . import content, nginx
 from .accounts import as_user
 from .layout import GROUP, HOST_ALIASES, SHAPES, Layout
 from .processes import ensure_port_free, port_open, read_pid, wait_for
@@ -72,7 +72,8 @@ def ensure_data(layout: Layout, shape: Shape, accounts: dict[str, pwd.struct_pas
         said = as_user(accounts[media_host], f"cd {shape.home_path()} && ~/site-venv/bin/python manage.py {command}",
                        timeout=300).stdout.strip()
     layout.shape_database(shape.name).chmod(0o664)  # SQLite makes it 0644: both hosts' sites write it
-    return said.splitlines()[-1] if said else "ready"
+    lines = [line for line in said.splitlines() if not line.startswith(content.MARKER)]  # seed_content's JSON
+    return lines[-1] if lines else "ready"
 
 
 def accounts_of(layout: Layout) -> dict[str, pwd.struct_passwd]:
@@ -160,7 +161,7 @@ def serves_from_disk(shape: Shape, alias: str, bucket_url: str) -> bool:
         return False
     if shape.health_path:
         health = json.loads(body)
-        return health.get("storage") == "disk" and health.get("media_url") == "/media/"
+        return health.get("storage") == "disk" and health.get("media_url") == shape.disk_media_url
     return bucket_url.encode() not in body
 
 

@@ -21,10 +21,12 @@ from pathlib import Path
 from ..config.types import Settings
 from ..errors import SandboxError
 from .accounts import as_user, owned_tree
+from . import content
 from .layout import FRONT_END_PORTS, SHAPE_GUNICORN_PORTS, SHAPES, Layout
 from .sites import TEMPLATE, site_env_values
 
 SHAPE_TEMPLATES = Path(__file__).parent / "shape_templates"
+STATICMEDIA_FILES = 200   # shape "staticmedia"'s own tree: 198 files its 24 seeded articles name (120 of them)
 
 
 @dataclass(frozen=True)
@@ -44,11 +46,17 @@ class Shape:
     # a media directory and database of its own (Layout.shape_data), made by these manage.py commands
     # on the media host when the shape's data is new (shape_control.ensure_data)
     own_data: tuple[str, ...] = ()
+    site_env: tuple[tuple[str, str], ...] = ()  # more values of its environment file
 
     @property
     def env(self) -> str:
         """The environment that configures the tool for this shape: config/<env>.env."""
         return f"sandbox-{self.name}"
+
+    @property
+    def disk_media_url(self) -> str:
+        """Its MEDIA_URL on disk: /media/, or its SITE_MEDIA_URL."""
+        return dict(self.site_env).get("SITE_MEDIA_URL", "/media/")
 
     @property
     def switch_in_env_file(self) -> bool:
@@ -98,8 +106,21 @@ THUMBS = Shape(
     restarts=False, health_path="/healthz", page_path="/easy/",
     settings_module="thumbsite.settings", manage_default_module="thumbsite.settings",
     own_data=("migrate --noinput -v 0", "seed_thumbs"))
-SHAPES_BY_NAME = {shape.name: shape for shape in (PACKAGE, ENVFILE, RECIPE, THUMBS)}
+STATICMEDIA_MEDIA_URL = "/static/media/"
+STATICMEDIA = Shape(
+    name="staticmedia", about="shape (a)'s site with MEDIA_URL /static/media/ on disk (the recipe era's default), "
+                              "content holding such URLs; its own media and database",
+    reused=(("gallery", "gallery"), ("mediasite", "mediasite"), ("manage.py", "manage.py"),
+            ("../shape_templates/recipe/gunicorn.conf.py", "gunicorn.conf.py")),  # run/ and logs/ in the shape
+    wsgi="mediasite.wsgi:application", settings_file="mediasite/local_settings.py", env_file="site.env",
+    restarts=False, health_path="/healthz", page_path="/files/?limit=50",
+    settings_module="mediasite.settings", manage_default_module="mediasite.settings",
+    own_data=("migrate --noinput -v 0", f"seed_media --count {STATICMEDIA_FILES} --seed 7",
+              content.seed_command(content.DEFAULT_ROWS, "http://127.0.0.1:18151", STATICMEDIA_MEDIA_URL)),
+    site_env=(("SITE_MEDIA_URL", STATICMEDIA_MEDIA_URL),))
+SHAPES_BY_NAME = {shape.name: shape for shape in (PACKAGE, ENVFILE, RECIPE, THUMBS, STATICMEDIA)}
 assert tuple(SHAPES_BY_NAME) == SHAPES
+assert STATICMEDIA.gunicorn_port("web1") == 18151  # its seeded content's absolute URLs name web1's site
 
 
 def parse(names: str | None) -> tuple[Shape, ...]:
@@ -197,6 +218,7 @@ def env_values(layout: Layout, settings: Settings, shape: Shape, alias: str) -> 
     if shape.own_data:
         values["MEDIA_ROOT"] = str(layout.shape_media(shape.name))
         values["DATABASE_PATH"] = str(layout.shape_database(shape.name))
+    values.update(shape.site_env)
     if shape.front_end:
         values["STATIC_ROOT"] = str(static_root(layout, shape, alias))
     if shape.switch_in_env_file:  # django-environ's spelling, as cookiecutter-style projects write it

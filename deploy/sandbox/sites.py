@@ -15,6 +15,7 @@ from urllib.parse import urlparse
 
 from ..config.types import HostSettings, Settings
 from ..site.edits.snippet import mirror_module
+from . import content
 from .accounts import as_user, owned_tree
 from .layout import GROUP, SITE_PYTHON_PACKAGES, Layout
 from .processes import ensure_port_free, port_open, read_pid, run, stop_pid, wait_for
@@ -213,3 +214,10 @@ def seed_media(account: pwd.struct_passwd, count: int, small: bool = False) -> s
     """The media tree, first time only; ``small``: 1-4 KB files (a million fit in ~4 GB)."""
     return manage(account, f"seed_media --count {int(count)} --seed 7" + (" --small" if small else ""),
                   timeout=900 + count // 500).strip()
+
+
+def seed_content(account: pwd.struct_passwd, rows: int, site_url: str) -> tuple[str, dict]:
+    """The seeded articles exactly as planned (``deploy.sandbox.content``), over the seeded files: after
+    ``seed_media``, and after any reseed of the tree (names change).  (line for people, what was seeded)."""
+    said = manage(account, content.seed_command(rows, site_url), timeout=300 + rows // 500)
+    return content.parse_seeded(said)

@@ -14,12 +14,12 @@ import pytest
 from deploy.config.load import load_settings
 from deploy.errors import HealthError
 from deploy.site.ops import health
-from deploy.site.facts.health import MediaBases, page_storage
+from deploy.site.facts.health import MediaBases, PageMedia, disk_media_url, page_storage
 
 from .configs import MINIMAL
 
 JPEG = b"\xff\xd8\xff\xe0" + b"x" * 50
-BASES = MediaBases.of("http://site.test", "http://store.test/bucket", "media")
+BASES = MediaBases.of("http://site.test", "http://store.test/bucket", "media", "/media/")
 
 
 class FakeSite:
@@ -33,9 +33,10 @@ class FakeSite:
         self.media_type = "image/jpeg"
         self.missing = set()          # names that answer 404
         self.base = ""
+        self.media_url = "/media/"    # the site's MEDIA_URL on disk
 
     def gallery(self) -> bytes:
-        prefix = "/media/" if self.storage == "disk" else f"{self.base}/bucket/media/"
+        prefix = self.media_url if self.storage == "disk" else f"{self.base}/bucket/media/"
         images = "".join(f'<a href="{prefix}{name}"><img src="{prefix}{name}"></a>' for name in ("a.jpg", "b%20c.jpg"))
         return (f'<html><head><link rel="stylesheet" href="/static/css/site.abc123.css"></head><body>{images}'
                 f'{self.extra}<footer><a href="https://www.djangoproject.com/">Django</a></footer></body></html>'
@@ -46,7 +47,7 @@ class FakeSite:
             return self.gallery_status, "text/html; charset=utf-8", self.gallery()
         if path == "/healthz" and self.healthz:
             return 200, "application/json", json.dumps({"storage": self.healthz}).encode()
-        for prefix in ("/media/", "/bucket/media/"):
+        for prefix in (self.media_url, "/bucket/media/"):
             if path.startswith(prefix) and path[len(prefix):] not in self.missing:
                 return 200, self.media_type, JPEG
         return 404, "text/html", b"<h1>Not found</h1>"
@@ -100,8 +101,33 @@ def test_a_page_shows_s3_disk_mixed_or_nothing_and_other_urls_are_ignored():
     disk, bucket = "http://site.test/media/a.jpg", "http://store.test/bucket/media/a.jpg"
     assert page_storage([css, disk, footer], BASES) == ("disk", [disk])
     assert page_storage([bucket, footer], BASES) == ("s3", [bucket])
-    assert page_storage([disk, bucket], BASES) == ("mixed", [disk, bucket])
+    assert page_storage([disk, bucket], BASES) == ("s3", [disk, bucket])   # the disk URL: the content's
+    assert page_storage([disk, bucket], BASES, expected="disk") == ("mixed", [disk, bucket])
     assert page_storage([css, footer, "http://store.test/bucket/other/a.jpg"], BASES) == ("", [])
+
+
+def test_disk_urls_beside_bucket_urls_are_content_references_but_alone_they_prove_nothing():
+    disk, bucket = "http://site.test/media/a.jpg", "http://store.test/bucket/media/b.jpg"
+    linked = "http://site.test/media/c.pdf"
+    page = PageMedia.of([disk, bucket, linked, "https://www.djangoproject.com/"], BASES)
+    assert (page.bucket, page.disk) == ((bucket,), (disk, linked))
+    assert page.storage("s3") == page.storage() == "s3"
+    assert page.content_references("s3") == (disk, linked) and page.served("s3") == (bucket,)
+    assert page.storage("disk") == "mixed" and page.content_references("disk") == ()   # a failed rollback
+    alone = PageMedia.of([disk], BASES)
+    assert alone.storage("s3") == "disk" and alone.content_references("s3") == ()   # no proof of the switch
+
+
+def test_the_disk_media_url_is_the_configs_else_the_sites_own_on_disk_else_djangos_usual():
+    assert disk_media_url("/files/", [("/static/media/", True)]) == ("/files/", "DISK_MEDIA_URL")
+    seen = [("http://store.test/bucket/media/", False), ("/static/media/", True)]
+    assert disk_media_url(None, seen) == ("/static/media/", "the site's MEDIA_URL")
+    url, source = disk_media_url(None, seen[:1])   # probed on S3 only: its MEDIA_URL is the bucket's
+    assert url == "/media/" and "no probe of the site on disk" in source and "DISK_MEDIA_URL" in source
+    assert MediaBases.of("http://site.test/", "http://s/b", "media", "/static/media/").disk == \
+        "http://site.test/static/media/"
+    assert MediaBases.of("http://site.test", "http://s/b", "media", "https://media.example.com/").disk == \
+        "https://media.example.com/"
 
 
 def test_a_media_urls_name_is_its_path_under_the_base_decoded():
@@ -169,10 +195,11 @@ def test_a_page_without_media_urls_is_a_configuration_problem_naming_the_page_an
     assert health.health_problem(settings, host) == message
 
 
-def test_mixed_pages_are_said_as_such(site, tmp_path):
+def test_mixed_pages_are_said_as_such_on_the_way_to_disk(site, tmp_path):
     settings, host = settings_for(tmp_path, site.base)
     site.extra = f'<img src="{site.base}/bucket/media/a.jpg">'
-    assert health.storage_of(host, settings) == (200, "mixed")
+    assert health.storage_of(host, settings, expected="disk") == (200, "mixed")
+    assert health.storage_of(host, settings) == (200, "s3")   # on S3 its disk URLs would be the content's
     with pytest.raises(HealthError, match=r"storage=mixed \(media URLs both on disk and in the bucket\)"):
         health.wait_for_storage(host, "disk", 0.3, settings)
 
@@ -199,7 +226,7 @@ def test_neither_a_health_url_nor_pages_is_a_configuration_problem(site, tmp_pat
 
 def test_on_disk_every_media_url_is_under_media_url_and_fetches_from_the_site(site, tmp_path):
     settings, host = settings_for(tmp_path, site.base)
-    assert health.check_media_served_by_site(settings, host, 10) == 2
+    assert health.check_media_served_by_site(settings, host, 10).checked == 2
     site.missing.add("b%20c.jpg")
     with pytest.raises(HealthError, match=r"media URL .*/media/b%20c.jpg answered HTTP 404"):
         health.check_media_served_by_site(settings, host, 10)
@@ -210,6 +237,9 @@ def test_on_disk_every_media_url_is_under_media_url_and_fetches_from_the_site(si
     site.media_type, site.storage = "image/jpeg", "s3"
     with pytest.raises(HealthError, match="still renders media URLs in the bucket"):
         health.check_media_served_by_site(settings, host, 10)
+    site.storage, site.extra = "disk", f'<img src="{site.base}/bucket/media/a.jpg">'   # one is enough
+    with pytest.raises(HealthError, match="still renders media URLs in the bucket"):
+        health.check_media_served_by_site(settings, host, 10)
 
 
 def test_on_s3_every_media_url_points_into_the_bucket_and_fetches_anonymously(site, tmp_path, monkeypatch):
@@ -218,13 +248,13 @@ def test_on_s3_every_media_url_points_into_the_bucket_and_fetches_anonymously(si
     with pytest.raises(HealthError, match=r"still renders media URLs outside the bucket .*/media/a.jpg"):
         health.check_media_served_from_bucket(settings, host, 10)
     site.storage = "s3"
-    assert health.check_media_served_from_bucket(settings, host, 10) == 2
-    assert health.check_media_served_from_bucket(settings, host, 1) == 1  # sampled
+    assert health.check_media_served_from_bucket(settings, host, 10) == health.Served(2)
+    assert health.check_media_served_from_bucket(settings, host, 1).checked == 1  # sampled
     site.media_type = "text/html"
     with pytest.raises(HealthError, match="answered an HTML page"):
         health.check_media_served_from_bucket(settings, host, 10)
     site.media_type = "video/mp4"  # any type but HTML will do
-    assert health.check_media_served_from_bucket(settings, host, 10) == 2
+    assert health.check_media_served_from_bucket(settings, host, 10).checked == 2
     site.missing.add("a.jpg")
     with pytest.raises(HealthError, match="answered HTTP 404 without credentials"):
         health.check_media_served_from_bucket(settings, host, 10)
@@ -235,12 +265,47 @@ def test_the_cutovers_preflight_refuses_a_health_it_cannot_read_before_anything_
 
     from deploy.errors import PreflightError
     from deploy.flows import preflight
+    from deploy.flows.state import FlowState
 
     assert "preflight: the sites' health answers" in [step.name for step in preflight.BEFORE_CUTOVER]
     settings, host = settings_for(tmp_path, site.base)
-    run = SimpleNamespace(settings=settings, targets=(host,))
-    assert preflight.check_health_source(run) == "web1: health from /gallery/"
+    run = SimpleNamespace(settings=settings, targets=(host,), state=FlowState())
+    assert preflight.check_health_source(run) == (
+        "web1: health from /gallery/\nmedia on disk under /media/ (Django's usual MEDIA_URL (no probe of the site on "
+        "disk; DISK_MEDIA_URL sets it))")
     site.storage, site.extra = "none", ""
     site.gallery = lambda: b"<html><body><p>No photos yet.</p></body></html>"
     with pytest.raises(PreflightError, match=r"configuration problem, not health: .*/gallery/ shows no media URL"):
         preflight.check_health_source(run)
+
+
+def test_on_s3_the_contents_urls_to_the_old_location_are_counted_not_a_failed_switch(site, tmp_path, monkeypatch):
+    monkeypatch.setattr(health, "s3_client", lambda settings, **options: FakeBucket())
+    settings, host = settings_for(tmp_path, site.base)
+    site.storage = "s3"
+    site.extra = ('<article><img src="/media/uploads/old.png"><a href="/media/doc.pdf">doc</a>'
+                  f'<a href="{site.base}/media/uploads/old.png">again</a></article>')
+    assert health.wait_for_storage(host, "s3", 5, settings) < 5
+    served = health.check_media_served_from_bucket(settings, host, 10)
+    assert served == health.Served(2, (("/gallery/", 2, 2),))   # old.png once: the page's URLs each once
+    assert served.lines("web1") == ["web1: /gallery/ 2 media URLs in the bucket, 2 content references to the old "
+                                    "location (the content's own URLs)"]
+    site.storage = "disk"   # only disk URLs: nothing shows the switch happened
+    with pytest.raises(HealthError, match=r"outside the bucket .*/media/a.jpg on .*/gallery/, and none in it"):
+        health.check_media_served_from_bucket(settings, host, 10)
+
+
+def test_a_site_whose_media_url_is_not_media_is_read_by_its_own(site, tmp_path, monkeypatch):
+    from dataclasses import replace
+
+    site.media_url = "/static/media/"
+    settings, host = settings_for(tmp_path, site.base)
+    assert "shows no media URL" in health.health_problem(settings, host)   # Django's usual /media/: nothing
+    settings = replace(settings, disk_media_url="/static/media/")          # the site's own, as the probe read it
+    assert health.health_problem(settings, host) is None
+    assert health.storage_of(host, settings) == (200, "disk")
+    assert health.check_media_served_by_site(settings, host, 10).checked == 2
+    site.storage = "s3"
+    site.extra = '<img src="/static/media/uploads/old.png">'
+    monkeypatch.setattr(health, "s3_client", lambda settings, **options: FakeBucket())
+    assert health.check_media_served_from_bucket(settings, host, 10).content == (("/gallery/", 2, 1),)

@@ -20,7 +20,8 @@ class Journal(list):
 
 def fake_run(grace=0.0, **facts):
     hosts = tuple(SimpleNamespace(alias=alias, reload_command=f"reload {alias}") for alias in facts)
-    settings = SimpleNamespace(hosts=hosts, reload_timeout=5, reload_grace=grace,
+    settings = SimpleNamespace(hosts=hosts, reload_timeout=5, reload_grace=grace, media_host="web1",
+                               disk_media_url="/media/",   # set: the health check is handed these settings
                                host=lambda alias: next(host for host in hosts if host.alias == alias))
     run = SimpleNamespace(settings=settings, targets=hosts, connection=lambda alias: alias, journal=Journal(),
                           state=FlowState(passes=Passes(disk_mark=0.0), switch=SwitchState(hosts=facts)))
@@ -167,7 +168,7 @@ def unseen_on(calls, monkeypatch, alias, answer):
         return 0.5
 
     monkeypatch.setattr(reload.health, "wait_for_storage", wait)
-    monkeypatch.setattr(reload.health, "storage_of", lambda host, settings=None: answer)
+    monkeypatch.setattr(reload.health, "storage_of", lambda host, settings=None, expected=None: answer)
 
 
 def with_health_urls(run):

@@ -236,10 +236,19 @@ def test_a_master_that_cannot_be_read_is_not_judged(settings):
 
 def test_both_checks_are_in_both_preflights():
     for before in (preflight.BEFORE_CUTOVER[:-1], preflight.BEFORE_ROLLBACK):   # the cutover's ends with the content
-        names = [step.name for step in before]
+        names = [step.name for step in before if step.name != preflight.HEALTH_SOURCE_STEP]
         assert names[-3:] == ["preflight: what the sites' settings select", "preflight: the sites' thumbnails",
                               "preflight: the reloads load new settings"]
     assert preflight.BEFORE_CUTOVER[-1].name == "preflight: old media URLs in the content"
+
+
+def test_the_settings_probe_comes_before_the_health_source_it_gives_the_disks_media_url():
+    from deploy.flows.finalize import BEFORE_FINALIZE
+    from deploy.flows.reclaim import BEFORE_RECLAIM
+
+    for before in (preflight.BEFORE_CUTOVER, BEFORE_RECLAIM, BEFORE_FINALIZE):
+        names = [step.name for step in before]
+        assert names.index(preflight.HEALTH_SOURCE_STEP) == names.index(preflight.STORAGE_BEFORE_STEP) + 1
 
 
 # --- after the switch, before any reload --------------------------------------------------------
@@ -394,3 +403,48 @@ def test_the_rollback_is_not_refused_for_its_thumbnails_nor_for_a_thumbnail_chec
         preflight.check_thumbnails(run, cutover=True)
     with pytest.raises(StorageCheckError, match="the thumbnail check failed"):
         new_settings.check_staged(switched(settings, dict(on_s3(), thumbnails=failed)), TO_S3)
+
+
+def test_the_health_check_reads_pages_by_the_media_url_the_probe_read_from_the_site_on_disk(settings):
+    from deploy.flows.state import disk_media, health_settings
+
+    run = fake_run(settings)
+    assert disk_media(run)[0] == "/media/" and "no probe" in disk_media(run)[1]   # nothing probed yet
+    run.state.switch.storage_before = {
+        alias: storage_check.parse_report(MARKER + json.dumps(report), alias)
+        for alias, report in (("web2", on_disk(media_url="/uploads/")), ("web1", on_disk(media_url="/static/media/")),
+                              ("web3", on_s3()))}
+    assert disk_media(run) == ("/static/media/", "the site's MEDIA_URL")   # the media host's first
+    assert health_settings(run).disk_media_url == "/static/media/" and run.settings.disk_media_url is None
+    # a rollback's preflight probes the sites on S3: the staged settings back on disk say it
+    run.state.switch.storage_before = {"web1": storage_check.parse_report(MARKER + json.dumps(on_s3()), "web1")}
+    run.state.switch.settings_checked = {"web1": storage_check.parse_report(
+        MARKER + json.dumps(on_disk(media_url="/static/media/")), "web1")}
+    assert disk_media(run)[0] == "/static/media/"
+    run.settings = replace(run.settings, disk_media_url="https://old.example.com/media/")   # DISK_MEDIA_URL wins
+    assert disk_media(run) == ("https://old.example.com/media/", "DISK_MEDIA_URL")
+    assert health_settings(run) is run.settings
+
+
+def test_the_health_step_says_each_pages_content_references_and_hands_on_the_sites_media_url(settings, monkeypatch):
+    from types import SimpleNamespace
+
+    from deploy.site.facts.health import Served
+
+    run = fake_run(settings)
+    run.options, run.faults = SimpleNamespace(sample_limit=5), None
+    run.state.switch.storage_before = {"web1": storage_check.parse_report(
+        MARKER + json.dumps(on_disk(media_url="/static/media/")), "web1")}
+    handed = []
+    monkeypatch.setattr(steps, "wait_for_storage", lambda host, storage, timeout, given: handed.append(given))
+
+    def served(given, host, limit, faults=None):
+        handed.append(given)
+        return Served(2, (("/articles/seed-000001/", 1, 5),)) if host.alias == "web1" else Served(2)
+    to = replace(direction.TO_S3, check_served=served)
+    lines = steps.health_check(run, to).splitlines()
+    assert lines[:2] == ["web1: on S3, 2 media URLs fetch from the bucket",
+                         "web1: /articles/seed-000001/ 1 media URL in the bucket, 5 content references to the old "
+                         "location (the content's own URLs)"]
+    assert "web2: on S3, 2 media URLs fetch from the bucket" in lines
+    assert {given.disk_media_url for given in handed} == {"/static/media/"}

@@ -5,7 +5,23 @@ endpoint, so the health check reads the pages the operator names
 (MEDIA_CHECK_PATHS) the way a browser would: ``img src``/``srcset``, ``source
 srcset``, ``a href``, ``link href``, ``video``/``audio`` ``src``/``poster``,
 ``url(...)`` in style attributes, every value resolved against the page's URL.
-Only URLs under the media base count; a footer link to https://example.org does not.
+Only URLs under a media base count; a footer link to https://example.org does not.
+
+The two bases: the bucket's (its URL + AWS_LOCATION + /) and the disk's, the site's own MEDIA_URL while it
+served from disk (``disk_media_url``: DISK_MEDIA_URL where the config sets it, else the MEDIA_URL the
+settings probe read from the site on disk; Django's usual /media/ only where neither says), under SITE_URL
+when it is a path.
+
+Content references.  Rich text and JSON store media URLs literally (``<img src="/media/a.png">``): after a
+switch to S3 they still point at the old location, while every FileField renders its URL from the storage,
+in the bucket.  In HTML the two cannot be told apart, so the rule is by page:
+
+- a page with bucket URLs shows "s3", and its disk-form URLs are *content references* (the content's, not
+  the storage's): reported, never a failed switch;
+- a page with disk-form URLs only shows "disk": it cannot prove a reload to S3 (its URLs may all be the
+  content's), so a check page must render at least one FileField;
+- on the way back to disk (``expected="disk"``) a page with bucket URLs beside disk ones shows "mixed": bucket
+  URLs on a site on disk are a failed rollback (or content rewritten to the bucket and not restored).
 """
 
 from __future__ import annotations
@@ -77,22 +93,34 @@ def media_urls(urls: list[str], media_base: str) -> list[str]:
     return [url for url in urls if url.startswith(media_base)]
 
 
-# Where a site on disk serves its media: Django's usual MEDIA_URL, under SITE_URL.  The health check and
-# the rehearsal assume it (a site whose MEDIA_URL differs shows no media URL there, which they report as a
-# configuration problem, naming this base).
-DISK_MEDIA_PATH = "/media/"
+# Django's usual MEDIA_URL: the disk's base only where neither DISK_MEDIA_URL nor a probe of the site on
+# disk tells its own (a host without MANAGE_PY and SITE_PYTHON, a site already on S3 when it was probed).
+USUAL_MEDIA_URL = "/media/"
+
+
+def disk_media_url(configured: str | None, seen: list[tuple[str, bool]]) -> tuple[str, str]:
+    """(the disk's MEDIA_URL, where it comes from for people): DISK_MEDIA_URL when ``configured``, else the first
+    MEDIA_URL a probe ``seen`` (media_url, the site served from disk) read from a site on disk, else /media/."""
+    if configured:
+        return configured, "DISK_MEDIA_URL"
+    on_disk = [media_url for media_url, disk in seen if disk and media_url]
+    if on_disk:
+        return on_disk[0], "the site's MEDIA_URL"
+    return USUAL_MEDIA_URL, "Django's usual MEDIA_URL (no probe of the site on disk; DISK_MEDIA_URL sets it)"
 
 
 @dataclass(frozen=True)
 class MediaBases:
     """Where a page's media URLs point in each storage: absolute, each ending in "/"."""
 
-    disk: str    # SITE_URL + /media/
+    disk: str    # SITE_URL + the disk MEDIA_URL (or that MEDIA_URL, when absolute)
     bucket: str  # the bucket's URL + AWS_LOCATION + /
 
     @classmethod
-    def of(cls, site_url: str, bucket_url: str, prefix: str) -> "MediaBases":
-        return cls(site_url.rstrip("/") + DISK_MEDIA_PATH, f"{bucket_url.rstrip('/')}/{prefix.strip('/')}/")
+    def of(cls, site_url: str, bucket_url: str, prefix: str, disk_media_url: str) -> "MediaBases":
+        absolute = urlsplit(disk_media_url).scheme in ("http", "https")
+        disk = disk_media_url if absolute else site_url.rstrip("/") + "/" + disk_media_url.lstrip("/")
+        return cls(disk.rstrip("/") + "/", f"{bucket_url.rstrip('/')}/{prefix.strip('/')}/")
 
     def storage_of(self, url: str) -> str | None:
         """"s3", "disk", or None for a URL that is no media URL (a stylesheet, a footer link)."""
@@ -110,12 +138,56 @@ class MediaBases:
         return unquote(urlsplit(url[len(self.bucket if storage == "s3" else self.disk):]).path)
 
 
-def page_storage(urls: list[str], bases: MediaBases) -> tuple[str, list[str]]:
-    """(the mode a page shows, its media URLs): "s3" when every media URL is in the bucket, "disk" when
-    every one is under the disk MEDIA_URL, "mixed" otherwise, "" when the page shows no media URL."""
+@dataclass(frozen=True)
+class PageMedia:
+    """A page's media URLs by where they point, in page order; judged by the module's rule."""
+
+    bucket: tuple[str, ...] = ()
+    disk: tuple[str, ...] = ()
+
+    @classmethod
+    def of(cls, urls: list[str], bases: MediaBases) -> "PageMedia":
+        return cls(tuple(url for url in urls if bases.storage_of(url) == "s3"),
+                   tuple(url for url in urls if bases.storage_of(url) == "disk"))
+
+    def storage(self, expected: str | None = None) -> str:
+        """"s3", "disk", "mixed" (bucket and disk URLs while ``expected`` is "disk"), or "" (no media URL)."""
+        if self.bucket and self.disk:
+            return "mixed" if expected == "disk" else "s3"
+        return "s3" if self.bucket else "disk" if self.disk else ""
+
+    def content_references(self, expected: str | None = None) -> tuple[str, ...]:
+        """The disk-form URLs of a page that shows "s3": the content's, pointing at the old location."""
+        return self.disk if self.storage(expected) == "s3" else ()
+
+    def served(self, expected: str | None = None) -> tuple[str, ...]:
+        """The URLs the storage renders: the bucket's on a page showing "s3", every media URL otherwise."""
+        return self.bucket if self.storage(expected) == "s3" else self.bucket + self.disk
+
+
+def page_storage(urls: list[str], bases: MediaBases, expected: str | None = None) -> tuple[str, list[str]]:
+    """(the mode a page shows by the module's rule, its media URLs in page order): "s3", "disk", "mixed" (only
+    while ``expected`` is "disk"), or "" when the page shows no media URL."""
     media = [url for url in urls if bases.storage_of(url)]
-    modes = {bases.storage_of(url) for url in media}
-    return ("mixed" if len(modes) > 1 else modes.pop() if modes else ""), media
+    return PageMedia.of(urls, bases).storage(expected), media
+
+
+@dataclass(frozen=True)
+class Served:
+    """A check of the media URLs the sites render: how many were fetched, and each page's content
+    references to the old location (path, media URLs in the bucket, content references)."""
+
+    checked: int
+    content: tuple[tuple[str, int, int], ...] = ()
+
+    def lines(self, alias: str) -> list[str]:
+        return [f"{alias}: {path} {_count(bucket, 'media URL')} in the bucket, "
+                f"{_count(references, 'content reference')} to the old location (the content's own URLs)"
+                for path, bucket, references in self.content]
+
+
+def _count(number: int, what: str) -> str:
+    return f"{number} {what}{'' if number == 1 else 's'}"
 
 
 def _html_urls(text: str, page_url: str) -> tuple[list[str], str]:

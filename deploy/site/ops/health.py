@@ -5,10 +5,13 @@ Two sources tell which storage a site serves from:
 - its health URL (HEALTH_URL, or SITE_URL/healthz when no check pages are configured), a JSON view
   saying ``{"storage": "s3"|"disk"}``;
 - the pages it renders (MEDIA_CHECK_PATHS, or MEDIA_LIST_PATH, its alias): HTML or JSON, read with
-  ``deploy.site.facts.health``.  A URL is media when it is under the disk MEDIA_URL (SITE_URL + /media/)
-  or under the bucket's URL + AWS_LOCATION + /; every other URL (a stylesheet, a footer link) is ignored.
-  A page shows "s3" when all its media URLs are in the bucket, "disk" when all are under /media/,
-  "mixed" otherwise.  A page with no media URL at all is a configuration problem, not health.
+  ``deploy.site.facts.health``.  A URL is media when it is under the disk MEDIA_URL (SITE_URL + the site's
+  own MEDIA_URL on disk: ``settings.disk_media_url``, which the flows fill from the settings probe where
+  DISK_MEDIA_URL does not set it) or under the bucket's URL + AWS_LOCATION + /; every other URL (a
+  stylesheet, a footer link) is ignored.  A page with bucket URLs shows "s3", its disk-form URLs counted
+  as content references (rich text and JSON store URLs literally); one with disk URLs only shows "disk";
+  while waiting for disk, one with both shows "mixed".  A page with no media URL at all is a
+  configuration problem, not health.
 
 The health URL, when there is one, answers the wait (it is quicker); the pages, when there are any,
 are what the media checks fetch from.  The media URLs in the bucket and the bucket's HEADs are store
@@ -31,7 +34,7 @@ from ...errors import HealthError
 from ...retry import FaultTally, said_of
 from ...store.client import s3_client, store_call
 from ...store.probe import anonymous_get, fetch_anonymously
-from ..facts.health import DISK_MEDIA_PATH, MediaBases, page_storage, urls_on_page
+from ..facts.health import USUAL_MEDIA_URL, MediaBases, PageMedia, Served, urls_on_page
 
 # Answers in a row that must agree: after a graceful reload old workers drain for a moment.
 AGREEING_ANSWERS = 4
@@ -50,20 +53,26 @@ class PageAnswer:
     storage: str = ""                     # "s3", "disk", "mixed", or "" (no media URL)
     media: list[str] = field(default_factory=list)
     said: str = ""                        # the answer for people: "HTTP 404", "nothing (ConnectionRefusedError...)"
+    found: PageMedia = field(default_factory=PageMedia)  # its media URLs by storage
+    path: str = ""
 
 
 def media_bases(settings: Settings, host: HostSettings) -> MediaBases:
-    return MediaBases.of(host.site_url, settings.bucket_url, settings.media_prefix)
+    return MediaBases.of(host.site_url, settings.bucket_url, settings.media_prefix,
+                         settings.disk_media_url or USUAL_MEDIA_URL)
 
 
-def read_page(settings: Settings, host: HostSettings, path: str, timeout: float = 10) -> PageAnswer:
+def read_page(settings: Settings, host: HostSettings, path: str, timeout: float = 10,
+              expected: str | None = None) -> PageAnswer:
     url = host.site_url + path
     status, body, headers = anonymous_get(url, timeout=timeout)
     if status != 200:
-        return PageAnswer(url, status, said=said_of(status, body))
+        return PageAnswer(url, status, said=said_of(status, body), path=path)
+    bases = media_bases(settings, host)
     urls = urls_on_page(body, headers.get("Content-Type", ""), url)
-    storage, media = page_storage(urls, media_bases(settings, host))
-    return PageAnswer(url, status, storage, media)
+    found = PageMedia.of(urls, bases)
+    media = [url for url in urls if bases.storage_of(url)]
+    return PageAnswer(url, status, found.storage(expected), media, found=found, path=path)
 
 
 def no_media_problem(settings: Settings, host: HostSettings, page: PageAnswer) -> str:
@@ -73,14 +82,17 @@ def no_media_problem(settings: Settings, host: HostSettings, page: PageAnswer) -
             "show media")
 
 
-def storage_of(host: HostSettings, settings: Settings | None = None) -> tuple[int, str | None]:
+def storage_of(host: HostSettings, settings: Settings | None = None,
+               expected: str | None = None) -> tuple[int, str | None]:
     """(HTTP status, the storage the site shows): from its health URL, or else from its check pages
-    (the first page that does not answer 200 gives the status; pages that disagree show "mixed")."""
-    status, storage, _ = _storage_said(host, settings)
+    (the first page that does not answer 200 gives the status; pages that disagree show "mixed";
+    ``expected`` "disk": a page with bucket URLs beside disk ones shows "mixed")."""
+    status, storage, _ = _storage_said(host, settings, expected)
     return status, storage
 
 
-def _storage_said(host: HostSettings, settings: Settings | None) -> tuple[int, str | None, str]:
+def _storage_said(host: HostSettings, settings: Settings | None,
+                  expected: str | None = None) -> tuple[int, str | None, str]:
     """:func:`storage_of`, and the answer that decided it for people (a status other than 200, by name)."""
     if host.health_url:
         status, body, _ = anonymous_get(host.health_url, timeout=5)
@@ -90,7 +102,7 @@ def _storage_said(host: HostSettings, settings: Settings | None) -> tuple[int, s
             return status, str(json.loads(body).get("storage")), "HTTP 200"
         except (ValueError, AttributeError):
             return status, "s3" if b"s3" in body.lower() else "disk", "HTTP 200"
-    pages = _pages(settings, host)
+    pages = _pages(settings, host, expected)
     if not pages:
         return 0, None, "nothing (no page to read)"
     seen = set()
@@ -112,7 +124,7 @@ def wait_for_storage(host: HostSettings, storage: str, timeout: float, settings:
     begin = time.monotonic()
     agreeing, last, said = 0, (0, None), "nothing yet"
     while time.monotonic() - begin < timeout:
-        status, seen, said = _storage_said(host, settings)
+        status, seen, said = _storage_said(host, settings, storage)
         last = (status, seen)
         agreeing = agreeing + 1 if last == (200, storage) else 0
         if agreeing >= AGREEING_ANSWERS:
@@ -160,7 +172,8 @@ def timeout_message(host: HostSettings, storage: str, timeout: float, last: tupl
         return (f"{host.alias}: {where} still showed storage={seen} (the old mode) {timeout:.0f} s after the "
                 f"reload, never {storage}: {NOT_RELOADED}")
     if status == 200 and seen == "" and settings is not None:
-        page = next((page for page in _pages(settings, host) if page.status == 200 and not page.media), None)
+        page = next((page for page in _pages(settings, host, storage) if page.status == 200 and not page.media),
+                    None)
         if page is not None:
             return no_media_problem(settings, host, page)
     shown = {"mixed": "mixed (media URLs both on disk and in the bucket)"}.get(seen or "", seen)
@@ -190,26 +203,34 @@ def media_urls(settings: Settings, host: HostSettings) -> list[str]:
     """The media URLs the site renders on its check pages, each once (empty if none are configured).
 
     A page that does not answer is a HealthError; one with no media URL a configuration problem."""
-    urls = []
-    for page in _pages(settings, host):
+    return list(dict.fromkeys(url for page in _checked_pages(settings, host) for url in page.media))
+
+
+def _checked_pages(settings: Settings, host: HostSettings, expected: str | None = None) -> list[PageAnswer]:
+    pages = _pages(settings, host, expected)
+    for page in pages:
         if page.status != 200:
             raise HealthError(f"{host.alias}: {page.url} answered {page.said}")
         if not page.media:
             raise HealthError(no_media_problem(settings, host, page))
-        urls += page.media
-    return list(dict.fromkeys(urls))
+    return pages
 
 
 def check_media_served_from_bucket(settings: Settings, host: HostSettings, limit: int,
-                                   faults: FaultTally | None = None) -> int:
-    """A sample of rendered media URLs point at the bucket and fetch anonymously: 200, not HTML, the bytes
-    the bucket holds.  The store's transient faults are retried (and counted in ``faults``)."""
+                                   faults: FaultTally | None = None) -> Served:
+    """Every check page renders media URLs in the bucket, and a sample of them fetch anonymously: 200, not
+    HTML, the bytes the bucket holds.  A page's disk-form URLs beside them are content references: counted
+    and said, not fetched (``deploy.site.facts.health``).  The store's transient faults are retried (and
+    counted in ``faults``)."""
     bases = media_bases(settings, host)
-    urls = media_urls(settings, host)
-    wrong = [url for url in urls if bases.storage_of(url) != "s3"]
+    pages = _checked_pages(settings, host, "s3")
+    wrong = [page for page in pages if page.storage != "s3"]
     if wrong:
         raise HealthError(f"{host.alias}: the site still renders media URLs outside the bucket ({bases.bucket}), "
-                          f"e.g. {wrong[0]}")
+                          f"e.g. {wrong[0].media[0]} on {wrong[0].url}, and none in it there")
+    urls = list(dict.fromkeys(url for page in pages for url in page.found.served("s3")))
+    content = tuple((page.path, len(page.found.bucket), len(page.found.content_references("s3")))
+                    for page in pages if page.found.content_references("s3"))
     client = s3_client(settings, faults=faults) if urls else None
     for url in _spread(urls, limit):
         status, body, headers = fetch_anonymously(url, settings, faults, what=f"{host.alias}: media URL {url}")
@@ -222,15 +243,15 @@ def check_media_served_from_bucket(settings: Settings, host: HostSettings, limit
         etag = head.get("ETag", "").strip('"')
         if len(body) != head["ContentLength"] or (len(etag) == 32 and hashlib.md5(body).hexdigest() != etag):
             raise HealthError(f"{host.alias}: {url} returned other bytes than the bucket holds")
-    return min(len(urls), limit)
+    return Served(min(len(urls), limit), content)
 
 
 def check_media_served_by_site(settings: Settings, host: HostSettings, limit: int,
-                               faults: FaultTally | None = None) -> int:
+                               faults: FaultTally | None = None) -> Served:
     """After a rollback: the media URLs the site renders are under its MEDIA_URL again, and they fetch (from
-    the site: no store traffic, ``faults`` has nothing to count)."""
+    the site: no store traffic, ``faults`` has nothing to count).  A bucket URL on a page is a failure."""
     bases = media_bases(settings, host)
-    urls = media_urls(settings, host)
+    urls = list(dict.fromkeys(url for page in _checked_pages(settings, host, "disk") for url in page.media))
     in_bucket = [url for url in urls if bases.storage_of(url) != "disk"]
     if in_bucket:
         raise HealthError(f"{host.alias}: the site still renders media URLs in the bucket, e.g. {in_bucket[0]} "
@@ -240,7 +261,7 @@ def check_media_served_by_site(settings: Settings, host: HostSettings, limit: in
         if status != 200:
             raise HealthError(f"{host.alias}: media URL {url} answered {said_of(status, body)}")
         _refuse_html(host, url, headers)
-    return min(len(urls), limit)
+    return Served(min(len(urls), limit))
 
 
 def _refuse_html(host: HostSettings, url: str, headers) -> None:
@@ -259,11 +280,11 @@ def _source(host: HostSettings, settings: Settings | None) -> None:
                           "nothing can tell which storage the site serves from")
 
 
-def _pages(settings: Settings | None, host: HostSettings) -> list[PageAnswer]:
+def _pages(settings: Settings | None, host: HostSettings, expected: str | None = None) -> list[PageAnswer]:
     if host.media_check_paths and settings is None:
         raise HealthError(f"{host.alias}: reading the check pages needs the environment's settings (the "
                           "bucket's URL); this is a bug of the caller")
-    return [read_page(settings, host, path) for path in host.media_check_paths]
+    return [read_page(settings, host, path, expected=expected) for path in host.media_check_paths]
 
 
 def _spread(items: list[str], limit: int) -> list[str]:
@@ -274,6 +295,6 @@ def _spread(items: list[str], limit: int) -> list[str]:
     return [items[int(index * step)] for index in range(limit)]
 
 
-__all__ = ["AGREEING_ANSWERS", "DISK_MEDIA_PATH", "PageAnswer", "check_media_served_by_site",
+__all__ = ["AGREEING_ANSWERS", "PageAnswer", "Served", "check_media_served_by_site",
            "check_media_served_from_bucket", "health_problem", "media_urls", "storage_of", "timeout_message",
            "wait_for_storage"]

@@ -1,4 +1,4 @@
-"""The one model: a file stored through Django's default storage."""
+"""The models: a file stored through Django's default storage, and an article whose content stores media URLs."""
 from django.db import models
 from django.utils import timezone
 
@@ -12,3 +12,18 @@ class StoredFile(models.Model):
 
     def __str__(self):
         return self.file.name
+
+
+class Article(models.Model):
+    """A page of rich text, as CKEditor or TinyMCE sites store it: the cover is a FileField (a name, its URL
+    follows the storage), but ``body`` (HTML) and ``data`` (JSON) hold media URLs literally, which keep
+    pointing where the files were when they were written.  ``manage.py seed_content`` seeds them."""
+
+    slug = models.SlugField(max_length=100, unique=True)
+    title = models.CharField(max_length=200)
+    cover = models.FileField(upload_to="covers/%Y/%m/", max_length=500, blank=True)
+    body = models.TextField(blank=True)
+    data = models.JSONField(default=dict, blank=True)
+
+    def __str__(self):
+        return self.slug

@@ -1,15 +1,17 @@
-"""JSON endpoints the sandbox and the cutover tool probe: health, upload, list."""
+"""Endpoints the sandbox and the cutover tool probe: health, upload, list (JSON); articles (HTML)."""
 import time
 
 from django.conf import settings
 from django.core.files.storage import FileSystemStorage, default_storage
 from django.db import DatabaseError
-from django.http import JsonResponse
+from django.http import Http404, HttpResponse, JsonResponse
+from django.utils.html import format_html, format_html_join
+from django.utils.safestring import mark_safe
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_POST
 from storages.backends.s3 import S3Storage
 
-from .models import StoredFile
+from .models import Article, StoredFile
 
 
 def active_storage_kind():
@@ -99,3 +101,39 @@ def list_files(request):
     page = names[offset:] if limit is None else names[offset : offset + limit]
     files = [{"name": name, "url": default_storage.url(name), "size": None} for name in page]
     return JsonResponse({"files": files, "count": names.count()})
+
+
+ARTICLES_SHOWN = 50
+
+
+@require_GET
+def article(request, slug):
+    """One article as a rich-text site renders it: the cover's URL from the storage (it follows the switch),
+    the body's HTML as stored, and the JSON's media URLs (hero image, attachments) as stored."""
+    found = Article.objects.filter(slug=slug).first()
+    if found is None:
+        raise Http404(f"no article {slug}")
+    data = found.data if isinstance(found.data, dict) else {}
+    hero = data.get("hero") or {}
+    attachments = [item for item in data.get("attachments") or [] if isinstance(item, dict) and item.get("url")]
+    parts = [format_html("<!doctype html><html><head><title>{}</title></head><body><article><h1>{}</h1>",
+                         found.title, found.title)]
+    if found.cover:
+        parts.append(format_html('<img class="cover" src="{}" alt="cover">', found.cover.url))
+    if hero.get("url"):
+        parts.append(format_html('<img class="hero" src="{}" alt="{}">', hero["url"], hero.get("alt", "")))
+    parts.append(mark_safe(found.body))  # rich text is stored as HTML, and shown as it is
+    if attachments:
+        parts.append(format_html("<ul>{}</ul>", format_html_join(
+            "", '<li><a href="{}">{}</a></li>', ((item["url"], item.get("title", "")) for item in attachments))))
+    parts.append(mark_safe("</article></body></html>"))
+    return HttpResponse("".join(parts), content_type="text/html; charset=utf-8")
+
+
+@require_GET
+def articles(request):
+    """The first articles by slug, linked (their covers and content are on their own pages)."""
+    slugs = Article.objects.order_by("slug").values_list("slug", "title")[:ARTICLES_SHOWN]
+    items = format_html_join("", '<li><a href="/articles/{}/">{}</a></li>', slugs)
+    return HttpResponse(format_html("<!doctype html><html><body><ul>{}</ul></body></html>", items),
+                        content_type="text/html; charset=utf-8")

@@ -52,4 +52,6 @@ STORAGES = {
     "default": _MEDIA,
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
 }
-MEDIA_URL = f"{AWS_S3_ENDPOINT_URL}/{AWS_STORAGE_BUCKET_NAME}/{AWS_LOCATION}/" if USE_S3 else "/media/"
+# On disk: /media/, or the site's own (shape "staticmedia": /static/media/, the recipe era's; site.env's SITE_MEDIA_URL).
+_DISK_MEDIA_URL = os.environ.get("SITE_MEDIA_URL", "/media/")
+MEDIA_URL = f"{AWS_S3_ENDPOINT_URL}/{AWS_STORAGE_BUCKET_NAME}/{AWS_LOCATION}/" if USE_S3 else _DISK_MEDIA_URL

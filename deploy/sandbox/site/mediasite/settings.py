@@ -65,6 +65,9 @@ DATABASES = {
 }
 
 MEDIA_ROOT = required_env("MEDIA_ROOT")
+# Where the site serves MEDIA_ROOT from disk (urls.py), and its MEDIA_URL on disk (local_settings.py):
+# /media/, or shape "staticmedia"'s /static/media/.
+SITE_MEDIA_URL = os.environ.get("SITE_MEDIA_URL", "/media/")
 STATIC_URL = "/static/"
 STATIC_ROOT = SITE_DIR / "static"
 
