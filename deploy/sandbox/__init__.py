@@ -17,7 +17,7 @@ from ..config.types import HostSettings, Secret, Settings
 from ..errors import ConfigError, SandboxError
 from ..site.ops.health import wait_for_storage
 from ..store.client import s3_client
-from . import accounts, content, nginx, s3store, shape_control, shapes, sites, sshd, store_faults
+from . import accounts, nginx, seeded_content, s3store, shape_control, shapes, sites, sshd, store_faults
 from .deploy_key import ensure_deploy_key
 from .layout import HOST_ALIASES, SSH_PORT, WEED_PORTS, Layout, traversable_by_others
 from .processes import port_open, read_pid
@@ -52,9 +52,9 @@ def _preconditions(layout: Layout) -> None:
 
 
 def up(project_root: Path, media_files: int, say: Callable[[str], None] = print, site_shapes: str = "",
-       small_files: bool = False, faults: str = "", content_rows: int = content.DEFAULT_ROWS) -> Settings:
+       small_files: bool = False, faults: str = "", content_rows: int = seeded_content.DEFAULT_ROWS) -> Settings:
     """``site_shapes``: extra site shapes to bring up too ("package,envfile,recipe" or "all"; none by default).
-    ``content_rows``: the seeded articles whose rich text and JSON hold media URLs (``deploy.sandbox.content``;
+    ``content_rows``: the seeded articles whose rich text and JSON hold media URLs (``deploy.sandbox.seeded_content``;
     made exactly so on every up, 100,000 in ~15 s).  ``faults``: the fault proxy's rates ("503:0.05,reset:0.03", ``deploy.sandbox.store_faults``); without
     them (or "off") no proxy runs and the default site talks to the store itself."""
     wanted_shapes = shapes.parse(site_shapes)  # a wrong name stops here, before anything changed
@@ -148,7 +148,7 @@ def _state(layout: Layout, settings: Settings, faults=None, seeded: dict | None 
                "media_prefix": settings.media_prefix, "region": settings.region},
         # The extra site shapes an earlier `up --shapes=...` brought up stay recorded.
         "shapes": (layout.read_state() or {}).get("shapes", {}),
-        # The seeded articles (deploy.sandbox.content): rows, files, site_url, media_url and the exact counts
+        # The seeded articles (deploy.sandbox.seeded_content): rows, files, site_url, media_url and the exact counts
         # of media URLs their body and data hold.
         "content": seeded,
         # The fault proxy, while `up --faults=...` has it on: the store stays at s3.endpoint.

@@ -21,7 +21,7 @@ from typing import Callable
 from ..config.load import load_settings
 from ..config.types import Settings
 from ..errors import SandboxError
-from . import content, nginx
+from . import nginx, seeded_content
 from .accounts import as_user
 from .layout import GROUP, HOST_ALIASES, SHAPES, Layout
 from .processes import ensure_port_free, port_open, read_pid, wait_for
@@ -72,7 +72,7 @@ def ensure_data(layout: Layout, shape: Shape, accounts: dict[str, pwd.struct_pas
         said = as_user(accounts[media_host], f"cd {shape.home_path()} && ~/site-venv/bin/python manage.py {command}",
                        timeout=300).stdout.strip()
     layout.shape_database(shape.name).chmod(0o664)  # SQLite makes it 0644: both hosts' sites write it
-    lines = [line for line in said.splitlines() if not line.startswith(content.MARKER)]  # seed_content's JSON
+    lines = [line for line in said.splitlines() if not line.startswith(seeded_content.MARKER)]  # seed_content's JSON
     return lines[-1] if lines else "ready"
 
 

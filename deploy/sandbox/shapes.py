@@ -21,7 +21,7 @@ from pathlib import Path
 from ..config.types import Settings
 from ..errors import SandboxError
 from .accounts import as_user, owned_tree
-from . import content
+from . import seeded_content
 from .layout import FRONT_END_PORTS, SHAPE_GUNICORN_PORTS, SHAPES, Layout
 from .sites import TEMPLATE, site_env_values
 
@@ -116,7 +116,7 @@ STATICMEDIA = Shape(
     restarts=False, health_path="/healthz", page_path="/files/?limit=50",
     settings_module="mediasite.settings", manage_default_module="mediasite.settings",
     own_data=("migrate --noinput -v 0", f"seed_media --count {STATICMEDIA_FILES} --seed 7",
-              content.seed_command(content.DEFAULT_ROWS, "http://127.0.0.1:18151", STATICMEDIA_MEDIA_URL)),
+              seeded_content.seed_command(seeded_content.DEFAULT_ROWS, "http://127.0.0.1:18151", STATICMEDIA_MEDIA_URL)),
     site_env=(("SITE_MEDIA_URL", STATICMEDIA_MEDIA_URL),))
 SHAPES_BY_NAME = {shape.name: shape for shape in (PACKAGE, ENVFILE, RECIPE, THUMBS, STATICMEDIA)}
 assert tuple(SHAPES_BY_NAME) == SHAPES

@@ -15,7 +15,7 @@ from urllib.parse import urlparse
 
 from ..config.types import HostSettings, Settings
 from ..site.edits.snippet import mirror_module
-from . import content
+from . import seeded_content
 from .accounts import as_user, owned_tree
 from .layout import GROUP, SITE_PYTHON_PACKAGES, Layout
 from .processes import ensure_port_free, port_open, read_pid, run, stop_pid, wait_for
@@ -217,7 +217,7 @@ def seed_media(account: pwd.struct_passwd, count: int, small: bool = False) -> s
 
 
 def seed_content(account: pwd.struct_passwd, rows: int, site_url: str) -> tuple[str, dict]:
-    """The seeded articles exactly as planned (``deploy.sandbox.content``), over the seeded files: after
+    """The seeded articles exactly as planned (``deploy.sandbox.seeded_content``), over the seeded files: after
     ``seed_media``, and after any reseed of the tree (names change).  (line for people, what was seeded)."""
-    said = manage(account, content.seed_command(rows, site_url), timeout=300 + rows // 500)
-    return content.parse_seeded(said)
+    said = manage(account, seeded_content.seed_command(rows, site_url), timeout=300 + rows // 500)
+    return seeded_content.parse_seeded(said)

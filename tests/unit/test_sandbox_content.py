@@ -1,7 +1,7 @@
 """The sandbox site's seeded content (deploy/sandbox/site, run standalone on a throwaway SQLite, no port):
 the migration, ``seed_content`` exactly as planned and idempotent, the article page, and the find of old
 media URLs (deploy/site/facts/content_urls.py's command line) reporting exactly
-``deploy.sandbox.content.expected_counts``."""
+``deploy.sandbox.seeded_content.expected_counts``."""
 
 import json
 import shutil
@@ -10,7 +10,7 @@ import subprocess
 import pytest
 
 from deploy.config.types import HostSettings
-from deploy.sandbox import content, shapes
+from deploy.sandbox import seeded_content as content, shapes
 from deploy.sandbox.sites import TEMPLATE
 from deploy.site.facts import content_urls
 from deploy.site.facts.health import MediaBases, PageMedia, page_storage, urls_on_page

@@ -1,7 +1,7 @@
 """The sandbox's seeded content: articles whose rich text and JSON store media URLs, as real sites' do.
 
 Pure (the stdlib only): ``manage.py seed_content`` builds its rows with it inside the site, and the tool
-loads it by path (``deploy.sandbox.content``) for the exact counts a find of old media URLs must report.
+loads it by path (``deploy.sandbox.seeded_content``) for the exact counts a find of old media URLs must report.
 
 Article ``i`` (0-based; slug ``seed-000001`` for i = 0) names FILES_PER_ROW distinct seeded files, the
 seeded files (StoredFile rows of host "seed" by id, the empty file and the symlink left out) taken in

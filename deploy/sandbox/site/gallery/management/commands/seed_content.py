@@ -15,7 +15,7 @@ from gallery.management.commands.seed_media import SYMLINK_PATH, ZERO_BYTE_PATH
 from gallery.models import Article, StoredFile
 
 BATCH_SIZE = 2000
-MARKER = "SEEDED-CONTENT "  # its last line: what was seeded, as JSON (deploy.sandbox.content reads it)
+MARKER = "SEEDED-CONTENT "  # its last line: what was seeded, as JSON (deploy.sandbox.seeded_content reads it)
 
 
 def seeded_files():

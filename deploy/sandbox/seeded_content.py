@@ -4,7 +4,7 @@ The plan itself is the site's (``site/gallery/content_plan.py``, the stdlib only
 ``manage.py seed_content``); this module loads the same file by path, so tests and the bench compute the
 exact counts a find of the old media URLs must report without Django:
 
-    from deploy.sandbox.content import expected_counts
+    from deploy.sandbox.seeded_content import expected_counts
     counts = expected_counts(rows=24, files=398)   # files: the seeded files but the empty one and the symlink
     counts.body_urls, counts.body_relative, counts.body_absolute, counts.data_urls, ..., counts.names
 
