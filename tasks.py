@@ -13,7 +13,7 @@ from deploy.config import credentials
 from deploy.config.load import load
 from deploy.engine.run import Options
 from deploy.flows import status as status_lib
-from deploy.flows.content import find_output, run_find
+from deploy.flows.find_content import find_output, run_find
 from deploy.flows.cutover import run_cutover
 from deploy.flows.finalize import run_finalize
 from deploy.flows.reclaim import run_reclaim

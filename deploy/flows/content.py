@@ -16,79 +16,54 @@ The rewrite itself is ``deploy.flows.rewrite_urls``.  Each find is journaled (``
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Callable
 
-from ..config.types import Settings
 from ..engine.counts import ContentRewriteCounts
-from ..engine.run import Options
-from ..engine.runner import Runner, Step, execute_run
+from ..engine.runner import Step
 from ..errors import MediaCutoverError, PreflightError
 from ..site.edits.content_urls import RowChange
 from ..site.facts.content_urls import ContentReport, UrlForms
 from ..site.ops import content_urls as content
 from ..site.ops import storage
-from .state import ContentState, FlowRun, FlowState
+from .direction import TO_DISK
+from .state import FlowRun, disk_media
 
 CHEAP = 1   # names a field the preflights ask for: they count, the rewrite lists
 
 
 def forms(run: FlowRun) -> UrlForms:
-    """The forms to look for, from DISK_MEDIA_URL or what the preflight's probe read on the content host."""
-    probed = run.state.switch.storage_before.get(content.content_host(run).alias)
-    run.state.content.forms = content.forms_of(run.settings, probed)
+    """The forms to look for: the disk's MEDIA_URL (``state.disk_media``: DISK_MEDIA_URL, else what a probe of
+    the site on disk read, else /media/) on the sites' hosts and OLD_MEDIA_HOSTS."""
+    media_url, _ = disk_media(run)
+    run.state.content.forms = content.forms_of(run.settings, media_url)
     return run.state.content.forms
 
 
 def looked_for(run: FlowRun) -> str:
     """Which disk MEDIA_URL was looked for, and where it came from."""
-    probed = run.state.switch.storage_before.get(content.content_host(run).alias)
-    media_url, source = content.media_url_of(run.settings, probed)
+    media_url, source = disk_media(run)
     return f"{media_url} ({source})"
 
 
-# --- `invoke content-urls` ----------------------------------------------------------------------
-
-def probe_content_host(run: FlowRun) -> str:
-    """What the content host's settings select: its MEDIA_URL is the disk's while it serves from disk."""
-    if run.settings.disk_media_url:
-        return f"DISK_MEDIA_URL is {run.settings.disk_media_url}: nothing to ask the site"
-    alias = content.content_host(run).alias
-    report = run.state.switch.storage_before[alias] = storage.probe(run, alias)
-    return report.summary()
-
-
-def find_all(run: FlowRun) -> str:
-    """Every field with old media URLs, and which of their files the bucket holds."""
-    state = run.state.content
-    report = state.report = content.find(run, forms(run))
-    names = report.names()
-    state.in_bucket = content.in_bucket(run, names) if names else set()
-    return f"{report.host}, looking for {looked_for(run)}: {report.summary()}"
+def probe_disk_settings(run: FlowRun) -> str:
+    """The disk's MEDIA_URL of a site that serves from S3 now: its settings with the switch off, staged
+    (nothing written: the file as a rollback would write it) and probed on the content host.  A site on
+    disk says it itself (the preflight's probe); DISK_MEDIA_URL, where set, says it for both."""
+    settings, alias = run.settings, content.content_host(run).alias
+    if settings.disk_media_url:
+        return f"DISK_MEDIA_URL is {settings.disk_media_url}: nothing to ask the site"
+    before = run.state.switch.storage_before.get(alias)
+    if before is not None and before.serving.get("bucket") is None:
+        return f"{alias} serves from disk: its MEDIA_URL is {before.media_url}"
+    run.state.switch.settings_checked.update(storage.probe_sites(run, [alias], staged=TO_DISK.staged))
+    return f"{alias}, its settings with {settings.switch_name} off (staged, nothing written): MEDIA_URL {looked_for(run)}"
 
 
-FIND = [
-    Step("what the content host's settings select", probe_content_host),
-    Step("find old media URLs in the content", find_all),
-]
+def preview_disk_settings(run: FlowRun) -> str:
+    return ("would probe the content host's settings with the switch off (staged, nothing written) for the "
+            "disk's MEDIA_URL" if not run.settings.disk_media_url else f"DISK_MEDIA_URL is {run.settings.disk_media_url}")
 
 
-def run_find(settings: Settings, say: Callable[[str], None]) -> tuple[Runner, ContentState]:
-    """The find, journaled as a run of its own (no lock: it changes nothing)."""
-    state = FlowState()
-    runner = execute_run("content-urls", FIND, settings, Options(), say, release_lock=lambda run: None, state=state)
-    return runner, state.content
-
-
-def find_output(env: str, state: ContentState) -> str:
-    """What `invoke content-urls` prints after its steps: the table, its notes, what to do."""
-    report = state.report
-    if report is None:
-        return "nothing found: the content was not read"
-    if not report.url_fields:
-        return "\n".join([report.summary(), *report.notes()])
-    then = (f"`invoke rewrite-urls --env={env} --dry-run` shows how each would change to the bucket's URL; "
-            f"`invoke settings-snippet --env={env} --part=nginx` keeps them answering meanwhile")
-    return "\n".join([report.table(state.in_bucket), *report.notes(), then])
+DISK_SETTINGS_STEP = "preflight: the disk's MEDIA_URL"
 
 
 # --- the preflights ------------------------------------------------------------------------------

@@ -26,7 +26,8 @@ BUCKET = "https://my-media.s3.amazonaws.com/media/"
 def test_the_flow_is_one_list_of_named_steps_and_only_the_rewrite_changes_anything():
     names = [step.name for step in rewrite_urls.BEFORE_REWRITE + rewrite_urls.REWRITE]
     assert names == ["preflight: hosts and settings files", "preflight: every site on S3", "preflight: the lock",
-                     "preflight: what the sites' settings select", "preflight: the sites' settings select the bucket",
+                     "preflight: what the sites' settings select", "preflight: the disk's MEDIA_URL",
+                     "preflight: the sites' settings select the bucket",
                      "take the environment lock", "find old media URLs in the content",
                      "which of their files the bucket holds", "the storage's URL for each", "plan the rewrite",
                      "rewrite old media URLs to the storage's", "what remains"]

@@ -33,11 +33,9 @@ from ..edits import content_urls as edits
 from ..edits.content_urls import RestoreResult, RewritePlan, RewriteResult, RowChange
 from ..facts import content_urls as facts
 from ..facts.content_urls import ContentReport, StorageUrls, UrlForms
-from ..facts.storage import StorageReport
 from .storage import env_file_of
 
 TIMEOUT = 1800            # every text field of every model read (or rewritten), one Django start-up
-USUAL_MEDIA_URL = "/media/"
 HEADS = 200               # up to this many names are looked up one by one; more: the prefix is listed once
 RECORD_SUFFIX = "-content-urls.record"
 RESTORED = ".restored"
@@ -59,19 +57,8 @@ def can_read(run: Run) -> bool:
     return any(host.manage_py and host.site_python for host in run.targets)
 
 
-def media_url_of(settings: Settings, probed: StorageReport | None) -> tuple[str, str]:
-    """(the disk MEDIA_URL, where it came from): DISK_MEDIA_URL; else the site's own MEDIA_URL while its
-    storage is the disk (the storage probe's); else Django's usual /media/ (a site on S3: its MEDIA_URL is
-    the bucket's)."""
-    if settings.disk_media_url:
-        return settings.disk_media_url, "DISK_MEDIA_URL"
-    if probed is not None and probed.serving.get("bucket") is None and probed.media_url:
-        return probed.media_url, "the site's MEDIA_URL"
-    return USUAL_MEDIA_URL, "DISK_MEDIA_URL unset: Django's usual /media/"
-
-
-def forms_of(settings: Settings, probed: StorageReport | None) -> UrlForms:
-    media_url, _ = media_url_of(settings, probed)
+def forms_of(settings: Settings, media_url: str) -> UrlForms:
+    """The forms of ``media_url`` (the disk's MEDIA_URL) on every host's SITE_URL and OLD_MEDIA_HOSTS."""
     return facts.url_forms(media_url, [host.site_url for host in settings.hosts if host.site_url],
                            settings.old_media_hosts)
 
