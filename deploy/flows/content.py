@@ -58,11 +58,6 @@ def probe_disk_settings(run: FlowRun) -> str:
     return f"{alias}, its settings with {settings.switch_name} off (staged, nothing written): MEDIA_URL {looked_for(run)}"
 
 
-def preview_disk_settings(run: FlowRun) -> str:
-    return ("would probe the content host's settings with the switch off (staged, nothing written) for the "
-            "disk's MEDIA_URL" if not run.settings.disk_media_url else f"DISK_MEDIA_URL is {run.settings.disk_media_url}")
-
-
 DISK_SETTINGS_STEP = "preflight: the disk's MEDIA_URL"
 
 

@@ -31,7 +31,7 @@ from ..media.compare import object_key
 from ..media.proof import Proof, Seen
 from ..sync import on_host
 from . import steps
-from .content import DISK_SETTINGS_STEP, preview_disk_settings, probe_disk_settings, refuse_content_urls
+from .content import DISK_SETTINGS_STEP, probe_disk_settings, refuse_content_urls
 from .state import FlowState
 from .direction import TO_S3
 from .preflight import (HEALTH_SOURCE_STEP, STORAGE_BEFORE_STEP, check_health_source, check_hosts_read,
@@ -107,7 +107,7 @@ BEFORE_RECLAIM = [
     Step("preflight: MEDIA_ROOT is not / nor the home directory", check_media_root),
     Step("preflight: media host, lock and snapshot", check_media_host_and_snapshot),
     Step(STORAGE_BEFORE_STEP, check_storage_selected),
-    Step(DISK_SETTINGS_STEP, probe_disk_settings, preview=preview_disk_settings),
+    Step(DISK_SETTINGS_STEP, probe_disk_settings),
     Step(HEALTH_SOURCE_STEP, check_health_source),
     Step("preflight: the sites' settings select the bucket", partial(check_serving_s3, mirror_refused=True)),
     Step("preflight: no old media URLs in the content", refuse_content_urls),

@@ -28,7 +28,7 @@ from ..errors import PreflightError, RemoteError
 from ..site.edits import content_urls as edits
 from ..site.ops import content_urls as ops
 from . import steps
-from .content import (DISK_SETTINGS_STEP, forms, looked_for, preview_disk_settings, probe_disk_settings,
+from .content import (DISK_SETTINGS_STEP, forms, looked_for, probe_disk_settings,
                       restore_record)
 from .preflight import STORAGE_BEFORE_STEP, check_hosts_read, check_on_s3, check_serving_s3, check_storage_selected
 from .state import FlowState
@@ -54,7 +54,7 @@ BEFORE_REWRITE = [
                                                 wanted="the content moves to the bucket's URLs only after a cutover")),
     Step("preflight: the lock", check_lock_free),
     Step(STORAGE_BEFORE_STEP, check_storage_selected),
-    Step(DISK_SETTINGS_STEP, probe_disk_settings, preview=preview_disk_settings),
+    Step(DISK_SETTINGS_STEP, probe_disk_settings),
     Step("preflight: the sites' settings select the bucket", partial(check_serving_s3, mirror_refused=False)),
 ]
 

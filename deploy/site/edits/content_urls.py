@@ -167,7 +167,9 @@ def diff(row: RowChange) -> str:
 def record_text(rows: Iterable[RowChange], **header: str) -> str:
     """The record: a header line (the run, the environment, the forms), then a JSON line a row."""
     lines = [json.dumps({"record": RECORD_KIND, **header}, sort_keys=True)]
-    lines += [json.dumps(row.data(), sort_keys=True) for row in rows]
+    # Not sort_keys: a JSONField's value keeps its keys' order, or it would not be put back as it was (and
+    # SQLite compares JSON as text: the restore would not find the row holding what was written).
+    lines += [json.dumps(row.data()) for row in rows]
     return "\n".join(lines) + "\n"
 
 
