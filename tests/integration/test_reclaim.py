@@ -3,12 +3,14 @@ served from the bucket, a second run that finds nothing, the rollback's room che
 and the rollback that brings every file back byte-identical (checked by MD5 against the record)."""
 
 import hashlib
+import re
 import json
 import os
 import stat
 import subprocess
 import uuid
 from pathlib import Path
+from urllib.parse import quote
 
 import pytest
 
@@ -18,12 +20,16 @@ from deploy.engine.runner import Step
 from deploy.flows import reclaim as reclaim_flow
 from deploy.store.client import s3_client
 
+from .front_end import nginx_with, status
 from .sandbox_client import assert_provisioned_key_on_an_empty_prefix, http_get, http_json, invoke, reset
 from .test_cutover import bucket_objects
 from .test_rollback import fab
 
 pytestmark = pytest.mark.slow
 MIRROR = {"CHANGEOVER": "mirror"}
+# The seeded articles' old media URLs stay: here they are redirected by the nginx block (test_content_urls
+# has reclaim refuse them, and rewrites them).
+ACCEPT = "--accept-content-urls"
 
 
 def md5s(root: Path) -> dict[str, str]:
@@ -71,6 +77,33 @@ def served_from_the_bucket(sandbox, removed: dict[str, dict]) -> int:
     return fetched
 
 
+def assert_old_urls_redirect_to_the_bucket(sandbox, project_root: Path, removed: set[str], left: set[str]) -> None:
+    """The old location behind nginx with the block `invoke settings-snippet --part=nginx` prints: each old URL
+    the content holds answers 301 to the file's URL in the bucket, which answers 200; a file still on disk
+    is served from it (200)."""
+    from urllib.parse import unquote
+
+    from .test_content_urls import articles
+
+    root = sandbox.media_root()
+    block = invoke(project_root, "settings-snippet", "--env=sandbox", "--part=nginx", f"--media-root={root}").stdout
+    bucket = f"{sandbox.state['s3']['endpoint'].rstrip('/')}/{sandbox.state['s3']['bucket']}/media/"
+    old = sorted({url for values in articles(sandbox).values() for value in values
+                  for url in re.findall(r'"(/media/[^"]+)"', value)})
+    assert len(old) >= 40
+    with nginx_with(block, sandbox.host("web1")["site_url"]) as front_end:
+        for url in old:
+            name = unquote(url[len("/media/"):])
+            answer, location = status(front_end + url)
+            if name in removed:
+                assert (answer, location) == (301, bucket + url[len("/media/"):]), f"{url}: {answer} {location}"
+                assert http_get(location)[0] == 200, location
+            else:
+                assert name in left and answer == 200, f"{url}: {answer} {location}"
+        kept = sorted(left)[0]
+        assert status(front_end + "/media/" + quote(kept))[0] == 200
+
+
 @pytest.fixture
 def fresh(sandbox, project_root, tmp_path):
     """The sandbox reset, its media tree kept aside and put back afterwards: the tests after these find it
@@ -93,12 +126,12 @@ def test_reclaim_proves_removes_exactly_the_proven_files_and_the_rollback_brings
     invoke(project_root, "cutover", "--env=sandbox")
     before = md5s(root)
     settings_before = {alias: sandbox.settings_bytes(alias) for alias in sandbox.aliases}
-    home = invoke(project_root, "reclaim", "--env=sandbox", "--delete-local", check=False, env={"MEDIA_ROOT": "~"})
+    home = invoke(project_root, "reclaim", "--env=sandbox", "--delete-local", ACCEPT, check=False, env={"MEDIA_ROOT": "~"})
     assert home.returncode == 1 and "refusing to remove anything there" in home.stderr, home.stdout + home.stderr
     assert md5s(root) == before
 
     # Without the flag, a report: the proof, and nothing changed.
-    report = invoke(project_root, "reclaim", "--env=sandbox")
+    report = invoke(project_root, "reclaim", "--env=sandbox", ACCEPT)
     assert "proven in the bucket (same size and MD5)" in report.stdout
     assert "a report only: nothing removed" in report.stdout
     assert "the proof reads every byte of the tree once" in report.stdout
@@ -123,7 +156,7 @@ def test_reclaim_proves_removes_exactly_the_proven_files_and_the_rollback_brings
     at = next(index for index, step in enumerate(steps) if step.name.startswith("remove the proven"))
     steps.insert(at, Step("test: the disk changes after the proof", change_the_disk))
     said = []
-    reclaim_flow.run_reclaim(load("sandbox", project_root), Options(delete_local=True), said.append,
+    reclaim_flow.run_reclaim(load("sandbox", project_root), Options(delete_local=True, accept_content_urls=True), said.append,
                              reclaim_flow.BEFORE_RECLAIM + steps)
     output = "\n".join(said)
     assert f"{altered}: its object in the bucket has other bytes (another MD5)" in output
@@ -141,7 +174,9 @@ def test_reclaim_proves_removes_exactly_the_proven_files_and_the_rollback_brings
     assert served_from_the_bucket(sandbox, removed) == 2 * len(removed)  # every removed file, by both hosts
     assert {alias: sandbox.settings_bytes(alias) for alias in sandbox.aliases} == settings_before
 
-    again = invoke(project_root, "reclaim", "--env=sandbox", "--delete-local")
+    assert_old_urls_redirect_to_the_bucket(sandbox, project_root, set(removed), left)
+
+    again = invoke(project_root, "reclaim", "--env=sandbox", "--delete-local", ACCEPT)
     assert "nothing to remove" in again.stdout and len(records(project_root, earlier)) == 1
     status = invoke(project_root, "status", "--env=sandbox")
     [disk] = [line for line in status.stdout.splitlines() if line.startswith("disk:")]
@@ -193,7 +228,7 @@ def test_after_a_mirror_cutover_and_finalize_reclaim_empties_the_disk_and_the_ro
     assert "MEDIA_MIRROR is on" in soaking.stderr and "`invoke finalize --env=sandbox` first" in soaking.stderr
     invoke(project_root, "finalize", "--env=sandbox")
     before = md5s(root)
-    invoke(project_root, "reclaim", "--env=sandbox", "--delete-local")
+    invoke(project_root, "reclaim", "--env=sandbox", "--delete-local", ACCEPT)
     [record] = records(project_root, earlier)
     _, removed, kept = read_record(record)
     assert set(removed) == set(before) and not kept
