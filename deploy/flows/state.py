@@ -56,6 +56,16 @@ class MirrorState:
 
 
 @dataclass
+class PutBack:
+    """One rewrite record a rollback put back: the record, its ``.restored`` marker, and exactly the rows this
+    run put back (not those that held their old value already, nor those named): what its undo rewrites again."""
+
+    record: Path
+    marker: Path
+    rows: list[RowChange] = field(default_factory=list)
+
+
+@dataclass
 class ContentState:
     """The content's old media URLs (deploy.site.ops.content_urls): what the find saw, which of its files
     the bucket holds and their URLs now, the rewrite's plan, the rows it changed and their record; the
@@ -68,7 +78,7 @@ class ContentState:
     plan: RewritePlan | None = None
     rows: list[RowChange] = field(default_factory=list)   # changed by this run (its undo puts them back)
     record: Path | None = None
-    restored: list[Path] = field(default_factory=list)
+    restored: list[PutBack] = field(default_factory=list)   # by this run, in order (its undo: the other way)
 
 
 @dataclass
