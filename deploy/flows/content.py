@@ -6,7 +6,8 @@ every host: the program runs on the content host (``deploy.site.ops.content_urls
 
 - `invoke content-urls` (``run_find``): what the content holds, by field, and where its files are;
 - the cutover's preflight says how many (``report_content_urls``): a line, never a refusal;
-- reclaim's preflight refuses while any remain (``refuse_content_urls``), unless --accept-content-urls;
+- reclaim's preflight refuses while any remain (``refuse_content_urls``), unless they redirect to the bucket
+  (``deploy.flows.old_urls``) or --accept-content-urls;
 - the rollback puts back every rewrite of the environment not put back yet (``RESTORE_CONTENT``); if a later
   step of the rollback fails, its undo writes the bucket's URLs again in exactly the rows it put back.
 
@@ -27,6 +28,7 @@ from ..site.facts.content_urls import ContentReport, UrlForms
 from ..site.ops import content_urls as content
 from ..site.ops import storage
 from .direction import TO_DISK
+from .old_urls import redirect_installed
 from .state import FlowRun, PutBack, disk_media
 
 CHEAP = 1   # names a field the preflights ask for: they count, the rewrite lists
@@ -90,29 +92,29 @@ def report_content_urls(run: FlowRun) -> str:
     return line
 
 
-def redirected(run: FlowRun, report: ContentReport) -> bool:
-    """Do the old media URLs answer with a 301 to the bucket (the redirect of `invoke settings-snippet
-    --part=nginx` installed)?  TODO: not checked yet (a HEAD of one example a field through each host's
-    SITE_URL, expecting 301 to the storage's URL): until then an operator says so with --accept-content-urls."""
-    return False
-
-
 def refuse_content_urls(run: FlowRun) -> str:
     """Reclaim's: refused while the content holds old media URLs (their files are what it removes), unless
-    they are redirected, or --accept-content-urls."""
-    env = run.settings.env
+    they are redirected (a made-up name answers 301 to the bucket at every place: ``old_urls``), or
+    --accept-content-urls.  What it decided is the check after the removal's (``state.RedirectCheck``)."""
+    env, decision = run.settings.env, run.state.content.redirect
     found = _count(run)
     if isinstance(found, str):
         return f"content: {found}: old media URLs not checked"
     if not found.url_fields:
         return f"content: {found.summary()}"
-    if redirected(run, found):
-        return f"content: {found.summary()}: redirected to the bucket"
+    places, problems = redirect_installed(run, found)
+    if not problems:
+        decision.decided, decision.places = "redirected", places
+        return f"content: {found.summary()}: redirected to the bucket (checked on {', '.join(places)})"
+    more = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""
     if run.options.accept_content_urls:
-        return f"content: {found.summary()}: accepted (--accept-content-urls)"
-    raise PreflightError(f"content: {found.summary()} still ask the disk reclaim frees: rewrite them first "
-                         f"(`invoke rewrite-urls --env={env}`), or install the redirect from `invoke settings-snippet "
-                         f"--env={env} --part=nginx` and pass --accept-content-urls")
+        decision.decided, decision.not_seen = "accepted", problems[0] + more
+        return (f"content: {found.summary()}: accepted (--accept-content-urls); the redirect to the bucket was "
+                f"not seen: {problems[0]}{more}")
+    raise PreflightError(f"content: {found.summary()} still ask the disk reclaim frees, and a name not on disk is "
+                         f"not redirected to the bucket ({problems[0]}{more}): rewrite them first (`invoke "
+                         f"rewrite-urls --env={env}`), or install the redirect from `invoke settings-snippet "
+                         f"--env={env} --part=nginx`; or pass --accept-content-urls")
 
 
 # --- putting a rewrite back (the rewrite's undo, the rollback) --------------------------------------

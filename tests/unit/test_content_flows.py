@@ -167,17 +167,28 @@ def test_the_cutovers_preflight_says_how_many_and_never_refuses(settings, monkey
         "the cutover goes on")
 
 
-def test_reclaim_is_refused_in_one_line_while_old_urls_remain_unless_accepted(settings, monkeypatch):
+def test_reclaim_is_refused_in_one_line_while_old_urls_remain_unless_redirected_or_accepted(settings, monkeypatch):
     found(monkeypatch, BODY, DATA)
+    problem = ("web1: http://10.0.0.5:8001/media/media-cutover-probe-1a2b3c4d.jpg answered HTTP 404, expected 301 to "
+               "https://my-media.s3.amazonaws.com/media/media-cutover-probe-1a2b3c4d.jpg")
+    monkeypatch.setattr(content, "redirect_installed", lambda run, report: (["web2"], [problem]))
     with pytest.raises(PreflightError) as refused:
         content.refuse_content_urls(FakeRun(settings))
     assert str(refused.value) == (
         "content: 27 old media URLs in 2 fields (blog.Post.body 25, pages.Page.data 2; /media/…, "
-        "//10.0.0.5:8001/media/…, //www.example.com/media/…) still ask the disk reclaim frees: rewrite them first "
-        "(`invoke rewrite-urls --env=prod`), or install the redirect from `invoke settings-snippet --env=prod "
-        "--part=nginx` and pass --accept-content-urls")
-    accepted = content.refuse_content_urls(FakeRun(settings, options=Options(accept_content_urls=True)))
-    assert accepted.endswith(": accepted (--accept-content-urls)")
+        "//10.0.0.5:8001/media/…, //www.example.com/media/…) still ask the disk reclaim frees, and a name not on "
+        f"disk is not redirected to the bucket ({problem}): rewrite them first (`invoke rewrite-urls --env=prod`), "
+        "or install the redirect from `invoke settings-snippet --env=prod --part=nginx`; or pass "
+        "--accept-content-urls")
+    run = FakeRun(settings, options=Options(accept_content_urls=True))
+    assert content.refuse_content_urls(run).endswith(
+        f": accepted (--accept-content-urls); the redirect to the bucket was not seen: {problem}")
+    assert run.state.content.redirect.decided == "accepted"
+    monkeypatch.setattr(content, "redirect_installed", lambda run, report: (["web1", "web2"], []))
+    run = FakeRun(settings)
+    assert content.refuse_content_urls(run).endswith(
+        "//www.example.com/media/…): redirected to the bucket (checked on web1, web2)")
+    assert run.state.content.redirect.decided == "redirected"
     found(monkeypatch)
     assert content.refuse_content_urls(FakeRun(settings)).startswith("content: no old media URL (/media/…")
 
@@ -209,7 +220,8 @@ def test_the_rollback_puts_the_content_back_once_the_disk_has_the_files_and_recl
     from deploy.flows import reclaim, rollback
     names = [step.name for step in rollback.ROLLBACK]
     assert names[2:4] == ["download media missing on disk", "put the content's old media URLs back"]
-    assert rollback.MIRROR_ROLLBACK[2] is content.RESTORE_CONTENT and content.RESTORE_CONTENT.undo is content.rewrite_again
+    assert rollback.MIRROR_ROLLBACK[2] is content.RESTORE_CONTENT
+    assert content.RESTORE_CONTENT.undo is content.rewrite_again
     names = [step.name for step in reclaim.BEFORE_RECLAIM]
     assert names.index("preflight: no old media URLs in the content") == 1 + names.index(
         "preflight: the sites' settings select the bucket")
