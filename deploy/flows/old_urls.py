@@ -39,7 +39,7 @@ def redirect_installed(run: FlowRun, report: ContentReport) -> tuple[list[str], 
     name = facts.PROBE_NAME.format(token=secrets.token_hex(4))
     olds = facts.probes(report, site_urls(run), name)
     if not olds:
-        return [], ["no host has a SITE_URL to ask"]
+        return [], ["nowhere to ask: no host has a SITE_URL, and no old URL names a file on another host"]
     urls = content.storage_urls(run, [name]).urls
     checked = redirects.check_redirects(run.settings, olds, urls, fetch=False, faults=run.faults)
     problems = [problem for place in checked.values() for problem in place.problems]
