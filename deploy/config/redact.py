@@ -3,7 +3,8 @@
 Pure.  A presigned URL is a secret for as long as it is valid (the listing's are
 for 15 minutes): its query string carries the signature, and the credential
 scope names the key.  Such a query string is replaced whole; loose signature
-fields and Authorization headers are masked too.
+fields and Authorization headers are masked too.  A URL a check shows (``url_shown``) loses any query
+string, signed or not: a private storage's URL may carry its token under another name.
 """
 
 from __future__ import annotations
@@ -23,3 +24,11 @@ def redact(text: str) -> str:
     text = _SIGNED_QUERY.sub("?" + REDACTED, text)
     text = _LOOSE_FIELD.sub(REDACTED, text)
     return _AUTHORIZATION.sub(lambda match: match.group(1) + REDACTED, text)
+
+
+def url_shown(url: str) -> str:
+    """``url`` for a message: its query string, whatever it holds, replaced whole (and its fragment dropped)."""
+    base, query = url.split("#", 1)[0], ""
+    if "?" in base:
+        base, query = base.split("?", 1)
+    return redact(base + (f"?{REDACTED}" if query else ""))

@@ -208,7 +208,7 @@ class ContentRewriteCounts(Counts):
     """The content's old media URLs rewritten (deploy.flows.rewrite_urls), or put back (deploy.flows.rollback)."""
 
     step: str = field(default="content rewrite", init=False)
-    action: str        # "rewrite" or "restore"
+    action: str        # "rewrite", "restore", or "rewrite again" (the undo of a rollback's restore)
     rows: int          # rows changed (rewrite) or put back (restore)
     skipped: int       # rows left as they are, each named in the step's summary
     record: str

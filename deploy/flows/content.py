@@ -6,8 +6,10 @@ every host: the program runs on the content host (``deploy.site.ops.content_urls
 
 - `invoke content-urls` (``run_find``): what the content holds, by field, and where its files are;
 - the cutover's preflight says how many (``report_content_urls``): a line, never a refusal;
-- reclaim's preflight refuses while any remain (``refuse_content_urls``), unless --accept-content-urls;
-- the rollback puts back every rewrite of the environment not put back yet (``RESTORE_CONTENT``).
+- reclaim's preflight refuses while any remain (``refuse_content_urls``), unless they redirect to the bucket
+  (``deploy.flows.old_urls``) or --accept-content-urls;
+- the rollback puts back every rewrite of the environment not put back yet (``RESTORE_CONTENT``); if a later
+  step of the rollback fails, its undo writes the bucket's URLs again in exactly the rows it put back.
 
 The rewrite itself is ``deploy.flows.rewrite_urls``.  Each find is journaled (``ContentUrlCounts``):
 `invoke status` says the last one's.
@@ -20,12 +22,14 @@ from pathlib import Path
 from ..engine.counts import ContentRewriteCounts
 from ..engine.runner import Step
 from ..errors import MediaCutoverError, PreflightError
+from ..site.edits import content_urls as edits
 from ..site.edits.content_urls import RowChange
 from ..site.facts.content_urls import ContentReport, UrlForms
 from ..site.ops import content_urls as content
 from ..site.ops import storage
 from .direction import TO_DISK
-from .state import FlowRun, disk_media
+from .old_urls import redirect_installed
+from .state import FlowRun, PutBack, disk_media
 
 CHEAP = 1   # names a field the preflights ask for: they count, the rewrite lists
 
@@ -88,29 +92,29 @@ def report_content_urls(run: FlowRun) -> str:
     return line
 
 
-def redirected(run: FlowRun, report: ContentReport) -> bool:
-    """Do the old media URLs answer with a 301 to the bucket (the redirect of `invoke settings-snippet
-    --part=nginx` installed)?  TODO: not checked yet (a HEAD of one example a field through each host's
-    SITE_URL, expecting 301 to the storage's URL): until then an operator says so with --accept-content-urls."""
-    return False
-
-
 def refuse_content_urls(run: FlowRun) -> str:
     """Reclaim's: refused while the content holds old media URLs (their files are what it removes), unless
-    they are redirected, or --accept-content-urls."""
-    env = run.settings.env
+    they are redirected (a made-up name answers 301 to the bucket at every place: ``old_urls``), or
+    --accept-content-urls.  What it decided is the check after the removal's (``state.RedirectCheck``)."""
+    env, decision = run.settings.env, run.state.content.redirect
     found = _count(run)
     if isinstance(found, str):
         return f"content: {found}: old media URLs not checked"
     if not found.url_fields:
         return f"content: {found.summary()}"
-    if redirected(run, found):
-        return f"content: {found.summary()}: redirected to the bucket"
+    places, problems = redirect_installed(run, found)
+    if not problems:
+        decision.decided, decision.places = "redirected", places
+        return f"content: {found.summary()}: redirected to the bucket (checked on {', '.join(places)})"
+    more = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""
     if run.options.accept_content_urls:
-        return f"content: {found.summary()}: accepted (--accept-content-urls)"
-    raise PreflightError(f"content: {found.summary()} still ask the disk reclaim frees: rewrite them first "
-                         f"(`invoke rewrite-urls --env={env}`), or install the redirect from `invoke settings-snippet "
-                         f"--env={env} --part=nginx` and pass --accept-content-urls")
+        decision.decided, decision.not_seen = "accepted", problems[0] + more
+        return (f"content: {found.summary()}: accepted (--accept-content-urls); the redirect to the bucket was "
+                f"not seen: {problems[0]}{more}")
+    raise PreflightError(f"content: {found.summary()} still ask the disk reclaim frees, and a name not on disk is "
+                         f"not redirected to the bucket ({problems[0]}{more}): rewrite them first (`invoke "
+                         f"rewrite-urls --env={env}`), or install the redirect from `invoke settings-snippet "
+                         f"--env={env} --part=nginx`; or pass --accept-content-urls")
 
 
 # --- putting a rewrite back (the rewrite's undo, the rollback) --------------------------------------
@@ -119,8 +123,8 @@ def restore_record(run: FlowRun, path: Path, rows: list[RowChange]) -> list[str]
     """The rows of one record put back where they still hold what was written (the others named); the
     record marked restored (``.restored`` beside it: no later rollback takes it again)."""
     result = content.restore(run, rows)
-    content.mark_restored(path, run.run_id, result)
-    run.state.content.restored.append(path)
+    marker = content.mark_restored(path, run.run_id, result)
+    run.state.content.restored.append(PutBack(path, marker, edits.put_back_rows(rows, result)))
     run.journal.record(ContentRewriteCounts(action="restore", rows=result.restored, skipped=len(result.named),
                                             record=str(path)))
     return [f"{path.name}:", *result.lines()]
@@ -128,8 +132,8 @@ def restore_record(run: FlowRun, path: Path, rows: list[RowChange]) -> list[str]
 
 def restore_rewrites(run: FlowRun) -> str:
     """The rollback's: every rewrite record of the environment under runs/ not put back yet, newest first,
-    byte for byte where the row still holds what was written.  No undo: putting back is itself the way
-    back; the rewrite stays recorded, and `invoke rewrite-urls` does it again."""
+    byte for byte where the row still holds what was written.  The rewrite stays recorded; its undo
+    (``rewrite_again``) writes it again."""
     records = content.pending_records(run.settings)
     if not records:
         return "no rewrite of the content's URLs to put back"
@@ -142,6 +146,24 @@ def restore_rewrites(run: FlowRun) -> str:
     return "\n".join(lines)
 
 
+def rewrite_again(run: FlowRun) -> str:
+    """Undo: a later step of the rollback failed, and its undo leaves the sites on S3 (after a reclaim the
+    disk lacks the files the old URLs name).  Each record this run put back, the last first: exactly its
+    rows put back get the rewritten value again where they still hold the old one (a row changed since is
+    named, not touched), and its ``.restored`` marker goes (the next rollback puts it back again)."""
+    state, lines = run.state.content, []
+    while state.restored:
+        put = state.restored[-1]
+        if put.rows:
+            result = content.restore(run, [row.swapped() for row in put.rows])
+            run.journal.record(ContentRewriteCounts(action="rewrite again", rows=result.restored,
+                                                    skipped=len(result.named), record=str(put.record)))
+            lines += [f"{put.record.name}:", *result.reapplied_lines()]
+        content.unmark_restored(put.marker)
+        state.restored.pop()
+    return "\n".join(lines)
+
+
 def preview_restore(run: FlowRun) -> str:
     records = content.pending_records(run.settings)
     if not records:
@@ -149,4 +171,5 @@ def preview_restore(run: FlowRun) -> str:
     return "\n".join(f"would put back the {len(content.read_record(path))} rows of {path}" for path in records)
 
 
-RESTORE_CONTENT = Step("put the content's old media URLs back", restore_rewrites, preview=preview_restore)
+RESTORE_CONTENT = Step("put the content's old media URLs back", restore_rewrites, undo=rewrite_again,
+                       preview=preview_restore)

@@ -6,7 +6,8 @@
     rclone installed -> the proof (each file's MD5 from rclone md5sum, each object's size and MD5 from
     the listing) -> with --delete-local only: the removal of exactly
     the proven files still as the snapshot saw them, and of the directories left empty, with a
-    record under runs/ (mode 600) -> health on S3
+    record under runs/ (mode 600) -> health on S3 -> the content's old media URLs (when the preflight found
+    them redirected, or accepted) answer 301 to the bucket, each target 200, on every host
 
 Without --delete-local reclaim is a report: the proof, and what --delete-local would remove.  It
 never touches the bucket, nor a path outside MEDIA_ROOT.  If a step after the removal fails, its
@@ -30,7 +31,7 @@ from ..media import free_disk
 from ..media.compare import object_key
 from ..media.proof import Proof, Seen
 from ..sync import on_host
-from . import steps
+from . import old_urls, steps
 from .content import DISK_SETTINGS_STEP, probe_disk_settings, refuse_content_urls
 from .state import FlowState
 from .direction import TO_S3
@@ -179,6 +180,14 @@ def put_back(run: ReclaimRun) -> str:
     return f"downloaded the {len(removal.removed):,} removed files back into {run.settings.media_root}"
 
 
+def check_old_urls(run: ReclaimRun) -> str:
+    """The content's old media URLs whose files were removed answer 301 to the bucket, each target 200, at
+    every host (``deploy.flows.old_urls``); a failure fails the step, and the removal's undo downloads the
+    removed files back."""
+    removal = run.state.reclaim.removal
+    return old_urls.check_after_removal(run, {file.path for file in removal.removed} if removal else set())
+
+
 def preview_remove(run: ReclaimRun) -> str:
     if not run.options.delete_local:
         return "would remove nothing (a report: --delete-local removes the proven files)"
@@ -192,6 +201,8 @@ RECLAIM = [
     Step("prove each file is in the bucket", prove, preview=preview_prove),
     Step("remove the proven files from disk", remove, undo=put_back, preview=preview_remove),
     Step("health check on S3", partial(steps.health_check, to=TO_S3), preview=partial(steps.preview_health, to=TO_S3)),
+    Step("the content's old media URLs redirect to the bucket", check_old_urls,
+         preview=old_urls.preview_after_removal),
 ]
 
 

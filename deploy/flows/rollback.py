@@ -51,7 +51,7 @@ ROLLBACK = [
     steps.TAKE_LOCK,
     steps.INSTALL_SYNC_TOOL,
     steps.copy("download media missing on disk", TO_DISK),
-    RESTORE_CONTENT,   # once the disk has the files their old URLs name; no undo (deploy.flows.content)
+    RESTORE_CONTENT,   # once the disk has the files their old URLs name; undone: the rewrite again
     *_switch_over(),
 ]
 

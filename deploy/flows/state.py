@@ -56,6 +56,28 @@ class MirrorState:
 
 
 @dataclass
+class PutBack:
+    """One rewrite record a rollback put back: the record, its ``.restored`` marker, and exactly the rows this
+    run put back (not those that held their old value already, nor those named): what its undo rewrites again."""
+
+    record: Path
+    marker: Path
+    rows: list[RowChange] = field(default_factory=list)
+
+
+@dataclass
+class RedirectCheck:
+    """What reclaim's preflight decided of the content's old media URLs (``deploy.flows.old_urls``):
+    "redirected" (the front end answers a name not on disk with a 301 to the bucket, checked at each place),
+    "accepted" (--accept-content-urls, the redirect not seen), or "" (none found, or not looked at).  The
+    check after the removal asks a sample of them only then."""
+
+    decided: str = ""
+    places: list[str] = field(default_factory=list)   # where the redirect was seen: hosts, old media hosts
+    not_seen: str = ""                                # why not, when accepted
+
+
+@dataclass
 class ContentState:
     """The content's old media URLs (deploy.site.ops.content_urls): what the find saw, which of its files
     the bucket holds and their URLs now, the rewrite's plan, the rows it changed and their record; the
@@ -68,7 +90,8 @@ class ContentState:
     plan: RewritePlan | None = None
     rows: list[RowChange] = field(default_factory=list)   # changed by this run (its undo puts them back)
     record: Path | None = None
-    restored: list[Path] = field(default_factory=list)
+    restored: list[PutBack] = field(default_factory=list)   # by this run, in order (its undo: the other way)
+    redirect: RedirectCheck = field(default_factory=RedirectCheck)
 
 
 @dataclass

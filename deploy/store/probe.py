@@ -21,36 +21,46 @@ def object_url(settings: Settings, key: str) -> str:
     return f"{settings.bucket_url}/{quote(key)}"
 
 
-def anonymous_get(url: str, timeout: float = 10) -> Answer:
+def anonymous_get(url: str, timeout: float = 10, follow: bool = True) -> Answer:
     """(status, body, headers) of a GET without credentials, tried once; status 0 when nothing answered,
     and then the body names the network error ("ConnectionResetError: [Errno 104] Connection reset by peer").
+    ``follow`` False: a redirect is the answer (its status, its Location among the headers), not followed.
 
     The headers stay an ``email.message.Message``, looked up case-insensitively: a
     store or CDN may send ``content-type`` in lower case.
     """
     try:
-        return _get(url, timeout)
+        return _get(url, timeout, follow=follow)
     except (OSError, http.client.HTTPException) as error:
         return 0, _named(error).encode(), Message()
 
 
 def fetch_anonymously(url: str, settings: Settings, faults: FaultTally | None = None, timeout: float = 10,
-                      what: str | None = None) -> Answer:
+                      what: str | None = None, most: int | None = None) -> Answer:
     """An anonymous GET of an object of the store, its transient faults (5xx, SlowDown, a reset, a body cut
     short, a timeout) retried as the policy says and counted in ``faults``; any other answer (a 403, a 404)
-    as it came, at once.  StoreUnavailable, naming ``what`` (default: the URL), when the store kept failing."""
+    as it came, at once.  StoreUnavailable, naming ``what`` (default: the URL), when the store kept failing.
+    ``most``: the body read up to that many bytes (a check of a large file's answer)."""
     try:
-        return with_retries(lambda: _get(url, timeout), what or f"GET {url}", policy_of(settings), faults,
+        return with_retries(lambda: _get(url, timeout, most), what or f"GET {url}", policy_of(settings), faults,
                             judge=lambda answer: fault_of_response(answer[0], answer[1])).value
     except (OSError, http.client.HTTPException) as error:   # not transient: a name that does not resolve
         return 0, _named(error).encode(), Message()
 
 
-def _get(url: str, timeout: float) -> Answer:
+class _NotFollowed(urllib.request.HTTPRedirectHandler):
+    def redirect_request(self, req, fp, code, msg, headers, newurl):
+        return None   # urllib then raises the redirect as an HTTPError: its status and headers are the answer
+
+
+_NOT_FOLLOWING = urllib.request.build_opener(_NotFollowed)
+
+
+def _get(url: str, timeout: float, most: int | None = None, follow: bool = True) -> Answer:
     """One GET; an HTTP error's answer is returned (its body names the store's code), a network error raised."""
     try:
-        with urllib.request.urlopen(url, timeout=timeout) as response:
-            return response.status, response.read(), response.headers
+        with (urllib.request.urlopen if follow else _NOT_FOLLOWING.open)(url, timeout=timeout) as response:
+            return response.status, response.read(most), response.headers
     except urllib.error.HTTPError as error:
         with error:
             return error.code, error.read(), error.headers

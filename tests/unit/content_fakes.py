@@ -10,6 +10,7 @@ import pytest
 from deploy.config.load import load_settings
 from deploy.engine.run import Options, Run
 from deploy.flows.state import FlowState
+from deploy.retry import FaultTally
 from deploy.site.edits import content_urls as edits
 from deploy.site.facts.content_urls import MARKER
 
@@ -64,6 +65,7 @@ class FakeRun:
     journal: Journal = field(default_factory=Journal)
     run_id: str = "20260102T030405Z-abcdef"
     unreachable: list = field(default_factory=list)
+    faults: FaultTally = field(default_factory=FaultTally)
 
     targets = Run.targets
 

@@ -114,6 +114,35 @@ def test_the_rollback_puts_back_each_record_not_yet_restored_and_a_second_change
     assert content.restore_rewrites(run) == "no rewrite of the content's URLs to put back" and len(calls) == 2
 
 
+def test_a_rollback_that_fails_later_writes_the_bucket_urls_again_in_exactly_the_rows_it_put_back(settings, program):
+    from deploy.engine.runner import Runner, Step
+    from deploy.errors import StepFailed
+    calls, answers = program
+    third = edits.RowChange("blog.Post", "body", 2, "/media/d.png", "https://my-media.s3.amazonaws.com/media/d.png",
+                            "h3")
+    path = ops.write_record(FakeRun(settings, run_id="20260101T000000Z-aaaaaa"), [*ROWS, third],
+                            facts.url_forms("/media/", []))
+    put_back = [{"model": row.model, "field": row.field, "pk": row.pk} for row in ROWS]
+    answers += [Ran(printed({"command": "restore", "restored": 2, "already": 1, "named": [], "rows": put_back}), "", 0),
+                Ran(printed({"command": "restore", "restored": 1, "already": 0, "rows": put_back[:1], "named": [
+                    {"model": "pages.Page", "field": "data", "pk": 7, "why": "changed since the rewrite"}]}), "", 0)]
+
+    def fails(run):
+        assert ops.pending_records(settings) == []   # marked restored
+        raise RemoteError("web1: settings back to disk failed")
+    said, run = [], FakeRun(settings, run_id="20260105T000000Z-rollbk")
+    with pytest.raises(StepFailed):
+        Runner(run.journal, said.append).execute([content.RESTORE_CONTENT, Step("settings back", fails)], run)
+    sent_back = [edits.RowChange.read(json.loads(line)) for line in calls[1][2].decode().splitlines()]
+    assert sent_back == [row.swapped() for row in ROWS]   # the third held its old value already: not taken
+    assert sent_back[0].after == ROWS[0].before and sent_back[0].before == ROWS[0].after
+    assert said[-2:] == ["<== undo put the content's old media URLs back",
+                         f"    {path.name}:\n    web2: 1 rows hold the rewritten URLs again\n"
+                         "    web2: NOT rewritten again: pages.Page.data pk 7 (changed since it was put back)"]
+    assert run.journal.records[-2] == ContentRewriteCounts(action="rewrite again", rows=1, skipped=1, record=str(path))
+    assert ops.pending_records(settings) == [path] and run.state.content.restored == []   # the next rollback: again
+
+
 # --- the preflights ----------------------------------------------------------------------------------
 
 def found(monkeypatch, *fields):
@@ -138,17 +167,28 @@ def test_the_cutovers_preflight_says_how_many_and_never_refuses(settings, monkey
         "the cutover goes on")
 
 
-def test_reclaim_is_refused_in_one_line_while_old_urls_remain_unless_accepted(settings, monkeypatch):
+def test_reclaim_is_refused_in_one_line_while_old_urls_remain_unless_redirected_or_accepted(settings, monkeypatch):
     found(monkeypatch, BODY, DATA)
+    problem = ("web1: http://10.0.0.5:8001/media/media-cutover-probe-1a2b3c4d.jpg answered HTTP 404, expected 301 to "
+               "https://my-media.s3.amazonaws.com/media/media-cutover-probe-1a2b3c4d.jpg")
+    monkeypatch.setattr(content, "redirect_installed", lambda run, report: (["web2"], [problem]))
     with pytest.raises(PreflightError) as refused:
         content.refuse_content_urls(FakeRun(settings))
     assert str(refused.value) == (
         "content: 27 old media URLs in 2 fields (blog.Post.body 25, pages.Page.data 2; /media/…, "
-        "//10.0.0.5:8001/media/…, //www.example.com/media/…) still ask the disk reclaim frees: rewrite them first "
-        "(`invoke rewrite-urls --env=prod`), or install the redirect from `invoke settings-snippet --env=prod "
-        "--part=nginx` and pass --accept-content-urls")
-    accepted = content.refuse_content_urls(FakeRun(settings, options=Options(accept_content_urls=True)))
-    assert accepted.endswith(": accepted (--accept-content-urls)")
+        "//10.0.0.5:8001/media/…, //www.example.com/media/…) still ask the disk reclaim frees, and a name not on "
+        f"disk is not redirected to the bucket ({problem}): rewrite them first (`invoke rewrite-urls --env=prod`), "
+        "or install the redirect from `invoke settings-snippet --env=prod --part=nginx`; or pass "
+        "--accept-content-urls")
+    run = FakeRun(settings, options=Options(accept_content_urls=True))
+    assert content.refuse_content_urls(run).endswith(
+        f": accepted (--accept-content-urls); the redirect to the bucket was not seen: {problem}")
+    assert run.state.content.redirect.decided == "accepted"
+    monkeypatch.setattr(content, "redirect_installed", lambda run, report: (["web1", "web2"], []))
+    run = FakeRun(settings)
+    assert content.refuse_content_urls(run).endswith(
+        "//www.example.com/media/…): redirected to the bucket (checked on web1, web2)")
+    assert run.state.content.redirect.decided == "redirected"
     found(monkeypatch)
     assert content.refuse_content_urls(FakeRun(settings)).startswith("content: no old media URL (/media/…")
 
@@ -180,7 +220,8 @@ def test_the_rollback_puts_the_content_back_once_the_disk_has_the_files_and_recl
     from deploy.flows import reclaim, rollback
     names = [step.name for step in rollback.ROLLBACK]
     assert names[2:4] == ["download media missing on disk", "put the content's old media URLs back"]
-    assert rollback.MIRROR_ROLLBACK[2] is content.RESTORE_CONTENT and content.RESTORE_CONTENT.undo is None
+    assert rollback.MIRROR_ROLLBACK[2] is content.RESTORE_CONTENT
+    assert content.RESTORE_CONTENT.undo is content.rewrite_again
     names = [step.name for step in reclaim.BEFORE_RECLAIM]
     assert names.index("preflight: no old media URLs in the content") == 1 + names.index(
         "preflight: the sites' settings select the bucket")

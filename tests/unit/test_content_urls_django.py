@@ -157,3 +157,11 @@ def test_dry_run_rewrite_second_run_and_restore(site, tmp_path):
     assert now["blog_page"] != original["blog_page"]
     assert rewrite.parse_restore(run(content_urls.restore_command(on_disk), rewrite.restore_input(done.rows)),
                                  "web1").already == 3   # a second restore finds them back already
+
+    # The restore's undo: exactly the rows it put back, swapped, get the rewritten value again.
+    again = rewrite.parse_restore(run(content_urls.restore_command(on_disk), rewrite.restore_input(
+        [row.swapped() for row in rewrite.put_back_rows(done.rows, restored)])), "web1")
+    assert (again.restored, again.already, again.named) == (3, 0, ())
+    assert {table: rows for table, rows in database(site).items() if table != "blog_page"} == {
+        table: rows for table, rows in after.items() if table != "blog_page"}
+    assert len(rewrite.put_back_rows(done.rows, restored)) == 3 and restored.keys == again.keys

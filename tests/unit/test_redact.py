@@ -88,3 +88,11 @@ def test_the_task_boundary_prints_no_signed_query(settings):
         with cli.operator_errors():
             raise RemoteError(f"listing failed: {presigned(settings)}")
     assert_clean(str(raised.value.message))
+
+
+def test_a_url_shown_by_a_check_loses_any_query_string():
+    from deploy.config.redact import url_shown
+    assert url_shown("https://b.s3.amazonaws.com/media/a.png?X-Amz-Signature=abc&X-Amz-Date=1#x") == (
+        "https://b.s3.amazonaws.com/media/a.png?<redacted>")
+    assert url_shown("https://cdn.example.com/media/a.png?token=s3cr3t") == "https://cdn.example.com/media/a.png?<redacted>"
+    assert url_shown("https://cdn.example.com/media/a.png") == "https://cdn.example.com/media/a.png"

@@ -95,6 +95,15 @@ class RowChange:
     def read(cls, data: dict) -> RowChange:
         return cls(data["model"], data["field"], data["pk"], data["before"], data["after"], data["hash"])
 
+    @property
+    def key(self) -> tuple[str, str, str]:
+        """(model, field, pk as JSON): the row, whatever type its pk came back as."""
+        return self.model, self.field, json.dumps(self.pk)
+
+    def swapped(self) -> RowChange:
+        """The change the other way: a restore of it writes ``after`` again where the row holds ``before``."""
+        return RowChange(self.model, self.field, self.pk, self.after, self.before, self.hash)
+
 
 def rows_of(output: str) -> list[RowChange]:
     return [RowChange.read(json.loads(line[len(ROW_MARKER):])) for line in output.splitlines()
@@ -201,6 +210,7 @@ class RestoreResult:
     restored: int
     already: int
     named: tuple[dict, ...]     # {"model", "field", "pk", "why"}: rows not put back
+    keys: frozenset[tuple[str, str, str]] = frozenset()   # RowChange.key of each row put back
 
     def lines(self) -> list[str]:
         lines = [f"{self.host}: {self.restored} rows put back" + (f", {self.already} held their old value already"
@@ -209,7 +219,21 @@ class RestoreResult:
                   for item in self.named]
         return lines
 
+    def reapplied_lines(self) -> list[str]:
+        """Said of a restore of swapped rows (the undo of a restore): the rewrite applied again."""
+        lines = [f"{self.host}: {self.restored} rows hold the rewritten URLs again"
+                 + (f", {self.already} held them already" if self.already else "")]
+        lines += [f"{self.host}: NOT rewritten again: {item['model']}.{item['field']} pk {item['pk']} "
+                  f"({item['why'].replace('since the rewrite', 'since it was put back')})" for item in self.named]
+        return lines
+
 
 def parse_restore(output: str, host: str) -> RestoreResult:
     data = marked(output, host, "putting the content's old URLs back")
-    return RestoreResult(host, data["restored"], data["already"], tuple(data["named"]))
+    keys = frozenset((item["model"], item["field"], json.dumps(item["pk"])) for item in data.get("rows", ()))
+    return RestoreResult(host, data["restored"], data["already"], tuple(data["named"]), keys)
+
+
+def put_back_rows(rows: Iterable[RowChange], result: RestoreResult) -> list[RowChange]:
+    """The rows of a record this restore put back (``result.keys``), in the record's order."""
+    return [row for row in rows if row.key in result.keys]

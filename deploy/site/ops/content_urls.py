@@ -219,3 +219,9 @@ def mark_restored(path: Path, run_id: str, result: RestoreResult) -> Path:
         written.write(json.dumps({"run_id": run_id, "restored": result.restored, "already": result.already,
                                   "named": list(result.named)}, default=str) + "\n")
     return marker
+
+
+def unmark_restored(marker: Path) -> None:
+    """The marker gone: the record is pending again, and the next rollback puts it back (the undo of a
+    rollback's restore wrote its rows again)."""
+    marker.unlink(missing_ok=True)

@@ -13,8 +13,10 @@ runs as a file).  Django is imported inside the functions.
   mode 600, fsynced) before the commit, so no committed change goes unrecorded.  ``update()`` runs no
   ``save()``: no signal, no ``auto_now``.
 - restore: the record's lines on stdin; each row, newest first, gets ``before`` back where it still holds
-  ``after`` (compare-and-set); one holding ``before`` already (its model rolled back, or restored before)
-  is counted; the others (changed since, or gone) are named.
+  ``after`` (compare-and-set), and is listed ("rows": model, field, pk: exactly those a later undo takes
+  again); one holding ``before`` already (its model rolled back, or restored before) is counted; the
+  others (changed since, or gone) are named.  The restore's undo is a restore of the same rows with
+  ``before`` and ``after`` swapped.
 """
 
 import json
@@ -162,7 +164,7 @@ def restore(args, forms):
     by_model = {}
     for row in reversed(read_record(sys.stdin.read())):  # newest first: a row rewritten twice goes back in order
         by_model.setdefault(row["model"], []).append(row)
-    summary = {"restored": 0, "already": 0, "named": []}
+    summary = {"restored": 0, "already": 0, "named": [], "rows": []}
     for name, rows in by_model.items():
         model = apps.get_model(name)
         with transaction.atomic(using=router.db_for_write(model)):
@@ -171,6 +173,7 @@ def restore(args, forms):
                 row_now = model._base_manager.filter(pk=row["pk"])
                 if row_now.filter(**{attname: row["after"]}).update(**{attname: row["before"]}) == 1:
                     summary["restored"] += 1
+                    summary["rows"].append({"model": name, "field": row["field"], "pk": row["pk"]})
                     continue
                 now = list(row_now.values_list(attname, flat=True))
                 if now and now[0] == row["before"]:
