@@ -121,3 +121,31 @@ def test_a_json_value_is_rewritten_in_its_strings_its_keys_and_other_types_kept(
 def test_the_hash_is_of_the_value_not_of_its_spelling():
     assert value_hash({"a": 1, "b": [2]}) == value_hash({"b": [2], "a": 1})
     assert value_hash("x") != value_hash(["x"]) and len(value_hash("x")) == 64
+
+
+@pytest.mark.parametrize("text, expected", [
+    # Django's filepath_to_uri leaves ' as it is: inside a double-quoted attribute or JSON string it is the name's
+    ('<img src="/media/legacy/photo\'s%20(1).png">', [("/media/legacy/photo's%20(1).png", "legacy/photo's (1).png", True)]),
+    ('{"src": "https://www.example.com/media/o\'brien.jpg"}', [("https://www.example.com/media/o'brien.jpg",
+                                                                "o'brien.jpg", True)]),
+    ('<img src="/media/photo&#39;s.png" alt="x">', [("/media/photo&#39;s.png", "photo's.png", True)]),
+    # ... not inside single quotes, nor in prose, nor after a double-quoted attribute ends
+    ("<img src='/media/a.png'>", [("/media/a.png", "a.png", True)]),
+    ("onclick=\"open('/media/a.pdf')\"", [("/media/a.pdf", "a.pdf", True)]),
+    ("it is /media/a.png's name", [("/media/a.png", "a.png", True)]),
+    ('<a href="/media/a.pdf">x</a> \'/media/b.png\'', [("/media/a.pdf", "a.pdf", True), ("/media/b.png", "b.png", True)]),
+    ('<img src="/media/photo\'s.png?v=1#x"> "/media/c.png"', [("/media/photo's.png", "photo's.png", True),
+                                                             ("/media/c.png", "c.png", True)]),
+])
+def test_an_apostrophe_inside_a_double_quoted_value_is_part_of_the_url(text, expected):
+    assert found(text) == expected
+
+
+def test_a_rewrite_replaces_a_url_with_an_apostrophe_whole():
+    forms = Forms("/media/", HOSTS)
+    text = '<p><img src="/media/legacy/photo\'s%20(1).png"> <img src="/media/legacy/photo\'s.png"></p>'
+    urls = {"legacy/photo's (1).png": "https://bucket.s3.amazonaws.com/media/legacy/photo%27s%20%281%29.png",
+            "legacy/photo's.png": "https://bucket.s3.amazonaws.com/media/legacy/photo%27s.png"}
+    assert forms.replaced(text, urls) == (
+        '<p><img src="https://bucket.s3.amazonaws.com/media/legacy/photo%27s%20%281%29.png"> '
+        '<img src="https://bucket.s3.amazonaws.com/media/legacy/photo%27s.png"></p>')

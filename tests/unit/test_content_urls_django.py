@@ -165,3 +165,41 @@ def test_dry_run_rewrite_second_run_and_restore(site, tmp_path):
     assert {table: rows for table, rows in database(site).items() if table != "blog_page"} == {
         table: rows for table, rows in after.items() if table != "blog_page"}
     assert len(rewrite.put_back_rows(done.rows, restored)) == 3 and restored.keys == again.keys
+
+
+# --- what a trial on a django-summernote site found ------------------------------------------------------
+
+QUOTED = ('<p><img src="/media/legacy/photo\'s%20(1).png" alt="it\'s"> <img src=\'/media/legacy/a.png\'> '
+          '<a href="/media/legacy/photo&#39;s%20(1).png">again</a></p>')
+SUMMERNOTE = f'''
+Post.objects.create(title="Quoted", body={QUOTED!r})
+'''
+SUMMERNOTE_FILES = ("legacy/photo's (1).png", "legacy/a.png")
+MEDIA = content_urls.url_forms("/media/", ["http://127.0.0.1:8001"], ["www.example.com"])
+
+
+@pytest.fixture
+def summernote(tmp_path):
+    return make_site(tmp_path / "site", "/media/", SUMMERNOTE, SUMMERNOTE_FILES)
+
+
+def test_a_name_with_an_apostrophe_is_found_whole_and_its_rewrite_undone_byte_for_byte(summernote, tmp_path):
+    found = content_urls.parse_find(run(content_urls.find_command(host(summernote), MEDIA, names_limit=0)),
+                                    "web1", MEDIA)
+    body = next(field for field in found.fields if field.field == "blog.Post.body")
+    assert (body.rows, body.urls, set(body.names), body.on_disk) == (
+        1, 3, {"legacy/photo's (1).png", "legacy/a.png"}, 2)
+    original = database(summernote)
+    new = {"legacy/photo's (1).png": "https://media-bucket.s3.example.test/media/legacy/photo%27s%20%281%29.png",
+           "legacy/a.png": "https://media-bucket.s3.example.test/media/legacy/a.png"}
+    plan = rewrite.RewritePlan(new)
+    on_s3 = host(summernote, "settings_s3")
+    done = rewrite.parse_rewrite(run(content_urls.rewrite_command(on_s3, MEDIA, dry_run=False,
+                                                                  record=str(tmp_path / "r.jsonl")),
+                                     rewrite.plan_input(plan)), "web1")
+    [row] = done.rows
+    assert row.after == ('<p><img src="' + new["legacy/photo's (1).png"] + '" alt="it\'s"> <img src=\''
+                         + new["legacy/a.png"] + '\'> <a href="' + new["legacy/photo's (1).png"] + '">again</a></p>')
+    restored = rewrite.parse_restore(run(content_urls.restore_command(host(summernote)),
+                                         rewrite.restore_input(done.rows)), "web1")
+    assert restored.restored == 1 and database(summernote) == original

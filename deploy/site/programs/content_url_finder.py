@@ -13,8 +13,9 @@ wherever it stands: an HTML attribute (``src``, ``href``, each URL of a ``srcset
 ``![](...)``, CSS ``url(...)``, a JSON string, plain text.  A URL on another host (a CDN, the bucket, a
 copy of the path under another site) is not one; nor is the path inside a longer path (``/x/media/``).
 The URL ends where HTML, JSON or prose would end it (quotes, whitespace, ``<>``, an entity such as
-``&quot;``, unbalanced parentheses, trailing punctuation); ``?query`` and ``#fragment`` are kept apart and
-left as they are.  The name is the rest of the path with HTML entities and %-escapes decoded.
+``&quot;``, unbalanced parentheses, trailing punctuation; an apostrophe, except inside a double-quoted
+attribute or JSON string: ``"/media/photo's.png"``); ``?query`` and ``#fragment`` are kept apart and left
+as they are.  The name is the rest of the path with HTML entities and %-escapes decoded.
 """
 
 import hashlib
@@ -27,11 +28,25 @@ from urllib.parse import unquote, urlsplit
 # Entities that end an attribute's value (a JSON text inside an HTML attribute: &quot;...&quot;).
 _ENDING_ENTITY = r"&(?:quot|apos|lt|gt|#0*3[49]|#[xX]0*2[27]);"
 _STOPS = r"""\s"'<>()\[\]{}\\`|^"""          # where HTML, JSON, markdown or prose end a URL
-_CHAR = r"(?:(?!" + _ENDING_ENTITY + r")[^?#" + _STOPS + r"])"
-_PATH = r"(?:" + _CHAR + r"|\(" + _CHAR + r"*\))"   # "photo (1).jpg": balanced parentheses stay in
-_REST = r"(?:(?!" + _ENDING_ENTITY + r")[^" + _STOPS + r"])"
+# Inside a double-quoted attribute or JSON string (the URL right after a "), an apostrophe is the name's:
+# Django's filepath_to_uri leaves it as it is (photo's%20(1).png), and &#39; there is one too.
+_QUOTED_ENDING_ENTITY = r"&(?:quot|lt|gt|#0*34|#[xX]0*22);"
+_QUOTED_STOPS = _STOPS.replace("'", "")
+_APOSTROPHE = r"&(?:apos|#0*39|#[xX]0*27);"
 _TRAILING = ".,;:!"                                 # "see /media/a.pdf." in prose: the full stop is not the name's
 _HOST = r"(?P<host>\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Za-z0-9])?)(?::(?P<port>[0-9]+))?"
+
+
+def _url_tail(stops, ending, entity=None):
+    """(the path, the ?query/#fragment) patterns of a URL that ``stops`` characters and ``ending`` entities
+    end; ``entity``, one that is a character of the path (its # is not a fragment's)."""
+    char = r"(?:(?!" + ending + r")[^?#" + stops + r"])"
+    if entity:
+        char = r"(?:" + entity + r"|" + char + r")"
+    path = r"(?:" + char + r"|\(" + char + r"*\))"   # "photo (1).jpg": balanced parentheses stay in
+    rest = r"(?:(?!" + ending + r")[^" + stops + r"])"
+    return path, rest
+
 
 Occurrence = namedtuple("Occurrence", "start end raw host name ours")
 # start, end: the span replaced by a rewrite (scheme, host and path; never the ?query or #fragment);
@@ -58,9 +73,10 @@ class Forms:
             raise ValueError("MEDIA_URL %r: a relative URL cannot be told from the site's own pages, and no "
                              "host was given to look for" % media_url)
         relative = r"|(?<![\w.:/@%~-])" if self.relative else ""
-        self.pattern = re.compile(
-            r"(?:(?<![\w.+:/-])(?P<scheme>(?i:https?:))?//" + _HOST + relative + r")"
-            + re.escape(self.path) + r"(?P<path>" + _PATH + r"+)(?P<rest>[?#]" + _REST + r"*)?")
+        start = r"(?:(?<![\w.+:/-])(?P<scheme>(?i:https?:))?//" + _HOST + relative + r")" + re.escape(self.path)
+        self.pattern = re.compile(start + r"(?P<path>%s+)(?P<rest>[?#]%s*)?" % _url_tail(_STOPS, _ENDING_ENTITY))
+        self.quoted = re.compile(start + r"(?P<path>%s+)(?P<rest>[?#]%s*)?"
+                                 % _url_tail(_QUOTED_STOPS, _QUOTED_ENDING_ENTITY, _APOSTROPHE))
 
     def database_terms(self):
         """(text, case-insensitive?) pairs, one of which every value holding an old media URL contains:
@@ -78,7 +94,10 @@ class Forms:
 
     def occurrences(self, text):
         """Every media-path URL in ``text``, old or not (``ours`` tells), left to right."""
-        for match in self.pattern.finditer(text):
+        match = self.pattern.search(text)
+        while match is not None:
+            if match.start() > 0 and text[match.start() - 1] == '"':  # the whole value of a "..." string
+                match = self.quoted.match(text, match.start()) or match
             end = match.end("path")
             if not match.group("rest"):  # trailing punctuation belongs to the prose, not the name
                 while end > match.start("path") + 1 and text[end - 1] in _TRAILING:
@@ -88,6 +107,7 @@ class Forms:
             yield Occurrence(match.start(), end, text[match.start():end],
                              None if host is None else host.lower() + (":" + port if port else ""),
                              name_of(path), self.is_ours(host, port))
+            match = self.pattern.search(text, match.end())
 
     def replaced(self, value, urls):
         """``value`` (a str, or a JSON value whose strings are looked at) with each old media URL whose
