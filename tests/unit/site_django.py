@@ -77,6 +77,11 @@ class Page(models.Model):
 class Note(models.Model):
     id = models.UUIDField(primary_key=True, default=uuid.uuid4)
     text = models.TextField()
+
+
+class Attachment(models.Model):             # django-summernote's: name is the upload's label, not a path
+    name = models.CharField(max_length=255, blank=True)
+    file = models.FileField(upload_to="django-summernote/%Y-%m-%d/")
 '''
 
 

@@ -91,7 +91,7 @@ def test_find_reports_each_field_that_holds_old_urls_or_file_paths(seeded):
         "web1: blog.Post.body (TextField): 1 rows, 3 URLs, e.g. /static/media/uploads/a.png, "
         "https://www.example.com/static/media/uploads/doc.pdf, /static/media/uploads/gone.png; "
         "3 files: 2 on disk, 1 in the bucket")
-    assert report.errors == () and report.fields_scanned == 9   # the proxy adds none; slug, title are read too
+    assert report.errors == () and report.fields_scanned == 10  # the proxy adds none; slug, title, Attachment.name
 
 
 def test_find_refuses_the_switched_media_url_unless_given_the_disks(seeded):
@@ -173,8 +173,10 @@ QUOTED = ('<p><img src="/media/legacy/photo\'s%20(1).png" alt="it\'s"> <img src=
           '<a href="/media/legacy/photo&#39;s%20(1).png">again</a></p>')
 SUMMERNOTE = f'''
 Post.objects.create(title="Quoted", body={QUOTED!r})
+Attachment.objects.create(name="photo.png", file="django-summernote/2024-01-02/photo.png")
+Post.objects.create(title="Path", image_path="photo.png")
 '''
-SUMMERNOTE_FILES = ("legacy/photo's (1).png", "legacy/a.png")
+SUMMERNOTE_FILES = ("legacy/photo's (1).png", "legacy/a.png", "photo.png", "django-summernote/2024-01-02/photo.png")
 MEDIA = content_urls.url_forms("/media/", ["http://127.0.0.1:8001"], ["www.example.com"])
 
 
@@ -203,3 +205,10 @@ def test_a_name_with_an_apostrophe_is_found_whole_and_its_rewrite_undone_byte_fo
     restored = rewrite.parse_restore(run(content_urls.restore_command(host(summernote)),
                                          rewrite.restore_input(done.rows)), "web1")
     assert restored.restored == 1 and database(summernote) == original
+
+
+def test_the_label_of_a_models_file_is_not_a_path_even_when_a_file_has_its_name(summernote):
+    """Attachment.name is what the upload was called; a file of that name at MEDIA_ROOT's top is chance."""
+    found = content_urls.parse_find(run(content_urls.find_command(host(summernote), MEDIA)), "web1", MEDIA)
+    assert {(field.field, field.form) for field in found.fields} == {("blog.Post.body", "url"),
+                                                                   ("blog.Post.image_path", "path")}

@@ -15,7 +15,7 @@ settings.MEDIA_ROOT, a leading ~ the user's home).
 - find: every text-like field of every concrete model's own table, filtered by the database (``contains``
   on the media path; content_url_rows.candidates), then parsed here (content_url_finder.Forms).  A
   CharField whose whole value is the relative path of a file under the media root is a file reference too
-  (a file browser's field): counted apart (form "path"), never rewritten (a name, rendered through
+  (a file browser's field; not one of a model with a FileField: the file's label): counted apart (form "path"), never rewritten (a name, rendered through
   MEDIA_URL: it follows the switch).  One line: MARKER {"fields": [{"field": "app.Model.field", "form":
   "url" | "path", "rows", "urls", "examples", "names" (up to --names-limit, 0: all), "names_total",
   "on_disk", "missing_on_disk", "foreign_hosts", ...}], "errors": [...]}.
@@ -124,8 +124,14 @@ def scan(model, field, kind, forms, on_disk, limit):
 
 
 def path_field(field, kind):
-    """A CharField that may hold a bare file path: not an e-mail, URL or slug, not a choice."""
-    from django.db.models import CharField
+    """A CharField that may hold a bare file path: not an e-mail, URL or slug, not a choice, and not of a
+    model with a FileField."""
+    from django.db.models import CharField, FileField
+    if any(isinstance(other, FileField) for other in field.model._meta.concrete_fields):
+        # The model's file is its FileField; a CharField beside it is the file's label (django-summernote's
+        # Attachment.name, django-filer's original_filename: "photo.png"), which names a file under
+        # MEDIA_ROOT only by chance, and is not rendered through MEDIA_URL.
+        return False
     return kind == "text" and isinstance(field, CharField) and not field.choices \
         and type(field).__name__ not in NOT_PATHS
 
