@@ -113,6 +113,22 @@ def test_the_report_says_per_field_rows_urls_examples_and_where_the_files_are():
         "web1: not read: legacy.Old.text: OperationalError: no such table: legacy_old"]
 
 
+def test_urls_on_the_storages_host_are_said_apart_and_kept_out_of_the_old_hosts_hint():
+    rewritten = dict(FIELD, rows=0, urls=0, examples=[], names=[], names_total=0, on_disk=0, missing_on_disk=[],
+                     on_storage=10, foreign_hosts={"cdn.other.com": 1})
+    report = content_urls.parse_find(output({"fields": [rewritten], "fields_scanned": 9,
+                                             "storage_hosts": ["media.example-cdn.test"]}), "web1", FORMS)
+    assert report.lines() == [
+        "web1: no old media URL (/media/…, //10.0.0.5:8001/media/…, //www.example.com/media/…) in the content "
+        "(9 text fields read)",
+        "web1: 10 URLs already on the storage's host (media.example-cdn.test)",
+        "web1: /media/ URLs on other hosts, left alone: cdn.other.com (1); name the site's old hosts in OLD_MEDIA_HOSTS"]
+    assert report.notes() == [line.removeprefix("web1: ") for line in report.lines()[1:]] and not report.url_fields
+    # An older program's output has neither: nothing on the storage.
+    old = content_urls.parse_find(output({"fields": [FIELD], "fields_scanned": 9}), "web1", FORMS)
+    assert (old.fields[0].on_storage, old.storage_hosts) == (0, ())
+
+
 def test_a_report_with_nothing_found_names_the_forms_looked_for():
     report = content_urls.parse_find(output({"fields": [], "fields_scanned": 7}), "web1", FORMS)
     assert report.lines() == ["web1: no old media URL (/media/…, //10.0.0.5:8001/media/…, //www.example.com/media/…) "

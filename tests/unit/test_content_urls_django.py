@@ -175,6 +175,8 @@ SUMMERNOTE = f'''
 Post.objects.create(title="Quoted", body={QUOTED!r})
 Attachment.objects.create(name="photo.png", file="django-summernote/2024-01-02/photo.png")
 Post.objects.create(title="Path", image_path="photo.png")
+Post.objects.create(title="Rewritten", body='<img src="https://media-bucket.s3.example.test/media/legacy/a.png"> '
+                    '<img src="https://cdn.other.com/media/x.png"> <img src="//MEDIA-bucket.s3.example.test/media/b.png">')
 '''
 SUMMERNOTE_FILES = ("legacy/photo's (1).png", "legacy/a.png", "photo.png", "django-summernote/2024-01-02/photo.png")
 MEDIA = content_urls.url_forms("/media/", ["http://127.0.0.1:8001"], ["www.example.com"])
@@ -212,3 +214,20 @@ def test_the_label_of_a_models_file_is_not_a_path_even_when_a_file_has_its_name(
     found = content_urls.parse_find(run(content_urls.find_command(host(summernote), MEDIA)), "web1", MEDIA)
     assert {(field.field, field.form) for field in found.fields} == {("blog.Post.body", "url"),
                                                                    ("blog.Post.image_path", "path")}
+
+
+def test_urls_on_the_storages_own_host_are_not_other_hosts_to_name_in_old_media_hosts(summernote):
+    """After a rewrite the content holds the storage's URLs (custom_domain here): under the switched settings
+    they are counted as the storage's, not offered as old hosts to name."""
+    output = run(content_urls.find_command(host(summernote, "settings_s3"), MEDIA))
+    report = content_urls.parse_find(output, "web1", MEDIA)
+    rewritten = next(field for field in report.fields if field.field == "blog.Post.body")
+    assert (rewritten.on_storage, rewritten.foreign_hosts) == (2, {"cdn.other.com": 1})
+    assert report.storage_hosts == ("media-bucket.s3.example.test",)
+    assert report.lines()[-2:] == [
+        "web1: 2 URLs already on the storage's host (media-bucket.s3.example.test)",
+        "web1: /media/ URLs on other hosts, left alone: cdn.other.com (1); name the site's old hosts in OLD_MEDIA_HOSTS"]
+    # On disk the storage has no host of its own: the bucket's URLs are another host's.
+    on_disk = content_urls.parse_find(run(content_urls.find_command(host(summernote), MEDIA)), "web1", MEDIA)
+    assert next(field for field in on_disk.fields if field.field == "blog.Post.body").foreign_hosts == {
+        "media-bucket.s3.example.test": 2, "cdn.other.com": 1}

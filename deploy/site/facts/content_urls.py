@@ -29,6 +29,7 @@ from ..site_python import program, site_shell
 MARKER = "MEDIA-CUTOVER-CONTENT "
 SCRIPT_FILES = ("content_url_finder.py", "content_url_rows.py", "content_url_tool.py")  # in this order
 NAMES_LIMIT = 1000  # names listed a field in a report; a plan asks for all (0)
+STORAGE_HOST = "already on the storage's host"
 
 
 @dataclass(frozen=True)
@@ -156,6 +157,7 @@ class FieldReport:
     missing_on_disk: tuple[str, ...] = ()
     foreign_hosts: dict[str, int] = field(default_factory=dict)  # the media path on hosts not named
     unnamed: int = 0                # URLs naming no file under MEDIA_ROOT (a ".." segment)
+    on_storage: int = 0             # the media path on the storage's own hosts (ContentReport.storage_hosts)
 
     @property
     def complete(self) -> bool:
@@ -182,6 +184,7 @@ class ContentReport:
     fields_scanned: int
     fields: tuple[FieldReport, ...]
     errors: tuple[str, ...] = ()
+    storage_hosts: tuple[str, ...] = ()   # the site's storage serves from these now (MEDIA_URL's, the storage's URLs')
 
     def names(self, form: str = "url") -> set[str]:
         return {name for report in self.fields if report.form == form for name in report.names}
@@ -191,15 +194,20 @@ class ContentReport:
         return tuple(report for report in self.fields if report.form == "url" and report.urls)
 
     def lines(self, in_bucket: Container[str] | None = None) -> list[str]:
-        """The report: a line a field that holds any, other hosts' media paths, the fields not read."""
+        """The report: a line a field that holds any, the storage's own URLs, other hosts' media paths, the
+        fields not read."""
         lines = [report.line(in_bucket) for report in self.fields if report.urls]
         if not lines:
             lines.append(f"no old media URL ({', '.join(self.forms.shown())}) in the content "
                          f"({self.fields_scanned} text fields read)")
+        on_storage = sum(report.on_storage for report in self.fields)
+        if on_storage:
+            lines.append(f"{on_storage} URLs {STORAGE_HOST} ({', '.join(self.storage_hosts)})")
         foreign: dict[str, int] = {}
         for report in self.fields:
             for host, count in report.foreign_hosts.items():
-                foreign[host] = foreign.get(host, 0) + count
+                if host not in self.storage_hosts:   # never offered as an old host to name
+                    foreign[host] = foreign.get(host, 0) + count
         if foreign:
             hosts = ", ".join(f"{host} ({count})" for host, count in sorted(foreign.items(), key=lambda item: -item[1]))
             lines.append(f"{self.forms.path} URLs on other hosts, left alone: {hosts}; name the site's old hosts "
@@ -231,7 +239,7 @@ class ContentReport:
         """What the table does not say: fields that hold bare paths, other hosts' URLs, fields not read."""
         lines = [report.line() for report in self.fields if report.form == "path"]
         lines += [line.removeprefix(f"{self.host}: ") for line in self.lines() if " URLs on other hosts" in line
-                  or line.startswith(f"{self.host}: not read: ")]
+                  or STORAGE_HOST in line or line.startswith(f"{self.host}: not read: ")]
         unnamed = sum(report.unnamed for report in self.url_fields)
         if unnamed:
             lines.append(f"{unnamed} URLs name no file under MEDIA_ROOT (a '..' segment): left as they are")
@@ -244,10 +252,11 @@ def parse_find(output: str, host: str, forms: UrlForms) -> ContentReport:
                                urls=item["urls"], examples=tuple(item["examples"]), names=tuple(item["names"]),
                                names_total=item["names_total"], on_disk=item["on_disk"],
                                missing_on_disk=tuple(item.get("missing_on_disk", ())),
-                               foreign_hosts=dict(item.get("foreign_hosts", {})), unnamed=item.get("unnamed", 0))
+                               foreign_hosts=dict(item.get("foreign_hosts", {})), unnamed=item.get("unnamed", 0),
+                               on_storage=item.get("on_storage", 0))   # an older program's output has none
                    for item in data["fields"])
     errors = tuple(f"{item['field']}: {item['error']}" for item in data.get("errors", ()))
-    return ContentReport(host, forms, data["fields_scanned"], fields, errors)
+    return ContentReport(host, forms, data["fields_scanned"], fields, errors, tuple(data.get("storage_hosts", ())))
 
 
 @dataclass(frozen=True)

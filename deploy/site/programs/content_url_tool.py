@@ -18,7 +18,8 @@ settings.MEDIA_ROOT, a leading ~ the user's home).
   (a file browser's field; not one of a model with a FileField: the file's label): counted apart (form "path"), never rewritten (a name, rendered through
   MEDIA_URL: it follows the switch).  One line: MARKER {"fields": [{"field": "app.Model.field", "form":
   "url" | "path", "rows", "urls", "examples", "names" (up to --names-limit, 0: all), "names_total",
-  "on_disk", "missing_on_disk", "foreign_hosts", ...}], "errors": [...]}.
+  "on_disk", "missing_on_disk", "foreign_hosts", "on_storage" (URLs on the storage's own hosts: "storage_hosts",
+  MEDIA_URL's and the default storage's), ...}], "storage_hosts": [...], "errors": [...]}.
 - rewrite, restore: content_url_rows.py.
 - storage-urls: NAMES is a JSON list; prints the default storage's class, whether it is on disk, and the
   URL it gives each name now.
@@ -33,6 +34,7 @@ import json
 import os
 import sys
 import traceback
+from urllib.parse import urlsplit
 
 MARKER = "MEDIA-CUTOVER-CONTENT "
 EXAMPLES = 3
@@ -50,14 +52,18 @@ if "Forms" not in globals():  # run as a file: its parts are the modules beside 
 class Tally:
     """What one field holds in one form: rows, URLs, examples, distinct names and which are on disk."""
 
-    def __init__(self, name, kind, form):
+    def __init__(self, name, kind, form, storage_hosts=()):
         self.report = {"field": name, "type": kind, "form": form, "candidates": 0, "rows": 0, "urls": 0,
-                       "examples": [], "foreign_hosts": {}, "unnamed": 0}
+                       "examples": [], "foreign_hosts": {}, "on_storage": 0, "unnamed": 0}
         self.names = {}
+        self.storage_hosts = storage_hosts
 
     def add(self, found, on_disk):
         """Count one occurrence; True when it is an old media URL."""
         report = self.report
+        if not found.ours and found.host in self.storage_hosts:  # the storage's own URL (after a rewrite)
+            report["on_storage"] += 1
+            return False
         if not found.ours:  # another host's /media/ path: shown, so that a missing OLD_MEDIA_HOSTS is seen
             report["foreign_hosts"][found.host] = report["foreign_hosts"].get(found.host, 0) + 1
             return False
@@ -88,25 +94,40 @@ def find(args, forms):
             present[name] = os.path.isfile(os.path.join(root, name))
         return present[name]
 
-    fields, errors, scanned = [], [], 0
+    fields, errors, scanned, hosts = [], [], 0, storage_hosts(forms)
     for model in content_models():
         for field, kind in text_fields(model):
             scanned += 1
             try:
-                fields += scan(model, field, kind, forms, on_disk, args.names_limit)
+                fields += scan(model, field, kind, forms, on_disk, args.names_limit, hosts)
             except Exception as problem:  # an unmanaged model's missing table, a database's refusal
                 errors.append({"field": label(model, field), "error": "%s: %s" % (type(problem).__name__, problem)})
     return {"media_url": forms.path, "hosts": sorted(forms.hosts), "relative": forms.relative, "media_root": root,
-            "fields_scanned": scanned, "fields": fields, "errors": errors}
+            "storage_hosts": hosts, "fields_scanned": scanned, "fields": fields, "errors": errors}
 
 
-def scan(model, field, kind, forms, on_disk, limit):
-    urls = Tally(label(model, field), type(field).__name__, "url")
+def storage_hosts(forms):
+    """The hosts the site's media are served from now (settings.MEDIA_URL's when absolute, the default
+    storage's URLs'), not the old ones: after a rewrite the content holds URLs on them, which are neither
+    old media URLs nor another host's to name in OLD_MEDIA_HOSTS."""
+    from django.conf import settings
+    hosts = [urlsplit(str(settings.MEDIA_URL)).netloc]
+    try:
+        from django.core.files.storage import default_storage
+        hosts.append(urlsplit(default_storage.url("media-cutover")).netloc)
+    except Exception:  # a storage that needs credentials, or fails: MEDIA_URL says it, or nothing does
+        pass
+    return sorted(set(host.lower() for host in hosts if host) - forms.hosts)
+
+
+def scan(model, field, kind, forms, on_disk, limit, hosts=()):
+    urls = Tally(label(model, field), type(field).__name__, "url", hosts)
     for _pk, value in candidates(model, field, kind, forms).iterator():
         urls.report["candidates"] += 1
         found = [urls.add(occurrence, on_disk) for text in strings(value) for occurrence in forms.occurrences(text)]
         urls.report["rows"] += any(found)
-    reports = [urls.done(limit)] if urls.report["rows"] or urls.report["foreign_hosts"] else []
+    report = urls.report
+    reports = [urls.done(limit)] if report["rows"] or report["foreign_hosts"] or report["on_storage"] else []
     if path_field(field, kind):
         paths = Tally(label(model, field), type(field).__name__, "path")
         values = model._base_manager.filter(**{field.attname + "__regex": PATH_VALUE})
