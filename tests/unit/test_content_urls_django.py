@@ -16,6 +16,7 @@ import subprocess
 import pytest
 
 from deploy.config.types import HostSettings
+from deploy.errors import RemoteError
 from deploy.site.edits import content_urls as rewrite
 from deploy.site.facts import content_urls
 
@@ -231,3 +232,14 @@ def test_urls_on_the_storages_own_host_are_not_other_hosts_to_name_in_old_media_
     on_disk = content_urls.parse_find(run(content_urls.find_command(host(summernote), MEDIA)), "web1", MEDIA)
     assert next(field for field in on_disk.fields if field.field == "blog.Post.body").foreign_hosts == {
         "media-bucket.s3.example.test": 2, "cdn.other.com": 1}
+
+
+def test_a_site_whose_settings_cannot_be_imported_is_one_line_naming_what_to_check(summernote):
+    (summernote / "settings_broken.py").write_text("from settings import *  # noqa\nimport shop_not_installed  # noqa\n")
+    output = run(content_urls.find_command(host(summernote, "settings_broken"), MEDIA))
+    with pytest.raises(RemoteError) as failed:
+        content_urls.parse_find(output, "web1", MEDIA)
+    assert str(failed.value) == (
+        "web1: looking for old media URLs in the content failed: the site's Django did not start under "
+        "DJANGO_SETTINGS_MODULE=settings_broken (ModuleNotFoundError: No module named 'shop_not_installed'): check "
+        "the host's MANAGE_PY, SITE_PYTHON (the site's virtualenv) and DJANGO_SETTINGS_MODULE")

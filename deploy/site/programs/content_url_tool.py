@@ -204,12 +204,31 @@ def parser():
     return parser
 
 
-def main(argv):
-    args = parser().parse_args(argv)
+def start_django():
+    """Django set up: run as a file; or under a manage.py shell whose settings failed to import (it runs the
+    command all the same, with nothing set up)."""
     from django.apps import apps
-    if not apps.ready:  # run as a file; under manage.py shell Django is set up already
+    if not apps.ready:
         import django
         django.setup()
+
+
+def not_started(problem):
+    """One line: the site's Django could not start, why, and what to check in the tool's configuration."""
+    why = " ".join(("%s: %s" % (type(problem).__name__, problem)).split())
+    return ("the site's Django did not start under DJANGO_SETTINGS_MODULE=%s (%s): check the host's MANAGE_PY, "
+            "SITE_PYTHON (the site's virtualenv) and DJANGO_SETTINGS_MODULE"
+            % (os.environ.get("DJANGO_SETTINGS_MODULE", "(not set)"), why))
+
+
+def main(argv):
+    args = parser().parse_args(argv)
+    try:
+        start_django()
+    except Exception as problem:  # the site's package, or a module its settings import, is not importable
+        traceback.print_exc()
+        print(MARKER + json.dumps({"command": args.command, "error": not_started(problem)}))
+        return 1
     try:
         forms = forms_of(args) if args.command in ("find", "rewrite") else None
         if args.command == "find" and not args.media_root:
