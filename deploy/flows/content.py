@@ -27,6 +27,7 @@ from ..site.edits.content_urls import RowChange
 from ..site.facts.content_urls import ContentReport, UrlForms
 from ..site.ops import content_urls as content
 from ..site.ops import storage
+from ..text_table import counted
 from .direction import TO_DISK
 from .old_urls import redirect_installed
 from .state import FlowRun, PutBack, disk_media
@@ -138,7 +139,7 @@ def restore_rewrites(run: FlowRun) -> str:
     if not records:
         return "no rewrite of the content's URLs to put back"
     if not content.can_read(run):
-        return (f"NOT put back: {len(records)} rewrite records ({', '.join(path.name for path in records)}): no host "
+        return (f"NOT put back: {counted(len(records), 'rewrite record')} ({', '.join(path.name for path in records)}): no host "
                 f"has MANAGE_PY and SITE_PYTHON; the content keeps the bucket's URLs (they still fetch)")
     lines = []
     for path in records:
@@ -168,7 +169,8 @@ def preview_restore(run: FlowRun) -> str:
     records = content.pending_records(run.settings)
     if not records:
         return "no rewrite of the content's URLs to put back"
-    return "\n".join(f"would put back the {len(content.read_record(path))} rows of {path}" for path in records)
+    return "\n".join(f"would put back the {counted(len(content.read_record(path)), 'row')} of {path}"
+                     for path in records)
 
 
 RESTORE_CONTENT = Step("put the content's old media URLs back", restore_rewrites, undo=rewrite_again,

@@ -27,6 +27,7 @@ from ..engine.runner import Runner, Step, execute_run
 from ..errors import PreflightError, RemoteError
 from ..site.edits import content_urls as edits
 from ..site.ops import content_urls as ops
+from ..text_table import counted
 from . import steps
 from .content import (DISK_SETTINGS_STEP, forms, looked_for, probe_disk_settings,
                       restore_record)
@@ -71,7 +72,8 @@ def look_up_bucket(run: RewriteRun) -> str:
     state = run.state.content
     names = state.report.names()
     state.in_bucket = ops.in_bucket(run, names) if names else set()
-    return f"{len(state.in_bucket)} of the {len(names)} files they name are in s3://{run.settings.bucket}/"
+    verb = "is" if len(state.in_bucket) == 1 else "are"
+    return f"{len(state.in_bucket)} of the {counted(len(names), 'file')} they name {verb} in s3://{run.settings.bucket}/"
 
 
 def ask_storage_urls(run: RewriteRun) -> str:
@@ -80,7 +82,7 @@ def ask_storage_urls(run: RewriteRun) -> str:
         return "no file to ask for"
     state.urls = ops.storage_urls(run, state.in_bucket)
     example = next(iter(sorted(state.urls.urls.items())), None)
-    return (f"{state.urls.backend}: {len(state.urls.urls)} URLs"
+    return (f"{state.urls.backend}: {counted(len(state.urls.urls), 'URL')}"
             + (f", e.g. {example[0]} -> {example[1]}" if example else ""))
 
 
@@ -136,8 +138,8 @@ def preview_rewrite(run: RewriteRun) -> str:
     if not rows:
         return "nothing to rewrite"
     diffs = [edits.diff(row) for row in rows[:DIFFS]]
-    more = [f"... and {len(rows) - DIFFS} more rows"] if len(rows) > DIFFS else []
-    return "\n".join([*diffs, *more, f"would change {len(rows)} rows, recorded in {ops.record_path(run)}"])
+    more = [f"... and {counted(len(rows) - DIFFS, 'more row')}"] if len(rows) > DIFFS else []
+    return "\n".join([*diffs, *more, f"would change {counted(len(rows), 'row')}, recorded in {ops.record_path(run)}"])
 
 
 def what_remains(run: RewriteRun) -> str:

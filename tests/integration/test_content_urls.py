@@ -132,7 +132,7 @@ def test_find_rewrite_and_rollback_of_the_contents_old_media_urls(sandbox, proje
 
     # A second run takes the row skipped (its own record); a third changes nothing.
     again = invoke(project_root, "rewrite-urls", "--env=sandbox").stdout
-    assert "gallery.Article.body: changed 1 rows" in again, again
+    assert "gallery.Article.body: changed 1 row" in again, again
     now = articles(sandbox)
     third = invoke(project_root, "rewrite-urls", "--env=sandbox").stdout
     assert "nothing to rewrite" in third and articles(sandbox) == now
@@ -140,7 +140,7 @@ def test_find_rewrite_and_rollback_of_the_contents_old_media_urls(sandbox, proje
 
     # The rollback puts every rewritten value back byte for byte (the edited article as its editor left it).
     back = fab(project_root, "rollback", "--env=sandbox", env=PAGES).stdout
-    assert f"web1: {2 * rows - 1} rows put back" in back and "web1: 1 rows put back" in back, back
+    assert f"web1: {2 * rows - 1} rows put back" in back and "web1: 1 row put back" in back, back
     restored = articles(sandbox)
     expected = dict(seeded, **{edited: [seeded[edited][0] + "<p>edited meanwhile</p>", seeded[edited][1]]})
     assert restored == expected

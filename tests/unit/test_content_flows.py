@@ -103,10 +103,10 @@ def test_the_rollback_puts_back_each_record_not_yet_restored_and_a_second_change
                 Ran(printed({"command": "restore", "restored": 0, "already": 0, "named": [
                     {"model": "blog.Post", "field": "body", "pk": 1, "why": "changed since the rewrite"}]}), "", 0)]
     run = FakeRun(settings, run_id="20260105T000000Z-rollbk")
-    assert content.preview_restore(run) == (f"would put back the 1 rows of {newer}\n"
-                                            f"would put back the 1 rows of {older}")
+    assert content.preview_restore(run) == (f"would put back the 1 row of {newer}\n"
+                                            f"would put back the 1 row of {older}")
     assert content.restore_rewrites(run).splitlines() == [
-        f"{newer.name}:", "web2: 1 rows put back",
+        f"{newer.name}:", "web2: 1 row put back",
         f"{older.name}:", "web2: 0 rows put back",
         "web2: NOT put back: blog.Post.body pk 1 (changed since the rewrite)"]
     assert [json.loads(line) for line in calls[0][2].decode().splitlines()] == [ROWS[1].data()]  # newest first
@@ -137,7 +137,7 @@ def test_a_rollback_that_fails_later_writes_the_bucket_urls_again_in_exactly_the
     assert sent_back == [row.swapped() for row in ROWS]   # the third held its old value already: not taken
     assert sent_back[0].after == ROWS[0].before and sent_back[0].before == ROWS[0].after
     assert said[-2:] == ["<== undo put the content's old media URLs back",
-                         f"    {path.name}:\n    web2: 1 rows hold the rewritten URLs again\n"
+                         f"    {path.name}:\n    web2: 1 row holds the rewritten URLs again\n"
                          "    web2: NOT rewritten again: pages.Page.data pk 7 (changed since it was put back)"]
     assert run.journal.records[-2] == ContentRewriteCounts(action="rewrite again", rows=1, skipped=1, record=str(path))
     assert ops.pending_records(settings) == [path] and run.state.content.restored == []   # the next rollback: again
@@ -154,7 +154,7 @@ def found(monkeypatch, *fields):
 def test_the_cutovers_preflight_says_how_many_and_never_refuses(settings, monkeypatch):
     found(monkeypatch, BODY)
     assert content.report_content_urls(FakeRun(settings)) == (
-        "content: 25 old media URLs in 1 fields (blog.Post.body 25; /media/…, //10.0.0.5:8001/media/…, "
+        "content: 25 old media URLs in 1 field (blog.Post.body 25; /media/…, //10.0.0.5:8001/media/…, "
         "//www.example.com/media/…)\n"
         "    they keep asking the web servers after the switch: `invoke rewrite-urls --env=prod` once on S3, or "
         "`invoke settings-snippet --env=prod --part=nginx`")

@@ -15,6 +15,7 @@ from deploy.site.edits import content_urls as rewrite
 from deploy.site.facts import content_urls
 from deploy.site.facts.content_urls import MARKER, url_forms
 from deploy.site.site_python import program
+from deploy.text_table import counted
 
 HOST = HostSettings(alias="web1", settings_path="~/site/local_settings.py", reload_command="true",
                     site_url="http://10.0.0.5:8001", health_url=None, manage_py="~/site/manage.py",
@@ -108,7 +109,7 @@ def test_the_report_says_per_field_rows_urls_examples_and_where_the_files_are():
         "web1: blog.Post.body (RichTextField): 10 rows, 25 URLs, e.g. /media/a.png, "
         "https://www.example.com/media/b.pdf, /media/c.png; 4 files: 3 on disk, 2 in the bucket (of the 3 listed)",
         "web1: pages.Page.picture (FileBrowseField): 3 rows hold a file's path (a name: it follows the switch), "
-        "e.g. uploads/x.jpg; 1 files: 1 on disk, 1 in the bucket",
+        "e.g. uploads/x.jpg; 1 file: 1 on disk, 1 in the bucket",
         "web1: /media/ URLs on other hosts, left alone: cdn.other.com (2); name the site's old hosts in OLD_MEDIA_HOSTS",
         "web1: not read: legacy.Old.text: OperationalError: no such table: legacy_old"]
 
@@ -168,8 +169,8 @@ def test_the_plan_takes_the_storages_url_for_names_in_the_bucket_only_if_plain_a
         "quote.png": "the storage's URL holds a quote, a space or an angle bracket",
         "old.png": "the storage's URL is on an old media host",
         "gone.png": "not in the bucket"}
-    assert plan.lines()[0] == "1 files: their old URLs become the storage's URLs"
-    assert "1 files left as they are: not in the bucket (e.g. gone.png)" in plan.lines()
+    assert plan.lines()[0] == "1 file: their old URLs become the storage's URLs"
+    assert "1 file left as it is: not in the bucket (e.g. gone.png)" in plan.lines()
     assert json.loads(rewrite.plan_input(plan, {"blog.Post.body": {"1": "h"}})) == {
         "urls": plan.urls, "expected": {"blog.Post.body": {"1": "h"}}}
 
@@ -194,9 +195,9 @@ def test_the_rewrites_rows_and_lines_name_the_rows_skipped():
     result = rewrite.parse_rewrite(rewrite_output(False, fields), "web1")
     assert list(result.rows) == ROWS
     assert result.lines() == [
-        "web1: blog.Post.body: changed 1 rows; skipped 3: pk 7 (changed since the plan), pk 9 (not in the plan) "
+        "web1: blog.Post.body: changed 1 row; skipped 3: pk 7 (changed since the plan), pk 9 (not in the plan) "
         "and 1 more",
-        "web1: blog.Note.data: changed 1 rows"]
+        "web1: blog.Note.data: changed 1 row"]
     assert rewrite.expected_hashes(result.rows) == {"blog.Post.body": {"1": "h1"}, "blog.Note.data": {"0b8e-uuid": "h2"}}
     assert rewrite.parse_rewrite(rewrite_output(True, []), "web1").lines() == [
         "web1: no row to change: no old URL of a planned file is left"]
@@ -229,3 +230,19 @@ def test_the_restores_lines_name_each_row_not_put_back():
     assert rewrite.parse_restore(printed, "web1").lines() == [
         "web1: 4 rows put back, 1 held their old value already",
         "web1: NOT put back: blog.Post.body pk 3 (changed since the rewrite)"]
+
+
+def test_one_of_a_thing_is_said_in_the_singular():
+    assert [counted(number, "row") for number in (0, 1, 2)] == ["0 rows", "1 row", "2 rows"]
+    one = dict(PATHS, rows=1, urls=1)
+    report = content_urls.parse_find(output({"fields": [dict(FIELD, rows=1, urls=1, names_total=1), one],
+                                             "fields_scanned": 1, "storage_hosts": ["b.example"]}), "web1", FORMS)
+    assert report.lines()[:2] == [
+        "web1: blog.Post.body (RichTextField): 1 row, 1 URL, e.g. /media/a.png, https://www.example.com/media/b.pdf, "
+        "/media/c.png; 1 file: 3 on disk",
+        "web1: pages.Page.picture (FileBrowseField): 1 row holds a file's path (a name: it follows the switch), "
+        "e.g. uploads/x.jpg; 1 file: 1 on disk"]
+    assert report.summary().startswith("1 old media URL in 1 field (blog.Post.body 1;")
+    assert content_urls.parse_find(output({"fields": [], "fields_scanned": 1}), "web1", FORMS).summary().endswith(
+        " in 1 text field")
+    assert rewrite.RestoreResult("web1", 1, 1, ()).lines() == ["web1: 1 row put back, 1 held their old value already"]

@@ -89,7 +89,7 @@ def test_find_reports_each_field_that_holds_old_urls_or_file_paths(seeded):
                              "/static/media/uploads/gone.png")
     assert body.foreign_hosts == {"cdn.other.com": 1} and body.missing_on_disk == ("uploads/gone.png",)
     assert report.lines(in_bucket={"uploads/a.png"})[0] == (
-        "web1: blog.Post.body (TextField): 1 rows, 3 URLs, e.g. /static/media/uploads/a.png, "
+        "web1: blog.Post.body (TextField): 1 row, 3 URLs, e.g. /static/media/uploads/a.png, "
         "https://www.example.com/static/media/uploads/doc.pdf, /static/media/uploads/gone.png; "
         "3 files: 2 on disk, 1 in the bucket")
     assert report.errors == () and report.fields_scanned == 10  # the proxy adds none; slug, title, Attachment.name

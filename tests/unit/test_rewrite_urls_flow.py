@@ -89,10 +89,10 @@ def test_the_rewrite_is_recorded_mode_600_its_undo_restores_it_and_a_second_run_
     said = [step.apply(run) for step in steps_of(run, *READ)]
     assert said[1] == "2 of the 3 files they name are in s3://my-media/"
     assert said[3].splitlines()[:2] == ["2 files: their old URLs become the storage's URLs",
-                                        "1 files left as they are: not in the bucket (e.g. b.pdf)"]
+                                        "1 file left as it is: not in the bucket (e.g. b.pdf)"]
     [rewrite] = steps_of(run, "rewrite old media URLs to the storage's")
     assert rewrite.apply(run).splitlines() == [
-        "web2: blog.Post.body: changed 1 rows", "web2: pages.Page.data: changed 1 rows",
+        "web2: blog.Post.body: changed 1 row", "web2: pages.Page.data: changed 1 row",
         f"record: {run.state.content.record} (every row's field before and after; a rollback puts them back)"]
     assert site["rewrites"][-1] == (False, {"blog.Post.body": {"1": "h1"}, "pages.Page.data": {"7": "h2"}})
     record = run.state.content.record

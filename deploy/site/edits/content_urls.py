@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from typing import Callable, Container, Iterable
 from urllib.parse import urlsplit
 
+from ...text_table import counted
 from ..facts.content_urls import UrlForms, marked
 
 ROW_MARKER = "MEDIA-CUTOVER-CONTENT-ROW "
@@ -36,9 +37,9 @@ class RewritePlan:
         reasons: dict[str, list[str]] = {}
         for name, why in sorted(self.left.items()):
             reasons.setdefault(why, []).append(name)
-        lines = [f"{len(self.urls)} files: their old URLs become the storage's URLs"]
-        lines += [f"{len(names)} files left as they are: {why} (e.g. {', '.join(names[:3])})"
-                  for why, names in reasons.items()]
+        lines = [f"{counted(len(self.urls), 'file')}: their old URLs become the storage's URLs"]
+        lines += [f"{counted(len(names), 'file')} left as {'it is' if len(names) == 1 else 'they are'}: {why} "
+                  f"(e.g. {', '.join(names[:3])})" for why, names in reasons.items()]
         return lines
 
 
@@ -129,7 +130,7 @@ class RewriteResult:
         verb = "would change" if self.dry_run else "changed"
         lines = []
         for count in self.fields:
-            line = f"{self.host}: {count['field']}: {verb} {count['changed']} rows"
+            line = f"{self.host}: {count['field']}: {verb} {counted(count['changed'], 'row')}"
             if count["skipped_total"]:
                 named = ", ".join(f"pk {item['pk']} ({item['why']})" for item in count["skipped"])
                 more = count["skipped_total"] - len(count["skipped"])
@@ -213,15 +214,16 @@ class RestoreResult:
     keys: frozenset[tuple[str, str, str]] = frozenset()   # RowChange.key of each row put back
 
     def lines(self) -> list[str]:
-        lines = [f"{self.host}: {self.restored} rows put back" + (f", {self.already} held their old value already"
-                                                                   if self.already else "")]
+        lines = [f"{self.host}: {counted(self.restored, 'row')} put back"
+                 + (f", {self.already} held their old value already" if self.already else "")]
         lines += [f"{self.host}: NOT put back: {item['model']}.{item['field']} pk {item['pk']} ({item['why']})"
                   for item in self.named]
         return lines
 
     def reapplied_lines(self) -> list[str]:
         """Said of a restore of swapped rows (the undo of a restore): the rewrite applied again."""
-        lines = [f"{self.host}: {self.restored} rows hold the rewritten URLs again"
+        lines = [f"{self.host}: {counted(self.restored, 'row')} {'holds' if self.restored == 1 else 'hold'} the "
+                 f"rewritten URLs again"
                  + (f", {self.already} held them already" if self.already else "")]
         lines += [f"{self.host}: NOT rewritten again: {item['model']}.{item['field']} pk {item['pk']} "
                   f"({item['why'].replace('since the rewrite', 'since it was put back')})" for item in self.named]

@@ -23,7 +23,7 @@ from urllib.parse import urlsplit
 
 from ...config.types import HostSettings
 from ...errors import ConfigError, RemoteError
-from ...text_table import table
+from ...text_table import counted, table
 from ..site_python import program, site_shell
 
 MARKER = "MEDIA-CUTOVER-CONTENT "
@@ -166,11 +166,12 @@ class FieldReport:
     def line(self, in_bucket: Container[str] | None = None) -> str:
         """``app.Model.field: N rows, M URLs, e.g. …; K files: X on disk, Y in the bucket``."""
         if self.form == "path":
-            head = f"{self.field} ({self.type}): {self.rows} rows hold a file's path (a name: it follows the switch)"
+            head = (f"{self.field} ({self.type}): {counted(self.rows, 'row')} {'holds' if self.rows == 1 else 'hold'} "
+                    f"a file's path (a name: it follows the switch)")
         else:
-            head = f"{self.field} ({self.type}): {self.rows} rows, {self.urls} URLs"
+            head = f"{self.field} ({self.type}): {counted(self.rows, 'row')}, {counted(self.urls, 'URL')}"
         example = f", e.g. {', '.join(self.examples)}" if self.examples else ""
-        files = f"; {self.names_total} files: {self.on_disk} on disk"
+        files = f"; {counted(self.names_total, 'file')}: {self.on_disk} on disk"
         if in_bucket is not None:
             found = sum(1 for name in self.names if name in in_bucket)
             files += f", {found} in the bucket" + ("" if self.complete else f" (of the {len(self.names)} listed)")
@@ -199,10 +200,10 @@ class ContentReport:
         lines = [report.line(in_bucket) for report in self.fields if report.urls]
         if not lines:
             lines.append(f"no old media URL ({', '.join(self.forms.shown())}) in the content "
-                         f"({self.fields_scanned} text fields read)")
+                         f"({counted(self.fields_scanned, 'text field')} read)")
         on_storage = sum(report.on_storage for report in self.fields)
         if on_storage:
-            lines.append(f"{on_storage} URLs {STORAGE_HOST} ({', '.join(self.storage_hosts)})")
+            lines.append(f"{counted(on_storage, 'URL')} {STORAGE_HOST} ({', '.join(self.storage_hosts)})")
         foreign: dict[str, int] = {}
         for report in self.fields:
             for host, count in report.foreign_hosts.items():
@@ -219,10 +220,10 @@ class ContentReport:
         """One line: ``N old media URLs in M fields (app.Model.field K, ...)``, or none, with the forms."""
         fields = sorted(self.url_fields, key=lambda report: -report.urls)
         if not fields:
-            return f"no old media URL ({', '.join(self.forms.shown())}) in {self.fields_scanned} text fields"
+            return f"no old media URL ({', '.join(self.forms.shown())}) in {counted(self.fields_scanned, 'text field')}"
         named = ", ".join(f"{report.field} {report.urls}" for report in fields[:5])
         more = f" and {len(fields) - 5} more" if len(fields) > 5 else ""
-        return (f"{sum(report.urls for report in fields)} old media URLs in {len(fields)} fields "
+        return (f"{counted(sum(report.urls for report in fields), 'old media URL')} in {counted(len(fields), 'field')} "
                 f"({named}{more}; {', '.join(self.forms.shown())})")
 
     def table(self, in_bucket: Container[str] | None = None) -> str:
@@ -242,7 +243,8 @@ class ContentReport:
                   or STORAGE_HOST in line or line.startswith(f"{self.host}: not read: ")]
         unnamed = sum(report.unnamed for report in self.url_fields)
         if unnamed:
-            lines.append(f"{unnamed} URLs name no file under MEDIA_ROOT (a '..' segment): left as they are")
+            lines.append(f"{counted(unnamed, 'URL')} {'names' if unnamed == 1 else 'name'} no file under MEDIA_ROOT "
+                         f"(a '..' segment): left as {'it is' if unnamed == 1 else 'they are'}")
         return lines
 
 
