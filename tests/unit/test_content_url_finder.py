@@ -162,3 +162,10 @@ def test_a_path_is_decoded_once_and_the_cache_stays_bounded(monkeypatch):
     assert [item.name for item in forms.occurrences("/media/a%20b.png /media/a%20b.png /media/c.png")] == \
         ["a b.png", "a b.png", "c.png"]
     assert forms.name("d.png") == "d.png" and len(forms._names) <= 2
+
+
+def test_a_json_values_strings_come_in_order_and_an_unclosed_parenthesis_ends_the_path():
+    strings = FINDER["strings"]
+    assert strings({"a": "1", "b": [{"c": "2"}, 3, ["4", None]], "d": "5"}) == ["1", "2", "4", "5"]
+    assert strings("x") == ["x"] and strings(7) == []
+    assert found("/media/a(" + "b" * 20000 + " /media/c.png") == [("/media/a", "a", True), ("/media/c.png", "c.png", True)]
