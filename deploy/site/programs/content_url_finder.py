@@ -35,7 +35,6 @@ _NOT_ENDING_AMP = r"(?!" + _ENDING_ENTITY + r")&"
 _CHAR = r"(?:[^?#&" + _STOPS + r"]|" + _NOT_ENDING_AMP + r")"
 _PATH = r"(?:[^?#&" + _STOPS + r"]+|" + _NOT_ENDING_AMP + r"|\(" + _CHAR + r"*\))"   # "photo (1).jpg": balanced parentheses stay in
 _REST = r"(?:[^&" + _STOPS + r"]+|" + _NOT_ENDING_AMP + r")"
-_SCHEME_MAX = len("https:")
 NAMES_CACHED = 100000   # distinct paths whose names a Forms keeps (a path is decoded once, not at each URL)
 _TRAILING = ".,;:!"                                 # "see /media/a.pdf." in prose: the full stop is not the name's
 _HOST = r"(?P<host>\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Za-z0-9])?)(?::(?P<port>[0-9]+))?"
@@ -98,28 +97,36 @@ class Forms:
                              self.name(path), self.is_ours(host, port))
 
     def _matches(self, text):
-        """``self.pattern.finditer(text)``, its very matches, but the pattern tried only near the media path.
+        """``self.pattern.finditer(text)``, its very matches, the pattern tried only where one can start.
 
         The pattern starts with a look-behind and alternatives, so ``re`` would try it at every character of
-        the text; every match holds the path, found here by ``str.find``.  A match whose path is at ``hit``
-        starts at ``hit`` (relative), or at the "//" before its host (which holds no "/": the last "//"
-        before ``hit``) or up to a scheme's length before it; a match that starts before ``hit`` with its path
-        further on has ``hit`` in its "//", so starts at most 7 characters before.  Searching from the least
-        of these finds the same leftmost match as searching from the last match's end."""
-        path, search, position = self.path, self.pattern.search, 0
+        the text; every match holds the media path, found here by ``str.find``.  A match whose path is at
+        ``hit`` starts at ``hit`` (relative), or at the "//" before its host (the last "//" before ``hit``:
+        a host holds no "/"), or at the scheme (http: or https:) just before that "//".  A match that starts
+        before ``hit`` with its path further on has ``hit`` in its "//" (the path begins with "/"): a "//"
+        at ``hit - 1`` or ``hit``, or its scheme.  The first of these that matches is the leftmost match;
+        none: no match starts at or before ``hit``."""
+        path, match_at, position = self.path, self.pattern.match, 0
         while True:
             hit = text.find(path, position)
             if hit < 0:
                 return
-            bound = hit - 1 - _SCHEME_MAX
+            starts = [hit]
             slashes = text.rfind("//", position, hit)
             if slashes >= 0 and text.find("/", slashes + 2, hit) < 0:
-                bound = min(bound, slashes - _SCHEME_MAX)
-            match = search(text, max(position, bound))
-            if match is None:
-                return
-            yield match
-            position = match.end()  # never empty: the path is in every match
+                starts += _with_scheme(text, slashes)
+            if hit >= 1 and text.startswith("//", hit - 1):
+                starts += _with_scheme(text, hit - 1)
+            if text.startswith("//", hit):
+                starts += _with_scheme(text, hit)
+            for start in sorted(starts) if len(starts) > 1 else starts:
+                match = match_at(text, start) if start >= position else None
+                if match:
+                    yield match
+                    position = match.end()  # never empty: the path is in every match
+                    break
+            else:
+                position = hit + 1
 
     def name(self, path):
         """``name_of(path)``, each distinct path decoded once (up to NAMES_CACHED of them)."""
@@ -147,6 +154,14 @@ class Forms:
         if isinstance(value, dict):  # keys stay: a URL as a key is not a reference a rewrite should move
             return dict((key, self.replaced(item, urls)) for key, item in value.items())
         return value
+
+
+def _with_scheme(text, slashes):
+    """Where a URL whose "//" is at ``slashes`` can start: there, or at the http: or https: before it."""
+    for scheme in ("https:", "http:"):
+        if slashes >= len(scheme) and text[slashes - len(scheme):slashes].lower() == scheme:
+            return [slashes, slashes - len(scheme)]
+    return [slashes]
 
 
 def name_of(path):
