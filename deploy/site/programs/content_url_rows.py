@@ -190,7 +190,8 @@ def rewrite_model(model, fields, forms, urls, expected, dry_run, record):
             record.writelines(line + "\n" for line in lines)
             record.flush()
             os.fsync(record.fileno())
-    sys.stdout.writelines(ROW_MARKER + line + "\n" for line in lines)
+    for line in lines:
+        print(ROW_MARKER + line)
     return counts
 
 
