@@ -164,9 +164,7 @@ def render(result: dict | None) -> list[str]:
             "| `invoke rewrite-urls` (whole) | not yet run | not yet run | not yet run | not yet run |",
             "| its rewrite step | not yet run | | not yet run | not yet run |",
             "| its plan step (the dry run) | not yet run | | | |",
-            "| `UPDATE … REPLACE()` by sqlite3 over SSH (the peer) | not yet run | | | 1.00x |", "",
-            "Standalone (the program alone in `manage.py shell -c` on a local SQLite copy of the site with the "
-            "same 100,000 seeded rows, no SSH; a 2-core machine under load ~3): see the branch's commits."]
+            "| `UPDATE … REPLACE()` by sqlite3 over SSH (the peer) | not yet run | | | 1.00x |"]
     find, find_step = median(result["find_seconds"]), median(result["find_step_seconds"])
     rewrite, rewrite_step = median(result["rewrite_seconds"]), median(result["rewrite_step_seconds"])
     plan = median(result["plan_step_seconds"])
