@@ -221,9 +221,14 @@ def rehearse(c, env=None, keep=False, upload_rate=5.0, readers=2, hold=3.0, fail
     "faults": "only the bulk upload through a fault proxy at 503:0.05,reset:0.03 beside the same without faults "
               "(bench/faults_bench.py: the \"Store faults\" section of bench/RESULTS.md; --runs rounds, --quick: "
               "400 files, one round); the rest is not re-run",
+    "content_urls": "only `invoke content-urls` and `invoke rewrite-urls` on 100,000 seeded articles beside a plain "
+                    "UPDATE ... REPLACE() by sqlite3 on the media host (bench/content_urls_bench.py: the \"Content "
+                    "URLs\" section of bench/RESULTS.md; --runs runs; seeds the rows, cuts over if needed, puts the "
+                    "default rows back)",
 })
 def bench(c, env="sandbox", runs=3, quick=False, changeover=False, passes=False, pass_trees="100k,1m",
-          pass_changes="0,100,1000", keep_prefixes=False, scale=False, mirror=False, reclaim=False, faults=False):
+          pass_changes="0,100,1000", keep_prefixes=False, scale=False, mirror=False, reclaim=False, faults=False,
+          content_urls=False):
     """Benchmark sync and verify against s3cmd, awscli, rclone and s5cmd; writes bench/RESULTS.md."""
     from bench.passes_report import run_passes
     from bench.run import run_bench  # bench/ is not part of the installed package
@@ -232,6 +237,11 @@ def bench(c, env="sandbox", runs=3, quick=False, changeover=False, passes=False,
         if reclaim:
             from bench.reclaim_bench import run as run_reclaim_bench
             path = run_reclaim_bench(PROJECT_ROOT, say=say, command="invoke bench --reclaim")
+        elif content_urls:
+            from bench.content_urls_bench import run as run_content_urls_bench
+            path = run_content_urls_bench(PROJECT_ROOT, runs=int(runs), say=say,
+                                          command="invoke bench --content-urls" + (f" --runs={runs}" if int(runs) != 3
+                                                                                   else ""))
         elif faults:
             from bench.faults_bench import run_faults_bench
             path = run_faults_bench(PROJECT_ROOT, runs=1 if quick else int(runs), files=400 if quick else 4000,

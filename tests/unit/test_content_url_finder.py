@@ -149,3 +149,51 @@ def test_a_rewrite_replaces_a_url_with_an_apostrophe_whole():
     assert forms.replaced(text, urls) == (
         '<p><img src="https://bucket.s3.amazonaws.com/media/legacy/photo%27s%20%281%29.png"> '
         '<img src="https://bucket.s3.amazonaws.com/media/legacy/photo%27s.png"></p>')
+
+
+# The pattern as it was before the speed-up (the look-ahead at every character of the path, and re trying
+# it at every character of the text): the reference the faster search must agree with, match for match.
+_E = FINDER["_ENDING_ENTITY"]
+_S = FINDER["_STOPS"]
+_REFERENCE_CHAR = r"(?:(?!" + _E + r")[^?#" + _S + r"])"
+_REFERENCE_PATH = r"(?:" + _REFERENCE_CHAR + r"|\(" + _REFERENCE_CHAR + r"*\))"
+_REFERENCE_REST = r"(?:(?!" + _E + r")[^" + _S + r"])"
+TOKENS = ("/media/", "/media", "media/", "//", "/", "http:", "https:", "HTTPS:", "www.example.com", "old.example.net",
+          ":8000", "[::1]", "x", ".", "-", "@", "&quot;", "&amp;", "&#39;", "&", "(", ")", " ", '"', "?", "#", ",",
+          "!", "%20", "a.png", "/x", "é", "https://", "//www.example.com", "http://old.example.net:8000", "HTTP://x",
+          "https://media", "//media")
+
+
+def reference_matches(forms, text):
+    import re
+    relative = r"|(?<![\w.:/@%~-])" if forms.relative else ""
+    pattern = re.compile(r"(?:(?<![\w.+:/-])(?P<scheme>(?i:https?:))?//" + FINDER["_HOST"] + relative + r")"
+                         + re.escape(forms.path) + r"(?P<path>" + _REFERENCE_PATH + r"+)(?P<rest>[?#]"
+                         + _REFERENCE_REST + r"*)?")
+    return [(match.span(), match.groupdict()) for match in pattern.finditer(text)]
+
+
+@pytest.mark.parametrize("media_url, hosts", [("/media/", HOSTS + ["[::1]"]), ("https://media.example.com/", HOSTS),
+                                              ("http://www.example.com/media/", [])])
+def test_the_search_near_the_path_finds_what_the_pattern_finds_everywhere(media_url, hosts):
+    import random
+    forms, chosen = Forms(media_url, hosts), random.Random(25)
+    for _ in range(20000):
+        text = "".join(chosen.choice(TOKENS) for _ in range(chosen.randint(1, 14)))
+        assert [(match.span(), match.groupdict()) for match in forms._matches(text)] == \
+            reference_matches(forms, text), text
+
+
+def test_a_path_is_decoded_once_and_the_cache_stays_bounded(monkeypatch):
+    forms = Forms("/media/")
+    monkeypatch.setitem(Forms.name.__globals__, "NAMES_CACHED", 2)
+    assert [item.name for item in forms.occurrences("/media/a%20b.png /media/a%20b.png /media/c.png")] == \
+        ["a b.png", "a b.png", "c.png"]
+    assert forms.name("d.png") == "d.png" and len(forms._names) <= 2
+
+
+def test_a_json_values_strings_come_in_order_and_an_unclosed_parenthesis_ends_the_path():
+    strings = FINDER["strings"]
+    assert strings({"a": "1", "b": [{"c": "2"}, 3, ["4", None]], "d": "5"}) == ["1", "2", "4", "5"]
+    assert strings("x") == ["x"] and strings(7) == []
+    assert found("/media/a(" + "b" * 20000 + " /media/c.png") == [("/media/a", "a", True), ("/media/c.png", "c.png", True)]

@@ -9,6 +9,7 @@ content_urls.py builds runs through bash, with manage.py shell -c under the site
 
 import json
 import os
+import shlex
 import sqlite3
 import stat
 import subprocess
@@ -243,3 +244,43 @@ def test_a_site_whose_settings_cannot_be_imported_is_one_line_naming_what_to_che
         "web1: looking for old media URLs in the content failed: the site's Django did not start under "
         "DJANGO_SETTINGS_MODULE=settings_broken (ModuleNotFoundError: No module named 'shop_not_installed'): check "
         "the host's MANAGE_PY, SITE_PYTHON (the site's virtualenv) and DJANGO_SETTINGS_MODULE")
+
+
+
+def test_the_compare_and_set_runs_the_orms_sql_compiled_once_with_each_rows_parameters(site):
+    """CompareAndSet (content_url_rows.py) on each kind of field the rewrite writes: a TextField, a JSONField
+    (SQLite compares its stored text), a RichTextField of a multi-table child, a UUID key: compiled, not the
+    ORM's row by row; a row that no longer holds the old value is not written (0); None goes to the ORM."""
+    from deploy.site.site_python import program
+    check = '''
+import json
+from blog.models import Article, Note, Post
+results = {}
+def cas(model, name, pk, old, new):
+    field = model._meta.get_field(name)
+    update = CompareAndSet(model, field)
+    first = update(pk, old, new)
+    return update, first
+post = Post.objects.get(title="One")
+update, first = cas(Post, "body", post.pk, post.body, "<p>new</p>")
+results["text"] = [first, update.sql is not False, update(post.pk, "<p>not it</p>", "x"),
+                   update(post.pk, "<p>new</p>", post.body), Post.objects.get(pk=post.pk).body == post.body]
+update, first = cas(Post, "data", post.pk, post.data, {"hero": "https://b/x.png", "n": 1})
+results["json"] = [first, update.sql is not False, Post.objects.get(pk=post.pk).data["hero"],
+                   update(post.pk, {"hero": "nope"}, {}), update(post.pk, None, {})]
+article = Article.objects.get(title="Art")
+update, first = cas(Article, "summary", article.pk, article.summary, "See it.")
+results["child"] = [first, update.sql is not False, Article.objects.get(pk=article.pk).summary]
+note = Note.objects.get()
+update, first = cas(Note, "text", note.pk, note.text, "moved")
+results["uuid"] = [first, update.sql is not False, Note.objects.get(pk=note.pk).text]
+print("RESULTS " + json.dumps(results))
+'''
+    text = "\n".join(program(name) for name in ("content_url_finder.py", "content_url_rows.py")) + check
+    output = run(f"cd {site} && {site_python()} manage.py shell -c {shlex.quote(text)}")
+    assert "RESULTS " in output, output[-2000:]
+    results = json.loads(next(line for line in output.splitlines() if line.startswith("RESULTS "))[8:])
+    assert results["text"] == [1, True, 0, 1, True]
+    assert results["json"] == [1, True, "https://b/x.png", 0, 0]
+    assert results["child"] == [1, True, "See it."]
+    assert results["uuid"] == [1, True, "moved"]

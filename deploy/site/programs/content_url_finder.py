@@ -13,9 +13,8 @@ wherever it stands: an HTML attribute (``src``, ``href``, each URL of a ``srcset
 ``![](...)``, CSS ``url(...)``, a JSON string, plain text.  A URL on another host (a CDN, the bucket, a
 copy of the path under another site) is not one; nor is the path inside a longer path (``/x/media/``).
 The URL ends where HTML, JSON or prose would end it (quotes, whitespace, ``<>``, an entity such as
-``&quot;``, unbalanced parentheses, trailing punctuation; an apostrophe, except inside a double-quoted
-attribute or JSON string: ``"/media/photo's.png"``); ``?query`` and ``#fragment`` are kept apart and left
-as they are.  The name is the rest of the path with HTML entities and %-escapes decoded.
+``&quot;``, unbalanced parentheses, trailing punctuation); ``?query`` and ``#fragment`` are kept apart and
+left as they are.  The name is the rest of the path with HTML entities and %-escapes decoded.
 """
 
 import hashlib
@@ -33,20 +32,27 @@ _STOPS = r"""\s"'<>()\[\]{}\\`|^"""          # where HTML, JSON, markdown or pro
 _QUOTED_ENDING_ENTITY = r"&(?:quot|lt|gt|#0*34|#[xX]0*22);"
 _QUOTED_STOPS = _STOPS.replace("'", "")
 _APOSTROPHE = r"&(?:apos|#0*39|#[xX]0*27);"
-_TRAILING = ".,;:!"                                 # "see /media/a.pdf." in prose: the full stop is not the name's
-_HOST = r"(?P<host>\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Za-z0-9])?)(?::(?P<port>[0-9]+))?"
 
 
 def _url_tail(stops, ending, entity=None):
-    """(the path, the ?query/#fragment) patterns of a URL that ``stops`` characters and ``ending`` entities
-    end; ``entity``, one that is a character of the path (its # is not a fragment's)."""
-    char = r"(?:(?!" + ending + r")[^?#" + stops + r"])"
-    if entity:
-        char = r"(?:" + entity + r"|" + char + r")"
-    path = r"(?:" + char + r"|\(" + char + r"*\))"   # "photo (1).jpg": balanced parentheses stay in
-    rest = r"(?:(?!" + ending + r")[^" + stops + r"])"
+    """(the path, the ?query/#fragment) patterns of a URL that ``stops`` characters and ``ending`` entities end;
+    ``entity``, one that is a character of the path (its # is not a fragment's).
+
+    The path: no stop, ? or #, and an "&" only where no ending entity starts.  Runs of plain characters, the
+    look-ahead only at an "&" (tried at every character, one at a time, it made the match three times slower).
+    Within parentheses one character at a time: a run there, in a loop, would backtrack exponentially on an
+    unclosed "(".  The path group never backtracks: everything after it is optional."""
+    not_ending_amp = r"(?!" + ending + r")&"
+    entities = (entity + r"|" if entity else "") + not_ending_amp
+    char = r"(?:[^?#&" + stops + r"]|" + entities + r")"
+    path = r"(?:[^?#&" + stops + r"]+|" + entities + r"|\(" + char + r"*\))"   # "photo (1).jpg": balanced parentheses stay in
+    rest = r"(?:[^&" + stops + r"]+|" + not_ending_amp + r")"
     return path, rest
 
+
+NAMES_CACHED = 100000   # distinct paths whose names a Forms keeps (a path is decoded once, not at each URL)
+_TRAILING = ".,;:!"                                 # "see /media/a.pdf." in prose: the full stop is not the name's
+_HOST = r"(?P<host>\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Za-z0-9])?)(?::(?P<port>[0-9]+))?"
 
 Occurrence = namedtuple("Occurrence", "start end raw host name ours")
 # start, end: the span replaced by a rewrite (scheme, host and path; never the ?query or #fragment);
@@ -77,6 +83,7 @@ class Forms:
         self.pattern = re.compile(start + r"(?P<path>%s+)(?P<rest>[?#]%s*)?" % _url_tail(_STOPS, _ENDING_ENTITY))
         self.quoted = re.compile(start + r"(?P<path>%s+)(?P<rest>[?#]%s*)?"
                                  % _url_tail(_QUOTED_STOPS, _QUOTED_ENDING_ENTITY, _APOSTROPHE))
+        self._names = {}
 
     def database_terms(self):
         """(text, case-insensitive?) pairs, one of which every value holding an old media URL contains:
@@ -94,10 +101,13 @@ class Forms:
 
     def occurrences(self, text):
         """Every media-path URL in ``text``, old or not (``ours`` tells), left to right."""
-        match = self.pattern.search(text)
-        while match is not None:
+        done = 0
+        for match in self._matches(text):
+            if match.start() < done:   # within the longer match before it
+                continue
             if match.start() > 0 and text[match.start() - 1] == '"':  # the whole value of a "..." string
                 match = self.quoted.match(text, match.start()) or match
+            done = match.end()
             end = match.end("path")
             if not match.group("rest"):  # trailing punctuation belongs to the prose, not the name
                 while end > match.start("path") + 1 and text[end - 1] in _TRAILING:
@@ -106,8 +116,49 @@ class Forms:
             path = text[match.start("path"):end]
             yield Occurrence(match.start(), end, text[match.start():end],
                              None if host is None else host.lower() + (":" + port if port else ""),
-                             name_of(path), self.is_ours(host, port))
-            match = self.pattern.search(text, match.end())
+                             self.name(path), self.is_ours(host, port))
+
+    def _matches(self, text):
+        """``self.pattern.finditer(text)``, its very matches, the pattern tried only where one can start.
+
+        The pattern starts with a look-behind and alternatives, so ``re`` would try it at every character of
+        the text; every match holds the media path, found here by ``str.find``.  A match whose path is at
+        ``hit`` starts at ``hit`` (relative), or at the "//" before its host (the last "//" before ``hit``:
+        a host holds no "/"), or at the scheme (http: or https:) just before that "//".  A match that starts
+        before ``hit`` with its path further on has ``hit`` in its "//" (the path begins with "/"): a "//"
+        at ``hit - 1`` or ``hit``, or its scheme.  The first of these that matches is the leftmost match;
+        none: no match starts at or before ``hit``."""
+        path, match_at, position = self.path, self.pattern.match, 0
+        while True:
+            hit = text.find(path, position)
+            if hit < 0:
+                return
+            starts = [hit]
+            slashes = text.rfind("//", position, hit)
+            if slashes >= 0 and text.find("/", slashes + 2, hit) < 0:
+                starts += _with_scheme(text, slashes)
+            if hit >= 1 and text.startswith("//", hit - 1):
+                starts += _with_scheme(text, hit - 1)
+            if text.startswith("//", hit):
+                starts += _with_scheme(text, hit)
+            for start in sorted(starts) if len(starts) > 1 else starts:
+                match = match_at(text, start) if start >= position else None
+                if match:
+                    yield match
+                    position = match.end()  # never empty: the path is in every match
+                    break
+            else:
+                position = hit + 1
+
+    def name(self, path):
+        """``name_of(path)``, each distinct path decoded once (up to NAMES_CACHED of them)."""
+        try:
+            return self._names[path]
+        except KeyError:
+            if len(self._names) >= NAMES_CACHED:
+                self._names.clear()
+            name = self._names[path] = name_of(path)
+            return name
 
     def replaced(self, value, urls):
         """``value`` (a str, or a JSON value whose strings are looked at) with each old media URL whose
@@ -127,6 +178,14 @@ class Forms:
         return value
 
 
+def _with_scheme(text, slashes):
+    """Where a URL whose "//" is at ``slashes`` can start: there, or at the http: or https: before it."""
+    for scheme in ("https:", "http:"):
+        if slashes >= len(scheme) and text[slashes - len(scheme):slashes].lower() == scheme:
+            return [slashes, slashes - len(scheme)]
+    return [slashes]
+
+
 def name_of(path):
     """The file's name a URL's path (after MEDIA_URL) names: HTML entities and %-escapes decoded; None
     when it cannot be a name under MEDIA_ROOT."""
@@ -137,17 +196,19 @@ def name_of(path):
 
 
 def strings(value):
-    """The strings of a JSON value (dict values, list items), or the value itself when it is one."""
+    """The strings of a JSON value (dict values, list items, in order), or the value itself when it is one."""
     if isinstance(value, str):
-        yield value
-    elif isinstance(value, list):
-        for item in value:
-            for text in strings(item):
-                yield text
-    elif isinstance(value, dict):
-        for item in value.values():
-            for text in strings(item):
-                yield text
+        return [value]
+    found, pending = [], [value]
+    while pending:  # a stack, not nested generators: a JSON value's strings are read for every row
+        item = pending.pop()
+        if isinstance(item, str):
+            found.append(item)
+        elif isinstance(item, list):
+            pending.extend(reversed(item))
+        elif isinstance(item, dict):
+            pending.extend(reversed(list(item.values())))
+    return found
 
 
 def value_hash(value):

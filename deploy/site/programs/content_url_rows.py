@@ -6,7 +6,8 @@ runs as a file).  Django is imported inside the functions.
 - rewrite: the plan on stdin is {"urls": {name: new URL}, "expected": {"app.Model.field": {pk: hash}} or
   null}.  Each model in one transaction: every candidate row re-read (``select_for_update`` where the
   database has it), each old URL whose name "urls" maps replaced (nothing else), and written with a
-  compare-and-set, ``filter(pk=, field=old).update(field=new)``, whose row count says whether it happened.
+  compare-and-set, ``filter(pk=, field=old).update(field=new)`` (its SQL compiled once a field: CompareAndSet),
+  whose row count says whether it happened.
   With "expected" (the hashes the dry run showed), a row whose value changed since, or that the plan does
   not list, is skipped and named.  One ROW_MARKER line per row changed: model, field, pk, before, after,
   hash (of before), printed once its model committed; with a record file the same lines reach it (created
@@ -72,6 +73,58 @@ def candidates(model, field, kind, forms):
     return rows.filter(condition).values_list("pk", field.attname)
 
 
+class CompareAndSet:
+    """``model._base_manager.filter(pk=pk, <field>=old).update(<field>=new)``: the row count, 1 when the row held
+    ``old`` and now holds ``new``.
+
+    The ORM builds and compiles that query again for every row (~0.4 ms: 100,000 rows took 80 s).  Here its SQL
+    is compiled once, for the first row, and run again with each row's parameters, prepared the way the ORM
+    prepares them (``get_db_prep_save`` for the new value, ``get_db_prep_value`` for the looked-up ones, in the
+    order of the compiled query's WHERE: the lookups by name).  The first row's parameters are checked against
+    the ORM's own; a difference, None on either side (the ORM's "IS NULL", a JSON null), or a query that does
+    not compile so: the ORM's update, row by row, as before."""
+
+    def __init__(self, model, field):
+        self.model, self.field, self.sql = model, field, None   # None: not compiled yet; False: the ORM's
+
+    def _orm(self, pk, old, new):
+        return self.model._base_manager.filter(pk=pk, **{self.field.attname: old}).update(**{self.field.attname: new})
+
+    def _parameters(self, connection, pk, old, new):
+        lookups = sorted([("pk", self.model._meta.pk.get_db_prep_value(pk, connection, prepared=False)),
+                          (self.field.attname, self.field.get_db_prep_value(old, connection, prepared=False))])
+        return (self.field.get_db_prep_save(new, connection),) + tuple(value for _, value in lookups)
+
+    def _compile(self, pk, old, new):
+        from django.db import connections
+        from django.db.models.sql.subqueries import UpdateQuery
+        rows = self.model._base_manager.filter(pk=pk, **{self.field.attname: old})
+        query = rows.query.chain(UpdateQuery)
+        query.add_update_values({self.field.attname: new})
+        sql, parameters = query.get_compiler(rows.db).as_sql()
+        connection = connections[rows.db]
+        if query.related_updates or tuple(parameters) != self._parameters(connection, pk, old, new):
+            return False
+        self.db = rows.db
+        return sql
+
+    def __call__(self, pk, old, new):
+        if old is None or new is None or self.sql is False:
+            return self._orm(pk, old, new)
+        if self.sql is None:
+            try:
+                self.sql = self._compile(pk, old, new)
+            except Exception:  # an older Django's query API: the ORM's update
+                self.sql = False
+            if self.sql is False:
+                return self._orm(pk, old, new)
+        from django.db import connections
+        connection = connections[self.db]
+        with connection.cursor() as cursor:
+            cursor.execute(self.sql, self._parameters(connection, pk, old, new))
+            return cursor.rowcount
+
+
 def read_plan(text, forms):
     plan = json.loads(text or "{}")
     urls = plan.get("urls") or {}
@@ -113,6 +166,7 @@ def rewrite_model(model, fields, forms, urls, expected, dry_run, record):
             count = {"field": label(model, field), "changed": 0, "skipped": []}
             planned = None if expected is None else expected.get(count["field"], {})
             rows = candidates(model, field, kind, forms)
+            compare_and_set = CompareAndSet(model, field)
             # Read whole, then write: on SQLite no query is isolated from another on the same connection.
             for pk, value in list(rows if dry_run else rows.select_for_update()):
                 new = forms.replaced(value, urls)
@@ -123,8 +177,7 @@ def rewrite_model(model, fields, forms, urls, expected, dry_run, record):
                     reason = "not in the plan" if str(pk) not in planned else "changed since the plan"
                     count["skipped"].append({"pk": pk, "why": reason})
                     continue
-                if not dry_run and model._base_manager.filter(pk=pk, **{field.attname: value}).update(
-                        **{field.attname: new}) != 1:
+                if not dry_run and compare_and_set(pk, value, new) != 1:
                     count["skipped"].append({"pk": pk, "why": "changed while rewriting"})
                     continue
                 count["changed"] += 1
@@ -134,12 +187,13 @@ def rewrite_model(model, fields, forms, urls, expected, dry_run, record):
             count["skipped"] = count["skipped"][:NAMED_ROWS]
             if count["changed"] or count["skipped_total"]:
                 counts.append(count)
-        if record is not None and changed:
-            record.write("".join(json.dumps(row, default=str) + "\n" for row in changed))
+        lines = [json.dumps(row, default=str) for row in changed]  # once, for the record and stdout
+        if record is not None and lines:
+            record.writelines(line + "\n" for line in lines)
             record.flush()
             os.fsync(record.fileno())
-    for row in changed:
-        print(ROW_MARKER + json.dumps(row, default=str))
+    for line in lines:
+        print(ROW_MARKER + line)
     return counts
 
 
@@ -167,14 +221,18 @@ def restore(args, forms):
     summary = {"restored": 0, "already": 0, "named": [], "rows": []}
     for name, rows in by_model.items():
         model = apps.get_model(name)
+        updates = {}
         with transaction.atomic(using=router.db_for_write(model)):
             for row in rows:
-                attname = model._meta.get_field(row["field"]).attname
-                row_now = model._base_manager.filter(pk=row["pk"])
-                if row_now.filter(**{attname: row["after"]}).update(**{attname: row["before"]}) == 1:
+                field = model._meta.get_field(row["field"])
+                attname = field.attname
+                if field.name not in updates:
+                    updates[field.name] = CompareAndSet(model, field)
+                if updates[field.name](row["pk"], row["after"], row["before"]) == 1:
                     summary["restored"] += 1
                     summary["rows"].append({"model": name, "field": row["field"], "pk": row["pk"]})
                     continue
+                row_now = model._base_manager.filter(pk=row["pk"])
                 now = list(row_now.values_list(attname, flat=True))
                 if now and now[0] == row["before"]:
                     summary["already"] += 1
