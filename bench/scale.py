@@ -62,9 +62,9 @@ def ensure_tree(project_root: Path, files: int, small: bool, say: Callable[[str]
                         timeout=600 + files // 200)
     (layout.root / STAMP).write_text(json.dumps({"files": files, "small": small}) + "\n")
     say(f"    {said.strip()} ({time.monotonic() - started:.0f} s)")
-    seeded = (layout.read_state() or {}).get("content")
-    if seeded:  # the seeded articles name seeded files: made again over the new tree, as many as before
-        said, _ = sites.seed_content(account, seeded["rows"], seeded["site_url"])
+    content = (layout.read_state() or {}).get("content")
+    if content:  # the seeded articles name seeded files: made again over the new tree, as many as before
+        said, _ = sites.seed_content(account, content["rows"], content["site_url"])
         say(f"    {said}")
 
 
