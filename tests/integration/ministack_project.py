@@ -18,7 +18,7 @@ import botocore.exceptions
 
 from deploy.config import credentials
 from deploy.config.load import load
-from deploy.store import bucket_admin, iam
+from deploy.store import bucket_admin
 from deploy.store.errors import error_code
 from deploy.provision.apply import ProvisionOptions, run_provision
 from deploy.store.client import s3_client

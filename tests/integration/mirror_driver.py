@@ -24,7 +24,6 @@ django.setup()
 from django.core.files.base import ContentFile  # noqa: E402
 from django.core.files.storage import FileSystemStorage  # noqa: E402
 from django.core.files.uploadedfile import TemporaryUploadedFile  # noqa: E402
-from storages.backends.s3 import S3Storage  # noqa: E402
 
 import media_mirror  # noqa: E402
 

@@ -17,7 +17,7 @@ from dataclasses import replace
 import pytest
 
 from deploy.errors import ConfigError
-from deploy.site.edits import old_media_redirect, snippet
+from deploy.site.edits import snippet
 from deploy.site.site_python import program
 
 from .site_django import needs_django, site_python

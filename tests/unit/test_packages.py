@@ -8,7 +8,6 @@ from deploy.config.types import HostSettings
 from deploy.errors import PreflightError
 from deploy.flows import preflight
 from deploy.flows.state import FlowState
-from deploy.site.facts import packages
 from deploy.site.ops import storage
 from deploy.site.facts.packages import SiteReport, from_data, problems
 from deploy.site.facts.storage import parse_report, probe_command
