@@ -3,10 +3,11 @@
     preflight (changes nothing: every site serves from S3, its settings select this bucket, the lock
     free) -> lock -> find the old media URLs (every name) -> which of their files the bucket holds ->
     the URL the site's storage gives each now (the bucket's, or AWS_S3_CUSTOM_DOMAIN's) -> plan (the
-    program's dry run: the rows that would change, each one's hash as read) -> rewrite (one transaction
-    a model; a row changed since the plan is skipped and named), recorded in
-    ``runs/<run id>-<env>-content-urls.record`` (mode 600: every row's field before and after) -> what
-    remains (the find again, for `invoke status`)
+    program's dry run: the rows that would change, each one's key and hash as read, and the first DIFFS
+    whole) -> rewrite (one transaction a model; a row changed since the plan is skipped and named),
+    recorded by the program on the content host and fetched once to ``runs/<run id>-<env>-content-urls.record``
+    (mode 600: every row's field before and after) -> what remains (as the rewrite counted what it left,
+    for `invoke status`)
 
 The rewrite's undo puts the record back (``deploy.flows.content.restore_record``); so does any later
 rollback, once.  --dry-run shows each change as a diff and writes nothing; a second run finds nothing to
@@ -87,34 +88,32 @@ def ask_storage_urls(run: RewriteRun) -> str:
 
 
 def plan(run: RewriteRun) -> str:
-    """The plan, and the program's dry run of it: the rows that would change, as read now."""
+    """The plan, and the program's dry run of it: the rows that would change, as read now (key and hash;
+    the first DIFFS whole, for --dry-run's diffs)."""
     state = run.state.content
     urls = state.urls.urls if state.urls else {}
     state.plan = edits.plan_rewrite(state.report.names(), state.in_bucket, urls.get, state.forms)
     if not state.plan.urls:
         return "\n".join(["nothing to rewrite", *state.plan.lines()[1:]])
-    result, rows, _ = ops.rewrite(run, state.forms, state.plan, dry_run=True)
-    state.rows = rows
+    result = ops.dry_run(run, state.forms, state.plan, shown=DIFFS)
+    state.planned, state.shown = list(result.planned), list(result.rows)
     return "\n".join([*state.plan.lines(), *result.lines()])
 
 
 def rewrite(run: RewriteRun) -> str:
-    """One transaction a model, rows changed since the plan skipped and named; the record written from the
-    rows the program printed, before anything else can fail."""
+    """One transaction a model, rows changed since the plan skipped and named; the program's record of the
+    rows fetched to runs/ before anything else can fail."""
     state = run.state.content
-    if not state.rows:
+    if not state.planned:
         return "nothing to rewrite: no row holds an old URL of a file in the bucket"
-    planned, state.rows = state.rows, []
-    result, rows, failed = ops.rewrite(run, state.forms, state.plan, dry_run=False,
-                                       expected=edits.expected_hashes(planned))
-    state.rows = rows
-    if rows:
-        state.record = ops.write_record(run, rows, state.forms)
+    done = ops.rewrite(run, state.forms, state.plan, expected=edits.expected_hashes(state.planned))
+    state.record, result = done.record, done.result
     skipped = sum(count["skipped_total"] for count in result.fields) if result else 0
-    run.journal.record(ContentRewriteCounts(action="rewrite", rows=len(rows), skipped=skipped,
+    run.journal.record(ContentRewriteCounts(action="rewrite", rows=done.rows, skipped=skipped,
                                             record=str(state.record or "")))
     if result is None:   # a model failed (rolled back): the runner undoes those that committed
-        raise RemoteError(failed)
+        raise RemoteError(done.failed)
+    state.remains = result.remains(state.forms)
     lines = result.lines()
     if state.record:
         lines.append(f"record: {state.record} (every row's field before and after; a rollback puts them back)")
@@ -122,28 +121,36 @@ def rewrite(run: RewriteRun) -> str:
 
 
 def put_back(run: RewriteRun) -> str:
-    """Undo: the rows this run changed put back from its record (or, the connection lost before they came
-    back, from the program's record on the content host)."""
+    """Undo: the rows this run changed put back from its record (or, the step failed before it was fetched,
+    from the program's record on the content host, fetched now)."""
     state = run.state.content
-    rows = state.rows or ops.rows_on_host(run)
-    if not rows:
+    path = state.record or ops.fetch_record(run, state.forms)
+    if path is None:
         return ""
-    path = state.record or ops.write_record(run, rows, state.forms)
-    return "\n".join(restore_record(run, path, rows))
+    state.record = path
+    return "\n".join(restore_record(run, path, ops.read_record(path)))
 
 
 def preview_rewrite(run: RewriteRun) -> str:
-    """--dry-run: each change as a diff (the plan's rows); nothing written."""
-    rows = run.state.content.rows
-    if not rows:
+    """--dry-run: the first DIFFS changes as diffs (the dry run's rows), the others counted; nothing written."""
+    state = run.state.content
+    if not state.planned:
         return "nothing to rewrite"
-    diffs = [edits.diff(row) for row in rows[:DIFFS]]
-    more = [f"... and {counted(len(rows) - DIFFS, 'more row')}"] if len(rows) > DIFFS else []
-    return "\n".join([*diffs, *more, f"would change {counted(len(rows), 'row')}, recorded in {ops.record_path(run)}"])
+    diffs = [edits.diff(row) for row in state.shown[:DIFFS]]
+    more = len(state.planned) - len(diffs)
+    return "\n".join([*diffs, *([f"... and {counted(more, 'more row')}"] if more > 0 else []),
+                      f"would change {counted(len(state.planned), 'row')}, recorded in {ops.record_path(run)}"])
 
 
 def what_remains(run: RewriteRun) -> str:
-    report = ops.find(run, run.state.content.forms, names_limit=1, media_root=False)
+    """The old media URLs left: as the rewrite counted them (the rows it read, less what it changed), else
+    (nothing was rewritten) the find again."""
+    state = run.state.content
+    if state.remains is None:
+        report = ops.find(run, state.forms, names_limit=1, media_root=False)
+    else:
+        report = state.remains
+        run.journal.record(ops.counts_of(report))
     return f"left: {report.summary()}"
 
 

@@ -17,7 +17,7 @@ from pathlib import Path
 from ..config.types import Settings
 from ..engine.run import Run
 from ..media.passes import Passes
-from ..site.edits.content_urls import RewritePlan, RowChange
+from ..site.edits.content_urls import PlannedRow, RewritePlan, RowChange
 from ..site.facts.content_urls import ContentReport, StorageUrls, UrlForms
 from ..site.facts.health import disk_media_url
 from ..site.facts.mirror_records import MirrorFailure
@@ -88,8 +88,10 @@ class ContentState:
     in_bucket: set[str] = field(default_factory=set)
     urls: StorageUrls | None = None
     plan: RewritePlan | None = None
-    rows: list[RowChange] = field(default_factory=list)   # changed by this run (its undo puts them back)
-    record: Path | None = None
+    planned: list[PlannedRow] = field(default_factory=list)   # the dry run's: every row it would change, key and hash
+    shown: list[RowChange] = field(default_factory=list)      # the dry run's first rows whole (its diffs)
+    record: Path | None = None            # the rows this run changed, before and after (its undo puts them back)
+    remains: ContentReport | None = None  # what the rewrite left, as it counted it
     restored: list[PutBack] = field(default_factory=list)   # by this run, in order (its undo: the other way)
     redirect: RedirectCheck = field(default_factory=RedirectCheck)
 

@@ -129,6 +129,27 @@ class LineStream:
                               + " | ".join(self.stderr.strip().splitlines()[-3:]))
 
 
+def output_chunks(connection: Connection, command: str, what: str, size: int = 1 << 20) -> Iterator[bytes]:
+    """A remote command's stdout in chunks as it arrives (``cat`` of a large file: never all of it in
+    memory); a non-zero exit or a lost connection is a RemoteError naming the host."""
+    host = connection.original_host
+    try:
+        connection.open()
+        stdin, stdout, stderr = connection.client.exec_command(command)
+        stdin.close()
+        while True:
+            chunk = stdout.read(size)
+            if not chunk:
+                break
+            yield chunk
+        errors = stderr.read().decode("utf-8", "replace")
+        status = stdout.channel.recv_exit_status()
+    except (OSError, paramiko.SSHException) as error:
+        raise RemoteError(f"{host}: {what} failed: {error}") from None
+    if status != 0:
+        raise RemoteError(f"{host}: {what} failed (exit {status}): " + " | ".join(errors.strip().splitlines()[-3:]))
+
+
 def put_script(connection: Connection, settings_tools_dir: str, name: str, folder: Path = SCRIPTS) -> str:
     """Upload one of ``folder``'s scripts, deploy/remote/scripts/*.py unless told, to TOOLS_DIR/lib
     (content-addressed, so once); returns its remote path."""

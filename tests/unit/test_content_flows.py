@@ -66,15 +66,90 @@ def test_a_program_that_fails_without_a_report_is_a_remote_error_with_its_last_w
         ops.find(FakeRun(settings), facts.url_forms("/media/", []))
 
 
-def test_the_rows_of_the_models_that_committed_are_kept_when_a_later_one_failed(settings, program):
-    program[1].append(Ran(printed({"command": "rewrite", "error": "1 model(s) failed, each rolled back: x"}, ROWS),
-                          "", 1))
+def host_record(rows, cut=0) -> tuple[bytes, dict]:
+    """The program's record on the host (its bytes, less ``cut`` at the end), and what its report says of it."""
+    import hashlib
+    data = "".join(json.dumps(row.data()) + "\n" for row in rows).encode()
+    said = {"path": "/home/u/.media-cutover/content-urls/x.jsonl", "rows": len(rows), "bytes": len(data),
+            "sha256": hashlib.sha256(data).hexdigest()}
+    return data[:len(data) - cut], said
+
+
+@pytest.fixture
+def fetched(monkeypatch):
+    """The record's bytes ``cat`` streams from the content host (in two chunks), and the commands run."""
+    held = {"data": b"", "commands": []}
+
+    def chunks(connection, command, what):
+        held["commands"].append((connection, command))
+        data = held["data"]
+        yield from (data[:len(data) // 2], data[len(data) // 2:])
+    monkeypatch.setattr(ops, "output_chunks", chunks)
+    return held
+
+
+def test_the_rewrite_prints_counts_and_its_record_is_fetched_once_checked_and_mode_600(settings, program, fetched):
+    fetched["data"], said = host_record(ROWS)
+    fields = [{"field": "blog.Post.body", "changed": 1, "skipped": [], "skipped_total": 0},
+              {"field": "pages.Page.data", "changed": 1, "skipped": [], "skipped_total": 0}]
+    program[1].append(Ran(printed({"command": "rewrite", "dry_run": False, "fields": fields, "record": said,
+                                   "fields_scanned": 9, "left": [{"field": "blog.Post.body", "type": "TextField",
+                                                                  "rows": 1, "urls": 2}]}), "", 0))
     run = FakeRun(settings)
-    result, rows, failed = ops.rewrite(run, facts.url_forms("/media/", []), edits.RewritePlan({}), dry_run=False)
-    assert result is None and rows == ROWS
-    assert failed == "web2: rewriting old media URLs failed: 1 model(s) failed, each rolled back: x"
-    assert sent(program[0][0][1]).endswith(
-        "'--record', '~/.media-cutover/content-urls/20260102T030405Z-abcdef-prod.jsonl']))\n")
+    forms = facts.url_forms("/media/", [])
+    done = ops.rewrite(run, forms, edits.RewritePlan({}), expected={"blog.Post.body": {"1": "h1"}})
+    assert done.rows == 2 and done.failed == "" and done.result.changed == 2
+    assert done.record == ops.record_path(run) and ops.read_record(done.record) == ROWS
+    assert stat.S_IMODE(os.stat(done.record).st_mode) == 0o600
+    assert done.record.read_text().splitlines()[0] == json.dumps(
+        {"env": "prod", "media_url": "/media/", "record": edits.RECORD_KIND, "run_id": "20260102T030405Z-abcdef"})
+    assert [path.name for path in done.record.parent.iterdir()] == [done.record.name]   # no partial left
+    command = sent(program[0][0][1])
+    assert command.endswith("'--record', '~/.media-cutover/content-urls/20260102T030405Z-abcdef-prod.jsonl', "
+                            "'--shown', '0']))\n")
+    remote = '"$HOME"/.media-cutover/content-urls/20260102T030405Z-abcdef-prod.jsonl'
+    assert fetched["commands"] == [("web2", f"if [ -e {remote} ]; then cat {remote}; fi")]
+    assert done.result.remains(forms).summary() == "2 old media URLs in 1 field (blog.Post.body 2; /media/…)"
+
+
+@pytest.mark.parametrize("cut, why", [(1, "ends in the middle of a line"), (0, "rows 2 \\(the program wrote 3\\)")])
+def test_a_record_cut_short_or_not_the_one_written_is_refused_and_leaves_no_file(settings, program, fetched, cut, why):
+    fetched["data"], said = host_record(ROWS, cut)
+    said["rows"] += 0 if cut else 1
+    program[1].append(Ran(printed({"command": "rewrite", "dry_run": False, "fields": [], "record": said}), "", 0))
+    run = FakeRun(settings)
+    with pytest.raises(RemoteError, match=why):
+        ops.rewrite(run, facts.url_forms("/media/", []), edits.RewritePlan({}), expected={})
+    assert list(ops.record_path(run).parent.iterdir()) == []
+    fetched["data"] = host_record(ROWS)[0]   # the undo's fetch: what parses, whatever the program said
+    assert ops.read_record(ops.fetch_record(run, facts.url_forms("/media/", []))) == ROWS
+
+
+def test_the_rows_of_the_models_that_committed_are_kept_when_a_later_one_failed(settings, program, fetched):
+    fetched["data"], said = host_record(ROWS)
+    program[1].append(Ran(printed({"command": "rewrite", "error": "1 model(s) failed, each rolled back: x",
+                                   "record": said}), "", 1))
+    run = FakeRun(settings)
+    done = ops.rewrite(run, facts.url_forms("/media/", []), edits.RewritePlan({}), expected={})
+    assert done.result is None and done.rows == 2 and ops.read_record(done.record) == ROWS
+    assert done.failed == "web2: rewriting old media URLs failed: 1 model(s) failed, each rolled back: x"
+
+
+def test_a_host_without_the_record_gives_none_to_fetch(settings, fetched):
+    assert ops.fetch_record(FakeRun(settings), facts.url_forms("/media/", [])) is None
+    assert not ops.record_path(FakeRun(settings)).exists()
+
+
+def test_the_dry_run_sends_each_rows_key_and_hash_and_a_few_rows_whole(settings, program):
+    hashes = "".join(edits.HASH_MARKER + json.dumps({"model": row.model, "field": row.field, "pk": row.pk,
+                                                       "hash": row.hash}) + "\n" for row in ROWS)
+    program[1].append(Ran(hashes + printed({"command": "rewrite", "dry_run": True, "fields": []}, ROWS[:1]), "", 0))
+    result = ops.dry_run(FakeRun(settings), facts.url_forms("/media/", []), edits.RewritePlan({}), shown=1)
+    assert sent(program[0][0][1]).endswith("'--dry-run', '--shown', '1', '--hashes']))\n")
+    assert result.rows == tuple(ROWS[:1])
+    assert result.planned == (edits.PlannedRow("blog.Post", "body", 1, "h1"), edits.PlannedRow("pages.Page", "data", 7, "h2"))
+    assert edits.expected_hashes(result.planned) == edits.expected_hashes(ROWS) == {
+        "blog.Post.body": {"1": "h1"}, "pages.Page.data": {"7": "h2"}}
 
 
 def test_the_record_is_mode_600_made_once_read_back_whole_and_marked_restored(settings):

@@ -284,3 +284,66 @@ print("RESULTS " + json.dumps(results))
     assert results["json"] == [1, True, "https://b/x.png", 0, 0]
     assert results["child"] == [1, True, "See it."]
     assert results["uuid"] == [1, True, "moved"]
+
+
+def test_many_writes_a_batch_at_once_and_a_batch_with_a_changed_row_row_by_row(site):
+    """CompareAndSet.many: rows in one executemany a batch; a batch whose row count falls short (a row that no
+    longer holds what was read) rolled back to its savepoint and done row by row: each row's own answer."""
+    from deploy.site.site_python import program
+    check = '''
+import json
+from django.db import transaction
+from blog.models import Post
+for n in range(5):
+    Post.objects.create(title="p%d" % n, body="old %d" % n)
+rows = list(Post.objects.filter(title__startswith="p").order_by("pk").values_list("pk", "body"))
+field = Post._meta.get_field("body")
+with transaction.atomic():
+    first = CompareAndSet(Post, field).many([(pk, body, body.replace("old", "new")) for pk, body in rows[:2]])
+    stale = [(pk, body if n != 1 else "not what it holds", body.replace("old", "new"))
+             for n, (pk, body) in enumerate(rows[2:])]
+    second = CompareAndSet(Post, field).many(stale)
+bodies = list(Post.objects.filter(title__startswith="p").order_by("pk").values_list("body", flat=True))
+print("RESULTS " + json.dumps([first, second, bodies]))
+'''
+    text = "\n".join(program(name) for name in ("content_url_finder.py", "content_url_rows.py")) + check
+    output = run(f"cd {site} && {site_python()} manage.py shell -c {shlex.quote(text)}")
+    assert "RESULTS " in output, output[-2000:]
+    first, second, bodies = json.loads(next(line for line in output.splitlines() if line.startswith("RESULTS "))[8:])
+    assert first == [True, True] and second == [True, False, True]
+    assert bodies == ["new 0", "new 1", "new 2", "old 3", "new 4"]
+
+
+def test_the_flows_rewrite_prints_hashes_and_few_rows_records_whole_and_counts_what_it_leaves(site, tmp_path):
+    """The dry run as the plan runs it (--hashes --shown 1): every row's key and hash, one row whole; the
+    rewrite as the flow runs it (--record --shown 0): no row printed, every row in the record, whose rows,
+    bytes and sha256 the report gives; and the old media URLs left (gone.png is not in the plan), as a find
+    after it counts them."""
+    on_disk, on_s3 = host(site), host(site, "settings_s3")
+    found = content_urls.parse_find(run(content_urls.find_command(on_disk, FORMS, names_limit=0)), "web1", FORMS)
+    names = found.names()
+    storage = content_urls.parse_storage_urls(
+        run(content_urls.storage_urls_command(on_s3), content_urls.storage_urls_input(names)), "web1")
+    plan = rewrite.plan_rewrite(names, names - {"uploads/gone.png"}, storage.urls.get, FORMS)
+    full = rewrite.parse_rewrite(run(content_urls.rewrite_command(on_s3, FORMS, dry_run=True),
+                                     rewrite.plan_input(plan)), "web1")
+    dry = rewrite.parse_rewrite(run(content_urls.rewrite_command(on_s3, FORMS, dry_run=True, shown=1, hashes=True),
+                                    rewrite.plan_input(plan)), "web1")
+    assert len(dry.rows) == 1 and dry.rows[0] == full.rows[0] and dry.changed == full.changed == 5
+    assert rewrite.expected_hashes(dry.planned) == rewrite.expected_hashes(full.rows)
+
+    record = tmp_path / "host" / "content.jsonl"
+    output = run(content_urls.rewrite_command(on_s3, FORMS, dry_run=False, record=str(record), shown=0),
+                 rewrite.plan_input(plan, rewrite.expected_hashes(dry.planned)))
+    done = rewrite.parse_rewrite(output, "web1")
+    assert rewrite.ROW_MARKER not in output and done.rows == () and done.changed == 5
+    check = rewrite.RecordCheck("web1", str(record))
+    check.feed(record.read_bytes())
+    assert check.finish(done.record) == 5 and done.record["path"] == str(record)
+    assert sorted(row.label for row in rewrite.read_record(record.read_text())[1]) == sorted(
+        row.label for row in full.rows)
+    after = content_urls.parse_find(run(content_urls.find_command(on_disk, FORMS)), "web1", FORMS)
+    assert done.remains(FORMS).summary() == after.summary() == (
+        "1 old media URL in 1 field (blog.Post.body 1; /static/media/…, //127.0.0.1:8001/static/media/…, "
+        "//www.example.com/static/media/…)")
+    assert done.remains(FORMS).fields_scanned == after.fields_scanned

@@ -119,7 +119,7 @@ def test_the_markers_printed_are_those_the_reports_are_read_by():
     assert printed_markers(program("storage_probe.py")) == {storage.MARKER}
     assert printed_markers(host_script("gunicorn_facts.py")) == {gunicorn.MARKER}
     assert printed_markers(program("content_url_tool.py")) == {content_urls.MARKER}
-    assert printed_markers(program("content_url_rows.py")) == {content_edits.ROW_MARKER}
+    assert printed_markers(program("content_url_rows.py")) == {content_edits.ROW_MARKER, content_edits.HASH_MARKER}
 
 
 def sent_programs(command: str) -> list[str]:

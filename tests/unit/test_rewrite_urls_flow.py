@@ -55,13 +55,21 @@ def site(monkeypatch):
         fields = [BODY, DATA] if held["rows"] else []
         return facts.parse_find(printed({"fields": fields, "fields_scanned": 9}), "web2", forms)
 
-    def rewrite(run, forms, plan, dry_run, expected=None):
-        held["rewrites"].append((dry_run, expected))
-        rows = [row for row in held["rows"]]
+    def result(rows, dry_run, shown=0):
+        """The program's: each row's key and hash and the first ``shown`` whole (a dry run), or counts only."""
         fields = [{"field": row.label, "changed": 1, "skipped_total": 0, "skipped": []} for row in rows]
-        if not dry_run:
-            held["rows"] = []
-        return edits.RewriteResult("web2", dry_run, tuple(rows), tuple(fields)), rows, ""
+        planned = [edits.PlannedRow(row.model, row.field, row.pk, row.hash) for row in rows] if dry_run else []
+        return edits.RewriteResult("web2", dry_run, tuple(rows[:shown]), tuple(fields), tuple(planned), (), 9)
+
+    def dry_run(run, forms, plan, shown):
+        held["rewrites"].append((True, None))
+        return result(held["rows"], True, shown)
+
+    def rewrite(run, forms, plan, expected):
+        held["rewrites"].append((False, expected))
+        rows, held["rows"] = held["rows"], []
+        record = ops.write_record(run, rows, forms) if rows else None   # as fetched from the host
+        return ops.Rewritten(result(rows, False), record, len(rows))
 
     def restore(run, rows):
         held["restores"].append(rows)
@@ -70,6 +78,7 @@ def site(monkeypatch):
     monkeypatch.setattr(ops, "in_bucket", lambda run, names: set(names) - {"b.pdf"})
     monkeypatch.setattr(ops, "storage_urls", lambda run, names: StorageUrls(
         "storages.backends.s3.S3Storage", False, {name: BUCKET + name for name in names}))
+    monkeypatch.setattr(ops, "dry_run", dry_run)
     monkeypatch.setattr(ops, "rewrite", rewrite)
     monkeypatch.setattr(ops, "restore", restore)
     return held
@@ -98,6 +107,12 @@ def test_the_rewrite_is_recorded_mode_600_its_undo_restores_it_and_a_second_run_
     record = run.state.content.record
     assert stat.S_IMODE(os.stat(record).st_mode) == 0o600 and ops.read_record(record) == ROWS
 
+    [remains] = steps_of(run, "what remains")
+    finds = len(run.journal.records)
+    assert remains.apply(run) == "left: no old media URL (/media/…, //10.0.0.5:8001/media/…, //www.example.com/media/…) " \
+                                 "in 9 text fields"   # as the rewrite counted it: no find again
+    assert run.journal.records[finds:] == [ops.counts_of(run.state.content.remains)]
+
     assert rewrite.undo(run).splitlines() == [f"{record.name}:", "web2: 2 rows put back"]
     assert site["restores"] == [ROWS] and ops.pending_records(settings) == []   # no rollback takes it again
 
@@ -120,12 +135,25 @@ def test_the_dry_run_shows_each_change_as_a_diff_and_writes_nothing(settings, si
     assert site["rewrites"] == [(True, None)] and not (settings.project_root / "runs").exists()
 
 
+def test_the_dry_run_shows_a_bounded_number_of_diffs_and_counts_the_others(settings, site, monkeypatch):
+    monkeypatch.setattr(rewrite_urls, "DIFFS", 1)
+    run = FakeRun(settings, options=Options(dry_run=True))
+    for step in steps_of(run, *READ):
+        step.apply(run)
+    assert len(run.state.content.shown) == 1 and len(run.state.content.planned) == 2
+    [rewrite] = steps_of(run, "rewrite old media URLs to the storage's")
+    shown = rewrite.preview(run).splitlines()
+    assert shown[0] == "--- blog.Post.body pk=1 (now)" and not any("pages.Page" in line for line in shown)
+    assert shown[-2:] == ["... and 1 more row", f"would change 2 rows, recorded in {ops.record_path(run)}"]
+
+
 def test_a_model_that_failed_leaves_the_record_of_those_that_committed_for_the_undo(settings, site, monkeypatch):
     run = FakeRun(settings)
     for step in steps_of(run, *READ):
         step.apply(run)
-    monkeypatch.setattr(ops, "rewrite", lambda run, forms, plan, dry_run, expected=None: (
-        None, ROWS[:1], "web2: rewriting old media URLs failed: 1 model(s) failed, each rolled back: pages.Page"))
+    monkeypatch.setattr(ops, "rewrite", lambda run, forms, plan, expected: ops.Rewritten(
+        None, ops.write_record(run, ROWS[:1], forms), 1,
+        "web2: rewriting old media URLs failed: 1 model(s) failed, each rolled back: pages.Page"))
     [rewrite] = steps_of(run, "rewrite old media URLs to the storage's")
     with pytest.raises(RemoteError, match="1 model\\(s\\) failed"):
         rewrite.apply(run)

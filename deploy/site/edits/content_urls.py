@@ -3,24 +3,30 @@
 Pure.  The plan maps each file's name to the URL the site's storage gives it now, only for names known to
 be in the bucket and only where that URL is a plain, stable one (a signed URL expires: written into a page
 it would break).  The program (deploy/site/programs/content_url_rows.py) replaces, in each row, exactly
-the old media URLs of those names (``deploy.site.facts.content_urls`` says which forms) and prints a row
-line per change; those lines are the record: JSON lines, mode 600 on the operator's machine, a header
-first.  The restore sends them back; the program puts ``before`` back where the row still holds ``after``.
+the old media URLs of those names (``deploy.site.facts.content_urls`` says which forms).  Its dry run
+prints each row's key and hash (``PlannedRow``: the rewrite's "expected") and a few rows whole (the
+diffs); the rewrite writes a row line per change to its record on the host, which the operator fetches
+once and checks (``RecordCheck``): JSON lines, mode 600 on the operator's machine, a header first.  The
+restore sends them back; the program puts ``before`` back where the row still holds ``after``.
 """
 
 from __future__ import annotations
 
 import difflib
+import hashlib
 import json
 import re
 from dataclasses import dataclass, field
 from typing import Callable, Container, Iterable
 from urllib.parse import urlsplit
 
+from ...errors import RemoteError
 from ...text_table import counted
-from ..facts.content_urls import UrlForms, marked
+from ..facts.content_urls import MARKER, ContentReport, FieldReport, UrlForms, marked
 
 ROW_MARKER = "MEDIA-CUTOVER-CONTENT-ROW "
+HASH_MARKER = "MEDIA-CUTOVER-CONTENT-HASH "
+ROW_KEYS = ("model", "field", "pk", "before", "after", "hash")
 RECORD_KIND = "media-cutover content rewrite"
 UNSAFE = re.compile(r"[\s\"'<>\\]")
 WIDTH = 100  # a diff's lines: long HTML is cut after its tags so that a change shows in a short line
@@ -106,12 +112,34 @@ class RowChange:
         return RowChange(self.model, self.field, self.pk, self.after, self.before, self.hash)
 
 
+@dataclass(frozen=True)
+class PlannedRow:
+    """A row a dry run would change: its key and the hash of its value as read (no before, no after)."""
+
+    model: str
+    field: str
+    pk: object
+    hash: str
+
+    @property
+    def label(self) -> str:
+        return f"{self.model}.{self.field}"
+
+
 def rows_of(output: str) -> list[RowChange]:
     return [RowChange.read(json.loads(line[len(ROW_MARKER):])) for line in output.splitlines()
             if line.startswith(ROW_MARKER)]
 
 
-def expected_hashes(rows: Iterable[RowChange]) -> dict[str, dict[str, str]]:
+def planned_of(output: str) -> list[PlannedRow]:
+    """The HASH_MARKER lines of a dry run (``--hashes``): every row it would change (parsed as one JSON list:
+    a dry run of 100,000 rows prints 200,000 of them)."""
+    lines = [line[len(HASH_MARKER):] for line in output.splitlines() if line.startswith(HASH_MARKER)]
+    return [PlannedRow(data["model"], data["field"], data["pk"], data["hash"])
+            for data in json.loads("[" + ",".join(lines) + "]")]
+
+
+def expected_hashes(rows: Iterable[RowChange | PlannedRow]) -> dict[str, dict[str, str]]:
     """The dry run's rows as the rewrite checks them: field -> str(pk) -> hash of the value shown."""
     expected: dict[str, dict[str, str]] = {}
     for row in rows:
@@ -123,8 +151,26 @@ def expected_hashes(rows: Iterable[RowChange]) -> dict[str, dict[str, str]]:
 class RewriteResult:
     host: str
     dry_run: bool
-    rows: tuple[RowChange, ...]
+    rows: tuple[RowChange, ...]      # those printed whole (--shown)
     fields: tuple[dict, ...]         # {"field", "changed", "skipped": [{"pk", "why"}], "skipped_total"}
+    planned: tuple[PlannedRow, ...] = ()   # every row, key and hash (--hashes)
+    left: tuple[dict, ...] = ()      # {"field", "type", "rows", "urls"}: old media URLs the content holds after
+    fields_scanned: int | None = None     # None: an older program's output says nothing of what is left
+    record: dict | None = None       # the record on the host: {"path", "rows", "bytes", "sha256"}
+
+    @property
+    def changed(self) -> int:
+        return sum(count["changed"] for count in self.fields)
+
+    def remains(self, forms: UrlForms) -> ContentReport | None:
+        """What a find would report after the rewrite (its summary, its journaled counts), from the program's
+        own count of what it left; None when it did not count."""
+        if self.fields_scanned is None:
+            return None
+        fields = tuple(FieldReport(field=item["field"], type=item["type"], form="url", rows=item["rows"],
+                                   urls=item["urls"], examples=(), names=(), names_total=0, on_disk=0)
+                       for item in self.left)
+        return ContentReport(self.host, forms, self.fields_scanned, fields)
 
     def lines(self) -> list[str]:
         verb = "would change" if self.dry_run else "changed"
@@ -141,7 +187,18 @@ class RewriteResult:
 
 def parse_rewrite(output: str, host: str) -> RewriteResult:
     data = marked(output, host, "rewriting old media URLs")
-    return RewriteResult(host, data["dry_run"], tuple(rows_of(output)), tuple(data["fields"]))
+    return RewriteResult(host, data["dry_run"], tuple(rows_of(output)), tuple(data["fields"]),
+                         tuple(planned_of(output)), tuple(data.get("left", ())), data.get("fields_scanned"),
+                         data.get("record"))
+
+
+def record_report(output: str) -> dict | None:
+    """The program's word on its record on the host ({"path", "rows", "bytes", "sha256"}), error or not:
+    when a later model failed, the rows of those that committed are in it."""
+    for line in reversed(output.splitlines()):
+        if line.startswith(MARKER):
+            return json.loads(line[len(MARKER):]).get("record")
+    return None
 
 
 # --- the diff a dry run shows ----------------------------------------------------------------------------
@@ -176,11 +233,56 @@ def diff(row: RowChange) -> str:
 
 def record_text(rows: Iterable[RowChange], **header: str) -> str:
     """The record: a header line (the run, the environment, the forms), then a JSON line a row."""
-    lines = [json.dumps({"record": RECORD_KIND, **header}, sort_keys=True)]
+    lines = [record_header(**header).rstrip("\n")]
     # Not sort_keys: a JSONField's value keeps its keys' order, or it would not be put back as it was (and
     # SQLite compares JSON as text: the restore would not find the row holding what was written).
     lines += [json.dumps(row.data()) for row in rows]
     return "\n".join(lines) + "\n"
+
+
+class RecordCheck:
+    """The host's record as it streams to the operator's: every line a row (a JSON object with the row's
+    keys), counted, its bytes hashed; ``finish`` compares them with what the program said it wrote."""
+
+    def __init__(self, host: str, path: str):
+        self.host, self.path = host, path
+        self.rows, self.bytes, self.sha256, self.rest = 0, 0, hashlib.sha256(), b""
+
+    def feed(self, chunk: bytes) -> None:
+        self.sha256.update(chunk)
+        self.bytes += len(chunk)
+        lines = (self.rest + chunk).split(b"\n")
+        self.rest = lines.pop()
+        for line in lines:
+            self._row(line)
+
+    def _row(self, line: bytes) -> None:
+        self.rows += 1
+        try:
+            data = json.loads(line)
+            good = isinstance(data, dict) and all(key in data for key in ROW_KEYS) \
+                and isinstance(data["model"], str) and isinstance(data["field"], str) and isinstance(data["hash"], str)
+        except ValueError:
+            good = False
+        if not good:
+            raise RemoteError(f"{self.host}: {self.path}: line {self.rows} of the rewrite's record is not a row")
+
+    def finish(self, said: dict | None = None) -> int:
+        """The rows read; RemoteError when the last line is cut short, or the rows, bytes or sha256 are not
+        those the program said (``said``: its "record")."""
+        if self.rest:
+            raise RemoteError(f"{self.host}: {self.path}: the rewrite's record ends in the middle of a line")
+        if said is not None:
+            got = {"rows": self.rows, "bytes": self.bytes, "sha256": self.sha256.hexdigest()}
+            wrong = [f"{key} {got[key]} (the program wrote {said.get(key)})" for key in got if said.get(key) != got[key]]
+            if wrong:
+                raise RemoteError(f"{self.host}: {self.path}: the rewrite's record is not the one written: "
+                                  + ", ".join(wrong))
+        return self.rows
+
+
+def record_header(**header: str) -> str:
+    return json.dumps({"record": RECORD_KIND, **header}, sort_keys=True) + "\n"
 
 
 def read_record(text: str) -> tuple[dict, list[RowChange]]:

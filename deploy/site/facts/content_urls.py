@@ -105,11 +105,16 @@ def find_command(host: HostSettings, forms: UrlForms, media_root: str | None = N
 
 
 def rewrite_command(host: HostSettings, forms: UrlForms, dry_run: bool, record: str | None = None,
-                    env_file: str | None = None, switch_name: str = "USE_S3") -> str:
+                    env_file: str | None = None, switch_name: str = "USE_S3", shown: int | None = None,
+                    hashes: bool = False) -> str:
     """The rewrite; its plan on stdin (``edits.content_urls.plan_input``).  ``record``: a new file on the
-    host the rows are written to before each commit (the caller keeps its own copy too)."""
+    host the rows are written to before each commit (the caller fetches it: ``edits.RecordCheck``);
+    ``shown``: the rows printed whole (None: every one); ``hashes``: every row's key and hash printed (a
+    dry run's plan)."""
     words = ["rewrite", *forms.arguments(), *(["--dry-run"] if dry_run else [])]
     words += ["--record", record] if record else []
+    words += ["--shown", str(int(shown))] if shown is not None else []
+    words += ["--hashes"] if hashes else []
     return command(host, words, env_file, switch_name)
 
 

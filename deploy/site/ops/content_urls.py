@@ -6,8 +6,10 @@ each command runs once, on the content host (the first of the run's hosts whose 
 and SITE_PYTHON), in the site's Python under its settings module, its input on stdin.
 
 The rewrite's record lives on the operator's machine, ``runs/<run id>-<env>-content-urls.record`` (mode
-600, created once: O_EXCL), written from the rows the program prints as each model commits; a sibling
-``.restored`` marks one put back, so that a second rollback takes it no more.
+600, created once), fetched once from the program's own record on the content host (``host_record``: its
+rows written before each model commits) by one ``cat``, streamed to the file and checked on the way (each
+line a row; the rows, bytes and sha256 the program said it wrote); a sibling ``.restored`` marks one put
+back, so that a second rollback takes it no more.
 """
 
 from __future__ import annotations
@@ -15,17 +17,19 @@ from __future__ import annotations
 import json
 import os
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterable
 
 import botocore.exceptions
 
+from ...config.paths import shell_path
 from ...config.types import HostSettings, Settings
 from ...engine.counts import ContentUrlCounts
 from ...engine.run import Run
 from ...errors import ConfigError, RemoteError, StoreUnavailable
 from ...media.compare import object_key
-from ...remote.ssh import read_file, run_with_input_to_end
+from ...remote.ssh import output_chunks, run_with_input_to_end
 from ...retry import gave_up, policy_of
 from ...store.client import attempts_made, client_fault, s3_client
 from ...store.listing import listing
@@ -112,32 +116,75 @@ def host_record(run: Run) -> str:
     return f"{run.settings.tools_dir.rstrip('/')}/content-urls/{run.run_id}-{run.settings.env}.jsonl"
 
 
-def rewrite(run: Run, forms: UrlForms, plan: RewritePlan, dry_run: bool,
-            expected: dict[str, dict[str, str]] | None = None) -> tuple[RewriteResult | None, list[RowChange], str]:
-    """(the program's result, the rows it changed, why it failed).  The rows come one a model as each
-    commits: read even when a later model failed (the result is then None, and the third part says why).
-    Not dry, the program records them on the host too (``host_record``)."""
+def dry_run(run: Run, forms: UrlForms, plan: RewritePlan, shown: int) -> RewriteResult:
+    """The program's dry run of ``plan``: every row it would change, its key and hash only (``planned``: the
+    rewrite's expected hashes), and the first ``shown`` whole (``rows``: the diffs)."""
     host = content_host(run)
-    record = None if dry_run else host_record(run)
-    output = _program(run, facts.rewrite_command(host, forms, dry_run, record, *_switch(run, host)),
+    output = _program(run, facts.rewrite_command(host, forms, True, None, *_switch(run, host), shown=shown,
+                                                 hashes=True),
+                      edits.plan_input(plan), "rewriting old media URLs")
+    return edits.parse_rewrite(output, host.alias)
+
+
+@dataclass(frozen=True)
+class Rewritten:
+    """What the rewrite did: the program's result (None: a model failed, ``failed`` says why, and those
+    before it committed), the record of the rows it changed on this machine (None: none), their count."""
+
+    result: RewriteResult | None
+    record: Path | None
+    rows: int
+    failed: str = ""
+
+
+def rewrite(run: Run, forms: UrlForms, plan: RewritePlan, expected: dict[str, dict[str, str]]) -> Rewritten:
+    """The rewrite, a row changed since the dry run (``expected``) skipped.  The program records the rows on
+    the host (``host_record``) and prints only its counts; the record is then fetched (``fetch_record``),
+    even when a later model failed (the rows of those that committed are in it)."""
+    host = content_host(run)
+    output = _program(run, facts.rewrite_command(host, forms, False, host_record(run), *_switch(run, host), shown=0),
                       edits.plan_input(plan, expected), "rewriting old media URLs")
-    rows = edits.rows_of(output)
+    said = edits.record_report(output)
+    record = fetch_record(run, forms, said) if said and said.get("rows") else None
+    rows = said["rows"] if record is not None and said else 0
     try:
-        return edits.parse_rewrite(output, host.alias), rows, ""
+        return Rewritten(edits.parse_rewrite(output, host.alias), record, rows)
     except RemoteError as error:
-        if dry_run or not rows:
+        if record is None:
             raise
-        return None, rows, str(error)
+        return Rewritten(None, record, rows, str(error))
 
 
-def rows_on_host(run: Run) -> list[RowChange]:
-    """The rows of this run's record on the content host ([] when it wrote none)."""
+def fetch_record(run: Run, forms: UrlForms, said: dict | None = None) -> Path | None:
+    """The program's record on the content host copied once (one ``cat``) to ``record_path`` (mode 600, created
+    once), a header first, streamed as it comes and checked: each line a row, and, given the program's word
+    (``said``), its rows, bytes and sha256.  None when the host holds no row of it (no file, or empty).  A
+    failure leaves no file behind."""
     host = content_host(run)
+    path = record_path(run)
+    path.parent.mkdir(exist_ok=True)
+    partial = path.with_name(path.name + ".partial")
+    remote = shell_path(host_record(run))
+    check = edits.RecordCheck(host.alias, host_record(run))
+    partial.unlink(missing_ok=True)   # an earlier fetch of this run's record that failed
+    descriptor = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     try:
-        text = read_file(run.connection(host.alias), host_record(run)).decode("utf-8")
-    except RemoteError:
-        return []
-    return [RowChange.read(json.loads(line)) for line in text.splitlines() if line.strip()]
+        with os.fdopen(descriptor, "wb") as written:
+            written.write(edits.record_header(run_id=run.run_id, env=run.settings.env,
+                                              media_url=forms.media_url).encode("utf-8"))
+            for chunk in output_chunks(run.connection(host.alias), f"if [ -e {remote} ]; then cat {remote}; fi",
+                                       "fetching the rewrite's record"):
+                check.feed(chunk)
+                written.write(chunk)
+            rows = check.finish(said)
+            written.flush()
+            os.fsync(written.fileno())
+        if not rows:
+            return None
+        os.link(partial, path)   # created once: an existing record is never replaced
+        return path
+    finally:
+        partial.unlink(missing_ok=True)
 
 
 def restore(run: Run, rows: list[RowChange]) -> RestoreResult:

@@ -160,21 +160,32 @@ class Forms:
             name = self._names[path] = name_of(path)
             return name
 
-    def replaced(self, value, urls):
+    def replaced(self, value, urls, counts=None):
         """``value`` (a str, or a JSON value whose strings are looked at) with each old media URL whose
-        name ``urls`` maps replaced by its new URL; anything else, ?query and #fragment too, unchanged."""
+        name ``urls`` maps replaced by its new URL; anything else, ?query and #fragment too, unchanged.
+        ``counts``, a list [replaced, left], gets the old media URLs replaced and those left (a name not
+        mapped, or none) added: what a find would count in the value before, and after."""
         if isinstance(value, str):
-            pieces, last = [], 0
+            if self.path not in value:  # every occurrence holds the media path (a JSON value's other strings)
+                return value
+            pieces, last, left = [], 0, 0
             for found in self.occurrences(value):
-                new = urls.get(found.name) if found.ours and found.name is not None else None
+                if not found.ours:
+                    continue
+                new = urls.get(found.name) if found.name is not None else None
                 if new is not None:
                     pieces += [value[last:found.start], new]
                     last = found.end
+                else:
+                    left += 1
+            if counts is not None:
+                counts[0] += len(pieces) // 2
+                counts[1] += left
             return "".join(pieces) + value[last:] if pieces else value
         if isinstance(value, list):
-            return [self.replaced(item, urls) for item in value]
+            return [self.replaced(item, urls, counts) for item in value]
         if isinstance(value, dict):  # keys stay: a URL as a key is not a reference a rewrite should move
-            return dict((key, self.replaced(item, urls)) for key, item in value.items())
+            return {key: self.replaced(item, urls, counts) for key, item in value.items()}
         return value
 
 

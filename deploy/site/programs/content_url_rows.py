@@ -9,10 +9,15 @@ runs as a file).  Django is imported inside the functions.
   compare-and-set, ``filter(pk=, field=old).update(field=new)`` (its SQL compiled once a field: CompareAndSet),
   whose row count says whether it happened.
   With "expected" (the hashes the dry run showed), a row whose value changed since, or that the plan does
-  not list, is skipped and named.  One ROW_MARKER line per row changed: model, field, pk, before, after,
-  hash (of before), printed once its model committed; with a record file the same lines reach it (created
-  mode 600, fsynced) before the commit, so no committed change goes unrecorded.  ``update()`` runs no
-  ``save()``: no signal, no ``auto_now``.
+  not list, is skipped and named.  A row line per row changed: model, field, pk, before, after, hash (of
+  before); with a record file those lines reach it (created mode 600, fsynced) before the commit, so no
+  committed change goes unrecorded, and the report says how many rows, bytes and their sha256 ("record"),
+  for the operator to fetch the file once and check it.  Printed once its model committed: a ROW_MARKER
+  line for the first --shown rows (default every one; a dry run's diffs), and with --hashes a HASH_MARKER
+  line for every row, its model, field, pk and hash only (a dry run's plan: the rewrite's "expected").
+  The writes go in batches (``CompareAndSet.many``).  The report also counts, by field, the old media URLs
+  the content holds after it ("left": those not planned, and the rows skipped), as a find would.
+  ``update()`` runs no ``save()``: no signal, no ``auto_now``.
 - restore: the record's lines on stdin; each row, newest first, gets ``before`` back where it still holds
   ``after`` (compare-and-set), and is listed ("rows": model, field, pk: exactly those a later undo takes
   again); one holding ``before`` already (its model rolled back, or restored before) is counted; the
@@ -20,12 +25,15 @@ runs as a file).  Django is imported inside the functions.
   ``before`` and ``after`` swapped.
 """
 
+import hashlib
 import json
 import os
 import sys
 
 ROW_MARKER = "MEDIA-CUTOVER-CONTENT-ROW "
+HASH_MARKER = "MEDIA-CUTOVER-CONTENT-HASH "
 NAMED_ROWS = 50  # skipped rows named, per field
+BATCH = 500      # rows a field's compare-and-set sends in one executemany
 
 if "value_hash" not in globals():  # imported as a file, by content_url_tool.py run as one: the finder beside it
     from content_url_finder import value_hash  # noqa: E402
@@ -33,6 +41,10 @@ if "value_hash" not in globals():  # imported as a file, by content_url_tool.py 
 
 class Refused(Exception):
     """Stop with this one-line message; nothing was changed."""
+
+
+class NotEveryRow(Exception):
+    """A batch's row count fell short: its savepoint rolled back."""
 
 
 def text_fields(model):
@@ -108,16 +120,48 @@ class CompareAndSet:
         self.db = rows.db
         return sql
 
-    def __call__(self, pk, old, new):
+    def _compiled(self, pk, old, new):
+        """Whether the compiled SQL serves (compiled from this row if not yet)."""
         if old is None or new is None or self.sql is False:
-            return self._orm(pk, old, new)
+            return False
         if self.sql is None:
             try:
                 self.sql = self._compile(pk, old, new)
             except Exception:  # an older Django's query API: the ORM's update
                 self.sql = False
-            if self.sql is False:
-                return self._orm(pk, old, new)
+        return self.sql is not False
+
+    def many(self, rows):
+        """Each (pk, old, new) of ``rows`` set, a True for each row that held ``old``.  BATCH rows at a time
+        in one ``executemany`` inside a savepoint: when its row count is not one a row, the savepoint is
+        rolled back and those rows go one by one (each one's own answer)."""
+        applied = []
+        for start in range(0, len(rows), BATCH):
+            part = rows[start:start + BATCH]
+            if self._batch(part):
+                applied += [True] * len(part)
+            else:
+                applied += [self(pk, old, new) == 1 for pk, old, new in part]
+        return applied
+
+    def _batch(self, part):
+        if not part or any(old is None or new is None for _, old, new in part) or not self._compiled(*part[0]):
+            return False
+        from django.db import connections, transaction
+        connection = connections[self.db]
+        parameters = [self._parameters(connection, pk, old, new) for pk, old, new in part]
+        try:
+            with transaction.atomic(using=self.db), connection.cursor() as cursor:
+                cursor.executemany(self.sql, parameters)
+                if cursor.rowcount != len(part):  # a row changed since read, or a driver that does not sum
+                    raise NotEveryRow()
+        except NotEveryRow:
+            return False
+        return True
+
+    def __call__(self, pk, old, new):
+        if not self._compiled(pk, old, new):
+            return self._orm(pk, old, new)
         from django.db import connections
         connection = connections[self.db]
         with connection.cursor() as cursor:
@@ -141,66 +185,121 @@ def read_plan(text, forms):
 
 def rewrite(args, forms):
     urls, expected = read_plan(sys.stdin.read(), forms)
-    record = open_record(args.record) if args.record and not args.dry_run else None
-    summary = {"dry_run": args.dry_run, "fields": [], "failed": []}
+    record = Record(args.record) if args.record and not args.dry_run else None
+    shown = [args.shown if args.shown is not None and args.shown >= 0 else None]  # ROW lines still to print
+    summary = {"dry_run": args.dry_run, "fields": [], "failed": [], "left": [], "fields_scanned": 0}
     for model in content_models():
         fields = list(text_fields(model))
         if not fields:
             continue
+        summary["fields_scanned"] += len(fields)
         try:
-            summary["fields"] += rewrite_model(model, fields, forms, urls, expected, args.dry_run, record)
+            counts, left = rewrite_model(model, fields, forms, urls, expected, args.dry_run, record, shown,
+                                         args.hashes)
+            summary["fields"] += counts
+            summary["left"] += left
         except Exception as problem:  # its transaction was rolled back: nothing of this model changed
             summary["failed"].append({"model": label(model), "error": "%s: %s" % (type(problem).__name__, problem)})
+    summary["changed"] = sum(count["changed"] for count in summary["fields"])
+    if record is not None:
+        summary["record"] = record.report()
+        record.close()
     if summary["failed"]:
         summary["error"] = "%d model(s) failed, each rolled back: %s" % (
             len(summary["failed"]), "; ".join("%(model)s: %(error)s" % failed for failed in summary["failed"]))
     return summary
 
 
-def rewrite_model(model, fields, forms, urls, expected, dry_run, record):
-    """One model's fields in one transaction; its row lines printed once it committed."""
+def rewrite_model(model, fields, forms, urls, expected, dry_run, record, shown, hashes):
+    """One model's fields in one transaction; its lines printed once it committed.  (the fields' counts,
+    the old media URLs left in each as the transaction saw them)"""
     from django.db import router, transaction
-    changed, counts = [], []
+    changed, counts, left = [], [], []
     with transaction.atomic(using=router.db_for_write(model)):
         for field, kind in fields:
             count = {"field": label(model, field), "changed": 0, "skipped": []}
+            remains = {"field": count["field"], "type": type(field).__name__, "rows": 0, "urls": 0}
             planned = None if expected is None else expected.get(count["field"], {})
             rows = candidates(model, field, kind, forms)
-            compare_and_set = CompareAndSet(model, field)
+            writes = []
             # Read whole, then write: on SQLite no query is isolated from another on the same connection.
             for pk, value in list(rows if dry_run else rows.select_for_update()):
-                new = forms.replaced(value, urls)
+                found = [0, 0]  # old media URLs replaced, left
+                new = forms.replaced(value, urls, found)
                 if new == value:
+                    remains["rows"] += 1 if found[1] else 0
+                    remains["urls"] += found[1]
                     continue
                 before_hash = value_hash(value)
                 if planned is not None and planned.get(str(pk)) != before_hash:
                     reason = "not in the plan" if str(pk) not in planned else "changed since the plan"
                     count["skipped"].append({"pk": pk, "why": reason})
+                    remains["rows"] += 1
+                    remains["urls"] += found[0] + found[1]
                     continue
-                if not dry_run and compare_and_set(pk, value, new) != 1:
+                writes.append((pk, value, new, before_hash, found))
+            done = [True] * len(writes) if dry_run else CompareAndSet(model, field).many(
+                [(pk, value, new) for pk, value, new, _, _ in writes])
+            for (pk, value, new, before_hash, found), applied in zip(writes, done):
+                if not applied:
                     count["skipped"].append({"pk": pk, "why": "changed while rewriting"})
+                    remains["rows"] += 1
+                    remains["urls"] += found[0] + found[1]
                     continue
+                remains["rows"] += 1 if found[1] else 0
+                remains["urls"] += found[1]
                 count["changed"] += 1
-                changed.append({"model": label(model), "field": field.name, "pk": pk, "before": value,
-                                "after": new, "hash": before_hash})
+                changed.append((field.name, pk, value, new, before_hash))
             count["skipped_total"] = len(count["skipped"])
             count["skipped"] = count["skipped"][:NAMED_ROWS]
             if count["changed"] or count["skipped_total"]:
                 counts.append(count)
-        lines = [json.dumps(row, default=str) for row in changed]  # once, for the record and stdout
+            if remains["urls"]:
+                left.append(remains)
+        name = label(model)
+        # The whole rows (before and after): for the record, and the first ``shown[0]`` for stdout.
+        wanted = len(changed) if record is not None or shown[0] is None else min(shown[0], len(changed))
+        lines = [json.dumps({"model": name, "field": field_name, "pk": pk, "before": value, "after": new,
+                             "hash": before_hash}, default=str)
+                 for field_name, pk, value, new, before_hash in changed[:wanted]]
         if record is not None and lines:
-            record.writelines(line + "\n" for line in lines)
-            record.flush()
-            os.fsync(record.fileno())
-    for line in lines:
+            record.write(lines)
+    printing = lines if shown[0] is None else lines[:shown[0]]
+    if shown[0] is not None:
+        shown[0] -= len(printing)
+    for line in printing:
         print(ROW_MARKER + line)
-    return counts
+    if hashes:
+        for field_name, pk, _, _, before_hash in changed:
+            print(HASH_MARKER + json.dumps({"model": name, "field": field_name, "pk": pk, "hash": before_hash},
+                                           default=str))
+    return counts, left
 
 
-def open_record(path):
-    path = os.path.expanduser(path)
-    os.makedirs(os.path.dirname(path) or ".", mode=0o700, exist_ok=True)
-    return os.fdopen(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600), "w", encoding="utf-8")
+class Record:
+    """The rows' record on this host: a new file (mode 600), each model's lines appended and fsynced before
+    its commit; its rows, bytes and sha256 counted as written."""
+
+    def __init__(self, path):
+        self.path = os.path.expanduser(path)
+        os.makedirs(os.path.dirname(self.path) or ".", mode=0o700, exist_ok=True)
+        self.file = os.fdopen(os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600), "wb")
+        self.sha256, self.rows, self.bytes = hashlib.sha256(), 0, 0
+
+    def write(self, lines):
+        data = "".join(line + "\n" for line in lines).encode("utf-8")
+        self.file.write(data)
+        self.file.flush()
+        os.fsync(self.file.fileno())
+        self.sha256.update(data)
+        self.rows += len(lines)
+        self.bytes += len(data)
+
+    def report(self):
+        return {"path": self.path, "rows": self.rows, "bytes": self.bytes, "sha256": self.sha256.hexdigest()}
+
+    def close(self):
+        self.file.close()
 
 
 def read_record(text):

@@ -1,7 +1,8 @@
 """Old media URLs the site's content stores (rich text, pasted links, JSON): found, rewritten, put back.
 
     SITE_PYTHON content_url_tool.py find [--media-url URL] [--host HOST ...] [--media-root DIR] [--names-limit N]
-    SITE_PYTHON content_url_tool.py rewrite [--media-url URL] [--host HOST ...] [--dry-run] [--record FILE] < PLAN
+    SITE_PYTHON content_url_tool.py rewrite [--media-url URL] [--host HOST ...] [--dry-run] [--record FILE]
+                                            [--shown N] [--hashes] < PLAN
     SITE_PYTHON content_url_tool.py restore < RECORD
     SITE_PYTHON content_url_tool.py storage-urls < NAMES
 
@@ -199,6 +200,8 @@ def parser():
         else:
             command.add_argument("--dry-run", action="store_true")
             command.add_argument("--record", help="append the rows changed to this new file (mode 600)")
+            command.add_argument("--shown", type=int, help="print the whole of at most this many rows (default all)")
+            command.add_argument("--hashes", action="store_true", help="print each row's model, field, pk and hash")
     commands.add_parser("restore")
     commands.add_parser("storage-urls")
     return parser
