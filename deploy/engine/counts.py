@@ -88,9 +88,12 @@ class ReferenceCounts(Counts):
     """The database's file references (deploy.flows.cutover)."""
 
     step: str = field(default="references", init=False)
-    references: int
-    missing_on_disk: int
+    references: int              # FileField values and file paths in CharFields
+    missing_on_disk: int         # FileField values only: a CharField's path counts only when on disk
     missing_everywhere: int
+    # the paths in CharFields, in all and by "app.Model.field"; None in a journal from before them
+    path_references: int | None = None
+    path_fields: Mapping[str, int] | None = None
 
 
 @dataclass(frozen=True, kw_only=True)

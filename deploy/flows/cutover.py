@@ -82,7 +82,8 @@ def check_database_references(run: FlowRun) -> str:
     if report is None:
         return "no MANAGE_PY configured for the media host: skipped"
     run.journal.record(ReferenceCounts(references=report.references, missing_on_disk=report.missing_on_disk,
-                                       missing_everywhere=len(report.missing_everywhere)))
+                                       missing_everywhere=len(report.missing_everywhere),
+                                       path_references=report.path_references, path_fields=report.path_fields))
     return report.summary()
 
 

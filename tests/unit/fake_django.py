@@ -5,8 +5,10 @@
 The settings come from the JSON in FAKE_DJANGO_SETTINGS; the models and their rows from the JSON file
 FAKE_DJANGO_DB names, read at each query, so that a test can add rows between two passes:
 
-    {"models": [{"label": "gallery.Photo", "pk": "auto" | "char", "files": ["image"],
+    {"models": [{"label": "gallery.Photo", "pk": "auto" | "char", "files": ["image"], "paths": ["path"],
                  "rows": [{"pk": 1, "image": "photos/a.jpg"}]}]}
+
+(each model has a CharField "title" too; "paths" names more CharFields, of a model without "files")
 
 What the programs do with a real Django (the ORM's SQL, a real site's settings) is the integration
 tests' part.
@@ -41,8 +43,9 @@ settings = _Settings(json.loads(os.environ.get("FAKE_DJANGO_SETTINGS", "{}")))
     "db/__init__.py": "",
     "db/models.py": '''
 class Field:
-    def __init__(self, name):
-        self.name = name
+    def __init__(self, name, primary_key=False, choices=None):
+        self.name = self.attname = name
+        self.primary_key, self.choices = primary_key, choices
 
 
 class FileField(Field):
@@ -83,6 +86,8 @@ def _matches(row, lookup, value):
         return (field is None) == value
     if operator == "gt":
         return field is not None and field > value
+    if operator == "contains":
+        return field is not None and value in field
     return field == value
 
 
@@ -98,33 +103,44 @@ class _QuerySet:
         return _QuerySet(self.label, self.tests + tuple(
             (lambda row, lookup=lookup: not _matches(row, *lookup)) for lookup in lookups.items()))
 
+    def order_by(self, *names):
+        return self
+
     def values_list(self, *names, flat=False):
         return _Values(self, names, flat)
 
 
 class _Values:
-    def __init__(self, queryset, names, flat):
-        self.queryset, self.names, self.flat = queryset, names, flat
+    def __init__(self, queryset, names, flat, stop=None):
+        self.queryset, self.names, self.flat, self.stop = queryset, names, flat, stop
+
+    def __getitem__(self, limit):
+        return _Values(self.queryset, self.names, self.flat, limit.stop)
 
     def iterator(self):
-        for row in _rows(self.queryset.label):
-            if all(test(row) for test in self.queryset.tests):
-                values = tuple(row.get(name) for name in self.names)
-                yield values[0] if self.flat else values
+        rows = [row for row in _rows(self.queryset.label) if all(test(row) for test in self.queryset.tests)]
+        for row in rows[:self.stop]:
+            values = tuple(row.get(name) for name in self.names)
+            yield values[0] if self.flat else values
 
 
 class _Meta:
     def __init__(self, model):
         self.label = model["label"]
-        self.pk = (models.AutoField if model["pk"] == "auto" else models.CharField)("id")
+        self.proxy = False
+        self.pk = (models.AutoField if model["pk"] == "auto" else models.CharField)("id", primary_key=True)
         self.concrete_fields = [self.pk, models.CharField("title")] + [models.FileField(name)
                                                                        for name in model["files"]]
+        self.concrete_fields += [models.CharField(name) for name in model.get("paths", ())]
+        self.local_concrete_fields = self.concrete_fields
 
 
 class _Model:
     def __init__(self, model):
         self._meta = _Meta(model)
-        self._default_manager = _QuerySet(model["label"])
+        for field in self._meta.concrete_fields:
+            field.model = self
+        self._default_manager = self._base_manager = _QuerySet(model["label"])
 
 
 class _Apps:

@@ -85,13 +85,14 @@ class Attachment(models.Model):             # django-summernote's: name is the u
 '''
 
 
-def make_site(root: Path, media_url: str, seed: str, files=()) -> Path:
+def make_site(root: Path, media_url: str, seed: str, files=(), models: str = MODELS) -> Path:
     """A project under ``root``: settings (SQLite, MEDIA_URL ``media_url``, MEDIA_ROOT root/media), settings_s3
     (the same with django-storages' S3Storage as default, URLs on a custom domain: no request is made),
-    manage.py, the app ``blog``; its tables made and ``seed`` (Python, the models imported) run."""
+    manage.py, the app ``blog`` (``models`` its models.py); its tables made and ``seed`` (Python, the models
+    imported) run."""
     (root / "blog").mkdir(parents=True)
     (root / "blog" / "__init__.py").write_text("")
-    (root / "blog" / "models.py").write_text(MODELS)
+    (root / "blog" / "models.py").write_text(models)
     for name in files:
         path = root / "media" / name
         path.parent.mkdir(parents=True, exist_ok=True)

@@ -34,6 +34,8 @@ LINES = [HEAD + tail for tail in (
     '"event": "counts", "step": "verify", "method": "listing", "local": 400, "remote": 400, "matched": 400, '
     '"extra": 0, "md5_checked": 400, "newer": 0}',
     '"event": "counts", "step": "references", "references": 400, "missing_on_disk": 0, "missing_everywhere": 0}',
+    '"event": "counts", "step": "references", "references": 406, "missing_on_disk": 0, "missing_everywhere": 0, '
+    '"path_references": 6, "path_fields": {"gallery.Photo.path": 6}}',
     '"event": "counts", "step": "sorl-thumbnail", "regenerate": 12, "sources": 4, "requests": {"/gallery/": 3}, '
     '"dead": 1, "dead_sample": ["cache/ab/cd/x.jpg"], "orphaned_rows": 0}',
     '"event": "counts", "step": "easy_thumbnails rows", "command": "migrate-easy", "changed": true, '
@@ -92,8 +94,10 @@ def test_an_older_journals_lines_read_and_are_written_back_as_they_were():
     # before the verify had a method, a pass its problems; a step and an event this version does not know
     older = [{"step": "verify", "local": 10, "remote": 10, "matched": 10, "extra": 0, "md5_checked": 0},
              {"step": "pass", "direction": "upload", "listed": 2, "copied": 2, "seconds": 0.1, "kind_of": "x"},
-             {"step": "thumbnails made", "made": 3}]
+             {"step": "thumbnails made", "made": 3},
+             {"step": "references", "references": 400, "missing_on_disk": 0, "missing_everywhere": 0}]
     records = [record_of("counts", fields) for fields in older]
+    assert isinstance(records[3], counts.ReferenceCounts) and records[3].path_references is None  # before the paths
     assert isinstance(records[0], counts.ListingVerifyCounts) and records[0].newer is None
     assert isinstance(records[1], counts.PassCounts) and records[1].problems is None and records[1].copied == 2
     assert type(records[2]) is Counts and records[2].step == "thumbnails made"

@@ -113,6 +113,12 @@ PHOTOS = {"label": "gallery.Photo", "pk": "auto", "files": ["image"],
                    {"pk": 3, "image": ""}, {"pk": 4, "image": None}, {"pk": 5, "image": "new\nline.jpg"}]}
 FILES = {"label": "docs.File", "pk": "char", "files": ["upload"],
          "rows": [{"pk": "x", "upload": "docs/gone.pdf"}, {"pk": "y", "upload": "docs/here.pdf"}]}
+# A file-browser path in a CharField: counted when the whole value is a relative path to a file on disk.
+PAGES = {"label": "pages.Page", "pk": "auto", "files": [], "paths": ["picture"],
+         "rows": [{"pk": 1, "picture": "photos/a.jpg"}, {"pk": 2, "picture": "photos/gone.jpg"},
+                  {"pk": 3, "picture": "/photos/a.jpg"}, {"pk": 4, "picture": " photos/a.jpg"},
+                  {"pk": 5, "picture": "photos/../photos/a.jpg"}, {"pk": 6, "picture": "docs/here.pdf"},
+                  {"pk": 7, "picture": None}, {"pk": 8, "picture": ""}, {"pk": 9, "picture": "photos"}]}
 
 
 def media_tree(tmp_path):
@@ -128,12 +134,27 @@ def media_tree(tmp_path):
 def test_the_reference_scan_counts_references_and_names_those_missing_on_disk(tmp_path, monkeypatch):
     write(tmp_path)
     monkeypatch.setenv("HOME", media_tree(tmp_path))
-    db = write_db(tmp_path / "db.json", PHOTOS, FILES)
+    db = write_db(tmp_path / "db.json", PHOTOS, FILES, PAGES)
     result = run_program(prelude(MEDIA_ROOT="~/media") + references.SCRIPT, tmp_path, db=db)
     assert result.returncode == 0, result.stderr
-    assert result.stdout.splitlines() == ["missing\tphotos/gone.jpg", "missing\tnew line.jpg",
-                                          "missing\tdocs/gone.pdf",
-                                          'counts\t{"references": 5, "missing_on_disk": 3}']
+    *missing, counts = result.stdout.splitlines()
+    assert missing == ["missing\tphotos/gone.jpg", "missing\tnew line.jpg", "missing\tdocs/gone.pdf"]
+    assert counts.startswith("counts\t") and json.loads(counts.partition("\t")[2]) == {
+        "references": 7, "missing_on_disk": 3, "path_references": 2, "path_fields": {"pages.Page.picture": 2},
+        "path_fields_capped": [], "path_rows": 1000000}
+
+
+def test_the_reference_scan_reads_a_path_fields_rows_up_to_its_limit_and_says_so(tmp_path, monkeypatch):
+    write(tmp_path)
+    monkeypatch.setenv("HOME", media_tree(tmp_path))
+    db = write_db(tmp_path / "db.json", PAGES)
+    script = references.SCRIPT.replace("PATH_ROWS = 1000000", "PATH_ROWS = 3")
+    assert script != references.SCRIPT
+    result = run_program(prelude(MEDIA_ROOT="~/media") + script, tmp_path, db=db)
+    assert result.returncode == 0, result.stderr
+    counts = json.loads(result.stdout.splitlines()[-1].partition("\t")[2])
+    # rows 1, 2, 3 contain a ".": only the first is a file on disk
+    assert (counts["path_fields"], counts["path_fields_capped"]) == ({"pages.Page.picture": 1}, ["pages.Page.picture"])
 
 
 def test_the_reference_feed_reads_only_the_rows_added_since_its_previous_pass(tmp_path, monkeypatch):
