@@ -52,14 +52,19 @@ def timed_invoke(project_root: Path, *args: str) -> tuple[float, float, str]:
 
 
 def proof_step_seconds(project_root: Path) -> float:
-    """The newest reclaim journal's "prove each file is in the bucket" step: the reading itself, without
-    the preflight around it."""
+    """The newest reclaim journal's reading of the tree: the preflight's snapshot (size, mtime and inode of every
+    file, taken before the hashing) and the "prove each file is in the bucket" step, without the rest of the
+    preflight (the sites' checks)."""
     newest = max((project_root / "runs").glob("*-sandbox-reclaim.jsonl"), key=lambda path: path.name)
+    seconds = {}
     for line in newest.read_text().splitlines():
         event = json.loads(line)
-        if event.get("event") == "step" and event.get("step", "").startswith("prove each") and "seconds" in event:
-            return float(event["seconds"])
-    raise RuntimeError(f"{newest}: no proof step recorded")
+        if event.get("event") == "step" and "seconds" in event:
+            seconds[event.get("step", "")] = float(event["seconds"])
+    proof = [value for name, value in seconds.items() if name.startswith("prove each")]
+    if not proof:
+        raise RuntimeError(f"{newest}: no proof step recorded")
+    return proof[0] + sum(value for name, value in seconds.items() if name.endswith("and snapshot"))
 
 
 def _count(pattern: str, text: str) -> int:
@@ -125,15 +130,17 @@ def render(result: dict) -> list[str]:
             "| what | seconds | peak memory |", "| --- | --- | --- |",
             f"| `invoke reclaim` (the proof, a report: {result['proven']:,} files proven) | {proof:.1f} | "
             f"{result['peak_mb']:.0f} MB (the largest invoke) |",
-            f"| its proof step alone (snapshot, rclone md5sum on the host, the listing beside it) | {step:.1f} | |",
+            f"| its reading of the tree alone (the preflight's snapshot, then rclone md5sum on the host with the "
+            f"listing beside it) | {step:.1f} | |",
             f"| `md5sum` of every file on the media host (the peer) | {read:.1f} | |",
             f"| `invoke reclaim --delete-local` (proof and removal of {result['removed']:,} files) | "
             f"{result['removal_seconds']:.1f} | |",
             f"| `fab rollback` after it (the whole tree downloaded: the way back's cost) | "
             f"{result['rollback_seconds']:.1f} | |", "",
-            f"Ratio to the md5sum read: **{result['step_ratio']:.2f}x** for the proof step, {result['ratio']:.2f}x for "
-            f"the whole command (its preflight: SSH, the storage probe, the scan), {result['removal_ratio']:.2f}x with "
-            f"the removal (target ≤ {TARGET_RATIO}x, on the proof); peak "
+            f"Ratio to the md5sum read: **{result['step_ratio']:.2f}x** for the reading of the tree, {result['ratio']:.2f}x "
+            f"for the whole command (besides the reading, its preflight's site checks: SSH, the settings probes, the "
+            f"content's find: about 6 s whatever the tree's size), {result['removal_ratio']:.2f}x with "
+            f"the removal (target ≤ {TARGET_RATIO}x, here on the reading); peak "
             f"{result['peak_mb']:.0f} MB (target ≤ {TARGET_PEAK_MB} MB): " + ("MET" if met else "NOT MET") + "."]
 
 
