@@ -94,10 +94,13 @@ def run_with_input_to_end(connection: Connection, command: str, data: bytes, wha
     try:
         connection.open()
         stdin, stdout, stderr = connection.client.exec_command(command, timeout=timeout)
-        stdin.write(data)
-        stdin.channel.shutdown_write()
-        output, errors = stdout.read(), stderr.read()
-        status = stdout.channel.recv_exit_status()
+        try:
+            stdin.write(data)
+            stdin.channel.shutdown_write()
+            output, errors = stdout.read(), stderr.read()
+            status = stdout.channel.recv_exit_status()
+        finally:
+            _close(stdin, stdout, stderr)
     except (OSError, paramiko.SSHException) as error:
         raise RemoteError(f"{connection.original_host}: {what} failed: {error}") from None
     return Ran(output.decode("utf-8", "replace"), errors.decode("utf-8", "replace"), status)
@@ -117,11 +120,14 @@ class LineStream:
         try:
             self.connection.open()
             stdin, stdout, stderr = self.connection.client.exec_command(self.command)
-            stdin.close()
-            stdout._set_mode("rb")  # bytes: names are compared as UTF-8 bytes
-            yield from stdout
-            self.stderr = stderr.read().decode("utf-8", "replace")
-            status = stdout.channel.recv_exit_status()
+            try:
+                stdin.close()
+                stdout._set_mode("rb")  # bytes: names are compared as UTF-8 bytes
+                yield from stdout
+                self.stderr = stderr.read().decode("utf-8", "replace")
+                status = stdout.channel.recv_exit_status()
+            finally:
+                _close(stdin, stdout, stderr)
         except (OSError, paramiko.SSHException) as error:
             raise RemoteError(f"{host}: {self.what} failed: {error}") from None
         if status != 0:
@@ -136,18 +142,32 @@ def output_chunks(connection: Connection, command: str, what: str, size: int = 1
     try:
         connection.open()
         stdin, stdout, stderr = connection.client.exec_command(command)
-        stdin.close()
-        while True:
-            chunk = stdout.read(size)
-            if not chunk:
-                break
-            yield chunk
-        errors = stderr.read().decode("utf-8", "replace")
-        status = stdout.channel.recv_exit_status()
+        try:
+            stdin.close()
+            while True:
+                chunk = stdout.read(size)
+                if not chunk:
+                    break
+                yield chunk
+            errors = stderr.read().decode("utf-8", "replace")
+            status = stdout.channel.recv_exit_status()
+        finally:
+            _close(stdin, stdout, stderr)
     except (OSError, paramiko.SSHException) as error:
         raise RemoteError(f"{host}: {what} failed: {error}") from None
     if status != 0:
         raise RemoteError(f"{host}: {what} failed (exit {status}): " + " | ".join(errors.strip().splitlines()[-3:]))
+
+
+def _close(*streams) -> None:
+    """Close a command's files here, not in the garbage collector: a ChannelFile left open is closed by its
+    __del__, which at the interpreter's exit can print "I/O operation on closed file" with a traceback into
+    the operator's error output (seen once after a failed cutover)."""
+    for stream in streams:
+        try:
+            stream.close()
+        except (OSError, ValueError, paramiko.SSHException):
+            pass
 
 
 def put_script(connection: Connection, settings_tools_dir: str, name: str, folder: Path = SCRIPTS) -> str:
