@@ -100,7 +100,7 @@ def run_with_input_to_end(connection: Connection, command: str, data: bytes, wha
             output, errors = stdout.read(), stderr.read()
             status = stdout.channel.recv_exit_status()
         finally:
-            _close(stdin, stdout, stderr)
+            close_files(stdin, stdout, stderr)
     except (OSError, paramiko.SSHException) as error:
         raise RemoteError(f"{connection.original_host}: {what} failed: {error}") from None
     return Ran(output.decode("utf-8", "replace"), errors.decode("utf-8", "replace"), status)
@@ -127,7 +127,7 @@ class LineStream:
                 self.stderr = stderr.read().decode("utf-8", "replace")
                 status = stdout.channel.recv_exit_status()
             finally:
-                _close(stdin, stdout, stderr)
+                close_files(stdin, stdout, stderr)
         except (OSError, paramiko.SSHException) as error:
             raise RemoteError(f"{host}: {self.what} failed: {error}") from None
         if status != 0:
@@ -152,22 +152,36 @@ def output_chunks(connection: Connection, command: str, what: str, size: int = 1
             errors = stderr.read().decode("utf-8", "replace")
             status = stdout.channel.recv_exit_status()
         finally:
-            _close(stdin, stdout, stderr)
+            close_files(stdin, stdout, stderr)
     except (OSError, paramiko.SSHException) as error:
         raise RemoteError(f"{host}: {what} failed: {error}") from None
     if status != 0:
         raise RemoteError(f"{host}: {what} failed (exit {status}): " + " | ".join(errors.strip().splitlines()[-3:]))
 
 
-def _close(*streams) -> None:
-    """Close a command's files here, not in the garbage collector: a ChannelFile left open is closed by its
-    __del__, which at the interpreter's exit can print "I/O operation on closed file" with a traceback into
-    the operator's error output (seen once after a failed cutover)."""
+def close_files(*streams) -> None:
+    """Close a command's files here, not in the garbage collector (see ``_closing_quietly``)."""
     for stream in streams:
+        if stream is None:
+            continue
         try:
             stream.close()
         except (OSError, ValueError, paramiko.SSHException):
             pass
+
+
+def _closing_quietly(self) -> None:
+    """paramiko's files close themselves in ``__del__``, which flushes their write buffer.  A file still alive
+    when the interpreter exits (one a failed step's traceback keeps, say) is finalized after its buffer: its
+    ``__del__`` then printed "Exception ignored ... ValueError: I/O operation on closed file" with a traceback
+    into a failed cutover's error output (twice in CI).  Nothing is left to flush by then: say nothing."""
+    try:
+        self.close()
+    except (ValueError, OSError):
+        pass
+
+
+paramiko.file.BufferedFile.__del__ = _closing_quietly
 
 
 def put_script(connection: Connection, settings_tools_dir: str, name: str, folder: Path = SCRIPTS) -> str:

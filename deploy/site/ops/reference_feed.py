@@ -18,6 +18,7 @@ import paramiko
 
 from ...engine.run import Run
 from ...errors import RemoteError
+from ...remote.ssh import close_files
 from ..site_python import manage_shell, prelude, program
 
 # Runs inside the site (`manage.py shell -c`) after a prelude MEDIA_ROOT = ...: programs/reference_feed_loop.py.
@@ -33,14 +34,14 @@ class ReferenceFeed:
         self.command = manage_shell(settings.host(settings.media_host),
                                     prelude(MEDIA_ROOT=settings.media_root) + SCRIPT)
         self.connection = run.media_connection
-        self.channel = self.stdin = self.stdout = None
+        self.channel = self.stdin = self.stdout = self.stderr = None
 
     def missing_on_disk(self) -> list[str]:
         """The names referenced since the previous pass (all of them the first time) that are not on disk."""
         try:
             if self.channel is None:
                 self.connection.open()
-                self.stdin, self.stdout, stderr = self.connection.client.exec_command(self.command)
+                self.stdin, self.stdout, self.stderr = self.connection.client.exec_command(self.command)
                 self.channel = self.stdout.channel
             self.stdin.write(b"pass\n")
             self.stdin.flush()
@@ -53,12 +54,12 @@ class ReferenceFeed:
                     names.append(value)
         except (OSError, paramiko.SSHException) as error:
             raise RemoteError(f"{self.host}: the database's file references: {error}") from None
-        detail = self.channel.makefile_stderr("r").read().decode("utf-8", "replace").strip().splitlines()[-3:]
+        detail = self.stderr.read().decode("utf-8", "replace").strip().splitlines()[-3:]
         self.close()
         raise RemoteError(f"{self.host}: listing the database's file references failed: " + " | ".join(detail))
 
     def close(self) -> None:
         if self.channel is not None:
-            self.stdin.close()
+            close_files(self.stdin, self.stdout, self.stderr)  # not left to __del__ at the interpreter's exit
             self.channel.close()
-            self.channel = None
+            self.channel = self.stdin = self.stdout = self.stderr = None
