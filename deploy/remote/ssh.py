@@ -6,6 +6,7 @@ writes them for a shell or for SFTP.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 from dataclasses import dataclass
 from pathlib import Path
@@ -118,43 +119,42 @@ class LineStream:
     def __iter__(self) -> Iterator[bytes]:
         host = self.connection.original_host
         try:
-            self.connection.open()
-            stdin, stdout, stderr = self.connection.client.exec_command(self.command)
-            try:
-                stdin.close()
+            with _command_files(self.connection, self.command) as (stdout, stderr):
                 stdout._set_mode("rb")  # bytes: names are compared as UTF-8 bytes
                 yield from stdout
                 self.stderr = stderr.read().decode("utf-8", "replace")
                 status = stdout.channel.recv_exit_status()
-            finally:
-                close_files(stdin, stdout, stderr)
         except (OSError, paramiko.SSHException) as error:
             raise RemoteError(f"{host}: {self.what} failed: {error}") from None
-        if status != 0:
-            raise RemoteError(f"{host}: {self.what} failed (exit {status}): "
-                              + " | ".join(self.stderr.strip().splitlines()[-3:]))
+        _check_exit(host, self.what, status, self.stderr)
 
 
 def output_chunks(connection: Connection, command: str, what: str, size: int = 1 << 20) -> Iterator[bytes]:
     """A remote command's stdout in chunks as it arrives (``cat`` of a large file: never all of it in
     memory); a non-zero exit or a lost connection is a RemoteError naming the host."""
-    host = connection.original_host
     try:
-        connection.open()
-        stdin, stdout, stderr = connection.client.exec_command(command)
-        try:
-            stdin.close()
-            while True:
-                chunk = stdout.read(size)
-                if not chunk:
-                    break
-                yield chunk
+        with _command_files(connection, command) as (stdout, stderr):
+            yield from iter(lambda: stdout.read(size), b"")
             errors = stderr.read().decode("utf-8", "replace")
             status = stdout.channel.recv_exit_status()
-        finally:
-            close_files(stdin, stdout, stderr)
     except (OSError, paramiko.SSHException) as error:
-        raise RemoteError(f"{host}: {what} failed: {error}") from None
+        raise RemoteError(f"{connection.original_host}: {what} failed: {error}") from None
+    _check_exit(connection.original_host, what, status, errors)
+
+
+@contextlib.contextmanager
+def _command_files(connection: Connection, command: str) -> Iterator[tuple]:
+    """``command`` started with nothing on its stdin: its (stdout, stderr), its three files closed on the way out."""
+    connection.open()
+    stdin, stdout, stderr = connection.client.exec_command(command)
+    try:
+        stdin.close()
+        yield stdout, stderr
+    finally:
+        close_files(stdin, stdout, stderr)
+
+
+def _check_exit(host: str, what: str, status: int, errors: str) -> None:
     if status != 0:
         raise RemoteError(f"{host}: {what} failed (exit {status}): " + " | ".join(errors.strip().splitlines()[-3:]))
 
