@@ -72,6 +72,10 @@ KNOWN_KEYS = {
                            "included (default 60)",
     "PUBLIC_MEDIA": "true if anyone may GET media objects (default true)",
     "CACHE_CONTROL": "Cache-Control set on every uploaded object (optional)",
+    "AWS_QUERYSTRING_EXPIRE": "with PUBLIC_MEDIA=false, the seconds a signed media URL stays valid (default 3600)",
+    "MEDIA_CUSTOM_DOMAIN": "the host media are served from instead of the bucket's own (a CDN: cdn.example.com, "
+                           "or http://host:port); preflight checks it serves the bucket (optional; public media only)",
+    "AWS_S3_CUSTOM_DOMAIN": "django-storages' name for MEDIA_CUSTOM_DOMAIN (set one of them)",
     "PRODUCTION": "true for production: rehearsals refuse it (default false)",
 }
 REQUIRED_KEYS = ("HOSTS", "MEDIA_ROOT", "SETTINGS_PATH", "RELOAD_COMMAND", "SITE_URL",
@@ -81,7 +85,7 @@ SWITCH_FORMATS = ("auto", "python", "env")
 # Names of keys only this tool would use: one of these that it does not know is a typo, or a key
 # of a newer version of the tool, and is refused rather than silently ignored.
 OWN_PREFIXES = ("MEDIA_CUTOVER_", "SYNC_", "RELOAD_", "SWITCH_", "HEALTH_", "MEDIA_CHECK_", "MEDIA_LIST_",
-                "MEDIA_MIRROR", "MIRROR_", "CHANGEOVER", "REHEARSAL_", "OLD_MEDIA_", "DISK_MEDIA_",
+                "MEDIA_MIRROR", "MIRROR_", "CHANGEOVER", "REHEARSAL_", "OLD_MEDIA_", "DISK_MEDIA_", "MEDIA_CUSTOM_",
                 "STORE_RETRY_")
 CHANGEOVERS = ("copy", "mirror")
 

@@ -25,7 +25,8 @@ from dotenv import dotenv_values
 from ..errors import ConfigError
 from .keys import (CHANGEOVERS, DEPLOY_KEYS, KNOWN_KEYS, PER_HOST_KEYS, PLACEHOLDER, REQUIRED_KEYS, SECRET_KEYS,
                    SWITCH_FORMATS, host_key, mask, unknown_key_problem)
-from .types import DEFAULT_STORE_RETRY_ATTEMPTS, DEFAULT_STORE_RETRY_SECONDS, HostSettings, Secret, Settings
+from .types import (DEFAULT_QUERYSTRING_EXPIRE, DEFAULT_STORE_RETRY_ATTEMPTS, DEFAULT_STORE_RETRY_SECONDS, HostSettings,
+                    Secret, Settings)
 
 ENV_NAME = re.compile(r"^[a-z0-9][a-z0-9_-]{0,31}$")
 HOST_ALIAS = re.compile(r"^[A-Za-z0-9_.@:-]+$")
@@ -222,11 +223,18 @@ def _validate(env: str, project_root: Path, raw: dict[str, tuple[str, str]]) -> 
         disk_media_url=_disk_media_url(read),
         store_retry_attempts=read.number("STORE_RETRY_ATTEMPTS", DEFAULT_STORE_RETRY_ATTEMPTS, int),
         store_retry_seconds=read.number("STORE_RETRY_SECONDS", DEFAULT_STORE_RETRY_SECONDS),
+        querystring_expire=read.number("AWS_QUERYSTRING_EXPIRE", DEFAULT_QUERYSTRING_EXPIRE, int),
+        **_custom_domain(read),
         effective=_effective(raw),
     )
     if settings.mirror_switch_name == settings.switch_name:
         read.problem("MIRROR_SWITCH_NAME", f"is {settings.mirror_switch_name!r}, the same as SWITCH_NAME; expected "
                      "a second name, such as MEDIA_MIRROR")
+    if settings.custom_domain and not settings.public_media:
+        read.problem(_custom_domain_key(read), f"is {settings.custom_domain!r} while PUBLIC_MEDIA=false: a custom domain "
+                     "cannot sign URLs for a plain bucket (django-storages drops query-string auth with custom_domain, "
+                     "django-storages#165), so every media URL would be refused; serve private media from the "
+                     "bucket's own URL (no custom domain), or make them public")
     if settings.ssh_config and not settings.ssh_config.is_file():
         read.problem("SSH_CONFIG", f"is {ssh_config!r} but {settings.ssh_config} does not exist"
                      + (" (run `invoke sandbox.up` first)" if env == "sandbox" else ""))
@@ -306,6 +314,31 @@ def _disk_media_url(read: _Reader) -> str | None:
         read.problem("DISK_MEDIA_URL", f"is {value!r}; expected a path such as /media/ or a URL such as "
                                        "https://media.example.com/, ending in /")
     return value
+
+
+CUSTOM_DOMAIN_KEYS = ("MEDIA_CUSTOM_DOMAIN", "AWS_S3_CUSTOM_DOMAIN")  # ours, and django-storages' own name
+
+
+def _custom_domain_key(read: _Reader) -> str:
+    return next((key for key in CUSTOM_DOMAIN_KEYS if read.text(key, "")), CUSTOM_DOMAIN_KEYS[0])
+
+
+def _custom_domain(read: _Reader) -> dict:
+    """custom_domain (host[:port]) and its scheme, from MEDIA_CUSTOM_DOMAIN or AWS_S3_CUSTOM_DOMAIN: a host name
+    (https), or an http(s):// URL with nothing after the host."""
+    given = [key for key in CUSTOM_DOMAIN_KEYS if read.text(key, "")]
+    if not given:
+        return {}
+    if len(given) > 1 and read.text(given[0]) != read.text(given[1]):
+        read.problem(given[1], f"is {read.text(given[1])!r} but {given[0]} is {read.text(given[0])!r}; set one of them")
+    key, value = given[0], read.text(given[0]).strip()
+    parsed = urlparse(value if "://" in value else f"https://{value}")
+    if (parsed.scheme not in ("http", "https") or not parsed.netloc or parsed.path.strip("/") or parsed.query
+            or parsed.fragment or "@" in parsed.netloc or not HOST_NAME.match(parsed.netloc.lower())):
+        read.problem(key, f"is {value!r}; expected the host name media are served from, such as cdn.example.com "
+                          "(https), or http://host:port for a plain-HTTP one (no path)")
+        return {}
+    return {"custom_domain": parsed.netloc.lower(), "custom_domain_scheme": parsed.scheme}
 
 
 def _switch_name(read: _Reader, key: str = "SWITCH_NAME", default: str = "USE_S3") -> str:

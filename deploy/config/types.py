@@ -16,6 +16,8 @@ from ..errors import ConfigError
 # (deploy.retry): STORE_RETRY_ATTEMPTS, STORE_RETRY_SECONDS.
 DEFAULT_STORE_RETRY_ATTEMPTS = 8
 DEFAULT_STORE_RETRY_SECONDS = 60.0
+# A signed media URL's life in seconds (django-storages' querystring_expire default): AWS_QUERYSTRING_EXPIRE.
+DEFAULT_QUERYSTRING_EXPIRE = 3600
 
 
 class Secret:
@@ -93,6 +95,9 @@ class Settings:
     disk_media_url: str | None = None        # DISK_MEDIA_URL; None: the site's own MEDIA_URL on disk
     store_retry_attempts: int = DEFAULT_STORE_RETRY_ATTEMPTS  # tries of one store request (deploy.retry)
     store_retry_seconds: float = DEFAULT_STORE_RETRY_SECONDS  # and its time, from the first try to the last
+    querystring_expire: int = DEFAULT_QUERYSTRING_EXPIRE  # AWS_QUERYSTRING_EXPIRE: a signed URL's life (private media)
+    custom_domain: str | None = None         # MEDIA_CUSTOM_DOMAIN (host[:port]): media served from it (a CDN)
+    custom_domain_scheme: str = "https"      # "http" only where MEDIA_CUSTOM_DOMAIN is written http://...
     # key -> (value as shown, where it came from); secrets already masked
     effective: dict[str, tuple[str, str]] = field(repr=False, compare=False, default_factory=dict)
 
@@ -106,6 +111,14 @@ class Settings:
                 return host
         raise ConfigError(f"host {alias!r} is not in HOSTS of environment {self.env!r} "
                           f"({', '.join(self.host_aliases)})")
+
+    @property
+    def media_base_url(self) -> str:
+        """Where the site's media URLs point once on S3, ending in "/": the custom domain's (a CDN) or the
+        bucket's, + AWS_LOCATION."""
+        if self.custom_domain:
+            return f"{self.custom_domain_scheme}://{self.custom_domain}/{self.media_prefix}/"
+        return f"{self.bucket_url}/{self.media_prefix}/"
 
     @property
     def bucket_url(self) -> str:
