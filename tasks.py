@@ -270,7 +270,7 @@ def bench(c, env="sandbox", runs=3, quick=False, changeover=False, passes=False,
                         "content_rows": "seeded articles whose rich text and JSON hold media URLs (default 24; "
                                         "100000 for the bench); made exactly so on every up",
                         "shapes": "also bring up extra site shapes, each configured by config/sandbox-<shape>.env: "
-                                  "package, envfile, recipe, thumbs, staticmedia (comma-separated) or all",
+                                  "package, envfile, recipe, thumbs, staticmedia, private, cdn (comma-separated) or all",
                         "faults": "put a fault proxy in front of the store, at these rates per request: "
                                   "503:0.05,reset:0.03[,latency:0.01:200ms] (or 5%); run the tool with "
                                   "--env=sandbox-faults; without it (or off) no proxy runs"})

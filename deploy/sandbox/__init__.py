@@ -17,7 +17,7 @@ from ..config.types import HostSettings, Secret, Settings
 from ..errors import ConfigError, SandboxError
 from ..site.ops.health import wait_for_storage
 from ..store.client import s3_client
-from . import accounts, nginx, seeded_content, s3store, shape_control, shapes, sites, sshd, store_faults
+from . import accounts, cdn, nginx, seeded_content, s3store, shape_control, shapes, sites, sshd, store_faults
 from .deploy_key import ensure_deploy_key
 from .layout import HOST_ALIASES, SSH_PORT, WEED_PORTS, Layout, traversable_by_others
 from .processes import port_open, read_pid
@@ -79,6 +79,10 @@ def up(project_root: Path, media_files: int, say: Callable[[str], None] = print,
     s3store.ensure_public_media(admin)
     say(f"key     {ensure_deploy_key(project_root, admin)}")
     shape_control.link_secrets(project_root)
+    for shape in wanted_shapes:
+        if shape.own_bucket:  # its bucket, policy and key provisioned from config/sandbox-<shape>.env
+            shape_admin = admin_settings(layout, load(shape.env, project_root, deploy_key_optional=True))
+            say(f"key     shape {shape.name}: {ensure_deploy_key(project_root, shape_admin, shape.env)}")
     settings = load_settings("sandbox", project_root)
     if wanted_faults:
         say(f"faults  fault proxy {store_faults.start(layout, wanted_faults)}")
@@ -164,6 +168,8 @@ def down(project_root: Path, say: Callable[[str], None] = print) -> None:
         say("faults  the fault proxy: stopped")
     nginx.stop(layout)
     say("nginx   the sandbox's nginx: stopped")
+    cdn.stop(layout)
+    say("cdn     the stand-in CDN: stopped")
     for alias in HOST_ALIASES:
         accounts.kill_processes(layout, alias)  # every site of the host, its extra shapes' too
         say(f"site    {alias}: stopped")
@@ -188,6 +194,11 @@ def reset(project_root: Path, say: Callable[[str], None] = print, shape: str | N
             raise SandboxError("--empty-bucket goes with --shape=NAME (a reset of the default site always "
                                "empties the bucket prefix)")
         shape_control.reset(layout, shape, say)
+        own = shapes.one(shape)
+        if own.own_bucket:  # nobody else's objects: emptied on every reset of the shape
+            own_settings = load_settings(own.env, project_root)
+            _empty_media_prefix(layout, own_settings, default_site=False)
+            say(f"bucket {own_settings.bucket}: prefix {own_settings.media_prefix}/ emptied (the shape's own bucket)")
         if empty_bucket:
             _empty_media_prefix(layout, settings)
             say(f"bucket prefix {settings.media_prefix}/ emptied (it is shape (a)'s too)")
@@ -213,8 +224,9 @@ def reset(project_root: Path, say: Callable[[str], None] = print, shape: str | N
     say("sandbox reset: sites on disk, bucket prefix empty, seeded content as planned")
 
 
-def _empty_media_prefix(layout: Layout, settings: Settings) -> None:
-    """Delete every object under the media prefix (with the admin key), then re-check the public policy.
+def _empty_media_prefix(layout: Layout, settings: Settings, default_site: bool = True) -> None:
+    """Delete every object under the media prefix (with the admin key), then re-check the public policy
+    (the default site's bucket; a shape's own bucket keeps what provision gave it).
 
     The sandbox's store is SeaweedFS: its filer drops the prefix's directory in one request (a
     million objects in well under a second; S3 deletes go at ~1,600 objects/s, ten minutes a
@@ -228,7 +240,8 @@ def _empty_media_prefix(layout: Layout, settings: Settings) -> None:
         keys = [{"Key": item["Key"]} for item in page.get("Contents", [])]
         if keys:
             client.delete_objects(Bucket=settings.bucket, Delete={"Objects": keys, "Quiet": True})
-    s3store.ensure_public_media(admin)
+    if default_site:
+        s3store.ensure_public_media(admin)
 
 
 def status(project_root: Path) -> list[tuple[str, str]]:

@@ -18,14 +18,16 @@ from ..provision.plan import plan, state_word
 from ..store import iam
 
 
-def ensure_deploy_key(project_root: Path, admin: Settings) -> str:
+def ensure_deploy_key(project_root: Path, admin: Settings, env: str = "sandbox") -> str:
     """Provision the sandbox's bucket, IAM user and key unless all is in place; one line on what happened.
+    ``env``: the default site's environment, or a shape's with a bucket of its own (``admin``: the store's
+    admin key on that environment's settings).
 
     A key on file that this store does not know (``.sandbox/`` was made anew, so
     was the store), or the admin key an older sandbox used as its deploy key, is
     replaced by a new provisioned one: the sandbox made it, so the sandbox may.
     """
-    settings = load("sandbox", project_root, deploy_key_optional=True)
+    settings = load(env, project_root, deploy_key_optional=True)
     provisioner = Provisioner(settings, admin)
     _drop_keys_not_on_file(provisioner, settings)
     steps = plan(provisioner.desired, provisioner.observe(), replace_drifted=True)
@@ -41,7 +43,7 @@ def ensure_deploy_key(project_root: Path, admin: Settings) -> str:
     why = ("no deploy key was on file" if on_file is None
            else "the admin key was the deploy key" if on_file[0] == admin.access_key_id
            else f"this store does not know the key on file, {on_file[0]} (.sandbox/ was made anew)")
-    return (f"{why}: provisioned {key_id} into config/sandbox.secrets.env (mode 600; {acted}); "
+    return (f"{why}: provisioned {key_id} into config/{env}.secrets.env (mode 600; {acted}); "
             "the key's checks passed")
 
 

@@ -30,13 +30,19 @@ SITE_PYTHON_PACKAGES = ("Django>=5.2,<6", "django-storages[s3]>=1.14.4,<2",
 
 # The extra site shapes (deploy/sandbox/shapes/), each on every host beside the site of
 # shape (a): its gunicorn's port per host, and for "package" the port of its nginx front end.
-SHAPES = ("package", "envfile", "recipe", "thumbs", "staticmedia")
+SHAPES = ("package", "envfile", "recipe", "thumbs", "staticmedia", "private", "cdn")
 SHAPE_GUNICORN_PORTS = {"package": {"web1": 18111, "web2": 18112},
                         "envfile": {"web1": 18121, "web2": 18122},
                         "recipe": {"web1": 18131, "web2": 18132},
                         "thumbs": {"web1": 18141, "web2": 18142},
-                        "staticmedia": {"web1": 18151, "web2": 18152}}
+                        "staticmedia": {"web1": 18151, "web2": 18152},
+                        "private": {"web1": 18161, "web2": 18162},
+                        "cdn": {"web1": 18171, "web2": 18172}}
 FRONT_END_PORTS = {"web1": 18201, "web2": 18202}
+# Shape "cdn"'s stand-in for a CDN (deploy/sandbox/cdn.py): nginx proxying to its bucket, with a cache; and a
+# second server of it whose origin is another bucket (a misconfigured domain).
+CDN_PORT = 18190
+WRONG_ORIGIN_PORT = 18191
 # The fault proxy in front of the store (`invoke sandbox.up --faults=...`, deploy/sandbox/store_faults.py).
 FAULT_PROXY_PORT = 18334
 
@@ -151,6 +157,15 @@ class Layout:
     @property
     def nginx_pidfile(self) -> Path:
         return self.nginx_dir / "nginx.pid"
+
+    @property
+    def cdn_dir(self) -> Path:
+        """Shape "cdn"'s stand-in CDN, an nginx master of its own: prefix, config, pid, logs, its cache."""
+        return self.root / "cdn"
+
+    @property
+    def cdn_pidfile(self) -> Path:
+        return self.cdn_dir / "nginx.pid"
 
     @staticmethod
     def account(alias: str) -> str:

@@ -108,29 +108,32 @@ def _server_block(front_end: FrontEnd) -> str:
 """
 
 
-def _command(layout: Layout, *extra: str) -> list[str]:
-    directory = layout.nginx_dir
+def _command(directory: Path, *extra: str) -> list[str]:
     return [str(NGINX), "-p", f"{directory}/", "-c", str(directory / "nginx.conf"),
             "-e", str(directory / "logs" / "error.log"), *extra]
 
 
 def start(layout: Layout, front_ends: list[FrontEnd]) -> str:
     """Start our nginx, or reload it when its config changed; 'started', 'running' or 'running, reloaded'."""
-    ensure_installed()
-    directory = layout.nginx_dir
-    for path, mode in ((directory, 0o755), (directory / "logs", 0o750), (directory / "temp", 0o755)):
-        path.mkdir(parents=True, exist_ok=True)
-        path.chmod(mode)
     for front_end in front_ends:
         _check_readable(front_end.media_root)
         _check_readable(front_end.static_root)
+    return start_master("the sandbox's nginx", layout.nginx_dir, layout.nginx_pidfile, config_text(layout, front_ends),
+                        [front_end.port for front_end in front_ends])
+
+
+def start_master(what: str, directory: Path, pidfile: Path, text: str, ports: list[int]) -> str:
+    """An nginx master of ours with ``text`` as its config in ``directory``: started, or reloaded when its config
+    changed; 'started', 'running' or 'running, reloaded with its new config'."""
+    ensure_installed()
+    for path, mode in ((directory, 0o755), (directory / "logs", 0o750), (directory / "temp", 0o755)):
+        path.mkdir(parents=True, exist_ok=True)
+        path.chmod(mode)
     config = directory / "nginx.conf"
-    text = config_text(layout, front_ends)
     changed = not config.is_file() or config.read_text() != text
     config.write_text(text)
-    run(_command(layout, "-t", "-q"))
-    ports = [front_end.port for front_end in front_ends]
-    pid = read_pid(layout.nginx_pidfile)
+    run(_command(directory, "-t", "-q"))
+    pid = read_pid(pidfile)
     if pid and not changed and all(port_open(port) for port in ports):
         return "running"
     if pid:
@@ -138,11 +141,10 @@ def start(layout: Layout, front_ends: list[FrontEnd]) -> str:
         state = "running, reloaded with its new config"
     else:
         for port in ports:
-            ensure_port_free(port, "the sandbox's nginx")
-        run(_command(layout))
+            ensure_port_free(port, what)
+        run(_command(directory))
         state = "started"
-    wait_for("the sandbox's nginx", lambda: all(port_open(port) for port in ports), 15,
-             directory / "logs" / "error.log")
+    wait_for(what, lambda: all(port_open(port) for port in ports), 15, directory / "logs" / "error.log")
     return state
 
 
@@ -156,8 +158,12 @@ def _check_readable(path: Path) -> None:
 
 
 def stop(layout: Layout) -> None:
-    stop_pid(read_pid(layout.nginx_pidfile), timeout=10)
+    stop_master(layout.nginx_pidfile)
 
 
-def running(layout: Layout) -> bool:
-    return read_pid(layout.nginx_pidfile) is not None
+def stop_master(pidfile: Path) -> None:
+    stop_pid(read_pid(pidfile), timeout=10)
+
+
+def running(pidfile: Path) -> bool:
+    return read_pid(pidfile) is not None

@@ -21,9 +21,9 @@ from typing import Callable
 from ..config.load import load_settings
 from ..config.types import Settings
 from ..errors import SandboxError
-from . import nginx, seeded_content
+from . import cdn, nginx, seeded_content
 from .accounts import as_user
-from .layout import GROUP, HOST_ALIASES, SHAPES, Layout
+from .layout import CDN_PORT, GROUP, HOST_ALIASES, SHAPES, WRONG_ORIGIN_PORT, Layout
 from .processes import ensure_port_free, port_open, read_pid, wait_for
 from .shapes import (SHAPES_BY_NAME, Shape, collect_static, install_files, one, restore_pristine_settings,
                      static_root, write_env_file)
@@ -39,7 +39,7 @@ def up(layout: Layout, accounts: dict[str, pwd.struct_passwd], shapes: tuple[Sha
         settings = shape_settings(layout, shape)
         changed = {}
         for alias, account in accounts.items():
-            changed[alias] = install_files(layout, shape, alias, account)
+            changed[alias] = install_files(layout, shape, alias, account, settings)
             changed[alias] = write_env_file(layout, settings, shape, alias, account) or changed[alias]
             if shape.front_end:
                 collect_static(layout, shape, alias, account)
@@ -50,6 +50,11 @@ def up(layout: Layout, accounts: dict[str, pwd.struct_passwd], shapes: tuple[Sha
                 f"{start_or_reload(layout, shape, alias, account, changed[alias])}")
         if shape.front_end:
             say(f"nginx   in front of shape {shape.name}: {nginx.start(layout, front_ends(layout, shape))}")
+        if shape.cdn:
+            wrong = load_settings("sandbox", layout.project_root).bucket
+            say(f"cdn     stand-in CDN at 127.0.0.1:{CDN_PORT} (origin: bucket {settings.bucket}), and at "
+                f"127.0.0.1:{WRONG_ORIGIN_PORT} with bucket {wrong} as its origin: "
+                f"{cdn.start(layout, settings.endpoint_url or '', settings.bucket, wrong)}")
         recorded[shape.name] = shape_state(layout, shape, settings)
         layout.write_state(state)
 
@@ -191,7 +196,7 @@ def reset(layout: Layout, name: str, say: Say) -> None:
         if shape.switch_in_env_file:
             changed = write_env_file(layout, settings, shape, alias, account, pristine=True)
         else:
-            changed = restore_pristine_settings(layout, shape, alias, account)
+            changed = restore_pristine_settings(layout, shape, alias, account, settings)
         if changed or shape.own_data or not serves_from_disk(shape, alias, settings.bucket_url):
             reloaded.append(alias)
     if shape.own_data:  # its data afresh (the workers reopen the new database after their reload)
@@ -254,7 +259,9 @@ def status_rows(layout: Layout, state: dict) -> list[tuple[str, str]]:
             rows.append((f"shape {name} {alias}", f"running (pid {pid}), {answer} at {host['site_url']}" if pid
                          else "stopped"))
         if recorded.get("nginx"):
-            rows.append((f"nginx ({name})", "running" if nginx.running(layout) else "stopped"))
+            rows.append((f"nginx ({name})", "running" if nginx.running(layout.nginx_pidfile) else "stopped"))
+        if shape.cdn:
+            rows.append((f"stand-in CDN ({name})", "running" if cdn.is_running(layout) else "stopped"))
     return rows
 
 
@@ -269,6 +276,10 @@ def link_secrets(project_root: Path) -> list[str]:
     config = project_root / "config"
     for name in SHAPES:
         link = config / f"sandbox-{name}.secrets.env"
+        if SHAPES_BY_NAME[name].own_bucket:  # its own provisioned key (deploy_key.ensure_deploy_key), never a link
+            if link.is_symlink():
+                link.unlink()
+            continue
         if link.is_symlink() and os.readlink(link) == "sandbox.secrets.env":
             continue
         if link.exists() and not link.is_symlink():

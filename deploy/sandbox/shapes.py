@@ -21,7 +21,7 @@ from pathlib import Path
 from ..config.types import Settings
 from ..errors import SandboxError
 from .accounts import as_user, owned_tree
-from . import seeded_content
+from . import pasted_settings, seeded_content
 from .layout import FRONT_END_PORTS, SHAPE_GUNICORN_PORTS, SHAPES, Layout
 from .sites import TEMPLATE, site_env_values
 
@@ -47,6 +47,11 @@ class Shape:
     # on the media host when the shape's data is new (shape_control.ensure_data)
     own_data: tuple[str, ...] = ()
     site_env: tuple[tuple[str, str], ...] = ()  # more values of its environment file
+    # a bucket and deploy key of its own, provisioned from its config (config/sandbox-<shape>.secrets.env a
+    # file of its own, not a link to the sandbox's key); its settings file is the site's part with the block
+    # `invoke settings-snippet` prints for its config pasted below it (deploy/sandbox/pasted_settings.py)
+    own_bucket: bool = False
+    cdn: bool = False  # served through the stand-in CDN (deploy/sandbox/cdn.py): its MEDIA_CUSTOM_DOMAIN
 
     @property
     def env(self) -> str:
@@ -118,7 +123,25 @@ STATICMEDIA = Shape(
     own_data=("migrate --noinput -v 0", f"seed_media --count {STATICMEDIA_FILES} --seed 7",
               seeded_content.seed_command(seeded_content.DEFAULT_ROWS, "http://127.0.0.1:18151", STATICMEDIA_MEDIA_URL)),
     site_env=(("SITE_MEDIA_URL", STATICMEDIA_MEDIA_URL),))
-SHAPES_BY_NAME = {shape.name: shape for shape in (PACKAGE, ENVFILE, RECIPE, THUMBS, STATICMEDIA)}
+OWN_BUCKET_FILES = 120   # shapes "private" and "cdn": their own tree, small (each has a bucket of its own)
+_PASTED_SITE = (("gallery", "gallery"), ("mediasite", "mediasite"), ("manage.py", "manage.py"),
+                ("../shape_templates/recipe/gunicorn.conf.py", "gunicorn.conf.py"))  # run/ and logs/ in the shape
+PRIVATE = Shape(
+    name="private", about="shape (a)'s site with the printed block for private media (signed URLs) pasted in; "
+                          "its own bucket (no public read), media and database",
+    reused=_PASTED_SITE, wsgi="mediasite.wsgi:application", settings_file="mediasite/local_settings.py",
+    env_file="site.env", restarts=False, health_path="/healthz", page_path="/files/?limit=50",
+    settings_module="mediasite.settings", manage_default_module="mediasite.settings",
+    own_data=("migrate --noinput -v 0", f"seed_media --count {OWN_BUCKET_FILES} --seed 11"), own_bucket=True)
+CDN = Shape(
+    name="cdn", about="shape (a)'s site with the printed block for a custom domain pasted in, served through a "
+                      "stand-in CDN (nginx with a cache); its own bucket, media and database",
+    reused=_PASTED_SITE, wsgi="mediasite.wsgi:application", settings_file="mediasite/local_settings.py",
+    env_file="site.env", restarts=False, health_path="/healthz", page_path="/files/?limit=50",
+    settings_module="mediasite.settings", manage_default_module="mediasite.settings",
+    own_data=("migrate --noinput -v 0", f"seed_media --count {OWN_BUCKET_FILES} --seed 13"), own_bucket=True,
+    cdn=True)
+SHAPES_BY_NAME = {shape.name: shape for shape in (PACKAGE, ENVFILE, RECIPE, THUMBS, STATICMEDIA, PRIVATE, CDN)}
 assert tuple(SHAPES_BY_NAME) == SHAPES
 assert STATICMEDIA.gunicorn_port("web1") == 18151  # its seeded content's absolute URLs name web1's site
 
@@ -158,17 +181,28 @@ def _tree(source: Path, target: str) -> dict[str, Path]:
             if path.is_file() and "__pycache__" not in path.parts}
 
 
-def install_files(layout: Layout, shape: Shape, alias: str, account: pwd.struct_passwd) -> bool:
+def pristine_settings(shape: Shape, settings: Settings) -> bytes:
+    """The shape's settings file as `up` first writes it: the template's, or the site's part with the printed
+    block pasted below it (shapes with a bucket of their own)."""
+    if shape.own_bucket:
+        return pasted_settings.text(settings).encode("utf-8")
+    return template_files(shape)[shape.settings_file].read_bytes()  # the shape's own, or the part of site/ it reuses
+
+
+def install_files(layout: Layout, shape: Shape, alias: str, account: pwd.struct_passwd, settings: Settings) -> bool:
     """Bring ~/shapes/<shape>/ up to the templates; True when a file changed (a running site must reload).
 
-    The settings file with the switch is the operator's: copied only when missing
+    The settings file with the switch is the operator's: written only when missing
     (``shape_control.reset`` puts it back).  Files the templates lack (backups, run/, logs/) stay.
     """
     shape_dir = layout.shape_dir(alias, shape.name)
     changed = False
     for relative, source in template_files(shape).items():
         target = shape_dir / relative
-        if relative == shape.settings_file and target.exists():
+        if relative == shape.settings_file:
+            if not target.exists():
+                _put(target, pristine_settings(shape, settings), account, 0o644)
+                changed = True
             continue
         if target.is_file() and target.read_bytes() == source.read_bytes():
             continue
@@ -185,11 +219,11 @@ def _executable(source: Path) -> bool:
     return source.suffix == ".sh" or source.name == "manage.py" or bool(source.stat().st_mode & 0o100)
 
 
-def restore_pristine_settings(layout: Layout, shape: Shape, alias: str, account: pwd.struct_passwd) -> bool:
-    """The template's settings file back (USE_S3 = False), owned and 644; False if it was already so."""
-    pristine = template_files(shape)[shape.settings_file]  # the shape's own, or the part of site/ it reuses
+def restore_pristine_settings(layout: Layout, shape: Shape, alias: str, account: pwd.struct_passwd,
+                              settings: Settings) -> bool:
+    """The pristine settings file back (USE_S3 = False), owned and 644; False if it was already so."""
     target = layout.shape_dir(alias, shape.name) / shape.settings_file
-    return _put(target, pristine.read_bytes(), account, 0o644)
+    return _put(target, pristine_settings(shape, settings), account, 0o644)
 
 
 def _put(target: Path, content: bytes, account: pwd.struct_passwd, mode: int) -> bool:
