@@ -126,3 +126,22 @@ class Settings:
         if self.endpoint_url:
             return f"{self.endpoint_url.rstrip('/')}/{self.bucket}"
         return f"https://{self.bucket}.s3.{self.region}.amazonaws.com"
+
+    @property
+    def bucket_origin(self) -> tuple[str, str]:
+        """What a CDN in front of the bucket fetches from: (origin, origin path).  AWS: the bucket's regional
+        host, the path empty (django keeps AWS_LOCATION in every media URL, so the CDN passes it on as is); an
+        S3-compatible endpoint: the endpoint, the path /<bucket> (path style)."""
+        if self.endpoint_url:
+            base = self.endpoint_url.rstrip("/")
+            scheme, _, rest = base.partition("://")
+            host, slash, path = rest.partition("/")
+            return f"{scheme}://{host}", f"{slash}{path}/{self.bucket}"
+        return f"https://{self.bucket}.s3.{self.region}.amazonaws.com", ""
+
+    @property
+    def custom_domain_key(self) -> str:
+        """The key the custom domain was given by, for messages: MEDIA_CUSTOM_DOMAIN unless only django-storages'
+        AWS_S3_CUSTOM_DOMAIN was set."""
+        given = [key for key in ("MEDIA_CUSTOM_DOMAIN", "AWS_S3_CUSTOM_DOMAIN") if self.effective.get(key, ("",))[0]]
+        return given[0] if given else "MEDIA_CUSTOM_DOMAIN"

@@ -146,14 +146,18 @@ def check_bucket_readable(run: FlowRun) -> str:
 
 
 def check_bucket(run: FlowRun) -> str:
-    settings = run.settings
+    """The deploy key can list, put, get and delete under the prefix; anyone may GET (PUBLIC_MEDIA=true); the
+    custom domain (MEDIA_CUSTOM_DOMAIN) serves the object just put.  A dry run only lists."""
+    settings, domain = run.settings, run.settings.custom_domain
     if run.options.dry_run:
         check_readable(settings, run.faults)
-        return f"bucket {settings.bucket} readable (dry run: no probe object written)"
+        would = f"; {domain} not checked, a run checks it serves the bucket" if domain else ""
+        return f"bucket {settings.bucket} readable (dry run: no probe object written{would})"
     key = f"{settings.media_prefix}/.media-cutover-probe-{run.run_id}"
     probe(settings, key, check_public=settings.public_media, faults=run.faults)
     public = ", anonymous GET allowed" if settings.public_media else ""
-    return f"bucket {settings.bucket}: put/get/delete under {settings.media_prefix}/ work{public}"
+    served = f", served through {domain}" if domain else ""
+    return f"bucket {settings.bucket}: put/get/delete under {settings.media_prefix}/ work{public}{served}"
 
 
 def _check_writable_with_room(run: FlowRun, alias: str, settings_path: str, size: int) -> None:

@@ -10,6 +10,8 @@ again, then check what the new key can and cannot do
 
 What was created or changed is recorded (``deploy.provision.record``) so that
 `invoke teardown-provision` (``deploy.provision.teardown``) removes exactly that.
+With MEDIA_CUSTOM_DOMAIN, what the CDN still needs by hand is printed at the end
+(``deploy.provision.cdn_steps``): text only.
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ from ..store import bucket_admin, iam
 from ..store.client import s3_client
 from ..store.errors import store_errors
 from ..text_table import table
+from .cdn_steps import cdn_steps
 from .check import check_key
 from .observe import observe
 from .desired import Desired, desired_for
@@ -165,6 +168,7 @@ def run_provision(settings: Settings, admin: Settings, options: ProvisionOptions
         raise ProvisionError(blocked[0].note)
     if options.dry_run:
         say(f"dry run: nothing changed; {sum(change.acts for change in changes)} step(s) would act")
+        _say_all(cdn_steps(settings), say)
         return changes
     for change in changes:
         if not change.acts:
@@ -199,4 +203,10 @@ def run_provision(settings: Settings, admin: Settings, options: ProvisionOptions
         if on_file is None:
             raise ProvisionError(f"config/{settings.env}.secrets.env holds no complete deploy key to check")
         check_key(credentials.with_key(settings, *on_file), admin, say, options.propagation_timeout)
+    _say_all(cdn_steps(settings), say)   # MEDIA_CUSTOM_DOMAIN: what is left to the operator, as text
     return after
+
+
+def _say_all(lines: list[str], say: Callable[[str], None]) -> None:
+    for line in lines:
+        say(line)

@@ -71,10 +71,43 @@ def _named(error: BaseException) -> str:
     return fault.said if fault is not None else f"{type(error).__name__}: {error}"
 
 
+def probe_body(key: str) -> bytes:
+    """The probe object's bytes, its key (new each run) in them: no other bucket or prefix behind a custom
+    domain can answer the same bytes."""
+    return f"media-cutover preflight probe {key}\n".encode()
+
+
+def domain_url(settings: Settings, key: str) -> str:
+    """The URL of ``key`` (under the media prefix) through the custom domain, as the site will write it."""
+    return settings.media_base_url + quote(key.removeprefix(settings.media_prefix + "/"))
+
+
+def domain_problem(settings: Settings, url: str, answer: tuple[int, bytes], body: bytes) -> str | None:
+    """Pure: the one-line refusal when the custom domain's answer to GET ``url`` is not the probe object just
+    put (``body``) with a 200; None when it is."""
+    status, answered = answer
+    if status == 200 and answered == body:
+        return None
+    name, domain = settings.custom_domain_key, settings.custom_domain
+    origin, path = settings.bucket_origin
+    fix = f"point the domain's origin at {origin} (origin path {path or 'empty'}) or fix {name}"
+    put = f"the probe object just put in s3://{settings.bucket}/{settings.media_prefix}/"
+    if status == 0:
+        return (f"{name} {domain} cannot be reached: GET {url} answered {said_of(status, answered)}; check the "
+                f"name's DNS record and certificate, or fix {name}")
+    if status != 200:
+        return (f"{name} {domain} does not serve this bucket: GET {url} answered {said_of(status, answered)}, "
+                f"expected {put}; {fix}")
+    glimpse = answered[:40].decode("utf-8", "replace")
+    return (f"{name} {domain} serves other bytes than the probe object: GET {url} answered HTTP 200 with "
+            f"{len(answered)} bytes ({glimpse!r}), not the {len(body)} of {put}: another bucket or prefix? {fix}")
+
+
 def probe(settings: Settings, key: str, check_public: bool, faults: FaultTally | None = None) -> None:
-    """Put, get (signed and, if media are public, anonymous) and delete one small object."""
+    """Put, get (signed and, if media are public, anonymous; through the custom domain if there is one) and
+    delete one small object."""
     client = s3_client(settings, faults=faults)
-    body = b"media-cutover preflight probe\n"
+    body = probe_body(key)
     # A listing limited to the prefix: a least-privilege key may not HEAD the bucket.
     steps = [("listing", lambda: client.list_objects_v2(Bucket=settings.bucket,
                                                         Prefix=settings.media_prefix + "/", MaxKeys=1)),
@@ -100,6 +133,14 @@ def probe(settings: Settings, key: str, check_public: bool, faults: FaultTally |
                     f"bucket {settings.bucket}: an anonymous GET of {key} answered {said_of(status, answered)}, "
                     f"but PUBLIC_MEDIA=true: allow s3:GetObject on {settings.bucket}/{settings.media_prefix}/* "
                     "in the bucket policy (invoke provision), or set PUBLIC_MEDIA=false")
+        if settings.custom_domain:
+            # The probe's name is new each run: a CDN cannot answer it from its cache (nor a cached 404).
+            url = domain_url(settings, key)
+            status, answered, _ = fetch_anonymously(url, settings, faults, most=len(body) + 4096,
+                                                    what=f"{settings.custom_domain_key} {settings.custom_domain}: "
+                                                         f"GET {url}")
+            if problem := domain_problem(settings, url, (status, answered), body):
+                raise PreflightError(problem)
     except PreflightError as first:
         # The probe's own failure is the news; a failed clean-up after it is only mentioned
         # (and not at all when nothing was put: a key refused the listing is refused the delete too).

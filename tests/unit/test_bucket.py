@@ -2,6 +2,7 @@
 
 import http.server
 import io
+import socket
 import threading
 from pathlib import Path
 
@@ -96,8 +97,130 @@ def test_a_failed_clean_up_after_a_failed_check_is_mentioned_after_it(settings, 
 def test_a_refused_delete_after_a_good_probe_is_reported(settings, stubbed):
     stubbed.add_response("list_objects_v2", {"KeyCount": 0})
     stubbed.add_response("put_object", {})
-    body = b"media-cutover preflight probe\n"
+    body = bucket.probe_body("media/.probe")
     stubbed.add_response("get_object", {"Body": StreamingBody(io.BytesIO(body), len(body))})
     stubbed.add_client_error("delete_object", "AccessDenied", http_status_code=403)
     with pytest.raises(PreflightError, match=r"^bucket my-media: delete media/.probe refused \(AccessDenied\)"):
         bucket.probe(settings, "media/.probe", check_public=False)
+
+
+# --- the custom domain (MEDIA_CUSTOM_DOMAIN): it must serve the probe object just put ---------------
+
+class Domain(http.server.BaseHTTPRequestHandler):
+    """Stands in for a CDN: answers every GET with the server's ``answer`` (status, body); notes the paths."""
+
+    def do_GET(self):
+        status, body = self.server.answer
+        self.server.paths.append(self.path)
+        self.send_response(status)
+        self.send_header("content-length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *args):
+        pass
+
+
+@pytest.fixture
+def domain():
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Domain)
+    server.answer, server.paths = (404, b"not here"), []
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield server
+    server.shutdown()
+    server.server_close()
+
+
+def domain_settings(tmp_path: Path, domain_host: str):
+    (tmp_path / "config").mkdir()
+    (tmp_path / "config" / "demo.env").write_text(
+        MINIMAL + "AWS_ACCESS_KEY_ID=AKIAFILE\nAWS_SECRET_ACCESS_KEY=file-secret\n"
+                  f"AWS_S3_ENDPOINT_URL=http://store.invalid\nMEDIA_CUSTOM_DOMAIN=http://{domain_host}\n")
+    return load_settings("demo", tmp_path, {})
+
+
+def stub_probe_object(stubbed, key: str) -> None:
+    """The store's answers up to the domain's GET (the bucket's own anonymous GET is not asked for)."""
+    body = bucket.probe_body(key)
+    stubbed.add_response("list_objects_v2", {"KeyCount": 0})
+    stubbed.add_response("put_object", {})
+    stubbed.add_response("get_object", {"Body": StreamingBody(io.BytesIO(body), len(body))})
+    stubbed.add_response("delete_object", {}, {"Bucket": "my-media", "Key": key})
+
+
+def test_a_custom_domain_serving_the_probe_object_passes(tmp_path, stubbed, domain):
+    host = f"127.0.0.1:{domain.server_address[1]}"
+    key = "media/.media-cutover-probe-run1"
+    domain.answer = (200, bucket.probe_body(key))
+    stub_probe_object(stubbed, key)
+    bucket.probe(domain_settings(tmp_path, host), key, check_public=False)
+    assert domain.paths == ["/media/.media-cutover-probe-run1"]
+
+
+def test_a_custom_domain_answering_404_is_refused_naming_the_key_the_status_and_the_origin(tmp_path, stubbed,
+                                                                                            domain):
+    host = f"127.0.0.1:{domain.server_address[1]}"
+    key = "media/.media-cutover-probe-run1"
+    stub_probe_object(stubbed, key)   # the object is deleted all the same
+    with pytest.raises(PreflightError) as raised:
+        bucket.probe(domain_settings(tmp_path, host), key, check_public=False)
+    assert str(raised.value) == (
+        f"MEDIA_CUSTOM_DOMAIN {host} does not serve this bucket: GET http://{host}/media/.media-cutover-probe-run1 "
+        "answered HTTP 404, expected the probe object just put in s3://my-media/media/; point the domain's origin "
+        "at http://store.invalid (origin path /my-media) or fix MEDIA_CUSTOM_DOMAIN")
+
+
+def test_a_custom_domain_serving_other_bytes_is_refused(tmp_path, stubbed, domain):
+    host = f"127.0.0.1:{domain.server_address[1]}"
+    key = "media/.media-cutover-probe-run2"
+    domain.answer = (200, bucket.probe_body("media/.media-cutover-probe-run1"))   # another bucket's probe
+    stub_probe_object(stubbed, key)
+    with pytest.raises(PreflightError, match=r"^MEDIA_CUSTOM_DOMAIN 127\.0\.0\.1:\d+ serves other bytes than the "
+                                             r"probe object: .*another bucket or prefix\?") as raised:
+        bucket.probe(domain_settings(tmp_path, host), key, check_public=False)
+    assert "\n" not in str(raised.value)
+
+
+def test_a_custom_domain_nothing_answers_is_refused_as_unreachable(tmp_path, stubbed):
+    with socket.socket() as free:
+        free.bind(("127.0.0.1", 0))
+        host = f"127.0.0.1:{free.getsockname()[1]}"   # closed again: nothing listens there
+    key = "media/.media-cutover-probe-run1"
+    stub_probe_object(stubbed, key)
+    with pytest.raises(PreflightError, match=rf"^MEDIA_CUSTOM_DOMAIN {host} cannot be reached: GET .* answered "
+                                             r"nothing \(.*refused.*\); check the name's DNS record"):
+        bucket.probe(domain_settings(tmp_path, host), key, check_public=False)
+
+
+def test_the_domain_is_named_by_the_key_that_gave_it_and_an_aws_bucket_is_its_own_origin(tmp_path):
+    (tmp_path / "config").mkdir()
+    (tmp_path / "config" / "demo.env").write_text(
+        MINIMAL + "AWS_ACCESS_KEY_ID=AKIAFILE\nAWS_SECRET_ACCESS_KEY=file-secret\nAWS_S3_REGION_NAME=eu-west-1\n"
+                  "AWS_S3_CUSTOM_DOMAIN=cdn.example.com\n")
+    settings = load_settings("demo", tmp_path, {})
+    url = bucket.domain_url(settings, "media/.media-cutover-probe-r")
+    assert url == "https://cdn.example.com/media/.media-cutover-probe-r"
+    problem = bucket.domain_problem(settings, url, (403, b""), b"x")
+    assert problem.startswith(f"AWS_S3_CUSTOM_DOMAIN cdn.example.com does not serve this bucket: GET {url} answered "
+                              "HTTP 403, expected the probe object just put in s3://my-media/media/; ")
+    assert problem.endswith("point the domain's origin at https://my-media.s3.eu-west-1.amazonaws.com (origin path "
+                            "empty) or fix AWS_S3_CUSTOM_DOMAIN")
+    assert bucket.domain_problem(settings, url, (200, b"x"), b"x") is None
+
+
+def test_the_bucket_step_says_the_domain_served_the_probe_and_a_dry_run_that_it_was_not_checked(tmp_path,
+                                                                                               monkeypatch):
+    from types import SimpleNamespace
+    from deploy.flows import preflight
+    probed = []
+    monkeypatch.setattr(preflight, "probe", lambda settings, key, **options: probed.append(key))
+    monkeypatch.setattr(preflight, "check_readable", lambda settings, faults: None)
+    settings = domain_settings(tmp_path, "cdn.example.com")
+    run = SimpleNamespace(settings=settings, faults=None, run_id="r1", options=SimpleNamespace(dry_run=False))
+    assert preflight.check_bucket(run) == ("bucket my-media: put/get/delete under media/ work, anonymous GET "
+                                           "allowed, served through cdn.example.com")
+    assert probed == ["media/.media-cutover-probe-r1"]
+    run.options.dry_run = True
+    assert preflight.check_bucket(run) == ("bucket my-media readable (dry run: no probe object written; "
+                                           "cdn.example.com not checked, a run checks it serves the bucket)")
