@@ -5,14 +5,18 @@ JSON strings, prose; relative URLs and absolute ones on the site's hosts, and th
 hosts, which are not the site's.  With a real Django and database: test_content_urls_django.py.
 """
 
+import re
 import runpy
+from urllib.parse import unquote
 
 import pytest
 
+from deploy.site.edits import content_urls as rewrite
+from deploy.site.facts.content_urls import url_forms
 from deploy.site.site_python import PROGRAMS
 
 FINDER = runpy.run_path(str(PROGRAMS / "content_url_finder.py"))
-Forms, value_hash = FINDER["Forms"], FINDER["value_hash"]
+Forms, strings, value_hash = FINDER["Forms"], FINDER["strings"], FINDER["value_hash"]
 HOSTS = ["www.example.com", "old.example.net:8000"]
 
 
@@ -151,6 +155,57 @@ def test_a_rewrite_replaces_a_url_with_an_apostrophe_whole():
         '<img src="https://bucket.s3.amazonaws.com/media/legacy/photo%27s.png"></p>')
 
 
+def test_a_json_fields_string_is_quoted_its_apostrophe_the_names():
+    """A JSONField's strings are JSON strings: a URL at the start of one is its whole value, as after a "."""
+    forms = Forms("/media/", HOSTS)
+    value = "https://www.example.com/media/o'brien.jpg"
+    assert [(item.raw, item.name) for item in forms.occurrences(value, quoted=True)] == [(value, "o'brien.jpg")]
+    assert [item.name for item in forms.occurrences(value)] == ["o"]   # a text's: the ' ends it (prose, '...')
+    urls = {"o'brien.jpg": "https://bucket.s3.amazonaws.com/media/o%27brien.jpg"}
+    assert forms.replaced({"hero": value, "list": [value + " 2x"]}, urls) == {
+        "hero": urls["o'brien.jpg"], "list": [urls["o'brien.jpg"] + " 2x"]}
+    assert forms.replaced(value, urls, quoted=True) == urls["o'brien.jpg"]   # a JSONField holding a bare string
+
+
+# --- the plan's URLs (deploy/site/edits/content_urls.py): a quote or a space in the storage's URL %-encoded -----
+
+BUCKET = "https://media-bucket.s3.example.test/media/"
+STORAGE = {"legacy/photo's (1).png": BUCKET + "legacy/photo's%20(1).png",       # django-storages' URL
+           "legacy/my photo.png": BUCKET + "legacy/my photo.png"}              # a storage that leaves the space
+PLANNED = rewrite.plan_rewrite(STORAGE, set(STORAGE), STORAGE.get,
+                               url_forms("/media/", ["https://www.example.com"], ["old.example.net:8000"]))
+
+
+@pytest.mark.parametrize("before, after", [
+    ('<img src="/media/legacy/photo\'s%20(1).png" alt="it\'s">',
+     '<img src="' + BUCKET + 'legacy/photo%27s%20(1).png" alt="it\'s">'),
+    ("<img src='https://www.example.com/media/legacy/photo%27s%20%281%29.png'>",
+     "<img src='" + BUCKET + "legacy/photo%27s%20(1).png'>"),
+    ("<a href='/media/legacy/my%20photo.png'>x</a> <a href=\"/media/legacy/my%20photo.png\">",
+     "<a href='" + BUCKET + "legacy/my%20photo.png'>x</a> <a href=\"" + BUCKET + "legacy/my%20photo.png\">"),
+    ('{"src": "/media/legacy/photo\'s%20(1).png", "alt": "it\'s"}',
+     '{"src": "' + BUCKET + 'legacy/photo%27s%20(1).png", "alt": "it\'s"}'),
+    ({"src": "/media/legacy/photo's%20(1).png", "srcset": ["/media/legacy/my%20photo.png 2x"]},
+     {"src": BUCKET + "legacy/photo%27s%20(1).png", "srcset": [BUCKET + "legacy/my%20photo.png 2x"]}),
+])
+def test_the_planned_urls_rewrite_each_kind_of_value_and_a_second_run_changes_nothing(before, after):
+    forms = Forms("/media/", HOSTS)
+    assert PLANNED.urls == {"legacy/photo's (1).png": BUCKET + "legacy/photo%27s%20(1).png",
+                            "legacy/my photo.png": BUCKET + "legacy/my%20photo.png"}
+    counts = [0, 0]
+    assert forms.replaced(before, PLANNED.urls, counts) == after
+    assert counts[0] > 0 and counts[1] == 0
+    # The bucket's URLs are not old media URLs: a find counts none, a second rewrite changes nothing.
+    again = [0, 0]
+    assert forms.replaced(after, PLANNED.urls, again) == after and again == [0, 0]
+    assert not [item for text in strings(after) for item in forms.occurrences(text, not isinstance(after, str))
+                if item.ours]
+    # The written value holds no character that would end its quotes, nor one a browser would send otherwise.
+    for text in strings(after):
+        for url in re.findall(re.escape(BUCKET) + r"[^\s'\"<>]*", text):
+            assert unquote(url.removeprefix(BUCKET)) in STORAGE
+
+
 # The pattern as it was before the speed-up (the look-ahead at every character of the path, and re trying
 # it at every character of the text): the reference the faster search must agree with, match for match.
 _E = FINDER["_ENDING_ENTITY"]
@@ -193,7 +248,6 @@ def test_a_path_is_decoded_once_and_the_cache_stays_bounded(monkeypatch):
 
 
 def test_a_json_values_strings_come_in_order_and_an_unclosed_parenthesis_ends_the_path():
-    strings = FINDER["strings"]
     assert strings({"a": "1", "b": [{"c": "2"}, 3, ["4", None]], "d": "5"}) == ["1", "2", "4", "5"]
     assert strings("x") == ["x"] and strings(7) == []
     assert found("/media/a(" + "b" * 20000 + " /media/c.png") == [("/media/a", "a", True), ("/media/c.png", "c.png", True)]

@@ -6,6 +6,7 @@ The program itself, against a real Django and database: test_content_urls_django
 
 import json
 import shlex
+from urllib.parse import unquote
 
 import pytest
 
@@ -159,20 +160,61 @@ def test_the_plan_takes_the_storages_url_for_names_in_the_bucket_only_if_plain_a
     urls = {"a.png": "https://b.s3.amazonaws.com/media/a.png",
             "signed.png": "https://b.s3.amazonaws.com/media/signed.png?X-Amz-Signature=abc",
             "disk.png": "/media/disk.png",
-            "quote.png": 'https://b.s3.amazonaws.com/media/quo"te.png',
+            "signed'quote.png": "https://b.s3.amazonaws.com/media/signed'quote.png?X-Amz-Signature=abc",
+            "back\\slash.png": "https://b.s3.amazonaws.com/media/back\\slash.png",
+            "host.png": "https://b'.s3.amazonaws.com/media/host.png",
             "old.png": "https://www.example.com/media/old.png"}
     plan = rewrite.plan_rewrite([*urls, "gone.png", "a.png"], in_bucket=set(urls), url_of=urls.get, forms=FORMS)
     assert plan.urls == {"a.png": "https://b.s3.amazonaws.com/media/a.png"}
+    unsafe = "the storage's URL holds a backslash or a whitespace other than a space, or a quote or a space in its host"
     assert plan.left == {
         "signed.png": "the storage's URL has a query (a signed URL expires: querystring_auth=False)",
+        "signed'quote.png": "the storage's URL has a query (a signed URL expires: querystring_auth=False)",
         "disk.png": "the storage gives no absolute URL (the site does not serve from the bucket)",
-        "quote.png": "the storage's URL holds a quote, a space or an angle bracket",
+        "back\\slash.png": unsafe, "host.png": unsafe,
         "old.png": "the storage's URL is on an old media host",
         "gone.png": "not in the bucket"}
     assert plan.lines()[0] == "1 file: their old URLs become the storage's URLs"
     assert "1 file left as it is: not in the bucket (e.g. gone.png)" in plan.lines()
     assert json.loads(rewrite.plan_input(plan, {"blog.Post.body": {"1": "h"}})) == {
         "urls": plan.urls, "expected": {"blog.Post.body": {"1": "h"}}}
+
+
+BUCKET = "https://media-bucket.s3.example.test/media/"
+# What django-storages gives (Django's filepath_to_uri leaves ' ( ) as they are), and what a storage might.
+STORAGE = {"legacy/photo's (1).png": BUCKET + "legacy/photo's%20(1).png",
+           "legacy/my photo.png": BUCKET + "legacy/my photo.png",
+           'odd "<name>" `x`.png': BUCKET + 'odd "<name>" `x`.png',
+           "x%41.png": BUCKET + "x%2541.png"}
+
+
+def test_a_quote_or_a_space_in_the_storages_url_is_percent_encoded_in_its_path():
+    plan = rewrite.plan_rewrite(STORAGE, set(STORAGE), STORAGE.get, FORMS)
+    assert plan.urls == {"legacy/photo's (1).png": BUCKET + "legacy/photo%27s%20(1).png",
+                         "legacy/my photo.png": BUCKET + "legacy/my%20photo.png",
+                         'odd "<name>" `x`.png': BUCKET + "odd%20%22%3Cname%3E%22%20%60x%60.png",
+                         "x%41.png": BUCKET + "x%2541.png"}   # an existing %XX stays as it is
+    assert plan.left == {} and plan.encoded == ("legacy/my photo.png", "legacy/photo's (1).png", 'odd "<name>" `x`.png')
+    assert plan.lines()[1] == ("3 files have a quote, a space or an angle bracket in the storage's URL: written "
+                               "%-encoded (the same key; e.g. legacy/my photo.png, legacy/photo's (1).png, "
+                               'odd "<name>" `x`.png)')
+    # The same object: the bucket decodes the path, as the storage's own URL is decoded.
+    for name, url in plan.urls.items():
+        assert unquote(url.removeprefix(BUCKET)) == unquote(STORAGE[name].removeprefix(BUCKET)) == name
+    assert rewrite.plan_rewrite(["a.png"], {"a.png"}, {"a.png": BUCKET + "a.png"}.get, FORMS).lines() == [
+        "1 file: their old URLs become the storage's URLs"]
+
+
+@pytest.mark.parametrize("url, expected", [
+    ("https://b.test/media/it's.png", "https://b.test/media/it%27s.png"),
+    ("HTTPS://B.test/media/a b.png", "HTTPS://B.test/media/a%20b.png"),         # the scheme and host as given
+    ("https://b'.test/a'b.png", "https://b'.test/a%27b.png"),                    # a host's quote: refused after
+    ("https://b.test/a'b.png?x='1'#f'", "https://b.test/a%27b.png?x='1'#f'"),    # a query: refused after
+    ("https://b.test/a%27b%20c.png", "https://b.test/a%27b%20c.png"),
+    ("/media/a'b.png", "/media/a'b.png"),                                        # not absolute: refused after
+])
+def test_only_the_path_is_encoded(url, expected):
+    assert rewrite.attribute_safe(url) == expected
 
 
 # --- the rewrite's rows, diff, record and restore ----------------------------------------------------

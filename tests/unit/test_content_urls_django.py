@@ -211,6 +211,53 @@ def test_a_name_with_an_apostrophe_is_found_whole_and_its_rewrite_undone_byte_fo
     assert restored.restored == 1 and database(summernote) == original
 
 
+APOSTROPHE_BODY = ('<p><img src="/media/legacy/photo\'s%20(1).png"> <img src=\'/media/legacy/photo%27s%20(1).png\'> '
+                   '<a href="https://www.example.com/media/legacy/photo&#39;s%20(1).png">it\'s</a></p>')
+APOSTROPHE = f'''
+Post.objects.create(title="Quoted", body={APOSTROPHE_BODY!r},
+                    data={{"hero": "/media/legacy/photo's%20(1).png", "list": ["/media/legacy/photo's%20(1).png 2x"]}})
+'''
+
+
+def test_the_storages_url_with_an_apostrophe_is_written_encoded_a_second_run_finds_none_the_restore_undoes_it(
+        tmp_path):
+    """django-storages' URL keeps the ' (filepath_to_uri): the plan writes it %27 in every kind of value; the
+    old URLs are gone, a second rewrite changes nothing, and the restore puts back the rows byte for byte."""
+    site = make_site(tmp_path / "site", "/media/", APOSTROPHE, ("legacy/photo's (1).png",))
+    on_disk, on_s3 = host(site), host(site, "settings_s3")
+    found = content_urls.parse_find(run(content_urls.find_command(on_disk, MEDIA, names_limit=0)), "web1", MEDIA)
+    assert {(field.field, field.urls) for field in found.url_fields} == {("blog.Post.body", 3), ("blog.Post.data", 2)}
+    assert found.names() == {"legacy/photo's (1).png"}
+    storage = content_urls.parse_storage_urls(
+        run(content_urls.storage_urls_command(on_s3), content_urls.storage_urls_input(found.names())), "web1")
+    assert storage.urls == {"legacy/photo's (1).png": "https://media-bucket.s3.example.test/media/legacy/photo's%20(1).png"}
+    plan = rewrite.plan_rewrite(found.names(), found.names(), storage.urls.get, MEDIA)
+    new = "https://media-bucket.s3.example.test/media/legacy/photo%27s%20(1).png"
+    assert plan.urls == {"legacy/photo's (1).png": new} and plan.left == {}
+    original = database(site)
+
+    done = rewrite.parse_rewrite(run(content_urls.rewrite_command(on_s3, MEDIA, dry_run=False,
+                                                                  record=str(tmp_path / "r.jsonl")),
+                                     rewrite.plan_input(plan)), "web1")
+    assert {row.field: row.after for row in done.rows} == {
+        "body": f'<p><img src="{new}"> <img src=\'{new}\'> <a href="{new}">it\'s</a></p>',
+        "data": {"hero": new, "list": [new + " 2x"]}}
+    assert done.remains(MEDIA).url_fields == ()
+    rewritten = database(site)
+
+    # The bucket's URL is not an old one: a find counts it on the storage's host, a second run changes nothing.
+    after = content_urls.parse_find(run(content_urls.find_command(on_s3, MEDIA)), "web1", MEDIA)
+    assert after.url_fields == () and sum(field.on_storage for field in after.fields) == 5
+    again = rewrite.parse_rewrite(run(content_urls.rewrite_command(on_s3, MEDIA, dry_run=True, hashes=True),
+                                      rewrite.plan_input(plan)), "web1")
+    assert (again.changed, again.rows, again.planned) == (0, (), ()) and database(site) == rewritten
+
+    record = rewrite.read_record((tmp_path / "r.jsonl").read_text())[1]
+    assert record == list(done.rows)
+    restored = rewrite.parse_restore(run(content_urls.restore_command(on_disk), rewrite.restore_input(record)), "web1")
+    assert (restored.restored, restored.named) == (2, ()) and database(site) == original
+
+
 def test_the_label_of_a_models_file_is_not_a_path_even_when_a_file_has_its_name(summernote):
     """Attachment.name is what the upload was called; a file of that name at MEDIA_ROOT's top is chance."""
     found = content_urls.parse_find(run(content_urls.find_command(host(summernote), MEDIA)), "web1", MEDIA)

@@ -28,7 +28,12 @@ ROW_MARKER = "MEDIA-CUTOVER-CONTENT-ROW "
 HASH_MARKER = "MEDIA-CUTOVER-CONTENT-HASH "
 ROW_KEYS = ("model", "field", "pk", "before", "after", "hash")
 RECORD_KIND = "media-cutover content rewrite"
-UNSAFE = re.compile(r"[\s\"'<>\\]")
+UNSAFE = re.compile(r"[\s\"'<>\\`]")
+# What would end a URL written into an HTML attribute's value ('...' or "..."), a JSON string or prose: in a new
+# URL's path, percent-encoded.  The bucket decodes a path (%27 names the key with a '), and a browser sends all
+# but the ' percent-encoded anyway.  A tab, a line break or a backslash a browser would drop or read as "/": refused.
+ENCODED = re.compile(r"[ \"'<>`]")
+ABSOLUTE = re.compile(r"(?P<head>[A-Za-z][A-Za-z0-9+.-]*://[^/?#]*)(?P<path>[^?#]*)(?P<rest>.*)", re.DOTALL)
 WIDTH = 100  # a diff's lines: long HTML is cut after its tags so that a change shows in a short line
 
 
@@ -38,25 +43,43 @@ class RewritePlan:
 
     urls: dict[str, str]
     left: dict[str, str] = field(default_factory=dict)
+    encoded: tuple[str, ...] = ()   # names whose new URL is the storage's with its quotes or spaces %-encoded
 
     def lines(self) -> list[str]:
         reasons: dict[str, list[str]] = {}
         for name, why in sorted(self.left.items()):
             reasons.setdefault(why, []).append(name)
         lines = [f"{counted(len(self.urls), 'file')}: their old URLs become the storage's URLs"]
+        if self.encoded:
+            lines.append(f"{counted(len(self.encoded), 'file')} {'has' if len(self.encoded) == 1 else 'have'} a "
+                         f"quote, a space or an angle bracket in the storage's URL: written %-encoded (the same key; "
+                         f"e.g. {', '.join(self.encoded[:3])})")
         lines += [f"{counted(len(names), 'file')} left as {'it is' if len(names) == 1 else 'they are'}: {why} "
                   f"(e.g. {', '.join(names[:3])})" for why, names in reasons.items()]
         return lines
+
+
+def attribute_safe(url: str) -> str:
+    """``url`` with each quote, space, angle bracket or backtick of its path percent-encoded (``%27``, ``%20``):
+    written as it is into ``src='...'`` or a JSON string, Django's ``photo's%20(1).png`` would end the value
+    at its apostrophe.  The scheme and host, an existing ``%XX`` and anything else are left as they are."""
+    parts = ABSOLUTE.fullmatch(url)
+    if not parts:
+        return url
+    path = ENCODED.sub(lambda character: f"%{ord(character.group()):02X}", parts["path"])
+    return parts["head"] + path + parts["rest"]
 
 
 def plan_rewrite(names: Iterable[str], in_bucket: Container[str], url_of: Callable[[str], str | None],
                  forms: UrlForms) -> RewritePlan:
     """Each name's new URL: the one the site's storage gives it (``url_of``: ``facts.content_urls``'s
     storage-urls answer), for names in the bucket, when that URL is absolute, unsigned and not itself an
-    old form (a second run must change nothing)."""
-    urls, left = {}, {}
+    old form (a second run must change nothing); a quote or a space in its path percent-encoded
+    (``attribute_safe``)."""
+    urls, left, encoded = {}, {}, []
     for name in sorted(set(names)):
-        url = url_of(name) if name in in_bucket else None
+        given = url_of(name) if name in in_bucket else None
+        url = attribute_safe(given) if given else given
         parts = urlsplit(url or "")
         if name not in in_bucket:
             left[name] = "not in the bucket"
@@ -65,12 +88,15 @@ def plan_rewrite(names: Iterable[str], in_bucket: Container[str], url_of: Callab
         elif parts.query or parts.fragment:
             left[name] = "the storage's URL has a query (a signed URL expires: querystring_auth=False)"
         elif UNSAFE.search(url):
-            left[name] = "the storage's URL holds a quote, a space or an angle bracket"
+            left[name] = ("the storage's URL holds a backslash or a whitespace other than a space, or a quote or "
+                          "a space in its host")
         elif parts.netloc.lower() in forms.hosts:
             left[name] = "the storage's URL is on an old media host"
         else:
             urls[name] = url
-    return RewritePlan(urls, left)
+            if url != given:
+                encoded.append(name)
+    return RewritePlan(urls, left, tuple(encoded))
 
 
 def plan_input(plan: RewritePlan, expected: dict[str, dict[str, str]] | None = None) -> bytes:

@@ -13,8 +13,10 @@ wherever it stands: an HTML attribute (``src``, ``href``, each URL of a ``srcset
 ``![](...)``, CSS ``url(...)``, a JSON string, plain text.  A URL on another host (a CDN, the bucket, a
 copy of the path under another site) is not one; nor is the path inside a longer path (``/x/media/``).
 The URL ends where HTML, JSON or prose would end it (quotes, whitespace, ``<>``, an entity such as
-``&quot;``, unbalanced parentheses, trailing punctuation); ``?query`` and ``#fragment`` are kept apart and
-left as they are.  The name is the rest of the path with HTML entities and %-escapes decoded.
+``&quot;``, unbalanced parentheses, trailing punctuation), but right after a " (and at the start of a
+JSONField's string) an apostrophe is the name's: Django leaves it as it is in the URLs it renders.
+``?query`` and ``#fragment`` are kept apart and left as they are.  The name is the rest of the path with HTML
+entities and %-escapes decoded.
 """
 
 import hashlib
@@ -99,13 +101,14 @@ class Forms:
         host = host.lower()
         return host in self.hosts or (port is not None and "%s:%s" % (host, port) in self.hosts)
 
-    def occurrences(self, text):
-        """Every media-path URL in ``text``, old or not (``ours`` tells), left to right."""
+    def occurrences(self, text, quoted=False):
+        """Every media-path URL in ``text``, old or not (``ours`` tells), left to right.  ``quoted``: ``text``
+        is a JSON string's content (a JSONField's), as if a " stood before it."""
         done = 0
         for match in self._matches(text):
             if match.start() < done:   # within the longer match before it
                 continue
-            if match.start() > 0 and text[match.start() - 1] == '"':  # the whole value of a "..." string
+            if text[match.start() - 1:match.start()] == '"' or (quoted and match.start() == 0):  # a "..." string's
                 match = self.quoted.match(text, match.start()) or match
             done = match.end()
             end = match.end("path")
@@ -160,16 +163,17 @@ class Forms:
             name = self._names[path] = name_of(path)
             return name
 
-    def replaced(self, value, urls, counts=None):
+    def replaced(self, value, urls, counts=None, quoted=False):
         """``value`` (a str, or a JSON value whose strings are looked at) with each old media URL whose
         name ``urls`` maps replaced by its new URL; anything else, ?query and #fragment too, unchanged.
         ``counts``, a list [replaced, left], gets the old media URLs replaced and those left (a name not
-        mapped, or none) added: what a find would count in the value before, and after."""
+        mapped, or none) added: what a find would count in the value before, and after.  ``quoted``: a
+        JSONField's value (its strings are JSON strings: ``occurrences``)."""
         if isinstance(value, str):
             if self.path not in value:  # every occurrence holds the media path (a JSON value's other strings)
                 return value
             pieces, last, left = [], 0, 0
-            for found in self.occurrences(value):
+            for found in self.occurrences(value, quoted):
                 if not found.ours:
                     continue
                 new = urls.get(found.name) if found.name is not None else None
@@ -183,9 +187,9 @@ class Forms:
                 counts[1] += left
             return "".join(pieces) + value[last:] if pieces else value
         if isinstance(value, list):
-            return [self.replaced(item, urls, counts) for item in value]
+            return [self.replaced(item, urls, counts, True) for item in value]
         if isinstance(value, dict):  # keys stay: a URL as a key is not a reference a rewrite should move
-            return {key: self.replaced(item, urls, counts) for key, item in value.items()}
+            return {key: self.replaced(item, urls, counts, True) for key, item in value.items()}
         return value
 
 

@@ -225,7 +225,7 @@ def rewrite_model(model, fields, forms, urls, expected, dry_run, record, shown, 
             # Read whole, then write: on SQLite no query is isolated from another on the same connection.
             for pk, value in list(rows if dry_run else rows.select_for_update()):
                 found = [0, 0]  # old media URLs replaced, left
-                new = forms.replaced(value, urls, found)
+                new = forms.replaced(value, urls, found, kind == "json")
                 if new == value:
                     remains["rows"] += 1 if found[1] else 0
                     remains["urls"] += found[1]

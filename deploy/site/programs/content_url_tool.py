@@ -125,7 +125,8 @@ def scan(model, field, kind, forms, on_disk, limit, hosts=()):
     urls = Tally(label(model, field), type(field).__name__, "url", hosts)
     for _pk, value in candidates(model, field, kind, forms).iterator():
         urls.report["candidates"] += 1
-        found = [urls.add(occurrence, on_disk) for text in strings(value) for occurrence in forms.occurrences(text)]
+        found = [urls.add(occurrence, on_disk) for text in strings(value)
+                 for occurrence in forms.occurrences(text, kind == "json")]
         urls.report["rows"] += any(found)
     report = urls.report
     reports = [urls.done(limit)] if report["rows"] or report["foreign_hosts"] or report["on_storage"] else []
