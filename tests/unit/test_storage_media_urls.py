@@ -4,10 +4,14 @@ staged settings check's refusals: unsigned URLs for private media, a custom doma
 import ast
 import json
 import subprocess
+from types import SimpleNamespace
 
 import pytest
 
+from deploy.errors import PreflightError
+from deploy.flows.preflight import check_serving_s3
 from deploy.site.facts.storage import parse_report, problems_on_s3
+from deploy.site.ops.storage import s3_problems
 from deploy.site.site_python import program
 
 from .site_django import needs_django, site_python
@@ -76,6 +80,18 @@ def test_the_custom_domains_urls_with_the_wrong_scheme_are_refused():
     assert problem.startswith("web1: the site's S3 storage renders media URLs under https://127.0.0.1:18190/media/, "
                               "not http://127.0.0.1:18190/media/")
     assert "url_protocol ('https:'" in problem
+
+
+def test_the_cutovers_check_and_the_flows_on_s3_judge_by_the_environments_settings():
+    settings = SimpleNamespace(bucket="my-media", media_prefix="media", endpoint_url="http://127.0.0.1:18333",
+                               public_media=False, custom_domain=None, media_base_url="unused")
+    report = parse_report(report_line(**PLAIN), "web1")
+    run = SimpleNamespace(settings=settings, state=SimpleNamespace(switch=SimpleNamespace(
+        storage_before={"web1": report})))
+    (problem,) = s3_problems(run, {"web1": report}, {})
+    assert "PUBLIC_MEDIA=false but the site's settings render unsigned media URLs" in problem
+    with pytest.raises(PreflightError, match="PUBLIC_MEDIA=false but the site's settings render unsigned"):
+        check_serving_s3(run, mirror_refused=False)
 
 
 # --- the probe's own functions, in a real Django with django-storages --------------------------------------
