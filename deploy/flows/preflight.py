@@ -295,7 +295,9 @@ def check_serving_s3(run: FlowRun, mirror_refused: bool) -> str:
     primary is what serves (refused outright with ``mirror_refused``)."""
     settings, reports = run.settings, run.state.switch.storage_before
     found = [problem for report in reports.values()
-             for problem in problems_on_s3(report, settings.bucket, settings.media_prefix, settings.endpoint_url, None)]
+             for problem in problems_on_s3(report, settings.bucket, settings.media_prefix, settings.endpoint_url, None,
+                                           public_media=settings.public_media, custom_domain=settings.custom_domain,
+                                           media_base_url=settings.media_base_url)]
     if mirror_refused:
         found += [f"{alias}: the site's default storage is a mirror: end the soak with `invoke finalize` first"
                   for alias, report in reports.items() if report.mirror is not None]

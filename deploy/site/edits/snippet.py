@@ -24,17 +24,56 @@ PARTS = ("both", "settings", "tag", "mirror", "nginx", "django-redirect")
 FLAVORS = ("plain", "environ")
 
 
-def media_url(settings: Settings, custom_domain: str | None) -> str:
-    domain = custom_domain or _aws_domain(settings)
-    if domain:
-        return f"https://{domain}/{settings.media_prefix}/"
-    return f"{settings.bucket_url}/{settings.media_prefix}/"
+def media_url(settings: Settings, custom_domain: str | None = None) -> str:
+    """MEDIA_URL once on S3: a custom domain given on the command line (https), else Settings.media_base_url
+    (MEDIA_CUSTOM_DOMAIN's, or the bucket's): the same host and scheme as the block's storage renders."""
+    if custom_domain:
+        _refuse_private(settings, custom_domain)
+        return f"https://{custom_domain}/{settings.media_prefix}/"
+    return settings.media_base_url
+
+
+def _domain(settings: Settings, custom_domain: str | None) -> tuple[str | None, str]:
+    """The storage's custom_domain and its scheme: the command line's, else MEDIA_CUSTOM_DOMAIN's, else on
+    AWS with public media the bucket's regional host; None for private media (the bucket's URL, signed)."""
+    if custom_domain:
+        _refuse_private(settings, custom_domain)
+        return custom_domain, "https"
+    if settings.custom_domain:
+        return settings.custom_domain, settings.custom_domain_scheme
+    return (_aws_domain(settings) if settings.public_media else None), "https"
+
+
+def _refuse_private(settings: Settings, custom_domain: str) -> None:
+    if not settings.public_media:
+        raise ConfigError(f"--custom-domain={custom_domain!r} with PUBLIC_MEDIA=false (--env={settings.env}): "
+                          "a custom domain cannot sign URLs (django-storages#165), so every private media URL "
+                          "would be refused; drop --custom-domain, or make the media public")
 
 
 def _aws_domain(settings: Settings) -> str | None:
     """On AWS, the bucket's regional virtual-host name: URLs then match Settings.bucket_url exactly
     (botocore would otherwise pick s3.amazonaws.com for us-east-1)."""
     return None if settings.endpoint_url else urlparse(settings.bucket_url).netloc
+
+
+def _domain_options(settings: Settings, custom_domain: str | None) -> list[tuple[str, str, str]]:
+    """The host the storage's URLs name: (option, Python source of the value, comment)."""
+    domain, scheme = _domain(settings, custom_domain)
+    options = [("custom_domain", _literal(domain),
+                "" if settings.public_media else "None: a custom domain cannot sign (django-storages#165)")]
+    if scheme == "http":
+        options.append(("url_protocol", _literal("http:"), "the custom domain serves plain HTTP"))
+    return options
+
+
+def _signing_options(settings: Settings) -> list[tuple[str, str, str]]:
+    """Plain URLs for public media; signed ones, by the key from the environment, for private media."""
+    if settings.public_media:
+        return [("querystring_auth", "False", "plain, stable, public URLs")]
+    return [("querystring_auth", "True", "signed URLs: private media (PUBLIC_MEDIA=false), signed with the key above"),
+            ("querystring_expire", str(settings.querystring_expire),
+             "seconds a signed URL stays valid (AWS_QUERYSTRING_EXPIRE)")]
 
 
 def _literal(value) -> str:
@@ -68,18 +107,17 @@ def settings_block(settings: Settings, custom_domain: str | None = None, flavor:
     if flavor not in FLAVORS:
         raise ConfigError(f"--flavor={flavor!r}: expected one of {', '.join(FLAVORS)}")
     environ = flavor == "environ"
-    domain = custom_domain or _aws_domain(settings)
     read = ('env("{}", default=None)' if environ else 'os.environ.get("{}")').format
     options = [  # (name, Python source of the value, comment)
         ("bucket_name", _literal(settings.bucket), ""),
         ("location", _literal(settings.media_prefix), "the key prefix the media were uploaded to"),
         ("region_name", _literal(settings.region), ""),
         ("endpoint_url", _literal(settings.endpoint_url), "None: AWS"),
-        ("custom_domain", _literal(domain), ""),
+        *_domain_options(settings, custom_domain),
         ("access_key", read("AWS_ACCESS_KEY_ID"), "from the environment, never this file"),
         ("secret_key", read("AWS_SECRET_ACCESS_KEY"), ""),
         ("default_acl", "None", "ACLs are off; the bucket policy decides who reads"),
-        ("querystring_auth", "False", "plain, stable, public URLs"),
+        *_signing_options(settings),
         ("file_overwrite", "False", "a second upload of a name gets a new key, as on disk"),
     ]
     if settings.cache_control:

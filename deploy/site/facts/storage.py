@@ -130,9 +130,11 @@ def parse_report(output: str, host: str) -> StorageReport:
 
 
 def problems_on_s3(report: StorageReport, bucket: str, prefix: str, endpoint: str | None,
-                   staticfiles_before: str | None) -> list[str]:
+                   staticfiles_before: str | None, *, public_media: bool = True, custom_domain: str | None = None,
+                   media_base_url: str | None = None) -> list[str]:
     """Why these settings do not serve media from ``bucket``/``prefix``; [] when they do (a mirror's
-    primary is what serves)."""
+    primary is what serves).  With PUBLIC_MEDIA=false (``public_media``) its URLs must be signed; with a
+    MEDIA_CUSTOM_DOMAIN (``custom_domain``) go through that domain, under ``media_base_url``."""
     host, default = report.host, report.serving
     if S3_BACKEND not in report.default_classes:
         if report.legacy_default_file_storage:
@@ -157,8 +159,48 @@ def problems_on_s3(report: StorageReport, bucket: str, prefix: str, endpoint: st
         found.append(f"{host}: the site's own S3 key could not store a file through its storage "
                      f"({report.write}): every upload would fail after the reload; check the AWS keys the "
                      "site reads (a key provision replaced, a typo)")
+    found += media_url_problems(host, default, public_media, custom_domain, media_base_url)
     found += _staticfiles_kept(report, staticfiles_before)
     return found
+
+
+def media_url_problems(host: str, storage: dict, public_media: bool, custom_domain: str | None,
+                       media_base_url: str | None) -> list[str]:
+    """Why the URLs an S3 storage renders would not serve the media: unsigned for private media (the bucket
+    answers 403), or not through the configured custom domain.  A report from before the probe said how it
+    renders URLs (no querystring_auth) is not judged; a storage with a custom domain while the config has none
+    (the snippet's bucket host on AWS, or the site's own CDN) is fine."""
+    if "querystring_auth" not in storage:
+        return []
+    found, domain = [], storage.get("custom_domain")
+    if not public_media and _unsigned(storage):
+        why = ", ".join(filter(None, ["querystring_auth off" if not storage.get("querystring_auth") else "",
+                                      f"custom_domain {domain!r} set: it cannot sign" if domain else ""]))
+        found.append(f"{host}: PUBLIC_MEDIA=false but the site's settings render unsigned media URLs "
+                     f"({why or 'no signature in them'}): every media URL would answer 403 from the private bucket; "
+                     "set querystring_auth True and no custom_domain in STORAGES['default'] "
+                     "(`invoke settings-snippet` prints it)")
+    if not custom_domain:
+        return found
+    if (domain or "").strip("/").lower() != custom_domain.lower():
+        found.append(f"{host}: MEDIA_CUSTOM_DOMAIN is {custom_domain!r} but the site's S3 storage has "
+                     f"custom_domain {domain!r}: its media URLs would not go through the domain; set custom_domain "
+                     f"{custom_domain!r} in STORAGES['default'] (`invoke settings-snippet` prints it)")
+    elif media_base_url and storage.get("url_base") and storage["url_base"] != media_base_url:
+        found.append(f"{host}: the site's S3 storage renders media URLs under {storage['url_base']}, not "
+                     f"{media_base_url} (MEDIA_CUSTOM_DOMAIN, AWS_LOCATION): check the storage's url_protocol "
+                     f"({storage.get('url_protocol')!r}; 'http:' for a plain-HTTP domain) and location "
+                     "(`invoke settings-snippet` prints the block)")
+    return found
+
+
+def _unsigned(storage: dict) -> bool:
+    """Would its URLs carry no signature?  As the probe saw one rendered, else (it could not sign: no key in
+    the probe's environment) as django-storages decides: querystring_auth, and no custom_domain (#165)."""
+    if storage.get("signed_url") is not None:
+        return not storage["signed_url"]
+    return storage.get("querystring_auth") is False or bool(storage.get("querystring_auth") and
+                                                             storage.get("custom_domain"))
 
 
 def problems_on_disk(report: StorageReport, media_root: str | None, staticfiles_before: str | None) -> list[str]:
@@ -203,6 +245,6 @@ def problems_of_mirror(report: StorageReport, on: bool, name: str, bucket: str, 
     secondary = replace(report, default=report.mirror["secondary"])
     if S3_BACKEND in report.default_classes:
         found = problems_on_disk(secondary, media_root, None)
-    else:
+    else:  # its URLs are not served while it is second: they are judged once the switch makes it the primary
         found = problems_on_s3(secondary, bucket, prefix, endpoint, None)
     return [f"the mirror's second storage: {problem}" for problem in found]

@@ -79,7 +79,9 @@ def s3_problems(run: Run, reports: dict[str, StorageReport], before_switch: dict
     for alias, report in reports.items():
         before = before_switch.get(alias)
         found += problems_on_s3(report, settings.bucket, settings.media_prefix, settings.endpoint_url,
-                                staticfiles_before=before.staticfiles if before else None)
+                                staticfiles_before=before.staticfiles if before else None,
+                                public_media=settings.public_media, custom_domain=settings.custom_domain,
+                                media_base_url=settings.media_base_url)
     return found
 
 

@@ -22,14 +22,34 @@ from django.core.files.storage import storages
 def names(cls):
     return [klass.__module__ + "." + klass.__qualname__ for klass in cls.__mro__]
 
+PROBE_NAME = "media-cutover-probe.txt"
+
+def rendered_url(storage):
+    """An S3 storage's URL of a media name, as (signed, base): does it carry a signature, and the URL without
+    its query and the name (the host and prefix it renders).  Never the URL itself: a signed one is a bearer
+    token.  S3Storage signs locally (no request); (None, None) when it cannot (no key here) or is not S3."""
+    if not any(name.endswith(".S3Storage") for name in names(type(storage))):
+        return None, None
+    try:
+        url = str(storage.url(PROBE_NAME))
+    except Exception:
+        return None, None
+    base, _, query = url.split("#")[0].partition("?")
+    signed = "Signature=" in query  # X-Amz-Signature= (SigV4), Signature= (SigV2, CloudFront)
+    return signed, base[:-len(PROBE_NAME)] if base.endswith(PROBE_NAME) else base
+
 def describe_storage(storage, backend):
     location = getattr(storage, "location", None)
+    signed, url_base = rendered_url(storage)
     return {"backend": backend or names(type(storage))[0], "classes": names(type(storage)),
              "bucket": getattr(storage, "bucket_name", None), "location": location,
              "real_location": os.path.realpath(location) if isinstance(location, str) and
                               location.startswith("/") else None,
              "endpoint": getattr(storage, "endpoint_url", None),
-             "custom_domain": getattr(storage, "custom_domain", None)}
+             "custom_domain": getattr(storage, "custom_domain", None),
+             "querystring_auth": getattr(storage, "querystring_auth", None),
+             "url_protocol": getattr(storage, "url_protocol", None),
+             "signed_url": signed, "url_base": url_base}
 
 def sides(storage):
     """A mirror storage's two (media_mirror.MirrorStorage: a primary and a secondary), or None."""
