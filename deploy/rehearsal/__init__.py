@@ -110,8 +110,8 @@ def run_rehearsal(settings: Settings, options: RehearsalOptions, say: Callable[[
     sites = [Site(host.alias, host.site_url, host.health_url, tuple(host.site_url + path for path in
                                                                     host.media_check_paths))
              for host in settings.hosts]
-    traffic = Traffic(sites, settings.bucket_url, options.upload_rate, options.readers_per_host,
-                      options.max_seconds, tag=f"rehearsal {run_id}", media_prefix=settings.media_prefix,
+    traffic = Traffic(sites, settings.media_base_url, options.upload_rate, options.readers_per_host,
+                      options.max_seconds, tag=f"rehearsal {run_id}",
                       disk_media_url=settings.disk_media_url or USUAL_MEDIA_URL)
     say(f"rehearsal {run_id} of {settings.env} ({', '.join(settings.host_aliases)}), CHANGEOVER="
         f"{settings.changeover}: traffic on every site, {options.upload_rate:g} uploads/s" + (f", reload failing on {options.fail_reload_on}"
@@ -133,7 +133,7 @@ def run_rehearsal(settings: Settings, options: RehearsalOptions, say: Callable[[
         traffic.stop()
     ended = time.time()
     say("==> checking every answered upload through every host")
-    uploads = check_uploads(sites, traffic.uploads, settings.bucket_url, media_prefix=settings.media_prefix)
+    uploads = check_uploads(sites, traffic.uploads, settings.media_base_url)
     attempts = [record for record in traffic.records if record.kind == "upload"]
     uploads.update(made=len(attempts), answered=len(traffic.uploads))
     meta = {"run_id": run_id, "env": settings.env, "hosts": list(settings.host_aliases), "started": origin,

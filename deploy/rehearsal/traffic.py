@@ -2,14 +2,15 @@
 
 Bounded on purpose: a fixed number of threads that stop by themselves at a
 deadline, and only two kinds of URL are ever requested: under a configured
-SITE_URL, or under the bucket's URL (the media URLs the sites render).
+SITE_URL, or under S3's media base (``Settings.media_base_url``: a custom domain's,
+a CDN, or the bucket's URL, + AWS_LOCATION; the media URLs the sites render).
 
 Two kinds of site: one with a health URL and the sandbox's JSON list
 (``/files/``, shape (a)), and one with only pages (MEDIA_CHECK_PATHS and no
 HEALTH_URL, shape (b)).  For the latter the readers fetch the check pages: the
 storage each answer shows is the one its media URLs are in
 (``deploy.site.facts.health``), a file's name is its media URL's path under
-SITE_URL/media/ or the bucket's URL + AWS_LOCATION, and the uploads are checked
+SITE_URL/media/ or S3's media base, and the uploads are checked
 afterwards at the URL each host's storage gives them.
 
 Every request becomes a ``Record``: when, which host, what kind, the HTTP
@@ -82,11 +83,12 @@ class Known:
 
 # --- pure helpers (unit-tested) ----------------------------------------------------------
 
-def url_kind(url: str, site_url: str, bucket_url: str) -> tuple[str, str | None]:
-    """("disk"|"bucket", absolute URL) for a rendered media URL; ("", None) for anything else."""
+def url_kind(url: str, site_url: str, media_base: str) -> tuple[str, str | None]:
+    """("disk"|"bucket", absolute URL) for a rendered media URL; ("", None) for anything else.  ``media_base``:
+    S3's (Settings.media_base_url), a URL under it is in the bucket whichever host serves it."""
     if url.startswith("/"):
         return "disk", site_url + url
-    if url.startswith(bucket_url.rstrip("/") + "/"):
+    if url.startswith(media_base.rstrip("/") + "/"):
         return "bucket", url
     if url.startswith(site_url.rstrip("/") + "/"):  # a page's URLs, resolved against it
         return "disk", url
@@ -104,8 +106,8 @@ def media_error(status: int, body: bytes, known: Known) -> str:
     return ""
 
 
-def rendered_storage(urls: list[str], bucket_url: str) -> str:
-    kinds = {"bucket" if url.startswith(bucket_url.rstrip("/") + "/") else "disk" for url in urls}
+def rendered_storage(urls: list[str], media_base: str) -> str:
+    kinds = {"bucket" if url.startswith(media_base.rstrip("/") + "/") else "disk" for url in urls}
     return "mixed" if len(kinds) > 1 else (kinds.pop() if kinds else "")
 
 
@@ -155,13 +157,12 @@ def list_all(site: Site, fetch=http) -> dict[str, str]:
 @dataclass
 class Traffic:
     sites: list[Site]
-    bucket_url: str
+    media_base: str                 # Settings.media_base_url: S3's media base (a custom domain's or the bucket's)
     upload_rate: float = 5.0        # uploads per second, over all hosts
     readers_per_host: int = 2
     max_seconds: float = 600.0      # the threads stop by themselves after this
     pause: float = 0.05             # between two rounds of one reader
     tag: str = "rehearsal"
-    media_prefix: str = "media"     # AWS_LOCATION: a bucket media URL's name starts after it
     disk_media_url: str = USUAL_MEDIA_URL  # DISK_MEDIA_URL, else Django's usual: a disk media URL's name after it
     records: list[Record] = field(default_factory=list)
     uploads: list[Upload] = field(default_factory=list)
@@ -174,7 +175,7 @@ class Traffic:
     _listed: int = 0
 
     def bases(self, site: Site) -> MediaBases:
-        return MediaBases.of(site.url, self.bucket_url, self.media_prefix, self.disk_media_url)
+        return MediaBases.of(site.url, self.media_base, self.disk_media_url)
 
     def read_pages(self, site: Site) -> dict[str, str]:
         """name -> media URL of every file a site's check pages show (OSError if one does not answer)."""
@@ -202,7 +203,7 @@ class Traffic:
         self._listed = len(names)
         step = max(1, len(names) // sample)
         for name, url in names[::step][:sample]:
-            _, absolute = url_kind(url, site.url, self.bucket_url)
+            _, absolute = url_kind(url, site.url, self.media_base)
             status, body, _ = self.fetch(absolute) if absolute else (0, b"", "")
             if status == 200:
                 self.known[name] = Known(len(body), hashlib.sha256(body).hexdigest())
@@ -264,7 +265,7 @@ class Traffic:
             page = json.loads(body)
             entries = page["files"]
             self._listed = max(self._listed, int(page["count"]))
-            record.storage = rendered_storage([entry["url"] for entry in entries], self.bucket_url)
+            record.storage = rendered_storage([entry["url"] for entry in entries], self.media_base)
         self._record(record)
         with self._lock:
             candidates = [(entry, self.known[entry["name"]]) for entry in entries if entry["name"] in self.known]
@@ -286,7 +287,7 @@ class Traffic:
             self._fetch_media(site, name, url, known)
 
     def _fetch_media(self, site: Site, name: str, url: str, known: Known) -> None:
-        storage, absolute = url_kind(url, site.url, self.bucket_url)
+        storage, absolute = url_kind(url, site.url, self.media_base)
         if absolute is None:
             self._record(Record(time.time(), site.alias, "media", 0, 0.0,
                                 "rendered a URL outside the site and the bucket (not fetched)", url=url, name=name))
@@ -329,17 +330,16 @@ class Traffic:
 
 # --- afterwards ---------------------------------------------------------------------------
 
-def check_uploads(sites: list[Site], uploads: list[Upload], bucket_url: str, fetch=http,
-                  media_prefix: str = "media") -> dict:
+def check_uploads(sites: list[Site], uploads: list[Upload], media_base: str, fetch=http) -> dict:
     """Every answered upload, through every host: listed by /files/ and served with the same bytes.
 
     A site with only pages lists nothing: each upload is fetched at the URL the storage the site shows
-    gives it (SITE_URL/media/NAME on disk, the bucket's URL + AWS_LOCATION + NAME on S3)."""
+    gives it (SITE_URL/media/NAME on disk, S3's media base + NAME on S3)."""
     lost: dict[str, list[str]] = {}
     served_from: dict[str, int] = {}
     for site in sites:
         try:
-            listed = _where_each_is(site, uploads, bucket_url, fetch, media_prefix)
+            listed = _where_each_is(site, uploads, media_base, fetch)
         except OSError as error:
             for upload in uploads:
                 lost.setdefault(upload.name, []).append(str(error))
@@ -348,7 +348,7 @@ def check_uploads(sites: list[Site], uploads: list[Upload], bucket_url: str, fet
             if upload.name not in listed:
                 lost.setdefault(upload.name, []).append(f"{site.alias}: not listed by /files/")
                 continue
-            storage, absolute = url_kind(listed[upload.name], site.url, bucket_url)
+            storage, absolute = url_kind(listed[upload.name], site.url, media_base)
             status, body, _ = fetch(absolute) if absolute else (0, b"", "")
             problem = media_error(status, body, Known(upload.size, upload.sha256)) if absolute \
                 else f"URL outside the site and the bucket: {listed[upload.name]}"
@@ -360,10 +360,10 @@ def check_uploads(sites: list[Site], uploads: list[Upload], bucket_url: str, fet
             "lost_samples": [{"name": name, "problems": problems} for name, problems in list(lost.items())[:20]]}
 
 
-def _where_each_is(site: Site, uploads: list[Upload], bucket_url: str, fetch, media_prefix: str) -> dict[str, str]:
+def _where_each_is(site: Site, uploads: list[Upload], media_base: str, fetch) -> dict[str, str]:
     if not site.by_pages:
         return list_all(site, fetch)
-    probe = Traffic([site], bucket_url, media_prefix=media_prefix, fetch=fetch)
+    probe = Traffic([site], media_base, fetch=fetch)
     storage = probe.storage_now(site)
     if storage not in ("s3", "disk"):
         raise OSError(f"{site.alias}: {site.pages[0]} shows no one storage ({storage})")

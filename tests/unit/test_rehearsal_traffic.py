@@ -11,6 +11,7 @@ from deploy.rehearsal.traffic import (JPEG_MAGIC, Known, Site, Traffic, check_up
                                       rendered_storage, url_kind)
 
 BUCKET = "http://s3.test/bucket"
+MEDIA_BASE = f"{BUCKET}/media/"   # Settings.media_base_url
 SITE = Site("web1", "http://web1.test", "http://web1.test/healthz")
 OTHER = Site("web2", "http://web2.test", "http://web2.test/healthz")
 
@@ -57,14 +58,14 @@ class FakeSites:
 
 
 def traffic(fake, **options):
-    return Traffic([SITE, OTHER], BUCKET, fetch=fake, **options)
+    return Traffic([SITE, OTHER], MEDIA_BASE, fetch=fake, **options)
 
 
 def test_url_kind_resolves_relative_urls_and_refuses_other_hosts():
-    assert url_kind("/media/a.jpg", SITE.url, BUCKET) == ("disk", "http://web1.test/media/a.jpg")
-    assert url_kind(f"{BUCKET}/media/a.jpg", SITE.url, BUCKET) == ("bucket", f"{BUCKET}/media/a.jpg")
-    assert url_kind("http://elsewhere.test/media/a.jpg", SITE.url, BUCKET) == ("", None)
-    assert url_kind(f"{BUCKET}-evil/media/a.jpg", SITE.url, BUCKET) == ("", None)
+    assert url_kind("/media/a.jpg", SITE.url, MEDIA_BASE) == ("disk", "http://web1.test/media/a.jpg")
+    assert url_kind(f"{BUCKET}/media/a.jpg", SITE.url, MEDIA_BASE) == ("bucket", f"{BUCKET}/media/a.jpg")
+    assert url_kind("http://elsewhere.test/media/a.jpg", SITE.url, MEDIA_BASE) == ("", None)
+    assert url_kind(f"{BUCKET}-evil/media/a.jpg", SITE.url, MEDIA_BASE) == ("", None)
 
 
 def test_media_error_names_what_is_wrong():
@@ -77,10 +78,10 @@ def test_media_error_names_what_is_wrong():
 
 
 def test_rendered_storage_of_a_page():
-    assert rendered_storage(["/media/a", "/media/b"], BUCKET) == "disk"
-    assert rendered_storage([f"{BUCKET}/media/a"], BUCKET) == "bucket"
-    assert rendered_storage(["/media/a", f"{BUCKET}/media/a"], BUCKET) == "mixed"
-    assert rendered_storage([], BUCKET) == ""
+    assert rendered_storage(["/media/a", "/media/b"], MEDIA_BASE) == "disk"
+    assert rendered_storage([f"{BUCKET}/media/a"], MEDIA_BASE) == "bucket"
+    assert rendered_storage(["/media/a", f"{BUCKET}/media/a"], MEDIA_BASE) == "mixed"
+    assert rendered_storage([], MEDIA_BASE) == ""
 
 
 def test_multipart_carries_the_file_and_its_name():
@@ -159,7 +160,7 @@ def test_check_uploads_finds_what_is_served_and_what_is_lost():
         generator._upload(SITE, name, JPEG_MAGIC + name.encode())
     fake.missing.add("uploads/gone.jpg")
     fake.files["uploads/changed.jpg"] = JPEG_MAGIC + b"other.jpg.."
-    result = check_uploads([SITE, OTHER], generator.uploads, BUCKET, fetch=fake)
+    result = check_uploads([SITE, OTHER], generator.uploads, MEDIA_BASE, fetch=fake)
     assert (result["checked"], result["lost"]) == (3, 2)
     assert result["served_from"] == {"web1 disk": 1, "web2 disk": 1}
     problems = {sample["name"]: sample["problems"] for sample in result["lost_samples"]}
@@ -173,7 +174,7 @@ def test_check_uploads_counts_a_file_no_longer_listed_as_lost():
     generator = traffic(fake)
     generator._upload(SITE, "x.jpg", b"x")
     del fake.files["uploads/x.jpg"]
-    result = check_uploads([SITE], generator.uploads, BUCKET, fetch=fake)
+    result = check_uploads([SITE], generator.uploads, MEDIA_BASE, fetch=fake)
     assert result["lost"] == 1
     assert result["lost_samples"][0]["problems"] == ["web1: not listed by /files/"]
 
@@ -202,7 +203,7 @@ class FakeGallery(FakeSites):
 
 
 def paged(fake, **options):
-    return Traffic([PAGED, PAGED_OTHER], BUCKET, fetch=fake, **options)
+    return Traffic([PAGED, PAGED_OTHER], MEDIA_BASE, fetch=fake, **options)
 
 
 def test_a_site_with_only_pages_shows_the_storage_its_media_urls_are_in():
@@ -247,16 +248,16 @@ def test_check_uploads_of_a_paged_site_fetches_each_upload_where_the_sites_stora
     for name in ("kept.jpg", "gone.jpg"):
         generator._upload(PAGED, name, JPEG_MAGIC + name.encode())
     fake.missing.add("uploads/gone.jpg")
-    result = check_uploads([PAGED, PAGED_OTHER], generator.uploads, BUCKET, fetch=fake)
+    result = check_uploads([PAGED, PAGED_OTHER], generator.uploads, MEDIA_BASE, fetch=fake)
     assert (result["checked"], result["lost"]) == (2, 1)
     assert result["served_from"] == {"web1 disk": 1, "web2 disk": 1}
     problems = {sample["name"]: sample["problems"] for sample in result["lost_samples"]}
     assert problems["uploads/gone.jpg"] == ["web1: http://web1.test/media/uploads/gone.jpg: HTTP 404",
                                             "web2: http://web2.test/media/uploads/gone.jpg: HTTP 404"]
     fake.storage, fake.missing = "s3", set()
-    result = check_uploads([PAGED], generator.uploads, BUCKET, fetch=fake)
+    result = check_uploads([PAGED], generator.uploads, MEDIA_BASE, fetch=fake)
     assert (result["lost"], result["served_from"]) == (0, {"web1 bucket": 2})
     fake.files = {}  # the page shows nothing: no storage to look in, every upload unconfirmed
-    result = check_uploads([PAGED], generator.uploads, BUCKET, fetch=fake)
+    result = check_uploads([PAGED], generator.uploads, MEDIA_BASE, fetch=fake)
     assert result["lost"] == 2 and "shows no one storage (no media URL on the page)" in \
         result["lost_samples"][0]["problems"][0]
