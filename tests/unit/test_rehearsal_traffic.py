@@ -7,8 +7,10 @@ import time
 
 import pytest
 
-from deploy.rehearsal.traffic import (JPEG_MAGIC, Known, Site, Traffic, check_uploads, media_error, multipart,
-                                      rendered_storage, url_kind)
+from deploy.rehearsal.report import anonymous
+from deploy.rehearsal.traffic import (JPEG_MAGIC, Known, Site, Traffic, media_error, multipart, rendered_storage,
+                                      url_kind)
+from deploy.rehearsal.uploads import check_uploads
 
 BUCKET = "http://s3.test/bucket"
 MEDIA_BASE = f"{BUCKET}/media/"   # Settings.media_base_url
@@ -261,3 +263,76 @@ def test_check_uploads_of_a_paged_site_fetches_each_upload_where_the_sites_stora
     result = check_uploads([PAGED], generator.uploads, MEDIA_BASE, fetch=fake)
     assert result["lost"] == 2 and "shows no one storage (no media URL on the page)" in \
         result["lost_samples"][0]["problems"][0]
+
+
+# --- private media (PUBLIC_MEDIA=false): signed URLs, their unsigned forms refused ---------------
+
+SIGNATURE = "5ec7e75197a7" * 5
+SIGNED = f"?X-Amz-Credential=AKIAFILE%2F20240101%2Fus-east-1%2Fs3%2Faws4_request&X-Amz-Signature={SIGNATURE}"
+
+
+class PrivateGallery(FakeGallery):
+    """The gallery renders signed bucket URLs; the bucket answers a URL without a signature ``unsigned``."""
+
+    def __init__(self, **options):
+        super().__init__(**options)
+        self.unsigned = 403
+
+    def url_of(self, name):
+        return super().url_of(name) + (SIGNED if self.storage == "s3" else "")
+
+    def __call__(self, url, data=None, content_type=None, timeout=15):
+        if url.startswith(MEDIA_BASE) and "X-Amz-Signature=" not in url and self.unsigned != 200:
+            self.calls.append(url)
+            return self.unsigned, b"", f"HTTP {self.unsigned}"
+        return super().__call__(url.split("?")[0], data, content_type, timeout)
+
+
+def test_a_private_sites_signed_media_are_tried_unsigned_and_no_record_keeps_a_signature():
+    fake = PrivateGallery(storage="s3")
+    generator = paged(fake, public_media=False)
+    generator.baseline()
+    known = generator.known["a.jpg"]
+    generator._fetch_media(PAGED, "a.jpg", fake.url_of("a.jpg"), known)
+    fetched, refused = generator.records
+    assert (fetched.kind, fetched.status, fetched.error) == ("media", 200, "")
+    assert fetched.url == f"{MEDIA_BASE}a.jpg?<redacted>"
+    assert (refused.kind, refused.status, refused.error, refused.url) == ("unsigned", 403, "", f"{MEDIA_BASE}a.jpg")
+    assert fake.calls[-1] == f"{MEDIA_BASE}a.jpg"   # asked for without its query
+    fake.unsigned = 200                             # the bucket's objects are public: an anonymous success
+    generator._fetch_media(PAGED, "a.jpg", fake.url_of("a.jpg"), known)
+    success = generator.records[-1]
+    assert (success.kind, success.status, success.error) == ("unsigned", 200, "")
+    assert anonymous(generator.records) == {"tried": 2, "successes": 1}
+    fake.missing = {"a.jpg"}                        # a signed fetch that fails: its record shows no signature
+    generator._fetch_media(PAGED, "a.jpg", fake.url_of("a.jpg"), known)
+    failed = generator.records[-2]
+    assert (failed.error, failed.url) == ("HTTP 404", f"{MEDIA_BASE}a.jpg?<redacted>")
+    assert not [record for record in generator.records if SIGNATURE in json.dumps(record.__dict__)]
+
+
+def test_a_public_site_or_a_disk_url_is_never_tried_unsigned():
+    fake = PrivateGallery(storage="s3")
+    generator = paged(fake)                       # PUBLIC_MEDIA=true
+    generator.baseline()
+    generator._fetch_media(PAGED, "a.jpg", fake.url_of("a.jpg"), generator.known["a.jpg"])
+    fake.storage = "disk"
+    private = paged(fake, public_media=False)
+    private._fetch_media(PAGED, "a.jpg", fake.url_of("a.jpg"), generator.known["a.jpg"])
+    assert [record.kind for record in generator.records + private.records] == ["media", "media"]
+
+
+def test_check_uploads_of_a_private_paged_site_fetches_them_at_the_signed_urls_its_pages_render():
+    fake = PrivateGallery()
+    generator = paged(fake, public_media=False)
+    for name in ("kept.jpg", "changed.jpg"):
+        generator._upload(PAGED, name, JPEG_MAGIC + name.encode())
+    fake.storage = "s3"
+    fake.files["uploads/changed.jpg"] = JPEG_MAGIC + b"other.jpg.."
+    result = check_uploads([PAGED], generator.uploads, MEDIA_BASE, fetch=fake, public_media=False)
+    assert (result["checked"], result["lost"], result["served_from"]) == (2, 1, {"web1 bucket": 1})
+    [problem] = result["lost_samples"][0]["problems"]
+    assert problem == f"web1: {MEDIA_BASE}uploads/changed.jpg?<redacted>: other bytes than expected"
+    del fake.files["uploads/kept.jpg"]   # no longer on the page: no signed URL to fetch it by
+    result = check_uploads([PAGED], generator.uploads, MEDIA_BASE, fetch=fake, public_media=False)
+    assert "web1: not shown on its check pages (PUBLIC_MEDIA=false" in result["lost_samples"][0]["problems"][0]
