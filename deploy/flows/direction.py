@@ -15,7 +15,7 @@ from typing import Callable
 
 from ..media import complete, delta, transfer
 from ..site.ops import thumbnails as easy_rows
-from ..site.ops import health
+from ..site.ops import served as served_checks
 from ..site.ops import storage
 from ..site.ops import switch
 from .state import FlowRun
@@ -102,7 +102,7 @@ TO_S3 = Direction(
     catching_up="upload what changed on disk since the last pass",
     switch=with_host_facts(switch.flip), staged=with_host_facts(switch.staged_on),
     preview_switch=with_host_facts(switch.preview_flip),
-    check_served=health.check_media_served_from_bucket, served="media URLs fetch from the bucket",
+    check_served=served_checks.check_media_served_from_bucket, served="media URLs fetch from the bucket",
     settings_problems=with_storage_before(storage.s3_problems),
     selects="django-storages' S3Storage with AWS_STORAGE_BUCKET_NAME, AWS_LOCATION and AWS_S3_ENDPOINT_URL",
     thumbnail_rows=rows_to_bucket, undo_thumbnail_rows=rows_back_from_bucket)
@@ -117,7 +117,7 @@ TO_DISK = Direction(
     catching_up="download what the bucket has and the disk lacks",
     switch=with_host_facts(switch.to_disk), staged=with_host_facts(switch.staged_off),
     preview_switch=with_host_facts(switch.preview_to_disk),
-    check_served=health.check_media_served_by_site, served="media URLs served by the site",
+    check_served=served_checks.check_media_served_by_site, served="media URLs served by the site",
     settings_problems=with_storage_before(storage.disk_problems),
     selects="FileSystemStorage at MEDIA_ROOT (compared on the media host)",
     thumbnail_rows=rows_to_disk, undo_thumbnail_rows=rows_back_from_disk)

@@ -91,7 +91,7 @@ def health_check(run: FlowRun, to: Direction) -> str:
         host = run.settings.host(alias)
         wait_for_storage(host, to.storage, run.settings.reload_timeout, settings)
         served = to.check_served(settings, host, run.options.sample_limit, faults=run.faults)
-        return "\n".join([f"{alias}: on {to.label}, {served.checked} {to.served}", *served.lines(alias)])
+        return "\n".join([f"{alias}: on {to.label}, {served.summary(to.served)}", *served.lines(alias)])
     return "\n".join(run.on_every_host(one))
 
 

@@ -10,7 +10,11 @@ The cutover and the rollback run in-process, exactly as `invoke cutover` and
 PASSED (0) every check passed, including "the injected failure happened and was
 undone" with --fail-reload-on; ERROR (1) nothing ran (refused or misconfigured,
 through deploy.cli.operator_errors); FAILED (2) it ran and a check failed: an
-upload was lost, a request failed, a step failed unexpectedly.
+upload was lost, a request failed, a step failed unexpectedly, or (PUBLIC_MEDIA=false)
+a signed media URL asked for without its signature was answered 200.
+
+A signed media URL is a bearer token: the records keep URLs without their query and
+every file under runs/ is redacted (``deploy.config.redact``).
 """
 
 from __future__ import annotations
@@ -37,10 +41,11 @@ from ..flows.rollback import run_rollback
 from ..flows.steps import RELOAD
 from ..config.redact import redact
 from . import thumbnail_views
-from .report import PhaseNames, build_report, phase_from_journal, render_markdown, split_by_fault
+from .report import PhaseNames, anonymous, build_report, phase_from_journal, render_markdown, split_by_fault
 from .thumbnail_views import FirstViews, thumbnail_checks
 from ..site.facts.health import USUAL_MEDIA_URL
-from .traffic import Site, Traffic, check_uploads, records_as_dicts
+from .traffic import Site, Traffic, records_as_dicts
+from .uploads import check_uploads
 
 # What --fail-reload-on puts in the host's RELOAD_COMMAND__<HOST> override.  It fails
 # after a while, as a reload that times out does: the hosts reloaded before it serve
@@ -110,9 +115,9 @@ def run_rehearsal(settings: Settings, options: RehearsalOptions, say: Callable[[
     sites = [Site(host.alias, host.site_url, host.health_url, tuple(host.site_url + path for path in
                                                                     host.media_check_paths))
              for host in settings.hosts]
-    traffic = Traffic(sites, settings.bucket_url, options.upload_rate, options.readers_per_host,
-                      options.max_seconds, tag=f"rehearsal {run_id}", media_prefix=settings.media_prefix,
-                      disk_media_url=settings.disk_media_url or USUAL_MEDIA_URL)
+    traffic = Traffic(sites, settings.media_base_url, options.upload_rate, options.readers_per_host,
+                      options.max_seconds, tag=f"rehearsal {run_id}",
+                      disk_media_url=settings.disk_media_url or USUAL_MEDIA_URL, public_media=settings.public_media)
     say(f"rehearsal {run_id} of {settings.env} ({', '.join(settings.host_aliases)}), CHANGEOVER="
         f"{settings.changeover}: traffic on every site, {options.upload_rate:g} uploads/s" + (f", reload failing on {options.fail_reload_on}"
                                                  if options.fail_reload_on else ""))
@@ -133,10 +138,11 @@ def run_rehearsal(settings: Settings, options: RehearsalOptions, say: Callable[[
         traffic.stop()
     ended = time.time()
     say("==> checking every answered upload through every host")
-    uploads = check_uploads(sites, traffic.uploads, settings.bucket_url, media_prefix=settings.media_prefix)
+    uploads = check_uploads(sites, traffic.uploads, settings.media_base_url, public_media=settings.public_media)
     attempts = [record for record in traffic.records if record.kind == "upload"]
     uploads.update(made=len(attempts), answered=len(traffic.uploads))
-    meta = {"run_id": run_id, "env": settings.env, "hosts": list(settings.host_aliases), "started": origin,
+    meta = {"run_id": run_id, "env": settings.env, "hosts": list(settings.host_aliases),
+            "public_media": settings.public_media, "started": origin,
             "seconds": round(ended - origin, 3), "options": asdict(options),
             "fault": f"the reload command fails on {options.fail_reload_on}" if options.fail_reload_on else None}
     checks = _checks(settings, options, phases, traffic, uploads, ended - origin, origin) + thumbnail_checks(views)
@@ -213,12 +219,24 @@ def _checks(settings, options, phases, traffic, uploads, seconds, origin) -> lis
     checks.append(_check("no upload lost", uploads["lost"] == 0 and (uploads["checked"] or options.upload_rate <= 0),
                          f"{uploads['checked']} answered uploads checked through every host, {uploads['lost']} lost"))
     checks.append(_requests_check(options, cutover, traffic, origin))
+    checks += _anonymous_check(settings.public_media, traffic.records)
     media = sum(1 for record in traffic.records if record.kind == "media")
     checks.append(_check("media URLs fetched and checked", media > 0,
                          f"{media} fetched as rendered, checked for status, size and SHA-256"))
     checks.append(_check("traffic covered the whole rehearsal", seconds < options.max_seconds,
                          f"{seconds:.0f} s of at most {options.max_seconds:.0f} s"))
     return checks
+
+
+def _anonymous_check(public_media: bool, records) -> list[dict]:
+    """Private media: no signed media URL asked for without its signature may be answered 200 (none to check
+    on a public site)."""
+    if public_media:
+        return []
+    unsigned = anonymous(records)
+    return [_check("no anonymous success", unsigned["successes"] == 0,
+                   f"signed media URLs asked for without their signature {unsigned['tried']} times; "
+                   f"anonymous successes: {unsigned['successes']}")]
 
 
 def _requests_check(options, cutover, traffic, origin) -> dict:
@@ -247,7 +265,8 @@ def _verdict(options, phases, report) -> str:
         first = f"cutover {cutover['result']}" + (f", rollback {phases[1]['result']}" if len(phases) > 1
                                                   else " (left on S3: --keep)" if options.keep else "")
     requests, uploads = report["requests"], report["uploads"]
-    return (f"{first}; {requests['made']} requests, {requests['failed']} failed; "
+    private = f"; anonymous successes: {requests['anonymous']['successes']}" if "anonymous" in requests else ""
+    return (f"{first}; {requests['made']} requests, {requests['failed']} failed{private}; "
             f"{uploads['answered']} uploads, {uploads['lost']} lost")
 
 
@@ -261,7 +280,7 @@ def _write(directory: Path, report: dict, traffic: Traffic, origin: float) -> No
     (directory / "report.md").write_text(redact(render_markdown(report, "timeline.png")), encoding="utf-8")
     with open(directory / "requests.jsonl", "w", encoding="utf-8") as raw:
         for record in records_as_dicts(traffic.records):
-            raw.write(json.dumps({**record, "t": round(record["time"] - origin, 4)}) + "\n")
+            raw.write(redact(json.dumps({**record, "t": round(record["time"] - origin, 4)})) + "\n")
 
 
 def _summary(report: dict, directory: Path, root: Path) -> str:

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from ..engine.counts import (DownloadCounts, FinalVerifyCounts, MirrorRecordCounts, ModeCounts, PassCounts,
                              RetryCounts, ReverseVerifyCounts, UploadCounts)
 from ..engine.events import Counts, End, Finished, Healthy, Started
+from ..config.redact import redact, url_shown
 from ..engine.journal import parse
 from ..retry import kinds_said
 from .traffic import Record
@@ -146,7 +147,8 @@ def request_summary(records: list[Record], phases: list[dict], origin: float,
     samples, per_group, during, uploaded_during = [], Counter(), Counter(), Counter()
     for record in failed:
         sample = {"t": round(record.time - origin, 3), "host": record.host, "kind": record.kind,
-                  "status": record.status, "error": record.error, "url": record.url, "storage": record.storage,
+                  "status": record.status, "error": record.error, "url": url_shown(record.url),
+                  "storage": record.storage,
                   "during": step_at(record.time - origin, phases)}
         if record.name in uploaded:
             sample["uploaded_t"] = round(uploaded[record.name] - origin, 3)
@@ -159,6 +161,13 @@ def request_summary(records: list[Record], phases: list[dict], origin: float,
             samples.append(sample)
     return {"made": len(records), "failed": len(failed), "by_kind": by_kind, "failed_during": dict(during),
             "failed_fetches_of_files_uploaded_during": dict(uploaded_during), "failure_samples": samples}
+
+
+def anonymous(records: list[Record]) -> dict:
+    """Private media: how often the traffic asked for a signed media URL without its query ("unsigned"
+    records), and how often that was answered 200 (an anonymous success: the objects are public)."""
+    tried = [record for record in records if record.kind == "unsigned"]
+    return {"tried": len(tried), "successes": sum(1 for record in tried if record.status == 200)}
 
 
 def split_by_fault(records: list[Record], phase: dict, uploaded: dict[str, float],
@@ -191,9 +200,11 @@ def build_report(meta: dict, phases: list[dict], records: list[Record], uploads:
                             "to_t": host["healthy_t"], "seconds": host["window_seconds"],
                             "seconds_to_healthy_after_reload": host["seconds_to_healthy"], "observed": seen})
     passed = all(check["ok"] for check in checks)
+    requests = request_summary(records, phases, origin, uploaded)
+    if meta.get("public_media") is False:   # private media: the unsigned forms tried, and their successes
+        requests["anonymous"] = anonymous(records)
     return {"rehearsal": meta, "passed": passed, "checks": checks, "phases": phases, "windows": windows,
-            "sync": _sync(phases), "requests": request_summary(records, phases, origin, uploaded),
-            "uploads": uploads, "baseline": baseline}
+            "sync": _sync(phases), "requests": requests, "uploads": uploads, "baseline": baseline}
 
 
 def _sync(phases: list[dict]) -> list[dict]:
@@ -265,6 +276,10 @@ def render_markdown(report: dict, picture: str | None) -> str:
                      [(kind, k["made"], k["failed"], k["p50_ms"], k["p95_ms"], k["max_ms"],
                        ", ".join(f"{reason}: {count}" for reason, count in k["reasons"].items()) or "-")
                       for kind, k in requests["by_kind"].items()]), ""]
+    if "anonymous" in requests:
+        lines += [f"Private media (PUBLIC_MEDIA=false): signed media URLs asked for without their signature "
+                  f"{requests['anonymous']['tried']} times; anonymous successes: "
+                  f"{requests['anonymous']['successes']} (answered 200; any fails the rehearsal).", ""]
     if requests["failed"]:
         lines += ["Failed requests by the step running at the time: " + _counts(requests["failed_during"]) + ".", ""]
     if requests["failed_fetches_of_files_uploaded_during"]:
@@ -279,7 +294,7 @@ def render_markdown(report: dict, picture: str | None) -> str:
     lines += ["## Uploads", "", f"{uploads['made']} uploads made, {uploads['answered']} answered 201, "
               f"{uploads['checked']} checked afterwards through every host, **{uploads['lost']} lost**.", ""]
     for sample in uploads["lost_samples"]:
-        lines.append(f"- `{sample['name']}`: {'; '.join(sample['problems'])}")
+        lines.append(f"- `{sample['name']}`: {redact('; '.join(sample['problems']))}")
     baseline = report["baseline"]
     lines += ["", f"Media fetches were checked against {baseline['known']} files fetched before the rehearsal "
               f"(size and SHA-256) and every upload; {baseline['missing_before']} listed files were already "

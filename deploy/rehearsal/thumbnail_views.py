@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from typing import Callable
 from urllib.parse import urljoin
 
+from ..config.redact import url_shown
 from ..config.types import Settings
 from ..remote.ssh import connect
 from ..remote.ssh import run as remote_run
@@ -86,7 +87,7 @@ def first_views(settings: Settings, phase: str, uploaded: Callable[[], set[str]]
                 seen.linked += 1
                 url = urljoin(host.site_url + path, src)
                 if _get(url)[0] != 200:
-                    seen.failed.append(url)
+                    seen.failed.append(url_shown(url))   # a private storage's thumbnails are signed
     after = _made_so_far(settings)
     seen.easy_made = None if before[0] is None else after[0] - before[0]
     seen.sorl_made = None if before[1] is None else after[1] - before[1]

@@ -2,21 +2,28 @@
 
 Bounded on purpose: a fixed number of threads that stop by themselves at a
 deadline, and only two kinds of URL are ever requested: under a configured
-SITE_URL, or under the bucket's URL (the media URLs the sites render).
+SITE_URL, or under S3's media base (``Settings.media_base_url``: a custom domain's,
+a CDN, or the bucket's URL, + AWS_LOCATION; the media URLs the sites render).
 
 Two kinds of site: one with a health URL and the sandbox's JSON list
 (``/files/``, shape (a)), and one with only pages (MEDIA_CHECK_PATHS and no
 HEALTH_URL, shape (b)).  For the latter the readers fetch the check pages: the
 storage each answer shows is the one its media URLs are in
 (``deploy.site.facts.health``), a file's name is its media URL's path under
-SITE_URL/media/ or the bucket's URL + AWS_LOCATION, and the uploads are checked
+SITE_URL/media/ or S3's media base, and the uploads are checked
 afterwards at the URL each host's storage gives them.
 
 Every request becomes a ``Record``: when, which host, what kind, the HTTP
-status, the latency and, if it failed, why.  A media fetch is checked against
+status, the latency and, if it failed, why; its URL as ``url_shown`` gives it (no
+query: a private site's media URLs are signed, bearer tokens that must not reach
+the report or requests.jsonl).  A media fetch is checked against
 what is known of the file (size and SHA-256, from a baseline fetch before the
 rehearsal or from the bytes we uploaded), right after the page that rendered
 its URL: a URL must be right for the moment it was rendered.
+
+Private media (PUBLIC_MEDIA=false): after a share of the fetches of signed media
+URLs the same URL is asked for without its query (kind "unsigned"): it must be
+refused; one answered 200 is an anonymous success, and the rehearsal fails on any.
 """
 
 from __future__ import annotations
@@ -32,9 +39,9 @@ import urllib.request
 import uuid
 from dataclasses import asdict, dataclass, field
 from typing import Callable
-from urllib.parse import quote
 
-from ..site.facts.health import USUAL_MEDIA_URL, MediaBases, page_storage, urls_on_page
+from ..config.redact import redact, url_shown
+from ..site.facts.health import USUAL_MEDIA_URL, MediaBases, page_storage, signed, unsigned, urls_on_page
 
 PAGE_SIZE = 20
 JPEG_MAGIC = b"\xff\xd8\xff\xe0"
@@ -56,12 +63,12 @@ class Site:
 class Record:
     time: float       # wall clock when the request started
     host: str
-    kind: str         # page | health | media | upload
+    kind: str         # page | health | media | upload | unsigned (a signed media URL asked for without its query)
     status: int       # 0: no HTTP answer
     seconds: float
     error: str = ""   # empty when the request did what it should
     storage: str = ""  # health: storage reported; media: "disk" or "bucket" URL; page: URLs rendered
-    url: str = ""
+    url: str = ""      # as url_shown gives it: never a query
     name: str = ""     # media and upload: the file's name in the storage
 
 
@@ -82,11 +89,12 @@ class Known:
 
 # --- pure helpers (unit-tested) ----------------------------------------------------------
 
-def url_kind(url: str, site_url: str, bucket_url: str) -> tuple[str, str | None]:
-    """("disk"|"bucket", absolute URL) for a rendered media URL; ("", None) for anything else."""
+def url_kind(url: str, site_url: str, media_base: str) -> tuple[str, str | None]:
+    """("disk"|"bucket", absolute URL) for a rendered media URL; ("", None) for anything else.  ``media_base``:
+    S3's (Settings.media_base_url), a URL under it is in the bucket whichever host serves it."""
     if url.startswith("/"):
         return "disk", site_url + url
-    if url.startswith(bucket_url.rstrip("/") + "/"):
+    if url.startswith(media_base.rstrip("/") + "/"):
         return "bucket", url
     if url.startswith(site_url.rstrip("/") + "/"):  # a page's URLs, resolved against it
         return "disk", url
@@ -104,8 +112,8 @@ def media_error(status: int, body: bytes, known: Known) -> str:
     return ""
 
 
-def rendered_storage(urls: list[str], bucket_url: str) -> str:
-    kinds = {"bucket" if url.startswith(bucket_url.rstrip("/") + "/") else "disk" for url in urls}
+def rendered_storage(urls: list[str], media_base: str) -> str:
+    kinds = {"bucket" if url.startswith(media_base.rstrip("/") + "/") else "disk" for url in urls}
     return "mixed" if len(kinds) > 1 else (kinds.pop() if kinds else "")
 
 
@@ -155,14 +163,15 @@ def list_all(site: Site, fetch=http) -> dict[str, str]:
 @dataclass
 class Traffic:
     sites: list[Site]
-    bucket_url: str
+    media_base: str                 # Settings.media_base_url: S3's media base (a custom domain's or the bucket's)
     upload_rate: float = 5.0        # uploads per second, over all hosts
     readers_per_host: int = 2
     max_seconds: float = 600.0      # the threads stop by themselves after this
     pause: float = 0.05             # between two rounds of one reader
     tag: str = "rehearsal"
-    media_prefix: str = "media"     # AWS_LOCATION: a bucket media URL's name starts after it
     disk_media_url: str = USUAL_MEDIA_URL  # DISK_MEDIA_URL, else Django's usual: a disk media URL's name after it
+    public_media: bool = True       # PUBLIC_MEDIA; False: signed media URLs' unsigned forms are tried too
+    unsigned_share: float = 0.5     # of the fetches of signed media URLs, those whose unsigned form is tried
     records: list[Record] = field(default_factory=list)
     uploads: list[Upload] = field(default_factory=list)
     known: dict[str, Known] = field(default_factory=dict)
@@ -174,7 +183,7 @@ class Traffic:
     _listed: int = 0
 
     def bases(self, site: Site) -> MediaBases:
-        return MediaBases.of(site.url, self.bucket_url, self.media_prefix, self.disk_media_url)
+        return MediaBases.of(site.url, self.media_base, self.disk_media_url)
 
     def read_pages(self, site: Site) -> dict[str, str]:
         """name -> media URL of every file a site's check pages show (OSError if one does not answer)."""
@@ -202,7 +211,7 @@ class Traffic:
         self._listed = len(names)
         step = max(1, len(names) // sample)
         for name, url in names[::step][:sample]:
-            _, absolute = url_kind(url, site.url, self.bucket_url)
+            _, absolute = url_kind(url, site.url, self.media_base)
             status, body, _ = self.fetch(absolute) if absolute else (0, b"", "")
             if status == 200:
                 self.known[name] = Known(len(body), hashlib.sha256(body).hexdigest())
@@ -235,7 +244,7 @@ class Traffic:
         begin, clock = time.time(), time.monotonic()
         status, body, error = self.fetch(url)
         record = Record(begin, site.alias, kind, status, round(time.monotonic() - clock, 4),
-                        error if status != 200 else "", url=url)
+                        redact(error) if status != 200 else "", url=url_shown(url))
         return record, body
 
     def _reader(self, site: Site, deadline: float, number: int) -> None:
@@ -264,12 +273,12 @@ class Traffic:
             page = json.loads(body)
             entries = page["files"]
             self._listed = max(self._listed, int(page["count"]))
-            record.storage = rendered_storage([entry["url"] for entry in entries], self.bucket_url)
+            record.storage = rendered_storage([entry["url"] for entry in entries], self.media_base)
         self._record(record)
         with self._lock:
             candidates = [(entry, self.known[entry["name"]]) for entry in entries if entry["name"] in self.known]
         for entry, known in chance.sample(candidates, min(2, len(candidates))):
-            self._fetch_media(site, entry["name"], entry["url"], known)
+            self._fetch_media(site, entry["name"], entry["url"], known, chance)
 
     def _read_check_page(self, site: Site, chance: random.Random) -> None:
         """One check page (its newest files, on a gallery), then up to two known files it shows."""
@@ -283,16 +292,28 @@ class Traffic:
         with self._lock:
             candidates = [(name, url, self.known[name]) for name, url in shown.items() if name in self.known]
         for name, url, known in chance.sample(candidates, min(2, len(candidates))):
-            self._fetch_media(site, name, url, known)
+            self._fetch_media(site, name, url, known, chance)
 
-    def _fetch_media(self, site: Site, name: str, url: str, known: Known) -> None:
-        storage, absolute = url_kind(url, site.url, self.bucket_url)
+    def _fetch_media(self, site: Site, name: str, url: str, known: Known,
+                     chance: random.Random | None = None) -> None:
+        storage, absolute = url_kind(url, site.url, self.media_base)
         if absolute is None:
             self._record(Record(time.time(), site.alias, "media", 0, 0.0,
-                                "rendered a URL outside the site and the bucket (not fetched)", url=url, name=name))
+                                "rendered a URL outside the site and the bucket (not fetched)", url=url_shown(url),
+                                name=name))
             return
         record, body = self._get(site, "media", absolute)
         record.storage, record.error, record.name = storage, media_error(record.status, body, known), name
+        self._record(record)
+        if not self.public_media and storage == "bucket" and signed(absolute) \
+                and (chance is None or chance.random() < self.unsigned_share):
+            self._try_unsigned(site, name, absolute)
+
+    def _try_unsigned(self, site: Site, name: str, url: str) -> None:
+        """A signed media URL without its query: refused (401, 403) as it should be, or answered 200, an
+        anonymous success (``anonymous_successes``); neither is a failed request."""
+        record, _ = self._get(site, "unsigned", unsigned(url))
+        record.storage, record.error, record.name = "bucket", "", name
         self._record(record)
 
     def _uploader(self, site: Site, deadline: float, number: int) -> None:
@@ -325,51 +346,6 @@ class Traffic:
                     self.known[stored["name"]] = Known(len(content), digest)
                 record.name = stored["name"]
         self._record(record)
-
-
-# --- afterwards ---------------------------------------------------------------------------
-
-def check_uploads(sites: list[Site], uploads: list[Upload], bucket_url: str, fetch=http,
-                  media_prefix: str = "media") -> dict:
-    """Every answered upload, through every host: listed by /files/ and served with the same bytes.
-
-    A site with only pages lists nothing: each upload is fetched at the URL the storage the site shows
-    gives it (SITE_URL/media/NAME on disk, the bucket's URL + AWS_LOCATION + NAME on S3)."""
-    lost: dict[str, list[str]] = {}
-    served_from: dict[str, int] = {}
-    for site in sites:
-        try:
-            listed = _where_each_is(site, uploads, bucket_url, fetch, media_prefix)
-        except OSError as error:
-            for upload in uploads:
-                lost.setdefault(upload.name, []).append(str(error))
-            continue
-        for upload in uploads:
-            if upload.name not in listed:
-                lost.setdefault(upload.name, []).append(f"{site.alias}: not listed by /files/")
-                continue
-            storage, absolute = url_kind(listed[upload.name], site.url, bucket_url)
-            status, body, _ = fetch(absolute) if absolute else (0, b"", "")
-            problem = media_error(status, body, Known(upload.size, upload.sha256)) if absolute \
-                else f"URL outside the site and the bucket: {listed[upload.name]}"
-            if problem:
-                lost.setdefault(upload.name, []).append(f"{site.alias}: {listed[upload.name]}: {problem}")
-            else:
-                served_from[f"{site.alias} {storage}"] = served_from.get(f"{site.alias} {storage}", 0) + 1
-    return {"checked": len(uploads), "lost": len(lost), "served_from": served_from,
-            "lost_samples": [{"name": name, "problems": problems} for name, problems in list(lost.items())[:20]]}
-
-
-def _where_each_is(site: Site, uploads: list[Upload], bucket_url: str, fetch, media_prefix: str) -> dict[str, str]:
-    if not site.by_pages:
-        return list_all(site, fetch)
-    probe = Traffic([site], bucket_url, media_prefix=media_prefix, fetch=fetch)
-    storage = probe.storage_now(site)
-    if storage not in ("s3", "disk"):
-        raise OSError(f"{site.alias}: {site.pages[0]} shows no one storage ({storage})")
-    bases = probe.bases(site)
-    base = bases.bucket if storage == "s3" else bases.disk
-    return {upload.name: base + quote(upload.name) for upload in uploads}
 
 
 def records_as_dicts(records: list[Record]) -> list[dict]:

@@ -13,13 +13,13 @@ import pytest
 
 from deploy.config.load import load_settings
 from deploy.errors import HealthError
-from deploy.site.ops import health
-from deploy.site.facts.health import MediaBases, PageMedia, disk_media_url, page_storage
+from deploy.site.ops import health, served
+from deploy.site.facts.health import MediaBases, PageMedia, Served, disk_media_url, page_storage
 
 from .configs import MINIMAL
 
 JPEG = b"\xff\xd8\xff\xe0" + b"x" * 50
-BASES = MediaBases.of("http://site.test", "http://store.test/bucket", "media", "/media/")
+BASES = MediaBases.of("http://site.test", "http://store.test/bucket/media/", "/media/")
 
 
 class FakeSite:
@@ -34,22 +34,30 @@ class FakeSite:
         self.missing = set()          # names that answer 404
         self.base = ""
         self.media_url = "/media/"    # the site's MEDIA_URL on disk
+        self.s3_base = None           # where media URLs point on S3; None: the bucket's URL + /media/
+        self.query = ""               # after each media URL: a signature on a private site
+        self.unsigned_status = 200    # what the bucket answers a media URL without X-Amz-Signature
+        self.media_status = 200       # what every media URL answers (but a missing or refused one)
 
     def gallery(self) -> bytes:
-        prefix = self.media_url if self.storage == "disk" else f"{self.base}/bucket/media/"
-        images = "".join(f'<a href="{prefix}{name}"><img src="{prefix}{name}"></a>' for name in ("a.jpg", "b%20c.jpg"))
+        prefix = self.media_url if self.storage == "disk" else self.s3_base or f"{self.base}/bucket/media/"
+        images = "".join(f'<a href="{prefix}{name}{self.query}"><img src="{prefix}{name}{self.query}"></a>'
+                         for name in ("a.jpg", "b%20c.jpg"))
         return (f'<html><head><link rel="stylesheet" href="/static/css/site.abc123.css"></head><body>{images}'
                 f'{self.extra}<footer><a href="https://www.djangoproject.com/">Django</a></footer></body></html>'
                 ).encode()
 
     def answer(self, path: str) -> tuple[int, str, bytes]:
+        path, _, query = path.partition("?")
+        if path.startswith("/bucket/media/") and "X-Amz-Signature=" not in query and self.unsigned_status != 200:
+            return self.unsigned_status, "application/xml", b"<Error><Code>AccessDenied</Code></Error>"
         if path == "/gallery/":
             return self.gallery_status, "text/html; charset=utf-8", self.gallery()
         if path == "/healthz" and self.healthz:
             return 200, "application/json", json.dumps({"storage": self.healthz}).encode()
         for prefix in (self.media_url, "/bucket/media/"):
             if path.startswith(prefix) and path[len(prefix):] not in self.missing:
-                return 200, self.media_type, JPEG
+                return self.media_status, self.media_type, JPEG
         return 404, "text/html", b"<h1>Not found</h1>"
 
 
@@ -124,9 +132,9 @@ def test_the_disk_media_url_is_the_configs_else_the_sites_own_on_disk_else_djang
     assert disk_media_url(None, seen) == ("/static/media/", "the site's MEDIA_URL")
     url, source = disk_media_url(None, seen[:1])   # probed on S3 only: its MEDIA_URL is the bucket's
     assert url == "/media/" and "no probe of the site on disk" in source and "DISK_MEDIA_URL" in source
-    assert MediaBases.of("http://site.test/", "http://s/b", "media", "/static/media/").disk == \
+    assert MediaBases.of("http://site.test/", "http://s/b/media/", "/static/media/").disk == \
         "http://site.test/static/media/"
-    assert MediaBases.of("http://site.test", "http://s/b", "media", "https://media.example.com/").disk == \
+    assert MediaBases.of("http://site.test", "http://s/b/media/", "https://media.example.com/").disk == \
         "https://media.example.com/"
 
 
@@ -226,38 +234,38 @@ def test_neither_a_health_url_nor_pages_is_a_configuration_problem(site, tmp_pat
 
 def test_on_disk_every_media_url_is_under_media_url_and_fetches_from_the_site(site, tmp_path):
     settings, host = settings_for(tmp_path, site.base)
-    assert health.check_media_served_by_site(settings, host, 10).checked == 2
+    assert served.check_media_served_by_site(settings, host, 10).checked == 2
     site.missing.add("b%20c.jpg")
     with pytest.raises(HealthError, match=r"media URL .*/media/b%20c.jpg answered HTTP 404"):
-        health.check_media_served_by_site(settings, host, 10)
+        served.check_media_served_by_site(settings, host, 10)
     site.missing.clear()
     site.media_type = "text/html; charset=utf-8"
     with pytest.raises(HealthError, match="answered an HTML page"):
-        health.check_media_served_by_site(settings, host, 10)
+        served.check_media_served_by_site(settings, host, 10)
     site.media_type, site.storage = "image/jpeg", "s3"
     with pytest.raises(HealthError, match="still renders media URLs in the bucket"):
-        health.check_media_served_by_site(settings, host, 10)
+        served.check_media_served_by_site(settings, host, 10)
     site.storage, site.extra = "disk", f'<img src="{site.base}/bucket/media/a.jpg">'   # one is enough
     with pytest.raises(HealthError, match="still renders media URLs in the bucket"):
-        health.check_media_served_by_site(settings, host, 10)
+        served.check_media_served_by_site(settings, host, 10)
 
 
 def test_on_s3_every_media_url_points_into_the_bucket_and_fetches_anonymously(site, tmp_path, monkeypatch):
-    monkeypatch.setattr(health, "s3_client", lambda settings, **options: FakeBucket())
+    monkeypatch.setattr(served, "s3_client", lambda settings, **options: FakeBucket())
     settings, host = settings_for(tmp_path, site.base)
     with pytest.raises(HealthError, match=r"still renders media URLs outside the bucket .*/media/a.jpg"):
-        health.check_media_served_from_bucket(settings, host, 10)
+        served.check_media_served_from_bucket(settings, host, 10)
     site.storage = "s3"
-    assert health.check_media_served_from_bucket(settings, host, 10) == health.Served(2)
-    assert health.check_media_served_from_bucket(settings, host, 1).checked == 1  # sampled
+    assert served.check_media_served_from_bucket(settings, host, 10) == Served(2)
+    assert served.check_media_served_from_bucket(settings, host, 1).checked == 1  # sampled
     site.media_type = "text/html"
     with pytest.raises(HealthError, match="answered an HTML page"):
-        health.check_media_served_from_bucket(settings, host, 10)
+        served.check_media_served_from_bucket(settings, host, 10)
     site.media_type = "video/mp4"  # any type but HTML will do
-    assert health.check_media_served_from_bucket(settings, host, 10).checked == 2
+    assert served.check_media_served_from_bucket(settings, host, 10).checked == 2
     site.missing.add("a.jpg")
     with pytest.raises(HealthError, match="answered HTTP 404 without credentials"):
-        health.check_media_served_from_bucket(settings, host, 10)
+        served.check_media_served_from_bucket(settings, host, 10)
 
 
 def test_the_cutovers_preflight_refuses_a_health_it_cannot_read_before_anything_changes(site, tmp_path):
@@ -280,19 +288,19 @@ def test_the_cutovers_preflight_refuses_a_health_it_cannot_read_before_anything_
 
 
 def test_on_s3_the_contents_urls_to_the_old_location_are_counted_not_a_failed_switch(site, tmp_path, monkeypatch):
-    monkeypatch.setattr(health, "s3_client", lambda settings, **options: FakeBucket())
+    monkeypatch.setattr(served, "s3_client", lambda settings, **options: FakeBucket())
     settings, host = settings_for(tmp_path, site.base)
     site.storage = "s3"
     site.extra = ('<article><img src="/media/uploads/old.png"><a href="/media/doc.pdf">doc</a>'
                   f'<a href="{site.base}/media/uploads/old.png">again</a></article>')
     assert health.wait_for_storage(host, "s3", 5, settings) < 5
-    served = health.check_media_served_from_bucket(settings, host, 10)
-    assert served == health.Served(2, (("/gallery/", 2, 2),))   # old.png once: the page's URLs each once
-    assert served.lines("web1") == ["web1: /gallery/ 2 media URLs in the bucket, 2 content references to the old "
-                                    "location (the content's own URLs)"]
+    found = served.check_media_served_from_bucket(settings, host, 10)
+    assert found == Served(2, (("/gallery/", 2, 2),))   # old.png once: the page's URLs each once
+    assert found.lines("web1") == ["web1: /gallery/ 2 media URLs in the bucket, 2 content references to the old "
+                                   "location (the content's own URLs)"]
     site.storage = "disk"   # only disk URLs: nothing shows the switch happened
     with pytest.raises(HealthError, match=r"outside the bucket .*/media/a.jpg on .*/gallery/, and none in it"):
-        health.check_media_served_from_bucket(settings, host, 10)
+        served.check_media_served_from_bucket(settings, host, 10)
 
 
 def test_a_site_whose_media_url_is_not_media_is_read_by_its_own(site, tmp_path, monkeypatch):
@@ -304,8 +312,8 @@ def test_a_site_whose_media_url_is_not_media_is_read_by_its_own(site, tmp_path, 
     settings = replace(settings, disk_media_url="/static/media/")          # the site's own, as the probe read it
     assert health.health_problem(settings, host) is None
     assert health.storage_of(host, settings) == (200, "disk")
-    assert health.check_media_served_by_site(settings, host, 10).checked == 2
+    assert served.check_media_served_by_site(settings, host, 10).checked == 2
     site.storage = "s3"
     site.extra = '<img src="/static/media/uploads/old.png">'
-    monkeypatch.setattr(health, "s3_client", lambda settings, **options: FakeBucket())
-    assert health.check_media_served_from_bucket(settings, host, 10).content == (("/gallery/", 2, 1),)
+    monkeypatch.setattr(served, "s3_client", lambda settings, **options: FakeBucket())
+    assert served.check_media_served_from_bucket(settings, host, 10).content == (("/gallery/", 2, 1),)

@@ -126,11 +126,11 @@ def test_request_summary_counts_by_kind_and_explains_failed_fetches_of_fresh_upl
     assert step_at(0.5, phases) == "between steps"
 
 
-def report_for(records, checks=None, phases=None):
+def report_for(records, checks=None, phases=None, uploads=None, **meta):
     phases = phases if phases is not None else [phase_from_journal(CUTOVER_NAMES, CUTOVER_EVENTS, T0)]
     meta = {"run_id": "r1", "env": "demo", "hosts": ["web1", "web2"], "started": T0, "seconds": 12.0,
-            "options": {"upload_rate": 5.0, "keep": False}, "fault": None, "summary": "cutover ok"}
-    uploads = {"made": 2, "answered": 2, "checked": 2, "lost": 0, "served_from": {}, "lost_samples": []}
+            "options": {"upload_rate": 5.0, "keep": False}, "fault": None, "summary": "cutover ok", **meta}
+    uploads = uploads or {"made": 2, "answered": 2, "checked": 2, "lost": 0, "served_from": {}, "lost_samples": []}
     checks = checks or [{"name": "no upload lost", "ok": True, "detail": "2 checked, 0 lost"}]
     return build_report(meta, phases, records, uploads, {"known": 5, "missing_before": 1}, checks, T0)
 
@@ -162,6 +162,50 @@ def test_markdown_page_links_the_picture_and_shows_the_numbers():
     assert "| media | 1 | 1 |" in page and "HTTP 404: 1" in page
     assert "**0 lost**" in page
     assert f"| {CUTOVER_NAMES.flip} | ok | 4.0 | 1.00 |" in page
+
+
+SIGNATURE = "5ec7e75197a7" * 5
+SIGNED = f"?X-Amz-Credential=AKIAFILE%2F20240101%2Fus-east-1%2Fs3%2Faws4_request&X-Amz-Signature={SIGNATURE}"
+
+
+def test_a_private_rehearsal_counts_its_anonymous_successes_and_fails_on_one():
+    from deploy.rehearsal import RehearsalOptions, _anonymous_check, _verdict
+
+    refused = [record(7, kind="unsigned", status=403, storage="bucket", url="http://s3.test/b/media/a.jpg"),
+               record(8, kind="unsigned", status=401, storage="bucket", url="http://s3.test/b/media/a.jpg")]
+    assert _anonymous_check(True, refused) == []   # a public site: nothing to check
+    report = report_for(refused, checks=_anonymous_check(False, refused), public_media=False)
+    assert report["passed"] is True and report["requests"]["anonymous"] == {"tried": 2, "successes": 0}
+    assert report["requests"]["failed"] == 0   # a refusal is what should happen
+    assert "anonymous successes: 0" in render_markdown(report, None)
+
+    answered = refused + [record(9, kind="unsigned", status=200, storage="bucket")]
+    report = report_for(answered, checks=_anonymous_check(False, answered), public_media=False)
+    assert report["passed"] is False
+    assert report["checks"] == [{"name": "no anonymous success", "ok": False, "detail": "signed media URLs asked for "
+                                 "without their signature 3 times; anonymous successes: 1"}]
+    assert "anonymous successes: 1 (answered 200; any fails the rehearsal)" in render_markdown(report, None)
+    phases = [phase_from_journal(CUTOVER_NAMES, CUTOVER_EVENTS, T0)]
+    assert "; 3 requests, 0 failed; anonymous successes: 1; 2 uploads" in _verdict(RehearsalOptions(), phases, report)
+    assert "anonymous" not in report_for(answered)["requests"]   # a public environment's report says nothing of it
+
+
+def test_no_signed_query_reaches_the_rehearsals_files(tmp_path):
+    from types import SimpleNamespace
+
+    from deploy.rehearsal import _write
+
+    signed = f"http://s3.test/b/media/a.jpg{SIGNED}"
+    records = [record(7, kind="media", status=403, error=f"HTTP 403 (GET {signed})", url=signed, storage="bucket"),
+               record(8, kind="upload", status=201)]
+    uploads = {"made": 1, "answered": 1, "checked": 1, "lost": 1, "served_from": {},
+               "lost_samples": [{"name": "a.jpg", "problems": [f"web1: {signed}: HTTP 403"]}]}
+    report = report_for(records, uploads=uploads, public_media=False)
+    assert report["requests"]["failure_samples"][0]["url"] == "http://s3.test/b/media/a.jpg?<redacted>"
+    _write(tmp_path, report, SimpleNamespace(records=records), T0)
+    for name in ("report.json", "report.md", "requests.jsonl"):
+        text = (tmp_path / name).read_text()
+        assert "a.jpg" in text and SIGNATURE not in text and "AKIAFILE" not in text, name
 
 
 def test_the_store_faults_each_phase_retried_are_counted_by_step_and_shown():

@@ -7,10 +7,13 @@ import time
 
 import pytest
 
-from deploy.rehearsal.traffic import (JPEG_MAGIC, Known, Site, Traffic, check_uploads, media_error, multipart,
-                                      rendered_storage, url_kind)
+from deploy.rehearsal.report import anonymous
+from deploy.rehearsal.traffic import (JPEG_MAGIC, Known, Site, Traffic, media_error, multipart, rendered_storage,
+                                      url_kind)
+from deploy.rehearsal.uploads import check_uploads
 
 BUCKET = "http://s3.test/bucket"
+MEDIA_BASE = f"{BUCKET}/media/"   # Settings.media_base_url
 SITE = Site("web1", "http://web1.test", "http://web1.test/healthz")
 OTHER = Site("web2", "http://web2.test", "http://web2.test/healthz")
 
@@ -57,14 +60,14 @@ class FakeSites:
 
 
 def traffic(fake, **options):
-    return Traffic([SITE, OTHER], BUCKET, fetch=fake, **options)
+    return Traffic([SITE, OTHER], MEDIA_BASE, fetch=fake, **options)
 
 
 def test_url_kind_resolves_relative_urls_and_refuses_other_hosts():
-    assert url_kind("/media/a.jpg", SITE.url, BUCKET) == ("disk", "http://web1.test/media/a.jpg")
-    assert url_kind(f"{BUCKET}/media/a.jpg", SITE.url, BUCKET) == ("bucket", f"{BUCKET}/media/a.jpg")
-    assert url_kind("http://elsewhere.test/media/a.jpg", SITE.url, BUCKET) == ("", None)
-    assert url_kind(f"{BUCKET}-evil/media/a.jpg", SITE.url, BUCKET) == ("", None)
+    assert url_kind("/media/a.jpg", SITE.url, MEDIA_BASE) == ("disk", "http://web1.test/media/a.jpg")
+    assert url_kind(f"{BUCKET}/media/a.jpg", SITE.url, MEDIA_BASE) == ("bucket", f"{BUCKET}/media/a.jpg")
+    assert url_kind("http://elsewhere.test/media/a.jpg", SITE.url, MEDIA_BASE) == ("", None)
+    assert url_kind(f"{BUCKET}-evil/media/a.jpg", SITE.url, MEDIA_BASE) == ("", None)
 
 
 def test_media_error_names_what_is_wrong():
@@ -77,10 +80,10 @@ def test_media_error_names_what_is_wrong():
 
 
 def test_rendered_storage_of_a_page():
-    assert rendered_storage(["/media/a", "/media/b"], BUCKET) == "disk"
-    assert rendered_storage([f"{BUCKET}/media/a"], BUCKET) == "bucket"
-    assert rendered_storage(["/media/a", f"{BUCKET}/media/a"], BUCKET) == "mixed"
-    assert rendered_storage([], BUCKET) == ""
+    assert rendered_storage(["/media/a", "/media/b"], MEDIA_BASE) == "disk"
+    assert rendered_storage([f"{BUCKET}/media/a"], MEDIA_BASE) == "bucket"
+    assert rendered_storage(["/media/a", f"{BUCKET}/media/a"], MEDIA_BASE) == "mixed"
+    assert rendered_storage([], MEDIA_BASE) == ""
 
 
 def test_multipart_carries_the_file_and_its_name():
@@ -159,7 +162,7 @@ def test_check_uploads_finds_what_is_served_and_what_is_lost():
         generator._upload(SITE, name, JPEG_MAGIC + name.encode())
     fake.missing.add("uploads/gone.jpg")
     fake.files["uploads/changed.jpg"] = JPEG_MAGIC + b"other.jpg.."
-    result = check_uploads([SITE, OTHER], generator.uploads, BUCKET, fetch=fake)
+    result = check_uploads([SITE, OTHER], generator.uploads, MEDIA_BASE, fetch=fake)
     assert (result["checked"], result["lost"]) == (3, 2)
     assert result["served_from"] == {"web1 disk": 1, "web2 disk": 1}
     problems = {sample["name"]: sample["problems"] for sample in result["lost_samples"]}
@@ -173,7 +176,7 @@ def test_check_uploads_counts_a_file_no_longer_listed_as_lost():
     generator = traffic(fake)
     generator._upload(SITE, "x.jpg", b"x")
     del fake.files["uploads/x.jpg"]
-    result = check_uploads([SITE], generator.uploads, BUCKET, fetch=fake)
+    result = check_uploads([SITE], generator.uploads, MEDIA_BASE, fetch=fake)
     assert result["lost"] == 1
     assert result["lost_samples"][0]["problems"] == ["web1: not listed by /files/"]
 
@@ -202,7 +205,7 @@ class FakeGallery(FakeSites):
 
 
 def paged(fake, **options):
-    return Traffic([PAGED, PAGED_OTHER], BUCKET, fetch=fake, **options)
+    return Traffic([PAGED, PAGED_OTHER], MEDIA_BASE, fetch=fake, **options)
 
 
 def test_a_site_with_only_pages_shows_the_storage_its_media_urls_are_in():
@@ -247,16 +250,89 @@ def test_check_uploads_of_a_paged_site_fetches_each_upload_where_the_sites_stora
     for name in ("kept.jpg", "gone.jpg"):
         generator._upload(PAGED, name, JPEG_MAGIC + name.encode())
     fake.missing.add("uploads/gone.jpg")
-    result = check_uploads([PAGED, PAGED_OTHER], generator.uploads, BUCKET, fetch=fake)
+    result = check_uploads([PAGED, PAGED_OTHER], generator.uploads, MEDIA_BASE, fetch=fake)
     assert (result["checked"], result["lost"]) == (2, 1)
     assert result["served_from"] == {"web1 disk": 1, "web2 disk": 1}
     problems = {sample["name"]: sample["problems"] for sample in result["lost_samples"]}
     assert problems["uploads/gone.jpg"] == ["web1: http://web1.test/media/uploads/gone.jpg: HTTP 404",
                                             "web2: http://web2.test/media/uploads/gone.jpg: HTTP 404"]
     fake.storage, fake.missing = "s3", set()
-    result = check_uploads([PAGED], generator.uploads, BUCKET, fetch=fake)
+    result = check_uploads([PAGED], generator.uploads, MEDIA_BASE, fetch=fake)
     assert (result["lost"], result["served_from"]) == (0, {"web1 bucket": 2})
     fake.files = {}  # the page shows nothing: no storage to look in, every upload unconfirmed
-    result = check_uploads([PAGED], generator.uploads, BUCKET, fetch=fake)
+    result = check_uploads([PAGED], generator.uploads, MEDIA_BASE, fetch=fake)
     assert result["lost"] == 2 and "shows no one storage (no media URL on the page)" in \
         result["lost_samples"][0]["problems"][0]
+
+
+# --- private media (PUBLIC_MEDIA=false): signed URLs, their unsigned forms refused ---------------
+
+SIGNATURE = "5ec7e75197a7" * 5
+SIGNED = f"?X-Amz-Credential=AKIAFILE%2F20240101%2Fus-east-1%2Fs3%2Faws4_request&X-Amz-Signature={SIGNATURE}"
+
+
+class PrivateGallery(FakeGallery):
+    """The gallery renders signed bucket URLs; the bucket answers a URL without a signature ``unsigned``."""
+
+    def __init__(self, **options):
+        super().__init__(**options)
+        self.unsigned = 403
+
+    def url_of(self, name):
+        return super().url_of(name) + (SIGNED if self.storage == "s3" else "")
+
+    def __call__(self, url, data=None, content_type=None, timeout=15):
+        if url.startswith(MEDIA_BASE) and "X-Amz-Signature=" not in url and self.unsigned != 200:
+            self.calls.append(url)
+            return self.unsigned, b"", f"HTTP {self.unsigned}"
+        return super().__call__(url.split("?")[0], data, content_type, timeout)
+
+
+def test_a_private_sites_signed_media_are_tried_unsigned_and_no_record_keeps_a_signature():
+    fake = PrivateGallery(storage="s3")
+    generator = paged(fake, public_media=False)
+    generator.baseline()
+    known = generator.known["a.jpg"]
+    generator._fetch_media(PAGED, "a.jpg", fake.url_of("a.jpg"), known)
+    fetched, refused = generator.records
+    assert (fetched.kind, fetched.status, fetched.error) == ("media", 200, "")
+    assert fetched.url == f"{MEDIA_BASE}a.jpg?<redacted>"
+    assert (refused.kind, refused.status, refused.error, refused.url) == ("unsigned", 403, "", f"{MEDIA_BASE}a.jpg")
+    assert fake.calls[-1] == f"{MEDIA_BASE}a.jpg"   # asked for without its query
+    fake.unsigned = 200                             # the bucket's objects are public: an anonymous success
+    generator._fetch_media(PAGED, "a.jpg", fake.url_of("a.jpg"), known)
+    success = generator.records[-1]
+    assert (success.kind, success.status, success.error) == ("unsigned", 200, "")
+    assert anonymous(generator.records) == {"tried": 2, "successes": 1}
+    fake.missing = {"a.jpg"}                        # a signed fetch that fails: its record shows no signature
+    generator._fetch_media(PAGED, "a.jpg", fake.url_of("a.jpg"), known)
+    failed = generator.records[-2]
+    assert (failed.error, failed.url) == ("HTTP 404", f"{MEDIA_BASE}a.jpg?<redacted>")
+    assert not [record for record in generator.records if SIGNATURE in json.dumps(record.__dict__)]
+
+
+def test_a_public_site_or_a_disk_url_is_never_tried_unsigned():
+    fake = PrivateGallery(storage="s3")
+    generator = paged(fake)                       # PUBLIC_MEDIA=true
+    generator.baseline()
+    generator._fetch_media(PAGED, "a.jpg", fake.url_of("a.jpg"), generator.known["a.jpg"])
+    fake.storage = "disk"
+    private = paged(fake, public_media=False)
+    private._fetch_media(PAGED, "a.jpg", fake.url_of("a.jpg"), generator.known["a.jpg"])
+    assert [record.kind for record in generator.records + private.records] == ["media", "media"]
+
+
+def test_check_uploads_of_a_private_paged_site_fetches_them_at_the_signed_urls_its_pages_render():
+    fake = PrivateGallery()
+    generator = paged(fake, public_media=False)
+    for name in ("kept.jpg", "changed.jpg"):
+        generator._upload(PAGED, name, JPEG_MAGIC + name.encode())
+    fake.storage = "s3"
+    fake.files["uploads/changed.jpg"] = JPEG_MAGIC + b"other.jpg.."
+    result = check_uploads([PAGED], generator.uploads, MEDIA_BASE, fetch=fake, public_media=False)
+    assert (result["checked"], result["lost"], result["served_from"]) == (2, 1, {"web1 bucket": 1})
+    [problem] = result["lost_samples"][0]["problems"]
+    assert problem == f"web1: {MEDIA_BASE}uploads/changed.jpg?<redacted>: other bytes than expected"
+    del fake.files["uploads/kept.jpg"]   # no longer on the page: no signed URL to fetch it by
+    result = check_uploads([PAGED], generator.uploads, MEDIA_BASE, fetch=fake, public_media=False)
+    assert "web1: not shown on its check pages (PUBLIC_MEDIA=false" in result["lost_samples"][0]["problems"][0]

@@ -92,7 +92,7 @@ def test_the_article_page_shows_the_cover_from_the_storage_and_the_contents_urls
     page = manage(site, "shell", "-c", "from django.test import Client; "
                                        "print(Client().get('/articles/seed-000001/').content.decode())")
     urls = urls_on_page(page.encode(), "text/html", SITE_URL + "/articles/seed-000001/")
-    storage, media = page_storage(urls, MediaBases.of(SITE_URL, "http://store.test/bucket", "media", "/media/"))
+    storage, media = page_storage(urls, MediaBases.of(SITE_URL, "http://store.test/bucket/media/", "/media/"))
     assert storage == "disk" and len(media) == 6   # the cover, the hero, 2 images and 2 links of the body and data
     row = content.article(0, ["a"] * 6, SITE_URL)
     assert row.slug == "seed-000001" and row.body.count("/media/a") == 3
@@ -142,7 +142,7 @@ def page(site, path, use_s3=False):
 
 
 def test_the_staticmedia_shape_serves_its_media_under_static_media_and_its_content_holds_such_urls(staticmedia):
-    bases = MediaBases.of(STATIC_SITE_URL, "http://127.0.0.1:9/bucket", "media", "/static/media/")
+    bases = MediaBases.of(STATIC_SITE_URL, "http://127.0.0.1:9/bucket/media/", "/static/media/")
     listed = json.loads(page(staticmedia, "/files/?limit=5"))["files"]
     assert all(item["url"].startswith("/static/media/user_media/") for item in listed)
     article = page(staticmedia, "/articles/seed-000001/")
@@ -157,7 +157,7 @@ def test_the_staticmedia_shape_serves_its_media_under_static_media_and_its_conte
     assert found.storage("s3") == "s3" and len(found.bucket) == 1 and len(found.content_references("s3")) == 5
     assert found.storage("disk") == "mixed"   # on the way back to disk this page would be a failed rollback
     served = PageMedia.of(urls_on_page(article.encode(), "text/html", STATIC_SITE_URL + "/articles/x/"),
-                          MediaBases.of(STATIC_SITE_URL, "http://127.0.0.1:9/bucket", "media", "/media/"))
+                          MediaBases.of(STATIC_SITE_URL, "http://127.0.0.1:9/bucket/media/", "/media/"))
     assert served.storage() == ""   # read by Django's usual /media/, the page shows no media URL at all
 
 

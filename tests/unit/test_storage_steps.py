@@ -443,11 +443,12 @@ def test_the_health_step_says_each_pages_content_references_and_hands_on_the_sit
 
     def served(given, host, limit, faults=None):
         handed.append(given)
-        return Served(2, (("/articles/seed-000001/", 1, 5),)) if host.alias == "web1" else Served(2)
+        return Served(2, (("/articles/seed-000001/", 1, 5),)) if host.alias == "web1" else Served(2, (), 2, (403, 401))
     to = replace(direction.TO_S3, check_served=served)
     lines = steps.health_check(run, to).splitlines()
     assert lines[:2] == ["web1: on S3, 2 media URLs fetch from the bucket",
                          "web1: /articles/seed-000001/ 1 media URL in the bucket, 5 content references to the old "
                          "location (the content's own URLs)"]
-    assert "web2: on S3, 2 media URLs fetch from the bucket" in lines
+    assert "web2: on S3, 2 signed media URLs fetched 200; their unsigned form refused 2 times (HTTP 401, 403)" \
+        in lines   # a private site's figures
     assert {given.disk_media_url for given in handed} == {"/static/media/"}

@@ -7,10 +7,11 @@ srcset``, ``a href``, ``link href``, ``video``/``audio`` ``src``/``poster``,
 ``url(...)`` in style attributes, every value resolved against the page's URL.
 Only URLs under a media base count; a footer link to https://example.org does not.
 
-The two bases: the bucket's (its URL + AWS_LOCATION + /) and the disk's, the site's own MEDIA_URL while it
-served from disk (``disk_media_url``: DISK_MEDIA_URL where the config sets it, else the MEDIA_URL the
-settings probe read from the site on disk; Django's usual /media/ only where neither says), under SITE_URL
-when it is a path.
+The two bases: S3's (``Settings.media_base_url``: the custom domain's, a CDN, or else the bucket's URL,
++ AWS_LOCATION + /; a URL under it is in the bucket, whichever host serves it) and the disk's, the site's
+own MEDIA_URL while it served from disk (``disk_media_url``: DISK_MEDIA_URL where the config sets it, else
+the MEDIA_URL the settings probe read from the site on disk; Django's usual /media/ only where neither
+says), under SITE_URL when it is a path.
 
 Content references.  Rich text and JSON store media URLs literally (``<img src="/media/a.png">``): after a
 switch to S3 they still point at the old location, while every FileField renders its URL from the storage,
@@ -30,7 +31,7 @@ import json
 import re
 from dataclasses import dataclass
 from html.parser import HTMLParser
-from urllib.parse import unquote, urljoin, urlsplit
+from urllib.parse import parse_qsl, unquote, urljoin, urlsplit
 
 # tag -> attributes that may hold a URL of a file the page shows or links
 _URL_ATTRIBUTES = {
@@ -114,13 +115,13 @@ class MediaBases:
     """Where a page's media URLs point in each storage: absolute, each ending in "/"."""
 
     disk: str    # SITE_URL + the disk MEDIA_URL (or that MEDIA_URL, when absolute)
-    bucket: str  # the bucket's URL + AWS_LOCATION + /
+    bucket: str  # S3's: Settings.media_base_url (the custom domain's or the bucket's URL, + AWS_LOCATION + /)
 
     @classmethod
-    def of(cls, site_url: str, bucket_url: str, prefix: str, disk_media_url: str) -> "MediaBases":
+    def of(cls, site_url: str, media_base_url: str, disk_media_url: str) -> "MediaBases":
         absolute = urlsplit(disk_media_url).scheme in ("http", "https")
         disk = disk_media_url if absolute else site_url.rstrip("/") + "/" + disk_media_url.lstrip("/")
-        return cls(disk.rstrip("/") + "/", f"{bucket_url.rstrip('/')}/{prefix.strip('/')}/")
+        return cls(disk.rstrip("/") + "/", media_base_url.rstrip("/") + "/")
 
     def storage_of(self, url: str) -> str | None:
         """"s3", "disk", or None for a URL that is no media URL (a stylesheet, a footer link)."""
@@ -136,6 +137,27 @@ class MediaBases:
         if storage is None:
             return None
         return unquote(urlsplit(url[len(self.bucket if storage == "s3" else self.disk):]).path)
+
+    def key_of(self, url: str, prefix: str) -> str | None:
+        """The object's key in the bucket (AWS_LOCATION/name) of a URL under S3's base, or None for any other:
+        from the base, so a custom domain's URL names its object as the bucket's own does."""
+        if self.storage_of(url) != "s3":
+            return None
+        return f"{prefix.strip('/')}/{self.name_of(url)}"
+
+
+# The query fields that sign a URL: SigV4's and SigV2's (django-storages' querystring_auth, private media).
+SIGNATURE_FIELDS = ("x-amz-signature", "signature")
+
+
+def signed(url: str) -> bool:
+    """Whether ``url``'s query carries a signature (X-Amz-Signature= or Signature=): a bearer token, never shown."""
+    return any(name.lower() in SIGNATURE_FIELDS for name, _ in parse_qsl(urlsplit(url).query, keep_blank_values=True))
+
+
+def unsigned(url: str) -> str:
+    """``url`` without its query (and fragment): what anyone could ask for without the signature."""
+    return url.split("#", 1)[0].split("?", 1)[0]
 
 
 @dataclass(frozen=True)
@@ -175,10 +197,22 @@ def page_storage(urls: list[str], bases: MediaBases, expected: str | None = None
 @dataclass(frozen=True)
 class Served:
     """A check of the media URLs the sites render: how many were fetched, and each page's content
-    references to the old location (path, media URLs in the bucket, content references)."""
+    references to the old location (path, media URLs in the bucket, content references); on a private
+    site, how many signed URLs fetched 200 and the statuses their unsigned forms were refused with."""
 
     checked: int
     content: tuple[tuple[str, int, int], ...] = ()
+    signed: int = 0                # PUBLIC_MEDIA=false: signed media URLs fetched 200 with the bucket's bytes
+    refused: tuple[int, ...] = ()  # and each one's unsigned form refused: 401 or 403
+
+    def summary(self, what: str) -> str:
+        """The check in a phrase: "2 media URLs fetch from the bucket" (``what``: what was found true of them);
+        on a private site "12 signed media URLs fetched 200; their unsigned form refused 12 times (HTTP 403)"."""
+        if not self.signed:
+            return f"{self.checked} {what}"
+        statuses = ", ".join(str(status) for status in sorted(set(self.refused)))
+        return (f"{_count(self.signed, 'signed media URL')} fetched 200; their unsigned form refused "
+                f"{_count(len(self.refused), 'time')} (HTTP {statuses})")
 
     def lines(self, alias: str) -> list[str]:
         return [f"{alias}: {path} {_count(bucket, 'media URL')} in the bucket, "

@@ -1,4 +1,4 @@
-"""HTTP checks of the sites: health in the expected storage mode, media URLs that fetch.
+"""HTTP checks of the sites: health in the expected storage mode (the media URLs that fetch: ``served``).
 
 Two sources tell which storage a site serves from:
 
@@ -7,34 +7,30 @@ Two sources tell which storage a site serves from:
 - the pages it renders (MEDIA_CHECK_PATHS, or MEDIA_LIST_PATH, its alias): HTML or JSON, read with
   ``deploy.site.facts.health``.  A URL is media when it is under the disk MEDIA_URL (SITE_URL + the site's
   own MEDIA_URL on disk: ``settings.disk_media_url``, which the flows fill from the settings probe where
-  DISK_MEDIA_URL does not set it) or under the bucket's URL + AWS_LOCATION + /; every other URL (a
+  DISK_MEDIA_URL does not set it) or under ``settings.media_base_url`` (the custom domain's or the bucket's
+  URL, + AWS_LOCATION + /); every other URL (a
   stylesheet, a footer link) is ignored.  A page with bucket URLs shows "s3", its disk-form URLs counted
   as content references (rich text and JSON store URLs literally); one with disk URLs only shows "disk";
   while waiting for disk, one with both shows "mixed".  A page with no media URL at all is a
   configuration problem, not health.
 
 The health URL, when there is one, answers the wait (it is quicker); the pages, when there are any,
-are what the media checks fetch from.  The media URLs in the bucket and the bucket's HEADs are store
-traffic: their transient faults (503 SlowDown, a reset) are retried as ``deploy.retry`` says and counted
-in the run's tally, and one that does not pass is a StoreUnavailable naming the status, the store's code
-and the attempts, never a failed switch.  An answer is said as it came ("HTTP 403 AccessDenied: Access
-Denied", "nothing (ConnectionRefusedError: ...)").
+are what the media checks (``deploy.site.ops.served``) fetch from.  An answer is said as it came ("HTTP 403
+AccessDenied: Access Denied", "nothing (ConnectionRefusedError: ...)"); a media URL only through
+``url_shown`` (a private site's are signed: bearer tokens).
 """
 
 from __future__ import annotations
 
-import hashlib
 import json
 import time
 from dataclasses import dataclass, field
-from urllib.parse import unquote
 
 from ...config.types import HostSettings, Settings
 from ...errors import HealthError
-from ...retry import FaultTally, said_of
-from ...store.client import s3_client, store_call
-from ...store.probe import anonymous_get, fetch_anonymously
-from ..facts.health import USUAL_MEDIA_URL, MediaBases, PageMedia, Served, urls_on_page
+from ...retry import said_of
+from ...store.probe import anonymous_get
+from ..facts.health import USUAL_MEDIA_URL, MediaBases, PageMedia, urls_on_page
 
 # Answers in a row that must agree: after a graceful reload old workers drain for a moment.
 AGREEING_ANSWERS = 4
@@ -58,8 +54,8 @@ class PageAnswer:
 
 
 def media_bases(settings: Settings, host: HostSettings) -> MediaBases:
-    return MediaBases.of(host.site_url, settings.bucket_url, settings.media_prefix,
-                         settings.disk_media_url or USUAL_MEDIA_URL)
+    """The site's media bases: S3's is ``settings.media_base_url`` (a custom domain's URLs are in the bucket)."""
+    return MediaBases.of(host.site_url, settings.media_base_url, settings.disk_media_url or USUAL_MEDIA_URL)
 
 
 def read_page(settings: Settings, host: HostSettings, path: str, timeout: float = 10,
@@ -203,10 +199,10 @@ def media_urls(settings: Settings, host: HostSettings) -> list[str]:
     """The media URLs the site renders on its check pages, each once (empty if none are configured).
 
     A page that does not answer is a HealthError; one with no media URL a configuration problem."""
-    return list(dict.fromkeys(url for page in _checked_pages(settings, host) for url in page.media))
+    return list(dict.fromkeys(url for page in checked_pages(settings, host) for url in page.media))
 
 
-def _checked_pages(settings: Settings, host: HostSettings, expected: str | None = None) -> list[PageAnswer]:
+def checked_pages(settings: Settings, host: HostSettings, expected: str | None = None) -> list[PageAnswer]:
     pages = _pages(settings, host, expected)
     for page in pages:
         if page.status != 200:
@@ -214,62 +210,6 @@ def _checked_pages(settings: Settings, host: HostSettings, expected: str | None 
         if not page.media:
             raise HealthError(no_media_problem(settings, host, page))
     return pages
-
-
-def check_media_served_from_bucket(settings: Settings, host: HostSettings, limit: int,
-                                   faults: FaultTally | None = None) -> Served:
-    """Every check page renders media URLs in the bucket, and a sample of them fetch anonymously: 200, not
-    HTML, the bytes the bucket holds.  A page's disk-form URLs beside them are content references: counted
-    and said, not fetched (``deploy.site.facts.health``).  The store's transient faults are retried (and
-    counted in ``faults``)."""
-    bases = media_bases(settings, host)
-    pages = _checked_pages(settings, host, "s3")
-    wrong = [page for page in pages if page.storage != "s3"]
-    if wrong:
-        raise HealthError(f"{host.alias}: the site still renders media URLs outside the bucket ({bases.bucket}), "
-                          f"e.g. {wrong[0].media[0]} on {wrong[0].url}, and none in it there")
-    urls = list(dict.fromkeys(url for page in pages for url in page.found.served("s3")))
-    content = tuple((page.path, len(page.found.bucket), len(page.found.content_references("s3")))
-                    for page in pages if page.found.content_references("s3"))
-    client = s3_client(settings, faults=faults) if urls else None
-    for url in _spread(urls, limit):
-        status, body, headers = fetch_anonymously(url, settings, faults, what=f"{host.alias}: media URL {url}")
-        if status != 200:
-            raise HealthError(f"{host.alias}: media URL {url} answered {said_of(status, body)} without credentials")
-        _refuse_html(host, url, headers)
-        key = unquote(url[len(settings.bucket_url) + 1:].split("?")[0])
-        head = store_call(lambda: client.head_object(Bucket=settings.bucket, Key=key),
-                          f"{host.alias}: HEAD s3://{settings.bucket}/{key}", settings, faults)
-        etag = head.get("ETag", "").strip('"')
-        if len(body) != head["ContentLength"] or (len(etag) == 32 and hashlib.md5(body).hexdigest() != etag):
-            raise HealthError(f"{host.alias}: {url} returned other bytes than the bucket holds")
-    return Served(min(len(urls), limit), content)
-
-
-def check_media_served_by_site(settings: Settings, host: HostSettings, limit: int,
-                               faults: FaultTally | None = None) -> Served:
-    """After a rollback: the media URLs the site renders are under its MEDIA_URL again, and they fetch (from
-    the site: no store traffic, ``faults`` has nothing to count).  A bucket URL on a page is a failure."""
-    bases = media_bases(settings, host)
-    urls = list(dict.fromkeys(url for page in _checked_pages(settings, host, "disk") for url in page.media))
-    in_bucket = [url for url in urls if bases.storage_of(url) != "disk"]
-    if in_bucket:
-        raise HealthError(f"{host.alias}: the site still renders media URLs in the bucket, e.g. {in_bucket[0]} "
-                          f"(expected them under {bases.disk})")
-    for url in _spread(urls, limit):
-        status, body, headers = anonymous_get(url)
-        if status != 200:
-            raise HealthError(f"{host.alias}: media URL {url} answered {said_of(status, body)}")
-        _refuse_html(host, url, headers)
-    return Served(min(len(urls), limit))
-
-
-def _refuse_html(host: HostSettings, url: str, headers) -> None:
-    """A media URL answering an HTML page (a catch-all view, a login page) is not the file."""
-    content_type = (headers.get("Content-Type") or "").split(";")[0].strip().lower()
-    if content_type == "text/html":
-        raise HealthError(f"{host.alias}: media URL {url} answered an HTML page (Content-Type text/html), "
-                          "not the file")
 
 
 def _source(host: HostSettings, settings: Settings | None) -> None:
@@ -287,14 +227,5 @@ def _pages(settings: Settings | None, host: HostSettings, expected: str | None =
     return [read_page(settings, host, path, expected=expected) for path in host.media_check_paths]
 
 
-def _spread(items: list[str], limit: int) -> list[str]:
-    """Up to ``limit`` items taken evenly from the whole list."""
-    if len(items) <= limit:
-        return items
-    step = len(items) / limit
-    return [items[int(index * step)] for index in range(limit)]
-
-
-__all__ = ["AGREEING_ANSWERS", "PageAnswer", "Served", "check_media_served_by_site",
-           "check_media_served_from_bucket", "health_problem", "media_urls", "storage_of", "timeout_message",
-           "wait_for_storage"]
+__all__ = ["AGREEING_ANSWERS", "PageAnswer", "checked_pages", "health_problem", "media_bases", "media_urls",
+           "storage_of", "timeout_message", "wait_for_storage"]
