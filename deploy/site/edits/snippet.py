@@ -73,7 +73,10 @@ def _signing_options(settings: Settings) -> list[tuple[str, str, str]]:
         return [("querystring_auth", "False", "plain, stable, public URLs")]
     return [("querystring_auth", "True", "signed URLs: private media (PUBLIC_MEDIA=false), signed with the key above"),
             ("querystring_expire", str(settings.querystring_expire),
-             "seconds a signed URL stays valid (AWS_QUERYSTRING_EXPIRE)")]
+             "seconds a signed URL stays valid (AWS_QUERYSTRING_EXPIRE)"),
+            # botocore may presign with the old SigV2 (AWSAccessKeyId=...&Signature=...) on an endpoint or region
+            # it does not know; regions opened since 2014 accept only SigV4, and AWS is retiring SigV2 everywhere.
+            ("signature_version", _literal("s3v4"), "SigV4 signatures: every region and store accepts them")]
 
 
 def _literal(value) -> str:
