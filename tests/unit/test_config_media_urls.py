@@ -80,3 +80,13 @@ def test_a_custom_domain_for_private_media_is_refused_it_cannot_sign(project, ke
 def test_media_base_url_on_a_compatible_store_is_the_endpoints_path(project):
     edit(project, add="AWS_S3_ENDPOINT_URL=http://127.0.0.1:18333\n")
     assert load(project).media_base_url == "http://127.0.0.1:18333/my-media/media/"
+
+
+
+def test_private_media_refuse_a_cache_control_that_lets_shared_caches_keep_them(project):
+    edit(project, add="PUBLIC_MEDIA=false\nCACHE_CONTROL=max-age=86400, public\n")
+    message = refusal(project)
+    assert "CACHE_CONTROL is 'max-age=86400, public' while PUBLIC_MEDIA=false" in message
+    assert "'private, max-age=3600'" in message
+    edit(project, add="CACHE_CONTROL=private, max-age=600\n")
+    assert load(project).cache_control == "private, max-age=600"
