@@ -130,6 +130,8 @@ def test_cdn_cutover_serves_the_domains_urls_through_the_stand_in_and_rolls_back
     cutover = invoke(project_root, "cutover", "--env=sandbox-cdn", check=False)
     assert cutover.returncode == 0, cutover.stdout[-3000:] + cutover.stderr[-3000:]
     assert f"served through 127.0.0.1:{CDN_PORT}" in cutover.stdout  # the preflight's probe object
+    health = cutover.stdout.split("==> health check on S3", 1)[1].split("==>", 1)[0]
+    assert f"web1: on S3, 10 media URLs fetched through 127.0.0.1:{CDN_PORT}, the bucket's bytes" in health, health
     for alias, host in hosts.items():
         urls = listed_urls(host["site_url"])
         assert urls and all(url.startswith(domain) for url in urls), f"{alias}: {urls[:2]}"

@@ -49,7 +49,7 @@ def test_with_a_custom_domain_the_media_urls_on_it_are_fetched_through_it(site, 
     assert settings.media_base_url == f"http://localhost:{port}/media/"
     site.storage, site.s3_base = "s3", settings.media_base_url   # the CDN's host, the keys under AWS_LOCATION
     assert health.storage_of(host, settings) == (200, "s3")
-    assert served.check_media_served_from_bucket(settings, host, 10) == Served(2)
+    assert served.check_media_served_from_bucket(settings, host, 10) == Served(2, through=f"localhost:{port}")
 
 
 def test_private_media_are_signed_fetched_and_refused_without_their_signature(site, tmp_path, bucket):

@@ -452,3 +452,10 @@ def test_the_health_step_says_each_pages_content_references_and_hands_on_the_sit
     assert "web2: on S3, 2 signed media URLs fetched 200; their unsigned form refused 2 times (HTTP 401, 403)" \
         in lines   # a private site's figures
     assert {given.disk_media_url for given in handed} == {"/static/media/"}
+
+
+def test_the_health_line_names_the_domain_the_media_were_fetched_through():
+    from deploy.site.facts.health import Served
+    assert Served(10, through="cdn.example.com").summary("media URLs fetch from the bucket") == \
+        "10 media URLs fetched through cdn.example.com, the bucket's bytes"
+    assert Served(1).summary("media URLs fetch from the bucket") == "1 media URLs fetch from the bucket"

@@ -204,10 +204,13 @@ class Served:
     content: tuple[tuple[str, int, int], ...] = ()
     signed: int = 0                # PUBLIC_MEDIA=false: signed media URLs fetched 200 with the bucket's bytes
     refused: tuple[int, ...] = ()  # and each one's unsigned form refused: 401 or 403
+    through: str | None = None     # MEDIA_CUSTOM_DOMAIN: the host they were fetched through (a CDN)
 
     def summary(self, what: str) -> str:
         """The check in a phrase: "2 media URLs fetch from the bucket" (``what``: what was found true of them);
         on a private site "12 signed media URLs fetched 200; their unsigned form refused 12 times (HTTP 403)"."""
+        if self.through:
+            return f"{_count(self.checked, 'media URL')} fetched through {self.through}, the bucket's bytes"
         if not self.signed:
             return f"{self.checked} {what}"
         statuses = ", ".join(str(status) for status in sorted(set(self.refused)))

@@ -55,7 +55,7 @@ def check_media_served_from_bucket(settings: Settings, host: HostSettings, limit
         if not settings.public_media:
             refused.append(_refused_unsigned(settings, host, url, faults))
     checked = min(len(urls), limit)
-    return Served(checked, content, checked if refused else 0, tuple(refused))
+    return Served(checked, content, checked if refused else 0, tuple(refused), through=settings.custom_domain)
 
 
 def _check_object(settings: Settings, host: HostSettings, bases: MediaBases, client, url: str,
