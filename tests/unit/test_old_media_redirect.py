@@ -63,6 +63,17 @@ def test_what_nginx_could_not_read_is_refused(aws, media_root, media_url, messag
         nginx_part(aws, media_url, media_root)
 
 
+def test_private_media_refuse_the_nginx_part_in_one_line_and_keep_the_django_view(aws):
+    private = replace(aws, public_media=False)
+    with pytest.raises(ConfigError) as refused:
+        nginx_part(private, "/media/")
+    assert "\n" not in str(refused.value)
+    assert str(refused.value) == ("--part=nginx: PUBLIC_MEDIA=false, and nginx cannot sign a URL (the bucket answers "
+                                  "403 to a private file's plain URL); use --part=django-redirect (the view "
+                                  "redirects to a freshly signed URL)")
+    assert snippet.render(private, part="django-redirect").endswith(program("media_redirect.py"))
+
+
 def test_the_django_redirect_part_is_the_view_module_and_its_url_pattern(aws):
     printed = snippet.render(replace(aws, disk_media_url="/uploads/"), part="django-redirect")
     assert "from media_redirect import old_media_urls\n\nurlpatterns += old_media_urls('/uploads/')" in printed
