@@ -77,7 +77,8 @@ def finalize(c, env=None, dry_run=False, break_lock=False):
     "dry_run": "show what the proof and the removal would do, change nothing",
     "break_lock": "remove a lock left by a dead run (its details are shown first)",
     "accept_content_urls": "go on although the site's content still holds old media URLs (/media/...): the "
-                           "redirect of `invoke settings-snippet --part=nginx` serves them from the bucket",
+                           "redirect of `invoke settings-snippet --part=nginx` (private media: --part=django-redirect) "
+                           "serves them from the bucket",
 })
 def reclaim(c, env=None, delete_local=False, dry_run=False, break_lock=False, accept_content_urls=False):
     """Free the disk: prove each media file is in the bucket (size and MD5), and with --delete-local remove those."""
@@ -106,7 +107,7 @@ def content_urls(c, env=None):
     with operator_errors():
         settings = load(env, PROJECT_ROOT)
         _, found = run_find(settings, say)
-        say(find_output(settings.env, found))
+        say(find_output(settings.env, found, settings.public_media))
 
 
 @task(help={"env": "environment: reads config/<env>.env"})

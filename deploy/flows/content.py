@@ -76,6 +76,12 @@ def _count(run: FlowRun) -> ContentReport | str:
     return run.state.content.report
 
 
+def redirect_part(public_media: bool) -> str:
+    """The settings-snippet part that redirects old media URLs: nginx's, or for private media the Django
+    view's (nginx cannot sign)."""
+    return "nginx" if public_media else "django-redirect"
+
+
 def report_content_urls(run: FlowRun) -> str:
     """The cutover's: how many old media URLs the content holds.  Never a refusal: a line, and the cutover
     goes on whatever the find says (or fails to)."""
@@ -89,7 +95,7 @@ def report_content_urls(run: FlowRun) -> str:
     line = f"content: {found.summary()}"
     if found.url_fields:
         line += (f"\n    they keep asking the web servers after the switch: `invoke rewrite-urls --env={env}` once "
-                 f"on S3, or `invoke settings-snippet --env={env} --part=nginx`")
+                 f"on S3, or `invoke settings-snippet --env={env} --part={redirect_part(run.settings.public_media)}`")
     return line
 
 
@@ -115,7 +121,8 @@ def refuse_content_urls(run: FlowRun) -> str:
     raise PreflightError(f"content: {found.summary()} still ask the disk reclaim frees, and a name not on disk is "
                          f"not redirected to the bucket ({problems[0]}{more}): rewrite them first (`invoke "
                          f"rewrite-urls --env={env}`), or install the redirect from `invoke settings-snippet "
-                         f"--env={env} --part=nginx`; or pass --accept-content-urls")
+                         f"--env={env} --part={redirect_part(run.settings.public_media)}`; or pass "
+                         "--accept-content-urls")
 
 
 # --- putting a rewrite back (the rewrite's undo, the rollback) --------------------------------------

@@ -16,7 +16,7 @@ from ..engine.run import Options
 from ..engine.runner import Runner, Step, execute_run
 from ..site.ops import content_urls as content
 from ..site.ops import storage
-from .content import DISK_SETTINGS_STEP, forms, looked_for, probe_disk_settings
+from .content import DISK_SETTINGS_STEP, forms, looked_for, probe_disk_settings, redirect_part
 from .preflight import check_hosts_read
 from .state import ContentState, FlowRun, FlowState
 
@@ -54,13 +54,15 @@ def run_find(settings: Settings, say: Callable[[str], None]) -> tuple[Runner, Co
     return runner, state.content
 
 
-def find_output(env: str, state: ContentState) -> str:
-    """What `invoke content-urls` prints after its steps: the table, its notes, what to do."""
+def find_output(env: str, state: ContentState, public_media: bool) -> str:
+    """What `invoke content-urls` prints after its steps: the table, its notes, what to do (the redirect's
+    part: ``content.redirect_part``)."""
     report = state.report
     if report is None:
         return "nothing found: the content was not read"
     if not report.url_fields:
         return "\n".join([report.summary(), *report.notes()])
     then = (f"`invoke rewrite-urls --env={env} --dry-run` shows how each would change to the bucket's URL; "
-            f"`invoke settings-snippet --env={env} --part=nginx` keeps them answering meanwhile")
+            f"`invoke settings-snippet --env={env} --part={redirect_part(public_media)}` keeps them answering "
+            "meanwhile")
     return "\n".join([report.table(state.in_bucket), *report.notes(), then])

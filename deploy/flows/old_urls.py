@@ -7,9 +7,10 @@ judged; ``deploy.site.ops.redirects`` asks.
   files are still on disk, and the redirect serves them from there (200).  A made-up name under the old
   media path, which no disk holds, must answer 301 (or 308) to the URL the site's storage gives it, at
   every host's SITE_URL (and each other old host the content's URLs name): the fallback is installed.
+  Private media (PUBLIC_MEDIA=false): a temporary redirect (302, 307) passes too, to a signed URL only.
 - after the removal (``check_after_removal``, a step of ``deploy.flows.reclaim``): a sample of the
-  content's old URLs whose files were removed answer 301 to the storage's URL, and that URL 200, at each
-  place.  Redirected (as the preflight decided), a failure fails the step: the removal's undo downloads the
+  content's old URLs whose files were removed answer 301 (private media: 302, signed) to the storage's
+  URL, and that URL, fetched as the Location gives it, 200, at each place.  Redirected (as the preflight decided), a failure fails the step: the removal's undo downloads the
   removed files back.  Accepted with --accept-content-urls instead, the operator took broken old URLs on:
   what they answer is said, and the reclaim stands.
 """
@@ -35,7 +36,8 @@ def site_urls(run: FlowRun) -> dict[str, str]:
 
 def redirect_installed(run: FlowRun, report: ContentReport) -> tuple[list[str], list[str]]:
     """(the places the redirect answered at, the problems): a made-up name, asked at each place, answers a
-    permanent redirect to the storage's URL for it (the bucket answers 404 for it: only the Location counts)."""
+    redirect to the storage's URL for it (permanent; or, private media, to a signed URL), the bucket's answer
+    unasked (it has no such object: only the Location counts)."""
     name = facts.PROBE_NAME.format(token=secrets.token_hex(4))
     olds = facts.probes(report, site_urls(run), name)
     if not olds:
@@ -47,8 +49,8 @@ def redirect_installed(run: FlowRun, report: ContentReport) -> tuple[list[str], 
 
 
 def check_after_removal(run: FlowRun, removed: set[str]) -> str:
-    """After the removal: the content's sampled old URLs whose files were removed answer 301 to the
-    storage's URL, each target 200, at each place; one line a place."""
+    """After the removal: the content's sampled old URLs whose files were removed answer 301 (private
+    media: 302, signed) to the storage's URL, each target 200, at each place; one line a place."""
     state = run.state.content
     decided = state.redirect.decided
     if not decided:
@@ -75,5 +77,6 @@ def check_after_removal(run: FlowRun, removed: set[str]) -> str:
 def preview_after_removal(run: FlowRun) -> str:
     if not run.state.content.redirect.decided:
         return "no old media URL in the content to ask"
+    answer = "301 to the storage's URL" if run.settings.public_media else "302 to the storage's signed URL"
     return ("would ask a sample of the content's old media URLs whose files are removed, at each host: "
-            "301 to the storage's URL, each target 200")
+            f"{answer}, each target 200")

@@ -6,6 +6,7 @@ import json
 import os
 import shlex
 import stat
+from dataclasses import replace
 
 import pytest
 from invoke import MockContext
@@ -255,6 +256,11 @@ def test_reclaim_is_refused_in_one_line_while_old_urls_remain_unless_redirected_
         f"disk is not redirected to the bucket ({problem}): rewrite them first (`invoke rewrite-urls --env=prod`), "
         "or install the redirect from `invoke settings-snippet --env=prod --part=nginx`; or pass "
         "--accept-content-urls")
+    with pytest.raises(PreflightError, match=r"or install the redirect from `invoke settings-snippet --env=prod "
+                                             r"--part=django-redirect`; or pass --accept-content-urls$"):
+        content.refuse_content_urls(FakeRun(replace(settings, public_media=False)))   # nginx cannot sign
+    assert content.report_content_urls(FakeRun(replace(settings, public_media=False))).endswith(
+        "`invoke settings-snippet --env=prod --part=django-redirect`")
     run = FakeRun(settings, options=Options(accept_content_urls=True))
     assert content.refuse_content_urls(run).endswith(
         f": accepted (--accept-content-urls); the redirect to the bucket was not seen: {problem}")

@@ -63,6 +63,17 @@ def test_what_nginx_could_not_read_is_refused(aws, media_root, media_url, messag
         nginx_part(aws, media_url, media_root)
 
 
+def test_private_media_refuse_the_nginx_part_in_one_line_and_keep_the_django_view(aws):
+    private = replace(aws, public_media=False)
+    with pytest.raises(ConfigError) as refused:
+        nginx_part(private, "/media/")
+    assert "\n" not in str(refused.value)
+    assert str(refused.value) == ("--part=nginx: PUBLIC_MEDIA=false, and nginx cannot sign a URL (the bucket answers "
+                                  "403 to a private file's plain URL); use --part=django-redirect (the view "
+                                  "redirects to a freshly signed URL)")
+    assert snippet.render(private, part="django-redirect").endswith(program("media_redirect.py"))
+
+
 def test_the_django_redirect_part_is_the_view_module_and_its_url_pattern(aws):
     printed = snippet.render(replace(aws, disk_media_url="/uploads/"), part="django-redirect")
     assert "from media_redirect import old_media_urls\n\nurlpatterns += old_media_urls('/uploads/')" in printed
@@ -171,6 +182,10 @@ if sys.argv[1] == "s3":
     storages = {"default": {"BACKEND": "storages.backends.s3.S3Storage", "OPTIONS": {
         "bucket_name": "b", "location": "media", "custom_domain": "b.s3.example.test", "access_key": "unit",
         "secret_key": "unit", "querystring_auth": False}}}
+if sys.argv[1] == "signed":   # private media: django-storages signs each URL
+    storages = {"default": {"BACKEND": "storages.backends.s3.S3Storage", "OPTIONS": {
+        "bucket_name": "b", "location": "media", "endpoint_url": "https://s3.example.test", "region_name": "us-east-1",
+        "access_key": "unit", "secret_key": "unit", "querystring_auth": True, "querystring_expire": 600}}}
 settings.configure(DEBUG=False, ALLOWED_HOSTS=["testserver"], ROOT_URLCONF="urls", SECRET_KEY="unit",
                    MEDIA_ROOT=os.path.abspath("media"), STORAGES=storages)
 django.setup()
@@ -179,7 +194,8 @@ answers = {}
 for path in sys.argv[2:]:
     response = Client().get(path)
     body = b"".join(response.streaming_content) if response.streaming else response.content
-    answers[path] = [response.status_code, response.get("Location"), body.decode() if response.status_code == 200 else ""]
+    answers[path] = [response.status_code, response.get("Location"), body.decode() if response.status_code == 200 else "",
+                     response.get("Cache-Control")]
 print(json.dumps(answers))
 '''
 PATHS = ["/static/media/uploads/a.png", "/static/media/uploads/gone%20x.png", "/static/media/../secret.txt",
@@ -187,7 +203,7 @@ PATHS = ["/static/media/uploads/a.png", "/static/media/uploads/gone%20x.png", "/
 
 
 @needs_django
-@pytest.mark.parametrize("storage", ["disk", "s3"])
+@pytest.mark.parametrize("storage", ["disk", "s3", "signed"])
 def test_the_view_serves_from_disk_redirects_to_the_bucket_and_never_leaves_media_root(tmp_path, storage):
     (tmp_path / "media" / "uploads").mkdir(parents=True)
     (tmp_path / "media" / "uploads" / "a.png").write_text("on disk")
@@ -199,8 +215,15 @@ def test_the_view_serves_from_disk_redirects_to_the_bucket_and_never_leaves_medi
                           text=True, timeout=60)
     assert done.returncode == 0, done.stderr
     answers = json.loads(done.stdout)
-    assert answers["/static/media/uploads/a.png"] == [200, None, "on disk"]
-    assert answers["/static/media/uploads/gone%20x.png"][:2] == (
-        [301, "https://b.s3.example.test/media/uploads/gone%20x.png"] if storage == "s3" else [404, None])
+    assert answers["/static/media/uploads/a.png"][:3] == [200, None, "on disk"]
+    status, location, _, cache = answers["/static/media/uploads/gone%20x.png"]
+    if storage == "signed":   # a signed URL expires: a temporary redirect, kept by no cache
+        assert (status, cache) == (302, "private, no-store")
+        plain, query = location.split("?", 1)
+        assert plain == "https://s3.example.test/b/media/uploads/gone%20x.png"
+        assert "Signature=" in query
+    else:                     # a plain URL: permanent
+        assert [status, location] == (
+            [301, "https://b.s3.example.test/media/uploads/gone%20x.png"] if storage == "s3" else [404, None])
     for path in PATHS[2:]:  # out of MEDIA_ROOT, or not under the old MEDIA_URL
         assert answers[path][0] == 404, path

@@ -4,6 +4,7 @@ old URLs, each 301 to the storage's URL and that URL 200.  Tiny HTTP servers on 
 front end (the snippet's nginx block: the file from disk while it is there, else 301) and the bucket."""
 
 import threading
+from dataclasses import replace
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import quote, unquote, urlsplit
 
@@ -12,7 +13,7 @@ import pytest
 from deploy.config.load import load_settings
 from deploy.engine.run import Options
 from deploy.engine.runner import Runner, Step
-from deploy.errors import PreflightError, StepFailed
+from deploy.errors import HealthError, PreflightError, StepFailed
 from deploy.flows import content, old_urls, reclaim
 from deploy.media.free_disk import Removal
 from deploy.media.proof import Proven
@@ -235,11 +236,79 @@ def test_relative_urls_are_asked_of_every_host_absolute_ones_of_their_own_host()
         ("www.example.com", "https://www.example.com/media/media-cutover-probe-x.jpg")]
     old = redirects.OldUrl("http://10.0.0.5:8001/media/a.png", "a.png", "web1")
     expected = "https://b.s3.amazonaws.com/media/a.png"
-    assert redirects.redirect_problem(old, 301, b"", expected + "?X-Amz-Signature=s", expected) is None
-    assert redirects.redirect_problem(old, 308, b"", "https://b.s3.amazonaws.com/media/a%2Epng", expected) is None
-    assert redirects.redirect_problem(old, 301, b"", "https://cdn.example.com/media/a.png?t=1", expected) == (
+    assert redirects.redirect_problem(old, 301, b"", expected + "?X-Amz-Signature=s", expected, signed=False) is None
+    assert redirects.redirect_problem(old, 308, b"", "https://b.s3.amazonaws.com/media/a%2Epng", expected,
+                                      signed=False) is None
+    assert redirects.redirect_problem(old, 301, b"", "https://cdn.example.com/media/a.png?t=1", expected,
+                                      signed=False) == (
         "web1: http://10.0.0.5:8001/media/a.png answered 301 to https://cdn.example.com/media/a.png?<redacted>, not "
         "to the storage's URL https://b.s3.amazonaws.com/media/a.png")
-    assert redirects.redirect_problem(old, 200, b"", None, expected) == (
+    assert redirects.redirect_problem(old, 200, b"", None, expected, signed=False) == (
         "web1: http://10.0.0.5:8001/media/a.png answered HTTP 200, expected 301 to "
         "https://b.s3.amazonaws.com/media/a.png")
+
+
+def test_private_media_pass_a_temporary_or_permanent_redirect_to_a_signed_url_only():
+    old = redirects.OldUrl("http://10.0.0.5:8001/media/a.png", "a.png", "web1")
+    expected = "https://s3.example.test/b/media/a.png?X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Signature=one"
+    plain = "https://s3.example.test/b/media/a.png"
+    for status in (302, 307, 301, 308):   # the printed view answers 302; a permanent one to a signed URL passes too
+        assert redirects.redirect_problem(old, status, b"", plain + "?X-Amz-Signature=two", expected,
+                                          signed=True) is None
+    assert redirects.redirect_problem(old, 302, b"", plain + "?AWSAccessKeyId=k&Signature=s&Expires=1", expected,
+                                      signed=True) is None   # SigV2
+    assert redirects.redirect_problem(old, 302, b"", plain, expected, signed=True) == (
+        "web1: http://10.0.0.5:8001/media/a.png answered 302 to https://s3.example.test/b/media/a.png, unsigned: "
+        "private media (PUBLIC_MEDIA=false) need a signed URL, expected 302 to a signed URL of "
+        "https://s3.example.test/b/media/a.png")
+    unsigned_query = redirects.redirect_problem(old, 302, b"", plain + "?v=2", expected, signed=True)
+    assert unsigned_query.startswith("web1: http://10.0.0.5:8001/media/a.png answered 302 to "
+                                     "https://s3.example.test/b/media/a.png?<redacted>, unsigned: ")
+    assert redirects.redirect_problem(old, 302, b"", "https://cdn.example.com/media/a.png?Signature=s", expected,
+                                      signed=True) == (
+        "web1: http://10.0.0.5:8001/media/a.png answered 302 to https://cdn.example.com/media/a.png?<redacted>, not "
+        "to the storage's URL https://s3.example.test/b/media/a.png")
+    assert redirects.redirect_problem(old, 303, b"", plain + "?X-Amz-Signature=s", expected, signed=True) == (
+        "web1: http://10.0.0.5:8001/media/a.png answered HTTP 303 (a temporary redirect), expected 302 to a signed "
+        "URL of https://s3.example.test/b/media/a.png")
+    # public media: a temporary redirect still fails, signed or not
+    assert "answered HTTP 302 (a temporary redirect), expected 301 to " in redirects.redirect_problem(
+        old, 302, b"", plain + "?X-Amz-Signature=two", expected, signed=False)
+
+
+def private(world):
+    world.settings = replace(world.settings, public_media=False)
+    world.signed = True
+    world.fallback = {"web1": 302, "web2": 302}   # the printed view, to a signed URL
+    return world
+
+
+def test_private_media_a_302_to_a_signed_url_is_the_redirect_and_the_target_is_fetched_signed(world):
+    run = decided(reclaim_run(private(world)))
+    assert run.state.content.redirect.decided == "redirected"
+    assert old_urls.preview_after_removal(run).endswith("at each host: 302 to the storage's signed URL, each "
+                                                        "target 200")
+    world.disk.clear()
+    world.asked.clear()
+    said = reclaim.check_old_urls(run)
+    assert said.splitlines() == ["web1: 3 old URLs answer 302 to the bucket, each target 200",
+                                 "web2: 2 old URLs answer 302 to the bucket, each target 200"]
+    fetched = [path for place, path in world.asked if place == "bucket"]
+    assert len(fetched) == 5 and all(path.endswith(f"?{SECRET}") for path in fetched)   # the Location as given
+    assert SECRET not in said
+
+
+def test_private_media_a_302_to_an_unsigned_url_fails_the_preflight_and_the_check(world):
+    private(world).signed = False
+    places, problems = old_urls.redirect_installed(reclaim_run(world), ops.find(None, content.forms(FakeRun(
+        world.settings))))
+    assert places == [] and len(problems) == 2
+    assert problems[0].startswith(f"web1: {world.origin['web1']}/media/media-cutover-probe-")
+    assert ", unsigned: private media (PUBLIC_MEDIA=false) need a signed URL, expected 302 to a signed URL of " \
+           f"{world.origin['bucket']}/media/media-cutover-probe-" in problems[0]
+    world.signed = True
+    run = decided(reclaim_run(world))
+    world.disk.clear()
+    world.signed = False   # e.g. the view swapped for a plain redirect after the preflight
+    with pytest.raises(HealthError, match=r"^old media URL not redirected after the removal: web1: .*, unsigned: "):
+        reclaim.check_old_urls(run)

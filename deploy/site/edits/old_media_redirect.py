@@ -8,8 +8,11 @@ is there (nothing changes for it until the disk is reclaimed), else a 301 to the
   whose capture is the file's name: ``try_files`` looks for it under MEDIA_ROOT, and a named location
   answers 301 with the name as the client sent it (``$request_uri``, still %-encoded: no double
   encoding of spaces or accents), under the bucket's (or the custom domain's) media URL.
+  Refused with PUBLIC_MEDIA=false: nginx cannot sign, and the bucket answers 403 to a private file's
+  plain URL.
 - django-redirect: deploy/site/programs/media_redirect.py, a view and its URL pattern, for a site
-  with no front end of its own.
+  with no front end of its own, or with private media: it redirects to the URL the storage gives the name
+  at that moment (signed, for private media: then a temporary redirect, as the signature expires).
 """
 
 from __future__ import annotations
@@ -52,7 +55,12 @@ def _media_root(settings: Settings, media_root: str | None) -> str:
 def nginx_block(settings: Settings, target: str, media_url_override: str | None = None,
                 media_root: str | None = None) -> str:
     """The locations to put in the server { } block that served the old MEDIA_URL; ``target``: the media's
-    URL in the bucket, ending in "/" (``snippet.media_url``: the bucket's, or the custom domain's)."""
+    URL in the bucket, ending in "/" (``snippet.media_url``: the bucket's, or the custom domain's).
+    Refused for private media: the plain URL nginx would redirect to answers 403."""
+    if not settings.public_media:
+        raise ConfigError("--part=nginx: PUBLIC_MEDIA=false, and nginx cannot sign a URL (the bucket answers 403 to "
+                          "a private file's plain URL); use --part=django-redirect (the view redirects to a freshly "
+                          "signed URL)")
     path, host = old_media_path(settings, media_url_override)
     root = _media_root(settings, media_root)
     if not target.endswith("/") or re.search(r"[\s;{}'\"$]", target):

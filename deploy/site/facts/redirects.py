@@ -1,4 +1,4 @@
-"""Do the content's old media URLs answer a permanent redirect to the bucket?  What to ask, and how to judge it.
+"""Do the content's old media URLs redirect to the bucket?  What to ask, and how to judge it.
 
 Pure.  `invoke settings-snippet --part=nginx|django-redirect` (``deploy.site.edits.old_media_redirect``)
 answers an old media URL with the file from disk while it is there, else ``301`` to the URL the site's
@@ -14,23 +14,30 @@ decides):
 
 Where: a relative URL (``/media/a.png``) is asked of every host, at its SITE_URL's scheme and host; an
 absolute one on a host's SITE_URL host of that host (those hosts), one on another old host
-(OLD_MEDIA_HOSTS) as it is.  301 and 308 are permanent and pass; a temporary redirect (302, 307) does not:
-browsers and crawlers would keep asking the old URL, and the snippet prints 301.  A Location is compared
-with the storage's URL without its query string (a signed URL's signature changes with each request), its
-path %-decoded; every URL a message shows loses its query string (``config.redact.url_shown``).
+(OLD_MEDIA_HOSTS) as it is.  Public media: 301 and 308 are permanent and pass; a temporary redirect (302,
+307) does not: browsers and crawlers would keep asking the old URL, and the snippet prints 301.  Private
+media (PUBLIC_MEDIA=false, the callers say so: ``signed``): the storage's URL is signed and expires, and the
+printed view (the only part printed for them: nginx cannot sign) answers 302 to a freshly signed one; a
+temporary (302, 307) or a permanent (301, 308) redirect passes, provided its Location's query is signed
+(``X-Amz-Signature=`` or ``Signature=``): an unsigned URL answers 403 for a private file.  A Location is
+compared with the storage's URL without its query string (a signed URL's signature changes with each
+request), its path %-decoded; the target is fetched as given, its query with it (``ops.redirects``); every
+URL a message shows loses its query string (``config.redact.url_shown``).
 """
 
 from __future__ import annotations
 
 import html
 from dataclasses import dataclass
-from urllib.parse import quote, unquote, urljoin, urlsplit
+from urllib.parse import parse_qsl, quote, unquote, urljoin, urlsplit
 
 from ...config.redact import url_shown
 from ...retry import said_of
 from .content_urls import ContentReport, UrlForms
 
 PERMANENT = (301, 308)
+TEMPORARY = (302, 307)           # pass for private media only, to a signed URL
+SIGNATURES = ("X-Amz-Signature", "Signature")   # a signed URL's query names one (SigV4, SigV2)
 PROBE_NAME = "media-cutover-probe-{token}.jpg"
 PER_FIELD = 3        # the find's examples a field (content_url_tool.EXAMPLES)
 SAMPLE_LIMIT = 12    # old URLs asked a place
@@ -107,19 +114,31 @@ def _same(location: str, expected: str) -> bool:
             == (two.scheme.lower(), two.netloc.lower(), unquote(two.path)))
 
 
-def redirect_problem(old: OldUrl, status: int, body: bytes, location: str | None, expected: str | None) -> str | None:
-    """None when ``old`` answered a permanent redirect to ``expected`` (the storage's URL for its name); else
-    what it did, in one line, every URL without its query string."""
+def is_signed(url: str) -> bool:
+    """Whether ``url``'s query carries a signature (``X-Amz-Signature=``, ``Signature=``)."""
+    return any(key in SIGNATURES for key, _ in parse_qsl(urlsplit(url).query, keep_blank_values=True))
+
+
+def redirect_problem(old: OldUrl, status: int, body: bytes, location: str | None, expected: str | None, *,
+                     signed: bool) -> str | None:
+    """None when ``old`` answered a redirect to ``expected`` (the storage's URL for its name): permanent, or
+    with ``signed`` (private media) permanent or temporary to a signed URL; else what it did, in one line,
+    every URL without its query string."""
     asked = url_shown(old.url)
     if expected is None:
         return f"{old.place}: the site's storage gives no URL for {old.name}"
-    if status not in PERMANENT:
+    storage = url_shown(expected.split("?", 1)[0] if signed else expected)   # signed: its query is no news
+    wanted = f"302 to a signed URL of {storage}" if signed else f"301 to {storage}"
+    if status not in PERMANENT + (TEMPORARY if signed else ()):
         what = said_of(status, body) + (" (a temporary redirect)" if status in (302, 303, 307) else "")
-        return f"{old.place}: {asked} answered {what}, expected 301 to {url_shown(expected)}"
+        return f"{old.place}: {asked} answered {what}, expected {wanted}"
     target = urljoin(old.url, location or "")
     if not location or not _same(target, expected):
         return (f"{old.place}: {asked} answered {status} to {url_shown(target) if location else 'no Location'}, "
-                f"not to the storage's URL {url_shown(expected)}")
+                f"not to the storage's URL {storage}")
+    if signed and not is_signed(target):
+        return (f"{old.place}: {asked} answered {status} to {url_shown(target)}, unsigned: private media "
+                f"(PUBLIC_MEDIA=false) need a signed URL, expected {wanted}")
     return None
 
 

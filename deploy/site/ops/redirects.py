@@ -1,9 +1,10 @@
-"""The content's old media URLs asked over HTTP: do they answer a permanent redirect to the bucket, and does it fetch?
+"""The content's old media URLs asked over HTTP: do they redirect to the bucket, and does the target fetch?
 
 The adapter around ``deploy.site.facts.redirects``.  The old URL is asked of the site (a GET, once, its
 redirect not followed: ``store.probe.anonymous_get``); the Location, the bucket's URL, is store traffic:
 its transient faults retried and counted as ``deploy.retry`` says (``store.probe.fetch_anonymously``, the
-first bytes only).  No URL with its query string reaches a message.
+first bytes only), as given: a signed Location (private media) with its query.  No URL with its query
+string reaches a message.
 """
 
 from __future__ import annotations
@@ -35,23 +36,25 @@ class Checked:
         return facts.answered_line(self.place, self.passed, self.statuses)
 
 
-def redirect_of(old: OldUrl, expected: str | None) -> tuple[int, str, str | None]:
-    """(status, where it redirects (the Location, absolute), the problem or None) of one old URL, its
-    redirect not followed."""
+def redirect_of(old: OldUrl, expected: str | None, signed: bool) -> tuple[int, str, str | None]:
+    """(status, where it redirects (the Location, absolute, its query kept), the problem or None) of one old
+    URL, its redirect not followed; ``signed``: private media (``facts.redirect_problem``)."""
     status, body, headers = anonymous_get(old.url, timeout=TIMEOUT, follow=False)
     location = headers.get("Location")
-    return status, urljoin(old.url, location or ""), facts.redirect_problem(old, status, body, location, expected)
+    return status, urljoin(old.url, location or ""), facts.redirect_problem(old, status, body, location, expected,
+                                                                            signed=signed)
 
 
 def check_redirects(settings: Settings, olds: list[OldUrl], urls: dict[str, str], fetch: bool,
                     faults: FaultTally | None = None) -> dict[str, Checked]:
-    """Place -> what its old URLs answered: each a permanent redirect to the storage's URL for its name
-    (``urls``), and with ``fetch`` that URL 200."""
+    """Place -> what its old URLs answered: each a redirect to the storage's URL for its name (``urls``):
+    permanent, or for private media (PUBLIC_MEDIA=false) a signed one, temporary or not; and with ``fetch``
+    that URL, as the Location gave it, 200."""
     checked: dict[str, Checked] = {}
     for old in olds:
         place = checked.setdefault(old.place, Checked(old.place))
         expected = urls.get(old.name)
-        status, target, problem = redirect_of(old, expected)
+        status, target, problem = redirect_of(old, expected, signed=not settings.public_media)
         if problem is None and fetch:
             answered, body, _ = fetch_anonymously(target, settings, faults, timeout=TIMEOUT, most=FIRST_BYTES,
                                                   what=f"{old.place}: the target of {url_shown(old.url)}, "

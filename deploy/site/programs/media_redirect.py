@@ -1,4 +1,4 @@
-"""Old media URLs for a site with no nginx in front: the file from disk while it is there, else a 301 to the bucket.
+"""Old media URLs for a site with no nginx in front: the file from disk while it is there, else a redirect to the bucket.
 
     # the site's root urls.py, after its own patterns:
     from media_redirect import old_media_urls
@@ -11,6 +11,9 @@ lines for urls.py).  After the switch settings.MEDIA_URL is the bucket's: the ol
   the name), as the disk did, for as long as it is there.
 - Any other name answers 301 to the URL the default storage gives it, once that storage is not the disk
   (``path()`` is not implemented: django-storages' S3Storage, the mirror with the bucket as primary).
+  A URL with a query (private media, querystring_auth=True: signed, and the signature expires) answers
+  302 instead, ``Cache-Control: private, no-store``: a browser keeps a 301 for good, and would keep asking
+  the expired URL; each request gets a freshly signed one.
 - A name that leaves MEDIA_ROOT (``..``, an absolute path) is refused (404), as django.views.static.serve
   refuses it: ``safe_join``.  A symbolic link under MEDIA_ROOT is followed, as the disk's server did.
 """
@@ -21,7 +24,7 @@ import re
 from django.conf import settings
 from django.core.exceptions import SuspiciousFileOperation
 from django.core.files.storage import default_storage
-from django.http import FileResponse, Http404, HttpResponsePermanentRedirect
+from django.http import FileResponse, Http404, HttpResponsePermanentRedirect, HttpResponseRedirect
 from django.urls import re_path
 from django.utils._os import safe_join
 
@@ -59,7 +62,16 @@ def old_media(request, name):
         return FileResponse(open(path, "rb"))
     if storage_is_disk():
         raise Http404("no such media file")
-    return HttpResponsePermanentRedirect(default_storage.url(name))
+    return redirect_to(default_storage.url(name))
+
+
+def redirect_to(url):
+    """301 to a plain URL; 302 to one with a query (signed: it expires), which no cache keeps."""
+    if "?" not in url:
+        return HttpResponsePermanentRedirect(url)
+    response = HttpResponseRedirect(url)
+    response["Cache-Control"] = "private, no-store"
+    return response
 
 
 def old_media_urls(prefix="/media/"):
