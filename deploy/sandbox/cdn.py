@@ -14,7 +14,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from .layout import CDN_PORT, WRONG_ORIGIN_PORT, Layout
-from .nginx import MIME_TYPES, running, start_master, stop_master, worker_user
+from .nginx import MIME_TYPES, running, start_master, stop_master, temp_paths, worker_user
 
 
 def config_text(directory: Path, pidfile: Path, store: str, bucket: str, wrong_bucket: str) -> str:
@@ -33,12 +33,7 @@ http {{
     include {MIME_TYPES};
     access_log {directory}/logs/access.log;
     server_tokens off;
-    client_body_temp_path {directory}/temp/client_body;
-    proxy_temp_path {directory}/temp/proxy;
-    fastcgi_temp_path {directory}/temp/fastcgi;
-    uwsgi_temp_path {directory}/temp/uwsgi;
-    scgi_temp_path {directory}/temp/scgi;
-    proxy_cache_path {directory}/cache levels=1:2 keys_zone=media:10m max_size=200m inactive=10m use_temp_path=off;
+{temp_paths(directory)}    proxy_cache_path {directory}/cache levels=1:2 keys_zone=media:10m max_size=200m inactive=10m use_temp_path=off;
 {_server(CDN_PORT, store, bucket, "the CDN of shape cdn: its bucket is the origin")}\
 {_server(WRONG_ORIGIN_PORT, store, wrong_bucket, "a misconfigured domain: another bucket is its origin")}}}
 """

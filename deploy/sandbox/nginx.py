@@ -71,13 +71,15 @@ http {{
     access_log {directory}/logs/access.log;
     sendfile on;
     server_tokens off;
-    client_body_temp_path {directory}/temp/client_body;
-    proxy_temp_path {directory}/temp/proxy;
-    fastcgi_temp_path {directory}/temp/fastcgi;
-    uwsgi_temp_path {directory}/temp/uwsgi;
-    scgi_temp_path {directory}/temp/scgi;
-{servers}}}
+{temp_paths(directory)}{servers}}}
 """
+
+
+def temp_paths(directory: Path) -> str:
+    """An nginx master's temp files in its own directory, not the package's /var/lib/nginx."""
+    return "".join(f"    {kind}_temp_path {directory}/temp/{name};\n" for kind, name in (
+        ("client_body", "client_body"), ("proxy", "proxy"), ("fastcgi", "fastcgi"), ("uwsgi", "uwsgi"),
+        ("scgi", "scgi")))
 
 
 def _server_block(front_end: FrontEnd) -> str:

@@ -126,21 +126,22 @@ STATICMEDIA = Shape(
 OWN_BUCKET_FILES = 120   # shapes "private" and "cdn": their own tree, small (each has a bucket of its own)
 _PASTED_SITE = (("gallery", "gallery"), ("mediasite", "mediasite"), ("manage.py", "manage.py"),
                 ("../shape_templates/recipe/gunicorn.conf.py", "gunicorn.conf.py"))  # run/ and logs/ in the shape
-PRIVATE = Shape(
-    name="private", about="shape (a)'s site with the printed block for private media (signed URLs) pasted in; "
-                          "its own bucket (no public read), media and database",
-    reused=_PASTED_SITE, wsgi="mediasite.wsgi:application", settings_file="mediasite/local_settings.py",
-    env_file="site.env", restarts=False, health_path="/healthz", page_path="/files/?limit=50",
-    settings_module="mediasite.settings", manage_default_module="mediasite.settings",
-    own_data=("migrate --noinput -v 0", f"seed_media --count {OWN_BUCKET_FILES} --seed 11"), own_bucket=True)
-CDN = Shape(
-    name="cdn", about="shape (a)'s site with the printed block for a custom domain pasted in, served through a "
-                      "stand-in CDN (nginx with a cache); its own bucket, media and database",
-    reused=_PASTED_SITE, wsgi="mediasite.wsgi:application", settings_file="mediasite/local_settings.py",
-    env_file="site.env", restarts=False, health_path="/healthz", page_path="/files/?limit=50",
-    settings_module="mediasite.settings", manage_default_module="mediasite.settings",
-    own_data=("migrate --noinput -v 0", f"seed_media --count {OWN_BUCKET_FILES} --seed 13"), own_bucket=True,
-    cdn=True)
+
+
+def _pasted(name: str, about: str, seed: int, cdn: bool = False) -> Shape:
+    """Shape (a)'s site with the printed block pasted into its settings, a bucket, media and database of its own."""
+    return Shape(name=name, about=about, reused=_PASTED_SITE, wsgi="mediasite.wsgi:application",
+                 settings_file="mediasite/local_settings.py", env_file="site.env", restarts=False,
+                 health_path="/healthz", page_path="/files/?limit=50", settings_module="mediasite.settings",
+                 manage_default_module="mediasite.settings",
+                 own_data=("migrate --noinput -v 0", f"seed_media --count {OWN_BUCKET_FILES} --seed {seed}"),
+                 own_bucket=True, cdn=cdn)
+
+
+PRIVATE = _pasted("private", "shape (a)'s site with the printed block for private media (signed URLs) pasted in; "
+                             "its own bucket (no public read), media and database", seed=11)
+CDN = _pasted("cdn", "shape (a)'s site with the printed block for a custom domain pasted in, served through a "
+                     "stand-in CDN (nginx with a cache); its own bucket, media and database", seed=13, cdn=True)
 SHAPES_BY_NAME = {shape.name: shape for shape in (PACKAGE, ENVFILE, RECIPE, THUMBS, STATICMEDIA, PRIVATE, CDN)}
 assert tuple(SHAPES_BY_NAME) == SHAPES
 assert STATICMEDIA.gunicorn_port("web1") == 18151  # its seeded content's absolute URLs name web1's site
