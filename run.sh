@@ -46,7 +46,27 @@ case "${1:-}" in
         need_root_for "the integration tests' sandbox"
         setup
         shift
-        .venv/bin/pytest "$@"
+        if [ $# -gt 0 ]; then
+            exec .venv/bin/pytest "$@"
+        fi
+        # The whole suite.  The sandbox first, as the integration tests' fixture brings it up (tests/integration/
+        # conftest.py: 400 files; it then finds it up): the unit tests that run programs in a real Django find
+        # its site virtualenv, where a fresh clone had none when they were collected.  Then the unit tests beside
+        # the integration tests (no port, file or account of the sandbox is theirs; the integration tests
+        # mostly wait on it), their report after the integration tests'.
+        .venv/bin/invoke sandbox.up --media-files=400
+        unit_report=$(mktemp)
+        .venv/bin/pytest tests/unit -p no:cacheprovider >"$unit_report" 2>&1 &
+        unit=$!
+        status=0
+        .venv/bin/pytest tests/integration || status=$?
+        unit_status=0
+        wait "$unit" || unit_status=$?
+        echo "==================== the unit tests (run beside the integration tests) ===================="
+        cat "$unit_report"
+        rm -f "$unit_report"
+        if [ "$status" = 0 ]; then status=$unit_status; fi
+        exit "$status"
         ;;
     *)
         echo "usage: ./run.sh demo | ./run.sh test [pytest args]" >&2

@@ -230,10 +230,6 @@ def _validate(env: str, project_root: Path, raw: dict[str, tuple[str, str]]) -> 
     if settings.mirror_switch_name == settings.switch_name:
         read.problem("MIRROR_SWITCH_NAME", f"is {settings.mirror_switch_name!r}, the same as SWITCH_NAME; expected "
                      "a second name, such as MEDIA_MIRROR")
-    if not settings.public_media and settings.cache_control and re.search(r"\bpublic\b", settings.cache_control, re.I):
-        read.problem("CACHE_CONTROL", f"is {settings.cache_control!r} while PUBLIC_MEDIA=false: 'public' lets shared "
-                     "caches (a proxy, a CDN) keep private media and hand them to anyone; expected e.g. "
-                     "'private, max-age=3600'")
     if settings.custom_domain and not settings.public_media:
         read.problem(_custom_domain_key(read), f"is {settings.custom_domain!r} while PUBLIC_MEDIA=false: a custom domain "
                      "cannot sign URLs for a plain bucket (django-storages drops query-string auth with custom_domain, "

@@ -113,6 +113,17 @@ class Settings:
                           f"({', '.join(self.host_aliases)})")
 
     @property
+    def private_cache_problem(self) -> str | None:
+        """Why CACHE_CONTROL does not suit private media (None when it does): 'public' lets shared caches keep
+        them.  Refused by what uploads or prints it (the cutover's preflight, the snippet), not when the config
+        is read: a rollback must never be held up by it."""
+        if self.public_media or not self.cache_control or "public" not in self.cache_control.lower().replace(",", " ").split():
+            return None
+        return (f"CACHE_CONTROL is {self.cache_control!r} while PUBLIC_MEDIA=false: 'public' lets shared caches (a "
+                "proxy, a CDN) keep private media and hand them to anyone; set e.g. CACHE_CONTROL=private, "
+                f"max-age=3600 in config/{self.env}.env")
+
+    @property
     def media_base_url(self) -> str:
         """Where the site's media URLs point once on S3, ending in "/": the custom domain's (a CDN) or the
         bucket's, + AWS_LOCATION."""

@@ -149,6 +149,8 @@ def check_bucket(run: FlowRun) -> str:
     """The deploy key can list, put, get and delete under the prefix; anyone may GET (PUBLIC_MEDIA=true); the
     custom domain (MEDIA_CUSTOM_DOMAIN) serves the object just put.  A dry run only lists."""
     settings, domain = run.settings, run.settings.custom_domain
+    if settings.private_cache_problem:  # every object uploaded would carry it
+        raise PreflightError(settings.private_cache_problem)
     if run.options.dry_run:
         check_readable(settings, run.faults)
         would = f"; {domain} not checked, a run checks it serves the bucket" if domain else ""

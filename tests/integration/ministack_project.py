@@ -45,6 +45,8 @@ class Project:
         text = re.sub(r"(?m)^AWS_STORAGE_BUCKET_NAME=.*$", f"AWS_STORAGE_BUCKET_NAME={bucket}", self.template)
         text = re.sub(r"(?m)^AWS_S3_ENDPOINT_URL=.*$", f"AWS_S3_ENDPOINT_URL={self.store.endpoint_url}", text)
         text = re.sub(r"(?m)^PUBLIC_MEDIA=.*$", f"PUBLIC_MEDIA={'true' if public_media else 'false'}", text)
+        if not public_media:  # shared caches must not keep private media (Settings.private_cache_problem)
+            text = re.sub(r"(?m)^CACHE_CONTROL=.*$", "CACHE_CONTROL=private, max-age=3600", text)
         (self.root / "config" / f"{env}.env").write_text(text)
 
     def settings(self, env: str | None = None):

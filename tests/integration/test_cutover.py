@@ -147,10 +147,13 @@ def test_a_reload_that_fails_on_web2_puts_both_hosts_back(fresh, project_root):
 def test_a_failing_health_check_puts_both_hosts_back(fresh, project_root):
     settings = fresh.admin()
     client = s3_client(settings)
-    client.delete_bucket_policy(Bucket=settings.bucket)  # media now answer 403 to anonymous GETs
+    # Anyone may GET the preflight's probe object, nothing else: the preflight passes, and the media the health
+    # check fetches answer 403 (sandbox.reset puts the public policy back).
+    probe_only = f"arn:aws:s3:::{settings.bucket}/{settings.media_prefix}/.media-cutover-probe-*"
+    client.put_bucket_policy(Bucket=settings.bucket, Policy=json.dumps({"Version": "2012-10-17", "Statement": [{
+        "Effect": "Allow", "Principal": "*", "Action": ["s3:GetObject"], "Resource": [probe_only]}]}))
     try:
-        # PUBLIC_MEDIA=false lets preflight pass; the health check still needs media to fetch.
-        result = cutover(project_root, env={"PUBLIC_MEDIA": "false"}, check=False)
+        result = cutover(project_root, check=False)
     finally:
         invoke(project_root, "sandbox.reset")
     assert_one_clear_error(result, "step 'health check on S3' failed", "403", "every host is back as it was")

@@ -224,3 +224,16 @@ def test_the_bucket_step_says_the_domain_served_the_probe_and_a_dry_run_that_it_
     run.options.dry_run = True
     assert preflight.check_bucket(run) == ("bucket my-media readable (dry run: no probe object written; "
                                            "cdn.example.com not checked, a run checks it serves the bucket)")
+
+
+def test_the_bucket_step_refuses_private_media_uploaded_with_a_public_cache_control(tmp_path, monkeypatch):
+    from dataclasses import replace
+    from types import SimpleNamespace
+    from deploy.errors import PreflightError
+    from deploy.flows import preflight
+    monkeypatch.setattr(preflight, "probe", lambda settings, key, **options: pytest.fail("probed"))
+    settings = replace(domain_settings(tmp_path, "cdn.example.com"), custom_domain=None, public_media=False,
+                       cache_control="max-age=86400, public")
+    run = SimpleNamespace(settings=settings, faults=None, run_id="r1", options=SimpleNamespace(dry_run=False))
+    with pytest.raises(PreflightError, match="CACHE_CONTROL is 'max-age=86400, public' while PUBLIC_MEDIA=false"):
+        preflight.check_bucket(run)

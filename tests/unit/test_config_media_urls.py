@@ -83,10 +83,15 @@ def test_media_base_url_on_a_compatible_store_is_the_endpoints_path(project):
 
 
 
-def test_private_media_refuse_a_cache_control_that_lets_shared_caches_keep_them(project):
+def test_private_media_refuse_a_cache_control_that_lets_shared_caches_keep_them_where_it_is_used(project):
+    from deploy.site.edits import snippet
     edit(project, add="PUBLIC_MEDIA=false\nCACHE_CONTROL=max-age=86400, public\n")
-    message = refusal(project)
-    assert "CACHE_CONTROL is 'max-age=86400, public' while PUBLIC_MEDIA=false" in message
-    assert "'private, max-age=3600'" in message
+    settings = load(project)   # read all the same: a rollback must never be held up by it
+    assert "CACHE_CONTROL is 'max-age=86400, public' while PUBLIC_MEDIA=false" in settings.private_cache_problem
+    assert "CACHE_CONTROL=private, max-age=3600" in settings.private_cache_problem
+    with pytest.raises(ConfigError, match="keep private media"):
+        snippet.settings_block(settings)
     edit(project, add="CACHE_CONTROL=private, max-age=600\n")
-    assert load(project).cache_control == "private, max-age=600"
+    assert load(project).private_cache_problem is None
+    edit(project, drop="PUBLIC_MEDIA", add="CACHE_CONTROL=max-age=86400, public\n")
+    assert load(project).private_cache_problem is None     # public media: public caching is the point

@@ -29,7 +29,8 @@ def test_public_media_keep_plain_unsigned_urls(aws, changeover):
 
 @CHANGEOVERS
 def test_private_media_are_signed_by_the_sites_key_for_the_configured_time(aws, changeover):
-    private = replace(aws, public_media=False, querystring_expire=600, changeover=changeover)
+    private = replace(aws, public_media=False, cache_control="private, max-age=600", querystring_expire=600,
+                      changeover=changeover)
     options, url = options_and_url(private)
     assert (options["querystring_auth"], options["querystring_expire"]) == (True, 600)
     assert options["signature_version"] == "s3v4"   # never SigV2, which botocore may pick on an unknown endpoint
@@ -43,7 +44,7 @@ def test_private_media_are_signed_by_the_sites_key_for_the_configured_time(aws, 
 
 
 def test_private_media_on_a_compatible_store_are_signed_too(store):
-    options, url = options_and_url(replace(store, public_media=False))
+    options, url = options_and_url(replace(store, public_media=False, cache_control="private, max-age=600"))
     assert (options["querystring_auth"], options["querystring_expire"]) == (True, 3600)
     assert options["custom_domain"] is None and url == "http://127.0.0.1:18333/my-media/uploads/media/"
 
@@ -74,7 +75,7 @@ def test_a_custom_domain_on_the_command_line_wins_over_the_configured_one(aws):
 @pytest.mark.parametrize("part", ["settings", "nginx"])
 def test_a_custom_domain_on_the_command_line_for_private_media_is_refused(aws, part):
     with pytest.raises(ConfigError) as error:
-        snippet.render(replace(aws, public_media=False), "cdn.example.com", part=part)
+        snippet.render(replace(aws, public_media=False, cache_control="private, max-age=600"), "cdn.example.com", part=part)
     message = str(error.value)
     assert message.startswith("--custom-domain='cdn.example.com' with PUBLIC_MEDIA=false (--env=demo): "
                               "a custom domain cannot sign URLs")

@@ -109,6 +109,8 @@ def settings_block(settings: Settings, custom_domain: str | None = None, flavor:
     """
     if flavor not in FLAVORS:
         raise ConfigError(f"--flavor={flavor!r}: expected one of {', '.join(FLAVORS)}")
+    if settings.private_cache_problem:  # the block would set it on every object the site stores
+        raise ConfigError(settings.private_cache_problem)
     environ = flavor == "environ"
     read = ('env("{}", default=None)' if environ else 'os.environ.get("{}")').format
     options = [  # (name, Python source of the value, comment)
