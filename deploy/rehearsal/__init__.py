@@ -15,6 +15,10 @@ a signed media URL asked for without its signature was answered 200.
 
 A signed media URL is a bearer token: the records keep URLs without their query and
 every file under runs/ is redacted (``deploy.config.redact``).
+
+Here the run itself and the files it writes; its parts: the traffic (``traffic``, ``fetching``), the
+uploads' check (``uploads``), the checks and the verdict (``checks``), the report (``report``,
+``report_markdown``, ``timeline``).
 """
 
 from __future__ import annotations
@@ -22,7 +26,6 @@ from __future__ import annotations
 import json
 import os
 import time
-from collections import Counter
 from dataclasses import asdict, dataclass
 from enum import IntEnum
 from pathlib import Path
@@ -38,13 +41,15 @@ from ..flows import cutover as cutover_flow, rollback as rollback_flow
 from ..flows.cutover import run_cutover
 from ..flows.direction import TO_DISK, TO_S3
 from ..flows.rollback import run_rollback
-from ..flows.steps import RELOAD
 from ..config.redact import redact
 from . import thumbnail_views
-from .report import PhaseNames, anonymous, build_report, phase_from_journal, render_markdown, split_by_fault
+from .checks import rehearsal_checks, verdict
+from .report import PhaseNames, build_report, phase_from_journal
+from .report_markdown import render_markdown
 from .thumbnail_views import FirstViews, thumbnail_checks
 from ..site.facts.health import USUAL_MEDIA_URL
-from .traffic import Site, Traffic, records_as_dicts
+from .fetching import Site, records_as_dicts
+from .traffic import Traffic
 from .uploads import check_uploads
 
 # What --fail-reload-on puts in the host's RELOAD_COMMAND__<HOST> override.  It fails
@@ -84,7 +89,6 @@ class Outcome:
 # The steps the report times the change-over from, by the names the sequences export.
 CUTOVER_NAMES = PhaseNames("cutover", cutover_flow.SWITCH_STEP, TO_S3.storage)
 ROLLBACK_NAMES = PhaseNames("rollback", rollback_flow.SWITCH_STEP, TO_DISK.storage)
-RELOAD_STEP = RELOAD.name
 
 
 def load_rehearsal_settings(env: str | None, project_root: Path, options: RehearsalOptions,
@@ -145,14 +149,15 @@ def run_rehearsal(settings: Settings, options: RehearsalOptions, say: Callable[[
             "public_media": settings.public_media, "started": origin,
             "seconds": round(ended - origin, 3), "options": asdict(options),
             "fault": f"the reload command fails on {options.fail_reload_on}" if options.fail_reload_on else None}
-    checks = _checks(settings, options, phases, traffic, uploads, ended - origin, origin) + thumbnail_checks(views)
+    checks = rehearsal_checks(settings, options, phases, traffic, uploads, ended - origin, origin) \
+        + thumbnail_checks(views)
     report = build_report(meta, phases, traffic.records, uploads,
                           {"known": len(traffic.known) - len(traffic.uploads), "missing_before":
                            len(traffic.missing_before)}, checks, origin,
                           {upload.name: upload.time for upload in traffic.uploads})
     report["thumbnails"] = [asdict(view) for view in views]
     passed = report["passed"]
-    meta["summary"] = _verdict(options, phases, report)
+    meta["summary"] = verdict(options, phases, report)
     meta["exit_code"] = int(RehearsalExit.PASSED if passed else RehearsalExit.FAILED)
     _write(directory, report, traffic, origin)
     summary = _summary(report, directory, settings.project_root)
@@ -186,88 +191,6 @@ def _journal_events(settings: Settings, kind: str, since: float) -> list[dict]:
         if events and events[0].get("pid") == os.getpid() and events[0]["time"] >= since - 1:
             return events
     return []
-
-
-def _check(name: str, ok: bool, detail: str) -> dict:
-    return {"name": name, "ok": bool(ok), "detail": detail}
-
-
-def _checks(settings, options, phases, traffic, uploads, seconds, origin) -> list[dict]:
-    cutover = phases[0]
-    if options.fail_reload_on:
-        undo = ", ".join(cutover["undone"]) or "-"
-        checks = [_check("cutover fails at the injected fault and is undone",
-                         cutover["failed_step"] == RELOAD_STEP and cutover["undone"] and not cutover["undo_failed"],
-                         f"failed at '{cutover['failed_step']}', undone: {undo}"
-                         + (f", UNDO FAILED: {', '.join(cutover['undo_failed'])}" if cutover["undo_failed"] else ""))]
-    else:
-        checks = [_check("cutover", cutover["result"] == "ok", cutover["result"])]
-    if len(phases) > 1:
-        checks.append(_check("rollback", phases[1]["result"] == "ok", phases[1]["result"]))
-    if len(phases) > 1 and phases[1].get("mode") == "mirror":
-        rollback = phases[1]
-        checks.append(_check("the mirror rollback moves only what failed writes missed",
-                             rollback["files_moved"] <= rollback["mirror_failures"],
-                             f"{rollback['files_moved']} files downloaded, {rollback['mirror_failures']} failed "
-                             "writes to the second storage recorded"))
-
-    expected = "s3" if cutover["result"] == "ok" and len(phases) == 1 else "disk"
-    seen = {site.alias: traffic.storage_now(site) for site in traffic.sites}
-    checks.append(_check(f"every host ends on {expected}", all(value == expected for value in seen.values()),
-                         ", ".join(f"{alias} {value}" for alias, value in seen.items())))
-
-    checks.append(_check("no upload lost", uploads["lost"] == 0 and (uploads["checked"] or options.upload_rate <= 0),
-                         f"{uploads['checked']} answered uploads checked through every host, {uploads['lost']} lost"))
-    checks.append(_requests_check(options, cutover, traffic, origin))
-    checks += _anonymous_check(settings.public_media, traffic.records)
-    media = sum(1 for record in traffic.records if record.kind == "media")
-    checks.append(_check("media URLs fetched and checked", media > 0,
-                         f"{media} fetched as rendered, checked for status, size and SHA-256"))
-    checks.append(_check("traffic covered the whole rehearsal", seconds < options.max_seconds,
-                         f"{seconds:.0f} s of at most {options.max_seconds:.0f} s"))
-    return checks
-
-
-def _anonymous_check(public_media: bool, records) -> list[dict]:
-    """Private media: no signed media URL asked for without its signature may be answered 200 (none to check
-    on a public site)."""
-    if public_media:
-        return []
-    unsigned = anonymous(records)
-    return [_check("no anonymous success", unsigned["successes"] == 0,
-                   f"signed media URLs asked for without their signature {unsigned['tried']} times; "
-                   f"anonymous successes: {unsigned['successes']}")]
-
-
-def _requests_check(options, cutover, traffic, origin) -> dict:
-    """No request may fail; with an injected fault, only fetches of files the split hosts held apart."""
-    explained, rest = [], [record for record in traffic.records if record.error]
-    if options.fail_reload_on:
-        explained, rest = split_by_fault(traffic.records, cutover, {u.name: u.time for u in traffic.uploads}, origin)
-    failed = Counter(record.kind for record in rest)
-    by_kind = ", ".join(f"{kind} {count}" for kind, count in sorted(failed.items()))
-    detail = f"{len(traffic.records)} made, {len(rest) + len(explained)} failed" + (f" ({by_kind})" if by_kind else "")
-    if not options.fail_reload_on:
-        return _check("no failed request", not rest, detail)
-    return _check("no failed request but those the fault explains", not rest,
-                  f"{detail}; {len(explained)} of them fetches of files uploaded while the failed reload left the "
-                  "hosts split between S3 and disk, before the undo brought them across")
-
-
-def _verdict(options, phases, report) -> str:
-    cutover = phases[0]
-    if options.fail_reload_on:
-        first = (f"the injected reload failure on {options.fail_reload_on} stopped the cutover at "
-                 f"'{cutover['failed_step']}' and it was undone (expected; no rollback needed)"
-                 if cutover["failed_step"] == RELOAD_STEP and cutover["undone"] else
-                 f"the injected reload failure did NOT play out as expected: {cutover['result']}")
-    else:
-        first = f"cutover {cutover['result']}" + (f", rollback {phases[1]['result']}" if len(phases) > 1
-                                                  else " (left on S3: --keep)" if options.keep else "")
-    requests, uploads = report["requests"], report["uploads"]
-    private = f"; anonymous successes: {requests['anonymous']['successes']}" if "anonymous" in requests else ""
-    return (f"{first}; {requests['made']} requests, {requests['failed']} failed{private}; "
-            f"{uploads['answered']} uploads, {uploads['lost']} lost")
 
 
 def _write(directory: Path, report: dict, traffic: Traffic, origin: float) -> None:

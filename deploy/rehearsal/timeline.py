@@ -12,7 +12,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402  (after choosing the backend)
 from matplotlib.lines import Line2D  # noqa: E402
 
-from .traffic import Record  # noqa: E402
+from .fetching import Record  # noqa: E402
 
 STEP_COLORS = {("cutover", "ok"): "tab:blue", ("rollback", "ok"): "tab:green"}
 RESULT_COLORS = {"failed": "tab:red", "crashed": "tab:red", "undone": "tab:orange", "undo failed": "black"}

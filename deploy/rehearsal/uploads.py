@@ -10,7 +10,8 @@ from __future__ import annotations
 from urllib.parse import quote
 
 from ..config.redact import redact, url_shown
-from .traffic import Known, Site, Traffic, Upload, http, list_all, media_error, url_kind
+from .fetching import Known, Site, Upload, http, list_all, media_error, url_kind
+from .traffic import Traffic
 
 
 def check_uploads(sites: list[Site], uploads: list[Upload], media_base: str, fetch=http,

@@ -64,6 +64,7 @@ STDLIB_ADAPTERS = {
     "deploy.engine.journal": "writes and reads runs/",
     "deploy.engine.memory": "reads and resets /proc/self",
     "deploy.provision.record": "writes the provision record",
+    "deploy.rehearsal.fetching": "the traffic's HTTP client, urllib.request",
     "deploy.rehearsal.timeline": "draws a picture file with matplotlib",
     "deploy.rehearsal.traffic": "HTTP traffic through urllib.request",
 }

@@ -7,11 +7,13 @@ import pytest
 
 from deploy.config.load import load_settings
 from deploy.errors import ConfigError
-from deploy.rehearsal import (CUTOVER_NAMES, INJECTED_RELOAD_FAILURE, RELOAD_STEP, ROLLBACK_NAMES, RehearsalOptions,
+from deploy.rehearsal import (CUTOVER_NAMES, INJECTED_RELOAD_FAILURE, ROLLBACK_NAMES, RehearsalOptions,
                               load_rehearsal_settings)
-from deploy.rehearsal.report import (build_report, observed_switch, phase_from_journal, render_markdown,
-                                     request_summary, split_by_fault, step_at)
-from deploy.rehearsal.traffic import Record
+from deploy.rehearsal.checks import RELOAD_STEP
+from deploy.rehearsal.fetching import Record
+from deploy.rehearsal.report import (build_report, observed_switch, phase_from_journal, request_summary,
+                                     split_by_fault, step_at)
+from deploy.rehearsal.report_markdown import render_markdown
 
 T0 = 1_000_000.0  # the rehearsal's origin (Unix time)
 
@@ -169,7 +171,8 @@ SIGNED = f"?X-Amz-Credential=AKIAFILE%2F20240101%2Fus-east-1%2Fs3%2Faws4_request
 
 
 def test_a_private_rehearsal_counts_its_anonymous_successes_and_fails_on_one():
-    from deploy.rehearsal import RehearsalOptions, _anonymous_check, _verdict
+    from deploy.rehearsal import RehearsalOptions
+    from deploy.rehearsal.checks import _anonymous_check, verdict
 
     refused = [record(7, kind="unsigned", status=403, storage="bucket", url="http://s3.test/b/media/a.jpg"),
                record(8, kind="unsigned", status=401, storage="bucket", url="http://s3.test/b/media/a.jpg")]
@@ -186,7 +189,7 @@ def test_a_private_rehearsal_counts_its_anonymous_successes_and_fails_on_one():
                                  "without their signature 3 times; anonymous successes: 1"}]
     assert "anonymous successes: 1 (answered 200; any fails the rehearsal)" in render_markdown(report, None)
     phases = [phase_from_journal(CUTOVER_NAMES, CUTOVER_EVENTS, T0)]
-    assert "; 3 requests, 0 failed; anonymous successes: 1; 2 uploads" in _verdict(RehearsalOptions(), phases, report)
+    assert "; 3 requests, 0 failed; anonymous successes: 1; 2 uploads" in verdict(RehearsalOptions(), phases, report)
     assert "anonymous" not in report_for(answered)["requests"]   # a public environment's report says nothing of it
 
 

@@ -8,8 +8,8 @@ import time
 import pytest
 
 from deploy.rehearsal.report import anonymous
-from deploy.rehearsal.traffic import (JPEG_MAGIC, Known, Site, Traffic, media_error, multipart, rendered_storage,
-                                      url_kind)
+from deploy.rehearsal.fetching import Known, Site, media_error, multipart, rendered_storage, url_kind
+from deploy.rehearsal.traffic import JPEG_MAGIC, Traffic
 from deploy.rehearsal.uploads import check_uploads
 
 BUCKET = "http://s3.test/bucket"
