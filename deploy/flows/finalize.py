@@ -23,8 +23,9 @@ from ..errors import PreflightError
 from . import mirror, steps
 from .direction import TO_S3
 from .content import DISK_SETTINGS_STEP, probe_disk_settings
-from .preflight import (HEALTH_SOURCE_STEP, RELOADS_STEP, STORAGE_BEFORE_STEP, check_health_source, check_hosts,
-                        check_media_host, check_reloads_reload, check_storage_selected)
+from .preflight import (HEALTH_SOURCE_STEP, RELOADS_STEP, STORAGE_BEFORE_STEP, check_health_source, check_media_host,
+                        check_reloads_reload, check_storage_selected)
+from .preflight_hosts import check_hosts
 from .state import FlowRun, FlowState
 
 

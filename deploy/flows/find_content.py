@@ -17,7 +17,7 @@ from ..engine.runner import Runner, Step, execute_run
 from ..site.ops import content_urls as content
 from ..site.ops import storage
 from .content import DISK_SETTINGS_STEP, forms, looked_for, probe_disk_settings, redirect_part
-from .preflight import check_hosts_read
+from .preflight_hosts import check_hosts_read
 from .state import ContentState, FlowRun, FlowState
 
 

@@ -1,19 +1,22 @@
 """Preflight: everything the cutover or the rollback needs, checked before anything changes.
 
 Each check raises PreflightError (or RemoteError) naming the host, path or key.
-Host problems are collected across all hosts, so one run shows them all.
+Host problems are collected across all hosts, so one run shows them all.  This module
+holds the media host and its lock, the room for a download, the bucket, the sites'
+storage, reloads, health and thumbnails, the checks of the flows that need the sites
+on S3, and the two lists (BEFORE_CUTOVER, BEFORE_ROLLBACK); the hosts' and their
+settings files' checks are in ``deploy.flows.preflight_hosts``.
 """
 
 from __future__ import annotations
 
-import posixpath
 from functools import partial
 
 from ..config.paths import shell_path
 from ..engine.counts import RoomCounts, SorlCostCounts
 from ..engine.lock import describe, lock_path, read_lock
 from ..engine.runner import Step
-from ..errors import MediaCutoverError, PreflightError
+from ..errors import PreflightError
 from ..media import manifest, space
 from ..remote.ssh import run as remote_run
 from ..site.facts import packages
@@ -21,74 +24,12 @@ from ..site.ops import storage
 from ..site.facts import thumbnail_plan
 from ..site.facts import thumbnails
 from ..site.facts.storage import problems_on_s3
-from ..site.host_facts import HostFacts
 from ..site.ops.health import health_problem
-from ..site.ops.switch import check_writable, read_mirror, read_settings, state_before
 from ..store.probe import check_readable, probe
 from ..sync.commands import upload_command
 from .content import report_content_urls
+from .preflight_hosts import check_hosts, check_hosts_reachable
 from .state import FlowRun, disk_media, health_settings
-
-# Room for a backup of the settings file and its temp copy, with margin.
-MIN_FREE_KB = 1024
-
-
-def check_hosts(run: FlowRun) -> str:
-    """Every host: reachable, settings file with one readable switch (SWITCH_NAME), which the deploy user
-    can replace, and room for the backup."""
-    problems = [problem for _, problem in _read_hosts(run, check=_check_writable_with_room)]
-    if problems:
-        raise PreflightError("\n".join(problems))
-    return f"{len(run.state.switch.hosts)} hosts reachable, settings files parsed ({_states(run)})"
-
-
-def check_hosts_reachable(run: FlowRun) -> str:
-    """The rollback's: every reachable host's settings are read; unreachable ones are set aside (run.unreachable,
-    so the later steps leave them alone) and named at the end.  Only the media host must be reached.  A host
-    whose switch is on must let the deploy user replace its settings file (one line each that does not)."""
-    run.unreachable = _read_hosts(run, media_host_required=True)
-    problems = []
-    for alias in [alias for alias, facts in run.state.switch.hosts.items() if facts.original_use_s3]:
-        try:
-            check_writable(run.connection(alias), run.settings.host(alias))
-        except MediaCutoverError as error:
-            problems.append(str(error))
-    if problems:
-        raise PreflightError("\n".join(problems))
-    away = "; UNREACHABLE, left alone: " + ", ".join(alias for alias, _ in run.unreachable) if run.unreachable else ""
-    return f"{len(run.state.switch.hosts)} hosts reachable ({_states(run)}){away}"
-
-
-def check_hosts_read(run: FlowRun) -> str:
-    """Every host reachable and its settings file read (a flow that edits no settings file: reclaim)."""
-    problems = [problem for _, problem in _read_hosts(run)]
-    if problems:
-        raise PreflightError("\n".join(problems))
-    return f"{len(run.state.switch.hosts)} hosts reachable, settings files parsed ({_states(run)})"
-
-
-def _read_hosts(run: FlowRun, check=None, media_host_required: bool = False) -> list[tuple[str, str]]:
-    """Log in to every host and read its settings file into the run's HostFacts; (alias, problem) of each that
-    failed."""
-    failed = []
-    for host in run.settings.hosts:
-        try:
-            connection = run.connection(host.alias)
-            remote_run(connection, "true", "SSH login")
-            data, found = read_settings(connection, run.settings, host)
-            run.state.switch.hosts[host.alias] = HostFacts(original=data, original_use_s3=found.value,
-                                                           original_mirror=read_mirror(run.settings, host, data))
-            if check is not None:
-                check(run, host.alias, host.settings_path, len(data))
-        except MediaCutoverError as error:
-            if media_host_required and host.alias == run.settings.media_host:
-                raise PreflightError(f"the media host cannot be reached, nothing was changed: {error}") from None
-            failed.append((host.alias, str(error)))
-    return failed
-
-
-def _states(run: FlowRun) -> str:
-    return ", ".join(f"{alias} {state_before(run, alias, facts)}" for alias, facts in run.state.switch.hosts.items())
 
 
 def check_media_host(run: FlowRun) -> str:
@@ -160,25 +101,6 @@ def check_bucket(run: FlowRun) -> str:
     public = ", anonymous GET allowed" if settings.public_media else ""
     served = f", served through {domain}" if domain else ""
     return f"bucket {settings.bucket}: put/get/delete under {settings.media_prefix}/ work{public}{served}"
-
-
-def _check_writable_with_room(run: FlowRun, alias: str, settings_path: str, size: int) -> None:
-    """The write script could replace the file (writable, its owner kept) and has room for the backup."""
-    check_writable(run.connection(alias), run.settings.host(alias))
-    _check_free_space(run, alias, settings_path, size)
-
-
-def _check_free_space(run: FlowRun, alias: str, settings_path: str, size: int) -> None:
-    directory = posixpath.dirname(settings_path) or "."
-    output = remote_run(run.connection(alias), f"df -Pk {shell_path(directory)} | tail -n 1",
-                        f"checking free space in {directory}")
-    try:
-        free_kb = int(output.split()[3])
-    except (IndexError, ValueError):
-        raise PreflightError(f"{alias}: cannot read free space of {directory} from df: {output.strip()!r}") from None
-    if free_kb < MIN_FREE_KB + 2 * size // 1024:
-        raise PreflightError(f"{alias}: only {free_kb} KB free in {directory}; the settings backup needs "
-                             f"{MIN_FREE_KB + 2 * size // 1024} KB: free some space")
 
 
 def check_storage_selected(run: FlowRun, sorl_cost: bool = False, site_packages: bool = False) -> str:

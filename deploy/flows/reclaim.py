@@ -35,8 +35,9 @@ from . import old_urls, steps
 from .content import DISK_SETTINGS_STEP, probe_disk_settings, refuse_content_urls
 from .state import FlowState
 from .direction import TO_S3
-from .preflight import (HEALTH_SOURCE_STEP, STORAGE_BEFORE_STEP, check_health_source, check_hosts_read,
-                        check_media_host_and_lock, check_on_s3, check_serving_s3, check_storage_selected)
+from .preflight import (HEALTH_SOURCE_STEP, STORAGE_BEFORE_STEP, check_health_source, check_media_host_and_lock,
+                        check_on_s3, check_serving_s3, check_storage_selected)
+from .preflight_hosts import check_hosts_read
 
 
 @dataclass

@@ -32,7 +32,8 @@ from ..text_table import counted
 from . import steps
 from .content import (DISK_SETTINGS_STEP, forms, looked_for, probe_disk_settings,
                       restore_record)
-from .preflight import STORAGE_BEFORE_STEP, check_hosts_read, check_on_s3, check_serving_s3, check_storage_selected
+from .preflight import STORAGE_BEFORE_STEP, check_on_s3, check_serving_s3, check_storage_selected
+from .preflight_hosts import check_hosts_read
 from .state import FlowState
 
 RewriteRun = Run[FlowState]

@@ -19,7 +19,7 @@ import pytest
 from deploy.config.load import load_settings
 from deploy.engine.run import Options, Run
 from deploy.errors import PreflightError, RemoteError, SettingsFileError
-from deploy.flows import preflight, status
+from deploy.flows import preflight_hosts, status
 from deploy.flows.state import FlowState
 from deploy.site.ops import switch
 
@@ -54,7 +54,7 @@ def facts(run: Run, alias: str = "web1"):
 
 @pytest.fixture
 def adapters(monkeypatch):
-    local_host.install(monkeypatch, switch, preflight, status)
+    local_host.install(monkeypatch, switch, preflight_hosts, status)
 
 
 @pytest.fixture
@@ -70,7 +70,7 @@ def env_host(tmp_path, adapters):
 def test_an_env_file_is_flipped_in_its_spelling_backed_up_at_600_and_restored_byte_identical(env_host):
     host, path, settings = env_host
     run = new_run(settings, host)
-    assert "web1 USE_S3=False (env file)" in preflight.check_hosts(run)
+    assert "web1 USE_S3=False (env file)" in preflight_hosts.check_hosts(run)
     assert run.state.switch.hosts["web1"].original_use_s3 is False
 
     done = switch.flip(run, "web1", facts(run))
@@ -88,7 +88,7 @@ def test_an_env_file_is_flipped_in_its_spelling_backed_up_at_600_and_restored_by
 def test_the_dry_run_diff_of_an_env_file_shows_the_switch_line_and_no_other(env_host):
     host, path, settings = env_host
     run = new_run(settings, host)
-    preflight.check_hosts(run)
+    preflight_hosts.check_hosts(run)
     shown = switch.preview_flip(run, "web1", facts(run))
     assert "-export USE_S3=False  # keep\r\n+export USE_S3=True  # keep\r\n" in shown
     assert SECRET not in shown and "DJANGO_SECRET_KEY" not in shown
@@ -98,12 +98,12 @@ def test_the_dry_run_diff_of_an_env_file_shows_the_switch_line_and_no_other(env_
 def test_the_rollback_takes_the_byte_identical_backup_else_the_minimal_edit(env_host):
     host, path, settings = env_host
     cutover = new_run(settings, host)
-    preflight.check_hosts(cutover)
+    preflight_hosts.check_hosts(cutover)
     switch.flip(cutover, "web1", facts(cutover))
 
     rollback = new_run(settings, host, run_id="20261201T130000Z-def456")
-    preflight.check_hosts(rollback)
-    assert "web1 USE_S3=True (env file)" in preflight.check_hosts(rollback)
+    preflight_hosts.check_hosts(rollback)
+    assert "web1 USE_S3=True (env file)" in preflight_hosts.check_hosts(rollback)
     assert switch.preview_to_disk(rollback, "web1", facts(rollback)).startswith(
         f"web1: would be restored from its backup .env.media-cutover-{RUN_ID}.bak\n")
     assert switch.to_disk(rollback, "web1", facts(rollback)) == \
@@ -111,14 +111,14 @@ def test_the_rollback_takes_the_byte_identical_backup_else_the_minimal_edit(env_
     assert path.read_bytes() == ENV_FILE
 
     again = new_run(settings, host, run_id="20261201T140000Z-aaa111")
-    preflight.check_hosts(again)
+    preflight_hosts.check_hosts(again)
     assert switch.to_disk(again, "web1", facts(again)) == "web1: already on disk (USE_S3=False), left alone"
 
     # Edited since the cutover: no backup matches, so only the switch changes.
     edited = ENV_FILE.replace(b"False", b"True") + b"NEW=1\r\n"
     path.write_bytes(edited)
     later = new_run(settings, host, run_id="20261201T150000Z-bbb222")
-    preflight.check_hosts(later)
+    preflight_hosts.check_hosts(later)
     assert switch.to_disk(later, "web1", facts(later)) == "web1: set USE_S3=False (no backup matches the current file)"
     assert path.read_bytes() == ENV_FILE + b"NEW=1\r\n"
 
@@ -131,7 +131,7 @@ def test_a_python_file_with_another_switch_name_flips_that_name_only(tmp_path, a
     settings = settings_for(tmp_path, "SETTINGS_PATH=~/site/local.py\nSWITCH_NAME=MEDIA_ON_S3\n")
     host = LocalHost("web1", home)
     run = new_run(settings, host)
-    assert "web1 MEDIA_ON_S3 = False (Python file)" in preflight.check_hosts(run)
+    assert "web1 MEDIA_ON_S3 = False (Python file)" in preflight_hosts.check_hosts(run)
     assert switch.flip(run, "web1", facts(run)) == (f"web1: MEDIA_ON_S3 = True in ~/site/local.py "
                                         f"(backup local.py.media-cutover-{RUN_ID}.bak)")
     assert path.read_bytes() == LOCAL_PY.replace(b"MEDIA_ON_S3 = False", b"MEDIA_ON_S3 = True")
@@ -154,7 +154,7 @@ def test_a_switch_the_tool_cannot_read_is_one_line_in_preflight_and_nothing_chan
     host, path, settings = env_host
     path.write_bytes(content)
     with pytest.raises(PreflightError) as refused:
-        preflight.check_hosts(new_run(settings, host))
+        preflight_hosts.check_hosts(new_run(settings, host))
     message = str(refused.value)
     assert "\n" not in message and message.startswith(expected), message
     assert SECRET not in message
@@ -164,7 +164,7 @@ def test_a_switch_the_tool_cannot_read_is_one_line_in_preflight_and_nothing_chan
 def test_the_flip_refuses_a_file_changed_since_preflight(env_host):
     host, path, settings = env_host
     run = new_run(settings, host)
-    preflight.check_hosts(run)
+    preflight_hosts.check_hosts(run)
     path.write_bytes(ENV_FILE + b"X=1\r\n")
     with pytest.raises(SettingsFileError, match="changed since preflight read it"):
         switch.flip(run, "web1", facts(run))
@@ -226,10 +226,10 @@ def nobody_home(adapters):
 def test_a_read_only_env_file_is_refused_in_preflight_and_by_the_write_script(nobody_home):
     host, path, settings = nobody_home
     run = new_run(settings, host)
-    assert "web1 USE_S3=False (env file)" in preflight.check_hosts(run)  # writable: fine
+    assert "web1 USE_S3=False (env file)" in preflight_hosts.check_hosts(run)  # writable: fine
     path.chmod(0o400)
     with pytest.raises(PreflightError) as refused:
-        preflight.check_hosts(new_run(settings, host))
+        preflight_hosts.check_hosts(new_run(settings, host))
     assert str(refused.value) == ("web1: ~/site/.env is read-only for the deploy user (uid 65534, mode 0400); "
                                   "nothing was changed: make it writable by its owner (chmod u+w ~/site/.env), "
                                   "the cutover keeps its mode")
@@ -245,7 +245,7 @@ def test_a_directory_the_deploy_user_cannot_write_in_is_refused_in_preflight(nob
     os.chown(path.parent, 0, 0)
     with pytest.raises(PreflightError, match="web1: the deploy user \\(uid 65534\\) cannot create files beside "
                                              "~/site/.env"):
-        preflight.check_hosts(new_run(settings, host))
+        preflight_hosts.check_hosts(new_run(settings, host))
 
 
 def test_a_file_whose_group_cannot_be_kept_is_refused_in_preflight(nobody_home):
@@ -253,18 +253,18 @@ def test_a_file_whose_group_cannot_be_kept_is_refused_in_preflight(nobody_home):
     os.chown(path, 65534, 5678)
     with pytest.raises(PreflightError, match="web1: ~/site/.env belongs to 65534:5678, which the deploy user "
                                              "\\(uid 65534\\) cannot keep"):
-        preflight.check_hosts(new_run(settings, host))
+        preflight_hosts.check_hosts(new_run(settings, host))
 
 
 def test_the_rollback_refuses_a_read_only_file_only_where_the_switch_is_on(nobody_home):
     host, path, settings = nobody_home
     path.chmod(0o400)
-    assert "web1 USE_S3=False (env file)" in preflight.check_hosts_reachable(new_run(settings, host))  # nothing to write
+    assert "web1 USE_S3=False (env file)" in preflight_hosts.check_hosts_reachable(new_run(settings, host))  # nothing to write
     path.chmod(0o600)
     path.write_bytes(ENV_FILE.replace(b"USE_S3=False", b"USE_S3=True"))
     path.chmod(0o400)
     with pytest.raises(PreflightError, match="^web1: ~/site/.env is read-only for the deploy user"):
-        preflight.check_hosts_reachable(new_run(settings, host))
+        preflight_hosts.check_hosts_reachable(new_run(settings, host))
 
 
 MIRROR_PY = b"USE_S3 = False\nMEDIA_MIRROR = False  # the mirror's switch\n"
@@ -283,7 +283,7 @@ def local_py_host(tmp_path, content: bytes):
 def test_mirror_mode_writes_the_file_twice_each_write_backed_up_and_the_undo_puts_back_the_first(tmp_path, adapters):
     path, host, run = local_py_host(tmp_path, MIRROR_PY)
     home = tmp_path / "home"
-    assert "web1 USE_S3 = False, MEDIA_MIRROR = False (Python file)" in preflight.check_hosts(run)
+    assert "web1 USE_S3 = False, MEDIA_MIRROR = False (Python file)" in preflight_hosts.check_hosts(run)
     assert run.state.switch.hosts["web1"].original_mirror is False
     assert switch.set_mirror(run, "web1", facts(run), True) == (f"web1: MEDIA_MIRROR = True in ~/site/local.py "
                                                     f"(backup local.py.media-cutover-{RUN_ID}.bak)")
@@ -297,8 +297,8 @@ def test_mirror_mode_writes_the_file_twice_each_write_backed_up_and_the_undo_put
 
 def test_a_file_without_the_mirrors_switch_has_no_mirror_and_an_ambiguous_one_is_refused(tmp_path, adapters):
     path, host, run = local_py_host(tmp_path, LOCAL_PY)
-    preflight.check_hosts(run)
+    preflight_hosts.check_hosts(run)
     assert run.state.switch.hosts["web1"].original_mirror is None
     path.write_bytes(MIRROR_PY + b"MEDIA_MIRROR = True\n")
     with pytest.raises(PreflightError, match="found 2 at lines 2, 3"):
-        preflight.check_hosts(new_run(settings_for(tmp_path, "SETTINGS_PATH=~/site/local.py\n"), host))
+        preflight_hosts.check_hosts(new_run(settings_for(tmp_path, "SETTINGS_PATH=~/site/local.py\n"), host))
