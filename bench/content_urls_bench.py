@@ -249,7 +249,7 @@ def put_back(project_root: Path, settings, rows: int, pending_before: set[Path])
 
     from deploy.sandbox import sites
     from deploy.sandbox.layout import Layout
-    from deploy.site.edits.content_urls import RestoreResult
+    from deploy.site.edits.content_url_record import RestoreResult
     from deploy.site.ops import content_urls as ops
     layout = Layout(project_root)
     began = time.monotonic()

@@ -22,7 +22,7 @@ from pathlib import Path
 from ..engine.counts import ContentRewriteCounts
 from ..engine.runner import Step
 from ..errors import MediaCutoverError, PreflightError
-from ..site.edits import content_urls as edits
+from ..site.edits.content_url_record import put_back_rows
 from ..site.edits.content_urls import RowChange
 from ..site.facts.content_urls import ContentReport, UrlForms
 from ..site.ops import content_urls as content
@@ -132,7 +132,7 @@ def restore_record(run: FlowRun, path: Path, rows: list[RowChange]) -> list[str]
     record marked restored (``.restored`` beside it: no later rollback takes it again)."""
     result = content.restore(run, rows)
     marker = content.mark_restored(path, run.run_id, result)
-    run.state.content.restored.append(PutBack(path, marker, edits.put_back_rows(rows, result)))
+    run.state.content.restored.append(PutBack(path, marker, put_back_rows(rows, result)))
     run.journal.record(ContentRewriteCounts(action="restore", rows=result.restored, skipped=len(result.named),
                                             record=str(path)))
     return [f"{path.name}:", *result.lines()]

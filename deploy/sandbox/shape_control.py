@@ -25,8 +25,9 @@ from . import cdn, nginx, seeded_content
 from .accounts import as_user
 from .layout import CDN_PORT, GROUP, HOST_ALIASES, SHAPES, WRONG_ORIGIN_PORT, Layout
 from .processes import ensure_port_free, port_open, read_pid, wait_for
+from .shape_env import write_env_file
 from .shapes import (SHAPES_BY_NAME, Shape, collect_static, install_files, one, restore_pristine_settings,
-                     static_root, write_env_file)
+                     static_root)
 
 Say = Callable[[str], None]
 

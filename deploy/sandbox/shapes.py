@@ -6,8 +6,9 @@ beside it in ``~/shapes/<shape>/`` on every host: the files of
 ``gallery`` app at least: all shapes share shape (a)'s SQLite database and media
 directory, so its models and migrations must stay the same), an environment
 file the sandbox writes (mode 600: it holds the deploy key) and a gunicorn of
-their own.  Each is configured by ``config/sandbox-<shape>.env``.  Starting,
-reloading and resetting them is ``shape_control.py``'s.
+their own.  Each is configured by ``config/sandbox-<shape>.env``.  Its environment
+file is ``shape_env.py``'s; starting, reloading and resetting them is
+``shape_control.py``'s.
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ from ..errors import SandboxError
 from .accounts import as_user, owned_tree
 from . import pasted_settings, seeded_content
 from .layout import FRONT_END_PORTS, SHAPE_GUNICORN_PORTS, SHAPES, Layout
-from .sites import TEMPLATE, site_env_values
+from .sites import TEMPLATE
 
 SHAPE_TEMPLATES = Path(__file__).parent / "shape_templates"
 STATICMEDIA_FILES = 200   # shape "staticmedia"'s own tree: 198 files its 24 seeded articles name (120 of them)
@@ -202,7 +203,7 @@ def install_files(layout: Layout, shape: Shape, alias: str, account: pwd.struct_
         target = shape_dir / relative
         if relative == shape.settings_file:
             if not target.exists():
-                _put(target, pristine_settings(shape, settings), account, 0o644)
+                put_file(target, pristine_settings(shape, settings), account, 0o644)
                 changed = True
             continue
         if target.is_file() and target.read_bytes() == source.read_bytes():
@@ -224,10 +225,10 @@ def restore_pristine_settings(layout: Layout, shape: Shape, alias: str, account:
                               settings: Settings) -> bool:
     """The pristine settings file back (USE_S3 = False), owned and 644; False if it was already so."""
     target = layout.shape_dir(alias, shape.name) / shape.settings_file
-    return _put(target, pristine_settings(shape, settings), account, 0o644)
+    return put_file(target, pristine_settings(shape, settings), account, 0o644)
 
 
-def _put(target: Path, content: bytes, account: pwd.struct_passwd, mode: int) -> bool:
+def put_file(target: Path, content: bytes, account: pwd.struct_passwd, mode: int) -> bool:
     """Write ``content`` to ``target`` (atomically, with owner and mode) unless it is so; True if written."""
     try:
         found = target.stat()
@@ -244,64 +245,6 @@ def _put(target: Path, content: bytes, account: pwd.struct_passwd, mode: int) ->
     temporary.chmod(mode)
     os.replace(temporary, target)
     return True
-
-
-def env_values(layout: Layout, settings: Settings, shape: Shape, alias: str) -> dict[str, str]:
-    """What the shape's site reads from its environment file, but the switch."""
-    env_path = layout.shape_dir(alias, shape.name) / shape.env_file
-    values = site_env_values(layout, settings, alias, shape.gunicorn_port(alias), env_path)
-    if shape.own_data:
-        values["MEDIA_ROOT"] = str(layout.shape_media(shape.name))
-        values["DATABASE_PATH"] = str(layout.shape_database(shape.name))
-    values.update(shape.site_env)
-    if shape.front_end:
-        values["STATIC_ROOT"] = str(static_root(layout, shape, alias))
-    if shape.switch_in_env_file:  # django-environ's spelling, as cookiecutter-style projects write it
-        values["DATABASE_URL"] = f"sqlite:///{values.pop('DATABASE_PATH')}"
-        values["DJANGO_ALLOWED_HOSTS"] = "127.0.0.1,localhost"
-    return values
-
-
-def pristine_env_text(shape: Shape, values: dict[str, str]) -> str:
-    """The environment file as the sandbox first writes it; with the switch ``USE_S3=false`` if it lives there."""
-    lines = [f"# Shape {shape.name}'s environment (written by `invoke sandbox.up --shapes={shape.name}`; mode 600)."]
-    if shape.switch_in_env_file:
-        lines.append("# django-environ reads it (envsite/settings.py); the storage switch is USE_S3.")
-    aws = [key for key in values if key.startswith("AWS_") or key == "CACHE_CONTROL"]
-    lines += [f"{key}={value}" for key, value in values.items() if key not in aws]
-    if shape.switch_in_env_file:
-        lines += ["", "# Media storage: false = the local disk (MEDIA_ROOT), true = the S3 bucket below.",
-                  "USE_S3=false"]
-    lines += [f"{key}={values[key]}" for key in aws]
-    return "\n".join(lines) + "\n"
-
-
-def refreshed_env_text(previous: str, values: dict[str, str]) -> str:
-    """``previous`` with the sandbox's values brought up to date: the switch, comments and order stay."""
-    lines, written = [], set()
-    for line in previous.splitlines():
-        key = line.split("=", 1)[0].strip() if "=" in line and not line.lstrip().startswith("#") else None
-        if key in values:
-            lines.append(f"{key}={values[key]}")
-            written.add(key)
-        else:
-            lines.append(line)
-    lines += [f"{key}={value}" for key, value in values.items() if key not in written]
-    return "\n".join(lines) + "\n"
-
-
-def write_env_file(layout: Layout, settings: Settings, shape: Shape, alias: str, account: pwd.struct_passwd,
-                   pristine: bool = False) -> bool:
-    """Write the shape's environment file (mode 600); True when its content changed."""
-    path = layout.shape_dir(alias, shape.name) / shape.env_file
-    values = env_values(layout, settings, shape, alias)
-    if pristine or not path.is_file():
-        text = pristine_env_text(shape, values)
-    else:
-        text = refreshed_env_text(path.read_text(encoding="utf-8"), values)
-    before = path.read_bytes() if path.is_file() else None
-    _put(path, text.encode("utf-8"), account, 0o600)
-    return text.encode("utf-8") != before
 
 
 def static_root(layout: Layout, shape: Shape, alias: str) -> Path:

@@ -21,7 +21,8 @@ from urllib.parse import unquote
 
 import pytest
 
-from deploy.sandbox.shapes import SHAPE_TEMPLATES, pristine_env_text, refreshed_env_text
+from deploy.sandbox.shape_env import pristine_env_text, refreshed_env_text
+from deploy.sandbox.shapes import SHAPE_TEMPLATES
 
 from .conftest import TEST_MEDIA_FILES
 from .sandbox_client import Sandbox, http_get, http_json, invoke, upload

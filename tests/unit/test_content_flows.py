@@ -18,6 +18,7 @@ from deploy.errors import PreflightError, RemoteError
 from deploy.flows import content
 from deploy.flows.state import FlowState
 from deploy.remote.ssh import Ran
+from deploy.site.edits import content_url_record as record_edits
 from deploy.site.edits import content_urls as edits
 from deploy.site.facts import content_urls as facts
 from deploy.site.ops import content_urls as ops
@@ -103,7 +104,7 @@ def test_the_rewrite_prints_counts_and_its_record_is_fetched_once_checked_and_mo
     assert done.record == ops.record_path(run) and ops.read_record(done.record) == ROWS
     assert stat.S_IMODE(os.stat(done.record).st_mode) == 0o600
     assert done.record.read_text().splitlines()[0] == json.dumps(
-        {"env": "prod", "media_url": "/media/", "record": edits.RECORD_KIND, "run_id": "20260102T030405Z-abcdef"})
+        {"env": "prod", "media_url": "/media/", "record": record_edits.RECORD_KIND, "run_id": "20260102T030405Z-abcdef"})
     assert [path.name for path in done.record.parent.iterdir()] == [done.record.name]   # no partial left
     command = sent(program[0][0][1])
     assert command.endswith("'--record', '~/.media-cutover/content-urls/20260102T030405Z-abcdef-prod.jsonl', "
@@ -163,7 +164,7 @@ def test_the_record_is_mode_600_made_once_read_back_whole_and_marked_restored(se
     with pytest.raises(FileExistsError):
         ops.write_record(run, ROWS, forms)
     assert ops.pending_records(settings) == [path]
-    marker = ops.mark_restored(path, "20260103T000000Z-fedcba", edits.RestoreResult("web2", 2, 0, ()))
+    marker = ops.mark_restored(path, "20260103T000000Z-fedcba", record_edits.RestoreResult("web2", 2, 0, ()))
     assert stat.S_IMODE(os.stat(marker).st_mode) == 0o600 and ops.pending_records(settings) == []
     assert path.exists()   # kept: it says what the rewrite did
 

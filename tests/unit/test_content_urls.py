@@ -1,5 +1,6 @@
 """Old media URLs in the site's content, the pure parts: the forms looked for, the program's command lines and
-reports (deploy/site/facts/content_urls.py), the rewrite's plan, diff and record (deploy/site/edits/content_urls.py).
+reports (deploy/site/facts/content_urls.py), the rewrite's plan and diff (deploy/site/edits/content_urls.py), its
+record and restore (deploy/site/edits/content_url_record.py).
 
 The program itself, against a real Django and database: test_content_urls_django.py.
 """
@@ -12,6 +13,7 @@ import pytest
 
 from deploy.config.types import HostSettings
 from deploy.errors import ConfigError, RemoteError
+from deploy.site.edits import content_url_record as record_edits
 from deploy.site.edits import content_urls as rewrite
 from deploy.site.facts import content_urls
 from deploy.site.facts.content_urls import MARKER, url_forms
@@ -256,20 +258,20 @@ def test_the_dry_runs_diff_shows_each_change_on_a_short_line():
 
 
 def test_the_record_is_a_header_and_a_json_line_a_row_read_back_as_written():
-    text = rewrite.record_text(ROWS, run_id="20260101T000000Z-abc", env="prod", media_url="/media/")
-    header, rows = rewrite.read_record(text)
-    assert header == {"record": rewrite.RECORD_KIND, "run_id": "20260101T000000Z-abc", "env": "prod",
+    text = record_edits.record_text(ROWS, run_id="20260101T000000Z-abc", env="prod", media_url="/media/")
+    header, rows = record_edits.read_record(text)
+    assert header == {"record": record_edits.RECORD_KIND, "run_id": "20260101T000000Z-abc", "env": "prod",
                       "media_url": "/media/"}
     assert rows == ROWS
-    assert [json.loads(line) for line in rewrite.restore_input(rows).decode().splitlines()] == [row.data() for row in ROWS]
+    assert [json.loads(line) for line in record_edits.restore_input(rows).decode().splitlines()] == [row.data() for row in ROWS]
     with pytest.raises(ValueError, match="line 2 of the record is not a row"):
-        rewrite.read_record(text.replace('"model"', '"modle"'))
+        record_edits.read_record(text.replace('"model"', '"modle"'))
 
 
 def test_the_restores_lines_name_each_row_not_put_back():
     printed = MARKER + json.dumps({"command": "restore", "restored": 4, "already": 1, "named": [
         {"model": "blog.Post", "field": "body", "pk": 3, "why": "changed since the rewrite"}]})
-    assert rewrite.parse_restore(printed, "web1").lines() == [
+    assert record_edits.parse_restore(printed, "web1").lines() == [
         "web1: 4 rows put back, 1 held their old value already",
         "web1: NOT put back: blog.Post.body pk 3 (changed since the rewrite)"]
 
@@ -287,4 +289,4 @@ def test_one_of_a_thing_is_said_in_the_singular():
     assert report.summary().startswith("1 old media URL in 1 field (blog.Post.body 1;")
     assert content_urls.parse_find(output({"fields": [], "fields_scanned": 1}), "web1", FORMS).summary().endswith(
         " in 1 text field")
-    assert rewrite.RestoreResult("web1", 1, 1, ()).lines() == ["web1: 1 row put back, 1 held their old value already"]
+    assert record_edits.RestoreResult("web1", 1, 1, ()).lines() == ["web1: 1 row put back, 1 held their old value already"]

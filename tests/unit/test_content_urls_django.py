@@ -18,6 +18,7 @@ import pytest
 
 from deploy.config.types import HostSettings
 from deploy.errors import RemoteError
+from deploy.site.edits import content_url_record as record_edits
 from deploy.site.edits import content_urls as rewrite
 from deploy.site.facts import content_urls
 
@@ -148,25 +149,25 @@ def test_dry_run_rewrite_second_run_and_restore(site, tmp_path):
 
     # The restore puts back every row that still holds what was written, byte for byte, and names the other.
     sql(site, "UPDATE blog_page SET content = content || '<p>edited</p>'")
-    text = rewrite.record_text(done.rows, run_id="unit")
-    restored = rewrite.parse_restore(run(content_urls.restore_command(on_disk),
-                                         rewrite.restore_input(rewrite.read_record(text)[1])), "web1")
+    text = record_edits.record_text(done.rows, run_id="unit")
+    restored = record_edits.parse_restore(run(content_urls.restore_command(on_disk),
+                                         record_edits.restore_input(record_edits.read_record(text)[1])), "web1")
     assert (restored.restored, restored.already) == (3, 0)
     assert restored.lines()[1] == "web1: NOT put back: blog.Page.content pk 1 (changed since the rewrite)"
     now = database(site)
     for table in ("blog_post", "blog_article"):
         assert now[table] == original[table]
     assert now["blog_page"] != original["blog_page"]
-    assert rewrite.parse_restore(run(content_urls.restore_command(on_disk), rewrite.restore_input(done.rows)),
+    assert record_edits.parse_restore(run(content_urls.restore_command(on_disk), record_edits.restore_input(done.rows)),
                                  "web1").already == 3   # a second restore finds them back already
 
     # The restore's undo: exactly the rows it put back, swapped, get the rewritten value again.
-    again = rewrite.parse_restore(run(content_urls.restore_command(on_disk), rewrite.restore_input(
-        [row.swapped() for row in rewrite.put_back_rows(done.rows, restored)])), "web1")
+    again = record_edits.parse_restore(run(content_urls.restore_command(on_disk), record_edits.restore_input(
+        [row.swapped() for row in record_edits.put_back_rows(done.rows, restored)])), "web1")
     assert (again.restored, again.already, again.named) == (3, 0, ())
     assert {table: rows for table, rows in database(site).items() if table != "blog_page"} == {
         table: rows for table, rows in after.items() if table != "blog_page"}
-    assert len(rewrite.put_back_rows(done.rows, restored)) == 3 and restored.keys == again.keys
+    assert len(record_edits.put_back_rows(done.rows, restored)) == 3 and restored.keys == again.keys
 
 
 # --- what a trial on a django-summernote site found ------------------------------------------------------
@@ -206,8 +207,8 @@ def test_a_name_with_an_apostrophe_is_found_whole_and_its_rewrite_undone_byte_fo
     [row] = done.rows
     assert row.after == ('<p><img src="' + new["legacy/photo's (1).png"] + '" alt="it\'s"> <img src=\''
                          + new["legacy/a.png"] + '\'> <a href="' + new["legacy/photo's (1).png"] + '">again</a></p>')
-    restored = rewrite.parse_restore(run(content_urls.restore_command(host(summernote)),
-                                         rewrite.restore_input(done.rows)), "web1")
+    restored = record_edits.parse_restore(run(content_urls.restore_command(host(summernote)),
+                                         record_edits.restore_input(done.rows)), "web1")
     assert restored.restored == 1 and database(summernote) == original
 
 
@@ -252,9 +253,9 @@ def test_the_storages_url_with_an_apostrophe_is_written_encoded_a_second_run_fin
                                       rewrite.plan_input(plan)), "web1")
     assert (again.changed, again.rows, again.planned) == (0, (), ()) and database(site) == rewritten
 
-    record = rewrite.read_record((tmp_path / "r.jsonl").read_text())[1]
+    record = record_edits.read_record((tmp_path / "r.jsonl").read_text())[1]
     assert record == list(done.rows)
-    restored = rewrite.parse_restore(run(content_urls.restore_command(on_disk), rewrite.restore_input(record)), "web1")
+    restored = record_edits.parse_restore(run(content_urls.restore_command(on_disk), record_edits.restore_input(record)), "web1")
     assert (restored.restored, restored.named) == (2, ()) and database(site) == original
 
 
@@ -384,10 +385,10 @@ def test_the_flows_rewrite_prints_hashes_and_few_rows_records_whole_and_counts_w
                  rewrite.plan_input(plan, rewrite.expected_hashes(dry.planned)))
     done = rewrite.parse_rewrite(output, "web1")
     assert rewrite.ROW_MARKER not in output and done.rows == () and done.changed == 5
-    check = rewrite.RecordCheck("web1", str(record))
+    check = record_edits.RecordCheck("web1", str(record))
     check.feed(record.read_bytes())
     assert check.finish(done.record) == 5 and done.record["path"] == str(record)
-    assert sorted(row.label for row in rewrite.read_record(record.read_text())[1]) == sorted(
+    assert sorted(row.label for row in record_edits.read_record(record.read_text())[1]) == sorted(
         row.label for row in full.rows)
     after = content_urls.parse_find(run(content_urls.find_command(on_disk, FORMS)), "web1", FORMS)
     assert done.remains(FORMS).summary() == after.summary() == (

@@ -12,6 +12,7 @@ import tasks
 from deploy.engine.run import Options
 from deploy.errors import PreflightError, RemoteError
 from deploy.flows import rewrite_urls
+from deploy.site.edits import content_url_record as record_edits
 from deploy.site.edits import content_urls as edits
 from deploy.site.facts import content_urls as facts
 from deploy.site.facts.content_urls import StorageUrls
@@ -73,7 +74,7 @@ def site(monkeypatch):
 
     def restore(run, rows):
         held["restores"].append(rows)
-        return edits.RestoreResult("web2", len(rows), 0, ())
+        return record_edits.RestoreResult("web2", len(rows), 0, ())
     monkeypatch.setattr(ops, "find", find)
     monkeypatch.setattr(ops, "in_bucket", lambda run, names: set(names) - {"b.pdf"})
     monkeypatch.setattr(ops, "storage_urls", lambda run, names: StorageUrls(

@@ -6,8 +6,8 @@ text (CKEditor, TinyMCE, summernote, markdown), links pasted by hand and URLs in
 the disk is reclaimed.  The program (deploy/site/programs/content_url_tool.py with its parts
 content_url_finder.py and content_url_rows.py) runs inside the site through ``manage.py shell -c`` under
 its settings module (``site_python.site_shell``) and reads the content with the site's own ORM; this
-module builds its command lines and reads what it prints.  The rewrite's plan, its diff and its record are
-``deploy.site.edits.content_urls``.
+module builds its command lines and reads what it prints.  The rewrite's plan and its diff are
+``deploy.site.edits.content_urls``; its record and the restore ``deploy.site.edits.content_url_record``.
 
 The forms: the disk MEDIA_URL (``/media/``, ``/static/media/``, ``/uploads/``; the site's own, read by the
 settings probe, or DISK_MEDIA_URL), relative, and absolute on each host it was served from: SITE_URL's
@@ -119,7 +119,7 @@ def rewrite_command(host: HostSettings, forms: UrlForms, dry_run: bool, record: 
 
 
 def restore_command(host: HostSettings, env_file: str | None = None, switch_name: str = "USE_S3") -> str:
-    """The restore; the record's rows on stdin (``edits.content_urls.restore_input``)."""
+    """The restore; the record's rows on stdin (``edits.content_url_record.restore_input``)."""
     return command(host, ["restore"], env_file, switch_name)
 
 

@@ -1,9 +1,10 @@
 """Old media URLs in the site's content, over SSH: found, looked up in the bucket, rewritten and put back.
 
-The adapter around ``deploy.site.facts.content_urls`` (the program's command lines and reports) and
-``deploy.site.edits.content_urls`` (the rewrite's plan and record).  The database is shared by every host:
-each command runs once, on the content host (the first of the run's hosts whose site can be run: MANAGE_PY
-and SITE_PYTHON), in the site's Python under its settings module, its input on stdin.
+The adapter around ``deploy.site.facts.content_urls`` (the program's command lines and reports),
+``deploy.site.edits.content_urls`` (the rewrite's plan) and ``deploy.site.edits.content_url_record`` (its
+record and restore).  The database is shared by every host: each command runs once, on the content host (the
+first of the run's hosts whose site can be run: MANAGE_PY and SITE_PYTHON), in the site's Python under its
+settings module, its input on stdin.
 
 The rewrite's record lives on the operator's machine, ``runs/<run id>-<env>-content-urls.record`` (mode
 600, created once), fetched once from the program's own record on the content host (``host_record``: its
@@ -33,8 +34,10 @@ from ...remote.ssh import output_chunks, run_with_input_to_end
 from ...retry import gave_up, policy_of
 from ...store.client import attempts_made, client_fault, s3_client
 from ...store.listing import listing
+from ..edits import content_url_record as record_edits
 from ..edits import content_urls as edits
-from ..edits.content_urls import RestoreResult, RewritePlan, RewriteResult, RowChange
+from ..edits.content_url_record import RestoreResult
+from ..edits.content_urls import RewritePlan, RewriteResult, RowChange
 from ..facts import content_urls as facts
 from ..facts.content_urls import ContentReport, StorageUrls, UrlForms
 from .storage import env_file_of
@@ -144,7 +147,7 @@ def rewrite(run: Run, forms: UrlForms, plan: RewritePlan, expected: dict[str, di
     host = content_host(run)
     output = _program(run, facts.rewrite_command(host, forms, False, host_record(run), *_switch(run, host), shown=0),
                       edits.plan_input(plan, expected), "rewriting old media URLs")
-    said = edits.record_report(output)
+    said = record_edits.record_report(output)
     record = fetch_record(run, forms, said) if said and said.get("rows") else None
     rows = said["rows"] if record is not None and said else 0
     try:
@@ -165,12 +168,12 @@ def fetch_record(run: Run, forms: UrlForms, said: dict | None = None) -> Path | 
     path.parent.mkdir(exist_ok=True)
     partial = path.with_name(path.name + ".partial")
     remote = shell_path(host_record(run))
-    check = edits.RecordCheck(host.alias, host_record(run))
+    check = record_edits.RecordCheck(host.alias, host_record(run))
     partial.unlink(missing_ok=True)   # an earlier fetch of this run's record that failed
     descriptor = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     try:
         with os.fdopen(descriptor, "wb") as written:
-            written.write(edits.record_header(run_id=run.run_id, env=run.settings.env,
+            written.write(record_edits.record_header(run_id=run.run_id, env=run.settings.env,
                                               media_url=forms.media_url).encode("utf-8"))
             for chunk in output_chunks(run.connection(host.alias), f"if [ -e {remote} ]; then cat {remote}; fi",
                                        "fetching the rewrite's record"):
@@ -190,9 +193,9 @@ def fetch_record(run: Run, forms: UrlForms, said: dict | None = None) -> Path | 
 def restore(run: Run, rows: list[RowChange]) -> RestoreResult:
     """Each row's old value put back where it still holds what the rewrite wrote; the others named."""
     host = content_host(run)
-    output = _program(run, facts.restore_command(host, *_switch(run, host)), edits.restore_input(rows),
+    output = _program(run, facts.restore_command(host, *_switch(run, host)), record_edits.restore_input(rows),
                       "putting the content's old URLs back")
-    return edits.parse_restore(output, host.alias)
+    return record_edits.parse_restore(output, host.alias)
 
 
 # --- the bucket ------------------------------------------------------------------------------------
@@ -232,7 +235,7 @@ def write_record(run: Run, rows: list[RowChange], forms: UrlForms) -> Path:
     """``runs/<run id>-<env>-content-urls.record``, mode 600, created once: every row's field before and after."""
     path = record_path(run)
     path.parent.mkdir(exist_ok=True)
-    text = edits.record_text(rows, run_id=run.run_id, env=run.settings.env, media_url=forms.media_url)
+    text = record_edits.record_text(rows, run_id=run.run_id, env=run.settings.env, media_url=forms.media_url)
     descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     with os.fdopen(descriptor, "w", encoding="utf-8") as record:
         record.write(text)
@@ -243,7 +246,7 @@ def write_record(run: Run, rows: list[RowChange], forms: UrlForms) -> Path:
 
 def read_record(path: Path) -> list[RowChange]:
     try:
-        return edits.read_record(path.read_text(encoding="utf-8"))[1]
+        return record_edits.read_record(path.read_text(encoding="utf-8"))[1]
     except (OSError, ValueError) as problem:
         raise ConfigError(f"{path}: cannot read the rewrite's record ({problem}); it is needed to put the content "
                           f"back: restore it from a backup, or move it aside to go on without it") from None
