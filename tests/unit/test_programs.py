@@ -32,7 +32,8 @@ FILES = sorted([*PROGRAMS.glob("*.py"), *(path for path in SCRIPTS.glob("*.py") 
 NEEDS_DJANGO = {"absolute_media.py", "media_mirror.py", "media_redirect.py", "reference_feed_loop.py", "reference_scan.py",
                 "storage_probe.py"}
 # What a site program may import inside its functions: the site's own packages.
-SITE_PACKAGES = {"django", "easy_thumbnails", "sorl", "filer", "thumbnail_rows", "content_url_finder", "content_url_rows"}
+SITE_PACKAGES = {"django", "easy_thumbnails", "sorl", "filer", "thumbnail_rows", "content_url_finder", "content_url_rows",
+                 "content_url_parts", "content_url_rewrite"}
 HOST = HostSettings(alias="web1", settings_path="~/site/local_settings.py", reload_command="true",
                     site_url="http://x", health_url=None, manage_py="~/site/manage.py",
                     site_python="/srv/venv/bin/python", settings_module="shop.settings.production")
@@ -119,7 +120,8 @@ def test_the_markers_printed_are_those_the_reports_are_read_by():
     assert printed_markers(program("storage_probe.py")) == {storage.MARKER}
     assert printed_markers(host_script("gunicorn_facts.py")) == {gunicorn.MARKER}
     assert printed_markers(program("content_url_tool.py")) == {content_urls.MARKER}
-    assert printed_markers(program("content_url_rows.py")) == {content_edits.ROW_MARKER, content_edits.HASH_MARKER}
+    assert printed_markers(program("content_url_rows.py") + program("content_url_rewrite.py")) == {
+        content_edits.ROW_MARKER, content_edits.HASH_MARKER}
 
 
 def sent_programs(command: str) -> list[str]:

@@ -27,7 +27,8 @@ from ...text_table import counted, table
 from ..site_python import program, site_shell
 
 MARKER = "MEDIA-CUTOVER-CONTENT "
-SCRIPT_FILES = ("content_url_finder.py", "content_url_rows.py", "content_url_tool.py")  # in this order
+SCRIPT_FILES = ("content_url_parts.py", "content_url_finder.py", "content_url_rows.py", "content_url_rewrite.py",
+                "content_url_tool.py")  # in this order
 NAMES_LIMIT = 1000  # names listed a field in a report; a plan asks for all (0)
 STORAGE_HOST = "already on the storage's host"
 

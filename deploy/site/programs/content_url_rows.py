@@ -1,23 +1,12 @@
-"""The rows' part of content_url_tool.py: which fields and rows hold old media URLs, their rewrite and its undo.
+"""The rows' part of content_url_tool.py: which fields and rows hold old media URLs, how one is set, its undo.
 
-Sent after content_url_finder.py and before content_url_tool.py (or imported from beside it when the tool
+Sent after content_url_finder.py and before content_url_rewrite.py (or imported from beside it when the tool
 runs as a file).  Django is imported inside the functions.
 
-- rewrite: the plan on stdin is {"urls": {name: new URL}, "expected": {"app.Model.field": {pk: hash}} or
-  null}.  Each model in one transaction: every candidate row re-read (``select_for_update`` where the
-  database has it), each old URL whose name "urls" maps replaced (nothing else), and written with a
-  compare-and-set, ``filter(pk=, field=old).update(field=new)`` (its SQL compiled once a field: CompareAndSet),
-  whose row count says whether it happened.
-  With "expected" (the hashes the dry run showed), a row whose value changed since, or that the plan does
-  not list, is skipped and named.  A row line per row changed: model, field, pk, before, after, hash (of
-  before); with a record file those lines reach it (created mode 600, fsynced) before the commit, so no
-  committed change goes unrecorded, and the report says how many rows, bytes and their sha256 ("record"),
-  for the operator to fetch the file once and check it.  Printed once its model committed: a ROW_MARKER
-  line for the first --shown rows (default every one; a dry run's diffs), and with --hashes a HASH_MARKER
-  line for every row, its model, field, pk and hash only (a dry run's plan: the rewrite's "expected").
-  The writes go in batches (``CompareAndSet.many``).  The report also counts, by field, the old media URLs
-  the content holds after it ("left": those not planned, and the rows skipped), as a find would.
-  ``update()`` runs no ``save()``: no signal, no ``auto_now``.
+- which: every text-like field (CharField, TextField, JSONField and subclasses) of every concrete model's own
+  table, its candidate rows filtered by the database (``contains`` on the media path);
+- how: CompareAndSet, ``filter(pk=, field=old).update(field=new)`` compiled once a field and sent in batches,
+  and the rewrite's Record on the host (the rewrite itself: content_url_rewrite.py);
 - restore: the record's lines on stdin; each row, newest first, gets ``before`` back where it still holds
   ``after`` (compare-and-set), and is listed ("rows": model, field, pk: exactly those a later undo takes
   again); one holding ``before`` already (its model rolled back, or restored before) is counted; the
@@ -32,12 +21,7 @@ import sys
 
 ROW_MARKER = "MEDIA-CUTOVER-CONTENT-ROW "
 HASH_MARKER = "MEDIA-CUTOVER-CONTENT-HASH "
-NAMED_ROWS = 50  # skipped rows named, per field
 BATCH = 500      # rows a field's compare-and-set sends in one executemany
-
-if "value_hash" not in globals():  # imported as a file, by content_url_tool.py run as one: the finder beside it
-    from content_url_finder import value_hash  # noqa: E402
-
 
 class Refused(Exception):
     """Stop with this one-line message; nothing was changed."""
@@ -167,113 +151,6 @@ class CompareAndSet:
         with connection.cursor() as cursor:
             cursor.execute(self.sql, self._parameters(connection, pk, old, new))
             return cursor.rowcount
-
-
-def read_plan(text, forms):
-    plan = json.loads(text or "{}")
-    urls = plan.get("urls") or {}
-    for name, url in urls.items():
-        if not isinstance(url, str) or not url.lower().startswith(("https://", "http://")) \
-                or any(character in url for character in " \t\r\n\"'<>\\"):
-            raise Refused("the new URL of %r is %r: expected an absolute http(s) URL with no quote, space or "
-                          "angle bracket" % (name, url))
-        if any(found.ours for found in forms.occurrences(url)):
-            raise Refused("the new URL of %r (%s) is itself an old media URL: a second run would not be a no-op"
-                          % (name, url))
-    return urls, plan.get("expected")
-
-
-def rewrite(args, forms):
-    urls, expected = read_plan(sys.stdin.read(), forms)
-    record = Record(args.record) if args.record and not args.dry_run else None
-    shown = [args.shown if args.shown is not None and args.shown >= 0 else None]  # ROW lines still to print
-    summary = {"dry_run": args.dry_run, "fields": [], "failed": [], "left": [], "fields_scanned": 0}
-    for model in content_models():
-        fields = list(text_fields(model))
-        if not fields:
-            continue
-        summary["fields_scanned"] += len(fields)
-        try:
-            counts, left = rewrite_model(model, fields, forms, urls, expected, args.dry_run, record, shown,
-                                         args.hashes)
-            summary["fields"] += counts
-            summary["left"] += left
-        except Exception as problem:  # its transaction was rolled back: nothing of this model changed
-            summary["failed"].append({"model": label(model), "error": "%s: %s" % (type(problem).__name__, problem)})
-    summary["changed"] = sum(count["changed"] for count in summary["fields"])
-    if record is not None:
-        summary["record"] = record.report()
-        record.close()
-    if summary["failed"]:
-        summary["error"] = "%d model(s) failed, each rolled back: %s" % (
-            len(summary["failed"]), "; ".join("%(model)s: %(error)s" % failed for failed in summary["failed"]))
-    return summary
-
-
-def rewrite_model(model, fields, forms, urls, expected, dry_run, record, shown, hashes):
-    """One model's fields in one transaction; its lines printed once it committed.  (the fields' counts,
-    the old media URLs left in each as the transaction saw them)"""
-    from django.db import router, transaction
-    changed, counts, left = [], [], []
-    with transaction.atomic(using=router.db_for_write(model)):
-        for field, kind in fields:
-            count = {"field": label(model, field), "changed": 0, "skipped": []}
-            remains = {"field": count["field"], "type": type(field).__name__, "rows": 0, "urls": 0}
-            planned = None if expected is None else expected.get(count["field"], {})
-            rows = candidates(model, field, kind, forms)
-            writes = []
-            # Read whole, then write: on SQLite no query is isolated from another on the same connection.
-            for pk, value in list(rows if dry_run else rows.select_for_update()):
-                found = [0, 0]  # old media URLs replaced, left
-                new = forms.replaced(value, urls, found, kind == "json")
-                if new == value:
-                    remains["rows"] += 1 if found[1] else 0
-                    remains["urls"] += found[1]
-                    continue
-                before_hash = value_hash(value)
-                if planned is not None and planned.get(str(pk)) != before_hash:
-                    reason = "not in the plan" if str(pk) not in planned else "changed since the plan"
-                    count["skipped"].append({"pk": pk, "why": reason})
-                    remains["rows"] += 1
-                    remains["urls"] += found[0] + found[1]
-                    continue
-                writes.append((pk, value, new, before_hash, found))
-            done = [True] * len(writes) if dry_run else CompareAndSet(model, field).many(
-                [(pk, value, new) for pk, value, new, _, _ in writes])
-            for (pk, value, new, before_hash, found), applied in zip(writes, done):
-                if not applied:
-                    count["skipped"].append({"pk": pk, "why": "changed while rewriting"})
-                    remains["rows"] += 1
-                    remains["urls"] += found[0] + found[1]
-                    continue
-                remains["rows"] += 1 if found[1] else 0
-                remains["urls"] += found[1]
-                count["changed"] += 1
-                changed.append((field.name, pk, value, new, before_hash))
-            count["skipped_total"] = len(count["skipped"])
-            count["skipped"] = count["skipped"][:NAMED_ROWS]
-            if count["changed"] or count["skipped_total"]:
-                counts.append(count)
-            if remains["urls"]:
-                left.append(remains)
-        name = label(model)
-        # The whole rows (before and after): for the record, and the first ``shown[0]`` for stdout.
-        wanted = len(changed) if record is not None or shown[0] is None else min(shown[0], len(changed))
-        lines = [json.dumps({"model": name, "field": field_name, "pk": pk, "before": value, "after": new,
-                             "hash": before_hash}, default=str)
-                 for field_name, pk, value, new, before_hash in changed[:wanted]]
-        if record is not None and lines:
-            record.write(lines)
-    printing = lines if shown[0] is None else lines[:shown[0]]
-    if shown[0] is not None:
-        shown[0] -= len(printing)
-    for line in printing:
-        print(ROW_MARKER + line)
-    if hashes:
-        for field_name, pk, _, _, before_hash in changed:
-            print(HASH_MARKER + json.dumps({"model": name, "field": field_name, "pk": pk, "hash": before_hash},
-                                           default=str))
-    return counts, left
 
 
 class Record:

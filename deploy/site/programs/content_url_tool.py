@@ -21,7 +21,7 @@ settings.MEDIA_ROOT, a leading ~ the user's home).
   "url" | "path", "rows", "urls", "examples", "names" (up to --names-limit, 0: all), "names_total",
   "on_disk", "missing_on_disk", "foreign_hosts", "on_storage" (URLs on the storage's own hosts: "storage_hosts",
   MEDIA_URL's and the default storage's), ...}], "storage_hosts": [...], "errors": [...]}.
-- rewrite, restore: content_url_rows.py.
+- rewrite: content_url_rewrite.py; restore: content_url_rows.py.
 - storage-urls: NAMES is a JSON list; prints the default storage's class, whether it is on disk, and the
   URL it gives each name now.
 
@@ -47,42 +47,71 @@ NOT_PATHS = ("EmailField", "URLField", "SlugField")
 if "Forms" not in globals():  # run as a file: its parts are the modules beside it
     sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
     from content_url_finder import Forms, name_of, strings  # noqa: E402
-    from content_url_rows import Refused, candidates, content_models, label, restore, rewrite, text_fields  # noqa: E402
+    from content_url_parts import in_parts, parts_wanted, share  # noqa: E402
+    from content_url_rows import Refused, candidates, content_models, label, restore, text_fields  # noqa: E402
+    from content_url_rewrite import rewrite  # noqa: E402
 
 
 class Tally:
-    """What one field holds in one form: rows, URLs, examples, distinct names and which are on disk."""
+    """What one field holds in one form: rows, URLs, examples, distinct names and which are on disk.  Each
+    example and name keeps the key of the row it was first seen in (its position, or its integer pk), so
+    that the tallies of a field's shares (content_url_parts) merge into what one reading would have said."""
 
-    def __init__(self, name, kind, form, storage_hosts=()):
+    def __init__(self, name, kind, form):
         self.report = {"field": name, "type": kind, "form": form, "candidates": 0, "rows": 0, "urls": 0,
                        "examples": [], "foreign_hosts": {}, "on_storage": 0, "unnamed": 0}
-        self.names = {}
-        self.storage_hosts = storage_hosts
+        self.names = {}      # name: (key, on disk?)
+        self.examples = {}   # raw URL: key, the first EXAMPLES seen
 
-    def add(self, found, on_disk):
+    def add(self, found, key, on_disk):
         """Count one occurrence; True when it is an old media URL."""
         report = self.report
-        if not found.ours and found.host in self.storage_hosts:  # the storage's own URL (after a rewrite)
-            report["on_storage"] += 1
-            return False
-        if not found.ours:  # another host's /media/ path: shown, so that a missing OLD_MEDIA_HOSTS is seen
+        if not found.ours:  # another host's /media/ path (or the storage's own, told apart in done())
             report["foreign_hosts"][found.host] = report["foreign_hosts"].get(found.host, 0) + 1
             return False
         report["urls"] += 1
-        if found.raw not in report["examples"] and len(report["examples"]) < EXAMPLES:
-            report["examples"].append(found.raw)
+        key = (key, report["urls"])  # the row's, then the URL's place in this tally: the order of one reading
+        if len(self.examples) < EXAMPLES and found.raw not in self.examples:
+            self.examples[found.raw] = key
         if found.name is None:
             report["unnamed"] += 1
         elif found.name not in self.names:
-            self.names[found.name] = on_disk(found.name)
+            self.names[found.name] = (key, on_disk(found.name))
         return True
 
-    def done(self, limit):
+    def state(self):
+        return self.report, self.names, self.examples
+
+    @classmethod
+    def merged(cls, states):
+        """One tally of the shares' states: counts added, the first examples and names by key."""
+        first = states[0][0]
+        tally = cls(first["field"], first["type"], first["form"])
+        report = tally.report
+        for share, names, examples in states:
+            for count in ("candidates", "rows", "urls", "unnamed"):
+                report[count] += share[count]
+            for host, count in share["foreign_hosts"].items():
+                report["foreign_hosts"][host] = report["foreign_hosts"].get(host, 0) + count
+            for name, (key, present) in names.items():
+                if name not in tally.names or key < tally.names[name][0]:
+                    tally.names[name] = (key, present)
+            for raw, key in examples.items():
+                tally.examples[raw] = min(key, tally.examples.get(raw, key))
+        tally.names = dict(sorted(tally.names.items(), key=lambda item: item[1][0]))
+        tally.examples = dict(sorted(tally.examples.items(), key=lambda item: item[1])[:EXAMPLES])
+        return tally
+
+    def done(self, limit, storage_hosts=()):
+        """The report: URLs on the storage's own hosts (after a rewrite) counted apart from other hosts'."""
+        foreign = dict(self.report["foreign_hosts"])
+        on_storage = sum(foreign.pop(host) for host in list(foreign) if host in storage_hosts)
         names = list(self.names)
-        hosts = sorted(self.report["foreign_hosts"].items(), key=lambda item: -item[1])[:10]
+        hosts = sorted(foreign.items(), key=lambda item: -item[1])[:10]
         return dict(self.report, names=names if limit <= 0 else names[:limit], names_total=len(names),
-                    on_disk=sum(1 for present in self.names.values() if present),
-                    missing_on_disk=[name for name, present in self.names.items() if not present][:20],
+                    examples=list(self.examples), on_storage=self.report["on_storage"] + on_storage,
+                    on_disk=sum(1 for _, present in self.names.values() if present),
+                    missing_on_disk=[name for name, (_, present) in self.names.items() if not present][:20],
                     foreign_hosts=dict(hosts))
 
 
@@ -95,16 +124,29 @@ def find(args, forms):
             present[name] = os.path.isfile(os.path.join(root, name))
         return present[name]
 
-    fields, errors, scanned, hosts = [], [], 0, storage_hosts(forms)
-    for model in content_models():
-        for field, kind in text_fields(model):
-            scanned += 1
-            try:
-                fields += scan(model, field, kind, forms, on_disk, args.names_limit, hosts)
-            except Exception as problem:  # an unmanaged model's missing table, a database's refusal
-                errors.append({"field": label(model, field), "error": "%s: %s" % (type(problem).__name__, problem)})
+    fields = [(model, field, kind) for model in content_models() for field, kind in text_fields(model)]
+
+    def read(part, parts):  # every field's share of its candidate rows: (label, state or error)
+        return [tally_share(model, field, kind, forms, on_disk, part, parts) for model, field, kind in fields]
+
+    def meanwhile():  # the parent, while the shares are read: the storage's hosts and the path fields
+        return storage_hosts(forms), [scan_paths(model, field, on_disk, args.names_limit)
+                                      for model, field, kind in fields if path_field(field, kind)]
+
+    shares, (hosts, paths) = in_parts(parts_wanted(), read, meanwhile)
+    reports, errors = [], []
+    for index, (model, field, kind) in enumerate(fields):
+        states = [share[index] for share in shares]
+        failed = next((state for state in states if isinstance(state, str)), None)
+        if failed is not None:  # an unmanaged model's missing table, a database's refusal
+            errors.append({"field": label(model, field), "error": failed})
+            continue
+        urls = Tally.merged(states)
+        if urls.report["rows"] or urls.report["foreign_hosts"]:
+            reports.append(urls.done(args.names_limit, hosts))
+        reports += [report for report in paths if report["field"] == label(model, field)]
     return {"media_url": forms.path, "hosts": sorted(forms.hosts), "relative": forms.relative, "media_root": root,
-            "storage_hosts": hosts, "fields_scanned": scanned, "fields": fields, "errors": errors}
+            "storage_hosts": hosts, "fields_scanned": len(fields), "fields": reports, "errors": errors}
 
 
 def storage_hosts(forms):
@@ -121,29 +163,38 @@ def storage_hosts(forms):
     return sorted(set(host.lower() for host in hosts if host) - forms.hosts)
 
 
-def scan(model, field, kind, forms, on_disk, limit, hosts=()):
-    urls = Tally(label(model, field), type(field).__name__, "url", hosts)
-    for _pk, value in candidates(model, field, kind, forms).iterator():
-        urls.report["candidates"] += 1
-        found = [urls.add(occurrence, on_disk) for text in strings(value)
-                 for occurrence in forms.occurrences(text, kind == "json")]
-        urls.report["rows"] += any(found)
-    report = urls.report
-    reports = [urls.done(limit)] if report["rows"] or report["foreign_hosts"] or report["on_storage"] else []
-    if path_field(field, kind):
-        paths = Tally(label(model, field), type(field).__name__, "path")
+def tally_share(model, field, kind, forms, on_disk, part, parts):
+    """One field's share of its candidate rows, tallied: the Tally's state, or the failure's message."""
+    quoted, occurrences = kind == "json", forms.occurrences
+    try:
+        urls = Tally(label(model, field), type(field).__name__, "url")
+        report = urls.report
+        for key, _pk, value in share(candidates(model, field, kind, forms), part, parts):
+            report["candidates"] += 1
+            found = [urls.add(occurrence, key, on_disk) for text in strings(value)
+                     for occurrence in occurrences(text, quoted)]
+            report["rows"] += any(found)
+        return urls.state()
+    except Exception as problem:
+        return "%s: %s" % (type(problem).__name__, problem)
+
+
+def scan_paths(model, field, on_disk, limit):
+    """A path field's values that name a file under the media root (a file browser's), as a report."""
+    paths = Tally(label(model, field), type(field).__name__, "path")
+    try:
         values = model._base_manager.filter(**{field.attname + "__regex": PATH_VALUE})
-        for value in values.values_list(field.attname, flat=True).iterator():
+        for key, value in enumerate(values.values_list(field.attname, flat=True).iterator()):
             paths.report["candidates"] += 1
             if name_of(value) == value and on_disk(value):
                 paths.report["rows"] += 1
                 paths.report["urls"] += 1
-                paths.names.setdefault(value, True)
-                if value not in paths.report["examples"] and len(paths.report["examples"]) < EXAMPLES:
-                    paths.report["examples"].append(value)
-        if paths.report["rows"]:
-            reports.append(paths.done(limit))
-    return reports
+                paths.names.setdefault(value, (key, True))
+                if value not in paths.examples and len(paths.examples) < EXAMPLES:
+                    paths.examples[value] = key
+    except Exception:  # its field's reading says why (the same table)
+        return {"field": None}
+    return paths.done(limit) if paths.report["rows"] else {"field": None}
 
 
 def path_field(field, kind):
