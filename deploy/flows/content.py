@@ -17,7 +17,9 @@ The rewrite itself is ``deploy.flows.rewrite_urls``.  Each find is journaled (``
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor, wait
 from pathlib import Path
+from typing import Callable
 
 from ..engine.counts import ContentRewriteCounts
 from ..engine.runner import Step
@@ -64,6 +66,29 @@ def probe_disk_settings(run: FlowRun) -> str:
 
 
 DISK_SETTINGS_STEP = "preflight: the disk's MEDIA_URL"
+SETTINGS_AND_DISK_STEP = "preflight: what the sites' settings select, and the disk's MEDIA_URL"
+
+
+def with_disk_settings(probe_now: Callable[[FlowRun], str]) -> Callable[[FlowRun], str]:
+    """A step: ``probe_now`` (what the sites' settings select now) and ``probe_disk_settings`` at once.  Each
+    is a Django start-up over SSH; the staged probe is wanted only when the first says S3, so it starts beside
+    it whatever that says, and is kept (or its failure raised) only then."""
+    def both(run: FlowRun) -> str:
+        if run.settings.disk_media_url:
+            return "\n".join([probe_now(run), probe_disk_settings(run)])
+        alias = content.content_host(run).alias
+        with ThreadPoolExecutor(1, thread_name_prefix="disk-settings") as pool:
+            staged = pool.submit(storage.probe_sites, run, [alias], staged=TO_DISK.staged)
+            now = probe_now(run)
+            wait([staged])
+        before = run.state.switch.storage_before.get(alias)
+        if before is not None and before.serving.get("bucket") is None:
+            return f"{now}\n{alias} serves from disk: its MEDIA_URL is {before.media_url}"
+        run.state.switch.settings_checked.update(staged.result())
+        return (f"{now}\n{alias}, its settings with {run.settings.switch_name} off (staged, nothing written): "
+                f"MEDIA_URL {looked_for(run)}")
+    both.__doc__ = f"{probe_now.__doc__ or ''}\n\nAnd beside it: {probe_disk_settings.__doc__}"
+    return both
 
 
 # --- the preflights ------------------------------------------------------------------------------

@@ -22,8 +22,8 @@ from ..engine.runner import Runner, Step, execute_run
 from ..errors import PreflightError
 from . import mirror, steps
 from .direction import TO_S3
-from .content import DISK_SETTINGS_STEP, probe_disk_settings
-from .preflight import (HEALTH_SOURCE_STEP, RELOADS_STEP, STORAGE_BEFORE_STEP, check_health_source, check_media_host,
+from .content import SETTINGS_AND_DISK_STEP, with_disk_settings
+from .preflight import (HEALTH_SOURCE_STEP, RELOADS_STEP, check_health_source, check_media_host,
                         check_reloads_reload, check_storage_selected)
 from .preflight_hosts import check_hosts
 from .state import FlowRun, FlowState
@@ -50,8 +50,7 @@ BEFORE_FINALIZE = [
     Step("preflight: hosts and settings files", check_hosts),
     Step("preflight: the sites serve from S3, mirrored", check_soaking),
     Step("preflight: media host and lock", check_media_host),
-    Step(STORAGE_BEFORE_STEP, check_storage_selected),
-    Step(DISK_SETTINGS_STEP, probe_disk_settings),
+    Step(SETTINGS_AND_DISK_STEP, with_disk_settings(check_storage_selected)),
     Step(HEALTH_SOURCE_STEP, check_health_source),
     Step(RELOADS_STEP, check_reloads_reload),
 ]

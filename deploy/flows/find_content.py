@@ -16,7 +16,7 @@ from ..engine.run import Options
 from ..engine.runner import Runner, Step, execute_run
 from ..site.ops import content_urls as content
 from ..site.ops import storage
-from .content import DISK_SETTINGS_STEP, forms, looked_for, probe_disk_settings, redirect_part
+from .content import forms, looked_for, redirect_part, with_disk_settings
 from .preflight_hosts import check_hosts_read
 from .state import ContentState, FlowRun, FlowState
 
@@ -41,8 +41,7 @@ def find_all(run: FlowRun) -> str:
 
 FIND = [
     Step("preflight: hosts and settings files", check_hosts_read),
-    Step("what the content host's settings select", probe_content_host),
-    Step(DISK_SETTINGS_STEP, probe_disk_settings),
+    Step("what the content host's settings select, and the disk's MEDIA_URL", with_disk_settings(probe_content_host)),
     Step("find old media URLs in the content", find_all),
 ]
 

@@ -32,10 +32,10 @@ from ..media.compare import object_key
 from ..media.proof import Proof, Seen
 from ..sync import on_host
 from . import old_urls, steps
-from .content import DISK_SETTINGS_STEP, probe_disk_settings, refuse_content_urls
+from .content import SETTINGS_AND_DISK_STEP, refuse_content_urls, with_disk_settings
 from .state import FlowState
 from .direction import TO_S3
-from .preflight import (HEALTH_SOURCE_STEP, STORAGE_BEFORE_STEP, check_health_source, check_media_host_and_lock,
+from .preflight import (HEALTH_SOURCE_STEP, check_health_source, check_media_host_and_lock,
                         check_on_s3, check_serving_s3, check_storage_selected)
 from .preflight_hosts import check_hosts_read
 
@@ -108,8 +108,7 @@ BEFORE_RECLAIM = [
     Step("preflight: every site on S3, no mirror", check_on_s3_unmirrored),
     Step("preflight: MEDIA_ROOT is not / nor the home directory", check_media_root),
     Step("preflight: media host, lock and snapshot", check_media_host_and_snapshot),
-    Step(STORAGE_BEFORE_STEP, check_storage_selected),
-    Step(DISK_SETTINGS_STEP, probe_disk_settings),
+    Step(SETTINGS_AND_DISK_STEP, with_disk_settings(check_storage_selected)),
     Step(HEALTH_SOURCE_STEP, check_health_source),
     Step("preflight: the sites' settings select the bucket", partial(check_serving_s3, mirror_refused=True)),
     Step("preflight: no old media URLs in the content", refuse_content_urls),

@@ -243,15 +243,14 @@ def test_both_checks_are_in_both_preflights():
 
 
 def test_the_settings_probe_comes_before_the_health_source_it_gives_the_disks_media_url():
-    from deploy.flows.content import DISK_SETTINGS_STEP
+    from deploy.flows.content import SETTINGS_AND_DISK_STEP
     from deploy.flows.finalize import BEFORE_FINALIZE
     from deploy.flows.reclaim import BEFORE_RECLAIM
 
     for before in (preflight.BEFORE_CUTOVER, BEFORE_RECLAIM, BEFORE_FINALIZE):
         names = [step.name for step in before]
-        probes = [preflight.STORAGE_BEFORE_STEP] + ([DISK_SETTINGS_STEP] if before is not preflight.BEFORE_CUTOVER else [])
-        start = names.index(preflight.STORAGE_BEFORE_STEP)
-        assert names[start:start + len(probes) + 1] == [*probes, preflight.HEALTH_SOURCE_STEP]
+        probe = preflight.STORAGE_BEFORE_STEP if before is preflight.BEFORE_CUTOVER else SETTINGS_AND_DISK_STEP
+        assert names[names.index(probe) + 1] == preflight.HEALTH_SOURCE_STEP
 
 
 # --- after the switch, before any reload --------------------------------------------------------
