@@ -2,9 +2,11 @@
 
     preflight (changes nothing: every site serves from S3, its settings select this bucket, the lock
     free) -> lock -> find the old media URLs (every name) -> which of their files the bucket holds ->
-    the URL the site's storage gives each now (the bucket's, or AWS_S3_CUSTOM_DOMAIN's) -> plan (the
-    program's dry run: the rows that would change, each one's key and hash as read, and the first DIFFS
-    whole) -> rewrite (one transaction a model; a row changed since the plan is skipped and named),
+    the URL the site's storage gives each now (the bucket's, or AWS_S3_CUSTOM_DOMAIN's) -> plan (--dry-run:
+    the program's dry run, the rows that would change, each one's key and hash as read, and the first DIFFS
+    whole, kept under runs/; a rewrite: the operator's last dry run, if any since the last rewrite, which
+    it holds each row to) -> rewrite (one transaction a model; a row changed since the dry run, or between
+    its reading and its write, is skipped and named),
     recorded by the program on the content host and fetched once to ``runs/<run id>-<env>-content-urls.record``
     (mode 600: every row's field before and after) -> what remains (as the rewrite counted what it left,
     for `invoke status`)
@@ -27,12 +29,13 @@ from ..engine.run import Options, Run
 from ..engine.runner import Runner, Step, execute_run
 from ..errors import PreflightError, RemoteError
 from ..site.edits import content_urls as edits
+from ..site.edits.dry_run_plan import SavedPlan, check_same_urls
 from ..site.ops import content_urls as ops
+from ..site.ops import dry_run_plans
 from ..text_table import counted
 from . import steps
-from .content import (DISK_SETTINGS_STEP, forms, looked_for, probe_disk_settings,
-                      restore_record)
-from .preflight import STORAGE_BEFORE_STEP, check_on_s3, check_serving_s3, check_storage_selected
+from .content import SETTINGS_AND_DISK_STEP, forms, looked_for, restore_record, with_disk_settings
+from .preflight import check_on_s3, check_serving_s3, check_storage_selected
 from .preflight_hosts import check_hosts_read
 from .state import FlowState
 
@@ -56,8 +59,7 @@ BEFORE_REWRITE = [
     Step("preflight: every site on S3", partial(check_on_s3, mirror_refused=False,
                                                 wanted="the content moves to the bucket's URLs only after a cutover")),
     Step("preflight: the lock", check_lock_free),
-    Step(STORAGE_BEFORE_STEP, check_storage_selected),
-    Step(DISK_SETTINGS_STEP, probe_disk_settings),
+    Step(SETTINGS_AND_DISK_STEP, with_disk_settings(check_storage_selected)),
     Step("preflight: the sites' settings select the bucket", partial(check_serving_s3, mirror_refused=False)),
 ]
 
@@ -89,31 +91,44 @@ def ask_storage_urls(run: RewriteRun) -> str:
 
 
 def plan(run: RewriteRun) -> str:
-    """The plan, and the program's dry run of it: the rows that would change, as read now (key and hash;
-    the first DIFFS whole, for --dry-run's diffs)."""
+    """The plan.  A dry run asks the program for the rows that would change, as read now (key and hash; the
+    first DIFFS whole, for the diffs).  A rewrite holds each row to the operator's last dry run, if one was
+    made since the last rewrite (its URLs must be those shown), else takes each row as it reads it."""
     state = run.state.content
     urls = state.urls.urls if state.urls else {}
     state.plan = edits.plan_rewrite(state.report.names(), state.in_bucket, urls.get, state.forms)
     if not state.plan.urls:
         return "\n".join(["nothing to rewrite", *state.plan.lines()[1:]])
-    result = ops.dry_run(run, state.forms, state.plan, shown=DIFFS)
-    state.planned, state.shown = list(result.planned), list(result.rows)
-    return "\n".join([*state.plan.lines(), *result.lines()])
+    if run.options.dry_run:
+        result = ops.dry_run(run, state.forms, state.plan, shown=DIFFS)
+        state.planned, state.shown = list(result.planned), list(result.rows)
+        return "\n".join([*state.plan.lines(), *result.lines()])
+    state.held_to = dry_run_plans.latest(run.settings)
+    if state.held_to is None:
+        return "\n".join([*state.plan.lines(), "no dry run since the last rewrite: each row is rewritten as it is "
+                          "read (one changed between its reading and its write is skipped and named)"])
+    path, saved = state.held_to
+    check_same_urls(saved, state.plan.urls, str(path), run.settings.env)
+    return "\n".join([*state.plan.lines(), f"each row held to the dry run {saved.run_id} ({path}: "
+                      f"{counted(saved.rows(), 'row')}): one changed since, or not in it, is skipped and named"])
 
 
 def rewrite(run: RewriteRun) -> str:
-    """One transaction a model, rows changed since the plan skipped and named; the program's record of the
-    rows fetched to runs/ before anything else can fail."""
+    """One transaction a model, rows changed since the dry run skipped and named; the program's record of
+    the rows fetched to runs/ before anything else can fail."""
     state = run.state.content
-    if not state.planned:
+    if not state.plan or not state.plan.urls:
         return "nothing to rewrite: no row holds an old URL of a file in the bucket"
-    done = ops.rewrite(run, state.forms, state.plan, expected=edits.expected_hashes(state.planned))
+    expected = state.held_to[1].expected if state.held_to else None
+    done = ops.rewrite(run, state.forms, state.plan, expected=expected)
     state.record, result = done.record, done.result
     skipped = sum(count["skipped_total"] for count in result.fields) if result else 0
     run.journal.record(ContentRewriteCounts(action="rewrite", rows=done.rows, skipped=skipped,
                                             record=str(state.record or "")))
     if result is None:   # a model failed (rolled back): the runner undoes those that committed
         raise RemoteError(done.failed)
+    if state.held_to:
+        dry_run_plans.mark_used(state.held_to[0], run.run_id)
     state.remains = result.remains(state.forms)
     lines = result.lines()
     if state.record:
@@ -133,14 +148,17 @@ def put_back(run: RewriteRun) -> str:
 
 
 def preview_rewrite(run: RewriteRun) -> str:
-    """--dry-run: the first DIFFS changes as diffs (the dry run's rows), the others counted; nothing written."""
+    """--dry-run: the first DIFFS changes as diffs (the dry run's rows), the others counted; nothing written to
+    a host or the database.  The plan is kept under runs/ for the rewrite that follows."""
     state = run.state.content
     if not state.planned:
         return "nothing to rewrite"
     diffs = [edits.diff(row) for row in state.shown[:DIFFS]]
     more = len(state.planned) - len(diffs)
+    saved = dry_run_plans.save(run, SavedPlan(run.run_id, state.plan.urls, edits.expected_hashes(state.planned)))
     return "\n".join([*diffs, *([f"... and {counted(more, 'more row')}"] if more > 0 else []),
-                      f"would change {counted(len(state.planned), 'row')}, recorded in {ops.record_path(run)}"])
+                      f"would change {counted(len(state.planned), 'row')}, recorded in {ops.record_path(run)}",
+                      f"the rows as read now: {saved} (the next rewrite skips and names a row changed since)"])
 
 
 def what_remains(run: RewriteRun) -> str:

@@ -18,6 +18,7 @@ from ..config.types import Settings
 from ..engine.run import Run
 from ..media.passes import Passes
 from ..site.edits.content_urls import PlannedRow, RewritePlan, RowChange
+from ..site.edits.dry_run_plan import SavedPlan
 from ..site.facts.content_urls import ContentReport, StorageUrls, UrlForms
 from ..site.facts.health import disk_media_url
 from ..site.facts.mirror_records import MirrorFailure
@@ -90,6 +91,7 @@ class ContentState:
     plan: RewritePlan | None = None
     planned: list[PlannedRow] = field(default_factory=list)   # the dry run's: every row it would change, key and hash
     shown: list[RowChange] = field(default_factory=list)      # the dry run's first rows whole (its diffs)
+    held_to: tuple[Path, SavedPlan] | None = None   # the operator's dry run the rewrite holds each row to
     record: Path | None = None            # the rows this run changed, before and after (its undo puts them back)
     remains: ContentReport | None = None  # what the rewrite left, as it counted it
     restored: list[PutBack] = field(default_factory=list)   # by this run, in order (its undo: the other way)

@@ -1,8 +1,8 @@
 """Old media URLs that the content stores, end to end on the sandbox (issue 25): the find's exact counts, the
 cutover's health reading a page of rich text (its old URLs counted as content references, not a failed
-switch), reclaim refused while they remain, `invoke rewrite-urls` (a dry run that writes nothing, a row edited
-between its plan and its write skipped and named, 0 old URLs left, every rewritten image fetched 200 from the
-bucket, a record of mode 600), and the rollback that puts every rewritten value back byte for byte; and a
+switch), reclaim refused while they remain, `invoke rewrite-urls` (a dry run that writes nothing but its plan
+under runs/, a row edited between it and the rewrite skipped and named, 0 old URLs left, every rewritten image
+fetched 200 from the bucket, a record of mode 600), and the rollback that puts every rewritten value back byte for byte; and a
 site whose MEDIA_URL on disk is /static/media/ cutting over and back.
 
 The sandbox's site seeds 24 articles (``deploy.sandbox.seeded_content``): 5 old media URLs each, 3 in the
@@ -18,10 +18,6 @@ from pathlib import Path
 
 import pytest
 
-from deploy.config.load import load
-from deploy.engine.run import Options
-from deploy.engine.runner import Step
-from deploy.flows import rewrite_urls as rewrite_flow
 from deploy.sandbox import seeded_content, shapes
 
 from .sandbox_client import Sandbox, http_get, invoke, reset, shapes_up
@@ -99,19 +95,12 @@ def test_find_rewrite_and_rollback_of_the_contents_old_media_urls(sandbox, proje
     assert f"gallery.Article.body: would change {rows} rows" in dry
     assert articles(sandbox) == seeded and content_records(project_root) == earlier
 
-    # The rewrite; a row edited between its plan and its write is skipped and named.
-    def edit_between(run):
-        edit_article(sandbox, int(edited), "<p>edited meanwhile</p>")
-        return f"article {edited} edited"
-
-    steps = list(rewrite_flow.REWRITE)
-    at = next(index for index, step in enumerate(steps) if step.name.startswith("rewrite old media URLs"))
-    steps.insert(at, Step("test: an editor saves article 2", edit_between))
-    said = []
-    rewrite_flow.run_rewrite_urls(load("sandbox", project_root), Options(), said.append,
-                                  rewrite_flow.BEFORE_REWRITE + steps)
-    output = "\n".join(said)
-    assert f"gallery.Article.body: changed {rows - 1} rows; skipped 1: pk {edited} (changed since the plan)" in output, output
+    # The rewrite holds each row to that dry run: a row an editor saved since is skipped and named.
+    assert f"the rows as read now: {project_root / 'runs'}" in dry
+    edit_article(sandbox, int(edited), "<p>edited meanwhile</p>")
+    output = invoke(project_root, "rewrite-urls", "--env=sandbox").stdout
+    assert "each row held to the dry run " in output, output
+    assert f"gallery.Article.body: changed {rows - 1} rows; skipped 1: pk {edited} (changed since the dry run)" in output, output
     assert f"gallery.Article.data: changed {rows} rows" in output
     [record] = content_records(project_root) - earlier
     assert stat.S_IMODE(record.stat().st_mode) == 0o600
@@ -130,9 +119,9 @@ def test_find_rewrite_and_rollback_of_the_contents_old_media_urls(sandbox, proje
     assert not any("/media/user_media" in value.replace(bucket_base, "") for pk, values in now.items()
                    if pk != edited for value in values)
 
-    # A second run takes the row skipped (its own record); a third changes nothing.
+    # A second run (the dry run used) takes the row skipped as it reads it (its own record); a third changes nothing.
     again = invoke(project_root, "rewrite-urls", "--env=sandbox").stdout
-    assert "gallery.Article.body: changed 1 row" in again, again
+    assert "no dry run since the last rewrite" in again and "gallery.Article.body: changed 1 row" in again, again
     now = articles(sandbox)
     third = invoke(project_root, "rewrite-urls", "--env=sandbox").stdout
     assert "nothing to rewrite" in third and articles(sandbox) == now

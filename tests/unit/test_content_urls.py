@@ -234,12 +234,12 @@ def rewrite_output(dry_run, fields):
 
 def test_the_rewrites_rows_and_lines_name_the_rows_skipped():
     fields = [{"field": "blog.Post.body", "changed": 1, "skipped_total": 3, "skipped": [
-        {"pk": 7, "why": "changed since the plan"}, {"pk": 9, "why": "not in the plan"}]},
+        {"pk": 7, "why": "changed since the dry run"}, {"pk": 9, "why": "not in the dry run"}]},
               {"field": "blog.Note.data", "changed": 1, "skipped_total": 0, "skipped": []}]
     result = rewrite.parse_rewrite(rewrite_output(False, fields), "web1")
     assert list(result.rows) == ROWS
     assert result.lines() == [
-        "web1: blog.Post.body: changed 1 row; skipped 3: pk 7 (changed since the plan), pk 9 (not in the plan) "
+        "web1: blog.Post.body: changed 1 row; skipped 3: pk 7 (changed since the dry run), pk 9 (not in the dry run) "
         "and 1 more",
         "web1: blog.Note.data: changed 1 row"]
     assert rewrite.expected_hashes(result.rows) == {"blog.Post.body": {"1": "h1"}, "blog.Note.data": {"0b8e-uuid": "h2"}}

@@ -14,10 +14,12 @@ from deploy.errors import PreflightError, RemoteError
 from deploy.flows import rewrite_urls
 from deploy.site.edits import content_url_record as record_edits
 from deploy.site.edits import content_urls as edits
+from deploy.site.edits.dry_run_plan import SavedPlan
 from deploy.site.facts import content_urls as facts
 from deploy.site.facts.content_urls import StorageUrls
 from deploy.site.host_facts import HostFacts
 from deploy.site.ops import content_urls as ops
+from deploy.site.ops import dry_run_plans
 
 from .content_fakes import BODY, DATA, ROWS, FakeRun, printed, settings_fixture  # noqa: F401 (a fixture)
 
@@ -27,7 +29,7 @@ BUCKET = "https://my-media.s3.amazonaws.com/media/"
 def test_the_flow_is_one_list_of_named_steps_and_only_the_rewrite_changes_anything():
     names = [step.name for step in rewrite_urls.BEFORE_REWRITE + rewrite_urls.REWRITE]
     assert names == ["preflight: hosts and settings files", "preflight: every site on S3", "preflight: the lock",
-                     "preflight: what the sites' settings select", "preflight: the disk's MEDIA_URL",
+                     "preflight: what the sites' settings select, and the disk's MEDIA_URL",
                      "preflight: the sites' settings select the bucket",
                      "take the environment lock", "find old media URLs in the content",
                      "which of their files the bucket holds", "the storage's URL for each", "plan the rewrite",
@@ -104,7 +106,8 @@ def test_the_rewrite_is_recorded_mode_600_its_undo_restores_it_and_a_second_run_
     assert rewrite.apply(run).splitlines() == [
         "web2: blog.Post.body: changed 1 row", "web2: pages.Page.data: changed 1 row",
         f"record: {run.state.content.record} (every row's field before and after; a rollback puts them back)"]
-    assert site["rewrites"][-1] == (False, {"blog.Post.body": {"1": "h1"}, "pages.Page.data": {"7": "h2"}})
+    assert site["rewrites"][-1] == (False, None)   # no dry run before it: each row as it is read
+    assert said[3].splitlines()[-1].startswith("no dry run since the last rewrite: each row is rewritten as it is read")
     record = run.state.content.record
     assert stat.S_IMODE(os.stat(record).st_mode) == 0o600 and ops.read_record(record) == ROWS
 
@@ -121,7 +124,7 @@ def test_the_rewrite_is_recorded_mode_600_its_undo_restores_it_and_a_second_run_
     said = [step.apply(again) for step in steps_of(again, *READ)]
     assert said[3] == "nothing to rewrite"
     assert rewrite.apply(again) == "nothing to rewrite: no row holds an old URL of a file in the bucket"
-    assert again.state.content.record is None and len(site["rewrites"]) == 2
+    assert again.state.content.record is None and len(site["rewrites"]) == 1   # the first run's rewrite, no dry run
 
 
 def test_the_dry_run_shows_each_change_as_a_diff_and_writes_nothing(settings, site):
@@ -132,8 +135,50 @@ def test_the_dry_run_shows_each_change_as_a_diff_and_writes_nothing(settings, si
     shown = rewrite.preview(run)
     assert shown.splitlines()[:4] == ["--- blog.Post.body pk=1 (now)", "+++ blog.Post.body pk=1 (rewritten)",
                                       "@@ -1 +1 @@", '-<img src="/media/a.png">']
-    assert shown.endswith(f"would change 2 rows, recorded in {ops.record_path(run)}")
-    assert site["rewrites"] == [(True, None)] and not (settings.project_root / "runs").exists()
+    plan = settings.project_root / "runs" / f"{run.run_id}-{settings.env}-content-urls.plan"
+    assert shown.splitlines()[-2:] == [f"would change 2 rows, recorded in {ops.record_path(run)}",
+                                       f"the rows as read now: {plan} (the next rewrite skips and names a row "
+                                       "changed since)"]
+    assert site["rewrites"] == [(True, None)] and site["restores"] == []   # nothing written to the site
+    assert [path.name for path in (settings.project_root / "runs").iterdir()] == [plan.name]   # the plan only
+    assert stat.S_IMODE(plan.stat().st_mode) == 0o600
+
+
+def test_a_rewrite_after_a_dry_run_holds_each_row_to_it_once_and_refuses_other_urls(settings, site):
+    dry = FakeRun(settings, options=Options(dry_run=True))
+    for step in steps_of(dry, *READ):
+        step.apply(dry)
+    [preview] = steps_of(dry, "rewrite old media URLs to the storage's")
+    preview.preview(dry)
+    plan = settings.project_root / "runs" / f"{dry.run_id}-{settings.env}-content-urls.plan"
+
+    run = FakeRun(settings, run_id="20260103T000000Z-after")
+    said = [step.apply(run) for step in steps_of(run, *READ)]
+    assert said[3].splitlines()[-1] == (f"each row held to the dry run {dry.run_id} ({plan}: 2 rows): one changed "
+                                        "since, or not in it, is skipped and named")
+    [rewrite] = steps_of(run, "rewrite old media URLs to the storage's")
+    rewrite.apply(run)
+    assert site["rewrites"][-1] == (False, {"blog.Post.body": {"1": "h1"}, "pages.Page.data": {"7": "h2"}})
+    assert (plan.parent / (plan.name + ".used")).read_text() == run.run_id + "\n"
+    rewrite.undo(run)
+
+    # Used: the next rewrite reads each row as it is.
+    assert dry_run_plans.latest(settings) is None
+
+
+def test_a_dry_run_that_showed_other_urls_is_refused_before_anything_is_written(settings, site):
+    run = FakeRun(settings, run_id="20260105T000000Z-other")
+    runs = settings.project_root / "runs"
+    runs.mkdir()
+    saved = SavedPlan("20260101T000000Z-old", {"a.png": "https://elsewhere.example/a.png"}, {"blog.Post.body": {"1": "h1"}})
+    (runs / f"20260101T000000Z-old-{settings.env}-content-urls.plan").write_text(saved.to_json())
+    with pytest.raises(PreflightError) as refused:
+        for step in steps_of(run, *READ):
+            step.apply(run)
+    assert str(refused.value).startswith("the dry run 20260101T000000Z-old (")
+    assert "showed other URLs for 1 file than the storage gives now (a.png: shown https://elsewhere.example/a.png, " \
+           "now " in str(refused.value)
+    assert "run `invoke rewrite-urls --env=" in str(refused.value) and site["rewrites"] == []
 
 
 def test_the_dry_run_shows_a_bounded_number_of_diffs_and_counts_the_others(settings, site, monkeypatch):
@@ -145,7 +190,7 @@ def test_the_dry_run_shows_a_bounded_number_of_diffs_and_counts_the_others(setti
     [rewrite] = steps_of(run, "rewrite old media URLs to the storage's")
     shown = rewrite.preview(run).splitlines()
     assert shown[0] == "--- blog.Post.body pk=1 (now)" and not any("pages.Page" in line for line in shown)
-    assert shown[-2:] == ["... and 1 more row", f"would change 2 rows, recorded in {ops.record_path(run)}"]
+    assert shown[-3:-1] == ["... and 1 more row", f"would change 2 rows, recorded in {ops.record_path(run)}"]
 
 
 def test_a_model_that_failed_leaves_the_record_of_those_that_committed_for_the_undo(settings, site, monkeypatch):
