@@ -187,7 +187,8 @@ def render(result: dict | None) -> list[str]:
         f"{max(result['rewrite_peak_mb']):.0f} MB | {verdict(rewrite, TARGET_REWRITE_SECONDS)} | {to_peer(rewrite)} |",
         f"| its rewrite step | {rewrite_step:.1f} | | {verdict(rewrite_step, TARGET_REWRITE_SECONDS)} | "
         f"{to_peer(rewrite_step)} |",
-        f"| its plan step (the dry run) | {plan:.1f} | | | {to_peer(plan)} |",
+        f"| its plan step (a rewrite runs no dry run of its own: it holds rows to the operator's last, none here) "
+        f"| {plan:.1f} | | | {to_peer(plan)} |",
         f"| `UPDATE … REPLACE()` by sqlite3 over SSH (the peer: {result['peer_changed']:,} rows; sqlite3's own "
         f"timer {peer_sqlite:.2f} s) | {peer:.2f} | | | 1.00x |", "",
         "Every run: " + "; ".join(
