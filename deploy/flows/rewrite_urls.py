@@ -30,6 +30,7 @@ from ..engine.runner import Runner, Step, execute_run
 from ..errors import PreflightError, RemoteError
 from ..site.edits import content_urls as edits
 from ..site.edits.dry_run_plan import SavedPlan, check_same_urls
+from ..site.facts.content_urls import StorageUrls
 from ..site.ops import content_urls as ops
 from ..site.ops import dry_run_plans
 from ..text_table import counted
@@ -68,7 +69,8 @@ BEFORE_REWRITE = [
 
 def find_names(run: RewriteRun) -> str:
     """Every old media URL's name, every field (no limit: the plan needs them all)."""
-    report = run.state.content.report = ops.find(run, forms(run), names_limit=0, media_root=False)
+    report = run.state.content.report = ops.find(run, forms(run), names_limit=0, media_root=False,
+                                                 storage_urls=True)
     return f"{report.host}, looking for {looked_for(run)}: {report.summary()}"
 
 
@@ -84,7 +86,11 @@ def ask_storage_urls(run: RewriteRun) -> str:
     state = run.state.content
     if not state.in_bucket:
         return "no file to ask for"
-    state.urls = ops.storage_urls(run, state.in_bucket)
+    found = state.report.storage
+    if found is not None and state.in_bucket <= found.urls.keys():   # the find's start-up answered it
+        state.urls = StorageUrls(found.backend, found.local, {name: found.urls[name] for name in state.in_bucket})
+    else:
+        state.urls = ops.storage_urls(run, state.in_bucket)
     example = next(iter(sorted(state.urls.urls.items())), None)
     return (f"{state.urls.backend}: {counted(len(state.urls.urls), 'URL')}"
             + (f", e.g. {example[0]} -> {example[1]}" if example else ""))

@@ -436,3 +436,17 @@ def test_the_find_and_the_dry_run_say_the_same_whether_one_process_reads_or_seve
     results = {parts: rewrite.parse_rewrite(output, "web1") for parts, output in dry.items()}
     assert results[1] == results[3]
     assert len(results[1].rows) == 5 and len(results[1].planned) > 1000
+
+
+def test_the_find_with_storage_urls_gives_what_the_storage_urls_command_gives(seeded):
+    """The rewrite's find asks the storage's URLs in the same start-up (``--storage-urls``): exactly those the
+    storage-urls command gives the URL-form names it lists."""
+    on_s3 = host(seeded, "settings_s3")
+    report = content_urls.parse_find(run(content_urls.find_command(on_s3, FORMS, names_limit=0, storage_urls=True)),
+                                     "web1", FORMS)
+    names = report.names()
+    asked = content_urls.parse_storage_urls(
+        run(content_urls.storage_urls_command(on_s3), content_urls.storage_urls_input(names)), "web1")
+    assert report.storage == asked and set(asked.urls) == names and len(names) == 4
+    plain = content_urls.parse_find(run(content_urls.find_command(on_s3, FORMS, names_limit=0)), "web1", FORMS)
+    assert plain.storage is None

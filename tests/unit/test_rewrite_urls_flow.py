@@ -54,9 +54,14 @@ def site(monkeypatch):
     """The content host's site: its content (ROWS hold old URLs until rewritten), its bucket, its storage."""
     held = {"rows": list(ROWS), "rewrites": [], "restores": []}
 
-    def find(run, forms, names_limit=facts.NAMES_LIMIT, media_root=True):
+    def find(run, forms, names_limit=facts.NAMES_LIMIT, media_root=True, storage_urls=False):
         fields = [BODY, DATA] if held["rows"] else []
-        return facts.parse_find(printed({"fields": fields, "fields_scanned": 9}), "web2", forms)
+        found = {"fields": fields, "fields_scanned": 9}
+        if storage_urls:   # the program's --storage-urls: the URL of every name listed, by the find's start-up
+            names = sorted({name for field in fields for name in field["names"]})
+            found["storage"] = {"backend": "storages.backends.s3.S3Storage", "local": False,
+                                "urls": {name: BUCKET + name for name in names}}
+        return facts.parse_find(printed(found), "web2", forms)
 
     def result(rows, dry_run, shown=0):
         """The program's: each row's key and hash and the first ``shown`` whole (a dry run), or counts only."""
@@ -79,8 +84,11 @@ def site(monkeypatch):
         return record_edits.RestoreResult("web2", len(rows), 0, ())
     monkeypatch.setattr(ops, "find", find)
     monkeypatch.setattr(ops, "in_bucket", lambda run, names: set(names) - {"b.pdf"})
-    monkeypatch.setattr(ops, "storage_urls", lambda run, names: StorageUrls(
-        "storages.backends.s3.S3Storage", False, {name: BUCKET + name for name in names}))
+    def storage_urls(run, names):
+        held["storage_asked"] += 1
+        return StorageUrls("storages.backends.s3.S3Storage", False, {name: BUCKET + name for name in names})
+    held["storage_asked"] = 0
+    monkeypatch.setattr(ops, "storage_urls", storage_urls)
     monkeypatch.setattr(ops, "dry_run", dry_run)
     monkeypatch.setattr(ops, "rewrite", rewrite)
     monkeypatch.setattr(ops, "restore", restore)
@@ -100,6 +108,7 @@ def test_the_rewrite_is_recorded_mode_600_its_undo_restores_it_and_a_second_run_
     run = FakeRun(settings)
     said = [step.apply(run) for step in steps_of(run, *READ)]
     assert said[1] == "2 of the 3 files they name are in s3://my-media/"
+    assert said[2].startswith("storages.backends.s3.S3Storage: 2 URLs, e.g. ") and site["storage_asked"] == 0
     assert said[3].splitlines()[:2] == ["2 files: their old URLs become the storage's URLs",
                                         "1 file left as it is: not in the bucket (e.g. b.pdf)"]
     [rewrite] = steps_of(run, "rewrite old media URLs to the storage's")

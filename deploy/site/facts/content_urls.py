@@ -98,8 +98,10 @@ def command(host: HostSettings, arguments: Sequence[str], env_file: str | None =
 
 
 def find_command(host: HostSettings, forms: UrlForms, media_root: str | None = None, names_limit: int = NAMES_LIMIT,
-                 env_file: str | None = None, switch_name: str = "USE_S3") -> str:
+                 env_file: str | None = None, switch_name: str = "USE_S3", storage_urls: bool = False) -> str:
+    """The find; with ``storage_urls`` the storage's URL for each name listed too (the rewrite's plan asks it)."""
     words = ["find", *forms.arguments(), "--names-limit", str(names_limit)]
+    words += ["--storage-urls"] if storage_urls else []
     if media_root:
         words += ["--media-root", media_root]
     return command(host, words, env_file, switch_name)
@@ -192,6 +194,7 @@ class ContentReport:
     fields: tuple[FieldReport, ...]
     errors: tuple[str, ...] = ()
     storage_hosts: tuple[str, ...] = ()   # the site's storage serves from these now (MEDIA_URL's, the storage's URLs')
+    storage: "StorageUrls | None" = None   # with --storage-urls: the URL the storage gives each name listed
 
     def names(self, form: str = "url") -> set[str]:
         return {name for report in self.fields if report.form == form for name in report.names}
@@ -264,7 +267,9 @@ def parse_find(output: str, host: str, forms: UrlForms) -> ContentReport:
                                on_storage=item.get("on_storage", 0))   # an older program's output has none
                    for item in data["fields"])
     errors = tuple(f"{item['field']}: {item['error']}" for item in data.get("errors", ()))
-    return ContentReport(host, forms, data["fields_scanned"], fields, errors, tuple(data.get("storage_hosts", ())))
+    storage = data.get("storage")
+    return ContentReport(host, forms, data["fields_scanned"], fields, errors, tuple(data.get("storage_hosts", ())),
+                         StorageUrls(storage["backend"], storage["local"], dict(storage["urls"])) if storage else None)
 
 
 @dataclass(frozen=True)

@@ -1,6 +1,7 @@
 """Old media URLs the site's content stores (rich text, pasted links, JSON): found, rewritten, put back.
 
     SITE_PYTHON content_url_tool.py find [--media-url URL] [--host HOST ...] [--media-root DIR] [--names-limit N]
+                                         [--storage-urls]
     SITE_PYTHON content_url_tool.py rewrite [--media-url URL] [--host HOST ...] [--dry-run] [--record FILE]
                                             [--shown N] [--hashes] < PLAN
     SITE_PYTHON content_url_tool.py restore < RECORD
@@ -20,7 +21,8 @@ settings.MEDIA_ROOT, a leading ~ the user's home).
   MEDIA_URL: it follows the switch).  One line: MARKER {"fields": [{"field": "app.Model.field", "form":
   "url" | "path", "rows", "urls", "examples", "names" (up to --names-limit, 0: all), "names_total",
   "on_disk", "missing_on_disk", "foreign_hosts", "on_storage" (URLs on the storage's own hosts: "storage_hosts",
-  MEDIA_URL's and the default storage's), ...}], "storage_hosts": [...], "errors": [...]}.
+  MEDIA_URL's and the default storage's), ...}], "storage_hosts": [...], "errors": [...]}; with --storage-urls,
+  "storage": what storage-urls says of the URL-form names listed.
 - rewrite: content_url_rewrite.py; restore: content_url_rows.py.
 - storage-urls: NAMES is a JSON list; prints the default storage's class, whether it is on disk, and the
   URL it gives each name now.
@@ -145,8 +147,12 @@ def find(args, forms):
         if urls.report["rows"] or urls.report["foreign_hosts"]:
             reports.append(urls.done(args.names_limit, hosts))
         reports += [report for report in paths if report["field"] == label(model, field)]
-    return {"media_url": forms.path, "hosts": sorted(forms.hosts), "relative": forms.relative, "media_root": root,
-            "storage_hosts": hosts, "fields_scanned": len(fields), "fields": reports, "errors": errors}
+    found = {"media_url": forms.path, "hosts": sorted(forms.hosts), "relative": forms.relative, "media_root": root,
+             "storage_hosts": hosts, "fields_scanned": len(fields), "fields": reports, "errors": errors}
+    if args.storage_urls:  # the rewrite's next question, answered by this start-up: each URL-form name's URL now
+        found["storage"] = storage_report(sorted({name for report in reports if report["form"] == "url"
+                                                  for name in report["names"]}))
+    return found
 
 
 def storage_hosts(forms):
@@ -211,9 +217,13 @@ def path_field(field, kind):
 
 
 def storage_urls(args, forms):
+    return storage_report(json.loads(sys.stdin.read() or "[]"))
+
+
+def storage_report(names):
+    """The default storage's class, whether it is on disk, and the URL it gives each of ``names`` now."""
     from django.core.files.storage import default_storage
     from django.utils.functional import empty
-    names = json.loads(sys.stdin.read() or "[]")
     if default_storage._wrapped is empty:
         default_storage._setup()
     storage = default_storage._wrapped
@@ -249,6 +259,8 @@ def parser():
         if name == "find":
             command.add_argument("--media-root", help="default settings.MEDIA_ROOT")
             command.add_argument("--names-limit", type=int, default=1000, help="names listed a field; 0: all")
+            command.add_argument("--storage-urls", action="store_true",
+                                 help="also the default storage's URL for each name listed (as storage-urls)")
         else:
             command.add_argument("--dry-run", action="store_true")
             command.add_argument("--record", help="append the rows changed to this new file (mode 600)")
