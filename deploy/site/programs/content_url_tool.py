@@ -40,7 +40,6 @@ import traceback
 from urllib.parse import urlsplit
 
 MARKER = "MEDIA-CUTOVER-CONTENT "
-EXAMPLES = 3
 # A CharField whose whole value may be a file's path relative to MEDIA_ROOT: no scheme, not absolute, an
 # extension.  A regex every Django database runs (SQLite through Django's own REGEXP function).
 PATH_VALUE = r'^[^/<>":][^<>":]*\.[A-Za-z0-9]{1,8}$'
@@ -49,72 +48,9 @@ NOT_PATHS = ("EmailField", "URLField", "SlugField")
 if "Forms" not in globals():  # run as a file: its parts are the modules beside it
     sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
     from content_url_finder import Forms, name_of, strings  # noqa: E402
-    from content_url_parts import in_parts, parts_wanted, share  # noqa: E402
+    from content_url_parts import EXAMPLES, Tally, in_parts, parts_wanted, share  # noqa: E402
     from content_url_rows import Refused, candidates, content_models, label, restore, text_fields  # noqa: E402
     from content_url_rewrite import rewrite  # noqa: E402
-
-
-class Tally:
-    """What one field holds in one form: rows, URLs, examples, distinct names and which are on disk.  Each
-    example and name keeps the key of the row it was first seen in (its position, or its integer pk), so
-    that the tallies of a field's shares (content_url_parts) merge into what one reading would have said."""
-
-    def __init__(self, name, kind, form):
-        self.report = {"field": name, "type": kind, "form": form, "candidates": 0, "rows": 0, "urls": 0,
-                       "examples": [], "foreign_hosts": {}, "on_storage": 0, "unnamed": 0}
-        self.names = {}      # name: (key, on disk?)
-        self.examples = {}   # raw URL: key, the first EXAMPLES seen
-
-    def add(self, found, key, on_disk):
-        """Count one occurrence; True when it is an old media URL."""
-        report = self.report
-        if not found.ours:  # another host's /media/ path (or the storage's own, told apart in done())
-            report["foreign_hosts"][found.host] = report["foreign_hosts"].get(found.host, 0) + 1
-            return False
-        report["urls"] += 1
-        key = (key, report["urls"])  # the row's, then the URL's place in this tally: the order of one reading
-        if len(self.examples) < EXAMPLES and found.raw not in self.examples:
-            self.examples[found.raw] = key
-        if found.name is None:
-            report["unnamed"] += 1
-        elif found.name not in self.names:
-            self.names[found.name] = (key, on_disk(found.name))
-        return True
-
-    def state(self):
-        return self.report, self.names, self.examples
-
-    @classmethod
-    def merged(cls, states):
-        """One tally of the shares' states: counts added, the first examples and names by key."""
-        first = states[0][0]
-        tally = cls(first["field"], first["type"], first["form"])
-        report = tally.report
-        for share, names, examples in states:
-            for count in ("candidates", "rows", "urls", "unnamed"):
-                report[count] += share[count]
-            for host, count in share["foreign_hosts"].items():
-                report["foreign_hosts"][host] = report["foreign_hosts"].get(host, 0) + count
-            for name, (key, present) in names.items():
-                if name not in tally.names or key < tally.names[name][0]:
-                    tally.names[name] = (key, present)
-            for raw, key in examples.items():
-                tally.examples[raw] = min(key, tally.examples.get(raw, key))
-        tally.names = dict(sorted(tally.names.items(), key=lambda item: item[1][0]))
-        tally.examples = dict(sorted(tally.examples.items(), key=lambda item: item[1])[:EXAMPLES])
-        return tally
-
-    def done(self, limit, storage_hosts=()):
-        """The report: URLs on the storage's own hosts (after a rewrite) counted apart from other hosts'."""
-        foreign = dict(self.report["foreign_hosts"])
-        on_storage = sum(foreign.pop(host) for host in list(foreign) if host in storage_hosts)
-        names = list(self.names)
-        hosts = sorted(foreign.items(), key=lambda item: -item[1])[:10]
-        return dict(self.report, names=names if limit <= 0 else names[:limit], names_total=len(names),
-                    examples=list(self.examples), on_storage=self.report["on_storage"] + on_storage,
-                    on_disk=sum(1 for _, present in self.names.values() if present),
-                    missing_on_disk=[name for name, (_, present) in self.names.items() if not present][:20],
-                    foreign_hosts=dict(hosts))
 
 
 def find(args, forms):
