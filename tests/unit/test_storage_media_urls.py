@@ -146,3 +146,59 @@ def test_the_probe_says_whether_urls_are_signed_and_their_base_never_the_url(tmp
     assert (found["no_key"]["signed_url"], found["no_key"]["url_base"]) == (None, None)   # no key: said, not raised
     assert (found["disk"]["signed_url"], found["disk"]["url_base"], found["disk"]["querystring_auth"]) == (
         None, None, None)
+
+
+RETRIES = '''
+import json
+from botocore.exceptions import ClientError, ConnectionClosedError
+slow = ClientError({"Error": {"Code": "SlowDown", "Message": "Please reduce your request rate."},
+                    "ResponseMetadata": {"HTTPStatusCode": 503}}, "PutObject")
+denied = ClientError({"Error": {"Code": "AccessDenied"}, "ResponseMetadata": {"HTTPStatusCode": 403}}, "PutObject")
+reset = ConnectionClosedError(endpoint_url="http://127.0.0.1:1")
+waits, calls = [], []
+def flaky():
+    calls.append(1)
+    if len(calls) < 4:
+        raise [slow, reset, slow][len(calls) - 1]
+    return "stored"
+found = {"transient": [transient(slow), transient(reset), transient(denied)], "result": again(flaky, waits.append),
+         "calls": len(calls), "waits": waits}
+calls.clear()
+def refused():
+    calls.append(1)
+    raise denied
+try:
+    again(refused, waits.append)
+except ClientError as error:
+    found["denied"] = [len(calls), error.response["Error"]["Code"]]
+calls.clear()
+def stumbling():
+    calls.append(1)
+    raise slow
+try:
+    again(stumbling, lambda seconds: None)
+except ClientError:
+    found["gave_up_after"] = len(calls)
+print(json.dumps(found))
+'''
+
+
+@needs_django
+def test_the_write_check_rides_out_a_stumbling_store_but_not_a_refusal(tmp_path):
+    """The staged check's store test (the site's own key, through its storage): a 503 SlowDown or a reset is
+    tried again (each request up to WRITE_ATTEMPTS, waits doubling), an AccessDenied fails at once, and a
+    store that keeps stumbling fails after WRITE_ATTEMPTS.  Found by the store-faults test: one SlowDown too
+    many through the site's own boto3 (3 tries) read as "check the AWS keys"."""
+    tree = ast.parse(program("storage_probe.py"))
+    keep = [node for node in tree.body if isinstance(node, ast.FunctionDef) and node.name in ("transient", "again")
+            or isinstance(node, ast.Assign) and getattr(node.targets[0], "id", None) in (
+                "WRITE_ATTEMPTS", "TRANSIENT_CODES", "TRANSIENT_ERRORS")]
+    source = ast.unparse(ast.Module(body=keep, type_ignores=[]))
+    done = subprocess.run([site_python(), "-c", source + RETRIES], cwd=tmp_path, capture_output=True, text=True,
+                          timeout=60)
+    assert done.returncode == 0, done.stderr
+    found = json.loads(done.stdout)
+    assert found["transient"] == [True, True, False]
+    assert (found["result"], found["calls"], found["waits"]) == ("stored", 4, [0.2, 0.4, 0.8])
+    assert found["denied"] == [1, "AccessDenied"]
+    assert found["gave_up_after"] == 6

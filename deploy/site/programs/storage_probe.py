@@ -67,9 +67,34 @@ def describe(alias):
                            "failures": getattr(storage, "failures", None)}
     return found
 
+WRITE_ATTEMPTS = 6   # each of the check's requests, through the site's own boto3 (which retries 2 more times itself)
+TRANSIENT_CODES = ("SlowDown", "ServiceUnavailable", "InternalError", "RequestTimeout", "Throttling",
+                   "RequestLimitExceeded", "500", "502", "503", "504")
+TRANSIENT_ERRORS = ("ConnectionClosedError", "ReadTimeoutError", "ConnectTimeoutError", "ResponseStreamingError",
+                    "IncompleteReadError", "ProtocolError", "ConnectionResetError")
+
+def transient(problem):
+    """A store that stumbled (503 SlowDown, a reset), not a key or a setting that is wrong."""
+    response = getattr(problem, "response", None) or {}
+    code = str((response.get("Error") or {}).get("Code", ""))
+    status = (response.get("ResponseMetadata") or {}).get("HTTPStatusCode")
+    return type(problem).__name__ in TRANSIENT_ERRORS or code in TRANSIENT_CODES or status in (500, 502, 503, 504)
+
+def again(action, sleep=None):
+    """``action()``, tried again (up to WRITE_ATTEMPTS, waits doubling from 0.2 s) while it fails transiently:
+    a stumbling store must not read as a bad key."""
+    import time
+    for attempt in range(WRITE_ATTEMPTS):
+        try:
+            return action()
+        except Exception as problem:
+            if attempt == WRITE_ATTEMPTS - 1 or not transient(problem):
+                raise
+            (sleep or time.sleep)(min(2.0, 0.2 * 2 ** attempt))
+
 def write_check():
     """With S3 selected (served, or a mirror's second storage), store, find and delete one small file
-    through the site's own storage and key."""
+    through the site's own storage and key; each request tried again while the store stumbles (``again``)."""
     storage = storages["default"]
     for side in (storage, *(sides(storage) or ())):
         if any(name.endswith(".S3Storage") for name in names(type(side))):
@@ -80,9 +105,10 @@ def write_check():
     import uuid
     from django.core.files.base import ContentFile
     try:
-        name = storage.save(".media-cutover-site-check-%s.txt" % uuid.uuid4().hex, ContentFile(b"media-cutover"))
-        found = storage.exists(name)
-        storage.delete(name)
+        wanted = ".media-cutover-site-check-%s.txt" % uuid.uuid4().hex   # the same name each try: no strays
+        name = again(lambda: storage.save(wanted, ContentFile(b"media-cutover")))
+        found = again(lambda: storage.exists(name))
+        again(lambda: storage.delete(name))
     except Exception as problem:
         kind = type(problem).__name__
         if kind in ("NoCredentialsError", "PartialCredentialsError"):
