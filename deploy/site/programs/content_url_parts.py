@@ -41,10 +41,12 @@ def share(rows, part, parts):
     (position, pk, value): by ``pk % parts`` in the database when the key is an integer, else by position."""
     from django.db import models
     from django.db.models import F
+    from django.db.models.functions import Abs
     if parts == 1:
         return ((position, pk, value) for position, (pk, value) in enumerate(rows.iterator()))
     if isinstance(rows.model._meta.pk, models.IntegerField) and hasattr(rows, "alias"):  # alias: Django 3.2+
-        mine = rows.alias(media_cutover_part=F("pk") % parts).filter(media_cutover_part=part)
+        # Abs: SQL's % keeps the sign, and a negative key's remainder would be no part's (the row never read).
+        mine = rows.alias(media_cutover_part=Abs(F("pk")) % parts).filter(media_cutover_part=part)
         return ((pk, pk, value) for pk, value in mine.iterator())
     return ((position, pk, value) for position, (pk, value) in enumerate(rows.iterator())
             if position % parts == part)

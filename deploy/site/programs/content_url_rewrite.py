@@ -61,16 +61,14 @@ def rewrite(args, forms):
     models = [(model, fields) for model, fields in models if fields]
     summary["fields_scanned"] = sum(len(fields) for _, fields in models)
     whole = None if not args.dry_run else shown[0]   # rows a reader hands back whole (None: every one)
+    parts = parts_wanted()
+    for model, fields in models:   # read and written a model at a time: only one model's rows held at once
+        def read(part, parts, model=model, fields=fields):
+            return [rewritten_share(model, field, kind, forms, urls, part, parts, whole) for field, kind in fields]
 
-    def read(part, parts):
-        return [[rewritten_share(model, field, kind, forms, urls, part, parts, whole) for field, kind in fields]
-                for model, fields in models]
-
-    shares, _ = in_parts(parts_wanted(), read)
-    for index, (model, fields) in enumerate(models):
         try:
-            counts, left = write_model(model, fields, [share[index] for share in shares], expected, args.dry_run,
-                                       record, shown, args.hashes)
+            shares, _ = in_parts(parts, read)
+            counts, left = write_model(model, fields, shares, expected, args.dry_run, record, shown, args.hashes)
             summary["fields"] += counts
             summary["left"] += left
         except Exception as problem:  # its transaction was rolled back: nothing of this model changed

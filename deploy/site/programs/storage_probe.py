@@ -105,10 +105,12 @@ def write_check():
     import uuid
     from django.core.files.base import ContentFile
     try:
-        wanted = ".media-cutover-site-check-%s.txt" % uuid.uuid4().hex   # the same name each try: no strays
+        wanted = ".media-cutover-site-check-%s.txt" % uuid.uuid4().hex   # the same name each try
         name = again(lambda: storage.save(wanted, ContentFile(b"media-cutover")))
         found = again(lambda: storage.exists(name))
         again(lambda: storage.delete(name))
+        if name != wanted:   # a try that stored it, then lost its answer, and a storage that does not overwrite
+            again(lambda: storage.delete(wanted))
     except Exception as problem:
         kind = type(problem).__name__
         if kind in ("NoCredentialsError", "PartialCredentialsError"):
