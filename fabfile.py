@@ -30,4 +30,5 @@ def rollback(c, env=None, dry_run=False, break_lock=False):
     """Back to disk-served media, downloading every file uploaded to the bucket meanwhile."""
     only = [c.original_host] if getattr(c, "original_host", None) else None  # fab -H web1,web2: one host a call
     run_flow("rollback", run_rollback, lambda: load_for_rollback(env, PROJECT_ROOT, only),
-             Options(dry_run=dry_run, break_lock=break_lock))
+             Options(dry_run=dry_run, break_lock=break_lock),
+             done=f"{only[0]} serves media from disk" if only else "every host serves media from disk")

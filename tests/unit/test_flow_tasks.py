@@ -68,9 +68,17 @@ def test_the_rollback_defaults_to_the_last_runs_environment(flows, capsys):
     assert capsys.readouterr().out.endswith("rollback of last done: every host serves media from disk\n")
 
 
-def test_fabs_rollback_prints_the_step_table_only(flows, capsys):
+def test_fabs_rollback_prints_the_step_table_then_its_done_line(flows, capsys):
     fabfile.rollback(MockContext(), env="demo")
-    assert capsys.readouterr().out == TABLE
+    assert capsys.readouterr().out == TABLE + "rollback of demo done: every host serves media from disk\n"
+
+
+def test_fabs_rollback_of_one_host_says_that_host_in_its_done_line(flows, capsys):
+    context = MockContext()
+    context.original_host = "web1"  # fab -H web1: one call a host
+    fabfile.rollback(context, env="demo")
+    assert capsys.readouterr().out == TABLE + "rollback of demo done: web1 serves media from disk\n"
+    assert flows == [("demo", flows[0][1])]
 
 
 def test_a_refused_flow_exits_1_with_its_message(flows, capsys):
