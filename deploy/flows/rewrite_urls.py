@@ -5,7 +5,7 @@
     the URL the site's storage gives each now (the bucket's, or AWS_S3_CUSTOM_DOMAIN's) -> plan (--dry-run:
     the program's dry run, the rows that would change, each one's key and hash as read, and the first DIFFS
     whole, kept under runs/; a rewrite: the operator's last dry run, if any since the last rewrite, which
-    it holds each row to) -> rewrite (one transaction a model; a row changed since the dry run, or between
+    it holds each row to) -> room for the record (on the content host and in runs/: refused without) -> rewrite (one transaction a model; a row changed since the dry run, or between
     its reading and its write, is skipped and named),
     recorded by the program on the content host and fetched once to ``runs/<run id>-<env>-content-urls.record``
     (mode 600: every row's field before and after) -> what remains (as the rewrite counted what it left,
@@ -33,6 +33,7 @@ from ..site.edits.dry_run_plan import SavedPlan, check_same_urls
 from ..site.facts.content_urls import StorageUrls
 from ..site.ops import content_urls as ops
 from ..site.ops import dry_run_plans
+from ..site.ops.record_room import check_record_room
 from ..text_table import counted
 from . import steps
 from .content import SETTINGS_AND_DISK_STEP, forms, looked_for, restore_record, with_disk_settings
@@ -70,7 +71,7 @@ BEFORE_REWRITE = [
 def find_names(run: RewriteRun) -> str:
     """Every old media URL's name, every field (no limit: the plan needs them all)."""
     report = run.state.content.report = ops.find(run, forms(run), names_limit=0, media_root=False,
-                                                 storage_urls=True)
+                                                 storage_urls=True, chars=True)
     return f"{report.host}, looking for {looked_for(run)}: {report.summary()}"
 
 
@@ -117,6 +118,15 @@ def plan(run: RewriteRun) -> str:
     check_same_urls(saved, state.plan.urls, str(path), run.settings.env)
     return "\n".join([*state.plan.lines(), f"each row held to the dry run {saved.run_id} ({path}: "
                       f"{counted(saved.rows(), 'row')}): one changed since, or not in it, is skipped and named"])
+
+
+def room_for_the_record(run: RewriteRun) -> str:
+    """The record's room, on the content host and here (``record_room``): without it the rewrite could not be
+    put back, so it is refused before any row changes."""
+    state = run.state.content
+    if not state.plan or not state.plan.urls:
+        return "nothing to record"
+    return check_record_room(run, state.report)
 
 
 def rewrite(run: RewriteRun) -> str:
@@ -185,6 +195,7 @@ REWRITE = [
     Step("which of their files the bucket holds", look_up_bucket),
     Step("the storage's URL for each", ask_storage_urls),
     Step("plan the rewrite", plan),
+    Step("room for the record", room_for_the_record),
     Step("rewrite old media URLs to the storage's", rewrite, undo=put_back, preview=preview_rewrite),
     Step("what remains", what_remains, preview=lambda run: "would look again"),
 ]

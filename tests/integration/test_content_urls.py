@@ -100,6 +100,8 @@ def test_find_rewrite_and_rollback_of_the_contents_old_media_urls(sandbox, proje
     edit_article(sandbox, int(edited), "<p>edited meanwhile</p>")
     output = invoke(project_root, "rewrite-urls", "--env=sandbox").stdout
     assert "each row held to the dry run " in output, output
+    assert re.search(r"==> room for the record\n    the record of up to \d+ rows takes about [\d.]+ MB: web1 has "
+                     r"[\d,]+ MB free in \S+/content-urls, this machine [\d,]+ MB in \S+/runs\n", output), output
     assert f"gallery.Article.body: changed {rows - 1} rows; skipped 1: pk {edited} (changed since the dry run)" in output, output
     assert f"gallery.Article.data: changed {rows} rows" in output
     [record] = content_records(project_root) - earlier

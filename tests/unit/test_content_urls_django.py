@@ -451,3 +451,43 @@ def test_the_find_with_storage_urls_gives_what_the_storage_urls_command_gives(se
     assert report.storage == asked and set(asked.urls) == names and len(names) == 4
     plain = content_urls.parse_find(run(content_urls.find_command(on_s3, FORMS, names_limit=0)), "web1", FORMS)
     assert plain.storage is None
+
+
+def test_the_rewrites_find_gives_each_fields_characters_as_the_database_sums_them(seeded):
+    """``--chars``: the characters of the rows each URL field's old media URLs are in (the candidates: the
+    database's filter), which the room for the rewrite's record is judged by."""
+    report = content_urls.parse_find(run(content_urls.find_command(host(seeded), FORMS, names_limit=0, chars=True)),
+                                     "web1", FORMS)
+    with sqlite3.connect(seeded / "db.sqlite3") as connection:
+        def chars(table, column):
+            return connection.execute(f"SELECT SUM(LENGTH({column})) FROM {table} WHERE {column} LIKE "
+                                      "'%/static/media/%'").fetchone()[0]
+        expected = {"blog.Post.body": chars("blog_post", "body"), "blog.Post.data": chars("blog_post", "data"),
+                    "blog.Article.summary": chars("blog_article", "summary"),
+                    "blog.Page.content": chars("blog_page", "content"), "blog.Note.text": chars("blog_note", "text")}
+    assert report.chars == expected and all(expected.values())
+    assert content_urls.parse_find(run(content_urls.find_command(host(seeded), FORMS)), "web1", FORMS).chars == {}
+
+
+def test_a_record_that_would_leave_too_little_free_rolls_its_model_back_and_says_so(site, tmp_path):
+    """The program checks each model's lines against the room on the record's filesystem before it commits:
+    asked to keep more free than the disk has, no model commits, the record holds no row, and the message
+    names the directory and the bytes."""
+    on_disk, on_s3 = host(site), host(site, "settings_s3")
+    names = content_urls.parse_find(run(content_urls.find_command(on_disk, FORMS, names_limit=0)), "web1",
+                                    FORMS).names()
+    storage = content_urls.parse_storage_urls(
+        run(content_urls.storage_urls_command(on_s3), content_urls.storage_urls_input(names)), "web1")
+    plan = rewrite.plan_rewrite(names, names, storage.urls.get, FORMS)
+    before = database(site)
+    record = tmp_path / "host" / "content.jsonl"
+    output = run(content_urls.rewrite_command(on_s3, FORMS, dry_run=False, record=str(record), shown=0,
+                                              record_reserve=1 << 60), rewrite.plan_input(plan))
+    assert database(site) == before and record.read_bytes() == b""
+    said = record_edits.record_report(output)
+    assert said["rows"] == 0
+    with pytest.raises(RemoteError) as failed:
+        rewrite.parse_rewrite(output, "web1")
+    assert f"no room for the record in {record.parent}: " in str(failed.value)
+    assert f"bytes are free and {1 << 60} are kept free; free some space there and run the rewrite again" in str(
+        failed.value)

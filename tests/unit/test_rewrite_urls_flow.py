@@ -19,7 +19,7 @@ from deploy.site.facts import content_urls as facts
 from deploy.site.facts.content_urls import StorageUrls
 from deploy.site.host_facts import HostFacts
 from deploy.site.ops import content_urls as ops
-from deploy.site.ops import dry_run_plans
+from deploy.site.ops import dry_run_plans, record_room
 
 from .content_fakes import BODY, DATA, ROWS, FakeRun, printed, settings_fixture  # noqa: F401 (a fixture)
 
@@ -33,7 +33,7 @@ def test_the_flow_is_one_list_of_named_steps_and_only_the_rewrite_changes_anythi
                      "preflight: the sites' settings select the bucket",
                      "take the environment lock", "find old media URLs in the content",
                      "which of their files the bucket holds", "the storage's URL for each", "plan the rewrite",
-                     "rewrite old media URLs to the storage's", "what remains"]
+                     "room for the record", "rewrite old media URLs to the storage's", "what remains"]
     undone = {step.name for step in rewrite_urls.REWRITE if step.undo}
     assert undone == {"take the environment lock", "rewrite old media URLs to the storage's"}
 
@@ -52,11 +52,13 @@ def test_a_site_on_disk_is_refused_before_anything_is_read(settings):
 @pytest.fixture
 def site(monkeypatch):
     """The content host's site: its content (ROWS hold old URLs until rewritten), its bucket, its storage."""
-    held = {"rows": list(ROWS), "rewrites": [], "restores": []}
+    held = {"rows": list(ROWS), "rewrites": [], "restores": [], "chars": 4000}
 
-    def find(run, forms, names_limit=facts.NAMES_LIMIT, media_root=True, storage_urls=False):
+    def find(run, forms, names_limit=facts.NAMES_LIMIT, media_root=True, storage_urls=False, chars=False):
         fields = [BODY, DATA] if held["rows"] else []
         found = {"fields": fields, "fields_scanned": 9}
+        if chars:   # the program's --chars: each field's characters in its rows
+            found["chars"] = {field["field"]: held["chars"] for field in fields}
         if storage_urls:   # the program's --storage-urls: the URL of every name listed, by the find's start-up
             names = sorted({name for field in fields for name in field["names"]})
             found["storage"] = {"backend": "storages.backends.s3.S3Storage", "local": False,
@@ -92,6 +94,7 @@ def site(monkeypatch):
     monkeypatch.setattr(ops, "dry_run", dry_run)
     monkeypatch.setattr(ops, "rewrite", rewrite)
     monkeypatch.setattr(ops, "restore", restore)
+    monkeypatch.setattr(record_room, "free_on_host", lambda run, directory: held.setdefault("host_free", 10 << 30))
     return held
 
 
@@ -134,6 +137,35 @@ def test_the_rewrite_is_recorded_mode_600_its_undo_restores_it_and_a_second_run_
     assert said[3] == "nothing to rewrite"
     assert rewrite.apply(again) == "nothing to rewrite: no row holds an old URL of a file in the bucket"
     assert again.state.content.record is None and len(site["rewrites"]) == 1   # the first run's rewrite, no dry run
+
+
+def test_without_room_for_the_record_on_the_host_or_here_the_rewrite_is_refused_before_any_row_changes(
+        settings, site, monkeypatch):
+    run = FakeRun(settings)
+    for step in steps_of(run, *READ):
+        step.apply(run)
+    [room, rewrite] = steps_of(run, "room for the record", "rewrite old media URLs to the storage's")
+    on_host = f"{settings.tools_dir}/content-urls"
+    # the find: 12 rows in 2 fields of 4,000 characters each: 8,000 x 3 + 12 x 200 bytes, and 64 MiB kept free
+    needed = 8000 * 3 + 12 * 200 + (64 << 20)
+    assert room.apply(run) == (f"the record of up to 12 rows takes about 0.0 MB: web2 has 10,737 MB free in {on_host}, "
+                               f"this machine {record_room.free_here(settings.project_root / 'runs') / 1e6:,.0f} MB "
+                               f"in {settings.project_root / 'runs'}")
+    site["host_free"] = needed - 1
+    with pytest.raises(PreflightError) as refused:
+        room.apply(run)
+    assert str(refused.value) == (f"web2: the rewrite's record of 12 rows needs about {needed:,} bytes in {on_host} "
+                                  f"(8,000 characters of content, twice, with 64 MiB kept free) but its filesystem "
+                                  f"has {needed - 1:,} bytes free: free some space there, then run the rewrite "
+                                  "again; nothing was changed")
+    site["host_free"] = needed
+    assert room.apply(run).startswith("the record of up to 12 rows")   # exactly enough
+    monkeypatch.setattr(record_room, "free_here", lambda directory: 1000)
+    with pytest.raises(PreflightError) as refused:
+        room.apply(run)
+    assert str(refused.value).startswith(f"this machine: the rewrite's record of 12 rows needs about {needed:,} bytes "
+                                         f"in {settings.project_root / 'runs'} ")
+    assert site["rewrites"] == [] and rewrite is not None   # the step before the rewrite: nothing written
 
 
 def test_the_dry_run_shows_each_change_as_a_diff_and_writes_nothing(settings, site):

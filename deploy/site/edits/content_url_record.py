@@ -142,3 +142,29 @@ def parse_restore(output: str, host: str) -> RestoreResult:
 def put_back_rows(rows: Iterable[RowChange], result: RestoreResult) -> list[RowChange]:
     """The rows of a record this restore put back (``result.keys``), in the record's order."""
     return [row for row in rows if row.key in result.keys]
+
+
+# --- the room the record takes ---------------------------------------------------------------------
+
+RECORD_PER_CHAR = 3     # each changed row's value twice (before, after: longer URLs), JSON-escaped: the sandbox's
+                        # 100,000 articles, 72 million characters, made a 197 MB record (2.7 bytes a character)
+RECORD_PER_ROW = 200    # a line's model, field, key, hash and punctuation
+RECORD_MARGIN = 64 << 20   # left free besides: the program keeps as much free on the host (RECORD_RESERVE)
+
+
+def record_estimate(chars: int, rows: int) -> int:
+    """The bytes a rewrite's record of ``rows`` rows whose values hold ``chars`` characters takes, about
+    (content mostly ASCII; the program checks each model's exact lines on the host before it commits)."""
+    return chars * RECORD_PER_CHAR + rows * RECORD_PER_ROW
+
+
+def record_room_problem(where: str, directory: str, chars: int, rows: int, free: int) -> str | None:
+    """One line naming the place, the directory, the bytes the record needs (with the margin) and the bytes
+    free; None if it fits."""
+    needed = record_estimate(chars, rows) + RECORD_MARGIN
+    if rows == 0 or needed <= free:
+        return None
+    return (f"{where}: the rewrite's record of {counted(rows, 'row')} needs about {needed:,} bytes in {directory} "
+            f"({chars:,} characters of content, twice, with {RECORD_MARGIN >> 20} MiB kept free) but its "
+            f"filesystem has {free:,} bytes free: free some space there, then run the rewrite again; nothing "
+            "was changed")

@@ -98,10 +98,13 @@ def command(host: HostSettings, arguments: Sequence[str], env_file: str | None =
 
 
 def find_command(host: HostSettings, forms: UrlForms, media_root: str | None = None, names_limit: int = NAMES_LIMIT,
-                 env_file: str | None = None, switch_name: str = "USE_S3", storage_urls: bool = False) -> str:
-    """The find; with ``storage_urls`` the storage's URL for each name listed too (the rewrite's plan asks it)."""
+                 env_file: str | None = None, switch_name: str = "USE_S3", storage_urls: bool = False,
+                 chars: bool = False) -> str:
+    """The find; with ``storage_urls`` the storage's URL for each name listed too (the rewrite's plan asks it),
+    with ``chars`` each field's characters in the rows holding old media URLs (the room its record takes)."""
     words = ["find", *forms.arguments(), "--names-limit", str(names_limit)]
     words += ["--storage-urls"] if storage_urls else []
+    words += ["--chars"] if chars else []
     if media_root:
         words += ["--media-root", media_root]
     return command(host, words, env_file, switch_name)
@@ -109,13 +112,14 @@ def find_command(host: HostSettings, forms: UrlForms, media_root: str | None = N
 
 def rewrite_command(host: HostSettings, forms: UrlForms, dry_run: bool, record: str | None = None,
                     env_file: str | None = None, switch_name: str = "USE_S3", shown: int | None = None,
-                    hashes: bool = False) -> str:
+                    hashes: bool = False, record_reserve: int | None = None) -> str:
     """The rewrite; its plan on stdin (``edits.content_urls.plan_input``).  ``record``: a new file on the
     host the rows are written to before each commit (the caller fetches it: ``edits.RecordCheck``);
     ``shown``: the rows printed whole (None: every one); ``hashes``: every row's key and hash printed (a
-    dry run's plan)."""
+    dry run's plan); ``record_reserve``: the bytes the record leaves free (None: the program's 64 MiB)."""
     words = ["rewrite", *forms.arguments(), *(["--dry-run"] if dry_run else [])]
     words += ["--record", record] if record else []
+    words += ["--record-reserve", str(int(record_reserve))] if record_reserve is not None else []
     words += ["--shown", str(int(shown))] if shown is not None else []
     words += ["--hashes"] if hashes else []
     return command(host, words, env_file, switch_name)
@@ -195,6 +199,7 @@ class ContentReport:
     errors: tuple[str, ...] = ()
     storage_hosts: tuple[str, ...] = ()   # the site's storage serves from these now (MEDIA_URL's, the storage's URLs')
     storage: "StorageUrls | None" = None   # with --storage-urls: the URL the storage gives each name listed
+    chars: dict[str, int] = field(default_factory=dict)   # with --chars: app.Model.field: characters of its rows
 
     def names(self, form: str = "url") -> set[str]:
         return {name for report in self.fields if report.form == form for name in report.names}
@@ -269,7 +274,8 @@ def parse_find(output: str, host: str, forms: UrlForms) -> ContentReport:
     errors = tuple(f"{item['field']}: {item['error']}" for item in data.get("errors", ()))
     storage = data.get("storage")
     return ContentReport(host, forms, data["fields_scanned"], fields, errors, tuple(data.get("storage_hosts", ())),
-                         StorageUrls(storage["backend"], storage["local"], dict(storage["urls"])) if storage else None)
+                         StorageUrls(storage["backend"], storage["local"], dict(storage["urls"])) if storage else None,
+                         {name: int(count) for name, count in data.get("chars", {}).items()})
 
 
 @dataclass(frozen=True)

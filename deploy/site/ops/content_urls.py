@@ -88,13 +88,14 @@ def _switch(run: Run, host: HostSettings) -> tuple[str | None, str]:
 
 
 def find(run: Run, forms: UrlForms, names_limit: int = facts.NAMES_LIMIT, media_root: bool = True,
-         storage_urls: bool = False) -> ContentReport:
+         storage_urls: bool = False, chars: bool = False) -> ContentReport:
     """Every field holding old media URLs, with its counts and names (up to ``names_limit`` a field, 0:
-    all), and with ``storage_urls`` the URL the storage gives each name (``report.storage``); journaled
-    (``ContentUrlCounts``: `invoke status` reads the last)."""
+    all), with ``storage_urls`` the URL the storage gives each name (``report.storage``), with ``chars`` the
+    characters of each field's rows (``report.chars``); journaled (``ContentUrlCounts``: `invoke status` reads
+    the last)."""
     host = content_host(run)
     command = facts.find_command(host, forms, run.settings.media_root if media_root else None, names_limit,
-                                 *_switch(run, host), storage_urls=storage_urls)
+                                 *_switch(run, host), storage_urls=storage_urls, chars=chars)
     report = facts.parse_find(_program(run, command, b"", "looking for old media URLs in the content"),
                               host.alias, forms)
     run.journal.record(counts_of(report))

@@ -54,7 +54,7 @@ def read_plan(text, forms):
 
 def rewrite(args, forms):
     urls, expected = read_plan(sys.stdin.read(), forms)
-    record = Record(args.record) if args.record and not args.dry_run else None
+    record = Record(args.record, args.record_reserve) if args.record and not args.dry_run else None
     shown = [args.shown if args.shown is not None and args.shown >= 0 else None]  # ROW lines still to print
     summary = {"dry_run": args.dry_run, "fields": [], "failed": [], "left": [], "fields_scanned": 0}
     models = [(model, list(text_fields(model))) for model in content_models()]

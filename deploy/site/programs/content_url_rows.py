@@ -55,9 +55,9 @@ def label(model, field=None):
     return model._meta.label + ("." + field.name if field is not None else "")
 
 
-def candidates(model, field, kind, forms):
-    """(pk, value) of the rows whose value contains an old media URL's path, filtered by the database.
-    A JSONField is cast to text first: its own ``contains`` is JSON containment (and SQLite has none)."""
+def candidate_rows(model, field, kind, forms):
+    """(the rows whose value contains an old media URL's path, filtered by the database; the column of their
+    text).  A JSONField is cast to text first: its own ``contains`` is JSON containment (and SQLite has none)."""
     from django.db.models import Q, TextField
     from django.db.models.functions import Cast
     rows, column = model._base_manager.all(), field.attname  # not the default manager: it may hide rows
@@ -66,7 +66,21 @@ def candidates(model, field, kind, forms):
     condition = Q()
     for term, insensitive in forms.database_terms():
         condition |= Q(**{column + ("__icontains" if insensitive else "__contains"): term})
-    return rows.filter(condition).values_list("pk", field.attname)
+    return rows.filter(condition), column
+
+
+def candidates(model, field, kind, forms):
+    """(pk, value) of the candidate rows."""
+    return candidate_rows(model, field, kind, forms)[0].values_list("pk", field.attname)
+
+
+def candidate_chars(model, field, kind, forms):
+    """The characters of the candidate rows' values, summed by the database: a rewrite's record holds each
+    changed row's value twice (before and after), so its room is judged by them."""
+    from django.db.models import Sum
+    from django.db.models.functions import Length
+    rows, column = candidate_rows(model, field, kind, forms)
+    return rows.aggregate(media_cutover_chars=Sum(Length(column)))["media_cutover_chars"] or 0
 
 
 class CompareAndSet:
@@ -153,18 +167,29 @@ class CompareAndSet:
             return cursor.rowcount
 
 
+RECORD_RESERVE = 64 << 20   # bytes the record leaves free on its filesystem: the site writes uploads there too
+
+
 class Record:
     """The rows' record on this host: a new file (mode 600), each model's lines appended and fsynced before
-    its commit; its rows, bytes and sha256 counted as written."""
+    its commit; its rows, bytes and sha256 counted as written.  A model's lines that would leave less than
+    ``reserve`` bytes free on the record's filesystem are refused (Refused, in the model's transaction: it
+    is rolled back), so a rewrite never fills the site's disk, and never commits what it could not record."""
 
-    def __init__(self, path):
-        self.path = os.path.expanduser(path)
+    def __init__(self, path, reserve=RECORD_RESERVE):
+        self.path, self.reserve = os.path.expanduser(path), reserve
         os.makedirs(os.path.dirname(self.path) or ".", mode=0o700, exist_ok=True)
         self.file = os.fdopen(os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600), "wb")
         self.sha256, self.rows, self.bytes = hashlib.sha256(), 0, 0
 
     def write(self, lines):
         data = "".join(line + "\n" for line in lines).encode("utf-8")
+        filesystem = os.statvfs(self.path)
+        free = filesystem.f_bavail * filesystem.f_frsize
+        if free - len(data) < self.reserve:
+            raise Refused("no room for the record in %s: %d rows take %d bytes, %d bytes are free and %d are kept "
+                          "free; free some space there and run the rewrite again"
+                          % (os.path.dirname(self.path), len(lines), len(data), free, self.reserve))
         self.file.write(data)
         self.file.flush()
         os.fsync(self.file.fileno())

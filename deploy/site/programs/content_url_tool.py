@@ -1,9 +1,9 @@
 """Old media URLs the site's content stores (rich text, pasted links, JSON): found, rewritten, put back.
 
     SITE_PYTHON content_url_tool.py find [--media-url URL] [--host HOST ...] [--media-root DIR] [--names-limit N]
-                                         [--storage-urls]
+                                         [--storage-urls] [--chars]
     SITE_PYTHON content_url_tool.py rewrite [--media-url URL] [--host HOST ...] [--dry-run] [--record FILE]
-                                            [--shown N] [--hashes] < PLAN
+                                            [--record-reserve BYTES] [--shown N] [--hashes] < PLAN
     SITE_PYTHON content_url_tool.py restore < RECORD
     SITE_PYTHON content_url_tool.py storage-urls < NAMES
 
@@ -22,7 +22,8 @@ settings.MEDIA_ROOT, a leading ~ the user's home).
   "url" | "path", "rows", "urls", "examples", "names" (up to --names-limit, 0: all), "names_total",
   "on_disk", "missing_on_disk", "foreign_hosts", "on_storage" (URLs on the storage's own hosts: "storage_hosts",
   MEDIA_URL's and the default storage's), ...}], "storage_hosts": [...], "errors": [...]}; with --storage-urls,
-  "storage": what storage-urls says of the URL-form names listed.
+  "storage": what storage-urls says of the URL-form names listed; with --chars, "chars": each URL-form field's
+  characters in its candidate rows (the room a rewrite's record takes is judged by them).
 - rewrite: content_url_rewrite.py; restore: content_url_rows.py.
 - storage-urls: NAMES is a JSON list; prints the default storage's class, whether it is on disk, and the
   URL it gives each name now.
@@ -49,7 +50,8 @@ if "Forms" not in globals():  # run as a file: its parts are the modules beside 
     sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
     from content_url_finder import Forms, name_of, strings  # noqa: E402
     from content_url_parts import EXAMPLES, Tally, in_parts, parts_wanted, share  # noqa: E402
-    from content_url_rows import Refused, candidates, content_models, label, restore, text_fields  # noqa: E402
+    from content_url_rows import (RECORD_RESERVE, Refused, candidate_chars, candidates, content_models, label, restore,  # noqa: E402
+                                  text_fields)
     from content_url_rewrite import rewrite  # noqa: E402
 
 
@@ -67,11 +69,12 @@ def find(args, forms):
     def read(part, parts):  # every field's share of its candidate rows: (label, state or error)
         return [tally_share(model, field, kind, forms, on_disk, part, parts) for model, field, kind in fields]
 
-    def meanwhile():  # the parent, while the shares are read: the storage's hosts and the path fields
+    def meanwhile():  # the parent, while the shares are read: the storage's hosts, the path fields, the sizes
         return storage_hosts(forms), [scan_paths(model, field, on_disk, args.names_limit)
-                                      for model, field, kind in fields if path_field(field, kind)]
+                                      for model, field, kind in fields if path_field(field, kind)], \
+            chars(fields, forms) if args.chars else None
 
-    shares, (hosts, paths) = in_parts(parts_wanted(), read, meanwhile)
+    shares, (hosts, paths, sizes) = in_parts(parts_wanted(), read, meanwhile)
     reports, errors = [], []
     for index, (model, field, kind) in enumerate(fields):
         states = [share[index] for share in shares]
@@ -85,10 +88,25 @@ def find(args, forms):
         reports += [report for report in paths if report["field"] == label(model, field)]
     found = {"media_url": forms.path, "hosts": sorted(forms.hosts), "relative": forms.relative, "media_root": root,
              "storage_hosts": hosts, "fields_scanned": len(fields), "fields": reports, "errors": errors}
+    if sizes is not None:
+        found["chars"] = dict((report["field"], sizes.get(report["field"], 0)) for report in reports
+                              if report["form"] == "url" and report["rows"])
     if args.storage_urls:  # the rewrite's next question, answered by this start-up: each URL-form name's URL now
         found["storage"] = storage_report(sorted({name for report in reports if report["form"] == "url"
                                                   for name in report["names"]}))
     return found
+
+
+def chars(fields, forms):
+    """Each text field's characters in its candidate rows (``candidate_chars``); a field the database cannot
+    sum is left out (its reading says why)."""
+    sizes = {}
+    for model, field, kind in fields:
+        try:
+            sizes[label(model, field)] = candidate_chars(model, field, kind, forms)
+        except Exception:
+            pass
+    return sizes
 
 
 def storage_hosts(forms):
@@ -197,9 +215,14 @@ def parser():
             command.add_argument("--names-limit", type=int, default=1000, help="names listed a field; 0: all")
             command.add_argument("--storage-urls", action="store_true",
                                  help="also the default storage's URL for each name listed (as storage-urls)")
+            command.add_argument("--chars", action="store_true",
+                                 help="also each field's characters in the rows holding old media URLs")
         else:
             command.add_argument("--dry-run", action="store_true")
             command.add_argument("--record", help="append the rows changed to this new file (mode 600)")
+            command.add_argument("--record-reserve", type=int, default=RECORD_RESERVE,
+                                 help="bytes the record leaves free on its filesystem (a model that would take "
+                                      "more is rolled back)")
             command.add_argument("--shown", type=int, help="print the whole of at most this many rows (default all)")
             command.add_argument("--hashes", action="store_true", help="print each row's model, field, pk and hash")
     commands.add_parser("restore")
