@@ -1,8 +1,10 @@
-"""The sync tools' command lines: the upload to the bucket, and the download (rollback) from it.
+"""The sync tools' command lines: the upload to the bucket, the retry policy's flags, reclaim's md5sum.
 
 Pure: nothing here touches a host.  ``deploy.sync.on_host`` runs these commands.  No
 secret is ever on them: the tool reads it from its credentials file
-(``deploy.sync.tools.credentials_file``).
+(``deploy.sync.tools.credentials_file``).  The download (rollback) is ``deploy.sync.download_commands``,
+built of the words here that it shares (the launcher, rclone's root, excludes and list, s5cmd's
+global flags).
 
 What each tool does (measured with these pins, see the module's tests):
 
@@ -27,30 +29,6 @@ writes new uploads into the bucket) an existing object is never replaced, even
 when its size differs: rclone ``--ignore-existing``; s5cmd ``cp -n`` (its
 ``sync`` has no no-clobber flag; ``cp -n`` HEADs each destination key);
 s3cmd ``sync --skip-existing``.
-
-The download (rollback) copies objects into MEDIA_ROOT, never deleting:
-
-- rclone ``copy`` with ``--size-only --copy-links``: an existing symlinked
-  file is compared by its target's size and left alone when equal (without
-  ``-L`` rclone skips the link on listing and would rename a downloaded file
-  over it); a dangling symlink is a listing error (exit 6), and a same-named
-  object is still downloaded over it, unless it is excluded (pass the
-  manifest's dangling links); a directory only on disk (a symlink loop) is not
-  walked.  Files are written
-  to ``name.XXXX.partial`` and renamed into place, mode 0666 and directories
-  0777 minus the umask.  With overwrite, ``--backup-dir`` renames the replaced
-  file (a symlink: the link itself, its target untouched) into the displaced
-  directory under its relative path; a name already there would be deleted
-  first, so the displaced directory must be empty.  File modtimes are set from
-  the object (rclone's own ``X-Amz-Meta-Mtime``, else LastModified) only on
-  files it creates; ``--no-update-dir-modtime`` keeps it off directories that
-  belong to other accounts.
-- s5cmd ``cp -n``: only missing files; directories follow the umask but files
-  are always written 0644, so it is refused unless the umask is 022; no
-  backup of replaced files, so no overwrite; it renames a download over a
-  dangling symlink, so no excludes (the manifest's dangling links) either.
-- s3cmd: refused.  Its ``sync`` sets every downloaded file to 0777 minus the
-  umask (executable), and it cannot keep replaced files either.
 
 Every command line of a tool gets the retry policy's flags (:func:`with_retry_flags`, ``deploy.retry``:
 STORE_RETRY_ATTEMPTS tries of one request):
@@ -77,7 +55,6 @@ from typing import Iterable
 from ..config.paths import shell_path
 from ..config.types import Settings
 from ..errors import PreflightError
-from ..host_scripts import host_script
 from .tools import PROFILE, binary, no_line_breaks, tool_spec
 
 _q = shlex.quote
@@ -110,17 +87,17 @@ def upload_command(settings: Settings, config_path: str, exclude: Iterable[str] 
     are copied, and neither side is listed (rclone only: ``supports_lists``).
     """
     no_line_breaks("CACHE_CONTROL", settings.cache_control or "")
-    excluded = [_relative(path) for path in exclude]
+    excluded = [relative_exclude(path) for path in exclude]
     spec = tool_spec(settings.sync_tool)
     source = shell_path(settings.media_root.rstrip("/") + "/")
     config = shell_path(config_path)
     if files_from is not None:
-        _check_lists(spec.name)
-        words = _rclone(settings, config, source, [], overwrite) + _rclone_list(files_from)
-        return " ".join([*_launcher(settings, spec), *words])
+        check_lists(spec.name)
+        words = _rclone(settings, config, source, [], overwrite) + rclone_list(files_from)
+        return " ".join([*launcher(settings, spec), *words])
     builders = {"rclone": _rclone, "s5cmd": _s5cmd, "s3cmd": _s3cmd}
     words = builders[spec.name](settings, config, source, excluded, overwrite)
-    return " ".join([*_launcher(settings, spec), *words])
+    return " ".join([*launcher(settings, spec), *words])
 
 
 def supports_lists(tool: str) -> bool:
@@ -130,12 +107,12 @@ def supports_lists(tool: str) -> bool:
     return tool_spec(tool).name == "rclone"
 
 
-def _check_lists(tool: str) -> None:
+def check_lists(tool: str) -> None:
     if not supports_lists(tool):
         raise ValueError(f"{tool} cannot copy a list of files: check supports_lists first")
 
 
-def _rclone_list(files_from: str) -> list[str]:
+def rclone_list(files_from: str) -> list[str]:
     # --no-traverse: each listed file is looked up on the other side by name, no listing of it;
     # --files-from-raw: the lines are paths as they are (no comments, no trimming).
     no_line_breaks("files_from", files_from)
@@ -154,10 +131,10 @@ def _rclone(settings: Settings, config: str, source: str, excluded: list[str], o
              "--stats", "1s", "--stats-one-line", "--stats-log-level", "NOTICE", "--use-json-log"]
     if settings.cache_control:
         words += ["--header-upload", _q(f"Cache-Control: {settings.cache_control}")]
-    return words + _rclone_excludes(excluded)
+    return words + rclone_excludes(excluded)
 
 
-def _rclone_excludes(excluded: list[str]) -> list[str]:
+def rclone_excludes(excluded: list[str]) -> list[str]:
     words = []
     for path in excluded:
         # Anchored at the root; the /** form keeps rclone from walking into the directory at all.
@@ -174,13 +151,13 @@ def _s5cmd(settings: Settings, config: str, source: str, excluded: list[str], ov
             "Use SYNC_TOOL=rclone or s3cmd, or remove the loops")
     # `sync` has no no-clobber flag; `cp -n` walks the same way but skips every existing key.
     copy = ["sync", "--size-only"] if overwrite else ["cp", "-n"]
-    words = _s5cmd_global(settings, config) + [*copy, "--destination-region", _q(settings.region)]
+    words = s5cmd_global_flags(settings, config) + [*copy, "--destination-region", _q(settings.region)]
     if settings.cache_control:
         words += ["--cache-control", _q(settings.cache_control)]
     return words + [source, _q(destination_url(settings))]
 
 
-def _s5cmd_global(settings: Settings, config: str) -> list[str]:
+def s5cmd_global_flags(settings: Settings, config: str) -> list[str]:
     words = ["--credentials-file", config, "--profile", PROFILE]
     if settings.endpoint_url:
         words += ["--endpoint-url", _q(settings.endpoint_url)]
@@ -198,90 +175,6 @@ def _s3cmd(settings: Settings, config: str, source: str, excluded: list[str], ov
     return words + [source, _q(destination_url(settings))]
 
 
-# --- the download command (rollback) --------------------------------------------------------
-
-# Prints what download_media must know about MEDIA_ROOT and the displaced directory, as JSON
-# (deploy/remote/scripts/media_root_inspect.py).
-_INSPECT = host_script("media_root_inspect.py")
-
-
-def inspect_command(settings: Settings, displaced_dir: str) -> str:
-    """Read-only: MEDIA_ROOT's mode and real path, the displaced directory's real path and use."""
-    no_line_breaks("displaced_dir", displaced_dir)
-    return (f"{shell_path(settings.remote_python)} -c {_q(_INSPECT)} "
-            f"{shell_path(settings.media_root)} {shell_path(displaced_dir)}")
-
-
-def umask_for(root_mode: int) -> int:
-    """The umask that gives new files and directories MEDIA_ROOT's permissions.
-
-    0777 minus MEDIA_ROOT's permission bits (2775 -> 002, 755 -> 022, 750 -> 027),
-    but the owner always keeps rwx and others never get write.
-    """
-    return (~root_mode & 0o077) | 0o002
-
-
-def check_download_umask(tool: str, umask: int) -> None:
-    """s5cmd writes every file 0644 whatever the umask: only right where the site's files are."""
-    if tool == "s5cmd" and umask != 0o022:
-        raise PreflightError(
-            f"s5cmd cannot give downloaded files the mode MEDIA_ROOT calls for (umask {umask:03o}, files "
-            f"{0o666 & ~umask:o}): it writes every file 0644. Use SYNC_TOOL=rclone for the download")
-
-
-def download_command(settings: Settings, config_path: str, *, overwrite: bool, displaced_dir: str,
-                     exclude: Iterable[str] = (), files_from: str | None = None) -> str:
-    """The tool's command line: copies the bucket's objects into MEDIA_ROOT, never deletes, never a secret.
-
-    Without ``overwrite`` only missing files arrive; with it, files whose size
-    differs are replaced after being moved into ``displaced_dir`` (rclone only).
-    With ``files_from`` (a file on the media host of paths relative to the
-    prefix: a delta pass) only those objects are copied, and neither side is
-    listed (rclone only).  Raises PreflightError for what the tool cannot do,
-    ValueError for a malformed exclude or path.
-    """
-    no_line_breaks("MEDIA_ROOT", settings.media_root)
-    no_line_breaks("displaced_dir", displaced_dir)
-    excluded = [_relative(path) for path in exclude]
-    spec = tool_spec(settings.sync_tool)
-    if spec.name == "s3cmd":
-        raise PreflightError(
-            "s3cmd cannot download the media: its sync sets every downloaded file to mode 0777 minus "
-            "the umask (executable), and it cannot keep the files it replaces. Use SYNC_TOOL=rclone "
-            "for the download")
-    if spec.name == "s5cmd" and overwrite:
-        raise PreflightError(
-            "s5cmd cannot replace files on disk safely: it has no way to move the old file aside "
-            "(rclone's --backup-dir). Download with overwrite off, or use SYNC_TOOL=rclone")
-    if spec.name == "s5cmd" and excluded:
-        raise PreflightError(
-            f"s5cmd cannot leave out {len(excluded)} path(s) such as {excluded[0]!r} on download: it "
-            "would rename a downloaded file over a dangling symlink. Use SYNC_TOOL=rclone")
-    target = shell_path(settings.media_root.rstrip("/") + "/")
-    config = shell_path(config_path)
-    if spec.name == "rclone":
-        words = ["copy", rclone_root(settings), target,
-                 "--config", config, "--size-only", "--copy-links",
-                 *(["--backup-dir", shell_path(displaced_dir)] if overwrite else ["--ignore-existing"]),
-                 "--no-update-dir-modtime",
-                 "--transfers", str(settings.sync_concurrency), "--checkers", str(settings.sync_concurrency),
-                 "--s3-no-check-bucket",
-                 "--stats", "1s", "--stats-one-line", "--stats-log-level", "NOTICE", "--use-json-log",
-                 *_rclone_excludes(excluded)]
-        if files_from is not None:
-            words += _rclone_list(files_from)
-    else:
-        if files_from is not None:
-            _check_lists(spec.name)
-        if re.search(r"[*?\[\]{}\\]", settings.media_prefix):
-            raise PreflightError(f"s5cmd cannot download from the prefix {settings.media_prefix!r}: it "
-                                 "holds wildcard characters. Use SYNC_TOOL=rclone")
-        words = _s5cmd_global(settings, config) + [
-            "cp", "-n", "--source-region", _q(settings.region),
-            _q(f"s3://{settings.bucket}/{settings.media_prefix}/*"), target]
-    return " ".join([*_launcher(settings, spec), *words])
-
-
 # --- the retry policy's flags ----------------------------------------------------------------
 
 def retry_flags(settings: Settings) -> list[str]:
@@ -293,16 +186,17 @@ def retry_flags(settings: Settings) -> list[str]:
 
 
 def with_retry_flags(settings: Settings, command: str) -> str:
-    """``command`` (one of this module's command lines for the configured tool) with :func:`retry_flags`:
-    after the binary for s5cmd (its global flags come before the subcommand), at the end for rclone and
-    s3cmd (they read options anywhere)."""
+    """``command`` (one of the command lines of this module or of ``deploy.sync.download_commands``, for the
+    configured tool) with :func:`retry_flags`: after the binary for s5cmd (its global flags come before the
+    subcommand), at the end for rclone and s3cmd (they read options anywhere)."""
     spec = tool_spec(settings.sync_tool)
     flags = " ".join(retry_flags(settings))
     if spec.name != "s5cmd":
         return f"{command} {flags}"
     executable = binary(settings, spec) + " "
     if executable not in command:
-        raise ValueError("not an s5cmd command line of deploy.sync.commands: no retry flags for it")
+        raise ValueError("not an s5cmd command line of deploy.sync.commands or download_commands: "
+                         "no retry flags for it")
     return command.replace(executable, executable + flags + " ", 1)
 
 
@@ -319,14 +213,14 @@ def md5sum_command(settings: Settings, output_path: str, exclude: Iterable[str] 
     spec = tool_spec("rclone")
     words = ["md5sum", shell_path(settings.media_root.rstrip("/") + "/"), "--config", "/dev/null", "--copy-links",
              "--checkers", str(max(2, settings.sync_concurrency // 8)),
-             *_rclone_excludes([_relative(path) for path in exclude])]
+             *rclone_excludes([relative_exclude(path) for path in exclude])]
     no_line_breaks("md5sum output", output_path)
-    return " ".join([*_launcher(settings, spec), *words]) + f" > {shell_path(output_path)}; echo rclone-exit $?"
+    return " ".join([*launcher(settings, spec), *words]) + f" > {shell_path(output_path)}; echo rclone-exit $?"
 
 
 # --- small helpers ---------------------------------------------------------------------------
 
-def _launcher(settings: Settings, spec) -> list[str]:
+def launcher(settings: Settings, spec) -> list[str]:
     """The tool's executable, at a lower CPU priority; s5cmd with its region in the environment (not a secret).
 
     ``nice``: the copies run beside the live site on its own cores, and the site's
@@ -346,7 +240,7 @@ def _launcher(settings: Settings, spec) -> list[str]:
 NICE = ["nice", "--adjustment=10"]
 
 
-def _relative(path: str) -> str:
+def relative_exclude(path: str) -> str:
     """An exclude: a relative path below MEDIA_ROOT, as the manifest reports it."""
     clean = path.strip("/")
     if (not clean or path.startswith("/") or any(part in ("", ".", "..") for part in clean.split("/"))

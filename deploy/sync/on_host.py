@@ -32,8 +32,8 @@ from ..config.types import Settings
 from ..errors import PreflightError, RemoteError
 from ..remote.ssh import run
 from ..retry import FaultTally
-from .commands import (check_download_umask, destination_url, download_command, inspect_command, umask_for,
-                       upload_command, with_retry_flags)
+from .commands import destination_url, upload_command, with_retry_flags
+from .download_commands import check_download_umask, download_command, inspect_command, umask_for
 from .files import create_note, launch_command, remove_file, remove_note, run_files, secret_file, stop_tool
 from .output import LineWriter, ToolOutput, tool_output
 from .resend import Copied, copy_until_done

@@ -1,4 +1,5 @@
-"""The sync tools' command lines: the upload to the bucket and the download from it (deploy.sync.commands)."""
+"""The sync tools' command lines: the upload to the bucket and the download from it (deploy.sync.commands,
+deploy.sync.download_commands)."""
 
 from __future__ import annotations
 
@@ -10,8 +11,8 @@ import pytest
 
 from deploy.config.types import Secret
 from deploy.errors import PreflightError
-from deploy.sync.commands import (check_download_umask, download_command, inspect_command, retry_flags, umask_for,
-                                  upload_command, with_retry_flags)
+from deploy.sync.commands import retry_flags, upload_command, with_retry_flags
+from deploy.sync.download_commands import check_download_umask, download_command, inspect_command, umask_for
 from deploy.sync.on_host import download_media, upload_media
 from deploy.sync.tools import TOOLS, credentials_file
 

@@ -1,4 +1,5 @@
-"""MEDIA_ROOT and the displaced directory as the rollback's download must know them, for deploy/sync/commands.py.
+"""MEDIA_ROOT and the displaced directory as the rollback's download must know them,
+for deploy/sync/download_commands.py.
 
 Runs on the media host with REMOTE_PYTHON (``python3 -c <this> MEDIA_ROOT DISPLACED``), read-only.
 Prints one JSON object: root_mode (None when MEDIA_ROOT is no directory), and with it the real paths
