@@ -34,7 +34,8 @@ from deploy.sandbox import admin_settings
 from deploy.sandbox.fault_proxy import FaultProxy, parse_faults, Faults
 from deploy.sandbox.layout import WEED_PORTS, Layout
 from deploy.store.client import s3_client
-from deploy.sync.on_host import install_sync_tool, upload_media
+from deploy.sync.install import install_sync_tool
+from deploy.sync.on_host import upload_media
 
 from .prefixes import count_prefix, delete_prefix
 from .trees import Shape, ensure_tree

@@ -48,7 +48,8 @@ from deploy.remote.ssh import connect, put_script
 from deploy.remote.ssh import run as remote_run
 from deploy.sandbox import admin_settings
 from deploy.sandbox.layout import Layout
-from deploy.sync.on_host import install_sync_tool, upload_media
+from deploy.sync.install import install_sync_tool
+from deploy.sync.on_host import upload_media
 from deploy.sync.tools import credentials_file
 
 from .host import BENCH_HOME, RUN_DIR, CommandFailed, prepare_private_dir, private_file, timed_run

@@ -22,7 +22,8 @@ from deploy.config.paths import shell_path
 from deploy.config.types import Settings
 from deploy.errors import RemoteError
 from deploy.remote.ssh import run
-from deploy.sync.on_host import install_sync_tool, upload_media
+from deploy.sync.install import install_sync_tool
+from deploy.sync.on_host import upload_media
 from deploy.sync.tools import (TOOLS, ToolSpec, answers_pinned_version, binary, credentials_file, install_command,
                                probe_command, tool_spec)
 

@@ -30,7 +30,7 @@ from ..media import delta, manifest
 from ..media import free_disk
 from ..media.compare import object_key
 from ..media.proof import Proof, Seen
-from ..sync import on_host
+from ..sync import install
 from . import old_urls, steps
 from .content import SETTINGS_AND_DISK_STEP, refuse_content_urls, with_disk_settings
 from .state import FlowState
@@ -124,12 +124,12 @@ def _with_rclone(run: ReclaimRun) -> Settings:
 
 
 def install_rclone(run: ReclaimRun) -> str:
-    result = on_host.install_sync_tool(run.media_connection, _with_rclone(run))
+    result = install.install_sync_tool(run.media_connection, _with_rclone(run))
     return f"rclone {result.version} " + ("installed" if result.installed else "already installed") + f" in {result.path}"
 
 
 def preview_install_rclone(run: ReclaimRun) -> str:
-    result = on_host.install_sync_tool(run.media_connection, _with_rclone(run), dry_run=True)
+    result = install.install_sync_tool(run.media_connection, _with_rclone(run), dry_run=True)
     return "\n".join(result.commands)
 
 

@@ -20,7 +20,7 @@ from ..engine.journal import operator
 from ..engine.runner import Step
 from ..site.ops import switch
 from ..site.ops.health import wait_for_storage
-from ..sync import on_host as runner
+from ..sync import install
 from ..sync.commands import supports_lists
 from . import new_settings
 from .direction import Direction, preview_rows
@@ -47,13 +47,13 @@ def preview_lock(run: FlowRun) -> str:
 
 
 def install_sync_tool(run: FlowRun) -> str:
-    result = runner.install_sync_tool(run.media_connection, run.settings)
+    result = install.install_sync_tool(run.media_connection, run.settings)
     return f"{result.tool} {result.version} " + ("installed" if result.installed else "already installed") \
         + f" in {result.path}"
 
 
 def preview_install(run: FlowRun) -> str:
-    result = runner.install_sync_tool(run.media_connection, run.settings, dry_run=True)
+    result = install.install_sync_tool(run.media_connection, run.settings, dry_run=True)
     return "\n".join(result.commands) or f"{result.tool} {result.version} already installed"
 
 

@@ -1,4 +1,4 @@
-"""Install the sync tool on the media host; upload MEDIA_ROOT to the bucket with it, and back.
+"""Upload MEDIA_ROOT to the bucket with the sync tool on the media host, and back (the rollback's download).
 
 The upload runs on the media host (the files are there), never deletes, skips
 objects already uploaded with the same size (with ``overwrite=False``: every
@@ -15,6 +15,8 @@ The credentials reach the tool only through a file: written over SFTP into
 ``{TOOLS_DIR}/run/`` (mode 700), chmod 600 before a byte is written, removed
 when the tool has exited, also on failure or Ctrl-C.  Never on a command line,
 never through ``env=`` (Fabric sends that inline: visible in ``ps``).
+
+The tool is installed there first by ``deploy.sync.install``.
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ from __future__ import annotations
 import json
 import threading
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Callable, Iterable
 
 import paramiko
@@ -37,21 +39,7 @@ from .download_commands import check_download_umask, download_command, inspect_c
 from .files import create_note, launch_command, remove_file, remove_note, run_files, secret_file, stop_tool
 from .output import LineWriter, ToolOutput, tool_output
 from .resend import Copied, copy_until_done
-from .tools import (ToolSpec, answers_pinned_version, credentials_file, install_command, prepare_run_dir_command,
-                    probe_command, run_dir, scrub, tool_spec, venv_dir)
-
-INSTALL_TIMEOUT = 900
-
-
-@dataclass
-class InstallResult:
-    """What install_sync_tool found or did. ``installed`` is False when the pin already answered."""
-
-    tool: str
-    version: str
-    path: str
-    installed: bool
-    commands: list[str] = field(default_factory=list)
+from .tools import ToolSpec, credentials_file, prepare_run_dir_command, run_dir, scrub, tool_spec, venv_dir
 
 
 @dataclass
@@ -71,26 +59,6 @@ class SyncResult:
     files_checked: int | None = None      # found on the other side with the same size (rclone)
     errors_reported: int | None = None    # the tool's own error count (rclone)
     umask: str | None = None              # a download's umask, from MEDIA_ROOT's mode (e.g. "002")
-
-
-def install_sync_tool(connection: Connection, settings: Settings, dry_run: bool = False) -> InstallResult:
-    """Make sure the pinned tool answers on the media host; install it into its venv if not."""
-    spec = tool_spec(settings.sync_tool)
-    probe, install = probe_command(settings, spec), install_command(settings, spec)
-    result = InstallResult(spec.name, spec.version, venv_dir(settings, spec), installed=False)
-    if dry_run:
-        result.commands = [probe, install, probe]
-        return result
-    result.commands.append(probe)
-    if _answers(connection, spec, probe):
-        return result
-    result.commands += [install, probe]
-    run(connection, install, f"installing {spec.requirement} into {result.path}", timeout=INSTALL_TIMEOUT)
-    if not _answers(connection, spec, probe):
-        raise RemoteError(f"{connection.original_host}: {spec.requirement} was installed into {result.path} "
-                          f"but `{probe}` does not report the pinned version; remove {result.path} and retry")
-    result.installed = True
-    return result
 
 
 def upload_media(connection: Connection, settings: Settings, *,
@@ -248,15 +216,6 @@ def _download_umask(connection: Connection, settings: Settings, inspect: str, ov
                 f"{host}: the displaced directory {displaced_dir} already holds something; a file "
                 "displaced twice would replace the first one there. Choose a new, empty directory")
     return umask_for(info["root_mode"])
-
-
-def _answers(connection: Connection, spec: ToolSpec, probe: str) -> bool:
-    """Does the tool run and report the pinned version?  Raises only when the host is unreachable."""
-    try:
-        result = connection.run(probe, hide=True, warn=True, in_stream=False, timeout=60)
-    except (OSError, paramiko.SSHException) as error:
-        raise RemoteError(f"{connection.original_host}: cannot probe {spec.name}: {error}") from None
-    return result.ok and answers_pinned_version(spec, result.stdout + result.stderr)
 
 
 def _stream(connection: Connection, command: str, output: ToolOutput, say: Callable[[str], None],

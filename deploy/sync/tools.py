@@ -1,7 +1,7 @@
 """The sync tools we run on the media host: pins, venvs, install, credentials files.
 
-Pure: nothing here touches a host.  ``deploy.sync.on_host`` runs what this module builds;
-the tools' command lines are in ``deploy.sync.commands`` (the download's in
+Pure: nothing here touches a host.  ``deploy.sync.install`` and ``deploy.sync.on_host`` run what
+this module builds; the tools' command lines are in ``deploy.sync.commands`` (the download's in
 ``deploy.sync.download_commands``), the reading of their output in ``deploy.sync.output``.
 
 Each tool lives in its own venv on the media host, ``{TOOLS_DIR}/tools/{tool}-{version}``

@@ -22,7 +22,7 @@ from deploy.engine.run import Options, Run
 from deploy.media import delta, manifest
 from deploy.media.passes import Passes
 from deploy.store.client import s3_client
-from deploy.sync.on_host import install_sync_tool
+from deploy.sync.install import install_sync_tool
 
 pytestmark = pytest.mark.slow
 

@@ -26,7 +26,8 @@ from deploy.errors import PreflightError
 from deploy.remote.ssh import connect
 from deploy.store.listing import listing
 from deploy.store.client import s3_client
-from deploy.sync.on_host import download_media, install_sync_tool, upload_media
+from deploy.sync.install import install_sync_tool
+from deploy.sync.on_host import download_media, upload_media
 
 from .ministack_project import Project, checked_with_nothing_skipped, code_of, ministack_project
 

@@ -26,7 +26,8 @@ from deploy.remote.ssh import connect
 from deploy.store.probe import probe
 from deploy.store.listing import listing
 from deploy.store.client import s3_client
-from deploy.sync.on_host import InstallResult, download_media, install_sync_tool, upload_media
+from deploy.sync.install import InstallResult, install_sync_tool
+from deploy.sync.on_host import download_media, upload_media
 
 from .scoped_keys import scoped_key, with_scoped_key
 

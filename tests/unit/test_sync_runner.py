@@ -1,5 +1,6 @@
 """Running the sync tools on the media host (deploy.sync.on_host), against a fake host: the credentials file is
-private before it holds the secret and gone after, failures name the host, Ctrl-C stops the tool, install.
+private before it holds the secret and gone after, failures name the host, Ctrl-C stops the tool; and the
+tool's install (deploy.sync.install).
 """
 
 from __future__ import annotations
@@ -10,7 +11,8 @@ import pytest
 from invoke.runners import Result
 
 from deploy.errors import PreflightError, RemoteError
-from deploy.sync.on_host import download_media, install_sync_tool, upload_media
+from deploy.sync.install import install_sync_tool
+from deploy.sync.on_host import download_media, upload_media
 
 from .sync_fakes import (DISPLACED, SECRET, FakeConnection, inspect_result, rclone_run, settings,  # noqa: F401
                          with_tool)
