@@ -8,14 +8,16 @@ from fabric import task
 from deploy.cli import PROJECT_ROOT, load_for_rollback, operator_errors, run_flow, say
 from deploy.config.load import load
 from deploy.engine.run import Options
-from deploy.flows.rollback import run_rollback
-from deploy.flows.status import describe_hosts
 from deploy.text_table import table
+
+# Each task imports the flow it runs in its body (as tasks.py does): `fab --list` starts without them.
 
 
 @task(help={"env": "environment: reads config/<env>.env"})
 def hosts(c, env=None):
     """Reach every host of an environment over SSH and show what the cutover will touch."""
+    from deploy.flows.status import describe_hosts
+
     with operator_errors():
         settings = load(env, PROJECT_ROOT)
         say(table(("HOST", "USER", "SETTINGS FILE", "SWITCH"), describe_hosts(settings)))
@@ -28,6 +30,8 @@ def hosts(c, env=None):
 })
 def rollback(c, env=None, dry_run=False, break_lock=False):
     """Back to disk-served media, downloading every file uploaded to the bucket meanwhile."""
+    from deploy.flows.rollback import run_rollback
+
     only = [c.original_host] if getattr(c, "original_host", None) else None  # fab -H web1,web2: one host a call
     run_flow("rollback", run_rollback, lambda: load_for_rollback(env, PROJECT_ROOT, only),
              Options(dry_run=dry_run, break_lock=break_lock),

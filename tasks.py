@@ -6,24 +6,13 @@ Thin on purpose: parse arguments, load the environment's settings, call deploy/.
 from invoke import Collection, task
 from invoke.exceptions import Exit
 
-from deploy import sandbox as sandbox_lib
-from deploy import rehearsal as rehearsal_lib
 from deploy.cli import PROJECT_ROOT, load_for_rollback, operator_errors, render_config, run_flow, say
-from deploy.config import credentials
 from deploy.config.load import load
 from deploy.engine.run import Options
-from deploy.flows import status as status_lib
-from deploy.flows.find_content import find_output, run_find
-from deploy.flows.cutover import run_cutover
-from deploy.flows.finalize import run_finalize
-from deploy.flows.reclaim import run_reclaim
-from deploy.flows.rewrite_urls import run_rewrite_urls
-from deploy.flows.rollback import run_rollback
-from deploy.provision import apply as provision_lib
-from deploy.provision import teardown as teardown_lib
-from deploy.site.edits import snippet as snippet_lib
 from deploy.text_table import table
 
+# Each task imports the part of deploy/ it runs in its body: `invoke --list` and every command start without
+# the others' imports (the sandbox, the rehearsal's traffic, the other flows: about 0.3 s a command).
 
 @task(help={"env": "environment: reads config/<env>.env (+ .secrets.env, + environment variables)"})
 def config(c, env=None):
@@ -42,6 +31,8 @@ def config(c, env=None):
 })
 def cutover(c, env=None, dry_run=False, checksum=False, break_lock=False, accept_thumbnail_regeneration=False):
     """Move media to S3 and switch every host to it; all or nothing."""
+    from deploy.flows.cutover import run_cutover
+
     options = Options(dry_run=dry_run, checksum=checksum, break_lock=break_lock,
                       accept_thumbnail_regeneration=accept_thumbnail_regeneration)
     run_flow("cutover", run_cutover, lambda: load(env, PROJECT_ROOT), options,
@@ -55,6 +46,8 @@ def cutover(c, env=None, dry_run=False, checksum=False, break_lock=False, accept
 })
 def rollback(c, env=None, dry_run=False, break_lock=False):
     """Back to disk-served media on every host, downloading every file uploaded to the bucket meanwhile."""
+    from deploy.flows.rollback import run_rollback
+
     run_flow("rollback", run_rollback, lambda: load_for_rollback(env, PROJECT_ROOT),
              Options(dry_run=dry_run, break_lock=break_lock), done="every host serves media from disk")
 
@@ -66,6 +59,8 @@ def rollback(c, env=None, dry_run=False, break_lock=False):
 })
 def finalize(c, env=None, dry_run=False, break_lock=False):
     """End a mirror-mode cutover's soak: the mirror off, the sites writing to the bucket only; deletes nothing."""
+    from deploy.flows.finalize import run_finalize
+
     run_flow("finalize", run_finalize, lambda: load(env, PROJECT_ROOT), Options(dry_run=dry_run, break_lock=break_lock),
              done="every host serves from and writes to the bucket only; a rollback now downloads")
 
@@ -82,6 +77,8 @@ def finalize(c, env=None, dry_run=False, break_lock=False):
 })
 def reclaim(c, env=None, delete_local=False, dry_run=False, break_lock=False, accept_content_urls=False):
     """Free the disk: prove each media file is in the bucket (size and MD5), and with --delete-local remove those."""
+    from deploy.flows.reclaim import run_reclaim
+
     run_flow("reclaim", run_reclaim, lambda: load(env, PROJECT_ROOT),
              Options(dry_run=dry_run, break_lock=break_lock, delete_local=delete_local,
                      accept_content_urls=accept_content_urls),
@@ -96,6 +93,8 @@ def reclaim(c, env=None, delete_local=False, dry_run=False, break_lock=False, ac
 })
 def rewrite_urls(c, env=None, dry_run=False, break_lock=False):
     """Rewrite old media URLs in the site's content to the bucket's, recorded under runs/ (a rollback puts them back)."""
+    from deploy.flows.rewrite_urls import run_rewrite_urls
+
     run_flow("rewrite-urls", run_rewrite_urls, lambda: load(env, PROJECT_ROOT),
              Options(dry_run=dry_run, break_lock=break_lock),
              done="the content's old media URLs of files in the bucket point at the bucket (the record is under runs/)")
@@ -104,6 +103,8 @@ def rewrite_urls(c, env=None, dry_run=False, break_lock=False):
 @task(name="content-urls", help={"env": "environment: reads config/<env>.env"})
 def content_urls(c, env=None):
     """Find old media URLs (/media/...) stored in the site's content: by field, rows, URLs, where their files are."""
+    from deploy.flows.find_content import find_output, run_find
+
     with operator_errors():
         settings = load(env, PROJECT_ROOT)
         _, found = run_find(settings, say)
@@ -113,6 +114,8 @@ def content_urls(c, env=None):
 @task(help={"env": "environment: reads config/<env>.env"})
 def status(c, env=None):
     """Show per host whether USE_S3 is on, the last run, the lock, the disk and the content's old media URLs."""
+    from deploy.flows import status as status_lib
+
     with operator_errors():
         settings = load(env, PROJECT_ROOT)
         say(table(("HOST", "STATE"), status_lib.host_rows(settings)))
@@ -136,6 +139,9 @@ ADMIN_ENV_HELP = ("dotenv file with the admin's AWS_ACCESS_KEY_ID/AWS_SECRET_ACC
 })
 def provision(c, env=None, admin_env=None, dry_run=False, replace_drifted=False, check=True):
     """Create or adopt the bucket, its public-read policy and a least-privilege IAM user and key."""
+    from deploy.config import credentials
+    from deploy.provision import apply as provision_lib
+
     with operator_errors():
         settings = load(env, PROJECT_ROOT, deploy_key_optional=True)
         admin = credentials.admin_settings(settings, admin_env)
@@ -157,6 +163,8 @@ def provision(c, env=None, admin_env=None, dry_run=False, replace_drifted=False,
 })
 def settings_snippet(c, env=None, part="both", custom_domain=None, flavor="plain", media_url=None, media_root=None):
     """Print the S3 block for the end of the site's settings (it keeps STORAGES' other entries) and an e-mail tag."""
+    from deploy.site.edits import snippet as snippet_lib
+
     with operator_errors():
         settings = load(env, PROJECT_ROOT, deploy_key_optional=True)
         say(snippet_lib.render(settings, custom_domain, part, flavor, media_url, media_root).rstrip("\n"))
@@ -169,6 +177,9 @@ def settings_snippet(c, env=None, part="both", custom_domain=None, flavor="plain
 })
 def teardown_provision(c, env=None, admin_env=None, dry_run=False):
     """Remove what provision created (sandboxes and rehearsals only; refuses production)."""
+    from deploy.config import credentials
+    from deploy.provision import teardown as teardown_lib
+
     with operator_errors():
         settings = load(env, PROJECT_ROOT, deploy_key_optional=True)
         admin = credentials.admin_settings(settings, admin_env)
@@ -191,6 +202,8 @@ def teardown_provision(c, env=None, admin_env=None, dry_run=False):
 def rehearse(c, env=None, keep=False, upload_rate=5.0, readers=2, hold=3.0, fail_reload_on=None,
              force_production=False, checksum=False, accept_thumbnail_regeneration=False, changeover=None):
     """Dress rehearsal: cutover then rollback under live traffic; report under runs/rehearsal-<run id>/."""
+    from deploy import rehearsal as rehearsal_lib
+
     with operator_errors():
         options = rehearsal_lib.RehearsalOptions(
             keep=keep, force_production=force_production, fail_reload_on=fail_reload_on,
@@ -277,6 +290,8 @@ def bench(c, env="sandbox", runs=3, quick=False, changeover=False, passes=False,
                                   "--env=sandbox-faults; without it (or off) no proxy runs"})
 def sandbox_up(c, media_files=3000, shapes="", small_files=False, faults="", content_rows=24):
     """Bring the local sandbox up (sshd, SeaweedFS, Django sites); reuses what runs."""
+    from deploy import sandbox as sandbox_lib
+
     with operator_errors():
         settings = sandbox_lib.up(PROJECT_ROOT, int(media_files), say=say, site_shapes=shapes, small_files=small_files,
                                   faults=faults, content_rows=int(content_rows))
@@ -290,6 +305,8 @@ def sandbox_up(c, media_files=3000, shapes="", small_files=False, faults="", con
 @task(name="down")
 def sandbox_down(c):
     """Stop every sandbox process (files under .sandbox/ stay)."""
+    from deploy import sandbox as sandbox_lib
+
     with operator_errors():
         sandbox_lib.down(PROJECT_ROOT, say=say)
         say("sandbox down")
@@ -298,6 +315,8 @@ def sandbox_down(c):
 @task(name="status")
 def sandbox_status(c):
     """Show whether each sandbox part runs."""
+    from deploy import sandbox as sandbox_lib
+
     with operator_errors():
         say(table(("PART", "STATE"), sandbox_lib.status(PROJECT_ROOT)))
 
@@ -307,6 +326,8 @@ def sandbox_status(c):
                            "empty_bucket": "with --shape: also empty the bucket prefix (shared with the default site)"})
 def sandbox_reset(c, shape=None, empty_bucket=False):
     """Put the sandbox back on disk storage with an empty bucket prefix (tests, rehearsals)."""
+    from deploy import sandbox as sandbox_lib
+
     with operator_errors():
         sandbox_lib.reset(PROJECT_ROOT, say=say, shape=shape, empty_bucket=empty_bucket)
 

@@ -283,7 +283,8 @@ def test_the_content_urls_task_prints_a_table_by_field_then_what_to_do(settings,
                                     facts.url_forms("/media/", ["http://10.0.0.5:8001"], ["www.example.com"]))
     state.in_bucket = {"a.png", "c.png"}
     monkeypatch.setattr(tasks, "load", lambda env, root: settings)
-    monkeypatch.setattr(tasks, "run_find", lambda settings_, say: (None, state))
+    from deploy.flows import find_content
+    monkeypatch.setattr(find_content, "run_find", lambda settings_, say: (None, state))   # imported as the task runs
     tasks.content_urls(MockContext(), env="prod")
     assert capsys.readouterr().out == (
         "FIELD            ROWS  URLS  FILES ON DISK  IN BUCKET  E.G.\n"
@@ -312,7 +313,8 @@ def test_the_rollback_puts_the_content_back_once_the_disk_has_the_files_and_recl
 def test_reclaims_task_hands_on_accept_content_urls(settings, monkeypatch):
     given = []
     monkeypatch.setattr(tasks, "load", lambda env, root: settings)
-    monkeypatch.setattr(tasks, "run_reclaim", lambda settings_, options, say: given.append(options) or
+    from deploy.flows import reclaim
+    monkeypatch.setattr(reclaim, "run_reclaim", lambda settings_, options, say: given.append(options) or
                         type("R", (), {"outcomes": []})())
     tasks.reclaim(MockContext(), env="prod", accept_content_urls=True)
     assert given[0].accept_content_urls and not given[0].delete_local

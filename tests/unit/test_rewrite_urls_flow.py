@@ -257,7 +257,7 @@ def test_the_task_prints_the_step_table_then_its_done_line(settings, monkeypatch
         given.append(options)
         return SimpleNamespace(outcomes=[SimpleNamespace(name="rewrite old media URLs to the storage's", result="ok",
                                                          seconds=0.42)])
-    monkeypatch.setattr(tasks, "run_rewrite_urls", flow)
+    monkeypatch.setattr(rewrite_urls, "run_rewrite_urls", flow)   # the task imports it when it runs
     monkeypatch.setattr(tasks, "load", lambda env, root: settings)
     tasks.rewrite_urls(MockContext(), env="prod")
     assert capsys.readouterr().out == (
