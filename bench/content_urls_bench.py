@@ -197,7 +197,7 @@ def render(result: dict | None) -> list[str]:
                                        result["rewrite_step_seconds"], result["peer_seconds"])) + ".",
         "", "The targets are read on the steps, measured as the peer is (one command over SSH, its start-up in it): "
         "the find step, the program and the bucket's look-up, and the rewrite step.  A whole command adds what it "
-        "costs whatever the row count: Python and its imports (about 0.9 s), SSH to each host (0.4 s) and, before "
+        "costs whatever the row count: Python and the imports of the flow it runs (about 0.6 s), SSH to each host (0.4 s) and, before "
         "the find, the settings probes (1.1-1.9 s: two Django start-ups on the content host at once).",
         "", "Peak memory is the operator's invoke process (wait4), not the program on the host."]
 
