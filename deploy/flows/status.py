@@ -10,12 +10,13 @@ from __future__ import annotations
 from datetime import datetime, timezone
 
 from ..config.types import Settings
-from ..engine.counts import ContentUrlCounts, ReclaimCounts
+from ..engine.counts import ContentRewriteCounts, ContentUrlCounts, ReclaimCounts
 from ..engine.journal import last_run, outcome, parse
 from ..engine.lock import describe, read_lock
 from ..errors import MediaCutoverError
 from ..remote.ssh import connect, run
 from ..site.ops import content_urls, switch
+from ..text_table import counted
 
 
 def host_rows(settings: Settings) -> list[tuple[str, str]]:
@@ -98,11 +99,32 @@ def content_line(settings: Settings) -> str:
         what = (f"{counts.urls} old media URLs in {len(fields)} fields ({named})" if counts.urls
                 else "no old media URL")
         line = f"{what}, as {entry.kind} {entry.run_id} found at {_when(entry.time)}"
+    line += _put_back_since(runs, env, None if found is None else entry.time)
     pending = content_urls.pending_records(settings)
     if pending:
         line += (f"; {len(pending)} rewrite records not put back ({', '.join(path.name for path in pending)}): "
                  "a rollback puts them back")
     return line
+
+
+def _net_put_back(events: list[dict]) -> int:
+    """Rows a run put back (a rollback's restore) less those its undo wrote again."""
+    sign = {"restore": 1, "rewrite again": -1}
+    return sum(sign.get(entry.event.action, 0) * entry.event.rows for entry in map(parse, events)
+               if isinstance(entry.event, ContentRewriteCounts))
+
+
+def _put_back_since(runs, env: str, counted_at: float | None) -> str:
+    """A rollback that put a rewrite's rows back after the last count: they hold old media URLs again, which
+    that count did not see."""
+    back = last_run(runs, env, where=lambda events: _net_put_back(events) > 0)
+    if back is None:
+        return ""
+    restored = [entry for entry in map(parse, back) if isinstance(entry.event, ContentRewriteCounts)][-1]
+    if counted_at is not None and restored.time < counted_at:
+        return ""
+    return (f"; since then {restored.kind} {restored.run_id} put {counted(_net_put_back(back), 'row')} back at "
+            f"{_when(restored.time)}: they hold old media URLs again (`invoke content-urls --env={env}` counts them)")
 
 
 def _removed_files(events: list[dict]) -> bool:

@@ -136,6 +136,10 @@ def test_find_rewrite_and_rollback_of_the_contents_old_media_urls(sandbox, proje
     expected = dict(seeded, **{edited: [seeded[edited][0] + "<p>edited meanwhile</p>", seeded[edited][1]]})
     assert restored == expected
     assert all((path.parent / (path.name + ".restored")).exists() for path in content_records(project_root) - earlier)
+    # `invoke status` does not keep the rewrite's "no old media URL": the rollback put them back since.
+    status = invoke(project_root, "status", "--env=sandbox").stdout
+    assert re.search(rf"since then rollback \S+ put {2 * rows} rows back at [^:]+:\d\d:\d\d UTC: they hold old media "
+                     r"URLs again \(`invoke content-urls --env=sandbox` counts them\)", status), status
     reset(project_root)
 
 

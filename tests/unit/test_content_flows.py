@@ -346,3 +346,17 @@ def test_status_says_the_last_finds_count_and_the_rewrites_not_put_back(settings
     assert status.content_line(settings).endswith(
         "; 1 rewrite records not put back (20260102T030405Z-abcdef-prod-content-urls.record): a rollback puts "
         "them back")
+
+    # A rollback puts the rewrite back: the count before it no longer holds, and the line says so.
+    journal(settings, "20260103T000000Z-cccccc", "rollback", ContentRewriteCounts(
+        action="restore", rows=12, skipped=0, record="runs/20260102T030405Z-abcdef-prod-content-urls.record"))
+    assert "; since then rollback 20260103T000000Z-cccccc put 12 rows back at 20" in status.content_line(settings)
+    assert status.content_line(settings).split(": they hold old media URLs again")[1].startswith(
+        " (`invoke content-urls --env=prod` counts them)")
+    # ... unless a later count saw them, or its own undo wrote them again.
+    journal(settings, "20260104T000000Z-dddddd", "content-urls", counts)
+    assert "since then" not in status.content_line(settings)
+    journal(settings, "20260105T000000Z-eeeeee", "rollback",
+            ContentRewriteCounts(action="restore", rows=12, skipped=0, record="r"),
+            ContentRewriteCounts(action="rewrite again", rows=12, skipped=0, record="r"))
+    assert "since then" not in status.content_line(settings)
