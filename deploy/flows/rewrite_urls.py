@@ -5,8 +5,9 @@
     the URL the site's storage gives each now (the bucket's, or AWS_S3_CUSTOM_DOMAIN's) -> plan (--dry-run:
     the program's dry run, the rows that would change, each one's key and hash as read, and the first DIFFS
     whole, kept under runs/; a rewrite: the operator's last dry run, if any since the last rewrite, which
-    it holds each row to) -> room for the record (on the content host and in runs/: refused without) -> rewrite (one transaction a model; a row changed since the dry run, or between
-    its reading and its write, is skipped and named),
+    it holds each row to) -> room for the record (on the content host and in runs/: refused without) ->
+    rewrite (one transaction a model; a row changed since the dry run, or between its reading and its
+    write, is skipped and named),
     recorded by the program on the content host and fetched once to ``runs/<run id>-<env>-content-urls.record``
     (mode 600: every row's field before and after) -> what remains (as the rewrite counted what it left,
     for `invoke status`)

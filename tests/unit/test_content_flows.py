@@ -137,6 +137,22 @@ def test_the_rows_of_the_models_that_committed_are_kept_when_a_later_one_failed(
     assert done.failed == "web2: rewriting old media URLs failed: 1 model(s) failed, each rolled back: x"
 
 
+def test_a_record_with_no_room_here_is_one_line_naming_where_it_stays_and_leaves_no_file(
+        settings, program, fetched, monkeypatch):
+    fetched["data"], said = host_record(ROWS)
+    program[1].append(Ran(printed({"command": "rewrite", "dry_run": False, "fields": [], "record": said}), "", 0))
+    run = FakeRun(settings)
+    monkeypatch.setattr(ops.shutil, "disk_usage", lambda path: type("Usage", (), {"free": said["bytes"]})())
+    with pytest.raises(RemoteError) as failed:
+        ops.rewrite(run, facts.url_forms("/media/", []), edits.RewritePlan({}), expected={})
+    assert str(failed.value) == (
+        f"this machine: the rewrite's record ({said['bytes']:,} bytes) could not be written to "
+        f"{ops.record_path(run).parent} ({said['bytes']:,} bytes free); it stays whole on web2 at "
+        "~/.media-cutover/content-urls/20260102T030405Z-abcdef-prod.jsonl (mode 600), and the rows it holds keep "
+        f"the bucket's URLs, which fetch: free some space in {ops.record_path(run).parent}")
+    assert list(ops.record_path(run).parent.iterdir()) == [] and fetched["commands"] == []   # nothing fetched
+
+
 def test_a_host_without_the_record_gives_none_to_fetch(settings, fetched):
     assert ops.fetch_record(FakeRun(settings), facts.url_forms("/media/", [])) is None
     assert not ops.record_path(FakeRun(settings)).exists()

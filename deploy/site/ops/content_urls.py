@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -173,6 +174,9 @@ def fetch_record(run: Run, forms: UrlForms, said: dict | None = None) -> Path | 
     remote = shell_path(host_record(run))
     check = record_edits.RecordCheck(host.alias, host_record(run))
     partial.unlink(missing_ok=True)   # an earlier fetch of this run's record that failed
+    size = int((said or {}).get("bytes") or 0)
+    if size and shutil.disk_usage(path.parent).free < size + (1 << 20):
+        raise _no_room_here(host.alias, run, path, size)
     descriptor = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     try:
         with os.fdopen(descriptor, "wb") as written:
@@ -189,8 +193,18 @@ def fetch_record(run: Run, forms: UrlForms, said: dict | None = None) -> Path | 
             return None
         os.link(partial, path)   # created once: an existing record is never replaced
         return path
+    except OSError as problem:   # the disk here filled while it came (the room step judged by an estimate)
+        raise _no_room_here(host.alias, run, path, size, problem) from None
     finally:
         partial.unlink(missing_ok=True)
+
+
+def _no_room_here(alias: str, run: Run, path: Path, size: int, problem: OSError | None = None) -> RemoteError:
+    """The record could not be kept here: one line saying where it stays (the host's copy is whole)."""
+    why = f"{problem.strerror or problem}" if problem else f"{shutil.disk_usage(path.parent).free:,} bytes free"
+    return RemoteError(f"this machine: the rewrite's record ({size:,} bytes) could not be written to {path.parent} "
+                       f"({why}); it stays whole on {alias} at {host_record(run)} (mode 600), and the rows it "
+                       f"holds keep the bucket's URLs, which fetch: free some space in {path.parent}")
 
 
 def restore(run: Run, rows: list[RowChange]) -> RestoreResult:

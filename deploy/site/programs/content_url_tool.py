@@ -50,8 +50,8 @@ if "Forms" not in globals():  # run as a file: its parts are the modules beside 
     sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
     from content_url_finder import Forms, name_of, strings  # noqa: E402
     from content_url_parts import EXAMPLES, Tally, in_parts, parts_wanted, share  # noqa: E402
-    from content_url_rows import (RECORD_RESERVE, Refused, candidate_chars, candidates, content_models, label, restore,  # noqa: E402
-                                  text_fields)
+    from content_url_rows import (RECORD_RESERVE, Refused, candidate_chars, candidates,  # noqa: E402
+                                  content_models, label, restore, text_fields)
     from content_url_rewrite import rewrite  # noqa: E402
 
 
